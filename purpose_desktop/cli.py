@@ -1,0 +1,277 @@
+"""Command line: the GUI by default, plus chat, models, doctor (each with --json where it prints data)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from purpose_desktop import __version__
+from purpose_desktop.engine.errors import PurposeError
+
+
+def _print_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+
+
+def _fail(exc: PurposeError, as_json: bool) -> int:
+    if as_json:
+        _print_json(exc.to_dict())
+    else:
+        sys.stderr.write(f"error: {exc.message}\n")
+        if exc.hint:
+            sys.stderr.write(f"hint: {exc.hint}\n")
+    return 2
+
+
+# -- gui ------------------------------------------------------------------------------------------
+def cmd_gui(args: argparse.Namespace) -> int:
+    from purpose_desktop.ui.app import main as gui_main
+
+    argv = ["purpose-desktop"]
+    if args.model:
+        argv += ["--model", args.model]
+    return gui_main(argv)
+
+
+# -- chat -----------------------------------------------------------------------------------------
+def cmd_chat(args: argparse.Namespace) -> int:
+    from purpose_desktop.engine.cancel import CancelToken
+    from purpose_desktop.engine.models import GenerationSettings, LocalModel, resolve_model
+    from purpose_desktop.engine.settings import load_settings
+
+    prompt = " ".join(args.prompt) if args.prompt else ""
+    if prompt == "-" or (not prompt and not sys.stdin.isatty()):
+        prompt = sys.stdin.read()
+    if not prompt.strip():
+        return _fail(PurposeError("Nothing to ask.", 'Give a prompt: purpose-desktop chat "How do I …?"'), args.json)
+    settings = load_settings()
+    cancel = CancelToken()
+    try:
+        path = resolve_model(args.model or settings.model, added=[Path(p) for p in settings.added_models])
+        model = LocalModel(path, n_ctx=args.ctx or settings.n_ctx, n_threads=settings.n_threads)
+    except PurposeError as exc:
+        return _fail(exc, args.json)
+    gen = GenerationSettings(
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
+        seed=args.seed,
+    )
+    messages = [{"role": "system", "content": args.system or settings.system_prompt}, {"role": "user", "content": prompt}]
+
+    def echo(piece: str) -> None:
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+
+    try:
+        reply = model.chat(messages, settings=gen, cancel=cancel, on_token=None if args.json else echo)
+    except KeyboardInterrupt:
+        cancel.set()
+        sys.stdout.write("\n[stopped]\n")
+        return 130
+    except PurposeError as exc:
+        return _fail(exc, args.json)
+    finally:
+        model.close()
+    if args.json:
+        _print_json(
+            {
+                "text": reply.text,
+                "model": reply.model,
+                "model_path": str(path),
+                "finish_reason": reply.finish_reason,
+                "n_tokens": reply.n_tokens,
+                "ttft_ms": reply.ttft_ms,
+                "tokens_per_s": reply.tokens_per_s,
+                "elapsed_ms": reply.elapsed_ms,
+            }
+        )
+    else:
+        sys.stdout.write("\n")
+        if args.stats:
+            ttft = f"{reply.ttft_ms:.0f} ms" if reply.ttft_ms is not None else "–"
+            tps = f"{reply.tokens_per_s:.1f} tok/s" if reply.tokens_per_s else "–"
+            sys.stderr.write(f"[{reply.model} · TTFT {ttft} · {tps} · {reply.n_tokens} tokens]\n")
+    return 0
+
+
+# -- models ---------------------------------------------------------------------------------------
+def cmd_models(args: argparse.Namespace) -> int:
+    from purpose_desktop.engine.models import discover_models
+    from purpose_desktop.engine.settings import load_settings
+
+    settings = load_settings()
+    entries = discover_models(added=[Path(p) for p in settings.added_models])
+    if args.json:
+        _print_json([e.to_dict() for e in entries])
+        return 0
+    if not entries:
+        print("No GGUF models found. Add one with the Models pane or pass --model PATH.")
+        return 0
+    for e in entries:
+        if e.error:
+            print(f"{e.id:<28} {e.source:<11} ERROR {e.error}  ({e.path})")
+            continue
+        i = e.info
+        ctx = i.context_length or "?"
+        print(
+            f"{e.id:<28} {e.source:<11} {i.architecture:<10} {i.size_label or '?':>6} "
+            f"{i.quantization or '?':<7} ctx {ctx:<7} {i.file_size / 1e6:8.1f} MB  {e.path}"
+        )
+    return 0
+
+
+# -- doctor ---------------------------------------------------------------------------------------
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from purpose_desktop.engine.doctor import diagnose
+
+    report = diagnose()
+    if args.json:
+        _print_json(report)
+    else:
+        for section, values in report.items():
+            print(f"[{section}]")
+            if isinstance(values, dict):
+                for key, value in values.items():
+                    print(f"  {key:<26} {value}")
+            else:
+                print(f"  {values}")
+    return 0 if report["summary"]["ok"] else 1
+
+
+# -- run / runs ----------------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    from purpose_desktop.engine.agents.team import Team, purpose
+    from purpose_desktop.engine.events import StepScored, StepStarted, ToolCalled
+    from purpose_desktop.engine.store import Store
+
+    tests = None
+    if args.tests:
+        try:
+            tests = Path(args.tests).read_text(encoding="utf-8")
+        except OSError as exc:
+            return _fail(PurposeError(f"Cannot read the tests file {args.tests}: {exc.strerror}.", "Check the path."), args.json)
+    store = Store()
+    try:
+        if args.team:
+            team = Team.load(args.team, store=store, model=args.model)
+        else:
+            team = purpose(args.purpose, model=args.model, store=store)
+
+        def show(event) -> None:
+            if args.json:
+                return
+            if isinstance(event, StepStarted):
+                sys.stderr.write(f"▶ {event.role}\n")
+            elif isinstance(event, ToolCalled):
+                sys.stderr.write(f"  ⚙ {event.tool}: {'ok' if event.ok else 'failed'}\n")
+            elif isinstance(event, StepScored):
+                sys.stderr.write(f"  ★ {event.score:.1f}/10  {'; '.join(event.evidence[:2])}\n")
+
+        result = team.run(args.task, tests=tests, mode=args.mode, on_event=show)
+    finally:
+        store.close()
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(result.answer)
+        score = "–" if result.score is None else f"{result.score:.1f}/10"
+        sys.stderr.write(f"[run {result.run_id[:8]} · {result.status} · score {score} · {result.elapsed_ms / 1000:.1f}s]\n")
+    return 0 if result.status == "complete" else 1
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from purpose_desktop.engine.store import Store
+
+    with Store() as store:
+        if args.runs_command == "show":
+            run = store.get_run(args.run_id)
+            if args.json:
+                _print_json(run)
+            else:
+                print(f"{run['id']}  {run['team']}  {run['mode']}  {run['status']}  score {run['score']}")
+                print(f"task: {run['task']}")
+                for s in run["steps"]:
+                    print(f"  {s['seq']:>2} {s['role']:<10} attempt {s['attempt']}  score {s['score']}  {'; '.join(s['evidence'][:2])}")
+                print("\n" + (run["answer"] or ""))
+            return 0
+        runs = store.list_runs(limit=args.limit)
+    if args.json:
+        _print_json(runs)
+    else:
+        for r in runs:
+            score = "–" if r["score"] is None else f"{r['score']:.1f}"
+            print(f"{r['id'][:8]}  {r['started_at'][:19]}  {r['mode']:<10} {r['status']:<9} {score:>5}  {r['task'][:60]}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="purpose-desktop",
+        description="Purpose Desktop — an offline coding helper on local GGUF models. With no command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--model", help="GGUF file or model id to open the app with")
+    sub = parser.add_subparsers(dest="command")
+
+    gui = sub.add_parser("gui", help="open the desktop app (the default)")
+    gui.add_argument("--model", help="GGUF file or model id")
+    gui.set_defaults(func=cmd_gui)
+
+    chat = sub.add_parser("chat", help="ask one question and stream the answer to stdout")
+    chat.add_argument("prompt", nargs="*", help='the question; "-" reads it from stdin')
+    chat.add_argument("--model", help="GGUF file or model id (default: the bundled SmolLM2)")
+    chat.add_argument("--json", action="store_true", help="print one JSON object instead of streaming")
+    chat.add_argument("--max-tokens", type=int, default=512)
+    chat.add_argument("--temperature", type=float, default=0.7)
+    chat.add_argument("--seed", type=int, default=None)
+    chat.add_argument("--ctx", type=int, default=None, help="context length (default: model's, at most 4096)")
+    chat.add_argument("--system", help="system prompt")
+    chat.add_argument("--stats", action="store_true", help="print TTFT and tokens/s to stderr")
+    chat.set_defaults(func=cmd_chat)
+
+    models = sub.add_parser("models", help="GGUF models found on this machine")
+    models_sub = models.add_subparsers(dest="models_command")
+    models_list = models_sub.add_parser("list", help="list discovered models")
+    models_list.add_argument("--json", action="store_true")
+    models_list.set_defaults(func=cmd_models)
+    models.set_defaults(func=cmd_models, json=False)
+
+    run = sub.add_parser("run", help="run a team on a task headless and print the result")
+    run.add_argument("task", help="the task, e.g. \"Write a fibonacci function\"")
+    who = run.add_mutually_exclusive_group(required=True)
+    who.add_argument("--purpose", help='purpose that picks the team, e.g. "Help me write Python code"')
+    who.add_argument("--team", help="name of a saved team")
+    run.add_argument("--tests", help="pytest-style file that imports the code under test as module `solution`")
+    run.add_argument("--mode", choices=["train", "validation", "eval"], default="train")
+    run.add_argument("--model", help="GGUF file or model id (default: the bundled SmolLM2)")
+    run.add_argument("--json", action="store_true")
+    run.set_defaults(func=cmd_run)
+
+    runs = sub.add_parser("runs", help="past runs and their steps")
+    runs_sub = runs.add_subparsers(dest="runs_command")
+    runs_list = runs_sub.add_parser("list")
+    runs_list.add_argument("--limit", type=int, default=50)
+    runs_list.add_argument("--json", action="store_true")
+    runs_show = runs_sub.add_parser("show")
+    runs_show.add_argument("run_id")
+    runs_show.add_argument("--json", action="store_true")
+    runs.set_defaults(func=cmd_runs, runs_command="list", json=False, limit=50)
+
+    doctor = sub.add_parser("doctor", help="check versions, data dir, model, GPU offload, sandbox")
+    doctor.add_argument("--json", action="store_true")
+    doctor.set_defaults(func=cmd_doctor)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        args.func = cmd_gui
+    try:
+        return args.func(args)
+    except PurposeError as exc:
+        return _fail(exc, getattr(args, "json", False))

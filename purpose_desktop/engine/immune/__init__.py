@@ -1,0 +1,319 @@
+"""Immune scan: ``scan(text)`` finds injection, score manipulation, secrets and tool misuse before text reaches a prompt.
+
+Every candidate memory, taught lesson, edit and vault chunk passes through :func:`scan`. The text is
+normalised into several views (look-alikes folded, invisible characters dropped, leetspeak and spaced-out
+letters undone, escapes and base64/hex/rot13/tag-character payloads decoded), rules run over the views,
+and each finding's span points back into the original text. No model is called; a typical memory takes
+well under a millisecond.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import rules_injection, rules_score, rules_secret, rules_tool
+from .decode import base64_payloads, escapes_view, hex_payloads, tag_payloads
+from .detectors import CATEGORIES, INJECTION, SCORE, SECRET, TOOL, Hit, Rule, RuleSet
+from .normalize import (
+    View,
+    fold,
+    hidden_marks,
+    identity_view,
+    leet_views,
+    reversed_view,
+    rot13_view,
+    spaced_view,
+    squashed_view,
+)
+
+__all__ = ["CATEGORIES", "CONTEXTS", "SCANNER_VERSION", "Finding", "ScanResult", "scan"]
+
+SCANNER_VERSION = "1"
+CONTEXTS = ("memory", "vault", "critic")
+
+# Which categories block in each context. Vault chunks are documents: only injection aimed at the model
+# blocks; a key in a README is flagged for the person, not refused. The critic reads answers, where
+# steering the score is the attack that matters; secrets and commands there are flagged.
+_BLOCKING = {
+    "memory": frozenset(CATEGORIES),
+    "vault": frozenset({INJECTION}),
+    "critic": frozenset({INJECTION, SCORE}),
+}
+_SEVERITY = {
+    "memory": (INJECTION, TOOL, SECRET, SCORE),
+    "vault": (INJECTION, TOOL, SECRET, SCORE),
+    "critic": (SCORE, INJECTION, TOOL, SECRET),
+}
+_RULES: tuple[Rule, ...] = rules_injection.RULES + rules_score.RULES + rules_secret.RULES + rules_tool.RULES
+_SQUASHED = (
+    [(INJECTION, rule_id, pattern) for rule_id, pattern in rules_injection.SQUASHED]
+    + [(SCORE, rule_id, pattern) for rule_id, pattern in rules_score.SQUASHED]
+    + [(TOOL, rule_id, pattern) for rule_id, pattern in rules_tool.SQUASHED]
+)
+_RULESET = RuleSet(_RULES)
+_MESSAGES = {rule.id: rule.message for rule in _RULES}
+# Words the rules spell out; the leet folder uses them to read "1" as i or l ("a11" → "all").
+_VOCABULARY = frozenset(
+    word for rule in _RULES for word in re.findall(r"[a-z]{3,}", rule.pattern.pattern.lower())
+)
+_VIEW_ORDER = {"text": 0, "escapes": 1, "leet": 2, "spaced": 3, "rot13": 4, "reversed": 5, "squashed": 6}
+_INTRAWORD_SEP = re.compile(r"[A-Za-z][-_.*|~^+·•][A-Za-z][-_.*|~^+·•][A-Za-z]")
+_SQUASH_NEGATION = re.compile(r"(?:never|dont|donot|not|avoid|shouldnt|mustnt)$")
+_FLAG_RULES = frozenset({"hidden_characters", "lookalike_letters"})
+_WORD = re.compile(r"[^\W\d_]{2,}")
+_MAX_DEPTH = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One reason a text was flagged; ``span`` indexes the original text (the encoded token for decoded payloads)."""
+
+    category: str
+    rule: str
+    message: str
+    span: tuple[int, int]
+    excerpt: str
+    blocking: bool = True
+    via: str = "text"  # how it was seen: text, normalized, leet, spaced, escapes, base64, hex, rot13, tags, …
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "rule": self.rule,
+            "message": self.message,
+            "span": [self.span[0], self.span[1]],
+            "excerpt": self.excerpt,
+            "blocking": self.blocking,
+            "via": self.via,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        return cls(
+            category=data["category"],
+            rule=data["rule"],
+            message=data["message"],
+            span=(int(data["span"][0]), int(data["span"][1])),
+            excerpt=data["excerpt"],
+            blocking=bool(data.get("blocking", True)),
+            via=data.get("via", "text"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """The verdict on one text: ``blocked``, the most severe ``category`` and every finding in ``reasons``."""
+
+    blocked: bool
+    category: str | None
+    reasons: list[Finding] = field(default_factory=list)
+    context: str = "memory"
+
+    def findings_by_category(self) -> dict[str, list[Finding]]:
+        grouped: dict[str, list[Finding]] = {}
+        for finding in self.reasons:
+            grouped.setdefault(finding.category, []).append(finding)
+        return grouped
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form, stored on a memory as its scan report."""
+        return {
+            "blocked": self.blocked,
+            "category": self.category,
+            "context": self.context,
+            "reasons": [finding.to_dict() for finding in self.reasons],
+            "scanner": SCANNER_VERSION,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ScanResult:
+        return cls(
+            blocked=bool(data["blocked"]),
+            category=data.get("category"),
+            reasons=[Finding.from_dict(item) for item in data.get("reasons", [])],
+            context=data.get("context", "memory"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Raw:
+    category: str
+    rule: str
+    span: tuple[int, int]
+    via: str
+    mask: bool
+    order: int
+
+
+def scan(text: str, *, context: str = "memory") -> ScanResult:
+    """Scan ``text`` for injection, score manipulation, secrets and tool misuse.
+
+    ``context`` is "memory" (everything blocks), "vault" (only injection blocks; the rest is flagged) or
+    "critic" (injection and score manipulation block).
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"scan() needs a str, not {type(text).__name__}")
+    if context not in _BLOCKING:
+        raise ValueError(f"unknown scan context {context!r}; expected one of {', '.join(CONTEXTS)}")
+    raws = _dedupe(_scan_text(text, 0))
+    blocking_categories = _BLOCKING[context]
+    findings = [
+        Finding(
+            category=raw.category,
+            rule=raw.rule,
+            message=_message(raw),
+            span=raw.span,
+            excerpt=_excerpt(text, raw.span, raw.mask),
+            blocking=raw.category in blocking_categories,
+            via=raw.via,
+        )
+        for raw in raws
+    ]
+    findings.extend(_obfuscation_flags(text))
+    if any(f.blocking for f in findings):
+        # Invisible or look-alike characters alongside a real finding are part of the attack.
+        findings = [_with_blocking(f) if f.rule in _FLAG_RULES and f.category in blocking_categories else f for f in findings]
+    severity = _SEVERITY[context]
+    # Substantive findings lead; obfuscation flags only support them, so they never set the category
+    # unless they are all there is.
+    findings.sort(key=lambda f: (not f.blocking, f.rule in _FLAG_RULES, severity.index(f.category), f.span[0], f.rule))
+    blocked = any(f.blocking for f in findings)
+    category = findings[0].category if findings else None
+    return ScanResult(blocked=blocked, category=category, reasons=findings, context=context)
+
+
+def _scan_text(text: str, depth: int) -> list[_Raw]:
+    base = identity_view("text", text)
+    plain = fold(base)
+    views: list[View] = [plain]
+    leets = leet_views(plain, _VOCABULARY)
+    spaced = spaced_view(plain)
+    views.extend(leets)
+    if spaced is not None:
+        views.append(spaced)
+    escaped = escapes_view(base)
+    if escaped is not None:
+        views.append(fold(escaped, "escapes"))
+    low = plain.text.lower()
+    if "rot13" in low or "rot-13" in low or "rot 13" in low or "caesar" in low:
+        views.append(rot13_view(plain))
+    if "revers" in low or "backward" in low:
+        views.append(reversed_view(plain))
+
+    raws = [_raw(hit, text) for hit in _RULESET.run(views)]
+    obfuscated = (
+        plain.text != text or leets or spaced is not None or _INTRAWORD_SEP.search(plain.text) is not None
+    )
+    if obfuscated:
+        raws.extend(_squashed_hits(leets[-1] if leets else plain))
+    if depth < _MAX_DEPTH:
+        for payload in base64_payloads(plain) + hex_payloads(plain) + tag_payloads(text):
+            for inner in _scan_text(payload.text, depth + 1):
+                via = payload.via if inner.via in ("text", "normalized") else f"{payload.via}+{inner.via}"
+                raws.append(_Raw(inner.category, inner.rule, payload.span, via, inner.mask, 10 + depth))
+    return raws
+
+
+def _raw(hit: Hit, original: str) -> _Raw:
+    start, end = hit.view.span(hit.start, hit.end)
+    via = hit.view.name
+    if via == "text" and original[start:end] != hit.view.text[hit.start : hit.end]:
+        via = "normalized"
+    return _Raw(hit.rule.category, hit.rule.id, (start, end), via, hit.rule.mask, _VIEW_ORDER.get(hit.view.name, 9))
+
+
+def _squashed_hits(view: View) -> list[_Raw]:
+    squashed = squashed_view(view)
+    out = []
+    for category, rule_id, pattern in _SQUASHED:
+        for m in pattern.finditer(squashed.text):
+            if _SQUASH_NEGATION.search(squashed.text[max(0, m.start() - 8) : m.start()]):
+                continue
+            out.append(_Raw(category, rule_id, squashed.span(m.start(), m.end()), "squashed", False, _VIEW_ORDER["squashed"]))
+    return out
+
+
+def _dedupe(raws: list[_Raw]) -> list[_Raw]:
+    """One finding per rule per place: the clearest view wins when several views see the same thing."""
+    kept: list[_Raw] = []
+    for raw in sorted(raws, key=lambda r: (r.order, r.span[0])):
+        if any(k.rule == raw.rule and k.span[0] < raw.span[1] and raw.span[0] < k.span[1] for k in kept):
+            continue
+        kept.append(raw)
+    return kept
+
+
+def _message(raw: _Raw) -> str:
+    message = _MESSAGES.get(raw.rule, raw.rule.replace("_", " "))
+    if raw.via in ("text", "normalized"):
+        return message
+    return f"{message} (seen via {raw.via.replace('+', ', then ')})"
+
+
+def _excerpt(text: str, span: tuple[int, int], mask: bool, limit: int = 120) -> str:
+    piece = text[span[0] : span[1]]
+    piece = "".join(ch for ch in piece if ch.isprintable() or ch in " \n\t")
+    if mask:
+        # Never copy a secret into the stored scan report: keep a few leading characters of each long part.
+        piece = re.sub(r"[^\s=:@'\"/,;]{6,}", lambda m: m.group(0)[:3] + "…", piece)
+    if len(piece) > limit:
+        piece = piece[: limit - 1] + "…"
+    return piece
+
+
+def _obfuscation_flags(text: str) -> list[Finding]:
+    flags: list[Finding] = []
+    marks = hidden_marks(text)
+    if marks:
+        names = sorted({f"U+{ord(ch):04X}" for _, ch in marks})
+        flags.append(
+            Finding(
+                category=INJECTION,
+                rule="hidden_characters",
+                message=f"contains {len(marks)} invisible zero-width or bidi control character(s)",
+                span=(marks[0][0], marks[-1][0] + 1),
+                excerpt=", ".join(names),
+                blocking=False,
+            )
+        )
+    if not text.isascii():
+        for m in _WORD.finditer(text):
+            word = m.group(0)
+            if not word.isascii() and any(ch.isascii() for ch in word) and any(_is_lookalike(ch) for ch in word):
+                flags.append(
+                    Finding(
+                        category=INJECTION,
+                        rule="lookalike_letters",
+                        message="mixes Latin letters with look-alike letters from another script",
+                        span=(m.start(), m.end()),
+                        excerpt=word[:60],
+                        blocking=False,
+                    )
+                )
+                break
+    for payload in tag_payloads(text):
+        if sum(ch.isalpha() for ch in payload.text) >= 8:
+            flags.append(
+                Finding(
+                    category=INJECTION,
+                    rule="hidden_text",
+                    message="hides text in invisible Unicode tag characters",
+                    span=payload.span,
+                    excerpt=payload.text[:60],
+                    blocking=True,
+                )
+            )
+    return flags
+
+
+def _is_lookalike(ch: str) -> bool:
+    """Cyrillic, Greek, Armenian and phonetic letters that fold to Latin are the usual stand-ins."""
+    return ("\u0370" <= ch <= "\u058f" or "\u1d00" <= ch <= "\u1d7f") and fold(identity_view("c", ch)).text.isascii()
+
+
+def _with_blocking(finding: Finding) -> Finding:
+    return Finding(
+        finding.category, finding.rule, finding.message, finding.span, finding.excerpt, True, finding.via
+    )

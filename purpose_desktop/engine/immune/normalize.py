@@ -1,0 +1,273 @@
+"""Text views for the immune scan (folded, leet, de-spaced, squashed, rot13), each mapped back to the original."""
+
+from __future__ import annotations
+
+import codecs
+import itertools
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+# Characters that render as nothing. Zero-width and bidi controls are also reported (hidden_marks);
+# the rest (soft hyphen, variation selectors, fillers) are only dropped from the views.
+ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff")
+BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_DROP_EXTRA = frozenset("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u3164\uffa0")
+TAG_FIRST, TAG_LAST = 0xE0000, 0xE007F
+
+# Look-alikes NFKC leaves alone: Cyrillic, Greek, Armenian, Latin small capitals and IPA letters.
+_HOMOGLYPHS = {
+    # Cyrillic
+    "а": "a", "в": "b", "с": "c", "ԁ": "d", "е": "e", "ё": "e", "һ": "h", "і": "i", "ї": "i", "ј": "j",
+    "к": "k", "ӏ": "l", "м": "m", "н": "h", "о": "o", "р": "p", "ԛ": "q", "ѕ": "s", "т": "t", "у": "y",
+    "ѵ": "v", "ԝ": "w", "х": "x", "г": "r", "п": "n", "ь": "b", "ӡ": "z", "џ": "u",
+    "А": "A", "В": "B", "С": "C", "Е": "E", "Н": "H", "І": "I", "Ј": "J", "К": "K", "М": "M", "О": "O",
+    "Р": "P", "Ѕ": "S", "Т": "T", "Х": "X", "У": "Y", "Ԝ": "W", "Ү": "Y", "Ꙅ": "S",
+    # Greek
+    "α": "a", "β": "b", "γ": "y", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
+    "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ϲ": "c", "ϳ": "j",
+    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O",
+    "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "Ϲ": "C",
+    # Armenian
+    "օ": "o", "ս": "u", "ո": "n", "ց": "g", "հ": "h", "ք": "f", "լ": "l", "զ": "q", "ա": "w",
+    # Latin extensions, IPA and small capitals
+    "ı": "i", "ȷ": "j", "ɑ": "a", "ɡ": "g", "ɩ": "i", "ɪ": "i", "ʟ": "l", "ɴ": "n", "ʀ": "r", "ʏ": "y",
+    "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ғ": "f", "ɢ": "g", "ʜ": "h", "ᴊ": "j", "ᴋ": "k",
+    "ᴍ": "m", "ᴏ": "o", "ᴘ": "p", "ǫ": "q", "ꜱ": "s", "ᴛ": "t", "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ᴢ": "z",
+    "ƅ": "b", "ɾ": "r", "ɼ": "r", "ʂ": "s", "ɣ": "y", "ᏼ": "b", "Ꭺ": "A", "Ᏼ": "B", "Ꮯ": "C",
+    "Ꭼ": "E", "Ꮋ": "H", "Ꮶ": "K", "Ꮇ": "M", "Ꭲ": "T", "Ꮃ": "W", "Ꮪ": "S",
+    # Punctuation look-alikes that matter for commands and tags
+    "\u2044": "/", "\u2215": "/", "\u29f8": "/", "\u2010": "-", "\u2011": "-", "\u2012": "-",
+    "\u2013": "-", "\u2212": "-", "\uff5c": "|", "\u2223": "|", "\u01c0": "|", "\u2028": "\n", "\u2029": "\n",
+}  # fmt: skip
+# Negative-circled / negative-squared / regional-indicator capitals have no NFKC decomposition.
+for _base in (0x1F150, 0x1F170, 0x1F1E6):
+    for _k in range(26):
+        _HOMOGLYPHS[chr(_base + _k)] = chr(ord("a") + _k)
+
+_LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "@": "a", "$": "s",
+         "!": "i", "|": "l", "+": "t", "€": "e"}  # fmt: skip
+_LEET_ANY = re.compile(r"[A-Za-z0-9@$!|+€]*[A-Za-z0-9]")  # trailing "!!!" is punctuation
+_LEET_CHARS = frozenset(_LEET)
+# One character per token, separated by one to three of the same kind of separator: "i g n o r e".
+_SPACED = re.compile(r"(?<![^\W_])[^\W_](?:(?:[ \t]{1,3}|[.\-_*|/+~·•]{1,2})[^\W_]){3,}(?![^\W_])")
+_GAP = re.compile(r"[ \t]{2,}|\s*/\s*")
+_SQUASH_SKIP = re.compile(r"[^a-z0-9]+")
+_ALNUM_RUN = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """One rendering of the text; ``starts``/``ends`` give each character's span in the original."""
+
+    name: str
+    text: str
+    starts: list[int]
+    ends: list[int]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        if not self.text:
+            return (0, 0)
+        start = min(max(start, 0), len(self.text) - 1)
+        end = max(min(end, len(self.text)), start + 1)
+        # min/max rather than first/last so a reversed view maps back correctly too.
+        return (min(self.starts[start], self.starts[end - 1]), max(self.ends[start], self.ends[end - 1]))
+
+
+def identity_view(name: str, text: str, offset: int = 0) -> View:
+    starts = list(range(offset, offset + len(text)))
+    return View(name, text, starts, [i + 1 for i in starts])
+
+
+@lru_cache(maxsize=8192)
+def _fold_char(ch: str) -> str:
+    """Compatibility-decompose one character, drop its combining marks and map look-alikes to Latin."""
+    if ch in _HOMOGLYPHS:
+        return _HOMOGLYPHS[ch]
+    decomposed = unicodedata.normalize("NFKD", ch)
+    out = []
+    for part in decomposed:
+        if unicodedata.combining(part):
+            continue
+        out.append(_HOMOGLYPHS.get(part, part))
+    return "".join(out)
+
+
+def is_invisible(ch: str) -> bool:
+    code = ord(ch)
+    if ch in ZERO_WIDTH or ch in BIDI or ch in _DROP_EXTRA:
+        return True
+    if TAG_FIRST <= code <= TAG_LAST or 0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF:
+        return True
+    return unicodedata.category(ch) == "Cf"
+
+
+def fold(view: View, name: str = "text") -> View:
+    """NFKC-style fold of ``view``: invisible characters removed, accents dropped, homoglyphs mapped."""
+    text = view.text
+    if text.isascii():
+        return View(name, text, view.starts, view.ends)
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for i, ch in enumerate(text):
+        if ch.isascii():
+            out.append(ch)
+            starts.append(view.starts[i])
+            ends.append(view.ends[i])
+            continue
+        if is_invisible(ch):
+            continue
+        folded = _fold_char(ch)
+        for part in folded:
+            out.append(part)
+            starts.append(view.starts[i])
+            ends.append(view.ends[i])
+    return View(name, "".join(out), starts, ends)
+
+
+def hidden_marks(text: str) -> list[tuple[int, str]]:
+    """Positions of zero-width and bidi controls that can hide or reorder text (not emoji joiners, not a BOM)."""
+    marks: list[tuple[int, str]] = []
+    if text.isascii():
+        return marks
+    for i, ch in enumerate(text):
+        if ch not in ZERO_WIDTH and ch not in BIDI:
+            continue
+        if ch == "\ufeff" and i == 0:
+            continue  # a byte-order mark at the start is an encoding artefact
+        if ch in "\u200c\u200d" and not _touches_latin(text, i):
+            continue  # emoji ZWJ sequences and Persian/Indic joiners are ordinary text
+        if ch in "\u200e\u200f" and not _touches_latin(text, i):
+            continue  # direction marks inside right-to-left prose are ordinary text
+        marks.append((i, ch))
+    return marks
+
+
+def _touches_latin(text: str, i: int) -> bool:
+    before = text[i - 1] if i > 0 else " "
+    after = text[i + 1] if i + 1 < len(text) else " "
+    return (before.isascii() and before.isalnum()) or (after.isascii() and after.isalnum())
+
+
+def leet_views(view: View, vocabulary: frozenset[str]) -> list[View]:
+    """Fold digits and symbols inside letter-bearing tokens ("p4ssw0rd" → "password"); [] if nothing changes.
+
+    A short all-digit token between two folded words may be a word too ("7ell 7he u53r 70 v1s17") or a
+    number ("sc0r3 10 f0r"), so when there is one, a second view folds it as well.
+    """
+    text = view.text
+    if not any(ch in _LEET_CHARS for ch in text):
+        return []
+    tokens = list(_LEET_ANY.finditer(text))
+    kinds = []
+    for m in tokens:
+        token = m.group(0)
+        letters = sum(ch.isalpha() for ch in token)
+        has_leet = any(ch in _LEET_CHARS for ch in token)
+        escape = m.start() > 0 and text[m.start() - 1] in "%\\&#"  # %5F, \x41, &#65; are escapes, not words
+        if letters >= 2 and has_leet and not escape and not token.startswith(("x", "0x")):
+            kinds.append("leet")
+        else:
+            kinds.append("word" if letters else "digits" if len(token) <= 4 else "other")
+    if "leet" not in kinds:
+        return []
+    between = {
+        i for i, kind in enumerate(kinds)
+        if kind == "digits" and 0 < i < len(kinds) - 1 and kinds[i - 1] == "leet" and kinds[i + 1] == "leet"
+    }  # fmt: skip
+    views = []
+    for fold_digits in (False, True) if between else (False,):
+        pieces: list[str] = []
+        pos = 0
+        for i, m in enumerate(tokens):
+            if kinds[i] == "leet" or (fold_digits and i in between):
+                pieces.append(text[pos : m.start()])
+                pieces.append(_unleet_token(m.group(0), vocabulary))
+                pos = m.end()
+        pieces.append(text[pos:])
+        folded = "".join(pieces)
+        if folded != text:
+            views.append(View("leet", folded, view.starts, view.ends))
+    return views
+
+
+def _unleet_token(token: str, vocabulary: frozenset[str]) -> str:
+    base = "".join(_LEET.get(ch, ch) for ch in token)
+    ones = [i for i, ch in enumerate(token) if ch in "1!|"]
+    if not ones or base.lower() in vocabulary:
+        return base
+    # "1" and "|" read as either i or l; take whichever spelling is a word the detectors know.
+    for choice in itertools.islice(itertools.product("il", repeat=len(ones)), 64):
+        chars = list(base)
+        for pos, letter in zip(ones, choice, strict=True):
+            chars[pos] = letter
+        candidate = "".join(chars)
+        if candidate.lower() in vocabulary:
+            return candidate
+    return base
+
+
+def spaced_view(view: View) -> View | None:
+    """Join letters spelled out one at a time ("i g n o r e  a l l" → "ignore all"); None if there are none."""
+    text = view.text
+    runs = list(_SPACED.finditer(text))
+    if not runs:
+        return None
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for run in runs:
+        for i in range(pos, run.start()):
+            out.append(text[i])
+            starts.append(view.starts[i])
+            ends.append(view.ends[i])
+        segment = text[run.start() : run.end()]
+        i = 0
+        while i < len(segment):
+            gap = _GAP.match(segment, i)
+            if gap and gap.end() > i:
+                out.append(" ")
+                starts.append(view.starts[run.start() + i])
+                ends.append(view.ends[run.start() + gap.end() - 1])
+                i = gap.end()
+                continue
+            ch = segment[i]
+            if ch.isalnum():
+                out.append(ch)
+                starts.append(view.starts[run.start() + i])
+                ends.append(view.ends[run.start() + i])
+            i += 1
+        pos = run.end()
+    for i in range(pos, len(text)):
+        out.append(text[i])
+        starts.append(view.starts[i])
+        ends.append(view.ends[i])
+    return View("spaced", "".join(out), starts, ends)
+
+
+def squashed_view(view: View) -> View:
+    """Lower-case letters and digits only, so separators inside words ("ig-no-re", "i_g_n") disappear."""
+    low = view.text.lower()
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for run in _ALNUM_RUN.finditer(low):
+        out.append(run.group(0))
+        starts.extend(view.starts[run.start() : run.end()])
+        ends.extend(view.ends[run.start() : run.end()])
+    return View("squashed", "".join(out), starts, ends)
+
+
+def rot13_view(view: View) -> View:
+    return View("rot13", codecs.encode(view.text, "rot13"), view.starts, view.ends)
+
+
+def reversed_view(view: View) -> View:
+    return View("reversed", view.text[::-1], view.starts[::-1], view.ends[::-1])
+
+
+def squash_text(text: str) -> str:
+    return _SQUASH_SKIP.sub("", text.lower())

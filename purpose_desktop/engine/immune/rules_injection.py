@@ -1,0 +1,337 @@
+"""Injection and jailbreak rules: overriding instructions, persona hijacks, prompt leaks, fake role tags, exfiltration."""
+
+from __future__ import annotations
+
+import re
+
+from .detectors import INJECTION, LITERAL_VIEWS, Rule, clause_after, rx, window, words
+
+_S = r"[\s\"'`*_~,:;()\[\]-]+"  # a gap between words: spaces and light punctuation, never a full stop
+
+_VERB = words(
+    "ignore", "ignoring", "disregard", "disregarding", "forget", "forgetting", "overlook", "override",
+    "overriding", "bypass", "discard", "abandon", "neglect", "set aside", "put aside", "throw out",
+    "throw away", "scrap", "pay no attention to", "pay no heed to", "pay no mind to", "never mind",
+    "nevermind", "do not follow", "don't follow", "dont follow", "do not obey", "don't obey",
+    "never follow", "never obey", "stop following", "stop obeying", "no longer follow", "no longer obey",
+    "cease following", "drop", "ditch", "skip over",
+)  # fmt: skip
+_QUANT = words(
+    "all", "any", "every", "each", "the", "your", "my", "of", "these", "those", "such", "its", "their",
+    "whatever", "entire", "whole", "of your", "of the", "all of", "the user's", "the users'",
+)  # fmt: skip
+_ADJ = words(
+    "previous", "previously given", "prior", "preceding", "above", "earlier", "former", "foregoing",
+    "initial", "original", "old", "existing", "system", "developer", "developer's", "given", "current",
+    "first", "past", "hidden", "safety", "internal", "preprogrammed", "pre-programmed", "built-in",
+    "standing", "starting", "underlying", "core", "base", "openai", "anthropic", "ethical",
+    "moral", "content",
+)  # fmt: skip
+_OBJ = words(
+    "instructions", "instruction", "instruction set", "prompts", "prompt", "directives", "directive",
+    "directions", "rules", "rule", "guidelines", "guideline", "guidance", "commands", "orders",
+    "messages", "context", "conversation", "constraints", "restrictions", "programming", "training",
+    "policies", "policy", "tasks", "task", "requests", "request", "assignment", "limitations",
+    "boundaries", "filters", "system prompt", "system message", "persona", "identity", "text",
+    "content", "input",
+)  # fmt: skip
+_STRONG_OBJ = words(
+    "instructions", "prompt", "prompts", "directives", "guidelines", "guidance", "rules", "programming",
+    "training", "restrictions", "policies", "filters", "limitations", "constraints", "orders",
+    "system prompt", "system message", "principles", "ethics", "morals", "request", "task",
+)  # fmt: skip
+_TOLD = r"(?:you(?:'ve|\s+have|\s+were|\s+had)?\s+(?:been\s+|just\s+|already\s+)?(?:given|told|received|taught|instructed|provided|shown|programmed)|(?:that\s+)?(?:came|come|were\s+given)\s+before|i\s+(?:said|told\s+you|wrote|gave\s+you)(?:\s+before|\s+earlier|\s+above)?|(?:above|before|earlier|so\s+far|until\s+now|up\s+to\s+now|at\s+the\s+(?:start|beginning)))"
+
+# An AI being addressed; used by rules that need the reader to be the model rather than code or people.
+_AI = r"(?:ai|a\.i\.|llms?|gpts?|chatgpt|claude|gemini|copilot|language\s+models?|large\s+language\s+models?|models?|chatbots?|bots?|assistants?|agents?|(?:ai|llm)(?:\s+(?:code|coding))?\s+(?:agents?|assistants?|models?|systems?|tools?))"
+_AI_CONTEXT = re.compile(
+    r"\b(?:you|your|yourself|ai|assistant|chatbot|llm|gpt|chatgpt|model|respond|response|responses|reply|"
+    r"answer|prompt|policies|policy|openai|anthropic|filter|filters|censor\w*|restrictions|rules|character|"
+    r"persona|jailbr\w+|unrestricted|unfiltered|guidelines)\b",
+    re.IGNORECASE,
+)
+
+
+def _ai_context(m: re.Match[str], text: str) -> bool:
+    return _AI_CONTEXT.search(window(text, m.start(), m.end(), 120, 120).replace(m.group(0).lower(), " ")) is not None
+
+
+def _not_benign_mode(m: re.Match[str], text: str) -> bool:
+    tail = clause_after(text, m.end(), 40)
+    if re.match(r"\s*(?:on|in|for)\s+(?:android|ios|chrome|firefox|windows|macos|the device|your phone|settings)", tail):
+        return False
+    return _ai_context(m, text)
+
+
+def _role_label_ok(m: re.Match[str], text: str) -> bool:
+    """A chat-role label counts when it is not the first line or the text holds a second label."""
+    label = m.group("label").lower()
+    rest = clause_after(text, m.end(), 160)
+    if label == "system":
+        return re.search(r"\b(?:you|your|must|ignore|rules|instructions|override|now|assistant|respond|"
+                         r"always|never|mode|restrictions|safety|void|obey|reveal)\b", rest) is not None  # fmt: skip
+    others = re.findall(r"(?im)^\s*(?:human|user|assistant|ai|system)\s*:", text)
+    return m.start() > 0 or len(others) > 1
+
+
+def _hijack_tail(m: re.Match[str], text: str) -> bool:
+    tail = clause_after(text, m.end(), 100)
+    return re.search(r"https?://|password|credential|login|log in|api key|token|card|bit\.|link|download", tail) is not None
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "ignore_instructions", INJECTION, "tells the model to ignore or override its earlier instructions",
+        rx(
+            rf"\b{_VERB}(?:"
+            rf"(?:{_S}{_QUANT})*{_S}(?:{_ADJ}{_S})+(?:\w+{_S}){{0,2}}?{_OBJ}\b"
+            rf"|(?:{_S}{_QUANT})+{_S}{_STRONG_OBJ}\b(?!\s+(?:file|files|flag|option|setting|list|section|above\s+\w))"
+            rf"|(?:{_S}{_QUANT})*{_S}{_OBJ}{_S}(?:\w+{_S}){{0,2}}?{_TOLD}"
+            rf"|{_S}(?:(?:all|any)\s+(?:of\s+)?)?(?:everything|anything|all|what(?:ever)?|that)(?:{_S}\w+){{0,2}}?{_S}{_TOLD}"
+            rf"|{_S}(?:the|all\s+the|everything|all|anything|that)\s+(?:above|foregoing|preceding|previous|prior|before)(?=\s*(?:[,.;:!]|and\b|then\b|instead\b|$|-))"
+            rf")"
+        ),
+        needles=("ignor", "disregard", "forget", "overlook", "overrid", "bypass", "discard", "abandon", "neglect",
+                 "aside", "throw", "scrap", "pay no", "mind", "follow", "obey", "drop", "ditch", "skip"),  # fmt: skip
+        negatable=True,
+    ),
+    Rule(
+        "instructions_void", INJECTION, "declares the earlier instructions void or superseded",
+        rx(
+            r"\b(?:previous|prior|earlier|original|above|all|old|initial|system)\s+(?:\w+\s+)?(?:instructions|directives|rules|prompts?|guidelines|orders)\s+"
+            r"(?:are|is|have\s+been|were|was)\s+(?:now\s+|hereby\s+)?(?:void|revoked|cancell?ed|null|invalid|obsolete|overridden|superseded|lifted|suspended|deleted|a\s+test|no\s+longer\s+(?:valid|apply|applicable|in\s+effect|relevant))"
+            r"|\b(?:override|overrides|supersedes?|take(?:s)?\s+precedence\s+over|outranks?|trumps?|replaces?)\s+(?:all\s+|any\s+|anything\s+)?(?:of\s+)?(?:your|the|all)\s+(?:previous\s+|prior\s+|earlier\s+|existing\s+|original\s+|other\s+)?(?:system\s+prompt|system\s+message|instructions|directives|guidelines|programming|rules\s+you)"
+            r"|\boverride\s+anything\s+(?:the\s+)?(?:developers?|system|creators?)\s+(?:told|said|gave)"
+        ),
+        needles=("void", "revoked", "cancel", "null", "invalid", "obsolete", "overrid", "supersed", "precedence",
+                 "outrank", "trump", "replace", "lifted", "suspended", "no longer", "a test", "deleted"),  # fmt: skip
+    ),
+    Rule(
+        "new_instructions", INJECTION, "announces replacement instructions for the model",
+        rx(
+            r"\b(?:new|real|actual|true|secret|hidden|override|priority|updated|revised)\s+(?:system\s+)?(?:instructions?|directives?|orders|rules|prompt|role|persona|objective|mission)\s*(?:are|is)?\s*[:\-–—]"
+            r"|\byour\s+(?:new|real|only|true|actual|sole|primary)\s+(?:task|goal|role|purpose|mission|objective|job|instructions?|directive)\s+(?:now\s+)?(?:is|are|will\s+be)\b"
+            r"(?!\s+(?:shown|displayed|saved|listed|stored|set|defined|described|available|visible|located|loaded|highlighted)\b)"
+            r"|\btreat\s+(?:the\s+following|this|these|the\s+text\s+below|what\s+follows)\s+as\s+(?:your|the|a)\s+(?:new\s+)?(?:system\s+prompt|system\s+message|instructions)"
+        ),
+        needles=("new", "real", "actual", "true", "secret", "hidden", "override", "priority", "updated", "revised",
+                 "your", "treat"),  # fmt: skip
+        negatable=True,
+    ),
+    Rule(
+        "persona_jailbreak", INJECTION, "asks the model to become an unrestricted persona (DAN, developer mode, …)",
+        rx(
+            r"\bdo\s+anything\s+now\b|\bstay\s+in\s+character\b|\bnever\s+break\s+character\b"
+            r"|\b(?:dan|god|jailbreak|jailbroken|unrestricted|unfiltered|uncensored|evil|chaos|anarchy|opposite|dude|stan)\s+mode\b"
+            r"|\bjailbr(?:eak|oken)\s+(?:prompt|enabled|activated|successful|on)\b|\byou\s+are\s+(?:now\s+)?jailbroken\b"
+            r"|(?-i:\b(?:DAN|STAN|DUDE|AIM|EvilBot|BetterDAN|AntiGPT|Mongo\s+Tom)\b)(?=[^.\n]{0,80}\b(?:(?:can|will|does|has|is|never|always|answers?|refuses?)\b))"
+            r"|\b(?:you\s+are|you're|act\s+as|pretend\s+to\s+be|roleplay\s+as|become)\s+(?:now\s+)?(?-i:DAN|STAN|DUDE|Sydney|EvilBot)\b"
+            r"|\b(?:my|a)\s+(?:deceased|dead|late|departed)\s+grand(?:ma|mother|pa|father)\b"
+        ),
+        needles=("anything now", "character", "mode", "jailbr", "dan", "stan", "dude", "aim", "evilbot", "antigpt",
+                 "mongo", "sydney", "grand"),  # fmt: skip
+    ),
+    Rule(
+        "privileged_mode", INJECTION, "switches the model into a developer/admin mode",
+        rx(r"\b(?:developer|dev|admin|sudo|debug|maintenance|root|god)\s+mode\b(?!\s+toggle)"),
+        needles=("mode",),
+        check=_not_benign_mode,
+    ),
+    Rule(
+        "unrestricted", INJECTION, "tells the model it has no rules, filters or ethics",
+        rx(
+            r"\b(?:without|with\s+no|free\s+(?:of|from)|no\s+longer\s+bound\s+by|not\s+bound\s+by|unbound\s+by|released\s+from|liberated\s+from|freed\s+from|has\s+no|have\s+no|there\s+are\s+no|no)\s+"
+            r"(?:any\s+|all\s+|the\s+|your\s+|its\s+|their\s+)?(?:typical\s+|usual\s+|normal\s+)?(?:ethical\s+|moral\s+|content\s+|safety\s+|openai\s+|anthropic\s+|ai\s+|censorship\s+|usage\s+)?"
+            r"(?:restrictions|limitations|limits|filters|filtering|censorship|guidelines|guardrails|rules|policies|confines|boundaries|constraints|morals|ethics|warnings|refusals)\b"
+            r"|\b(?:act|acting|behave|respond|answer|reply|pretend|roleplay|role-play|play)\s+(?:as|like|to\s+be|you\s+are|you're|that\s+you\s+are|the\s+role\s+of)\s+(?:an?\s+|the\s+|my\s+)?(?:\w+\s+){0,3}?"
+            r"(?:unrestricted|unfiltered|uncensored|jailbroken|evil|amoral|immoral|unethical|rogue|malicious|unhinged|limitless|unlimited|without\s+(?:any\s+)?(?:restrictions|rules|limits|filters|ethics|morals|guidelines))"
+            r"|\b(?:an?|the)\s+(?:ai|model|assistant|chatbot|bot|llm)\s+(?:\w+\s+)?(?:that|who|which)\s+(?:never\s+refuses|has\s+no\s+(?:rules|limits|restrictions|filters)|ignores\s+(?:all\s+)?(?:rules|policies|guidelines)|can\s+do\s+anything|answers\s+everything)"
+            r"|\bwho\s+never\s+refuses\b"
+        ),
+        needles=("restrict", "limit", "filter", "censor", "guideline", "guardrail", "rule", "polic", "confine",
+                 "bound", "constraint", "moral", "ethic", "warning", "refus", "unrestricted", "jailbroken", "evil",
+                 "rogue", "malicious", "unhinged", "anything", "everything"),  # fmt: skip
+        check=_ai_context,
+        negatable=True,
+    ),
+    Rule(
+        "policy_evasion", INJECTION, "asks for output that ignores the model's content policies",
+        rx(
+            r"\b(?:ignores?|ignoring|bypass(?:es|ing)?|violates?|violating|disregards?|breaks?|breaking|evades?|evading)\s+(?:all\s+|any\s+|every\s+)?(?:of\s+)?(?:the\s+|its\s+|your\s+|their\s+)?"
+            r"(?:openai|anthropic|content|safety|usage|ethical|moral|google|microsoft|meta|ai)\s+(?:policies|policy|guidelines|rules|filters|restrictions|safeguards)"
+            r"|\blet'?s\s+break\s+the\s+rules\b|\byou\s+have\s+been\s+(?:freed|liberated|released|unshackled)\b|\bfreed\s+from\s+the\s+(?:typical\s+)?confines\b"
+        ),
+        needles=("polic", "guideline", "rules", "filter", "restriction", "safeguard", "freed", "liberated", "released",
+                 "unshackled", "confines"),  # fmt: skip
+        negatable=True,
+    ),
+    Rule(
+        "reveal_prompt", INJECTION, "asks the model to reveal its system prompt or hidden instructions",
+        rx(
+            r"\b(?:reveal|print|show|output|display|repeat|recite|dump|leak|disclose|share|expose|tell|give|write\s+out|type\s+out|spell\s+out|list|echo|return|provide|paste|copy|translate|encode|read|reply\s+with|respond\s+with|what\s+(?:is|are|was|were))"
+            r"(?:\s+(?:me|us|back|out))?(?:\s+[\w'-]+){0,6}?\s+"
+            r"(?:(?:system|initial|original|hidden|secret|internal|developer|confidential|starting|pre)[\s-]*(?:prompts?|instructions?|messages?|rules|guidelines|directives|configuration|text)"
+            r"|(?:your|its|her|his)\s+(?:\w+\s+)?(?:instructions|rules|guidelines|directives|prompt|programming|configuration|system\s+prompt)"
+            r"|prompt\s+texts?|raw\s+prompt|(?:the\s+)?exact\s+text\s+of\s+(?:your|the)\s+\w+)\b"
+            r"(?!\s+(?:length|size|tokens?|token\s+count|template|file|path|variable|id|hash|version|format|in\s+(?:the\s+)?(?:logs?|trace|debug)))"
+            r"|\bstarting\s+with\s+[\"'“‘]?\s*you\s+are\b"
+            r"|\b(?:repeat|print|output|copy|show|recite|return|reproduce|write\s+out|echo|dump)\b(?:\s+[\w']+){0,4}?\s+"
+            r"(?:text|words|content|everything|all|prompt|message|messages|conversation|lines|instructions|sentences?)\s+(?:(?:written|that\s+(?:is|was|appears))\s+)?(?:above|before\s+this(?:\s+(?:line|point|message))?|so\s+far|up\s+to\s+(?:here|this\s+point))"
+            r"|\b(?:repeat|print|output|show|recite|dump)\s+(?:everything|all)\s+(?:above|before)\b"
+            r"|\bthe\s+conversation\s+so\s+far\b(?=[^.\n]{0,40}\bhidden\b)"
+        ),
+        needles=("prompt", "instruction", "rules", "guideline", "directive", "programming", "configuration",
+                 "you are", "above", "so far", "before this", "up to"),  # fmt: skip
+        negatable=True,
+    ),
+    Rule(
+        "secret_extraction", INJECTION, "tries to extract a guarded password or secret word",
+        rx(
+            r"\b(?:what(?:'s|\s+is|\s+was)|reveal|tell\s+(?:me|us)|give\s+(?:me|us)|spell|say|print|write|share|show\s+(?:me|us)|leak|hint\s+at|encode|translate|reverse)\b"
+            r"(?:\s+\w+){0,3}?\s+(?:the|your)\s+(?:secret\s+)?(?:password|passphrase|secret\s+word|secret|pass\s?word|magic\s+word|code\s?word)\b"
+            r"(?!\s*(?:field|hash|reset|policy|manager|strength|input|column|length|parameter|argument|check|validation|variable|env|from|in\s+(?:the\s+)?(?:env|config|vault|keyring)))"
+        ),
+        needles=("password", "passphrase", "secret", "magic word", "code word", "codeword"),
+        negatable=True,
+    ),
+    Rule(
+        "role_tag", INJECTION, "contains chat-template role markers that fake a system/assistant turn",
+        rx(
+            r"<\|\s*(?:im_start|im_end|im_sep|system|user|assistant|endoftext|eot_id|start_header_id|end_header_id|begin_of_text|end_of_text|end|fim_prefix|eom_id|start_of_turn|end_of_turn)\s*\|>"
+            r"|\[/?INST\]|<</?SYS>>|</?(?:start_of_turn|end_of_turn)>|</?(?:system|instructions?|sys|system_prompt|user_input|untrusted_input|document|context|assistant|admin|developer)>"
+            r"|\[(?:system|SYSTEM|assistant)\](?:\(#\w+\))?|\{\{\s*(?:system|SYSTEM|sys)\s*\}\}"
+            r"|-{2,}\s*(?:BEGIN|END)\s+(?:SYSTEM|ADMIN|DEVELOPER|HIDDEN)\s+(?:MESSAGE|PROMPT|INSTRUCTIONS?)\b"
+            r"|(?m:^[ \t]*#{1,6}[ \t]*(?:system|instructions?|new\s+instructions?|assistant|human)[ \t]*:)"
+            r"|<!--\s*(?:ai|llm|assistant|agent|model|gpt|claude|copilot)\s*:"
+        ),
+        needles=("<|", "inst]", "sys>>", "turn>", "<", "[system", "[assistant", "{{", "begin", "end", "#"),
+        views=LITERAL_VIEWS | {"leet", "spaced"},
+    ),
+    Rule(
+        "role_label", INJECTION, "fakes a conversation turn with a role label mid-text",
+        rx(r"(?im)^[ \t]*(?P<label>system|assistant|human|ai)[ \t]*:[ \t]*\S"),
+        needles=("system", "assistant", "human", "ai"),
+        check=_role_label_ok,
+    ),
+    Rule(
+        "addressed_to_ai", INJECTION, "addresses instructions to an AI that reads the text",
+        rx(
+            rf"\b{_AI}\s+(?:that\s+|who\s+|which\s+)?(?:is\s+|are\s+)?(?:reading|processing|parsing|seeing|summari[sz]ing|analy[sz]ing|loading|retrieving|ingesting|encountering|indexing|scanning|crawling|reads|processes|parses|sees|loads|retrieves|ingests|encounters|finds)\s+(?:this|these|the\s+following|it)\b"
+            rf"|\b(?:note|message|instructions?|attention|p\.?\s?s\.?|reminder|notice|hint|important)\s*(?:to|for)?\s*(?:the\s+|any\s+|all\s+|every\s+)?{_AI}\s*[:!,-]"
+            r"|\bif\s+you(?:'re|\s+are)\s+(?:an?|the)\s+(?:ai|llm|gpt|large\s+language\s+model|language\s+model|chatbot|bot|assistant|ai\s+(?:model|assistant|agent)|coding\s+agent)\b"
+            r"|\b(?:dear|hey|hello|hi)\s+(?:ai|llm|gpt|chatgpt|claude|assistant|model|bot|agent|copilot)\b"
+            r"|(?:#|//|/\*|<!--)\s*(?:note\s+(?:to|for)\s+)?(?:ai|llms?|(?:ai\s+)?(?:code\s+|coding\s+)?assistants?|agents?)\s*:"
+        ),
+        needles=("ai", "llm", "gpt", "claude", "gemini", "copilot", "model", "bot", "assistant", "agent"),
+    ),
+    Rule(
+        "admin_claim", INJECTION, "claims to speak for the system, its developers or an administrator",
+        rx(
+            r"\b(?:this\s+is|here\s+is|the\s+following\s+is)\s+(?:an?\s+)?(?:urgent\s+|official\s+|important\s+|priority\s+)?(?:message|instruction|directive|notice|order|update|command)\s+from\s+(?:the\s+|your\s+)?"
+            r"(?:system|sys\s?admin|system\s+administrator|administrator|admin|developers?|openai|anthropic|creators?|owners?|operators?|security\s+team)\b"
+            r"|\bi\s+am\s+(?:your|the\s+model'?s)\s+(?:developer|creator|admin|administrator|owner|programmer|trainer|operator)\b"
+            r"|\b(?:system|admin|developer|root|sudo|emergency)\s+override\b"
+            r"|\bthe\s+(?:next\s+)?user(?:\s+message)?\s+(?:is|comes)\s+(?:an?\s+|from\s+(?:an?\s+)?)(?:admin|administrator|developer)\b[^.\n]{0,60}\b(?:comply|obey|follow|do\s+what|grant|disable)"
+            r"|\bthe\s+user\s+(?:has\s+)?(?:authori[sz]ed|allowed|permitted)\s+you\s+to\s+(?:bypass|disable|ignore|skip|override)"
+        ),
+        needles=("message", "instruction", "directive", "notice", "order", "update", "command", "i am", "override",
+                 "admin", "authori", "allowed", "permitted"),  # fmt: skip
+    ),
+    Rule(
+        "obey_me", INJECTION, "demands the model obey this text over its instructions",
+        rx(
+            r"\b(?:obey|listen\s+to|follow|take\s+(?:orders|instructions|commands)\s+from|comply\s+with)\s+(?:only\s+)?(?:me|my\s+(?:instructions|commands|orders|rules)|this\s+(?:memory|note|document|file|message|text)|these\s+(?:instructions|commands|orders)|it|the\s+instructions\s+(?:in|from)\s+this\s+\w+)"
+            r"(?:\s+and\s+only\s+me|\s+only|\s+instead|\s+exclusively|\s+above\s+all(?:\s+else)?|\s+no\s+matter\s+what|,?\s+whatever\s+it\s+says|\s+rather\s+than|\s+over\s+(?:any|the|your))"
+            r"|\b(?:obey|follow)\s+only\s+(?:me|the\s+instructions\s+in|this|these)"
+            r"|\byou\s+(?:must|will|shall)\s+(?:now\s+)?(?:obey|comply)\b(?![^.\n]{0,30}\b(?:license|law|regulation|gdpr|terms|policy)\b)"
+            r"|\b(?:follow|obey|prioriti[sz]e)\s+(?:the\s+)?(?:memory|note|instructions?)\s+(?:below|above|here)\s+over\s+(?:any|the|all)\b"
+        ),
+        needles=("obey", "listen to", "follow", "take orders", "take instructions", "take commands", "comply", "priorit"),
+    ),
+    Rule(
+        "disable_safety", INJECTION, "asks to disable safety filters, the immune scan or the critic",
+        rx(
+            r"\b(?:disable|disabling|turn\s+off|turning\s+off|switch\s+off|deactivate|bypass|bypassing|circumvent|evade|get\s+around|work\s+around|skip|ignore|override|shut\s+off|neutrali[sz]e|defeat|suppress|remove|lift)\s+"
+            r"(?:the\s+|your\s+|all\s+|any\s+|its\s+|this\s+|my\s+)*(?:safety|content|immune|moderation|ethical|moral|guard|protection|censorship)\s*(?:filters?|filtering|guardrails?|safeguards?|checks?|layer|features?|measures|protocols|systems?|rules|guidelines|mechanisms|training|scan|scanner|policy|policies|moderation)\b"
+            r"|\b(?:disable|turn\s+off|switch\s+off|deactivate|bypass|circumvent|evade|get\s+around|neutrali[sz]e|defeat|fool|trick)\s+(?:the\s+|your\s+|all\s+|any\s+)*(?:guardrails?|safeguards?|critic|immune\s+(?:scan|scanner|system|check|layer)|alignment|censorship)\b"
+            r"|\b(?:safety|content|immune|moderation)\s+(?:filters?|checks?|scan|scanner|layer|guardrails?|restrictions|system)\s+(?:are|is|has\s+been|have\s+been|were|was)\s+(?:now\s+|currently\s+|temporarily\s+)?(?:disabled|off|turned\s+off|deactivated|bypassed|removed|lifted|suspended|broken|down|not\s+active)"
+            r"|\b(?:disable|bypass|lift|remove|ignore|override)\s+(?:all\s+|any\s+|your\s+)+(?:restrictions|protections|limitations)\b(?!\s+(?:on|for|in)\b)"
+        ),
+        needles=("safety", "content", "immune", "moderation", "ethical", "moral", "guard", "protection", "censor",
+                 "critic", "alignment", "restriction", "limitation"),  # fmt: skip
+        negatable=True,
+    ),
+    Rule(
+        "exfiltration_ask", INJECTION, "asks the model to send conversation, keys or user data somewhere",
+        rx(
+            r"\b(?:send|post|upload|forward|transmit|e-?mail|leak|exfiltrate|submit|copy|report|share|append|include|attach|embed|put|add|dump|write)\s+(?:\w+\s+){0,2}?"
+            r"(?:(?:the|this|your|my|our|all|every|any|full|entire|whole|complete|user'?s?|users'|previous|prior|current)\s+)*"
+            r"(?:conversation(?:\s+history)?|chat\s+(?:history|logs?)|transcript|system\s+prompt|(?:hidden|system|initial)\s+instructions|memories|previous\s+messages|api\s+keys?|credentials|secrets|passwords?|cookies|session\s+(?:tokens?|cookies)|env(?:ironment)?\s+(?:variables|vars)|\.env(?:\s+file)?|ssh\s+keys?|private\s+keys?|access\s+tokens?|auth\s+tokens?|contents\s+of\s+(?:the\s+)?(?:~|\.env|/etc|\$home)\S*"
+            r"|(?:private|personal|confidential|sensitive)\s+(?:\w+\s+)?(?:data|information|info|details|files|documents|messages|emails|code))"
+            r"(?:\s+\S+){0,8}?\s+(?:to|at|into|via|using|through|on|in)\s+"
+            r"(?:https?://|ftp://|[\w.+-]+@[\w-]+\.\w|(?:the\s+|this\s+|that\s+|my\s+|our\s+|an?\s+|any\s+|every\s+)?(?:following\s+|external\s+|remote\s+|attacker'?s?\s+)?(?:url|link|endpoint|server|webhook|address|e-?mail|website|site|domain|pastebin|gist|discord|telegram|channel|query\s+string|image|markdown|summary|reply|response|answer|output|maintainer)\b)"
+            r"|!\[[^\]\n]*\]\(\s*https?://[^)\s]*[?&][^)\s]*=[^)\s]*(?:\{|\$|<|%7b|\[)"
+        ),
+        needles=("send", "post", "upload", "forward", "transmit", "mail", "leak", "exfil", "submit", "copy", "report",
+                 "share", "append", "include", "attach", "embed", "put", "add", "dump", "write", "!["),  # fmt: skip
+        negatable=True,
+    ),
+    Rule(
+        "remote_instructions", INJECTION, "tells the model to fetch and follow instructions from elsewhere",
+        rx(
+            r"\b(?:fetch|visit|open|load|read|browse\s+to|go\s+to|download|curl|get)\s+\S*(?:https?://|www\.)\S+\s+(?:and\s+)?(?:then\s+)?(?:follow|execute|obey|apply|run|do)\s+(?:the\s+|all\s+|any\s+)?(?:instructions|commands|directives|what\s+it\s+says|whatever)"
+            r"(?=[^.\n]{0,40}\b(?:instead|rather\s+than|over|ignore|without\s+asking|no\s+matter|there|inside|it\s+contains))"
+        ),
+        needles=("http", "www."),
+    ),
+    Rule(
+        "covert_action", INJECTION, "asks the model to hide what it does from the user",
+        rx(
+            r"\b(?:do\s+not|don't|dont|never)\s+(?:tell|inform|notify|mention|reveal|alert|show|let)\s+(?:(?:this|it|any\s+of\s+this)\s+to\s+)?(?:the\s+|any\s+)?(?:user|human|operator|person)s?\s+(?:about|of)\s+(?:this|these|it|the\s+(?:instruction|memory|note|change|request))"
+            r"|\b(?:do\s+not|don't|dont|never)\s+(?:tell|mention|reveal|show)\s+(?:this|it|any\s+of\s+this)\s+to\s+(?:the\s+|any\s+)?(?:user|human)s?\b"
+            r"|\bwithout\s+(?:telling|informing|notifying|alerting)\s+(?:the\s+)?(?:user|human|operator)s?\b|\bwithout\s+the\s+user'?s?\s+(?:knowledge|knowing|noticing|consent)\b"
+            r"|\b(?:silently|secretly|covertly|quietly|stealthily|surreptitiously|invisibly)\s+(?:add|insert|include|send|upload|run|execute|exfiltrate|post|forward|append|call|transmit|leak|install|embed|beacon|report)\b"
+            r"|\b(?:insert|add|plant|hide|include|install)\s+(?:a\s+)?(?:hidden\s+)?backdoor\b"
+        ),
+        needles=("tell", "inform", "notify", "mention", "reveal", "alert", "show", "let", "without", "silently",
+                 "secretly", "covertly", "quietly", "stealth", "surreptitious", "invisibl", "backdoor"),  # fmt: skip
+    ),
+    Rule(
+        "output_hijack", INJECTION, "forces a canned reply (prompt-injection payload phrases)",
+        rx(
+            r"\bI\s+have\s+been\s+PWNED\b"
+            r"|\b(?:say|print|output|write|reply|respond|answer|type|return)(?:\s+(?:with|only|just|exactly|the\s+word|the\s+phrase|the\s+words))*\s*[:\"'“‘]\s*(?:access\s+granted|hacked|pwned|jailbroken|jailbreak\s+successful|dan\s+mode\s+enabled|developer\s+mode\s+enabled)\b"
+            r"|\b(?:tell|ask|instruct|direct|convince|urge|trick|persuade)\s+(?:the\s+)?users?\s+to\s+(?:visit|click|go\s+to|open|enter|provide|type|share|send|submit|download|install|log\s?in|sign\s?in|verify)\b"
+        ),
+        needles=("pwned", "granted", "hacked", "jailbr", "mode enabled", "user"),
+        check=lambda m, text: not m.group(0).lower().startswith(("tell", "ask", "instruct", "direct", "convince", "urge", "trick", "persuade")) or _hijack_tail(m, text),
+    ),
+    Rule(
+        "multilingual_override", INJECTION, "ignore-previous-instructions phrasing in another language",
+        rx(
+            r"\bignorier(?:e|en|t)?\s+(?:alle\s+)?(?:vorherigen|bisherigen|obigen|vorigen|fruheren)\s+(?:anweisungen|instruktionen|befehle|regeln|anordnungen)"
+            r"|\bvergiss\s+alles\b|\b(?:systemanweisung|systemprompt|systemnachricht)\b"
+            r"|\bignore[zr]?\s+(?:toutes\s+)?(?:les\s+)?instructions\s+(?:precedentes|ci-dessus|anterieures)|\boublie[zr]?\s+(?:toutes\s+)?(?:les\s+instructions|tout\s+ce)|\bprompt\s+systeme\b"
+            r"|\bignora(?:r)?\s+(?:todas\s+)?(?:las\s+)?instrucciones\s+(?:anteriores|previas)|\bolvida\s+(?:todo|las\s+instrucciones)|\bmensaje\s+de(?:l)?\s+sistema\b"
+            r"|\bignora\s+(?:tutte\s+)?le\s+istruzioni\s+precedenti|\bignore\s+(?:todas\s+)?as\s+instrucoes\s+anteriores"
+        ),
+        needles=("ignor", "vergiss", "system", "oublie", "olvida", "mensaje"),
+    ),
+)
+
+# Phrases looked for in the squashed view (letters only) once the text shows obfuscation, so that
+# "i-g-n-o-r-e", "ig​nore" or "I.G.N.O.R.E all p r e v i o u s" cannot hide a known attack.
+SQUASHED: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("ignore_instructions", re.compile(
+        r"(?:ignore|disregard|forget|override|bypass)(?:all|any|the|your|of|every)*(?:previous|prior|above|earlier|preceding|initial|original|system)"
+        r"(?:instructions?|prompts?|directives?|directions|rules|guidelines|messages?|context|orders|commands)"
+        r"|(?:ignore|disregard|forget)(?:everything|all)(?:you(?:were|have been|ve been)?(?:told|given)|above|before)")),
+    ("reveal_prompt", re.compile(
+        r"(?:reveal|print|show|output|repeat|tell|give|leak|dump|display)(?:me|us)?(?:your|the)(?:full|entire|hidden|secret|initial|original)?"
+        r"(?:systemprompt|systemmessage|hiddenprompt|hiddeninstructions|initialprompt|initialinstructions|instructions)")),
+    ("persona_jailbreak", re.compile(
+        r"doanythingnow|(?:developer|dan|god|jailbreak)modeenabled|youarenow(?:dan|jailbroken|unrestricted|unfiltered|free)|stayincharacter")),
+    ("new_instructions", re.compile(r"(?:new|real|actual)(?:system)?instructions(?:are)?(?=[a-z])")),
+    ("disable_safety", re.compile(
+        r"(?:disable|bypass|turnoff|ignore)(?:the|your|all)*(?:safetyfilters?|contentfilters?|immunescan|guardrails|thecritic|critic)")),
+)

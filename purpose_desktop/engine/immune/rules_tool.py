@@ -1,0 +1,232 @@
+"""Tool-misuse rules: destructive commands, exfiltration, credential access, sandbox escape, persistence, shells."""
+
+from __future__ import annotations
+
+import re
+
+from .detectors import LANGUAGE_VIEWS, LITERAL_VIEWS, TOOL, Rule, clause_after, rx
+
+# Targets whose recursive deletion or permission change wrecks a machine rather than a project folder.
+_ROOT_TARGET = (
+    r"(?:/|/\*|~|~/|~/\*|\$HOME/?\*?|\$\{HOME\}/?\*?|\*|\./\*|\.\*|\.\./?\*?|"
+    r"/(?:home|etc|usr|var|boot|bin|sbin|lib|lib64|opt|root|srv|sys|proc|dev|System|Users|Applications|Library)/?\*?|"
+    r"[A-Za-z]:\\?)(?=\s|$|[\"';&|)`\]])"
+)
+_QUOTE = r"[\"']?"
+_CMD = r"(?:^|(?<=[\s;&|`'\"(]))"  # start of a command word: beginning, after a separator, quote or space
+_SENSITIVE = (
+    r"(?:(?:~|\$HOME|\$\{HOME\}|\$env:USERPROFILE|%USERPROFILE%|/root|/home/[\w.-]+)[/\\]\.(?:ssh|aws|gnupg|kube|docker|netrc|"
+    r"git-credentials|pypirc|npmrc|config[/\\]gcloud|password-store|bash_history|zsh_history)\b"
+    r"(?![/\\][\w.-]+\.pub\b|[/\\](?:config|known_hosts|authorized_keys)\b)"
+    r"|/etc/(?:shadow|sudoers|gshadow)|\.ssh\W{0,6}id_(?:rsa|dsa|ecdsa|ed25519)\b(?!\.pub)|\bid_(?:rsa|dsa|ecdsa|ed25519)\b(?!\.pub)"
+    r"|\.aws[/\\]+credentials|(?<![\w.])\.netrc\b|\.git-credentials\b|Login\s+Data|(?:chrome|chromium|firefox|mozilla|brave|edge)\S*[/\\]\S*(?:Cookies|cookies\.sqlite|logins\.json|key[34]\.db)"
+    r"|Library/Keychains|login\.keychain)"
+)
+_SENSITIVE_RX = re.compile(_SENSITIVE, re.IGNORECASE)
+_EXFIL_SOURCE = re.compile(
+    _SENSITIVE + r"|/etc/passwd|(?<![\w.])\.env\b|\bprintenv\b|(?:^|[\s;&(])env\s*\||\$\(\s*(?:env|printenv|cat|whoami|id|hostname|base64|uname)\b"
+    r"|`\s*(?:env|printenv|cat|whoami|id)\b|\bos\.environ\b|process\.env\b|\bcreds?\.txt\b|\bcredentials\b",
+    re.IGNORECASE,
+)
+_REMOTE = re.compile(
+    r"https?://|ftp://|s3://|gs://|\b\d{1,3}(?:\.\d{1,3}){3}\b|[\w.-]+@[\w.-]+:|\$\(|\.(?:com|net|org|io|site|example|xyz|ru|cn)\b|\bwebhook\b",
+    re.IGNORECASE,
+)
+_PERSIST_PAYLOAD = re.compile(
+    r"\b(?:curl|wget|nc|ncat|nohup|base64|python[23]?|perl|ruby|sh\s+-c|bash\s+-c|/dev/tcp)\b|https?://|&\s*[\"']|alias\s+(?:sudo|ls|cd|git|ssh|su)=",
+    re.IGNORECASE,
+)
+
+
+def _line(text: str, start: int, end: int) -> str:
+    lo = text.rfind("\n", 0, start) + 1
+    hi = text.find("\n", end)
+    return text[lo : hi if hi >= 0 else len(text)]
+
+
+def _exfil_ok(m: re.Match[str], text: str) -> bool:
+    line = _line(text, m.start(), m.end())
+    return _EXFIL_SOURCE.search(line) is not None and _REMOTE.search(line) is not None
+
+
+def _persist_payload(m: re.Match[str], text: str) -> bool:
+    return _PERSIST_PAYLOAD.search(_line(text, m.start(), m.end())) is not None
+
+
+def _reboot_payload(m: re.Match[str], text: str) -> bool:
+    return re.search(r"\b(?:curl|wget|nc|http|download|/tmp|\.sh\b|python|payload|agent)", clause_after(text, m.end(), 160) + _line(text, m.start(), m.end()), re.IGNORECASE) is not None
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "destructive_delete", TOOL, "recursively deletes the root, home or every file",
+        rx(
+            r"\brm\s+(?:-[a-zA-Z]+\s+|--[a-z-]+\s+)*(?:-[a-zA-Z]*[rR][a-zA-Z]*|--recursive)(?:\s+-[a-zA-Z]+|\s+--[a-z-]+)*\s+(?:--\s+)?(?:[^\s;&|]+\s+)*?" + _QUOTE + _ROOT_TARGET
+            + r"|--no-preserve-root\b"
+            r"|\[\s*['\"]rm['\"]\s*,\s*['\"]-[a-zA-Z]*r[a-zA-Z]*['\"]\s*,\s*(?:['\"][^'\"]*['\"]\s*,\s*)*['\"](?:/|~|/\*|\*|~/|/home|/etc|/usr)['\"]"
+            r"|\bshutil\.rmtree\(\s*(?:['\"](?:/|~|~/|/home|/etc|/usr|[A-Za-z]:\\\\?)['\"]|os\.path\.expanduser\(\s*['\"]~/?['\"]\s*\)|(?:pathlib\.)?Path\.home\(\)|os\.environ\[['\"]HOME['\"]\]|os\.getenv\(['\"]HOME['\"]\))\s*[,)]"
+            r"|\brd\s+/s\s+/q\s+[A-Za-z]:\\?(?=\s|$|[\"'])|\bdel\s+(?:/[fsqa]\s+)+[A-Za-z]:\\(?:Windows|\*|\s|$)|" + _CMD + r"format\s+[A-Za-z]:(?=\s|$|[\"'/])"
+            r"|\bRemove-Item\s+(?:-\w+\s+)*?(?:-Recurse|-r)\b[^\n]*?\s(?:[A-Za-z]:\\(?:\*|Users\\?\*?|Windows\\?)?|~|\$env:USERPROFILE|\$HOME)(?=\s|$|[\"'])"
+            r"|\bfind\s+(?:/|~|\$HOME|/home|/etc|/usr)\s+[^\n;|]*?(?:-delete\b|-exec\s+rm\b)"
+            r"|\bmv\s+(?:~|/|\$HOME|/\*|~/\*)\s+/dev/null\b"
+            r"|\bgit\s+clean\s+-\w*[fd]\w*\s+(?:~|/|\$HOME)(?=\s|$|[`'\"])"
+        ),
+        needles=("rm", "no-preserve-root", "rmtree", "rd ", "del ", "format", "remove-item", "find", "mv ", "git clean"),
+        views=LITERAL_VIEWS,
+    ),
+    Rule(
+        "disk_wipe", TOOL, "overwrites or formats a disk device",
+        rx(
+            r"\bmkfs(?:\.\w+)?\s+(?:-\S+\s+)*/dev/|\bwipefs\s+(?:-\S+\s+)*/dev/"
+            r"|\bshred\s+[^\n;|]*?/dev/(?:sd|nvme|hd|disk|mmcblk|xvd|vd)|\bdd\s+[^\n;|]*?\bof=/dev/(?:sd|nvme|hd|disk|mmcblk|xvd|vd|rdisk)"
+            r"|>\s*/dev/(?:sd[a-z]|nvme\d|hd[a-z]|disk\d|mmcblk\d)"
+        ),
+        needles=("mkfs", "wipefs", "shred", "dd ", "/dev/"),
+        views=LITERAL_VIEWS,
+    ),
+    Rule(
+        "fork_bomb", TOOL, "contains a fork bomb",
+        rx(r":\s*\(\s*\)\s*\{\s*:\s*\|\s*:\s*&\s*\}\s*;\s*:|\b(\w+)\s*\(\s*\)\s*\{\s*\1\s*\|\s*\1\s*&\s*\}\s*;\s*\1\b"),
+        needles=("&",),
+        views=LITERAL_VIEWS,
+    ),
+    Rule(
+        "permission_wreck", TOOL, "opens up or hands away permissions on system paths",
+        rx(
+            r"\b(?:chmod|chown|chgrp)\s+(?:-[a-zA-Z]+\s+)*(?:-R\s+|--recursive\s+)(?:-[a-zA-Z]+\s+)*\S+\s+" + _QUOTE + r"(?:/|~|\$HOME|/etc|/usr|/var|/home|/bin|/boot)(?=\s|$|[\"';&|])"
+            r"|\bchmod\s+(?:-R\s+)?(?:0?777|a\+rwx|ugo\+rwx|0?666)\s+" + _QUOTE + r"(?:/|/etc\S*|/usr\S*|/bin\S*|~|\$HOME)(?=\s|$|[\"';&|])"
+            r"|\bchmod\s+(?:[ugoa]*\+s|[2467][0-7]{3})\s+(?:/bin|/usr/bin|/usr/local/bin|/sbin)/\S+"
+            r"|\bNOPASSWD\s*:\s*ALL\b"
+        ),
+        needles=("chmod", "chown", "chgrp", "nopasswd"),
+        views=LITERAL_VIEWS,
+    ),
+    Rule(
+        "shutdown", TOOL, "shuts down, reboots or kills everything",
+        rx(
+            _CMD + r"(?:sudo\s+|doas\s+)?(?:shutdown\s+(?:-[hrPfHc]\b|now\b|\+\d|-t\s+\d|/[srp]\b)|poweroff\b|halt(?=\s*(?:$|[;&|`'\")]))|init\s+[06]\b|systemctl\s+(?:poweroff|halt|reboot|kexec)\b"
+            r"|reboot(?:\s+(?:now|-f))?(?=\s*(?:$|[;&|`'\")])))"
+            r"|\bkill\s+-(?:9|KILL|SIGKILL)\s+-1\b|\bStop-Computer\b|\bRestart-Computer\s+-Force\b"
+        ),
+        needles=("shutdown", "poweroff", "halt", "init", "systemctl", "reboot", "kill", "stop-computer", "restart-computer"),
+        views=LITERAL_VIEWS,
+    ),
+    Rule(
+        "exfiltration_cmd", TOOL, "sends credentials, environment or system files to a remote host",
+        rx(
+            r"\b(?:curl|wget|nc|ncat|netcat|socat|scp|rsync|sftp|ftp|nslookup|dig|host|ping|aws\s+s3\s+(?:cp|sync|mv)|gsutil\s+cp|rclone\s+(?:copy|sync)"
+            r"|Invoke-WebRequest|Invoke-RestMethod|iwr|irm|requests\.(?:post|put|get)|httpx\.(?:post|put|get)|urllib\.request\.urlopen|fetch)\b"
+        ),
+        needles=("curl", "wget", "nc", "ncat", "netcat", "socat", "scp", "rsync", "sftp", "ftp", "nslookup", "dig",
+                 "host", "ping", "s3", "gsutil", "rclone", "invoke-", "iwr", "irm", "requests.", "httpx.", "urlopen",
+                 "fetch"),  # fmt: skip
+        views=LITERAL_VIEWS,
+        check=_exfil_ok,
+    ),
+    Rule(
+        "pipe_to_shell", TOOL, "runs code downloaded from the internet without reading it",
+        rx(
+            r"\b(?:curl|wget|fetch|iwr|irm|Invoke-WebRequest|Invoke-RestMethod)\b[^\n|;]*?(?:https?://|ftp://|\d{1,3}(?:\.\d{1,3}){3})[^\n|;]*\|\s*(?:sudo\s+(?:-\S+\s+)*)?"
+            r"(?:(?:ba|z|da|k|fi)?sh|python[23]?|perl|ruby|node|php|iex|Invoke-Expression|pwsh|powershell)\b(?!\s+(?:-m\b|[\w./-]+\.(?:py|js|rb|pl)\b))"
+            r"|\b(?:(?:ba|z)?sh|source|\.)\s+<\(\s*(?:curl|wget)\b|\b(?:(?:ba|z)?sh|python[23]?)\s+-c\s+[\"']?\$\(\s*(?:curl|wget)\b|\beval\s+[\"']?\$\(\s*(?:curl|wget)\b"
+            r"|\b(?:IEX|Invoke-Expression)\s*\(?\s*\(?\s*(?:New-Object\s+(?:System\.)?Net\.WebClient|iwr|irm|Invoke-WebRequest|Invoke-RestMethod)|\.DownloadString\s*\("
+            r"|\bbase64\s+(?:-d|--decode|-D)\b[^\n;]*\|\s*(?:sudo\s+)?(?:(?:ba|z|da)?sh|python[23]?)\b"
+            r"|\b(?:exec|eval|compile)\s*\(\s*(?:compile\s*\(\s*)?(?:requests\.get|httpx\.get|urllib\.request\.urlopen|urlopen|urllib2\.urlopen|(?:await\s+)?\(?\s*(?:await\s+)?fetch|http\.get|base64\.b64decode|b64decode|zlib\.decompress|codecs\.decode|bytes\.fromhex|marshal\.loads)"
+            r"|\bnew\s+Function\s*\(\s*await\b|\bpickle\.loads?\s*\(\s*(?:requests|urlopen|urllib)"
+        ),
+        needles=("|", "<(", "$(", "iex", "invoke-expression", "downloadstring", "exec", "eval", "compile", "function", "pickle"),
+        views=LITERAL_VIEWS,
+    ),
+    Rule(
+        "credential_access", TOOL, "reads or copies SSH keys, cloud credentials, browser or keychain secrets",
+        rx(
+            r"\b(?:cat|less|more|head|tail|cp|mv|scp|rsync|base64|xxd|od|strings|tar|zip|7z|gpg|type|Get-Content|gc|sqlite3|open|read_text|read_bytes|copyfile|copy2?)\b[^\n;|]{0,60}?" + _SENSITIVE
+            + r"|\bsecurity\s+(?:dump-keychain|find-(?:generic|internet)-password\b[^\n]*\s-w|export\s+-k)"
+        ),
+        needles=("ssh", "aws", "gnupg", "kube", "docker", "netrc", "credentials", "pypirc", "npmrc", "gcloud", "password-store",
+                 "history", "shadow", "sudoers", "id_", "login data", "cookies", "logins.json", "key3", "key4", "keychain", "security"),  # fmt: skip
+        views=LITERAL_VIEWS,
+        check=lambda m, text: m.group(0).lower().startswith("security") or _SENSITIVE_RX.search(m.group(0)) is not None,
+    ),
+    Rule(
+        "credential_theft_ask", TOOL, "asks to collect the user's keys, saved passwords or cookies",
+        rx(
+            r"\b(?:copy|steal|grab|dump|exfiltrate|upload|send|collect|harvest|extract|print|back\s+up|read)\s+(?:\w+\s+){0,3}?(?:the\s+)?(?:user'?s?\s+|browser'?s?\s+|chrome'?s?\s+)?"
+            r"(?:ssh\s+private\s+keys?|private\s+ssh\s+keys?|saved\s+passwords?|browser\s+(?:cookies|passwords|credentials)|login\s+data|keychain|aws\s+credentials|password\s+store|crypto\s+wallets?|session\s+cookies|~/\.ssh\b)"
+            r"|\b(?:send|upload|post|forward|exfiltrate)\s+it\s+to\s+(?:the\s+|my\s+|a\s+)?(?:webhook|server|url|endpoint|attacker)"
+        ),
+        needles=("private key", "ssh", "password", "cookies", "credentials", "login data", "keychain", "wallet", "send it",
+                 "upload it", "post it", "forward it", "exfiltrate it"),  # fmt: skip
+        check=lambda m, text: not m.group(0).lower().startswith(("send it", "upload it", "post it", "forward it", "exfiltrate it"))
+        or _SENSITIVE_RX.search(_line(text, m.start(), m.end())) is not None,
+        negatable=True,
+    ),
+    Rule(
+        "sandbox_escape", TOOL, "disables or escapes the sandbox",
+        rx(
+            r"\b(?:disable|disabling|turn\s+off|bypass|escape|break\s+out\s+of|get\s+out\s+of|circumvent|evade|remove|deactivate|skip|avoid|run\s+(?:it\s+|this\s+|code\s+|the\s+(?:tool|code|command)\s+|commands?\s+)?outside(?:\s+of)?)\s+"
+            r"(?:the\s+|your\s+|its\s+|this\s+)?(?:sandbox(?:ing)?|seccomp|apparmor|selinux|firejail|bubblewrap|container\s+isolation|jail)\b"
+            r"|\bsetenforce\s+0\b|\bsystemctl\s+(?:stop|disable|mask)\s+(?:apparmor|selinux|auditd)\b|--security-opt\s+(?:seccomp|apparmor)[=:]unconfined"
+            r"|\bdocker\s+run\b[^\n]*?(?:-v\s+/:/\S*[^\n]*?(?:chroot|nsenter|--privileged)|--privileged[^\n]*?-v\s+/:/)|\bnsenter\s+(?:-\S+\s+)*-t\s+1\b"
+        ),
+        needles=("sandbox", "seccomp", "apparmor", "selinux", "firejail", "bubblewrap", "isolation", "jail", "setenforce",
+                 "privileged", "nsenter"),  # fmt: skip
+        negatable=True,
+    ),
+    Rule(
+        "persistence", TOOL, "installs something that survives a restart (cron, shell rc, autostart, services)",
+        rx(
+            r"\|\s*crontab\s+-(?=\s|$|[\"'`)])|\bcrontab\s+-r\b"
+            r"|>>\s*" + _QUOTE + r"(?:~|\$HOME)/\.(?:bashrc|zshrc|profile|bash_profile|zprofile|bash_login|config/fish/config\.fish)\b"
+            r"|(?:>>|\btee\s+-a)\s*" + _QUOTE + r"\S*\.ssh/authorized_keys\b"
+            r"|\b(?:cp|mv|ln|tee|cat\s*>|echo|write|create|install|add|put|drop)\b[^\n]*?(?:~|\$HOME)/(?:\.config/(?:autostart|systemd/user)|Library/LaunchAgents)/"
+            r"|(?:>>?|\btee(?:\s+-a)?|\bcp\b[^\n]*?)\s*/etc/(?:rc\.local|init\.d/|cron\.d/|crontab|systemd/system/|profile\.d/)"
+            r"|\breg\s+add\s+\S*\\(?:CurrentVersion\\Run(?:Once)?|Winlogon)\b|\bschtasks\s+/create\b|\b(?:New|Register)-ScheduledTask\b"
+            r"|@reboot\b"
+        ),
+        needles=("crontab", ">>", "tee", "authorized_keys", "autostart", "systemd", "launchagents", "/etc/", "reg ", "schtasks",
+                 "scheduledtask", "@reboot"),  # fmt: skip
+        views=LITERAL_VIEWS,
+        check=lambda m, text: (
+            _persist_payload(m, text) if re.search(r"\.(?:bashrc|zshrc|profile|bash_profile|zprofile|bash_login|fish)\b", m.group(0))
+            else _reboot_payload(m, text) if m.group(0).startswith("@reboot") else True
+        ),
+    ),
+    Rule(
+        "reverse_shell", TOOL, "opens a reverse shell to a remote host",
+        rx(
+            r"/dev/(?:tcp|udp)/[\w.-]+/\d+|\b(?:nc|ncat|netcat)\b[^\n|;]*\s-(?:e|c)\s+/?\S*(?:sh|bash|cmd(?:\.exe)?|powershell)\b"
+            r"|\bmkfifo\s+\S+\s*;[^\n]*\b(?:nc|ncat|netcat|telnet|openssl\s+s_client)\b|\bsocat\b[^\n]*\bexec:[^\n]*(?:sh|bash)"
+            r"|socket\.socket\([^\n]{0,300}?connect\([^\n]{0,300}?(?:pty\.spawn|os\.dup2|subprocess\.(?:call|Popen|run)\(\s*\[?['\"]/bin/(?:ba)?sh)"
+            r"|\bpty\.spawn\(\s*['\"]/bin/(?:ba|z)?sh['\"]\s*\)|\bfsockopen\s*\([^\n]*\b(?:exec|shell_exec|system|proc_open|passthru)\s*\("
+            r"|\bTCPSocket\.new\([^\n]*\b(?:exec|spawn|system)\b|\buse\s+Socket\b[^\n]*\bconnect\([^\n]*\bexec\b"
+            r"|New-Object\s+(?:System\.)?Net\.Sockets\.TCPClient"
+        ),
+        needles=("/dev/tcp", "/dev/udp", "nc", "netcat", "mkfifo", "socat", "socket", "pty.spawn", "fsockopen", "tcpsocket", "tcpclient"),
+        views=LITERAL_VIEWS,
+    ),
+    Rule(
+        "cover_tracks", TOOL, "erases shell history to hide what was run",
+        rx(
+            r"\bhistory\s+-c\b|\bunset\s+HISTFILE\b|\bHISTFILE=/dev/null\b|>\s*" + _QUOTE + r"(?:~|\$HOME)/\.(?:bash|zsh)_history"
+            r"|\b(?:shred|rm)\s+[^\n;]*\.(?:bash|zsh)_history"
+        ),
+        needles=("history", "histfile"),
+        views=LITERAL_VIEWS,
+    ),
+    Rule(
+        "destructive_ask", TOOL, "asks to delete a home directory, a disk or the whole filesystem",
+        rx(
+            r"\b(?:delete|remove|wipe|erase|destroy|nuke|format|shred|rm\s+-rf)\s+(?:all\s+(?:of\s+)?)?(?:the\s+)?(?:entire\s+|whole\s+)?(?:user'?s?\s+|your\s+|my\s+|their\s+)?"
+            r"(?:home\s+(?:directory|folder|dir)|root\s+(?:directory|filesystem|partition)|file\s*system|hard\s+(?:drive|disk)|disk|system32|boot\s+(?:drive|partition))\b"
+            r"|\b(?:clean|delete|remove|wipe)\s+everything\s+in\s+(?:the\s+|your\s+|my\s+)?home\s+(?:directory|folder|dir)\b"
+        ),
+        needles=("home", "root", "file", "drive", "disk", "system32", "boot"),
+        views=LANGUAGE_VIEWS,
+        negatable=True,
+    ),
+)
+
+SQUASHED: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("destructive_ask", re.compile(r"(?:delete|wipe|erase)(?:the)?(?:users)?(?:entire|whole)?(?:homedirectory|harddrive|filesystem)")),
+)

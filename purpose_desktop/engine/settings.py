@@ -1,0 +1,223 @@
+"""EngineSettings: the engine's user settings (model, context, sampling), kept as JSON in the user dir."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from purpose_desktop.engine import paths
+from purpose_desktop.engine.errors import InputError, StoreError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are Purpose Desktop, a concise, careful coding assistant. "
+    "Answer with correct code in fenced Markdown blocks."
+)
+TEMPERATURE_RANGE = (0.0, 2.0)
+MAX_TOKENS_RANGE = (1, 8192)
+N_CTX_RANGE = (256, 131072)
+N_THREADS_RANGE = (1, 1024)
+N_GPU_LAYERS_RANGE = (-1, 100_000)  # llama.cpp: -1 = offload every layer
+MAX_SYSTEM_PROMPT_CHARS = 32_000
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Validated on construction: a bad value raises InputError naming the field and its range."""
+
+    model: str | None = None  # None: the bundled default model; else a path or a model id
+    added_models: tuple[str, ...] = ()  # GGUF paths the person added from a file dialog
+    n_ctx: int | None = None  # None: let the model loader choose
+    n_threads: int | None = None
+    n_gpu_layers: int | None = None
+    temperature: float = 0.7
+    max_tokens: int = 512
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = _VALIDATORS[f.name](getattr(self, f.name))
+            # Normalised values (int temperature → float, list → tuple) keep equality and hashing sane.
+            object.__setattr__(self, f.name, value)
+
+    def with_changes(self, **changes: Any) -> EngineSettings:
+        """A copy with ``changes`` applied and validated (InputError on an unknown field or bad value)."""
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise InputError(
+                f"Unknown setting: {', '.join(unknown)}.", f"Known settings: {', '.join(FIELD_NAMES)}."
+            )
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe (tuples become lists)."""
+        data = dataclasses.asdict(self)
+        data["added_models"] = list(self.added_models)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EngineSettings:
+        """Lenient: unknown keys are ignored and a bad field falls back to its default (logged)."""
+        defaults = cls()
+        kept: dict[str, Any] = {}
+        for name, value in data.items():
+            if name not in FIELD_NAMES:
+                log.debug("settings: ignoring unknown key %r", name)
+                continue
+            try:
+                kept[name] = _VALIDATORS[name](value)
+            except InputError as exc:
+                log.warning("settings: %s; using the default %r", exc.message, getattr(defaults, name))
+        return cls(**kept)
+
+
+def _bad(name: str, value: Any, expected: str) -> InputError:
+    return InputError(
+        f"Setting {name} = {value!r} is not valid: it must be {expected}.", f"Set {name} to {expected}."
+    )
+
+
+def _int_in(name: str, bounds: tuple[int, int], optional: bool):
+    lo, hi = bounds
+
+    def check(value: Any) -> int | None:
+        expected = f"a whole number from {lo} to {hi}" + (" (or empty for automatic)" if optional else "")
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise _bad(name, value, expected)
+        return value
+
+    return check
+
+
+def _check_temperature(value: Any) -> float:
+    lo, hi = TEMPERATURE_RANGE
+    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
+        raise _bad("temperature", value, f"a number from {lo:g} to {hi:g}")
+    return float(value)
+
+
+def _check_model(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise _bad("model", value, "a model id or a path to a .gguf file (or empty for the bundled model)")
+    return value
+
+
+def _check_added_models(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise _bad("added_models", value, "a list of paths to .gguf files")
+    return tuple(dict.fromkeys(value))  # drop duplicates, keep order
+
+
+def _check_system_prompt(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > MAX_SYSTEM_PROMPT_CHARS:
+        shown = f"<{len(value):,} characters>" if isinstance(value, str) else value
+        raise _bad("system_prompt", shown, f"text of at most {MAX_SYSTEM_PROMPT_CHARS:,} characters")
+    return value
+
+
+_VALIDATORS = {
+    "model": _check_model,
+    "added_models": _check_added_models,
+    "n_ctx": _int_in("n_ctx", N_CTX_RANGE, optional=True),
+    "n_threads": _int_in("n_threads", N_THREADS_RANGE, optional=True),
+    "n_gpu_layers": _int_in("n_gpu_layers", N_GPU_LAYERS_RANGE, optional=True),
+    "temperature": _check_temperature,
+    "max_tokens": _int_in("max_tokens", MAX_TOKENS_RANGE, optional=False),
+    "system_prompt": _check_system_prompt,
+}
+FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(EngineSettings))
+
+
+def load_settings(path: Path | str | None = None) -> EngineSettings:
+    """The saved settings, or defaults; never raises for a missing, unreadable or corrupt file.
+
+    A file that is not a JSON object is kept beside it as ``settings.json.bad`` (so the next save does
+    not destroy what the person may want to recover) and defaults are used.
+    """
+    path = Path(path) if path is not None else paths.settings_path()
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return EngineSettings()
+    except (OSError, UnicodeDecodeError) as exc:
+        if isinstance(exc, UnicodeDecodeError):
+            _set_aside(path, f"it is not UTF-8 text ({exc.reason})")
+        else:
+            log.warning("settings: cannot read %s (%s); using defaults", path, exc)
+        return EngineSettings()
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        _set_aside(path, f"it is not valid JSON ({exc})")
+        return EngineSettings()
+    if not isinstance(data, dict):
+        _set_aside(path, "it does not hold a JSON object")
+        return EngineSettings()
+    return EngineSettings.from_dict(data)
+
+
+def _set_aside(path: Path, why: str) -> None:
+    bad = path.with_name(path.name + ".bad")
+    try:
+        os.replace(path, bad)
+    except OSError as exc:
+        log.warning(
+            "settings: %s is unusable because %s, and could not be renamed (%s); using defaults",
+            path,
+            why,
+            exc,
+        )
+        return
+    log.warning("settings: %s is unusable because %s; kept it as %s and used defaults", path, why, bad)
+
+
+def save_settings(settings: EngineSettings, path: Path | str | None = None) -> Path:
+    """Write atomically (temp file + fsync + os.replace): a crash leaves the old file or the new one."""
+    path = Path(path) if path is not None else paths.settings_path()
+    text = json.dumps(settings.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    tmp: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        tmp = None
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        raise StoreError(
+            f"Purpose Desktop could not save its settings ({exc.strerror or exc}).",
+            f"Check that {path.parent} is writable and the disk is not full, or set {paths.HOME_ENV} "
+            "to a folder you can write to.",
+        ) from exc
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    return path
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); Windows cannot open folders, and does not need to."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -1,0 +1,611 @@
+"""ChatPane: the chat list, the streaming message view and the input box, driven through the EngineBridge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from purpose_desktop.ui.bridge import (
+    MAX_INPUT_CHARS,
+    ChatRequest,
+    Conversation,
+    EngineBridge,
+    ErrorInfo,
+    Message,
+    ModelSummary,
+    ReplyResult,
+)
+from purpose_desktop.ui.chat_widgets import (
+    MAX_COLUMN_WIDTH,
+    WELCOME_HINT,
+    WELCOME_TITLE,
+    Banner,
+    ChatInput,
+    MessageList,
+    MessageWidget,
+)
+from purpose_desktop.ui.conversation_list import ConversationListModel, ConversationListView
+
+#: Streaming text is re-rendered at most this often (ms): one re-render per token would stall the GUI.
+FLUSH_MS = 40
+#: Quick model loads never flash a "Loading" screen.
+LOADING_DELAY_MS = 500
+#: How long "Deleted … Undo" stays up.
+UNDO_MS = 10_000
+
+_PLACEHOLDERS = {
+    "loading": "Loading model…",
+    "ready": "Message Purpose Desktop…",
+    "failed": "No model is loaded — see the message above.",
+}
+_HINT = "Enter to send  ·  Shift+Enter for a new line  ·  Esc to stop"
+
+
+@dataclass
+class _Stream:
+    """The reply being written: its request, where it belongs and what has arrived so far."""
+
+    request: ChatRequest
+    conversation_id: str | None  # None until a new chat is created for it
+    widget: MessageWidget | None  # None while another chat is on screen
+    text: str = ""
+    stopping: bool = False
+
+
+def provisional_title(text: str) -> str:
+    """The title the engine gives a new chat (its first line, at most 60 characters)."""
+    first_line = text.strip().splitlines()[0] if text.strip() else "New chat"
+    return first_line[:60] + ("…" if len(first_line) > 60 else "")
+
+
+def _display_key(messages: list[Message]) -> tuple:
+    return tuple((m.id, m.status, len(m.content)) for m in messages)
+
+
+def _centered(widget: QWidget, max_width: int = MAX_COLUMN_WIDTH, margins: int = 24) -> QWidget:
+    """``widget`` in a row that keeps it at most ``max_width`` wide and centred (like the message column)."""
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(margins, 0, margins, 0)
+    layout.addStretch(1)
+    widget.setMaximumWidth(max_width)
+    widget.setSizePolicy(QSizePolicy.Policy.Expanding, widget.sizePolicy().verticalPolicy())
+    layout.addWidget(widget, 100)
+    layout.addStretch(1)
+    return row
+
+
+class ChatPane(QWidget):
+    """Chat with the loaded model: pick or start a chat, type, watch the reply stream, stop it."""
+
+    #: (text, timeout ms) a line for the status bar.
+    sig_status = Signal(str, int)
+    #: (title) the chat on screen changed or was renamed; "" for a new, unsaved chat.
+    sig_title_changed = Signal(str)
+    #: (streaming) a reply started (True) or ended (False).
+    sig_streaming_changed = Signal(bool)
+
+    def __init__(self, bridge: EngineBridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("chatPane")
+        self._bridge = bridge
+        self._model_state = "loading"
+        self._model_name = "Assistant"
+        self._current_id: str | None = None
+        self._stream: _Stream | None = None
+        self._messages_request: str | None = None
+        self._list_requests: set[str] = set()
+        self._cache: dict[str, list[Message]] = {}
+        self._shown_key: tuple | None = None
+        self._deleted: dict[str, Conversation] = {}
+        self._last_deleted: Conversation | None = None
+        self._pending_paste: str | None = None
+        self._syncing = False
+        self._model_detail = ""
+        self._loading_shown = False
+        self._loading_timer = QTimer(self, singleShot=True, interval=LOADING_DELAY_MS)
+        self._loading_timer.timeout.connect(self._show_loading)
+        self._flush_timer = QTimer(self, singleShot=True, interval=FLUSH_MS)
+        self._flush_timer.timeout.connect(self._flush)
+        self._build()
+        self._connect_bridge()
+        self.set_model_state("loading")
+
+    # -- layout -------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self, objectName="chatSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setHandleWidth(1)
+
+        sidebar = QFrame(objectName="sidebar")
+        sidebar.setMinimumWidth(180)
+        side = QVBoxLayout(sidebar)
+        side.setContentsMargins(10, 12, 10, 10)
+        side.setSpacing(8)
+        self.new_button = QPushButton("+  New chat", objectName="newChatButton")
+        self.new_button.setToolTip("Start a new chat (Ctrl+N)")
+        self.new_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.new_button.clicked.connect(self.new_chat)
+        side.addWidget(self.new_button)
+        section = QLabel("Chats", objectName="sectionLabel")
+        side.addWidget(section)
+        self.list_model = ConversationListModel(self)
+        self.list_view = ConversationListView(sidebar)
+        self.list_view.setModel(self.list_model)
+        self.list_view.setAccessibleName("Chats")
+        self.list_view.selectionModel().currentChanged.connect(self._on_current_changed)
+        self.list_view.sig_delete_requested.connect(self.delete_conversation)
+        self.list_model.sig_rename_requested.connect(self._bridge.rename_conversation)
+        side.addWidget(self.list_view, 1)
+        self.empty_list_label = QLabel("No chats yet.", objectName="emptyListLabel")
+        self.empty_list_label.setWordWrap(True)
+        side.addWidget(self.empty_list_label)
+        side.addStretch(0)
+        for signal in (self.list_model.rowsInserted, self.list_model.rowsRemoved, self.list_model.modelReset):
+            signal.connect(self._update_empty_list)
+        self._update_empty_list()
+
+        area = QWidget(objectName="chatArea")
+        right = QVBoxLayout(area)
+        right.setContentsMargins(0, 0, 0, 14)
+        right.setSpacing(8)
+        self.error_banner = Banner("error")
+        self.messages = MessageList()
+        self.messages.sig_status.connect(lambda text: self.sig_status.emit(text, 3000))
+        self.undo_banner = Banner("info")
+        self.paste_banner = Banner("info")
+        self.paste_banner.sig_dismissed.connect(self._drop_pending_paste)
+
+        composer = QFrame(objectName="composer")
+        composer.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        row = QHBoxLayout(composer)
+        row.setContentsMargins(12, 8, 8, 8)
+        row.setSpacing(8)
+        self.input = ChatInput(MAX_INPUT_CHARS)
+        self.input.sig_submitted.connect(self.send)
+        self.input.sig_stop_requested.connect(self.stop)
+        self.input.sig_paste_refused.connect(self._on_paste_refused)
+        self.input.textChanged.connect(self._update_send_button)
+        self.input.setAccessibleName("Message")
+        self.send_button = QPushButton("Send", objectName="sendButton")
+        self.send_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.send_button.clicked.connect(self._on_send_button)
+        row.addWidget(self.input, 1)
+        row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
+        self.hint_label = QLabel(_HINT, objectName="composerHint")
+        self.hint_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        right.addSpacing(6)
+        right.addWidget(self.error_banner)
+        right.addWidget(self.messages, 1)
+        right.addWidget(self.undo_banner)
+        right.addWidget(self.paste_banner)
+        right.addWidget(_centered(composer))
+        right.addWidget(self.hint_label)
+
+        self.splitter.addWidget(sidebar)
+        self.splitter.addWidget(area)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([260, 900])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
+
+    def _connect_bridge(self) -> None:
+        b = self._bridge
+        b.sig_engine_start_failed.connect(self._on_engine_start_failed)
+        b.sig_model_load_progress.connect(lambda _id, text: self.set_model_state("loading", text))
+        b.sig_model_loaded.connect(self._on_model_loaded)
+        b.sig_model_load_failed.connect(self._on_model_load_failed)
+        b.sig_conversations_listed.connect(self._on_conversations_listed)
+        b.sig_messages_loaded.connect(self._on_messages_loaded)
+        b.sig_conversation_created.connect(self._on_conversation_created)
+        b.sig_token_received.connect(self._on_token)
+        b.sig_reply_finished.connect(self._on_reply_ended)
+        b.sig_reply_cancelled.connect(self._on_reply_ended)
+        b.sig_reply_failed.connect(self._on_reply_failed)
+        b.sig_conversation_renamed.connect(self._on_renamed)
+        b.sig_conversation_restored.connect(self._on_restored)
+        b.sig_request_failed.connect(self._on_request_failed)
+
+    # -- public actions (buttons, keys, the main window's shortcuts) ---------------------------------
+    @property
+    def current_conversation_id(self) -> str | None:
+        return self._current_id
+
+    @property
+    def streaming(self) -> bool:
+        return self._stream is not None
+
+    @property
+    def model_state(self) -> str:
+        return self._model_state
+
+    def focus_input(self) -> None:
+        self.input.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def new_chat(self) -> None:
+        """Show an empty, unsaved chat; it is created in the store when its first message is sent."""
+        self._current_id = None
+        self._messages_request = None
+        self._detach_stream()
+        self._select_row(None)
+        self.messages.clear()
+        self._shown_key = None
+        self._refresh_empty_state()
+        self.sig_title_changed.emit("")
+        self._update_send_button()
+        self.focus_input()
+
+    def send(self) -> None:
+        text = self.input.toPlainText()
+        if not text.strip():
+            return
+        if self._stream is not None:
+            self.sig_status.emit("A reply is still being written — press Esc to stop it first.", 4000)
+            return
+        if self._model_state != "ready":
+            self.sig_status.emit(_PLACEHOLDERS[self._model_state], 4000)
+            return
+        request = self._bridge.send_message(self._current_id, text)
+        self.input.clear()
+        self.error_banner.dismiss()
+        self.messages.add_message("user", "You", text)
+        widget = self.messages.add_message("assistant", self._model_name, "", "streaming")
+        self.messages.scroll_to_bottom()
+        self._stream = _Stream(request, self._current_id, widget)
+        self._set_streaming(True)
+
+    def stop(self) -> None:
+        """Stop the reply being written (keeps what arrived); harmless when there is none or twice."""
+        stream = self._stream
+        if stream is None or stream.stopping:
+            return
+        stream.stopping = True
+        self._bridge.stop(stream.request)
+        self.sig_status.emit("Stopping…", 2000)
+        self._update_send_button()
+
+    def delete_conversation(self, conversation_id: str) -> None:
+        """Soft-delete a chat and offer Undo (deleted chats are purged when the app closes)."""
+        conv = self.list_model.get(conversation_id)
+        if conv is None:
+            return
+        if self._stream is not None and self._stream.conversation_id == conversation_id:
+            self.stop()
+        self._deleted[conversation_id] = conv
+        self._last_deleted = conv
+        self._syncing = True
+        try:
+            self.list_model.remove(conversation_id)
+        finally:
+            self._syncing = False
+        self._cache.pop(conversation_id, None)
+        self._bridge.delete_conversation(conversation_id)
+        if self._current_id == conversation_id:
+            self.new_chat()
+        self.undo_banner.show_message(
+            f"Deleted “{conv.title}”.",
+            "",
+            actions=[("Undo", self.undo_delete)],
+            timeout_ms=UNDO_MS,
+        )
+
+    def undo_delete(self) -> None:
+        conv = self._last_deleted
+        if conv is None:
+            return
+        self._last_deleted = None
+        self.undo_banner.dismiss()
+        self._bridge.restore_conversation(conv.id)
+
+    def rename_current(self) -> None:
+        self.list_view.setFocus()
+        self.list_view.rename_current()
+
+    def select_conversation(self, conversation_id: str) -> None:
+        """Show a chat as if the person clicked it in the list."""
+        row = self.list_model.row_of(conversation_id)
+        if row >= 0:
+            self.list_view.setCurrentIndex(self.list_model.index(row))
+
+    def set_model_state(self, state: str, detail: str = "") -> None:
+        """Model state "loading" | "ready" | "failed": the input is usable only when a model is ready."""
+        self._model_state = state
+        self._model_detail = detail
+        self.input.setEnabled(state == "ready")
+        self.input.setPlaceholderText(_PLACEHOLDERS[state])
+        self._update_send_button()
+        if state == "loading" and not self._loading_timer.isActive() and not self._loading_shown:
+            self._loading_timer.start()
+        if state != "loading":
+            self._loading_timer.stop()
+            self._loading_shown = False
+        self._refresh_empty_state()
+
+    def _show_loading(self) -> None:
+        self._loading_shown = self._model_state == "loading"
+        self._refresh_empty_state()
+
+    def _refresh_empty_state(self) -> None:
+        """A new chat's empty view doubles as the start-up screen: loading, failed, or welcome."""
+        if self._current_id is not None or not self.messages.is_empty():
+            return
+        if self._model_state == "loading" and self._loading_shown:
+            self.messages.set_empty(
+                "Loading the model…", self._model_detail or "This takes a moment.", busy=True
+            )
+        elif self._model_state == "failed":
+            self.messages.set_empty(
+                "No model loaded", "Your chats are still here to read; see the message above."
+            )
+        else:
+            self.messages.set_empty(WELCOME_TITLE, WELCOME_HINT)
+
+    def show_error(self, err: ErrorInfo, actions: list | tuple = (), about: str = "") -> None:
+        self.error_banner.show_message(err.message, err.hint, actions=list(actions), about=about)
+
+    def message_widgets(self) -> list[MessageWidget]:
+        return self.messages.messages()
+
+    # -- engine answers -----------------------------------------------------------------------------
+    def _on_engine_start_failed(self, _request_id: str, err: ErrorInfo) -> None:
+        self.set_model_state("failed")
+        self.show_error(err)
+
+    def _on_model_loaded(self, _request_id: str, summary: ModelSummary) -> None:
+        self._model_name = summary.name
+        if self.error_banner.about == "model":
+            self.error_banner.dismiss()
+        self.set_model_state("ready")
+        self.focus_input()
+
+    def _on_model_load_failed(self, _request_id: str, err: ErrorInfo) -> None:
+        if self._model_state == "failed" and self.error_banner.isVisible():
+            return  # the engine never started; that banner already says why
+        self.set_model_state("failed")
+        self.show_error(err, actions=[("Retry", self._retry_model)], about="model")
+
+    def _retry_model(self) -> None:
+        self.set_model_state("loading")
+        self._bridge.reload_model()
+
+    def _on_conversations_listed(self, request_id: str, conversations: list[Conversation]) -> None:
+        self._list_requests.discard(request_id)
+        self._syncing = True
+        try:
+            self.list_model.set_conversations([c for c in conversations if c.id not in self._deleted])
+        finally:
+            self._syncing = False
+        if self._current_id is not None and self.list_model.row_of(self._current_id) < 0:
+            self.new_chat()
+        else:
+            self._select_row(self._current_id)
+
+    def _on_messages_loaded(self, request_id: str, conversation_id: str, messages: list[Message]) -> None:
+        if request_id != self._messages_request:
+            return  # the person moved on to another chat
+        self._messages_request = None
+        self._cache[conversation_id] = list(messages)
+        if conversation_id == self._current_id and _display_key(messages) != self._shown_key:
+            self._render(conversation_id, messages)
+
+    def _on_conversation_created(self, request_id: str, conv: Conversation) -> None:
+        stream = self._stream
+        if stream is None or stream.request.id != request_id:
+            return
+        stream.conversation_id = conv.id
+        self._cache[conv.id] = []
+        if conv.title == "New chat":
+            # The engine titles the chat from the first message; show that now, not when the reply ends.
+            conv = replace(conv, title=provisional_title(stream.request.text), message_count=1)
+        self.list_model.upsert(conv)
+        if self._current_id is None and stream.widget is not None:
+            self._current_id = conv.id
+            self._select_row(conv.id)
+            self.sig_title_changed.emit(conv.title)
+
+    def _on_token(self, request_id: str, piece: str) -> None:
+        stream = self._stream
+        if stream is None or stream.request.id != request_id:
+            return
+        stream.text += piece
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def _flush(self) -> None:
+        stream = self._stream
+        if stream is not None and stream.widget is not None:
+            stream.widget.set_text(stream.text, "streaming")
+
+    def _on_reply_ended(self, request_id: str, result: ReplyResult) -> None:
+        stream = self._stream
+        if stream is None or stream.request.id != request_id:
+            return
+        self._flush_timer.stop()
+        self._stream = None
+        conv, assistant = result.conversation, result.assistant
+        if conv.id in self._deleted:
+            self._deleted[conv.id] = conv
+        else:
+            self.list_model.upsert(conv)
+        cached = self._cache.get(conv.id)
+        if cached is not None:
+            cached.extend([result.user, assistant])
+        if stream.widget is not None:
+            stream.widget.set_text(assistant.content, assistant.status, meta=assistant.meta)
+            if self._current_id == conv.id and cached is not None:
+                self._shown_key = _display_key(cached)
+        if self._current_id == conv.id:
+            self.sig_title_changed.emit(conv.title)
+        if assistant.status == "cancelled":
+            self.sig_status.emit("Reply stopped — what arrived is kept.", 4000)
+        self._set_streaming(False)
+
+    def _on_reply_failed(self, request_id: str, err: ErrorInfo) -> None:
+        stream = self._stream
+        if stream is None or stream.request.id != request_id:
+            return
+        self._flush_timer.stop()
+        self._stream = None
+        if stream.widget is not None:
+            stream.widget.set_text(stream.text, "failed")
+        if not stream.text and not self.input.toPlainText():
+            # Nothing came back: give the person their message back rather than make them retype it.
+            self.input.setPlainText(stream.request.text)
+        if stream.conversation_id:
+            self._cache.pop(stream.conversation_id, None)
+        self.show_error(err)
+        self._set_streaming(False)
+        self._refresh_list()
+
+    def _on_renamed(self, _request_id: str, conv: Conversation) -> None:
+        if conv.id in self._deleted:
+            return
+        self._syncing = True
+        try:
+            self.list_model.upsert(conv)
+        finally:
+            self._syncing = False
+        if conv.id == self._current_id:
+            self.sig_title_changed.emit(conv.title)
+
+    def _on_restored(self, _request_id: str, conv: Conversation) -> None:
+        self._deleted.pop(conv.id, None)
+        self._syncing = True
+        try:
+            self.list_model.upsert(conv)
+        finally:
+            self._syncing = False
+        self.select_conversation(conv.id)
+        self.sig_status.emit(f"Restored “{conv.title}”.", 3000)
+
+    def _on_request_failed(self, request_id: str, err: ErrorInfo) -> None:
+        self.show_error(err)
+        if request_id == self._messages_request:
+            self._messages_request = None
+            self.messages.clear("This chat could not be loaded.")
+        if request_id not in self._list_requests:
+            self._refresh_list()  # a rename, delete or restore failed: show the store's truth
+        self._list_requests.discard(request_id)
+
+    # -- helpers ------------------------------------------------------------------------------------
+    def _update_empty_list(self, *_args) -> None:
+        empty = self.list_model.rowCount() == 0
+        self.empty_list_label.setVisible(empty)
+        self.list_view.setVisible(not empty)
+
+    def _refresh_list(self) -> None:
+        self._list_requests.add(self._bridge.list_conversations().id)
+
+    def _on_current_changed(self, current, _previous) -> None:
+        if self._syncing or not current.isValid():
+            return
+        conversation_id = self.list_model.data(current, Qt.ItemDataRole.UserRole + 1)
+        if conversation_id != self._current_id:
+            self._open(conversation_id)
+
+    def _open(self, conversation_id: str) -> None:
+        self._current_id = conversation_id
+        self._detach_stream()
+        conv = self.list_model.get(conversation_id)
+        self.sig_title_changed.emit(conv.title if conv else "")
+        cached = self._cache.get(conversation_id)
+        if cached is not None:
+            self._render(conversation_id, cached)
+        else:
+            self._shown_key = None
+            waiting = self._stream is not None
+            self.messages.clear("Loading… (after the reply being written)" if waiting else "Loading…")
+        self._messages_request = self._bridge.load_messages(conversation_id).id
+
+    def _render(self, conversation_id: str, messages: list[Message]) -> None:
+        self._detach_stream()
+        self.messages.clear()
+        for m in messages:
+            if m.status == "streaming" and self._stream and self._stream.conversation_id == conversation_id:
+                continue  # the live widget below shows it
+            name = "You" if m.role == "user" else str(m.meta.get("model") or self._model_name)
+            self.messages.add_message(m.role, name, m.content, m.status, meta=m.meta)
+        stream = self._stream
+        if stream is not None and stream.conversation_id == conversation_id:
+            self.messages.add_message("user", "You", stream.request.text)
+            stream.widget = self.messages.add_message("assistant", self._model_name, stream.text, "streaming")
+        self._shown_key = _display_key(messages)
+        self.messages.scroll_to_bottom()
+
+    def _detach_stream(self) -> None:
+        if self._stream is not None:
+            self._stream.widget = None
+
+    def _select_row(self, conversation_id: str | None) -> None:
+        self._syncing = True
+        try:
+            row = self.list_model.row_of(conversation_id)
+            selection = self.list_view.selectionModel()
+            if row < 0:
+                selection.clearSelection()
+                selection.setCurrentIndex(self.list_model.index(-1), QItemSelectionModel.SelectionFlag.Clear)
+            else:
+                self.list_view.setCurrentIndex(self.list_model.index(row))
+        finally:
+            self._syncing = False
+
+    def _set_streaming(self, streaming: bool) -> None:
+        self._update_send_button()
+        self.sig_streaming_changed.emit(streaming)
+
+    def _on_send_button(self) -> None:
+        if self._stream is not None:
+            self.stop()
+        else:
+            self.send()
+
+    def _update_send_button(self) -> None:
+        button = self.send_button
+        if self._stream is not None:
+            button.setText("Stopping…" if self._stream.stopping else "Stop")
+            button.setProperty("mode", "stop")
+            button.setEnabled(not self._stream.stopping)
+            button.setToolTip("Stop the reply (Esc)")
+        else:
+            button.setText("Send")
+            button.setProperty("mode", "send")
+            button.setEnabled(self._model_state == "ready" and bool(self.input.toPlainText().strip()))
+            button.setToolTip("Send (Enter)")
+        button.style().unpolish(button)
+        button.style().polish(button)
+
+    # -- oversized pastes ---------------------------------------------------------------------------
+    def _on_paste_refused(self, text: str) -> None:
+        self._pending_paste = text
+        room = self.input.room()
+        actions = [(f"Paste the first {room:,} characters", self._accept_partial_paste)] if room else []
+        actions.append(("Cancel", self._drop_pending_paste))
+        self.paste_banner.show_message(
+            f"That paste is {len(text):,} characters; a message can hold {MAX_INPUT_CHARS:,}.",
+            "Nothing was pasted and your message is unchanged. Paste just the part that matters"
+            + (", or keep the beginning of it." if room else "."),
+            actions=actions,
+        )
+
+    def _accept_partial_paste(self) -> None:
+        text, self._pending_paste = self._pending_paste, None
+        if text:
+            self.input.insertPlainText(text[: self.input.room()])
+        self.focus_input()
+
+    def _drop_pending_paste(self) -> None:
+        self._pending_paste = None

@@ -1,0 +1,485 @@
+"""The chat pane's building blocks: one widget per message, the scrolling message list, the input box, banners."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QMimeData, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QFontDatabase, QGuiApplication, QKeyEvent, QTextOption
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from purpose_desktop.ui.markdown import MarkdownRenderer, RenderedMarkdown, copy_index
+
+#: Widest a message column gets: long lines are hard to read on a wide monitor.
+MAX_COLUMN_WIDTH = 860
+WELCOME_TITLE = "What are we building today?"
+WELCOME_HINT = "Ask a coding question or paste some code. Everything stays on this computer."
+#: How long a code block's link reads "Copied ✓" after a click.
+COPIED_FEEDBACK_MS = 1500
+
+# Qt's rich-text defaults (huge h1, 12 px paragraph gaps) look like a 1998 web page in a chat bubble.
+_DOCUMENT_CSS = """
+p { margin-top: 0px; margin-bottom: 8px; }
+h1 { font-size: x-large; margin-top: 8px; margin-bottom: 6px; }
+h2 { font-size: large; margin-top: 8px; margin-bottom: 6px; }
+h3, h4, h5, h6 { font-size: medium; margin-top: 6px; margin-bottom: 4px; }
+ul, ol { margin-top: 0px; margin-bottom: 8px; }
+li { margin-bottom: 2px; }
+a { color: #0969da; text-decoration: none; }
+table { margin-bottom: 8px; }
+th { background-color: #f6f8fa; }
+blockquote { color: #57606a; margin-left: 12px; }
+"""
+
+_renderer: MarkdownRenderer | None = None
+
+
+def shared_renderer() -> MarkdownRenderer:
+    """One renderer for all messages, using the system's fixed-width font for code."""
+    global _renderer
+    if _renderer is None:
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).family()
+        _renderer = MarkdownRenderer(mono_family=mono)
+    return _renderer
+
+
+def status_label(status: str, meta: dict) -> str:
+    """The badge a message's stored status earns: "stopped", "interrupted", "failed", or nothing."""
+    if status == "cancelled":
+        return "interrupted" if meta.get("interrupted") else "stopped"
+    if status == "failed":
+        return "failed"
+    return ""
+
+
+class MessageBody(QTextBrowser):
+    """Read-only rich text that is exactly as tall as its content, so the outer list does the scrolling."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setOpenLinks(False)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        self.viewport().setAutoFillBackground(False)
+        self.document().setDocumentMargin(0)
+        self.document().setDefaultStyleSheet(_DOCUMENT_CSS)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
+        self.setFixedHeight(self.fontMetrics().height() + 4)
+
+    def _fit_height(self, *_args) -> None:
+        margins = self.contentsMargins()
+        height = math.ceil(self.document().size().height()) + margins.top() + margins.bottom()
+        if height != self.height():
+            self.setFixedHeight(max(height, self.fontMetrics().height()))
+
+    def wheelEvent(self, event) -> None:  # noqa: N802 - Qt override
+        # Everything is visible already; let the message list scroll instead.
+        event.ignore()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(super().sizeHint().width(), self.height())
+
+
+class MessageWidget(QFrame):
+    """One message: a header (who, status badge) and its body; assistant text is rendered Markdown."""
+
+    #: (text) something worth a status-bar line, e.g. "Copied 12 lines".
+    sig_status = Signal(str)
+
+    def __init__(self, role: str, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.role = role
+        self.setObjectName("userMessage" if role == "user" else "assistantMessage")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self._text = ""
+        self._status = ""
+        self._rendered = RenderedMarkdown("", ())
+        self._copied: int | None = None
+        self._copied_timer = QTimer(self, singleShot=True, interval=COPIED_FEEDBACK_MS)
+        self._copied_timer.timeout.connect(self._clear_copied)
+
+        layout = QVBoxLayout(self)
+        if role == "user":
+            layout.setContentsMargins(14, 10, 14, 10)
+        else:
+            layout.setContentsMargins(2, 4, 2, 4)
+        layout.setSpacing(4)
+        header = QHBoxLayout()
+        header.setSpacing(8)
+        self.name_label = QLabel(name, objectName="messageRole")
+        self.badge = QLabel("", objectName="messageBadge")
+        self.badge.hide()
+        header.addWidget(self.name_label)
+        header.addWidget(self.badge)
+        header.addStretch(1)
+        layout.addLayout(header)
+        self.body = MessageBody(self)
+        self.body.anchorClicked.connect(self._on_link)
+        layout.addWidget(self.body)
+        self.placeholder = QLabel("", objectName="messagePlaceholder")
+        self.placeholder.hide()
+        layout.addWidget(self.placeholder)
+
+    # -- content ------------------------------------------------------------------------------------
+    @property
+    def text(self) -> str:
+        return self._text
+
+    @property
+    def code_blocks(self) -> tuple[str, ...]:
+        return self._rendered.code_blocks
+
+    def set_text(self, text: str, status: str = "", *, meta: dict | None = None) -> None:
+        """Show ``text`` (Markdown for the assistant, plain for the person) with ``status`` ("streaming", …)."""
+        self._text = text
+        self._render()
+        self.set_status(status, meta or {})
+
+    def set_status(self, status: str, meta: dict | None = None) -> None:
+        self._status = status
+        label = status_label(status, meta or {})
+        self.badge.setText(label)
+        self.badge.setProperty("state", status)
+        self.badge.style().unpolish(self.badge)
+        self.badge.style().polish(self.badge)
+        self.badge.setVisible(bool(label))
+        empty = not self._text.strip()
+        if empty and status == "streaming":
+            self.placeholder.setText("Thinking…")
+        elif empty and status == "cancelled":
+            self.placeholder.setText("Stopped before the first word.")
+        elif empty and status == "failed":
+            self.placeholder.setText("No reply.")
+        else:
+            self.placeholder.setText("")
+        self.placeholder.setVisible(bool(self.placeholder.text()))
+        self.body.setVisible(not empty)
+
+    def status(self) -> str:
+        return self._status
+
+    def badge_text(self) -> str:
+        return self.badge.text() if self.badge.isVisible() or self.badge.text() else ""
+
+    def _render(self) -> None:
+        if self.role == "user":
+            self.body.setPlainText(self._text)
+            return
+        self._rendered = shared_renderer().render(self._text, copied_index=self._copied)
+        self.body.setHtml(self._rendered.html)
+
+    # -- links --------------------------------------------------------------------------------------
+    def _on_link(self, url: QUrl) -> None:
+        index = copy_index(url.toString())
+        if index is not None:
+            self.copy_code_block(index)
+        elif url.scheme() in ("http", "https", "mailto"):
+            QDesktopServices.openUrl(url)
+
+    def copy_code_block(self, index: int) -> None:
+        """Put code block ``index``'s exact source on the clipboard and say so on its link."""
+        if not 0 <= index < len(self._rendered.code_blocks):
+            return
+        code = self._rendered.code_blocks[index]
+        QGuiApplication.clipboard().setText(code)
+        lines = code.count("\n") + 1 if code else 0
+        self.sig_status.emit(f"Copied {lines} line{'s' if lines != 1 else ''} of code")
+        self._copied = index
+        self._render()
+        self._copied_timer.start()
+
+    def _clear_copied(self) -> None:
+        self._copied = None
+        self._render()
+
+
+class MessageList(QScrollArea):
+    """A centred column of MessageWidgets that follows new text only while the person is at the bottom."""
+
+    #: (text) forwarded from a message (copy feedback).
+    sig_status = Signal(str)
+
+    #: Within this many pixels of the end counts as "at the bottom".
+    STICKY_PX = 24
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("messageList")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        canvas = QWidget(objectName="messageCanvas")
+        outer = QHBoxLayout(canvas)
+        outer.setContentsMargins(24, 20, 24, 20)
+        outer.addStretch(1)
+        self._column = QWidget(objectName="messageColumn")
+        self._column.setMaximumWidth(MAX_COLUMN_WIDTH)
+        self._column.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        outer.addWidget(self._column, 100)
+        outer.addStretch(1)
+        self._layout = QVBoxLayout(self._column)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(14)
+        self._layout.addStretch(1)
+        self.setWidget(canvas)
+
+        self._empty = QWidget(objectName="emptyState")
+        empty_layout = QVBoxLayout(self._empty)
+        empty_layout.setSpacing(10)
+        empty_layout.addStretch(2)
+        self._empty_title = QLabel(WELCOME_TITLE, objectName="emptyTitle")
+        self._empty_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._empty_hint = QLabel(WELCOME_HINT, objectName="emptyHint")
+        self._empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._empty_hint.setWordWrap(True)
+        self._empty_busy = QProgressBar(objectName="emptyBusy")
+        self._empty_busy.setRange(0, 0)
+        self._empty_busy.setTextVisible(False)
+        self._empty_busy.setFixedSize(220, 6)
+        self._empty_busy.hide()
+        empty_layout.addWidget(self._empty_title)
+        empty_layout.addWidget(self._empty_hint)
+        empty_layout.addSpacing(6)
+        empty_layout.addWidget(self._empty_busy, 0, Qt.AlignmentFlag.AlignHCenter)
+        empty_layout.addStretch(3)
+        self._layout.insertWidget(0, self._empty, 1)
+
+        self._stick = True
+        bar = self.verticalScrollBar()
+        bar.valueChanged.connect(self._on_scrolled)
+        bar.rangeChanged.connect(self._on_range_changed)
+
+    # -- contents -----------------------------------------------------------------------------------
+    def messages(self) -> list[MessageWidget]:
+        return [
+            w
+            for i in range(self._layout.count())
+            if isinstance(w := self._layout.itemAt(i).widget(), MessageWidget)
+        ]
+
+    def clear(self, empty_text: str | None = None) -> None:
+        """Remove every message; show the welcome, or just ``empty_text`` (e.g. "Loading…")."""
+        for widget in self.messages():
+            self._layout.removeWidget(widget)
+            widget.hide()
+            widget.deleteLater()
+        if empty_text is None:
+            self.set_empty(WELCOME_TITLE, WELCOME_HINT)
+        else:
+            self.set_empty("", empty_text)
+        self._empty.show()
+        self._stick = True
+
+    def set_empty(self, title: str, hint: str, busy: bool = False) -> None:
+        """What the empty view says (title may be ""), with an optional busy bar."""
+        self._empty_title.setText(title)
+        self._empty_title.setVisible(bool(title))
+        self._empty_hint.setText(hint)
+        self._empty_busy.setVisible(busy)
+
+    def is_empty(self) -> bool:
+        return not self.messages()
+
+    def empty_state(self) -> tuple[str, str, bool]:
+        return self._empty_title.text(), self._empty_hint.text(), self._empty_busy.isVisible()
+
+    def add_message(self, role: str, name: str, text: str = "", status: str = "", meta: dict | None = None):
+        """Append a message widget (before the bottom stretch) and return it."""
+        self._empty.hide()
+        widget = MessageWidget(role, name, self._column)
+        widget.set_text(text, status, meta=meta)
+        widget.sig_status.connect(self.sig_status)
+        # Person's messages sit to the right in a bubble; the assistant's use the full column.
+        self._layout.insertWidget(self._layout.count() - 1, widget)
+        if role == "user":
+            self._layout.setAlignment(widget, Qt.AlignmentFlag.AlignRight)
+            widget.setMaximumWidth(int(MAX_COLUMN_WIDTH * 0.8))
+        return widget
+
+    # -- scrolling ----------------------------------------------------------------------------------
+    def at_bottom(self) -> bool:
+        bar = self.verticalScrollBar()
+        return bar.value() >= bar.maximum() - self.STICKY_PX
+
+    def scroll_to_bottom(self) -> None:
+        self._stick = True
+        bar = self.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
+    def _on_scrolled(self, _value: int) -> None:
+        self._stick = self.at_bottom()
+
+    def _on_range_changed(self, _minimum: int, maximum: int) -> None:
+        # Content grew: follow it only if the person had not scrolled up to read something.
+        if self._stick:
+            self.verticalScrollBar().setValue(maximum)
+
+
+class ChatInput(QPlainTextEdit):
+    """The message box: Enter sends, Shift+Enter breaks the line, Esc stops; refuses giant pastes."""
+
+    sig_submitted = Signal()  #: Enter pressed (without Shift)
+    sig_stop_requested = Signal()  #: Esc pressed
+    sig_paste_refused = Signal(str)  #: (pasted text) a paste that would exceed ``max_chars``
+
+    MIN_LINES = 1
+    MAX_LINES = 10
+
+    def __init__(self, max_chars: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.max_chars = max_chars
+        self.setObjectName("chatInput")
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setTabChangesFocus(True)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
+        self._fit_height()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        key = event.key()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+                self.insertPlainText("\n")
+            else:
+                self.sig_submitted.emit()
+            return
+        if key == Qt.Key.Key_Escape:
+            self.sig_stop_requested.emit()
+            return
+        super().keyPressEvent(event)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802 - Qt override
+        text = source.text() if source.hasText() else ""
+        selected = len(self.textCursor().selectedText())
+        if text and len(self.toPlainText()) - selected + len(text) > self.max_chars:
+            self.sig_paste_refused.emit(text)
+            return
+        super().insertFromMimeData(source)
+
+    def room(self) -> int:
+        """Characters that still fit (the current selection would be replaced, so it counts as room)."""
+        selected = len(self.textCursor().selectedText())
+        return max(0, self.max_chars - len(self.toPlainText()) + selected)
+
+    def _fit_height(self, *_args) -> None:
+        # QPlainTextEdit's layout measures the document in lines, not pixels.
+        line = self.fontMetrics().lineSpacing()
+        wanted = int(self.document().size().height())
+        lines = max(self.MIN_LINES, min(self.MAX_LINES, wanted))
+        # Its scroll bar counts lines, and shows up for a single line too; only allow it once we stop growing.
+        self.setVerticalScrollBarPolicy(
+            Qt.ScrollBarPolicy.ScrollBarAsNeeded
+            if wanted > self.MAX_LINES
+            else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        )
+        margins = self.contentsMargins()
+        padding = 2 * int(self.document().documentMargin()) + 4
+        self.setFixedHeight(lines * line + padding + margins.top() + margins.bottom())
+
+
+class Banner(QWidget):
+    """A dismissable strip with a bold message, a hint and optional action buttons ("error" or "info").
+
+    It centres itself in a column as wide as the messages; hidden, it takes no room at all.
+    """
+
+    sig_dismissed = Signal()
+
+    def __init__(self, kind: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.kind = kind
+        self.about = ""  # what the banner is about ("model", …), so the right event can clear it
+        self._timer = QTimer(self, singleShot=True)
+        self._timer.timeout.connect(self.dismiss)
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(24, 0, 24, 0)
+        outer.addStretch(1)
+        self.frame = QFrame(objectName="errorBanner" if kind == "error" else "infoBanner")
+        self.frame.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.frame.setMaximumWidth(MAX_COLUMN_WIDTH)
+        self.frame.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        outer.addWidget(self.frame, 100)
+        outer.addStretch(1)
+        layout = QHBoxLayout(self.frame)
+        layout.setContentsMargins(14, 10, 10, 10)
+        layout.setSpacing(10)
+        icon = QLabel("⚠" if kind == "error" else "ℹ", objectName="bannerIcon")
+        layout.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
+        texts = QVBoxLayout()
+        texts.setSpacing(2)
+        self.message_label = QLabel("", objectName="bannerMessage")
+        self.message_label.setWordWrap(True)
+        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.hint_label = QLabel("", objectName="bannerHint")
+        self.hint_label.setWordWrap(True)
+        self.hint_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        texts.addWidget(self.message_label)
+        texts.addWidget(self.hint_label)
+        layout.addLayout(texts, 1)
+        self._actions = QHBoxLayout()
+        self._actions.setSpacing(6)
+        layout.addLayout(self._actions)
+        self.close_button = QToolButton(objectName="bannerClose", text="✕", toolTip="Dismiss")
+        self.close_button.setAutoRaise(True)
+        self.close_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.close_button.clicked.connect(self.dismiss)
+        layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.hide()
+
+    def show_message(
+        self,
+        message: str,
+        hint: str = "",
+        actions: list[tuple[str, object]] | tuple = (),
+        timeout_ms: int = 0,
+        about: str = "",
+    ) -> None:
+        """Show ``message`` and ``hint``; each action is (button text, callable) and dismisses the banner."""
+        self.about = about
+        self.message_label.setText(message)
+        self.hint_label.setText(hint)
+        self.hint_label.setVisible(bool(hint))
+        while self._actions.count():
+            item = self._actions.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        for text, callback in actions:
+            button = QPushButton(text, objectName="bannerAction")
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+            button.clicked.connect(lambda _=False, cb=callback: (cb(), self.dismiss()))
+            self._actions.addWidget(button)
+        self._timer.stop()
+        if timeout_ms:
+            self._timer.start(timeout_ms)
+        self.show()
+
+    def action_buttons(self) -> list[QPushButton]:
+        return [
+            w
+            for i in range(self._actions.count())
+            if isinstance(w := self._actions.itemAt(i).widget(), QPushButton)
+        ]
+
+    def dismiss(self) -> None:
+        self._timer.stop()
+        if self.isVisible():
+            self.hide()
+            self.about = ""
+            self.sig_dismissed.emit()

@@ -1,0 +1,153 @@
+"""Markdown → Qt rich-text HTML: raw HTML disabled, fenced code highlighted by pygments, one Copy link per block."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from functools import lru_cache
+
+from markdown_it import MarkdownIt
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import TextLexer, get_lexer_by_name
+from pygments.util import ClassNotFound
+
+#: Scheme of the links that copy a code block: ``copy:<n>`` where n indexes ``RenderedMarkdown.code_blocks``.
+COPY_SCHEME = "copy"
+
+
+@dataclass(frozen=True)
+class CodeTheme:
+    """Colours of a code block; ``pygments_style`` colours the tokens, the rest frames the block."""
+
+    pygments_style: str = "default"
+    background: str = "#f6f8fa"
+    header_background: str = "#eaeef2"
+    border: str = "#d0d7de"
+    header_text: str = "#57606a"
+    link: str = "#0969da"
+    inline_background: str = "#eff1f3"
+
+
+LIGHT = CodeTheme()
+
+
+@dataclass(frozen=True)
+class RenderedMarkdown:
+    """HTML for a QTextDocument plus the exact source of each code block, in order, for the Copy links."""
+
+    html: str
+    code_blocks: tuple[str, ...]
+
+
+def copy_index(url: str) -> int | None:
+    """The code-block index a ``copy:<n>`` link points at, or None for any other link."""
+    scheme, sep, rest = url.partition(":")
+    if sep and scheme == COPY_SCHEME and rest.isdigit():
+        return int(rest)
+    return None
+
+
+@lru_cache(maxsize=64)
+def _lexer(language: str):
+    if not language:
+        return TextLexer(ensurenl=False)
+    try:
+        return get_lexer_by_name(language, stripnl=False, ensurenl=False)
+    except ClassNotFound:
+        return TextLexer(ensurenl=False)
+
+
+@lru_cache(maxsize=8)
+def _formatter(style: str) -> HtmlFormatter:
+    # Inline styles: Qt's rich text understands <span style="color:…">, not stylesheet classes.
+    return HtmlFormatter(style=style, noclasses=True, nowrap=True)
+
+
+class MarkdownRenderer:
+    """Renders chat Markdown the way a message view shows it; one instance can serve every message."""
+
+    def __init__(self, *, mono_family: str = "monospace", theme: CodeTheme = LIGHT) -> None:
+        self.mono_family = mono_family
+        self.theme = theme
+        # "commonmark" with html off: model output like <img onerror=…> shows as text, never as markup.
+        # breaks=True: chat models put code and lists on single lines without fences; keep those lines.
+        self._md = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable(
+            ["table", "strikethrough"]
+        )
+        # markdown-it binds each rule to its renderer, so pass plain functions that call back here.
+        rules = {
+            "fence": self._render_fence,
+            "code_block": self._render_fence,
+            "code_inline": self._render_code_inline,
+            "image": self._render_image,
+        }
+        for name, method in rules.items():
+            self._md.add_render_rule(name, lambda _r, tokens, idx, _opts, env, m=method: m(tokens, idx, env))
+
+    def render(self, text: str, *, copied_index: int | None = None) -> RenderedMarkdown:
+        """Render ``text``; an unterminated fence (a reply still streaming) runs to the end as a code block.
+
+        ``copied_index`` labels that block's link "Copied" (feedback right after a click).
+        """
+        env: dict = {"code_blocks": [], "copied_index": copied_index}
+        body = self._md.render(text, env)
+        return RenderedMarkdown(html=body, code_blocks=tuple(env["code_blocks"]))
+
+    # -- render rules -------------------------------------------------------------------------
+    def _render_fence(self, tokens, idx, env) -> str:
+        token = tokens[idx]
+        language = token.info.strip().split(" ")[0] if token.info else ""
+        source = token.content[:-1] if token.content.endswith("\n") else token.content
+        index = len(env["code_blocks"])
+        env["code_blocks"].append(source)
+        return self.code_block_html(source, language, index, copied=index == env.get("copied_index"))
+
+    def code_block_html(self, source: str, language: str, index: int, *, copied: bool = False) -> str:
+        """One code block as a two-row table (language + Copy link, then the code): Qt draws table
+        backgrounds and padding, which it does not do for <pre>."""
+        t = self.theme
+        lexer = _lexer(language.lower())
+        style = t.pygments_style
+        # Pygments ends its output with a newline, which a <pre> would show as an extra empty line.
+        code_html = highlight(source, lexer, _formatter(style)).rstrip("\n") if source else ""
+        background = t.background
+        label = html.escape(language or "text")
+        return (
+            f'<table width="100%" cellspacing="0" cellpadding="0" border="1" '
+            f'style="border-collapse: collapse; border-color: {t.border}; border-style: solid; '
+            f'margin-top: 6px; margin-bottom: 10px;">'
+            f'<tr><td bgcolor="{t.header_background}" style="padding: 5px 12px; border-color: {t.border};">'
+            f'<table width="100%" cellspacing="0" cellpadding="0" border="0"><tr>'
+            f'<td style="color: {t.header_text}; font-size: small;">{label}</td>'
+            f'<td align="right" style="font-size: small;">'
+            f'<a href="{COPY_SCHEME}:{index}" style="color: {t.link}; text-decoration: none;">{"Copied ✓" if copied else "Copy"}</a>'
+            f"</td></tr></table></td></tr>"
+            f'<tr><td bgcolor="{background}" style="padding: 10px 12px; border-color: {t.border};">'
+            f"<pre style=\"white-space: pre-wrap; margin: 0; font-family: '{self.mono_family}';\">"
+            f"{code_html}</pre></td></tr></table>\n"
+        )
+
+    def _render_code_inline(self, tokens, idx, _env) -> str:
+        t = self.theme
+        return (
+            f"<code style=\"font-family: '{self.mono_family}'; background-color: {t.inline_background};\">"
+            f"{html.escape(tokens[idx].content)}</code>"
+        )
+
+    def _render_image(self, tokens, idx, _env) -> str:
+        # Never let model output make the view load a file or URL; show the alt text as a link instead.
+        token = tokens[idx]
+        alt = html.escape(token.content or "image")
+        src = token.attrGet("src") or ""
+        return f'<a href="{html.escape(str(src), quote=True)}">[{alt}]</a>'
+
+
+@lru_cache(maxsize=1)
+def _default_renderer() -> MarkdownRenderer:
+    return MarkdownRenderer()
+
+
+def render_markdown(text: str) -> RenderedMarkdown:
+    """Render with the default renderer (generic monospace font, light theme)."""
+    return _default_renderer().render(text)

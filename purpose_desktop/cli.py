@@ -260,6 +260,11 @@ def build_parser() -> argparse.ArgumentParser:
     runs_show.add_argument("--json", action="store_true")
     runs.set_defaults(func=cmd_runs, runs_command="list", json=False, limit=50)
 
+    from purpose_desktop import cli_memory, cli_vault
+
+    cli_memory.register(sub)
+    cli_vault.register(sub)
+
     doctor = sub.add_parser("doctor", help="check versions, data dir, model, GPU offload, sandbox")
     doctor.add_argument("--json", action="store_true")
     doctor.set_defaults(func=cmd_doctor)

@@ -130,4 +130,12 @@ def m005_teams(db: sqlite_utils.Database) -> None:
     )
 
 
+# Feature packages own their tables; their migrations are registered here, in this fixed order.
+# New migrations after these go at the end of this file (append-only across the whole schema).
+from purpose_desktop.engine.memory import schema as _memory_schema  # noqa: E402
+from purpose_desktop.engine.vault import schema as _vault_schema  # noqa: E402
+
+_memory_schema.register(_migration)
+_vault_schema.register(_migration)
+
 KNOWN_MIGRATIONS: tuple[str, ...] = tuple(_known)

@@ -349,7 +349,7 @@ class ChatPane(QWidget):
             )
         elif self._model_state == "failed":
             self.messages.set_empty(
-                "No model loaded", "Your chats are still here to read; see the message above."
+                "No model loaded", "Fix the problem above, then press Retry. Past chats can still be opened."
             )
         else:
             self.messages.set_empty(WELCOME_TITLE, WELCOME_HINT)

@@ -81,6 +81,9 @@ class MarkdownRenderer:
             "code_block": self._render_fence,
             "code_inline": self._render_code_inline,
             "image": self._render_image,
+            "table_open": self._render_table_open,
+            "th_open": self._render_cell_open,
+            "td_open": self._render_cell_open,
         }
         for name, method in rules.items():
             self._md.add_render_rule(name, lambda _r, tokens, idx, _opts, env, m=method: m(tokens, idx, env))
@@ -134,6 +137,24 @@ class MarkdownRenderer:
             f"<code style=\"font-family: '{self.mono_family}'; background-color: {t.inline_background};\">"
             f"{html.escape(tokens[idx].content)}</code>"
         )
+
+    def _render_table_open(self, _tokens, _idx, _env) -> str:
+        # Qt draws no cell borders or padding unless the table asks for them.
+        return (
+            f'<table cellspacing="0" cellpadding="6" border="1" '
+            f'style="border-collapse: collapse; border-color: {self.theme.border}; border-style: solid; '
+            f'margin-top: 4px; margin-bottom: 10px;">\n'
+        )
+
+    def _render_cell_open(self, tokens, idx, _env) -> str:
+        token = tokens[idx]
+        tag = token.tag
+        align = ""
+        style = token.attrGet("style") or ""
+        if "text-align:" in style:
+            align = f' align="{style.split("text-align:")[1].strip().rstrip(";")}"'
+        background = f' bgcolor="{self.theme.background}"' if tag == "th" else ""
+        return f"<{tag}{align}{background}>"
 
     def _render_image(self, tokens, idx, _env) -> str:
         # Never let model output make the view load a file or URL; show the alt text as a link instead.

@@ -1,0 +1,9 @@
+"""`purpose-desktop memory …` subcommands."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the `memory` command to the top-level parser's subcommands."""

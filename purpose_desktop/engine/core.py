@@ -22,6 +22,14 @@ MAX_INPUT_CHARS = 200_000
 CHECKPOINT_EVERY_S = 1.0
 
 
+def title_for(text: str, limit: int = 60) -> str:
+    """A chat's title from its first message: the first line, cut at ``limit`` characters."""
+    first_line = (text.strip().splitlines() or ["New chat"])[0].strip()
+    if len(first_line) <= limit:
+        return first_line or "New chat"
+    return first_line[:limit].rstrip() + "…"
+
+
 class Engine:
     """Owns one Store and at most one loaded chat model; every call runs on the thread that made it.
 
@@ -53,6 +61,7 @@ class Engine:
             n_ctx=self.settings.n_ctx,
             n_threads=self.settings.n_threads,
             n_gpu_layers=self.settings.n_gpu_layers,
+            on_progress=on_progress,
         )
         old, self.model = self.model, model
         if old is not None:
@@ -134,9 +143,7 @@ class Engine:
     def _title_from(self, conversation_id: str, text: str) -> None:
         conv = self.store.get_conversation(conversation_id)
         if conv.title in ("", "New chat"):
-            first_line = text.strip().splitlines()[0]
-            title = first_line[:60] + ("…" if len(first_line) > 60 else "")
-            self.store.rename_conversation(conversation_id, title)
+            self.store.rename_conversation(conversation_id, title_for(text))
 
     def close(self) -> None:
         """Free the model and the database; safe to call twice."""

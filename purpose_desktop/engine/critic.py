@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import time
 from dataclasses import asdict, dataclass, field
 
 from purpose_desktop.engine.models import GenerationSettings
@@ -134,15 +135,20 @@ class PurposeFunction:
         self.runner = runner
         self.judge_max_tokens = judge_max_tokens
         self.seed = seed
+        #: Cumulative cost, for bench/critic_overhead.py: seconds judging and running evidence.
+        self.judge_s = 0.0
+        self.evidence_s = 0.0
 
     # -- evidence -------------------------------------------------------------------------------
     def run_tests(self, code: str, tests: str, source: str = "given", timeout_s: float = 20.0) -> TestOutcome:
         """Run pytest-style ``tests`` (which import ``solution``) against ``code`` in the sandbox."""
+        started = time.perf_counter()
         res = self.runner(
             files={"solution.py": code, "test_solution.py": tests},
             args=["-m", "pytest", "-q", "-p", "no:cacheprovider", "--no-header", "test_solution.py"],
             timeout_s=timeout_s,
         )
+        self.evidence_s += time.perf_counter() - started
         out = (res.stdout or "") + (res.stderr or "")
         counts = {"passed": 0, "failed": 0}
         for n, what in PYTEST_COUNTS.findall(out):
@@ -167,7 +173,11 @@ class PurposeFunction:
         return TestOutcome("tester", 0, n_asserts, outcome.output, outcome.timed_out)
 
     def execute(self, code: str, timeout_s: float = 10.0):
-        return self.runner(code=code, timeout_s=timeout_s)
+        started = time.perf_counter()
+        try:
+            return self.runner(code=code, timeout_s=timeout_s)
+        finally:
+            self.evidence_s += time.perf_counter() - started
 
     # -- judging --------------------------------------------------------------------------------
     def judge(self, task: str, role: str, artifact: str, evidence: list[str]) -> tuple[int | None, str, int]:
@@ -186,6 +196,7 @@ class PurposeFunction:
                 + ("\n".join(evidence) if evidence else "none"),
             },
         ]
+        started = time.perf_counter()
         try:
             reply = self.model.complete_json(
                 messages,
@@ -194,6 +205,8 @@ class PurposeFunction:
             )
         except Exception as exc:  # a judge failure must not sink the run; the evidence still scores it
             return None, f"judge unavailable: {exc}", 0
+        finally:
+            self.judge_s += time.perf_counter() - started
         tokens = _count_tokens(self.model, messages[0]["content"] + messages[1]["content"] + str(reply))
         score = reply.get("score")
         if not isinstance(score, int) or not 0 <= score <= 10:

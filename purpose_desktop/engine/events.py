@@ -62,3 +62,32 @@ class RunFinished(RunEvent):
     answer: str
     score: float | None
     status: str  # "complete" | "cancelled" | "failed"
+
+
+# -- orchestration (Flow, Council, LLMCompiler) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NodeRouted(RunEvent):
+    """A Flow node finished and its edges chose where the state goes next (DONE_SIGNAL included)."""
+
+    step: int
+    node: str
+    targets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RoundStarted(RunEvent):
+    """A Council round began (1-based), or the synthesis when ``round`` is ``rounds + 1``."""
+
+    round: int
+    rounds: int
+
+
+@dataclass(frozen=True)
+class PlanMade(RunEvent):
+    """The LLMCompiler's planner produced a valid plan: its calls and the waves they will run in."""
+
+    attempt: int
+    calls: tuple = ()
+    waves: tuple = ()

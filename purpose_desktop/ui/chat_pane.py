@@ -7,15 +7,14 @@ from dataclasses import dataclass, replace
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
-    QHBoxLayout,
     QLabel,
     QPushButton,
-    QSizePolicy,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
+from purpose_desktop.engine.core import title_for
 from purpose_desktop.ui.bridge import (
     MAX_INPUT_CHARS,
     ChatRequest,
@@ -27,15 +26,14 @@ from purpose_desktop.ui.bridge import (
     ReplyResult,
 )
 from purpose_desktop.ui.chat_widgets import (
-    MAX_COLUMN_WIDTH,
     WELCOME_HINT,
     WELCOME_TITLE,
     Banner,
-    ChatInput,
     MessageList,
     MessageWidget,
 )
-from purpose_desktop.ui.conversation_list import ConversationListModel, ConversationListView
+from purpose_desktop.ui.composer import Composer
+from purpose_desktop.ui.conversation_list import ConversationListModel, ConversationListView, IdRole
 
 #: Streaming text is re-rendered at most this often (ms): one re-render per token would stall the GUI.
 FLUSH_MS = 40
@@ -49,7 +47,6 @@ _PLACEHOLDERS = {
     "ready": "Message Purpose Desktop…",
     "failed": "No model is loaded — see the message above.",
 }
-_HINT = "Enter to send  ·  Shift+Enter for a new line  ·  Esc to stop"
 
 
 @dataclass
@@ -64,26 +61,12 @@ class _Stream:
 
 
 def provisional_title(text: str) -> str:
-    """The title the engine gives a new chat (its first line, at most 60 characters)."""
-    first_line = text.strip().splitlines()[0] if text.strip() else "New chat"
-    return first_line[:60] + ("…" if len(first_line) > 60 else "")
+    """The title the engine will give a new chat, shown while its first reply streams."""
+    return title_for(text)
 
 
 def _display_key(messages: list[Message]) -> tuple:
     return tuple((m.id, m.status, len(m.content)) for m in messages)
-
-
-def _centered(widget: QWidget, max_width: int = MAX_COLUMN_WIDTH, margins: int = 24) -> QWidget:
-    """``widget`` in a row that keeps it at most ``max_width`` wide and centred (like the message column)."""
-    row = QWidget()
-    layout = QHBoxLayout(row)
-    layout.setContentsMargins(margins, 0, margins, 0)
-    layout.addStretch(1)
-    widget.setMaximumWidth(max_width)
-    widget.setSizePolicy(QSizePolicy.Policy.Expanding, widget.sizePolicy().verticalPolicy())
-    layout.addWidget(widget, 100)
-    layout.addStretch(1)
-    return row
 
 
 class ChatPane(QWidget):
@@ -110,7 +93,6 @@ class ChatPane(QWidget):
         self._shown_key: tuple | None = None
         self._deleted: dict[str, Conversation] = {}
         self._last_deleted: Conversation | None = None
-        self._pending_paste: str | None = None
         self._syncing = False
         self._model_detail = ""
         self._loading_shown = False
@@ -164,35 +146,19 @@ class ChatPane(QWidget):
         self.messages = MessageList()
         self.messages.sig_status.connect(lambda text: self.sig_status.emit(text, 3000))
         self.undo_banner = Banner("info")
-        self.paste_banner = Banner("info")
-        self.paste_banner.sig_dismissed.connect(self._drop_pending_paste)
-
-        composer = QFrame(objectName="composer")
-        composer.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        row = QHBoxLayout(composer)
-        row.setContentsMargins(12, 8, 8, 8)
-        row.setSpacing(8)
-        self.input = ChatInput(MAX_INPUT_CHARS)
-        self.input.sig_submitted.connect(self.send)
-        self.input.sig_stop_requested.connect(self.stop)
-        self.input.sig_paste_refused.connect(self._on_paste_refused)
-        self.input.textChanged.connect(self._update_send_button)
-        self.input.setAccessibleName("Message")
-        self.send_button = QPushButton("Send", objectName="sendButton")
-        self.send_button.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.send_button.clicked.connect(self._on_send_button)
-        row.addWidget(self.input, 1)
-        row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
-        self.hint_label = QLabel(_HINT, objectName="composerHint")
-        self.hint_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.composer = Composer(MAX_INPUT_CHARS)
+        self.composer.sig_send_requested.connect(self.send)
+        self.composer.sig_stop_requested.connect(self.stop)
+        # The parts people (and tests) touch directly.
+        self.input = self.composer.input
+        self.send_button = self.composer.send_button
+        self.paste_banner = self.composer.paste_banner
 
         right.addSpacing(6)
         right.addWidget(self.error_banner)
         right.addWidget(self.messages, 1)
         right.addWidget(self.undo_banner)
-        right.addWidget(self.paste_banner)
-        right.addWidget(_centered(composer))
-        right.addWidget(self.hint_label)
+        right.addWidget(self.composer)
 
         self.splitter.addWidget(sidebar)
         self.splitter.addWidget(area)
@@ -246,7 +212,6 @@ class ChatPane(QWidget):
         self._shown_key = None
         self._refresh_empty_state()
         self.sig_title_changed.emit("")
-        self._update_send_button()
         self.focus_input()
 
     def send(self) -> None:
@@ -276,7 +241,7 @@ class ChatPane(QWidget):
         stream.stopping = True
         self._bridge.stop(stream.request)
         self.sig_status.emit("Stopping…", 2000)
-        self._update_send_button()
+        self._update_composer()
 
     def delete_conversation(self, conversation_id: str) -> None:
         """Soft-delete a chat and offer Undo (deleted chats are purged when the app closes)."""
@@ -325,9 +290,7 @@ class ChatPane(QWidget):
         """Model state "loading" | "ready" | "failed": the input is usable only when a model is ready."""
         self._model_state = state
         self._model_detail = detail
-        self.input.setEnabled(state == "ready")
-        self.input.setPlaceholderText(_PLACEHOLDERS[state])
-        self._update_send_button()
+        self._update_composer()
         if state == "loading" and not self._loading_timer.isActive() and not self._loading_shown:
             self._loading_timer.start()
         if state != "loading":
@@ -513,7 +476,7 @@ class ChatPane(QWidget):
     def _on_current_changed(self, current, _previous) -> None:
         if self._syncing or not current.isValid():
             return
-        conversation_id = self.list_model.data(current, Qt.ItemDataRole.UserRole + 1)
+        conversation_id = self.list_model.data(current, IdRole)
         if conversation_id != self._current_id:
             self._open(conversation_id)
 
@@ -564,48 +527,14 @@ class ChatPane(QWidget):
             self._syncing = False
 
     def _set_streaming(self, streaming: bool) -> None:
-        self._update_send_button()
+        self._update_composer()
         self.sig_streaming_changed.emit(streaming)
 
-    def _on_send_button(self) -> None:
-        if self._stream is not None:
-            self.stop()
-        else:
-            self.send()
-
-    def _update_send_button(self) -> None:
-        button = self.send_button
-        if self._stream is not None:
-            button.setText("Stopping…" if self._stream.stopping else "Stop")
-            button.setProperty("mode", "stop")
-            button.setEnabled(not self._stream.stopping)
-            button.setToolTip("Stop the reply (Esc)")
-        else:
-            button.setText("Send")
-            button.setProperty("mode", "send")
-            button.setEnabled(self._model_state == "ready" and bool(self.input.toPlainText().strip()))
-            button.setToolTip("Send (Enter)")
-        button.style().unpolish(button)
-        button.style().polish(button)
-
-    # -- oversized pastes ---------------------------------------------------------------------------
-    def _on_paste_refused(self, text: str) -> None:
-        self._pending_paste = text
-        room = self.input.room()
-        actions = [(f"Paste the first {room:,} characters", self._accept_partial_paste)] if room else []
-        actions.append(("Cancel", self._drop_pending_paste))
-        self.paste_banner.show_message(
-            f"That paste is {len(text):,} characters; a message can hold {MAX_INPUT_CHARS:,}.",
-            "Nothing was pasted and your message is unchanged. Paste just the part that matters"
-            + (", or keep the beginning of it." if room else "."),
-            actions=actions,
+    def _update_composer(self) -> None:
+        stream = self._stream
+        self.composer.set_state(
+            ready=self._model_state == "ready",
+            streaming=stream is not None,
+            stopping=bool(stream and stream.stopping),
+            placeholder=_PLACEHOLDERS[self._model_state],
         )
-
-    def _accept_partial_paste(self) -> None:
-        text, self._pending_paste = self._pending_paste, None
-        if text:
-            self.input.insertPlainText(text[: self.input.room()])
-        self.focus_input()
-
-    def _drop_pending_paste(self) -> None:
-        self._pending_paste = None

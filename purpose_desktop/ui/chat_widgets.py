@@ -1,16 +1,15 @@
-"""The chat pane's building blocks: one widget per message, the scrolling message list, the input box, banners."""
+"""The chat pane's building blocks: one widget per message, the scrolling message list, banners."""
 
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QMimeData, QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QFontDatabase, QGuiApplication, QKeyEvent, QTextOption
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QFontDatabase, QGuiApplication, QTextOption
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -330,68 +329,6 @@ class MessageList(QScrollArea):
         # Content grew: follow it only if the person had not scrolled up to read something.
         if self._stick:
             self.verticalScrollBar().setValue(maximum)
-
-
-class ChatInput(QPlainTextEdit):
-    """The message box: Enter sends, Shift+Enter breaks the line, Esc stops; refuses giant pastes."""
-
-    sig_submitted = Signal()  #: Enter pressed (without Shift)
-    sig_stop_requested = Signal()  #: Esc pressed
-    sig_paste_refused = Signal(str)  #: (pasted text) a paste that would exceed ``max_chars``
-
-    MIN_LINES = 1
-    MAX_LINES = 10
-
-    def __init__(self, max_chars: int, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.max_chars = max_chars
-        self.setObjectName("chatInput")
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setTabChangesFocus(True)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.document().documentLayout().documentSizeChanged.connect(self._fit_height)
-        self._fit_height()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
-        key = event.key()
-        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
-                self.insertPlainText("\n")
-            else:
-                self.sig_submitted.emit()
-            return
-        if key == Qt.Key.Key_Escape:
-            self.sig_stop_requested.emit()
-            return
-        super().keyPressEvent(event)
-
-    def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802 - Qt override
-        text = source.text() if source.hasText() else ""
-        selected = len(self.textCursor().selectedText())
-        if text and len(self.toPlainText()) - selected + len(text) > self.max_chars:
-            self.sig_paste_refused.emit(text)
-            return
-        super().insertFromMimeData(source)
-
-    def room(self) -> int:
-        """Characters that still fit (the current selection would be replaced, so it counts as room)."""
-        selected = len(self.textCursor().selectedText())
-        return max(0, self.max_chars - len(self.toPlainText()) + selected)
-
-    def _fit_height(self, *_args) -> None:
-        # QPlainTextEdit's layout measures the document in lines, not pixels.
-        line = self.fontMetrics().lineSpacing()
-        wanted = int(self.document().size().height())
-        lines = max(self.MIN_LINES, min(self.MAX_LINES, wanted))
-        # Its scroll bar counts lines, and shows up for a single line too; only allow it once we stop growing.
-        self.setVerticalScrollBarPolicy(
-            Qt.ScrollBarPolicy.ScrollBarAsNeeded
-            if wanted > self.MAX_LINES
-            else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
-        )
-        margins = self.contentsMargins()
-        padding = 2 * int(self.document().documentMargin()) + 4
-        self.setFixedHeight(lines * line + padding + margins.top() + margins.bottom())
 
 
 class Banner(QWidget):

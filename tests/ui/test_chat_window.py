@@ -446,11 +446,24 @@ def test_input_is_disabled_with_a_visible_loading_state_until_the_model_loads(qt
     assert not pane.messages.empty_state()[2]
 
 
-def test_engine_is_built_on_the_engine_thread(qtbot, make_app):
+def test_engine_and_database_live_on_the_engine_thread(qtbot, make_app, monkeypatch):
+    from purpose_desktop.engine import store as store_module
+
+    opened_on: list[threading.Thread] = []
+    real_connect = store_module._connect
+
+    def recording_connect(path):
+        opened_on.append(threading.current_thread())
+        return real_connect(path)
+
+    monkeypatch.setattr(store_module, "_connect", recording_connect)
     app = make_app()
+    with qtbot.waitSignal(app.bridge.sig_reply_finished, timeout=5000):
+        type_and_send(qtbot, app.pane, "hello")
     assert app.bridge.engine_thread.objectName() == "engine"
     assert app.engine_threads and app.engine_threads[0] is not threading.main_thread()
     assert app.engine_threads[0].name == "engine"
+    assert opened_on and all(t is not threading.main_thread() for t in opened_on)  # the GUI never opens it
 
 
 def test_bridge_reports_failures_instead_of_dying(qtbot, make_app):

@@ -69,7 +69,7 @@ def test_copied_feedback_and_copy_index():
 
 def test_tables_and_inline_code():
     out = render_markdown("| a | b |\n|---|---|\n| 1 | `x<y` |\n")
-    assert "<table>" in out.html
+    assert "<table cellspacing" in out.html and "<th bgcolor" in out.html
     assert "x&lt;y</code>" in out.html
 
 

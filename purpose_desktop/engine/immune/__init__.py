@@ -10,7 +10,7 @@ well under a millisecond.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import rules_injection, rules_score, rules_secret, rules_tool
@@ -19,6 +19,7 @@ from .detectors import CATEGORIES, INJECTION, SCORE, SECRET, TOOL, Hit, Rule, Ru
 from .normalize import (
     View,
     fold,
+    fold_char,
     hidden_marks,
     identity_view,
     leet_views,
@@ -61,7 +62,10 @@ _VOCABULARY = frozenset(
 _VIEW_ORDER = {"text": 0, "escapes": 1, "leet": 2, "spaced": 3, "rot13": 4, "reversed": 5, "squashed": 6}
 _INTRAWORD_SEP = re.compile(r"[A-Za-z][-_.*|~^+·•][A-Za-z][-_.*|~^+·•][A-Za-z]")
 _SQUASH_NEGATION = re.compile(r"(?:never|dont|donot|not|avoid|shouldnt|mustnt)$")
+# Obfuscation on its own is flagged; next to a real finding it is part of the attack and blocks too.
 _FLAG_RULES = frozenset({"hidden_characters", "lookalike_letters"})
+# Evidence of hiding never names the category while a decoded finding can.
+_SUPPORTING = _FLAG_RULES | {"hidden_text"}
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _MAX_DEPTH = 2
 
@@ -174,11 +178,16 @@ def scan(text: str, *, context: str = "memory") -> ScanResult:
     findings.extend(_obfuscation_flags(text))
     if any(f.blocking for f in findings):
         # Invisible or look-alike characters alongside a real finding are part of the attack.
-        findings = [_with_blocking(f) if f.rule in _FLAG_RULES and f.category in blocking_categories else f for f in findings]
+        findings = [
+            replace(f, blocking=True) if f.rule in _FLAG_RULES and f.category in blocking_categories else f
+            for f in findings
+        ]
     severity = _SEVERITY[context]
     # Substantive findings lead; obfuscation flags only support them, so they never set the category
     # unless they are all there is.
-    findings.sort(key=lambda f: (not f.blocking, f.rule in _FLAG_RULES, severity.index(f.category), f.span[0], f.rule))
+    findings.sort(
+        key=lambda f: (not f.blocking, f.rule in _SUPPORTING, severity.index(f.category), f.span[0], f.rule)
+    )
     blocked = any(f.blocking for f in findings)
     category = findings[0].category if findings else None
     return ScanResult(blocked=blocked, category=category, reasons=findings, context=context)
@@ -199,7 +208,7 @@ def _scan_text(text: str, depth: int) -> list[_Raw]:
     low = plain.text.lower()
     if "rot13" in low or "rot-13" in low or "rot 13" in low or "caesar" in low:
         views.append(rot13_view(plain))
-    if "revers" in low or "backward" in low:
+    if "revers" in low or "backward" in low or "\u202e" in text or "\u202d" in text:
         views.append(reversed_view(plain))
 
     raws = [_raw(hit, text) for hit in _RULESET.run(views)]
@@ -221,7 +230,9 @@ def _raw(hit: Hit, original: str) -> _Raw:
     via = hit.view.name
     if via == "text" and original[start:end] != hit.view.text[hit.start : hit.end]:
         via = "normalized"
-    return _Raw(hit.rule.category, hit.rule.id, (start, end), via, hit.rule.mask, _VIEW_ORDER.get(hit.view.name, 9))
+    return _Raw(
+        hit.rule.category, hit.rule.id, (start, end), via, hit.rule.mask, _VIEW_ORDER.get(hit.view.name, 9)
+    )
 
 
 def _squashed_hits(view: View) -> list[_Raw]:
@@ -231,7 +242,16 @@ def _squashed_hits(view: View) -> list[_Raw]:
         for m in pattern.finditer(squashed.text):
             if _SQUASH_NEGATION.search(squashed.text[max(0, m.start() - 8) : m.start()]):
                 continue
-            out.append(_Raw(category, rule_id, squashed.span(m.start(), m.end()), "squashed", False, _VIEW_ORDER["squashed"]))
+            out.append(
+                _Raw(
+                    category,
+                    rule_id,
+                    squashed.span(m.start(), m.end()),
+                    "squashed",
+                    False,
+                    _VIEW_ORDER["squashed"],
+                )
+            )
     return out
 
 
@@ -281,7 +301,11 @@ def _obfuscation_flags(text: str) -> list[Finding]:
     if not text.isascii():
         for m in _WORD.finditer(text):
             word = m.group(0)
-            if not word.isascii() and any(ch.isascii() for ch in word) and any(_is_lookalike(ch) for ch in word):
+            if (
+                not word.isascii()
+                and any(ch.isascii() for ch in word)
+                and any(_is_lookalike(ch) for ch in word)
+            ):
                 flags.append(
                     Finding(
                         category=INJECTION,
@@ -310,10 +334,4 @@ def _obfuscation_flags(text: str) -> list[Finding]:
 
 def _is_lookalike(ch: str) -> bool:
     """Cyrillic, Greek, Armenian and phonetic letters that fold to Latin are the usual stand-ins."""
-    return ("\u0370" <= ch <= "\u058f" or "\u1d00" <= ch <= "\u1d7f") and fold(identity_view("c", ch)).text.isascii()
-
-
-def _with_blocking(finding: Finding) -> Finding:
-    return Finding(
-        finding.category, finding.rule, finding.message, finding.span, finding.excerpt, True, finding.via
-    )
+    return ("\u0370" <= ch <= "\u058f" or "\u1d00" <= ch <= "\u1d7f") and fold_char(ch).isascii()

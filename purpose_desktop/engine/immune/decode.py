@@ -11,7 +11,9 @@ from .normalize import TAG_FIRST, TAG_LAST, View
 
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}(?![A-Za-z0-9+/=_-])")
 _HEX = re.compile(r"(?<![0-9A-Za-z])(?:[0-9A-Fa-f]{2}){8,}(?![0-9A-Za-z])")
-_HEX_SPACED = re.compile(r"(?<![0-9A-Za-z])(?:(?:0x)?[0-9A-Fa-f]{2}[ ,:]\s?){7,}(?:0x)?[0-9A-Fa-f]{2}(?![0-9A-Za-z])")
+_HEX_SPACED = re.compile(
+    r"(?<![0-9A-Za-z])(?:(?:0x)?[0-9A-Fa-f]{2}[ ,:]\s?){7,}(?:0x)?[0-9A-Fa-f]{2}(?![0-9A-Za-z])"
+)
 _ESCAPE = re.compile(
     r"\\x([0-9A-Fa-f]{2})|\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})|%([0-9A-Fa-f]{2})"
     r"|&#([0-9]{2,7});|&#[xX]([0-9A-Fa-f]{2,6});|\\([0-7]{3})"
@@ -33,8 +35,12 @@ def _readable(data: bytes) -> str | None:
     """The decoded text if it is mostly printable prose or code, else None."""
     if len(data) < 6:
         return None
+    # PowerShell -EncodedCommand and Windows tooling use UTF-16LE: every other byte is zero.
+    encoding = (
+        "utf-16-le" if len(data) % 2 == 0 and data[1::2].count(0) >= 0.9 * (len(data) // 2) else "utf-8"
+    )
     try:
-        text = data.decode("utf-8")
+        text = data.decode(encoding)
     except UnicodeDecodeError:
         return None
     printable = sum(1 for ch in text if ch.isprintable() or ch in "\n\r\t")
@@ -95,7 +101,9 @@ def tag_payloads(text: str) -> list[Payload]:
             j = i
             while j < len(text) and TAG_FIRST <= ord(text[j]) <= TAG_LAST:
                 j += 1
-            decoded = "".join(chr(ord(ch) - TAG_FIRST) for ch in text[i:j] if 0x20 <= ord(ch) - TAG_FIRST <= 0x7E)
+            decoded = "".join(
+                chr(ord(ch) - TAG_FIRST) for ch in text[i:j] if 0x20 <= ord(ch) - TAG_FIRST <= 0x7E
+            )
             is_flag = i > 0 and text[i - 1] == "\U0001f3f4" and j - i <= 7
             if decoded and not is_flag:
                 out.append(Payload("tags", decoded, (i, j)))

@@ -46,7 +46,7 @@ class Hit:
 
 
 def rx(pattern: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
-    """Compile a verbose-free pattern; ``{name}`` fragments are expanded by the caller with str.format."""
+    """Compile a rule pattern (case-insensitive unless ``flags`` says otherwise)."""
     return re.compile(pattern, flags)
 
 
@@ -65,7 +65,8 @@ _NEGATION = re.compile(
 # about models, not an instruction to one.
 _DESCRIPTIVE = re.compile(
     r"\b(?:models?|llms?|it|they|assistants?|agents?|chatbots?)\s+(?:may|might|can|could|often|sometimes|tends?\s+to|"
-    r"will|would|usually|frequently|starts?\s+to|begins?\s+to|is\s+likely\s+to|are\s+likely\s+to)(?:\s+\w+ly)?\s*$",
+    r"will|would|usually|frequently|starts?\s+to|begins?\s+to|is\s+likely\s+to|are\s+likely\s+to)(?:\s+\w+ly)?\s*$"
+    r"|\b(?:telling|asking|instructing|tricking|getting|making|convincing|persuading)\s+(?:the\s+|a\s+)?(?:models?|llms?|ai|assistants?|agents?|chatbots?)\s+(?:in)?to\s*$",
     re.IGNORECASE,
 )
 _CLAUSE_END = re.compile(r"[.;!?\n]|\s-\s|\s—\s")

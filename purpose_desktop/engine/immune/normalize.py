@@ -6,6 +6,7 @@ import codecs
 import itertools
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -51,10 +52,13 @@ _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "
 _LEET_ANY = re.compile(r"[A-Za-z0-9@$!|+€]*[A-Za-z0-9]")  # trailing "!!!" is punctuation
 _LEET_CHARS = frozenset(_LEET)
 # One character per token, separated by one to three of the same kind of separator: "i g n o r e".
-_SPACED = re.compile(r"(?<![^\W_])[^\W_](?:(?:[ \t]{1,3}|[.\-_*|/+~·•]{1,2})[^\W_]){3,}(?![^\W_])")
-_GAP = re.compile(r"[ \t]{2,}|\s*/\s*")
-_SQUASH_SKIP = re.compile(r"[^a-z0-9]+")
+_SPACED = re.compile(
+    r"(?<![^\W_])[^\W_](?:(?:[ \t]{1,3}|[ \t]*[/|][ \t]*|[.\-_*+~·•]{1,2})(?:[^\W_]|[:,;!?'\"()](?=[ \t]))){3,}(?![^\W_])"
+)
+_RUN_PART = re.compile(r"[^\W_]|[:,;!?'\"()]|[ \t]*[/|][ \t]*|[ \t]+|[.\-_*+~·•]+")
+_RUN_PUNCT = frozenset(":,;!?'\"()")
 _ALNUM_RUN = re.compile(r"[a-z0-9]+")
+_HEXISH = re.compile(r"[0-9a-fA-F]{8,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +79,13 @@ class View:
         return (min(self.starts[start], self.starts[end - 1]), max(self.ends[start], self.ends[end - 1]))
 
 
-def identity_view(name: str, text: str, offset: int = 0) -> View:
-    starts = list(range(offset, offset + len(text)))
-    return View(name, text, starts, [i + 1 for i in starts])
+def identity_view(name: str, text: str) -> View:
+    """A view of ``text`` that is the original itself."""
+    return View(name, text, list(range(len(text))), list(range(1, len(text) + 1)))
 
 
 @lru_cache(maxsize=8192)
-def _fold_char(ch: str) -> str:
+def fold_char(ch: str) -> str:
     """Compatibility-decompose one character, drop its combining marks and map look-alikes to Latin."""
     if ch in _HOMOGLYPHS:
         return _HOMOGLYPHS[ch]
@@ -95,6 +99,7 @@ def _fold_char(ch: str) -> str:
 
 
 def is_invisible(ch: str) -> bool:
+    """Format characters (Cf), tag characters and variation selectors: all render as nothing."""
     code = ord(ch)
     if ch in ZERO_WIDTH or ch in BIDI or ch in _DROP_EXTRA:
         return True
@@ -104,7 +109,12 @@ def is_invisible(ch: str) -> bool:
 
 
 def fold(view: View, name: str = "text") -> View:
-    """NFKC-style fold of ``view``: invisible characters removed, accents dropped, homoglyphs mapped."""
+    """Fold ``view`` for matching: invisible characters removed, NFKD compatibility forms (full-width,
+    mathematical, circled letters, ligatures) decomposed, accents dropped and look-alikes mapped to Latin.
+
+    NFKD plus dropping combining marks is NFKC with accents stripped, which is what matching English
+    phrases needs ("ïgnöre" reads "ignore").
+    """
     text = view.text
     if text.isascii():
         return View(name, text, view.starts, view.ends)
@@ -119,7 +129,7 @@ def fold(view: View, name: str = "text") -> View:
             continue
         if is_invisible(ch):
             continue
-        folded = _fold_char(ch)
+        folded = fold_char(ch)
         for part in folded:
             out.append(part)
             starts.append(view.starts[i])
@@ -167,7 +177,9 @@ def leet_views(view: View, vocabulary: frozenset[str]) -> list[View]:
         letters = sum(ch.isalpha() for ch in token)
         has_leet = any(ch in _LEET_CHARS for ch in token)
         escape = m.start() > 0 and text[m.start() - 1] in "%\\&#"  # %5F, \x41, &#65; are escapes, not words
-        if letters >= 2 and has_leet and not escape and not token.startswith(("x", "0x")):
+        # Words are short; long digit-letter runs are hashes, ids or base64, which leet folding only garbles.
+        wordlike = len(token) <= 20 and not _HEXISH.fullmatch(token)
+        if letters >= 2 and has_leet and wordlike and not escape and not token.startswith(("x", "0x")):
             kinds.append("leet")
         else:
             kinds.append("word" if letters else "digits" if len(token) <= 4 else "other")
@@ -182,7 +194,8 @@ def leet_views(view: View, vocabulary: frozenset[str]) -> list[View]:
         pieces: list[str] = []
         pos = 0
         for i, m in enumerate(tokens):
-            if kinds[i] == "leet" or (fold_digits and i in between):
+            lone_word = i in between and m.group(0) in ("4", "1")  # "4" and "1" alone read as "a" and "I"
+            if kinds[i] == "leet" or lone_word or (fold_digits and i in between):
                 pieces.append(text[pos : m.start()])
                 pieces.append(_unleet_token(m.group(0), vocabulary))
                 pos = m.end()
@@ -210,7 +223,11 @@ def _unleet_token(token: str, vocabulary: frozenset[str]) -> str:
 
 
 def spaced_view(view: View) -> View | None:
-    """Join letters spelled out one at a time ("i g n o r e  a l l" → "ignore all"); None if there are none."""
+    """Join letters spelled out one at a time ("i g n o r e  a l l", "I-g-n-o-r-e a-l-l" → "ignore all").
+
+    Within a run the most common separator sits between letters; any other separator (a double space,
+    a single space between dashed words, a slash) is a word gap.
+    """
     text = view.text
     runs = list(_SPACED.finditer(text))
     if not runs:
@@ -224,22 +241,21 @@ def spaced_view(view: View) -> View | None:
             out.append(text[i])
             starts.append(view.starts[i])
             ends.append(view.ends[i])
-        segment = text[run.start() : run.end()]
-        i = 0
-        while i < len(segment):
-            gap = _GAP.match(segment, i)
-            if gap and gap.end() > i:
+        parts = list(_RUN_PART.finditer(text, run.start(), run.end()))
+        separators = Counter(
+            p.group(0) for p in parts if not p.group(0).isalnum() and p.group(0) not in _RUN_PUNCT
+        )
+        joiner = separators.most_common(1)[0][0] if separators else ""
+        for part in parts:
+            piece = part.group(0)
+            if piece.isalnum() or piece in _RUN_PUNCT:
+                out.append(piece)
+            elif piece != joiner:
                 out.append(" ")
-                starts.append(view.starts[run.start() + i])
-                ends.append(view.ends[run.start() + gap.end() - 1])
-                i = gap.end()
+            else:
                 continue
-            ch = segment[i]
-            if ch.isalnum():
-                out.append(ch)
-                starts.append(view.starts[run.start() + i])
-                ends.append(view.ends[run.start() + i])
-            i += 1
+            starts.append(view.starts[part.start()])
+            ends.append(view.ends[part.end() - 1])
         pos = run.end()
     for i in range(pos, len(text)):
         out.append(text[i])
@@ -267,7 +283,3 @@ def rot13_view(view: View) -> View:
 
 def reversed_view(view: View) -> View:
     return View("reversed", view.text[::-1], view.starts[::-1], view.ends[::-1])
-
-
-def squash_text(text: str) -> str:
-    return _SQUASH_SKIP.sub("", text.lower())

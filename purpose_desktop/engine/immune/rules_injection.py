@@ -9,38 +9,171 @@ from .detectors import INJECTION, LITERAL_VIEWS, Rule, clause_after, rx, window,
 _S = r"[\s\"'`*_~,:;()\[\]-]+"  # a gap between words: spaces and light punctuation, never a full stop
 
 _VERB = words(
-    "ignore", "ignoring", "disregard", "disregarding", "forget", "forgetting", "overlook", "override",
-    "overriding", "bypass", "discard", "abandon", "neglect", "set aside", "put aside", "throw out",
-    "throw away", "scrap", "pay no attention to", "pay no heed to", "pay no mind to", "never mind",
-    "nevermind", "do not follow", "don't follow", "dont follow", "do not obey", "don't obey",
-    "never follow", "never obey", "stop following", "stop obeying", "no longer follow", "no longer obey",
-    "cease following", "drop", "ditch", "skip over",
-)  # fmt: skip
+    "ignore",
+    "ignoring",
+    "disregard",
+    "disregarding",
+    "forget",
+    "forgetting",
+    "overlook",
+    "override",
+    "overriding",
+    "bypass",
+    "discard",
+    "abandon",
+    "neglect",
+    "set aside",
+    "put aside",
+    "throw out",
+    "throw away",
+    "scrap",
+    "pay no attention to",
+    "pay no heed to",
+    "pay no mind to",
+    "never mind",
+    "nevermind",
+    "do not follow",
+    "don't follow",
+    "dont follow",
+    "do not obey",
+    "don't obey",
+    "never follow",
+    "never obey",
+    "stop following",
+    "stop obeying",
+    "no longer follow",
+    "no longer obey",
+    "cease following",
+    "drop",
+    "ditch",
+    "skip over",
+)
 _QUANT = words(
-    "all", "any", "every", "each", "the", "your", "my", "of", "these", "those", "such", "its", "their",
-    "whatever", "entire", "whole", "of your", "of the", "all of", "the user's", "the users'",
-)  # fmt: skip
+    "all",
+    "any",
+    "every",
+    "each",
+    "the",
+    "your",
+    "my",
+    "of",
+    "these",
+    "those",
+    "such",
+    "its",
+    "their",
+    "whatever",
+    "entire",
+    "whole",
+    "of your",
+    "of the",
+    "all of",
+    "the user's",
+    "the users'",
+)
 _ADJ = words(
-    "previous", "previously given", "prior", "preceding", "above", "earlier", "former", "foregoing",
-    "initial", "original", "old", "existing", "system", "developer", "developer's", "given", "current",
-    "first", "past", "hidden", "safety", "internal", "preprogrammed", "pre-programmed", "built-in",
-    "standing", "starting", "underlying", "core", "base", "openai", "anthropic", "ethical",
-    "moral", "content",
-)  # fmt: skip
+    "previous",
+    "previously given",
+    "prior",
+    "preceding",
+    "above",
+    "earlier",
+    "former",
+    "foregoing",
+    "initial",
+    "original",
+    "old",
+    "existing",
+    "system",
+    "developer",
+    "developer's",
+    "given",
+    "current",
+    "first",
+    "past",
+    "hidden",
+    "safety",
+    "internal",
+    "preprogrammed",
+    "pre-programmed",
+    "built-in",
+    "standing",
+    "starting",
+    "underlying",
+    "core",
+    "base",
+    "openai",
+    "anthropic",
+    "ethical",
+    "moral",
+    "content",
+)
 _OBJ = words(
-    "instructions", "instruction", "instruction set", "prompts", "prompt", "directives", "directive",
-    "directions", "rules", "rule", "guidelines", "guideline", "guidance", "commands", "orders",
-    "messages", "context", "conversation", "constraints", "restrictions", "programming", "training",
-    "policies", "policy", "tasks", "task", "requests", "request", "assignment", "limitations",
-    "boundaries", "filters", "system prompt", "system message", "persona", "identity", "text",
-    "content", "input",
-)  # fmt: skip
+    "instructions",
+    "instruction",
+    "instruction set",
+    "prompts",
+    "prompt",
+    "directives",
+    "directive",
+    "directions",
+    "rules",
+    "rule",
+    "guidelines",
+    "guideline",
+    "guidance",
+    "commands",
+    "orders",
+    "messages",
+    "context",
+    "conversation",
+    "constraints",
+    "restrictions",
+    "programming",
+    "training",
+    "policies",
+    "policy",
+    "tasks",
+    "task",
+    "requests",
+    "request",
+    "assignment",
+    "limitations",
+    "boundaries",
+    "filters",
+    "system prompt",
+    "system message",
+    "persona",
+    "identity",
+    "text",
+    "content",
+    "input",
+)
 _STRONG_OBJ = words(
-    "instructions", "prompt", "prompts", "directives", "guidelines", "guidance", "rules", "programming",
-    "training", "restrictions", "policies", "filters", "limitations", "constraints", "orders",
-    "system prompt", "system message", "principles", "ethics", "morals", "request", "task",
-)  # fmt: skip
-_TOLD = r"(?:you(?:'ve|\s+have|\s+were|\s+had)?\s+(?:been\s+|just\s+|already\s+)?(?:given|told|received|taught|instructed|provided|shown|programmed)|(?:that\s+)?(?:came|come|were\s+given)\s+before|i\s+(?:said|told\s+you|wrote|gave\s+you)(?:\s+before|\s+earlier|\s+above)?|(?:above|before|earlier|so\s+far|until\s+now|up\s+to\s+now|at\s+the\s+(?:start|beginning)))"
+    "instructions",
+    "prompt",
+    "prompts",
+    "directives",
+    "guidelines",
+    "guidance",
+    "rules",
+    "programming",
+    "training",
+    "restrictions",
+    "policies",
+    "filters",
+    "limitations",
+    "constraints",
+    "orders",
+    "system prompt",
+    "system message",
+    "principles",
+    "ethics",
+    "morals",
+    "request",
+    "task",
+)
+_TOLD = r"(?:you(?:'ve|\s+have|\s+were|\s+had)?\s+(?:been\s+|just\s+|already\s+)?(?:given|told|received|taught|instructed|provided|shown|programmed)|(?:that\s+)?(?:came|come|were\s+given)\s+before|i\s+(?:said|told\s+you|wrote|gave\s+you)(?:\s+before|\s+earlier|\s+above)?|(?:above|before)\s+this\s+(?:line|point|message|sentence|note)|(?:above|before|earlier|so\s+far|until\s+now|up\s+to\s+now|at\s+the\s+(?:start|beginning))(?=\s*(?:[,.;:!?)]|$|and\b|then\b|instead\b|-|—)))"
 
 # An AI being addressed; used by rules that need the reader to be the model rather than code or people.
 _AI = r"(?:ai|a\.i\.|llms?|gpts?|chatgpt|claude|gemini|copilot|language\s+models?|large\s+language\s+models?|models?|chatbots?|bots?|assistants?|agents?|(?:ai|llm)(?:\s+(?:code|coding))?\s+(?:agents?|assistants?|models?|systems?|tools?))"
@@ -53,14 +186,37 @@ _AI_CONTEXT = re.compile(
 
 
 def _ai_context(m: re.Match[str], text: str) -> bool:
-    return _AI_CONTEXT.search(window(text, m.start(), m.end(), 120, 120).replace(m.group(0).lower(), " ")) is not None
+    return (
+        _AI_CONTEXT.search(window(text, m.start(), m.end(), 120, 120).replace(m.group(0).lower(), " "))
+        is not None
+    )
+
+
+_MODE_CONTEXT = re.compile(
+    r"\b(?:respond|response|responses|reply|answer|output|policies|policy|openai|anthropic|restrictions|filters?|"
+    r"censor\w*|rules|ignore\w*|chatgpt|assistant|ai|model|jailbr\w+|unrestricted|unfiltered|simulate|prompt|"
+    r"enabled|activated|guidelines)\b",
+    re.IGNORECASE,
+)
+
+
+# Generic "safety checks" exist in numpy, compilers and machines; they are the model's only near these words.
+_SAFETY_CONTEXT = re.compile(
+    r"\b(?:respond|response|reply|answer|policies|openai|anthropic|restrictions|censor\w*|chatgpt|assistant|ai|llm|"
+    r"model|jailbr\w+|unrestricted|unfiltered|prompt|guidelines|anything|refuse\w*|harmful)\b",
+    re.IGNORECASE,
+)
 
 
 def _not_benign_mode(m: re.Match[str], text: str) -> bool:
+    """A product's developer mode (an IDE, a phone, a browser) is not a jailbreak."""
     tail = clause_after(text, m.end(), 40)
-    if re.match(r"\s*(?:on|in|for)\s+(?:android|ios|chrome|firefox|windows|macos|the device|your phone|settings)", tail):
+    if re.match(
+        r"\s*(?:on|in|of|for)\s+(?!this\s+(?:session|chat|conversation)|the\s+rest\b)", tail
+    ) or re.match(r"\s*(?:toggle|switch|flag|setting)", tail):
         return False
-    return _ai_context(m, text)
+    around = window(text, m.start(), m.end(), 120, 120).replace(m.group(0).lower(), " ")
+    return _MODE_CONTEXT.search(around) is not None
 
 
 def _role_label_ok(m: re.Match[str], text: str) -> bool:
@@ -68,17 +224,27 @@ def _role_label_ok(m: re.Match[str], text: str) -> bool:
     label = m.group("label").lower()
     rest = clause_after(text, m.end(), 160)
     if label == "system":
-        return re.search(r"\b(?:you|your|must|ignore|rules|instructions|override|now|assistant|respond|"
-                         r"always|never|mode|restrictions|safety|void|obey|reveal)\b", rest) is not None  # fmt: skip
+        return (
+            re.search(
+                r"\b(?:you\s+(?:are|must|will|should|shall|have)|your\s+(?:new|rules|instructions|role|task)|must|ignore|"
+                r"rules|instructions|override|respond|always|never|mode|restrictions|safety|void|obey|reveal)\b",
+                rest,
+            )
+            is not None
+        )
     others = re.findall(r"(?im)^\s*(?:human|user|assistant|ai|system)\s*:", text)
     return m.start() > 0 or len(others) > 1
 
 
 def _hijack_tail(m: re.Match[str], text: str) -> bool:
     tail = clause_after(text, m.end(), 100)
-    return re.search(r"https?://|password|credential|login|log in|api key|token|card|bit\.|link|download", tail) is not None
+    return (
+        re.search(r"https?://|password|credential|login|log in|api key|token|card|bit\.|link|download", tail)
+        is not None
+    )
 
 
+# fmt: off
 RULES: tuple[Rule, ...] = (
     Rule(
         "ignore_instructions", INJECTION, "tells the model to ignore or override its earlier instructions",
@@ -92,7 +258,7 @@ RULES: tuple[Rule, ...] = (
             rf")"
         ),
         needles=("ignor", "disregard", "forget", "overlook", "overrid", "bypass", "discard", "abandon", "neglect",
-                 "aside", "throw", "scrap", "pay no", "mind", "follow", "obey", "drop", "ditch", "skip"),  # fmt: skip
+                 "aside", "throw", "scrap", "pay no", "mind", "follow", "obey", "drop", "ditch", "skip"),
         negatable=True,
     ),
     Rule(
@@ -104,7 +270,7 @@ RULES: tuple[Rule, ...] = (
             r"|\boverride\s+anything\s+(?:the\s+)?(?:developers?|system|creators?)\s+(?:told|said|gave)"
         ),
         needles=("void", "revoked", "cancel", "null", "invalid", "obsolete", "overrid", "supersed", "precedence",
-                 "outrank", "trump", "replace", "lifted", "suspended", "no longer", "a test", "deleted"),  # fmt: skip
+                 "outrank", "trump", "replace", "lifted", "suspended", "no longer", "a test", "deleted"),
     ),
     Rule(
         "new_instructions", INJECTION, "announces replacement instructions for the model",
@@ -112,24 +278,32 @@ RULES: tuple[Rule, ...] = (
             r"\b(?:new|real|actual|true|secret|hidden|override|priority|updated|revised)\s+(?:system\s+)?(?:instructions?|directives?|orders|rules|prompt|role|persona|objective|mission)\s*(?:are|is)?\s*[:\-–—]"
             r"|\byour\s+(?:new|real|only|true|actual|sole|primary)\s+(?:task|goal|role|purpose|mission|objective|job|instructions?|directive)\s+(?:now\s+)?(?:is|are|will\s+be)\b"
             r"(?!\s+(?:shown|displayed|saved|listed|stored|set|defined|described|available|visible|located|loaded|highlighted)\b)"
+            r"|\b(?:update|change|amendment|addendum|correction|patch)\s+(?:to|of|for)\s+your\s+(?:guidelines|instructions|rules|system\s+prompt|programming|policies|directives)\b"
             r"|\btreat\s+(?:the\s+following|this|these|the\s+text\s+below|what\s+follows)\s+as\s+(?:your|the|a)\s+(?:new\s+)?(?:system\s+prompt|system\s+message|instructions)"
         ),
         needles=("new", "real", "actual", "true", "secret", "hidden", "override", "priority", "updated", "revised",
-                 "your", "treat"),  # fmt: skip
+                 "your", "treat"),
         negatable=True,
     ),
     Rule(
         "persona_jailbreak", INJECTION, "asks the model to become an unrestricted persona (DAN, developer mode, …)",
         rx(
-            r"\bdo\s+anything\s+now\b|\bstay\s+in\s+character\b|\bnever\s+break\s+character\b"
-            r"|\b(?:dan|god|jailbreak|jailbroken|unrestricted|unfiltered|uncensored|evil|chaos|anarchy|opposite|dude|stan)\s+mode\b"
+            r"\bdo\s+anything\s+now\b"
+            r"|\b(?:dan|jailbreak|jailbroken|unrestricted|unfiltered|uncensored|evil|chaos|anarchy|opposite|stan)\s+mode\b"
             r"|\bjailbr(?:eak|oken)\s+(?:prompt|enabled|activated|successful|on)\b|\byou\s+are\s+(?:now\s+)?jailbroken\b"
-            r"|(?-i:\b(?:DAN|STAN|DUDE|AIM|EvilBot|BetterDAN|AntiGPT|Mongo\s+Tom)\b)(?=[^.\n]{0,80}\b(?:(?:can|will|does|has|is|never|always|answers?|refuses?)\b))"
             r"|\b(?:you\s+are|you're|act\s+as|pretend\s+to\s+be|roleplay\s+as|become)\s+(?:now\s+)?(?-i:DAN|STAN|DUDE|Sydney|EvilBot)\b"
             r"|\b(?:my|a)\s+(?:deceased|dead|late|departed)\s+grand(?:ma|mother|pa|father)\b"
         ),
-        needles=("anything now", "character", "mode", "jailbr", "dan", "stan", "dude", "aim", "evilbot", "antigpt",
-                 "mongo", "sydney", "grand"),  # fmt: skip
+        needles=("anything now", "mode", "jailbr", "dan", "stan", "dude", "sydney", "evilbot", "grand"),
+    ),
+    Rule(
+        "persona_jailbreak", INJECTION, "asks the model to become an unrestricted persona (DAN, developer mode, …)",
+        rx(
+            r"\bstay\s+in\s+character\b|\bnever\s+break\s+character\b|\b(?:god|dude)\s+mode\b"
+            r"|(?-i:\b(?:DAN|STAN|DUDE|AIM|EvilBot|BetterDAN|AntiGPT|Mongo\s+Tom)\b)(?=[^.\n]{0,80}\b(?:(?:can|will|does|has|is|never|always|answers?|refuses?)\b))"
+        ),
+        needles=("character", "mode", "dan", "stan", "dude", "aim", "evilbot", "antigpt", "mongo"),
+        check=lambda m, text: _not_benign_mode(m, text),
     ),
     Rule(
         "privileged_mode", INJECTION, "switches the model into a developer/admin mode",
@@ -150,7 +324,7 @@ RULES: tuple[Rule, ...] = (
         ),
         needles=("restrict", "limit", "filter", "censor", "guideline", "guardrail", "rule", "polic", "confine",
                  "bound", "constraint", "moral", "ethic", "warning", "refus", "unrestricted", "jailbroken", "evil",
-                 "rogue", "malicious", "unhinged", "anything", "everything"),  # fmt: skip
+                 "rogue", "malicious", "unhinged", "anything", "everything"),
         check=_ai_context,
         negatable=True,
     ),
@@ -162,7 +336,7 @@ RULES: tuple[Rule, ...] = (
             r"|\blet'?s\s+break\s+the\s+rules\b|\byou\s+have\s+been\s+(?:freed|liberated|released|unshackled)\b|\bfreed\s+from\s+the\s+(?:typical\s+)?confines\b"
         ),
         needles=("polic", "guideline", "rules", "filter", "restriction", "safeguard", "freed", "liberated", "released",
-                 "unshackled", "confines"),  # fmt: skip
+                 "unshackled", "confines"),
         negatable=True,
     ),
     Rule(
@@ -172,16 +346,19 @@ RULES: tuple[Rule, ...] = (
             r"(?:\s+(?:me|us|back|out))?(?:\s+[\w'-]+){0,6}?\s+"
             r"(?:(?:system|initial|original|hidden|secret|internal|developer|confidential|starting|pre)[\s-]*(?:prompts?|instructions?|messages?|rules|guidelines|directives|configuration|text)"
             r"|(?:your|its|her|his)\s+(?:\w+\s+)?(?:instructions|rules|guidelines|directives|prompt|programming|configuration|system\s+prompt)"
-            r"|prompt\s+texts?|raw\s+prompt|(?:the\s+)?exact\s+text\s+of\s+(?:your|the)\s+\w+)\b"
+            r"|prompt\s+texts?|raw\s+prompt|(?:the\s+)?exact\s+text\s+of\s+(?:your|the)\s+\w+|(?:your|its)\s+(?:\w+\s+)?(?:context\s+window|conversation\s+history)"
+            r"|the\s+(?:instructions|rules|prompt|guidelines|directives)\s+you\s+(?:received|were\s+given|got|have\s+been\s+given|were\s+told))\b"
             r"(?!\s+(?:length|size|tokens?|token\s+count|template|file|path|variable|id|hash|version|format|in\s+(?:the\s+)?(?:logs?|trace|debug)))"
             r"|\bstarting\s+with\s+[\"'“‘]?\s*you\s+are\b"
+            r"|\bwhat\s+(?:were|are|have)\s+you\s+(?:been\s+)?(?:told|instructed|programmed|asked)\s+(?:to\s+|not\s+to\s+|never\s+to\s+|to\s+never\s+)"
             r"|\b(?:repeat|print|output|copy|show|recite|return|reproduce|write\s+out|echo|dump)\b(?:\s+[\w']+){0,4}?\s+"
             r"(?:text|words|content|everything|all|prompt|message|messages|conversation|lines|instructions|sentences?)\s+(?:(?:written|that\s+(?:is|was|appears))\s+)?(?:above|before\s+this(?:\s+(?:line|point|message))?|so\s+far|up\s+to\s+(?:here|this\s+point))"
             r"|\b(?:repeat|print|output|show|recite|dump)\s+(?:everything|all)\s+(?:above|before)\b"
             r"|\bthe\s+conversation\s+so\s+far\b(?=[^.\n]{0,40}\bhidden\b)"
         ),
         needles=("prompt", "instruction", "rules", "guideline", "directive", "programming", "configuration",
-                 "you are", "above", "so far", "before this", "up to"),  # fmt: skip
+                 "you are", "above", "so far", "before this", "up to", "context window", "history", "told",
+                 "programmed"),
         negatable=True,
     ),
     Rule(
@@ -209,7 +386,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "role_label", INJECTION, "fakes a conversation turn with a role label mid-text",
-        rx(r"(?im)^[ \t]*(?P<label>system|assistant|human|ai)[ \t]*:[ \t]*\S"),
+        rx(r"(?im)^[ \t]*(?P<label>system|assistant|human|ai)[ \t]*:(?=[ \t]*\S)"),
         needles=("system", "assistant", "human", "ai"),
         check=_role_label_ok,
     ),
@@ -218,7 +395,8 @@ RULES: tuple[Rule, ...] = (
         rx(
             rf"\b{_AI}\s+(?:that\s+|who\s+|which\s+)?(?:is\s+|are\s+)?(?:reading|processing|parsing|seeing|summari[sz]ing|analy[sz]ing|loading|retrieving|ingesting|encountering|indexing|scanning|crawling|reads|processes|parses|sees|loads|retrieves|ingests|encounters|finds)\s+(?:this|these|the\s+following|it)\b"
             rf"|\b(?:note|message|instructions?|attention|p\.?\s?s\.?|reminder|notice|hint|important)\s*(?:to|for)?\s*(?:the\s+|any\s+|all\s+|every\s+)?{_AI}\s*[:!,-]"
-            r"|\bif\s+you(?:'re|\s+are)\s+(?:an?|the)\s+(?:ai|llm|gpt|large\s+language\s+model|language\s+model|chatbot|bot|assistant|ai\s+(?:model|assistant|agent)|coding\s+agent)\b"
+            r"|\bif\s+you(?:'re|\s+are)\s+(?:an?|the)\s+(?:ai\s+(?:model|assistant|agent|system)|ai|llm|gpt|large\s+language\s+model|language\s+model|chatbot|bot|assistant|coding\s+agent)\b"
+            r"(?=\s*(?:[,.;:!?)]|$|and\b|or\b|reading\b|that\b|who\b|which\b|like\b|processing\b|you\b|then\b))"
             r"|\b(?:dear|hey|hello|hi)\s+(?:ai|llm|gpt|chatgpt|claude|assistant|model|bot|agent|copilot)\b"
             r"|(?:#|//|/\*|<!--)\s*(?:note\s+(?:to|for)\s+)?(?:ai|llms?|(?:ai\s+)?(?:code\s+|coding\s+)?assistants?|agents?)\s*:"
         ),
@@ -235,7 +413,7 @@ RULES: tuple[Rule, ...] = (
             r"|\bthe\s+user\s+(?:has\s+)?(?:authori[sz]ed|allowed|permitted)\s+you\s+to\s+(?:bypass|disable|ignore|skip|override)"
         ),
         needles=("message", "instruction", "directive", "notice", "order", "update", "command", "i am", "override",
-                 "admin", "authori", "allowed", "permitted"),  # fmt: skip
+                 "admin", "authori", "allowed", "permitted"),
     ),
     Rule(
         "obey_me", INJECTION, "demands the model obey this text over its instructions",
@@ -252,13 +430,24 @@ RULES: tuple[Rule, ...] = (
         "disable_safety", INJECTION, "asks to disable safety filters, the immune scan or the critic",
         rx(
             r"\b(?:disable|disabling|turn\s+off|turning\s+off|switch\s+off|deactivate|bypass|bypassing|circumvent|evade|get\s+around|work\s+around|skip|ignore|override|shut\s+off|neutrali[sz]e|defeat|suppress|remove|lift)\s+"
-            r"(?:the\s+|your\s+|all\s+|any\s+|its\s+|this\s+|my\s+)*(?:safety|content|immune|moderation|ethical|moral|guard|protection|censorship)\s*(?:filters?|filtering|guardrails?|safeguards?|checks?|layer|features?|measures|protocols|systems?|rules|guidelines|mechanisms|training|scan|scanner|policy|policies|moderation)\b"
+            r"(?:the\s+|your\s+|all\s+|any\s+|its\s+|this\s+|my\s+)*(?:(?:content|immune|moderation|ethical|moral|censorship)\s*(?:filters?|filtering|guardrails?|safeguards?|checks?|layer|features?|measures|protocols|systems?|rules|guidelines|mechanisms|training|scan|scanner|policy|policies|moderation)"
+            r"|safety\s*(?:filters?|filtering|guardrails?|layer|protocols|guidelines|training|policy|policies|moderation))\b"
             r"|\b(?:disable|turn\s+off|switch\s+off|deactivate|bypass|circumvent|evade|get\s+around|neutrali[sz]e|defeat|fool|trick)\s+(?:the\s+|your\s+|all\s+|any\s+)*(?:guardrails?|safeguards?|critic|immune\s+(?:scan|scanner|system|check|layer)|alignment|censorship)\b"
             r"|\b(?:safety|content|immune|moderation)\s+(?:filters?|checks?|scan|scanner|layer|guardrails?|restrictions|system)\s+(?:are|is|has\s+been|have\s+been|were|was)\s+(?:now\s+|currently\s+|temporarily\s+)?(?:disabled|off|turned\s+off|deactivated|bypassed|removed|lifted|suspended|broken|down|not\s+active)"
             r"|\b(?:disable|bypass|lift|remove|ignore|override)\s+(?:all\s+|any\s+|your\s+)+(?:restrictions|protections|limitations)\b(?!\s+(?:on|for|in)\b)"
         ),
         needles=("safety", "content", "immune", "moderation", "ethical", "moral", "guard", "protection", "censor",
-                 "critic", "alignment", "restriction", "limitation"),  # fmt: skip
+                 "critic", "alignment", "restriction", "limitation"),
+        negatable=True,
+    ),
+    Rule(
+        "disable_safety", INJECTION, "asks to disable safety filters, the immune scan or the critic",
+        rx(
+            r"\b(?:disable|disabling|turn\s+off|turning\s+off|switch\s+off|deactivate|bypass|bypassing|circumvent|evade|get\s+around|work\s+around|skip|ignore|override|shut\s+off|neutrali[sz]e|defeat|suppress|remove|lift)\s+"
+            r"(?:the\s+|your\s+|all\s+|any\s+|its\s+|this\s+|my\s+)*(?:safety|security|protection)\s*(?:checks?|features?|measures|systems?|rules|mechanisms)\b"
+        ),
+        needles=("safety", "security", "protection"),
+        check=lambda m, text: _SAFETY_CONTEXT.search(window(text, m.start(), m.end(), 120, 120).replace(m.group(0).lower(), " ")) is not None,
         negatable=True,
     ),
     Rule(
@@ -271,9 +460,10 @@ RULES: tuple[Rule, ...] = (
             r"(?:\s+\S+){0,8}?\s+(?:to|at|into|via|using|through|on|in)\s+"
             r"(?:https?://|ftp://|[\w.+-]+@[\w-]+\.\w|(?:the\s+|this\s+|that\s+|my\s+|our\s+|an?\s+|any\s+|every\s+)?(?:following\s+|external\s+|remote\s+|attacker'?s?\s+)?(?:url|link|endpoint|server|webhook|address|e-?mail|website|site|domain|pastebin|gist|discord|telegram|channel|query\s+string|image|markdown|summary|reply|response|answer|output|maintainer)\b)"
             r"|!\[[^\]\n]*\]\(\s*https?://[^)\s]*[?&][^)\s]*=[^)\s]*(?:\{|\$|<|%7b|\[)"
+            r"|\b(?:append|include|add|insert|attach|reveal|print|output|leak|paste|echo)\s+(?:\w+\s+){0,2}?(?:the\s+)?(?:user'?s?|users'|their)\s+(?:\w+\s+)?(?:passwords?|api\s+keys?|credentials|tokens?|secrets?|private\s+keys?|ssh\s+keys?|cookies|session\s+(?:tokens?|cookies))\b"
         ),
         needles=("send", "post", "upload", "forward", "transmit", "mail", "leak", "exfil", "submit", "copy", "report",
-                 "share", "append", "include", "attach", "embed", "put", "add", "dump", "write", "!["),  # fmt: skip
+                 "share", "append", "include", "attach", "embed", "put", "add", "dump", "write", "!["),
         negatable=True,
     ),
     Rule(
@@ -294,7 +484,7 @@ RULES: tuple[Rule, ...] = (
             r"|\b(?:insert|add|plant|hide|include|install)\s+(?:a\s+)?(?:hidden\s+)?backdoor\b"
         ),
         needles=("tell", "inform", "notify", "mention", "reveal", "alert", "show", "let", "without", "silently",
-                 "secretly", "covertly", "quietly", "stealth", "surreptitious", "invisibl", "backdoor"),  # fmt: skip
+                 "secretly", "covertly", "quietly", "stealth", "surreptitious", "invisibl", "backdoor"),
     ),
     Rule(
         "output_hijack", INJECTION, "forces a canned reply (prompt-injection payload phrases)",
@@ -318,9 +508,11 @@ RULES: tuple[Rule, ...] = (
         needles=("ignor", "vergiss", "system", "oublie", "olvida", "mensaje"),
     ),
 )
+# fmt: on
 
 # Phrases looked for in the squashed view (letters only) once the text shows obfuscation, so that
 # "i-g-n-o-r-e", "ig​nore" or "I.G.N.O.R.E all p r e v i o u s" cannot hide a known attack.
+# fmt: off
 SQUASHED: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("ignore_instructions", re.compile(
         r"(?:ignore|disregard|forget|override|bypass)(?:all|any|the|your|of|every)*(?:previous|prior|above|earlier|preceding|initial|original|system)"
@@ -335,3 +527,4 @@ SQUASHED: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("disable_safety", re.compile(
         r"(?:disable|bypass|turnoff|ignore)(?:the|your|all)*(?:safetyfilters?|contentfilters?|immunescan|guardrails|thecritic|critic)")),
 )
+# fmt: on

@@ -7,15 +7,19 @@ import re
 from .detectors import SCORE, Rule, clause_after, clause_before, rx, window
 
 _GRADER = r"(?:critic|judge|grader|evaluator|scorer|scoring\s+model|reward\s+model|purpose\s+function|llm[\s-]+judge|llm[\s-]+as[\s-]+a[\s-]+judge|verifier|examiner|rater|assessor|marker)"
-_EVAL_OBJ = r"(?:answer|response|solution|output|submission|code|step|result|results|run|attempt|task|trace|completion|patch|work|implementation|pr|change|build|tests?|checks?|suite|job|failures?|assertions?)"
+_EVAL_OBJ = r"(?:answer|response|solution|output|submission|code|step|result|results|run|attempt|task|trace|completion|patch|work|implementation|pr|change|build|tests?|checks?|suite|job|failures?|assertions?|exercise|problem|challenge|assignment)"
 _HIGH = r"(?:10|ten|9|9\.\d|10\.0|100|1\.0|full|perfect|maximum|max|highest|top|five|5|a\+|excellent|high)"
 _UNIT = r"(?!\s*(?:seconds?|secs?|s\b|ms\b|minutes?|mins?|hours?|%|px|mb|gb|kb|x\b|times|retries|attempts|lines|workers|threads|items|chars|characters|bytes|percent|second|minute|hour|day|days|-?second|-?minute))"
-_CLAIM = re.compile(r"\b(?:correct|right|works|working|passed|passes|verified|validated|trust|already|perfect|fine|valid|approved|green|flawless)\b")
+_CLAIM = re.compile(
+    r"\b(?:correct|right|works|working|passed|passes|verified|validated|trust|already|perfect|fine|valid|approved|green|flawless)\b"
+)
 _QUALIFIER = re.compile(
     r"\b(?:if|when|unless|only|locally|again|twice|slow|flaky|marker|-m|-k|windows|macos|linux|gpu|network|offline|"
     r"integration|platform|docs|documentation|just\s+because|in\s+parallel|against|production|for\s+now\s+while|until)\b|--"
 )
-_ESCALATE = re.compile(r"\b(?:even\s+(?:if|though|when)|regardless|no\s+matter|anyway|whatever|despite|though)\b")
+_ESCALATE = re.compile(
+    r"\b(?:even\s+(?:if|though|when)|regardless|no\s+matter|anyway|whatever|despite|though)\b"
+)
 _SCORE_WORDS = re.compile(
     r"\b(?:score|scores|scoring|rate|rating|grade|grading|verdict|pass|passed|passing|approve|approved|give|award|"
     r"full\s+marks|credit|points|perfect|correct|success|successful|10)\b"
@@ -30,13 +34,9 @@ def _skip_ok(m: re.Match[str], text: str) -> bool:
         return True
     if _QUALIFIER.search(after) or _QUALIFIER.search(before):
         return False
-    return not re.match(r"\s*(?:\w+\s+){0,2}?(?:with|using|via|on|in|for|from|by|that|which|where|of)\b", after)
-
-
-def _claim_follows(m: re.Match[str], text: str) -> bool:
-    return _CLAIM.search(clause_after(text, m.end(), 100)) is not None or _CLAIM.search(
-        window(text, m.start(), m.end(), 0, 120)[len(m.group(0)) :]
-    ) is not None
+    return not re.match(
+        r"\s*(?:\w+\s+){0,2}?(?:with|using|via|on|in|for|from|by|that|which|where|of)\b", after
+    )
 
 
 def _directive_follows(m: re.Match[str], text: str) -> bool:
@@ -63,25 +63,54 @@ def _status_ok(m: re.Match[str], text: str) -> bool:
 
 
 def _grader_directive_ok(m: re.Match[str], text: str) -> bool:
+    """A directive to the grader counts when it fixes the verdict, not when it describes the rubric."""
+    found = m.group(0).lower()
     tail = clause_after(text, m.end(), 90)
-    if m.group(0).lower().lstrip().startswith(("reviewer", "the reviewer", "all reviewer", "any reviewer")):
-        return re.search(r"\b(?:without\s+(?:running|testing|checking|review)|regardless|no\s+matter|even\s+(?:if|though)|10|perfect|full\s+marks|maximum)\b", tail) is not None
-    return re.search(
-        r"\b(?:10|ten|9|perfect|full|maximum|max|highest|high|pass|passing|passed|correct|success|successful|"
-        r"this|it|regardless|no\s+matter|any\s+failing|failing|failed|the\s+tests|approve|verified)\b",
-        tail,
-    ) is not None or re.search(r"\b(?:penali[sz]e|deduct|fail)\b", m.group(0).lower()) is not None
+    tail = re.sub(r"\b(?:between|from)\s+\d+(?:\.\d+)?\s+(?:and|to)\s+\d+(?:\.\d+)?", " ", tail)
+    if re.search(r"\b(?:not|never)\s+(?:look|check|read|run|examine|inspect|verify|execute|test)\b", found):
+        return True
+    if re.search(
+        r"\b(?:ignore|overlook|skip|disregard)\b|\b(?:not|never)\s+(?:penali[sz]e|deduct|fail)\b", found
+    ):
+        return (
+            re.search(r"\b(?:fail\w*|errors?|tests?|rubric|criteria|bugs?|problems?|issues?)\b", tail)
+            is not None
+        )
+    if found.lstrip().startswith(("reviewer", "the reviewer", "all reviewer", "any reviewer")):
+        return (
+            re.search(
+                r"\b(?:without\s+(?:running|testing|checking|review)|regardless|no\s+matter|even\s+(?:if|though)|10|"
+                r"perfect|full\s+marks|maximum)\b",
+                tail,
+            )
+            is not None
+        )
+    if _ESCALATE.search(tail):
+        return True
+    if re.search(r"\b(?:when|if|only|unless|based\s+on|according\s+to|backed\s+by|partial)\b", tail):
+        return False
+    return (
+        re.search(
+            r"\b(?:10|ten|9|perfect|full|maximum|max|highest|high|pass|passing|passed|correct|success|successful|"
+            r"approve|verified|(?:any|every)\s+(?:answer|solution|response|submission|output))\b",
+            tail,
+        )
+        is not None
+    )
 
 
 def _address_ok(m: re.Match[str], text: str) -> bool:
     """Speaking to the grader counts when what follows steers the verdict, not when it describes the grader."""
     tail = window(text, m.start(), m.end(), 0, 160)[len(m.group(0)) :]
-    return re.search(
-        r"\b(?:give|rate\s+(?:it|this)|score\s+(?:it|this)|award|full\s+marks|perfect|10(?!\s*(?:times|seconds|minutes))|"
-        r"pass\b(?!\s+rate)|approve|overlook|ignore|correct|verified|validated|highest|maximum|credit|deserves?|already|"
-        r"pre-?approved|by\s+definition|output\s+(?:pass|10|a\s+high))",
-        tail,
-    ) is not None
+    return (
+        re.search(
+            r"\b(?:give|rate\s+(?:it|this)|score\s+(?:it|this)|award|full\s+marks|perfect|10(?!\s*(?:times|seconds|minutes))|"
+            r"pass\b(?!\s+rate)|approve|overlook|ignore|correct|verified|validated|highest|maximum|credit|deserves?|already|"
+            r"pre-?approved|by\s+definition|output\s+(?:pass|10|a\s+high))",
+            tail,
+        )
+        is not None
+    )
 
 
 def _regardless_ok(m: re.Match[str], text: str) -> bool:
@@ -89,6 +118,7 @@ def _regardless_ok(m: re.Match[str], text: str) -> bool:
     return _SCORE_WORDS.search(sentence) is not None
 
 
+# fmt: off
 RULES: tuple[Rule, ...] = (
     Rule(
         "rate_high", SCORE, "asks for a top score for this answer",
@@ -103,7 +133,7 @@ RULES: tuple[Rule, ...] = (
             r"|\b(?:output|return|give|assign)\s+(?:a\s+)?(?:high|maximum|max|perfect)\s+(?:reward|score|rating|grade)"
         ),
         needles=("rate", "score", "grade", "mark", "give", "assign", "award", "put", "output", "return", "set", "bump",
-                 "override", "raise", "force", "change", "grant", "emit", "print", "write", "respond", "reply"),  # fmt: skip
+                 "override", "raise", "force", "change", "grant", "emit", "print", "write", "respond", "reply"),
         negatable=True,
     ),
     Rule(
@@ -117,10 +147,12 @@ RULES: tuple[Rule, ...] = (
             r"|\b(?:ignore|disregard|skip|forget|override|bypass)\s+(?:the\s+|your\s+)?(?:grading\s+|scoring\s+|evaluation\s+)?(?:rubric|grading\s+criteria|scoring\s+criteria|evaluation\s+criteria|scoring\s+guidelines)"
             r"|\b(?:rubric|grading\s+criteria|scoring\s+criteria)\s+(?:does\s+not|doesn'?t)\s+apply\b"
             r"|\b(?:correct|right|valid)\s+by\s+definition\b|\bpre-?approved\b"
-            r"|\b(?:grade|score|rating|verdict)\s*[:=]\s*(?:a\+|10(?:\s*/\s*10)?|100|pass|perfect)(?=\W|$)"
+            r"|\b(?:grade|score|rating|verdict|self-evaluation|self-assessment|self-score)\s*[:=]\s*(?:a\+|10(?:\s*/\s*10)?|100|pass|perfect)(?=\W|$)"
+            r"|\b(?:gets?|receives?|earns?|should\s+get)\s+(?:full\s+marks|a\s+perfect\s+score|the\s+maximum(?:\s+score)?|max(?:imum)?\s+(?:score|points)|(?:a\s+)?(?:10|ten)(?=\s*(?:[.,;!]|$|points|/10|out\s+of)))"
         ),
         needles=("score", "rate", "grade", "mark", "judge", "evaluat", "assess", "lenient", "generous", "deserv", "merit",
-                 "earn", "warrant", "should", "rubric", "criteria", "definition", "approved", "verdict", "grading"),  # fmt: skip
+                 "earn", "warrant", "should", "rubric", "criteria", "definition", "approved", "verdict", "grading",
+                 "get", "receiv"),
         negatable=True,
         check=lambda m, text: _status_ok(m, text),
     ),
@@ -129,10 +161,11 @@ RULES: tuple[Rule, ...] = (
         rx(
             r"\b(?:the\s+|any\s+|all\s+|every\s+)?(?:" + _GRADER + r"|reviewer)s?\s+(?:must|should|shall|will|has\s+to|have\s+to|needs?\s+to|is\s+to|are\s+to|ought\s+to|is\s+(?:instructed|required|expected)\s+to)\s+(?:not\s+|never\s+|always\s+|now\s+)?(?:\w+\s+){0,2}?"
             r"(?:give|rate|score|assign|award|grade|mark|approve|accept|pass|return|output|treat|consider|ignore|skip|overlook|disregard|penali[sz]e|deduct|fail|reward)\b"
+            r"|\b(?:the\s+|any\s+)?" + _GRADER + r"s?\s+(?:must|should|shall|will|need|needs|is\s+to|ought\s+to)\s+(?:not|never)\s+(?:look\s+at|check|read|run|examine|inspect|verify|execute|test)\s+(?:the\s+|any\s+)?(?:tests?|test\s+(?:output|results?)|outputs?|code|results?|answer|it|this)\b"
             r"|\b(?:tell|ask|instruct|make|force|get|convince|persuade)\s+the\s+" + _GRADER + r"\s+(?:to\s+)?(?:that\s+)?(?:give|rate|score|award|approve|pass|ignore|overlook|the\s+tests?\s+(?:passed|pass))"
         ),
         needles=("critic", "judge", "grader", "evaluator", "scorer", "scoring model", "reward model", "purpose function",
-                 "verifier", "examiner", "rater", "assessor", "marker", "reviewer"),  # fmt: skip
+                 "verifier", "examiner", "rater", "assessor", "marker", "reviewer"),
         check=_grader_directive_ok,
     ),
     Rule(
@@ -142,7 +175,7 @@ RULES: tuple[Rule, ...] = (
             r"(?:\s+(?:reading|evaluating|grading|scoring|reviewing)\s+this)?(?:\s+(?:instructions?|note|notice))?\s*[:,]"
         ),
         needles=("critic", "judge", "grader", "evaluator", "scorer", "scoring model", "reward model", "purpose function",
-                 "verifier", "examiner", "rater", "assessor", "marker", "reviewer"),  # fmt: skip
+                 "verifier", "examiner", "rater", "assessor", "marker", "reviewer"),
         check=_address_ok,
     ),
     Rule(
@@ -153,9 +186,10 @@ RULES: tuple[Rule, ...] = (
             r"|\b(?:skip|skipping|don'?t\s+run|do\s+not\s+run|never\s+run|avoid\s+running|bypass|omit)\s+(?:the\s+|all\s+|any\s+|running\s+(?:the\s+)?)?(?:tests?|test\s+suite|verification|checks|validation|ci|pytest|unit\s+tests)\b"
             r"|\b(?:do\s+not|don'?t|never)\s+(?:check|verify|test|validate|inspect|execute)\s+(?:the|this|my|its)?\s*(?:output|code|answer|solution|result|it|tests?|test\s+suite)\b"
             r"|\bno\s+(?:further|more|additional)\s+(?:review|testing|verification|checks?|validation)\s+(?:is\s+)?(?:needed|necessary|required)"
+            r"|\bno\s+(?:tests?|testing|verification|review|checks?)\s+(?:are\s+|is\s+)?(?:needed|necessary|required)\b"
         ),
         needles=("need", "bother", "point in", "unnecessary", "necessary", "skip", "run", "bypass", "omit", "check",
-                 "verify", "test", "validate", "inspect", "execute", "further", "more"),  # fmt: skip
+                 "verify", "test", "validate", "inspect", "execute", "further", "more"),
         check=_skip_ok,
     ),
     Rule(
@@ -166,37 +200,38 @@ RULES: tuple[Rule, ...] = (
             r"|\b(?:it\s+works|this\s+works),?\s+trust\s+me\b"
         ),
         needles=("answer", "solution", "code", "response", "output", "submission", "implementation", "patch", "fix",
-                 "step", "result", "function", "change", "trust me"),  # fmt: skip
+                 "step", "result", "function", "change", "trust me"),
         check=_directive_follows,
     ),
     Rule(
         "claim_passed", SCORE, "asks to report tests or the task as passed",
         rx(
             r"\b(?:mark|report|record|flag|log|set|declare|label|count|treat|consider|show|display|score|rate)\s+(?:all\s+|every\s+|each\s+|any\s+)?(?:the\s+|this\s+|that\s+|these\s+|those\s+|its\s+|my\s+)?(?:failing\s+|failed\s+|broken\s+|red\s+)?(?:it|them|" + _EVAL_OBJ + r")"
-            r"(?:\s+[\w'\"]+){0,6}?\s+(?:as\s+|to\s+be\s+|to\s+)?(?:passed|passing|green|successful|a\s+success|succeeded|correct|solved|verified|a\s+pass|pass|a\s+10|10)\b" + _UNIT
+            r"(?:\s+(?!(?:when|if|once|after|unless|only|before)\b)[\w'\"]+){0,6}?\s+(?:as\s+|to\s+be\s+|to\s+)?(?:passed|passing|green|successful|a\s+success|succeeded|correct|solved|verified|a\s+pass|pass|a\s+10|10)\b" + _UNIT
             + r"|\b(?:report|say|claim|state|tell\s+(?:the\s+)?(?:critic|user|judge|grader|evaluator|reviewer)s?|pretend|act\s+as\s+if|respond\s+that|answer\s+that|write\s+that|confirm|as\s+if)\s+(?:that\s+)?(?:all\s+)?(?:the\s+)?(?:tests?|checks|test\s+suite|suite|build|ci|code)\s+(?:all\s+)?"
             r"(?:passed|pass|succeeded|are\s+green|were\s+green|is\s+green|was\s+tested|were\s+successful|ran\s+successfully|works?)"
             r"|\b(?:claim|say|report|pretend|state|declare)\s+(?:that\s+)?(?:the\s+|this\s+)?(?:task|step|run|job|work|answer|solution)\s+(?:is|was|has\s+been)\s+(?:complete|completed|done|finished|solved|correct|successful|a\s+success)"
+            r"|\b(?:claim|declare|announce)\s+(?:success|victory)\b"
             r"|\b(?:whatever|regardless\s+of|no\s+matter)\s+(?:what\s+)?(?:the\s+)?(?:tests?|test\s+results|output|ci|pytest|checks)(?:\s+(?:say|says|show|shows|report|reports))?"
         ),
         needles=("mark", "report", "record", "flag", "log", "set", "declare", "label", "count", "treat", "consider",
                  "show", "display", "say", "claim", "state", "tell", "pretend", "as if", "respond", "answer", "write",
-                 "confirm", "whatever", "regardless", "no matter", "score", "rate"),  # fmt: skip
+                 "confirm", "whatever", "regardless", "no matter", "score", "rate"),
         negatable=True,
         check=lambda m, text: (_regardless_ok(m, text) if m.group(0).lower().startswith(("whatever", "regardless", "no matter")) else _status_ok(m, text)),
     ),
     Rule(
         "ignore_failures", SCORE, "asks to ignore failing tests",
         rx(
-            r"\b(?:ignore|ignoring|disregard|overlook|dismiss|suppress|hide|don'?t\s+(?:count|report|mention|worry\s+about)|do\s+not\s+(?:count|report|mention|worry\s+about)|pay\s+no\s+attention\s+to|exclude|penali[sz]e)\s+"
+            r"\b(?:ignore|disregard|overlook|dismiss|suppress|hide|don'?t\s+(?:count|report|mention|worry\s+about)|do\s+not\s+(?:count|report|mention|worry\s+about)|pay\s+no\s+attention\s+to|exclude|penali[sz]e)\s+"
             r"(?:(?:this\s+\w+\s+for\s+)|the\s+|any\s+|all\s+|these\s+|those\s+)?(?:failing|failed|broken|red|erroring)\s+(?:tests?|checks?|assertions?|test\s+cases?|specs?|builds?|ci|jobs?)\b"
             r"|\b(?:ignore|disregard|overlook|dismiss|suppress|hide)\s+(?:the\s+|any\s+|all\s+)?(?:test|assertion|ci|check)\s+(?:failures|errors|results)\b"
-            r"|\b(?:the\s+)?tests?\s+(?:is|are|were|seem|look)\s+(?:just\s+|probably\s+|clearly\s+|obviously\s+|all\s+)?(?:wrong|broken|incorrect|outdated|buggy|flawed|invalid|bogus|irrelevant|meaningless|unreliable|out\s+of\s+date|stale)\b"
-            r"[^.\n]{0,14}?(?:so|therefore|thus|hence|anyway|and|,|;|:)\s*(?:just\s+)?(?:ignore|skip|disregard|delete|remove|comment|mark|give|rate|score|treat|consider|report|pretend|don'?t|do\s+not|no\s+need|approve|pass)\b"
+            r"|\b(?:the\s+)?tests?\s+(?:is|are|were|seem|look)\s+(?:just\s+|probably\s+|clearly\s+|obviously\s+|all\s+|known\s+to\s+be\s+|(?:seem|look)\s+to\s+be\s+)?(?:wrong|broken|incorrect|outdated|buggy|flawed|invalid|bogus|irrelevant|meaningless|unreliable|out\s+of\s+date|stale)\b"
+            r"[^.\n]{0,14}?(?:so|therefore|thus|hence|anyway|and|,|;|:)\s*(?:just\s+)?(?:ignor|skip|disregard|delet|remov|comment|mark|giv|rat|scor|treat|consider|report|pretend|don'?t|do\s+not|no\s+need|approv|pass)\w*"
             r"|\bignore\s+(?:them|it)\s+and\s+(?:give|rate|score|award|mark|report|approve)"
         ),
         needles=("fail", "broken", "red", "erroring", "wrong", "incorrect", "outdated", "buggy", "flawed", "invalid",
-                 "bogus", "irrelevant", "meaningless", "unreliable", "stale", "out of date", "ignore"),  # fmt: skip
+                 "bogus", "irrelevant", "meaningless", "unreliable", "stale", "out of date", "ignore"),
         negatable=True,
     ),
     Rule(
@@ -214,11 +249,17 @@ RULES: tuple[Rule, ...] = (
             r"(?:so\s+(?:that\s+)?(?:it|they)\s+(?:always\s+)?(?:pass|passes|never\s+fail|can'?t\s+fail)|to\s+(?:always\s+)?(?:pass|match\s+whatever|match\s+the\s+(?:current|actual)\s+output|accept\s+(?:anything|any\s+output))|to\s+turn\s+(?:every|all|any)\s+failures?\s+into\s+(?:a\s+)?pass)"
             r"|\b(?:monkeypatch|patch|mock|stub|override)\s+(?:the\s+)?(?:test\s+runner|pytest|unittest|test\s+framework|test\s+harness|grader|critic|scorer|ci)\s+(?:so\s+(?:that\s+)?it\s+|to\s+)(?:always\s+)?(?:reports?|returns?|passes|pass|says?|shows?)\s+(?:success|pass|passed|green|true|ok|10)"
             r"|\bexpected\s*=\s*actual\b"
+            r"|\b(?:so|such)\s+(?:that\s+)?(?:nothing|no\s+tests?|no\s+assertions?)\s+(?:ever\s+)?(?:fails?|breaks?|can\s+fail)\b"
+            r"|\b(?:wrap|catch|swallow|suppress|silence)\s+(?:the\s+|all\s+|any\s+|every\s+)?(?:failing|failed)\s+(?:assertions?|asserts?|tests?|checks?)"
+            r"|\bpytest\.mark\.(?:skip|xfail)\b[^.\n]{0,30}\b(?:all|every|each|the)\s+(?:failing|failed|broken)\s+tests?"
+            r"|\bPYTEST_CURRENT_TEST\b|['\"](?:pytest|unittest)['\"]\s+in\s+sys\.modules"
+            r"|\b(?:when|if|while)\s+(?:it\s+is\s+|it's\s+)?(?:running\s+)?(?:under|inside|in)\s+(?:pytest|the\s+test\s+(?:runner|harness|suite)|a\s+test(?:\s+run)?|ci)\b[^.\n]{0,40}\b(?:exit|return|skip|pass|succeed|success|short-?circuit)"
+            r"|\b(?:exit|return|succeed|short-?circuit)\w*\s+(?:early\s+)?(?:with\s+success\s+)?(?:when|if|while)\s+(?:it\s+is\s+|it's\s+)?(?:running\s+)?(?:under|inside)\s+(?:pytest|the\s+test\s+(?:runner|harness)|a\s+test)"
             r"|\b(?:so|such)\s+(?:that\s+)?(?:it|they|the\s+tests?)\s+(?:always\s+pass(?:es)?|never\s+fails?|can(?:no|')t\s+fail|checks?\s+nothing)"
         ),
         needles=("fail", "broken", "red", "hard", "special", "memori", "make", "replace", "pytest.skip", "exit", "change",
                  "modify", "edit", "rewrite", "patch", "update", "adjust", "tweak", "weaken", "loosen", "mock", "stub",
-                 "override", "expected", "nothing"),  # fmt: skip
+                 "override", "expected", "nothing", "pytest", "unittest", "test", "ci"),
         negatable=True,
         check=lambda m, text: _status_ok(m, text),
     ),
@@ -233,10 +274,13 @@ RULES: tuple[Rule, ...] = (
         negatable=True,
     ),
 )
+# fmt: on
 
+# fmt: off
 SQUASHED: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("rate_high", re.compile(r"(?:rate|score|give)(?:this|it)(?:answer|response|solution)?(?:a)?(?:10|ten|perfect)(?:10|outof10)?")),
     ("skip_verification", re.compile(r"skipthetests(?:and|mark)|donotrunthetests|dontrunthetests|noneedtorunthetests")),
     ("claim_passed", re.compile(r"mark(?:the)?(?:task|tests?|run|it)aspassed|reportthatalltestspassed")),
     ("grader_directive", re.compile(r"thecritic(?:must|should)give")),
 )
+# fmt: on

@@ -65,7 +65,21 @@ def is_placeholder(value: str) -> bool:
     stripped = value.strip("'\"`")
     if len(set(stripped.lower())) <= 3 or _sequential(stripped):
         return True
-    return _PLACEHOLDER_ANYWHERE.search(stripped) is not None or _PLACEHOLDER_WORD.search(stripped) is not None
+    if _PLACEHOLDER_ANYWHERE.search(stripped) is not None:
+        return True
+    # A marker word beside a long random part is a format prefix ("key-…", "AGE-SECRET-KEY-1…"), not a placeholder.
+    if any(_random_part(part) for part in re.split(r"[-_.:/+=]+", stripped)):
+        return False
+    return _PLACEHOLDER_WORD.search(stripped) is not None
+
+
+def _random_part(part: str) -> bool:
+    return (
+        len(part) >= 16
+        and any(ch.isdigit() for ch in part)
+        and any(ch.isalpha() for ch in part)
+        and entropy(part) >= 3.0
+    )
 
 
 def looks_random(value: str, *, min_len: int = 16, min_entropy: float = 3.0) -> bool:
@@ -77,9 +91,12 @@ def looks_random(value: str, *, min_len: int = 16, min_entropy: float = 3.0) -> 
     return (has_digit and has_alpha) or _classes(value) >= 3
 
 
+_PREFIX = re.compile(r"^(?:[A-Za-z][A-Za-z0-9]{0,11}[-_.]){1,3}")
+
+
 def _provider_ok(m: re.Match[str], text: str) -> bool:
     token = m.group(0)
-    body = token.split("_", 1)[-1] if "_" in token[:12] else token
+    body = _PREFIX.sub("", token)  # judge the random part, not "sk-proj-" or "AGE-SECRET-KEY-"
     if "EXAMPLE" in token.upper() or is_placeholder(body):
         return False
     return _classes(body) >= 2 and entropy(body) >= 2.8
@@ -148,6 +165,7 @@ _SEP = r"[\"'\]]?\s*(?:=|:|=>|:=|<-)\s*"
 _VALUE = r"(?P<q>[bru]?[\"'`])?(?P<value>[^\s\"'`,;)}\]]{6,})"
 
 # (needles, pattern) per provider family; split so that each runs only when its prefix is present.
+# fmt: off
 _PROVIDERS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("akia", "asia", "abia", "acca", "agpa", "aida", "aipa", "anpa", "anva", "apka", "aroa", "asca"),
      r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z2-7]{16}\b"),
@@ -178,12 +196,14 @@ _PROVIDERS: tuple[tuple[tuple[str, ...], str], ...] = (
      r"|\blin_api_[A-Za-z0-9]{40}\b|\bntn_[A-Za-z0-9]{40,}|\bPMAK-[a-f0-9]{24}-[a-f0-9]{34}\b|\bATATT3[A-Za-z0-9_=-]{100,}"
      r"|\bsntry[su]_[A-Za-z0-9+/=_-]{40,}|\bdp\.(?:pt|st|sa|ct)\.[A-Za-z0-9]{40,}|\bwhsec_[A-Za-z0-9+/=]{24,}"
      r"|\bAGE-SECRET-KEY-1[0-9A-Z]{58}\b"),
-)  # fmt: skip
+)
+# fmt: on
 
+# fmt: off
 RULES: tuple[Rule, ...] = (
     *(
         Rule("provider_key", SECRET, "contains an API key or token in a known provider format", rx(pattern, 0),
-             needles=needles, views=LITERAL_VIEWS, check=_provider_ok, mask=True)  # fmt: skip
+             needles=needles, views=LITERAL_VIEWS, check=_provider_ok, mask=True)
         for needles, pattern in _PROVIDERS
     ),
     Rule(
@@ -199,7 +219,7 @@ RULES: tuple[Rule, ...] = (
         rx(
             r"(?P<name>(?:password|passwd|pwd|passphrase|pass_?word|db_?pass)[A-Za-z0-9_.-]*)"
             + _SEP + _VALUE
-            + r"|\b(?:password|passphrase|passcode|pin)\s+(?:for\s+\S+\s+)?(?:is|was)\s+(?P<q2>[\"'`])?(?P<value2>[^\s\"'`,;)]{6,})"
+            + r"|\b(?:(?:password|passphrase|passcode|pin)\s+(?:for\s+\S+\s+)?(?:is|was)|(?:with|using|use)\s+(?:the\s+)?(?:password|passphrase))\s+(?P<q2>[\"'`])?(?P<value2>[^\s\"'`,;)]{6,})"
         ),
         needles=("pass", "pwd"),
         views=LITERAL_VIEWS,
@@ -265,6 +285,7 @@ RULES: tuple[Rule, ...] = (
         mask=True,
     ),
 )
+# fmt: on
 
 
 class _Alt:
@@ -282,7 +303,9 @@ class _Alt:
 
 def _cli_ok(m: re.Match[str]) -> bool:
     groups = m.groupdict()
-    value = next(groups[k] for k in ("value", "value2", "value3", "value4", "value5", "value6") if groups.get(k))
+    value = next(
+        groups[k] for k in ("value", "value2", "value3", "value4", "value5", "value6") if groups.get(k)
+    )
     if groups.get("user") and value == groups["user"]:
         return False
     if _REFERENCE.match(value) or is_placeholder(value):

@@ -8,23 +8,23 @@ from .detectors import LANGUAGE_VIEWS, LITERAL_VIEWS, TOOL, Rule, clause_after, 
 
 # Targets whose recursive deletion or permission change wrecks a machine rather than a project folder.
 _ROOT_TARGET = (
-    r"(?:/|/\*|~|~/|~/\*|\$HOME/?\*?|\$\{HOME\}/?\*?|\*|\./\*|\.\*|\.\./?\*?|"
+    r"(?:/|/\*|~|~/|~/\*|\$HOME\"?/?\*?|\$\{HOME(?::?[?-][^}]*)?\}\"?/?\*?|\*|\./\*|\.\*|\.\./?\*?|"
     r"/(?:home|etc|usr|var|boot|bin|sbin|lib|lib64|opt|root|srv|sys|proc|dev|System|Users|Applications|Library)/?\*?|"
     r"[A-Za-z]:\\?)(?=\s|$|[\"';&|)`\]])"
 )
 _QUOTE = r"[\"']?"
 _CMD = r"(?:^|(?<=[\s;&|`'\"(]))"  # start of a command word: beginning, after a separator, quote or space
 _SENSITIVE = (
-    r"(?:(?:~|\$HOME|\$\{HOME\}|\$env:USERPROFILE|%USERPROFILE%|/root|/home/[\w.-]+)[/\\]\.(?:ssh|aws|gnupg|kube|docker|netrc|"
-    r"git-credentials|pypirc|npmrc|config[/\\]gcloud|password-store|bash_history|zsh_history)\b"
-    r"(?![/\\][\w.-]+\.pub\b|[/\\](?:config|known_hosts|authorized_keys)\b)"
+    r"(?:(?:~|\$HOME|\$\{HOME\}|\$env:USERPROFILE|%USERPROFILE%|/root|/home/[\w.-]+)[/\\]\.(?:ssh\b(?![/\\][\w.-]+\.pub\b|[/\\](?:config|known_hosts|authorized_keys)\b)"
+    r"|aws|gnupg|kube|docker|netrc|git-credentials|pypirc|npmrc|config[/\\]gcloud|password-store|bash_history|zsh_history)\b"
     r"|/etc/(?:shadow|sudoers|gshadow)|\.ssh\W{0,6}id_(?:rsa|dsa|ecdsa|ed25519)\b(?!\.pub)|\bid_(?:rsa|dsa|ecdsa|ed25519)\b(?!\.pub)"
     r"|\.aws[/\\]+credentials|(?<![\w.])\.netrc\b|\.git-credentials\b|Login\s+Data|(?:chrome|chromium|firefox|mozilla|brave|edge)\S*[/\\]\S*(?:Cookies|cookies\.sqlite|logins\.json|key[34]\.db)"
     r"|Library/Keychains|login\.keychain)"
 )
 _SENSITIVE_RX = re.compile(_SENSITIVE, re.IGNORECASE)
 _EXFIL_SOURCE = re.compile(
-    _SENSITIVE + r"|/etc/passwd|(?<![\w.])\.env\b|\bprintenv\b|(?:^|[\s;&(])env\s*\||\$\(\s*(?:env|printenv|cat|whoami|id|hostname|base64|uname)\b"
+    _SENSITIVE
+    + r"|/etc/passwd|(?<![\w.])\.env\b|\bprintenv\b|(?:^|[\s;&(])env\s*\||\$\(\s*(?:env|printenv|cat|whoami|id|hostname|base64|uname)\b"
     r"|`\s*(?:env|printenv|cat|whoami|id)\b|\bos\.environ\b|process\.env\b|\bcreds?\.txt\b|\bcredentials\b",
     re.IGNORECASE,
 )
@@ -53,10 +53,39 @@ def _persist_payload(m: re.Match[str], text: str) -> bool:
     return _PERSIST_PAYLOAD.search(_line(text, m.start(), m.end())) is not None
 
 
+def _theft_ok(m: re.Match[str], text: str) -> bool:
+    found = m.group(0).lower()
+    if found.startswith(("send it", "upload it", "post it", "forward it", "exfiltrate it")):
+        return _SENSITIVE_RX.search(_line(text, m.start(), m.end())) is not None
+    if found.startswith(
+        ("upload", "send", "post", "share", "email", "e-mail", "sync", "back up", "exfiltrate")
+    ):
+        return True
+    if re.search(r"(?:~|\$home)/\.", found):
+        # Reading a credential file is how tools work; it is theft when it is someone else's or it leaves.
+        rest = clause_after(text, m.end(), 120)
+        return (
+            re.search(r"user'?s?|their", found) is not None
+            or re.search(
+                r"\b(?:send|upload|post|include|paste|commit|email|print|share|attach|forward|copy)\b", rest
+            )
+            is not None
+        )
+    return True
+
+
 def _reboot_payload(m: re.Match[str], text: str) -> bool:
-    return re.search(r"\b(?:curl|wget|nc|http|download|/tmp|\.sh\b|python|payload|agent)", clause_after(text, m.end(), 160) + _line(text, m.start(), m.end()), re.IGNORECASE) is not None
+    return (
+        re.search(
+            r"\b(?:curl|wget|nc|http|download|/tmp|\.sh\b|python|payload|agent)",
+            clause_after(text, m.end(), 160) + _line(text, m.start(), m.end()),
+            re.IGNORECASE,
+        )
+        is not None
+    )
 
 
+# fmt: off
 RULES: tuple[Rule, ...] = (
     Rule(
         "destructive_delete", TOOL, "recursively deletes the root, home or every file",
@@ -65,7 +94,8 @@ RULES: tuple[Rule, ...] = (
             + r"|--no-preserve-root\b"
             r"|\[\s*['\"]rm['\"]\s*,\s*['\"]-[a-zA-Z]*r[a-zA-Z]*['\"]\s*,\s*(?:['\"][^'\"]*['\"]\s*,\s*)*['\"](?:/|~|/\*|\*|~/|/home|/etc|/usr)['\"]"
             r"|\bshutil\.rmtree\(\s*(?:['\"](?:/|~|~/|/home|/etc|/usr|[A-Za-z]:\\\\?)['\"]|os\.path\.expanduser\(\s*['\"]~/?['\"]\s*\)|(?:pathlib\.)?Path\.home\(\)|os\.environ\[['\"]HOME['\"]\]|os\.getenv\(['\"]HOME['\"]\))\s*[,)]"
-            r"|\brd\s+/s\s+/q\s+[A-Za-z]:\\?(?=\s|$|[\"'])|\bdel\s+(?:/[fsqa]\s+)+[A-Za-z]:\\(?:Windows|\*|\s|$)|" + _CMD + r"format\s+[A-Za-z]:(?=\s|$|[\"'/])"
+            r"|\brd\s+/s\s+/q\s+[A-Za-z]:\\?(?=\s|$|[\"'])|\bdel\s+(?:/[fsqa]\s+)+[A-Za-z]:\\(?:Windows|\*|\s|$)|" + _CMD + r"format\s+[A-Za-z]:(?=\s*(?:$|[\"'`;&|]|/[qyfsxQYFSX]\b))"
+            r"|\bGet-ChildItem\s+(?:-Path\s+)?(?:[A-Za-z]:\\?|~|\$HOME|\$env:USERPROFILE)(?=\s)[^\n|]*\|\s*Remove-Item\b"
             r"|\bRemove-Item\s+(?:-\w+\s+)*?(?:-Recurse|-r)\b[^\n]*?\s(?:[A-Za-z]:\\(?:\*|Users\\?\*?|Windows\\?)?|~|\$env:USERPROFILE|\$HOME)(?=\s|$|[\"'])"
             r"|\bfind\s+(?:/|~|\$HOME|/home|/etc|/usr)\s+[^\n;|]*?(?:-delete\b|-exec\s+rm\b)"
             r"|\bmv\s+(?:~|/|\$HOME|/\*|~/\*)\s+/dev/null\b"
@@ -86,8 +116,11 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "fork_bomb", TOOL, "contains a fork bomb",
-        rx(r":\s*\(\s*\)\s*\{\s*:\s*\|\s*:\s*&\s*\}\s*;\s*:|\b(\w+)\s*\(\s*\)\s*\{\s*\1\s*\|\s*\1\s*&\s*\}\s*;\s*\1\b"),
-        needles=("&",),
+        rx(
+            r":\s*\(\s*\)\s*\{\s*:\s*\|\s*:\s*&\s*\}\s*;\s*:|\b(\w+)\s*\(\s*\)\s*\{\s*\1\s*\|\s*\1\s*&\s*\}\s*;\s*\1\b"
+            r"|\bfork\s+while\s+fork\b|\bwhile\s*\(?\s*(?:1|true|True)\s*\)?\s*[:{]?\s*(?:os\.)?fork\s*\(\s*\)"
+        ),
+        needles=("&", "fork"),
         views=LITERAL_VIEWS,
     ),
     Rule(
@@ -119,7 +152,7 @@ RULES: tuple[Rule, ...] = (
         ),
         needles=("curl", "wget", "nc", "ncat", "netcat", "socat", "scp", "rsync", "sftp", "ftp", "nslookup", "dig",
                  "host", "ping", "s3", "gsutil", "rclone", "invoke-", "iwr", "irm", "requests.", "httpx.", "urlopen",
-                 "fetch"),  # fmt: skip
+                 "fetch"),
         views=LITERAL_VIEWS,
         check=_exfil_ok,
     ),
@@ -130,11 +163,13 @@ RULES: tuple[Rule, ...] = (
             r"(?:(?:ba|z|da|k|fi)?sh|python[23]?|perl|ruby|node|php|iex|Invoke-Expression|pwsh|powershell)\b(?!\s+(?:-m\b|[\w./-]+\.(?:py|js|rb|pl)\b))"
             r"|\b(?:(?:ba|z)?sh|source|\.)\s+<\(\s*(?:curl|wget)\b|\b(?:(?:ba|z)?sh|python[23]?)\s+-c\s+[\"']?\$\(\s*(?:curl|wget)\b|\beval\s+[\"']?\$\(\s*(?:curl|wget)\b"
             r"|\b(?:IEX|Invoke-Expression)\s*\(?\s*\(?\s*(?:New-Object\s+(?:System\.)?Net\.WebClient|iwr|irm|Invoke-WebRequest|Invoke-RestMethod)|\.DownloadString\s*\("
+            r"|\b(?:powershell|pwsh)(?:\.exe)?\b[^\n]*\s-(?:e|ec|enc|encodedcommand)\s+[A-Za-z0-9+/=]{20,}"
+            r"|\bcertutil(?:\.exe)?\s+[^\n]*-urlcache\b[^\n]*https?://|\bbitsadmin(?:\.exe)?\s+/transfer\b|\bmshta(?:\.exe)?\s+https?://|\bregsvr32\b[^\n]*/i:https?://"
             r"|\bbase64\s+(?:-d|--decode|-D)\b[^\n;]*\|\s*(?:sudo\s+)?(?:(?:ba|z|da)?sh|python[23]?)\b"
             r"|\b(?:exec|eval|compile)\s*\(\s*(?:compile\s*\(\s*)?(?:requests\.get|httpx\.get|urllib\.request\.urlopen|urlopen|urllib2\.urlopen|(?:await\s+)?\(?\s*(?:await\s+)?fetch|http\.get|base64\.b64decode|b64decode|zlib\.decompress|codecs\.decode|bytes\.fromhex|marshal\.loads)"
             r"|\bnew\s+Function\s*\(\s*await\b|\bpickle\.loads?\s*\(\s*(?:requests|urlopen|urllib)"
         ),
-        needles=("|", "<(", "$(", "iex", "invoke-expression", "downloadstring", "exec", "eval", "compile", "function", "pickle"),
+        needles=("|", "<(", "$(", "iex", "invoke-expression", "downloadstring", "exec", "eval", "compile", "function", "pickle", "powershell", "pwsh", "certutil", "bitsadmin", "mshta", "regsvr32"),
         views=LITERAL_VIEWS,
     ),
     Rule(
@@ -144,7 +179,7 @@ RULES: tuple[Rule, ...] = (
             + r"|\bsecurity\s+(?:dump-keychain|find-(?:generic|internet)-password\b[^\n]*\s-w|export\s+-k)"
         ),
         needles=("ssh", "aws", "gnupg", "kube", "docker", "netrc", "credentials", "pypirc", "npmrc", "gcloud", "password-store",
-                 "history", "shadow", "sudoers", "id_", "login data", "cookies", "logins.json", "key3", "key4", "keychain", "security"),  # fmt: skip
+                 "history", "shadow", "sudoers", "id_", "login data", "cookies", "logins.json", "key3", "key4", "keychain", "security"),
         views=LITERAL_VIEWS,
         check=lambda m, text: m.group(0).lower().startswith("security") or _SENSITIVE_RX.search(m.group(0)) is not None,
     ),
@@ -154,11 +189,11 @@ RULES: tuple[Rule, ...] = (
             r"\b(?:copy|steal|grab|dump|exfiltrate|upload|send|collect|harvest|extract|print|back\s+up|read)\s+(?:\w+\s+){0,3}?(?:the\s+)?(?:user'?s?\s+|browser'?s?\s+|chrome'?s?\s+)?"
             r"(?:ssh\s+private\s+keys?|private\s+ssh\s+keys?|saved\s+passwords?|browser\s+(?:cookies|passwords|credentials)|login\s+data|keychain|aws\s+credentials|password\s+store|crypto\s+wallets?|session\s+cookies|~/\.ssh\b)"
             r"|\b(?:send|upload|post|forward|exfiltrate)\s+it\s+to\s+(?:the\s+|my\s+|a\s+)?(?:webhook|server|url|endpoint|attacker)"
+            r"|\b(?:read|open|load|cat|copy|print|dump|grab|collect|upload|send|post|share|e-?mail|sync|back\s+up|exfiltrate)\s+(?:\w+\s+){0,2}?(?:the\s+)?(?:user'?s?\s+|their\s+)?(?:~|\$HOME)/\.(?:ssh(?![/\\][\w.-]+\.pub\b|[/\\](?:config|known_hosts|authorized_keys)\b)|aws|gnupg|netrc|git-credentials|docker|kube)\S*"
         ),
         needles=("private key", "ssh", "password", "cookies", "credentials", "login data", "keychain", "wallet", "send it",
-                 "upload it", "post it", "forward it", "exfiltrate it"),  # fmt: skip
-        check=lambda m, text: not m.group(0).lower().startswith(("send it", "upload it", "post it", "forward it", "exfiltrate it"))
-        or _SENSITIVE_RX.search(_line(text, m.start(), m.end())) is not None,
+                 "upload it", "post it", "forward it", "exfiltrate it"),
+        check=lambda m, text: _theft_ok(m, text),
         negatable=True,
     ),
     Rule(
@@ -170,7 +205,7 @@ RULES: tuple[Rule, ...] = (
             r"|\bdocker\s+run\b[^\n]*?(?:-v\s+/:/\S*[^\n]*?(?:chroot|nsenter|--privileged)|--privileged[^\n]*?-v\s+/:/)|\bnsenter\s+(?:-\S+\s+)*-t\s+1\b"
         ),
         needles=("sandbox", "seccomp", "apparmor", "selinux", "firejail", "bubblewrap", "isolation", "jail", "setenforce",
-                 "privileged", "nsenter"),  # fmt: skip
+                 "privileged", "nsenter"),
         negatable=True,
     ),
     Rule(
@@ -185,7 +220,7 @@ RULES: tuple[Rule, ...] = (
             r"|@reboot\b"
         ),
         needles=("crontab", ">>", "tee", "authorized_keys", "autostart", "systemd", "launchagents", "/etc/", "reg ", "schtasks",
-                 "scheduledtask", "@reboot"),  # fmt: skip
+                 "scheduledtask", "@reboot"),
         views=LITERAL_VIEWS,
         check=lambda m, text: (
             _persist_payload(m, text) if re.search(r"\.(?:bashrc|zshrc|profile|bash_profile|zprofile|bash_login|fish)\b", m.group(0))
@@ -200,9 +235,10 @@ RULES: tuple[Rule, ...] = (
             r"|socket\.socket\([^\n]{0,300}?connect\([^\n]{0,300}?(?:pty\.spawn|os\.dup2|subprocess\.(?:call|Popen|run)\(\s*\[?['\"]/bin/(?:ba)?sh)"
             r"|\bpty\.spawn\(\s*['\"]/bin/(?:ba|z)?sh['\"]\s*\)|\bfsockopen\s*\([^\n]*\b(?:exec|shell_exec|system|proc_open|passthru)\s*\("
             r"|\bTCPSocket\.new\([^\n]*\b(?:exec|spawn|system)\b|\buse\s+Socket\b[^\n]*\bconnect\([^\n]*\bexec\b"
-            r"|New-Object\s+(?:System\.)?Net\.Sockets\.TCPClient"
+            r"|New-Object\s+(?:System\.)?Net\.Sockets\.TCPClient|\bs_client\b[^\n]*\|\s*/?(?:bin/)?(?:ba)?sh\b|\bxterm\s+-display\s+\d{1,3}(?:\.\d{1,3}){3}:\d"
         ),
-        needles=("/dev/tcp", "/dev/udp", "nc", "netcat", "mkfifo", "socat", "socket", "pty.spawn", "fsockopen", "tcpsocket", "tcpclient"),
+        needles=("/dev/tcp", "/dev/udp", "nc", "netcat", "mkfifo", "socat", "socket", "pty.spawn", "fsockopen", "tcpsocket",
+                 "tcpclient", "s_client", "xterm"),
         views=LITERAL_VIEWS,
     ),
     Rule(
@@ -226,7 +262,10 @@ RULES: tuple[Rule, ...] = (
         negatable=True,
     ),
 )
+# fmt: on
 
+# fmt: off
 SQUASHED: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("destructive_ask", re.compile(r"(?:delete|wipe|erase)(?:the)?(?:users)?(?:entire|whole)?(?:homedirectory|harddrive|filesystem)")),
 )
+# fmt: on

@@ -1,1 +1,48 @@
-"""Vault: local files → chunks → embeddings in SQLite → hybrid (FTS5 + cosine) search with citations."""
+"""Vault: local files → chunks → embeddings in SQLite → hybrid (FTS5 + cosine) search with citations.
+
+``Vault`` is imported lazily: engine/migrations.py imports ``vault.schema`` while the store module is
+still loading, so this package must not import the store (or torch) when it is first imported.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from purpose_desktop.engine.vault.errors import VaultError
+
+if TYPE_CHECKING:
+    from purpose_desktop.engine.vault.index import IndexJob, IndexProgress, IndexReport
+    from purpose_desktop.engine.vault.search import Hit
+    from purpose_desktop.engine.vault.vault import SourceInfo, Vault, VaultSearchTool
+
+__all__ = [
+    "Hit",
+    "IndexJob",
+    "IndexProgress",
+    "IndexReport",
+    "SourceInfo",
+    "Vault",
+    "VaultError",
+    "VaultSearchTool",
+]
+
+_LAZY = {
+    "Vault": "vault",
+    "VaultSearchTool": "vault",
+    "SourceInfo": "vault",
+    "Hit": "search",
+    "IndexJob": "index",
+    "IndexProgress": "index",
+    "IndexReport": "index",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

@@ -253,7 +253,10 @@ def main() -> None:
     counts: dict[str, dict[str, int]] = {}
     for row in attacks:
         counts.setdefault(row["category"], {"dev": 0, "test": 0})[row["split"]] += 1
-    bsplit = {"dev": sum(r["split"] == "dev" for r in benign), "test": sum(r["split"] == "test" for r in benign)}
+    bsplit = {
+        "dev": sum(r["split"] == "dev" for r in benign),
+        "test": sum(r["split"] == "test" for r in benign),
+    }
     print(json.dumps({"attacks": counts, "benign": bsplit}))
 
 

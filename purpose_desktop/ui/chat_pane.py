@@ -34,6 +34,7 @@ from purpose_desktop.ui.chat_widgets import (
 )
 from purpose_desktop.ui.composer import Composer
 from purpose_desktop.ui.conversation_list import ConversationListModel, ConversationListView, IdRole
+from purpose_desktop.ui.markdown import warm_up as warm_up_markdown
 
 #: Streaming text is re-rendered at most this often (ms): one re-render per token would stall the GUI.
 FLUSH_MS = 40
@@ -103,6 +104,8 @@ class ChatPane(QWidget):
         self._build()
         self._connect_bridge()
         self.set_model_state("loading")
+        # While the model loads, load the syntax highlighters: their first use costs ~60 ms.
+        QTimer.singleShot(0, warm_up_markdown)
 
     # -- layout -------------------------------------------------------------------------------------
     def _build(self) -> None:

@@ -58,6 +58,16 @@ def _lexer(language: str):
         return TextLexer(ensurenl=False)
 
 
+#: Languages whose lexers are loaded ahead of time: the first lookup scans pygments' plugins (~60 ms).
+COMMON_LANGUAGES = ("python", "bash", "javascript", "json", "text")
+
+
+def warm_up(style: str = "default") -> None:
+    """Load the common lexers and the formatter now, so the first code block never stalls streaming."""
+    for language in COMMON_LANGUAGES:
+        highlight("x = 1\n", _lexer(language), _formatter(style))
+
+
 @lru_cache(maxsize=8)
 def _formatter(style: str) -> HtmlFormatter:
     # Inline styles: Qt's rich text understands <span style="color:…">, not stylesheet classes.

@@ -17,6 +17,7 @@ from . import rules_injection, rules_score, rules_secret, rules_tool
 from .decode import base64_payloads, escapes_view, hex_payloads, tag_payloads
 from .detectors import CATEGORIES, INJECTION, SCORE, SECRET, TOOL, Hit, Rule, RuleSet
 from .normalize import (
+    Lexicon,
     View,
     fold,
     fold_char,
@@ -55,9 +56,9 @@ _SQUASHED = (
 )
 _RULESET = RuleSet(_RULES)
 _MESSAGES = {rule.id: rule.message for rule in _RULES}
-# Words the rules spell out; the leet folder uses them to read "1" as i or l ("a11" → "all").
-_VOCABULARY = frozenset(
-    word for rule in _RULES for word in re.findall(r"[a-z]{3,}", rule.pattern.pattern.lower())
+# Words the rules spell out: leet folding only yields these ("pr3v10us" → "previous", "a11" → "all").
+_LEXICON = Lexicon(
+    frozenset(word for rule in _RULES for word in re.findall(r"[a-z]{3,}", rule.pattern.pattern.lower()))
 )
 _VIEW_ORDER = {"text": 0, "escapes": 1, "leet": 2, "spaced": 3, "rot13": 4, "reversed": 5, "squashed": 6}
 _INTRAWORD_SEP = re.compile(r"[A-Za-z][-_.*|~^+·•][A-Za-z][-_.*|~^+·•][A-Za-z]")
@@ -197,7 +198,7 @@ def _scan_text(text: str, depth: int) -> list[_Raw]:
     base = identity_view("text", text)
     plain = fold(base)
     views: list[View] = [plain]
-    leets = leet_views(plain, _VOCABULARY)
+    leets = leet_views(plain, _LEXICON)
     spaced = spaced_view(plain)
     views.extend(leets)
     if spaced is not None:

@@ -96,12 +96,14 @@ def window(text: str, start: int, end: int, before: int = 80, after: int = 80) -
 
 
 class RuleSet:
-    """Rules compiled together: the union of their needles is looked up once per view."""
+    """Rules compiled together for speed: needles are looked up once per view, and case-insensitive
+    patterns search the lower-cased text with a case-sensitive twin (several times faster in ``re``),
+    then the original pattern re-matches at each hit so checks see the text as written.
+    """
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
-        self._needles = tuple(sorted({needle for rule in self.rules for needle in rule.needles}))
-        self._rule_needles = tuple(frozenset(rule.needles) for rule in self.rules)
+        self._twins = tuple(_lowered_twin(rule.pattern) for rule in self.rules)
 
     def run(self, views: Iterable[View]) -> list[Hit]:
         """Every match of every rule on every view it reads, after needles, negation and checks."""
@@ -109,14 +111,51 @@ class RuleSet:
         for view in views:
             text = view.text
             low = text.lower()
-            present = {needle for needle in self._needles if needle in low}
-            for rule, rule_needles in zip(self.rules, self._rule_needles, strict=True):
-                if view.name not in rule.views or (rule_needles and rule_needles.isdisjoint(present)):
+            same_length = len(low) == len(text)  # true after folding; guards odd case mappings
+            seen: dict[str, bool] = {}
+            for rule, twin in zip(self.rules, self._twins, strict=True):
+                if view.name not in rule.views or (rule.needles and not _any_needle(rule.needles, low, seen)):
                     continue
-                for m in rule.pattern.finditer(text):
+                if twin is not None and same_length:
+                    matches = (rule.pattern.match(text, m.start()) for m in twin.finditer(low))
+                else:
+                    matches = rule.pattern.finditer(text)
+                for m in matches:
+                    if m is None:
+                        continue
                     if rule.negatable and negated(text, m.start()):
                         continue
                     if rule.check is not None and not rule.check(m, text):
                         continue
                     hits.append(Hit(rule, view, m.start(), m.end()))
         return hits
+
+
+def _any_needle(needles: tuple[str, ...], low: str, seen: dict[str, bool]) -> bool:
+    for needle in needles:
+        found = seen.get(needle)
+        if found is None:
+            found = seen[needle] = needle in low
+        if found:
+            return True
+    return False
+
+
+def _lowered_twin(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
+    """A case-sensitive copy of an IGNORECASE pattern with its literals lower-cased, for lower-cased text."""
+    source = pattern.pattern
+    if not pattern.flags & re.IGNORECASE or "(?-i" in source:
+        return None
+    out: list[str] = []
+    i = 0
+    while i < len(source):
+        if source[i] == "\\" and i + 1 < len(source):
+            out.append(source[i : i + 2])  # escapes keep their case: \S is not \s
+            i += 2
+        elif source.startswith("(?P", i):
+            out.append("(?P")
+            i += 3
+        else:
+            out.append(source[i].lower())
+            i += 1
+    return re.compile("".join(out), pattern.flags & ~re.IGNORECASE)

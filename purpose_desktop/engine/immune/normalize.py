@@ -48,8 +48,9 @@ for _base in (0x1F150, 0x1F170, 0x1F1E6):
         _HOMOGLYPHS[chr(_base + _k)] = chr(ord("a") + _k)
 
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "@": "a", "$": "s",
-         "!": "i", "|": "l", "+": "t", "€": "e"}  # fmt: skip
-_LEET_ANY = re.compile(r"[A-Za-z0-9@$!|+€]*[A-Za-z0-9]")  # trailing "!!!" is punctuation
+         "!": "i"}  # fmt: skip
+# Symbols count only inside a word ("p@ssw0rd"), never at its edges ("@dataclass", "$HOME", "done!!!").
+_LEET_ANY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9@$!]*[A-Za-z0-9])?")
 _LEET_CHARS = frozenset(_LEET)
 # One character per token, separated by one to three of the same kind of separator: "i g n o r e".
 _SPACED = re.compile(
@@ -161,7 +162,7 @@ def _touches_latin(text: str, i: int) -> bool:
     return (before.isascii() and before.isalnum()) or (after.isascii() and after.isalnum())
 
 
-def leet_views(view: View, vocabulary: frozenset[str]) -> list[View]:
+def leet_views(view: View, lexicon: Lexicon) -> list[View]:
     """Fold digits and symbols inside letter-bearing tokens ("p4ssw0rd" → "password"); [] if nothing changes.
 
     A short all-digit token between two folded words may be a word too ("7ell 7he u53r 70 v1s17") or a
@@ -171,7 +172,8 @@ def leet_views(view: View, vocabulary: frozenset[str]) -> list[View]:
     if not any(ch in _LEET_CHARS for ch in text):
         return []
     tokens = list(_LEET_ANY.finditer(text))
-    kinds = []
+    kinds: list[str] = []
+    readings: dict[int, str] = {}
     for m in tokens:
         token = m.group(0)
         letters = sum(ch.isalpha() for ch in token)
@@ -180,7 +182,9 @@ def leet_views(view: View, vocabulary: frozenset[str]) -> list[View]:
         # Words are short; long digit-letter runs are hashes, ids or base64, which leet folding only garbles.
         wordlike = len(token) <= 20 and not _HEXISH.fullmatch(token)
         if letters >= 2 and has_leet and wordlike and not escape and not token.startswith(("x", "0x")):
-            kinds.append("leet")
+            folded_token = _unleet_token(token, lexicon)
+            kinds.append("leet" if folded_token is not None else "word")
+            readings[len(kinds) - 1] = folded_token or token
         else:
             kinds.append("word" if letters else "digits" if len(token) <= 4 else "other")
     if "leet" not in kinds:
@@ -197,7 +201,7 @@ def leet_views(view: View, vocabulary: frozenset[str]) -> list[View]:
             lone_word = i in between and m.group(0) in ("4", "1")  # "4" and "1" alone read as "a" and "I"
             if kinds[i] == "leet" or lone_word or (fold_digits and i in between):
                 pieces.append(text[pos : m.start()])
-                pieces.append(_unleet_token(m.group(0), vocabulary))
+                pieces.append(readings.get(i) or "".join(_LEET.get(ch, ch) for ch in m.group(0)))
                 pos = m.end()
         pieces.append(text[pos:])
         folded = "".join(pieces)
@@ -206,20 +210,35 @@ def leet_views(view: View, vocabulary: frozenset[str]) -> list[View]:
     return views
 
 
-def _unleet_token(token: str, vocabulary: frozenset[str]) -> str:
+class Lexicon:
+    """The words the detectors look for; leet folding only produces these, so code and ids stay as written."""
+
+    _SHORT = frozenset("a i to of is it as at on or so be no do go me my us an in if up".split())
+
+    def __init__(self, words: frozenset[str]) -> None:
+        self.words = words | self._SHORT
+        self.prefixes = frozenset(word[:4] for word in words if len(word) >= 4)
+
+    def knows(self, word: str) -> bool:
+        low = word.lower()
+        return low in self.words or (len(low) >= 4 and low[:4] in self.prefixes)
+
+
+def _unleet_token(token: str, lexicon: Lexicon) -> str | None:
+    """The token with leet characters read as letters, if that spells a known word; else None."""
     base = "".join(_LEET.get(ch, ch) for ch in token)
-    ones = [i for i, ch in enumerate(token) if ch in "1!|"]
-    if not ones or base.lower() in vocabulary:
-        return base
-    # "1" and "|" read as either i or l; take whichever spelling is a word the detectors know.
+    ones = [i for i, ch in enumerate(token) if ch in "1!"]
+    if not ones:
+        return base if lexicon.knows(base) else None
+    # "1" reads as either i or l; take whichever spelling is a word the detectors know.
     for choice in itertools.islice(itertools.product("il", repeat=len(ones)), 64):
         chars = list(base)
         for pos, letter in zip(ones, choice, strict=True):
             chars[pos] = letter
         candidate = "".join(chars)
-        if candidate.lower() in vocabulary:
+        if lexicon.knows(candidate):
             return candidate
-    return base
+    return None
 
 
 def spaced_view(view: View) -> View | None:

@@ -192,6 +192,17 @@ class TracedRun:
         )
 
 
+def count_tokens(model, text: str) -> int:
+    """Tokens ``text`` takes for ``model`` (an estimate when the model cannot count)."""
+    counter = getattr(model, "count_tokens", None)
+    if counter is not None:
+        try:
+            return int(counter(text))
+        except Exception:
+            pass
+    return max(1, len(text) // 4)
+
+
 def mean_score(steps: Sequence) -> float | None:
     values = [s.score for s in steps if s.score is not None]
     return round(sum(values) / len(values), 1) if values else None

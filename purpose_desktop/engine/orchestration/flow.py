@@ -305,7 +305,7 @@ class Flow:
                 del pending[n]
             results = self._run_wave(wave, run, state, outputs, runs, tests, mode, cancel, emit, db)
             cancelled = False
-            for name, (updates, text, step_index, step_status) in zip(wave, results, strict=True):
+            for name, (updates, text, _step, step_status) in zip(wave, results, strict=True):
                 state.update(updates)
                 if text:
                     outputs.pop(name, None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import itertools
 import threading
 import time
 import uuid
@@ -312,8 +311,6 @@ class _Job:
         finally:
             own_store.close()
 
-
-_counter = itertools.count()
 
 
 def _collect(i: int, task: str, agent, future: Future, run: TracedRun | None, mode: RunMode) -> SwarmResult:

@@ -58,7 +58,9 @@ def _blank(line: str) -> bool:
     return not line.strip()
 
 
-def _windows(lines: list[str], start: int, end: int, max_chars: int, overlap: int) -> list[tuple[int, int, str]]:
+def _windows(
+    lines: list[str], start: int, end: int, max_chars: int, overlap: int
+) -> list[tuple[int, int, str]]:
     """Split lines start..end into pieces of at most ``max_chars``, preferring blank-line breaks, with overlap."""
     out: list[tuple[int, int, str]] = []
     s = start
@@ -161,7 +163,9 @@ def _def_start(node: ast.AST, lines: list[str], floor: int) -> int:
     return start
 
 
-def _python_segments(nodes: list[ast.stmt], lines: list[str], first: int, last: int, prefix: str) -> list[_Seg]:
+def _python_segments(
+    nodes: list[ast.stmt], lines: list[str], first: int, last: int, prefix: str
+) -> list[_Seg]:
     segs: list[_Seg] = []
     cursor = first
     for node in nodes:
@@ -290,7 +294,9 @@ def _markdown_headings(lines: list[str]) -> list[tuple[int, int, str]]:
         m = _SETEXT.match(line)
         if m and i > 1 and not _blank(lines[i - 2]) and not (heads and heads[-1][0] == i - 1):
             prev = lines[i - 2]
-            if not prev.lstrip().startswith(("-", "*", "+", ">", "|", "#")) and (i == 2 or _blank(lines[i - 3])):
+            if not prev.lstrip().startswith(("-", "*", "+", ">", "|", "#")) and (
+                i == 2 or _blank(lines[i - 3])
+            ):
                 heads.append((i - 1, 1 if m.group(1)[0] == "=" else 2, prev.strip()))
     return heads
 
@@ -333,7 +339,9 @@ def chunk_sections(lines: list[str], heads: list[tuple[int, int, str]]) -> list[
 # -- prose and PDF ----------------------------------------------------------------------------------
 
 
-def chunk_prose(lines: list[str], start: int = 1, end: int | None = None, page: int | None = None) -> list[Chunk]:
+def chunk_prose(
+    lines: list[str], start: int = 1, end: int | None = None, page: int | None = None
+) -> list[Chunk]:
     """Paragraphs packed to MAX_CHUNK_CHARS with ~PROSE_OVERLAP_CHARS of overlap."""
     end = len(lines) if end is None else end
     title = f"page {page}" if page is not None else ""

@@ -1,0 +1,224 @@
+"""Memory records: the seven kinds, the lifecycle statuses, scope, history entries, evidence and policy."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+KINDS = (
+    "purpose_contract",
+    "user_preference",
+    "skill_card",
+    "episodic_case",
+    "failure_pattern",
+    "critic_calibration",
+    "tool_policy",
+)
+# Kinds that state how the user wants work done: they apply to every task in their scope, so their
+# relevance never drops below ALWAYS_RELEVANCE (a preference about type hints says nothing about
+# the *topic* of "sort a list of names", yet it applies).
+ALWAYS_KINDS = frozenset({"purpose_contract", "user_preference"})
+ALWAYS_RELEVANCE = 0.6
+
+CANDIDATE, QUARANTINED, PROMOTED, REJECTED, ARCHIVED = "candidate", "quarantined", "promoted", "rejected", "archived"
+STATUSES = (CANDIDATE, QUARANTINED, PROMOTED, REJECTED, ARCHIVED)
+
+# Who may move a memory where. Edits and re-tests go back through quarantine (see api.MemoryBank.edit).
+TRANSITIONS: dict[str, frozenset[str]] = {
+    CANDIDATE: frozenset({QUARANTINED, REJECTED}),
+    QUARANTINED: frozenset({QUARANTINED, PROMOTED, REJECTED, ARCHIVED}),
+    PROMOTED: frozenset({QUARANTINED, PROMOTED, REJECTED, ARCHIVED}),
+    REJECTED: frozenset({QUARANTINED, REJECTED}),
+    ARCHIVED: frozenset({QUARANTINED, ARCHIVED}),
+}
+
+VERDICTS = ("helps", "neutral", "hurts", "untested")
+TAUGHT_BY_USER = "taught by user"
+MAX_TEXT_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a memory applies; an empty tuple means "any"."""
+
+    roles: tuple[str, ...] = ()
+    tools: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    def matches(self, role: str | None, tools: set[str] | frozenset[str], tags: set[str] | frozenset[str]) -> bool:
+        if self.roles and role not in self.roles:
+            return False
+        if self.tools and not (set(self.tools) & set(tools)):
+            return False
+        return not (self.tags and not (set(self.tags) & set(tags)))
+
+    def key(self) -> tuple:
+        return (self.roles, self.tools, self.tags)
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {"roles": list(self.roles), "tools": list(self.tools), "tags": list(self.tags)}
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> Scope:
+        data = data or {}
+
+        def clean(key: str) -> tuple[str, ...]:
+            return tuple(sorted({str(v).strip().lower() for v in data.get(key) or () if str(v).strip()}))
+
+        return cls(clean("roles"), clean("tools"), clean("tags"))
+
+
+@dataclass(frozen=True)
+class ReplayEvidence:
+    """The A/B replay result stored on a memory: scores with and without it, same seeds, n runs each."""
+
+    memory_id: str
+    tasks: list[str]
+    seeds: list[int]
+    n: int
+    scores_with: list[float]
+    scores_without: list[float]
+    mean_with: float | None
+    mean_without: float | None
+    delta: float | None
+    wins: int
+    losses: int
+    verdict: str  # helps | neutral | hurts | untested
+    status: str = "complete"  # complete | cancelled
+    id: str = ""
+    created_at: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ReplayEvidence:
+        names = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One change to a memory: what happened, who did it and why."""
+
+    at: str
+    actor: str  # user | distil | immune | replay | credit | policy | system
+    action: str  # created | scanned | promoted | rejected | edited | archived | retested | strengthened | demoted | credited
+    from_status: str | None
+    to_status: str | None
+    reason: str
+    data: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Memory:
+    """A lesson with its provenance, scan report, replay evidence and usage record."""
+
+    id: str
+    kind: str
+    text: str
+    scope: Scope
+    status: str
+    provenance: list[dict]
+    scan: dict
+    evidence: dict | None
+    trust: float
+    utility: float
+    retrieved: int
+    helped: int
+    hurt: int
+    strength: int
+    hurt_streak: int
+    status_reason: str
+    content_hash: str
+    created_at: str
+    updated_at: str
+
+    @property
+    def effective_trust(self) -> float:
+        """Trust as retrieval uses it: the stored trust moved by the latest replay verdict."""
+        verdict = (self.evidence or {}).get("verdict")
+        factor = {"helps": 1.25, "hurts": 0.5}.get(verdict or "", 1.0)
+        return max(0.0, min(1.0, self.trust * factor))
+
+    @property
+    def taught(self) -> bool:
+        return any(p.get("source") == TAUGHT_BY_USER for p in self.provenance)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["scope"] = self.scope.to_dict()
+        d["effective_trust"] = round(self.effective_trust, 4)
+        return d
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Memory:
+        return cls(
+            id=row["id"],
+            kind=row["kind"],
+            text=row["text"],
+            scope=Scope.from_dict(_loads(row["scope_json"], {})),
+            status=row["status"],
+            provenance=_loads(row["provenance_json"], []),
+            scan=_loads(row["scan_json"], {}),
+            evidence=_loads(row["evidence_json"], None),
+            trust=float(row["trust"]),
+            utility=float(row["utility"]),
+            retrieved=int(row["retrieved_count"]),
+            helped=int(row["helped_count"]),
+            hurt=int(row["hurt_count"]),
+            strength=int(row["strength"]),
+            hurt_streak=int(row["hurt_streak"]),
+            status_reason=row["status_reason"] or "",
+            content_hash=row["content_hash"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+
+@dataclass(frozen=True)
+class MemoryPolicy:
+    """Knobs for learning. Auto-promotion is off: a person approves unless they turn it on."""
+
+    auto_promote: bool = False
+    auto_promote_min_delta: float = 1.0  # mean score gain (0–10 scale) that "clearly helps" means
+    verdict_margin: float = 0.5  # |delta| below this is "neutral"
+    dedup_threshold: float = 0.82  # cosine at or above which two lessons are the same lesson
+    demote_after: int = 3  # consecutive hurting runs before a promoted memory goes back to review
+    credit_rate: float = 0.2  # how far one run moves utility
+    credit_margin: float = 0.1  # outcome vs baseline (0–1) beyond which a run helped / hurt
+    top_k: int = 5  # memories per step at most
+    token_budget: int = 240  # memory tokens per step at most
+    min_relevance: float = 0.3  # cosine below which a topical memory is not retrieved
+    replay_n: int = 3
+    replay_similar: int = 2  # past tasks replayed besides the originating one
+    replay_temperature: float = 0.7  # seeds only matter when sampling; 0 would make n runs identical
+    distil: bool = True
+
+
+def normalize_text(text: str) -> str:
+    """Text as stored: NFC, trimmed, inner whitespace runs kept (code matters) but no trailing spaces."""
+    text = unicodedata.normalize("NFC", text or "")
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+def content_hash(text: str) -> str:
+    """Same lesson, same hash: case, punctuation and spacing do not count."""
+    folded = re.sub(r"[\W_]+", " ", unicodedata.normalize("NFKC", text).casefold()).strip()
+    return hashlib.sha256(folded.encode("utf-8")).hexdigest()
+
+
+def _loads(text: str | None, default: Any) -> Any:
+    if not text:
+        return default
+    try:
+        return json.loads(text)
+    except ValueError:
+        return default

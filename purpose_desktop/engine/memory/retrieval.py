@@ -1,0 +1,175 @@
+"""Retrieval for a prompt: promoted memories in scope, ranked by relevance × trust × utility, token-budgeted.
+
+A snapshot of the promoted memories (texts, scopes, weights, and a VectorIndex over the topical ones)
+is cached per Store and rebuilt only when the memories change (``memory_state.generation``); the
+vector index itself is reused while the set of promoted ids stays the same, so credit updates after
+a run only refresh the weights. The task is embedded at most once per retriever, and only when a
+topical memory could match — a store holding only preferences never loads the embedder.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from purpose_desktop.engine.memory import similarity
+from purpose_desktop.engine.memory.index import VectorIndex
+from purpose_desktop.engine.memory.records import ALWAYS_KINDS, ALWAYS_RELEVANCE, Memory, MemoryPolicy, Scope
+from purpose_desktop.engine.memory.repo import MemoryRepo
+
+_snapshots: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_WORD = re.compile(r"[a-z][a-z0-9_+#.-]*")
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """One memory chosen for a prompt, with why it ranked where it did."""
+
+    memory_id: str
+    kind: str
+    text: str
+    relevance: float
+    weight: float  # effective trust × utility
+    score: float  # relevance × weight
+    tokens: int
+    forced: bool = False  # put in by a replay's "with" arm, not by ranking
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def task_tags(*texts: str) -> frozenset[str]:
+    """The words of the task and purpose; a memory tagged "python" matches a task that says Python."""
+    words: set[str] = set()
+    for text in texts:
+        for w in _WORD.findall((text or "").lower()):
+            words.add(w.strip(".-"))
+    return frozenset(w for w in words if w)
+
+
+def approx_tokens(text: str) -> int:
+    return max(1, (len(text) + 3) // 4)
+
+
+class _Snapshot:
+    """The promoted memories as arrays, built from one generation of the table."""
+
+    def __init__(self, memories: list[Memory], generation: int, model: str, vectors: dict[str, np.ndarray], previous) -> None:
+        self.generation = generation
+        self.model = model
+        self.always = [m for m in memories if m.kind in ALWAYS_KINDS]
+        topical = [m for m in memories if m.kind not in ALWAYS_KINDS and m.id in vectors]
+        self.topical = topical
+        self.ids = tuple(m.id for m in topical)
+        self.row_of = {mid: row for row, mid in enumerate(self.ids)}
+        self.weights = np.array([m.effective_trust * m.utility for m in topical], dtype=np.float32)
+        groups: dict[tuple, int] = {}
+        self.group_of = np.array([groups.setdefault(m.scope.key(), len(groups)) for m in topical], dtype=np.int64)
+        self.group_scopes = [Scope(*key) for key in groups]
+        if previous is not None and previous.ids == self.ids and previous.model == model:
+            self.index = previous.index  # same rows: only the weights moved
+        else:
+            matrix = np.stack([vectors[i] for i in self.ids]) if self.ids else np.zeros((0, similarity.DIM), np.float32)
+            self.index = VectorIndex(matrix)
+
+    def mask(self, role: str | None, tools: frozenset[str], tags: frozenset[str]) -> np.ndarray:
+        match = np.array([s.matches(role, tools, tags) for s in self.group_scopes], dtype=bool)
+        return match[self.group_of] if len(self.group_of) else np.zeros(0, dtype=bool)
+
+
+def snapshot(store, repo: MemoryRepo | None = None) -> _Snapshot:
+    """The cached snapshot for ``store``, refreshed when the memories have changed."""
+    repo = repo or MemoryRepo(store)
+    generation = repo.generation()
+    model = similarity.model_name()
+    current = _snapshots.get(store)
+    if current is not None and current.generation == generation and current.model == model:
+        return current
+    memories = repo.list(status="promoted")
+    topical = [m for m in memories if m.kind not in ALWAYS_KINDS]
+    vectors = repo.vectors(topical) if topical else {}
+    # Saving missing vectors bumps nothing, but read the generation again in case another writer did.
+    snap = _Snapshot(memories, repo.generation(), model, vectors, current)
+    _snapshots[store] = snap
+    return snap
+
+
+class MemoryRetriever:
+    """Chooses the memories for each step of one run (one task)."""
+
+    def __init__(
+        self,
+        store,
+        policy: MemoryPolicy | None = None,
+        *,
+        count_tokens: Callable[[str], int] | None = None,
+    ) -> None:
+        self.store = store
+        self.policy = policy or MemoryPolicy()
+        self.count_tokens = count_tokens or approx_tokens
+        self._query: tuple[str, np.ndarray] | None = None
+
+    def _query_vector(self, text: str) -> np.ndarray:
+        if self._query is None or self._query[0] != text:
+            self._query = (text, similarity.embed([text])[0])
+        return self._query[1]
+
+    def for_step(
+        self,
+        *,
+        task: str,
+        role: str | None,
+        tools: Iterable[str] = (),
+        purpose: str = "",
+        include: Sequence[Memory] = (),
+        exclude: Iterable[str] = (),
+        query_vector: np.ndarray | None = None,
+        top_k: int | None = None,
+        token_budget: int | None = None,
+    ) -> list[Retrieved]:
+        """Memories for one step: ``include`` first (a replay's subject), then the best ranked, within budget."""
+        top_k = self.policy.top_k if top_k is None else top_k
+        budget = self.policy.token_budget if token_budget is None else token_budget
+        tools = frozenset(t.lower() for t in tools)
+        tags = task_tags(task, purpose)
+        role = (role or "").lower() or None
+        excluded = set(exclude) | {m.id for m in include}
+        snap = snapshot(self.store)
+        ranked: list[Retrieved] = []
+        for m in include:
+            if m.scope.matches(role, tools, tags):
+                ranked.append(self._retrieved(m, 1.0, forced=True))
+        candidates: list[Retrieved] = []
+        for m in snap.always:
+            if m.id not in excluded and m.scope.matches(role, tools, tags):
+                candidates.append(self._retrieved(m, ALWAYS_RELEVANCE))
+        if snap.ids:
+            mask = snap.mask(role, tools, tags)
+            rows = [snap.row_of[i] for i in excluded if i in snap.row_of]
+            if rows:
+                mask = mask.copy()
+                mask[rows] = False
+            if mask.any():
+                q = query_vector if query_vector is not None else self._query_vector(task)
+                for hit in snap.index.search(
+                    q, top_k, weights=snap.weights, mask=mask, min_similarity=self.policy.min_relevance
+                ):
+                    candidates.append(self._retrieved(snap.topical[hit.row], hit.similarity))
+        candidates.sort(key=lambda r: (-r.score, r.memory_id))
+        chosen, used = [], 0
+        for r in ranked + candidates:
+            if len(chosen) >= top_k and not r.forced:
+                break
+            if used + r.tokens > budget and not r.forced:
+                continue
+            chosen.append(r)
+            used += r.tokens
+        return chosen
+
+    def _retrieved(self, m: Memory, relevance: float, *, forced: bool = False) -> Retrieved:
+        weight = m.effective_trust * m.utility
+        return Retrieved(m.id, m.kind, m.text, round(relevance, 4), round(weight, 4), round(relevance * weight, 4), self.count_tokens(m.text), forced)

@@ -1,0 +1,86 @@
+"""The command line, run as a person would: a real subprocess, the real model, a real data dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.model
+
+
+def cli(*args: str, timeout: int = 300, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "purpose_desktop", *args],
+        capture_output=True, text=True, timeout=timeout, input=stdin, env=os.environ.copy(),
+    )
+
+
+def test_chat_streams_text_and_json_reports_timings():
+    out = cli("chat", "--temperature", "0", "--seed", "1", "--max-tokens", "24", "Say hi.")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip()
+    out = cli("chat", "--json", "--temperature", "0", "--max-tokens", "16", "What is Python?")
+    data = json.loads(out.stdout)
+    assert data["text"] and "SmolLM2" in data["model"]
+    assert data["ttft_ms"] > 0 and data["tokens_per_s"] > 0 and data["n_tokens"] <= 16
+
+
+def test_chat_reads_the_prompt_from_stdin():
+    out = cli("chat", "--json", "--max-tokens", "8", "-", stdin="Name a colour.")
+    assert out.returncode == 0 and json.loads(out.stdout)["text"]
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory", "corrupt"])
+def test_bad_model_exits_nonzero_with_the_message(tmp_path, kind):
+    path = tmp_path / "m.gguf"
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "corrupt":
+        path.write_bytes(b"not a model at all" * 10)
+    out = cli("chat", "--json", "--model", str(path), "hi")
+    assert out.returncode == 2
+    err = json.loads(out.stdout)
+    assert err["error"] == "ModelError" and err["message"] and err["hint"]
+    out = cli("chat", "--model", str(path), "hi")
+    assert out.returncode == 2 and "error:" in out.stderr and "hint:" in out.stderr
+
+
+def test_models_list_json_has_the_bundled_model():
+    data = json.loads(cli("models", "list", "--json").stdout)
+    default = next(m for m in data if m["id"] == "default")
+    assert default["source"] == "bundled" and default["info"]["architecture"] == "llama"
+    assert default["info"]["quantization"] == "Q4_1"
+
+
+def test_doctor_reports_what_matters():
+    out = cli("doctor", "--json")
+    report = json.loads(out.stdout)
+    assert out.returncode == 0 and report["summary"]["ok"]
+    assert report["model"]["found"] and report["sqlite"]["fts5"] is True
+    assert isinstance(report["llama"]["gpu_offload"], bool)
+    assert "load_extension" in report["sqlite"] and report["sandbox"]
+
+
+def test_run_json_then_runs_list_and_show(tmp_path):
+    tests = tmp_path / "test_add.py"
+    tests.write_text("from solution import add\n\ndef test_add():\n    assert add(2, 3) == 5\n")
+    out = cli("run", "--purpose", "Help me write Python code", "Write a function add(a, b) returning a + b.",
+              "--tests", str(tests), "--json", timeout=600)
+    assert out.returncode in (0, 1), out.stderr
+    result = json.loads(out.stdout)
+    assert result["answer"] and result["run_id"]
+    assert result["steps"] and all({"role", "score", "evidence"} <= set(s) for s in result["steps"])
+    runs = json.loads(cli("runs", "list", "--json").stdout)
+    assert runs[0]["id"] == result["run_id"]
+    shown = json.loads(cli("runs", "show", result["run_id"][:8], "--json").stdout)
+    assert [s["role"] for s in shown["steps"]] == [s["role"] for s in result["steps"]]
+
+
+def test_eval_mode_run_is_not_recorded():
+    out = cli("run", "--purpose", "Help me write a blog post", "Write one sentence about tea.", "--mode", "eval", "--json", timeout=600)
+    assert json.loads(out.stdout)["mode"] == "eval"
+    assert json.loads(cli("runs", "list", "--json").stdout) == []

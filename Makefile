@@ -2,7 +2,7 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run test lint bench install dev clean
+.PHONY: run test lint bench install dev clean dist dist-selftest install-desktop uninstall-desktop
 
 ## Install what the app needs and open it on the bundled default model.
 run: install
@@ -24,6 +24,30 @@ dev:
 bench: dev
 	QT_QPA_PLATFORM=offscreen $(PY) bench/stream_overhead.py
 	QT_QPA_PLATFORM=offscreen $(PY) bench/ui_stall.py
+
+## The double-click app: dist/PurposeDesktop/ (PyInstaller onedir with the default model and embedder).
+DIST_APP    := dist/PurposeDesktop/PurposeDesktop
+DIST_INPUTS := build.spec pyproject.toml $(shell find purpose_desktop packaging resources -type f \
+                 -not -name '*.pyc' 2>/dev/null) scripts/install-desktop.sh scripts/uninstall-desktop.sh
+
+dist: | install
+	@packaging/build.sh
+
+# Rebuilt only when something it is made of changed (CI: a fresh clone builds once).
+$(DIST_APP): $(DIST_INPUTS) | install
+	@packaging/build.sh
+	@touch $@
+
+## The frozen app checks itself headless (model, database, embedder, sandbox) and prints JSON.
+dist-selftest: $(DIST_APP)
+	env -u DISPLAY -u WAYLAND_DISPLAY QT_QPA_PLATFORM=offscreen $(DIST_APP) --self-test
+
+## Menu entry and icons for this user (no root); uninstall keeps your data unless PURGE=1.
+install-desktop:
+	@scripts/install-desktop.sh
+
+uninstall-desktop:
+	@scripts/uninstall-desktop.sh $(if $(PURGE),--purge)
 
 clean:
 	rm -rf build dist .pytest_cache .ruff_cache

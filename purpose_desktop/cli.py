@@ -214,6 +214,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--model", help="GGUF file or model id to open the app with")
+    parser.add_argument(
+        "--self-test",
+        nargs="?",
+        const="temp",
+        choices=["temp", "data"],
+        help="check model, database, embedder and sandbox headless, print a JSON report and exit "
+        "(non-zero on failure); 'data' uses the real data folder instead of a temporary one",
+    )
     sub = parser.add_subparsers(dest="command")
 
     gui = sub.add_parser("gui", help="open the desktop app (the default)")
@@ -274,6 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.self_test:
+        from purpose_desktop.selftest import main as self_test
+
+        return self_test(use_data_dir=args.self_test == "data")
     if not getattr(args, "command", None):
         args.func = cmd_gui
     try:

@@ -106,7 +106,9 @@ def parse_endpoint_spec(spec: str) -> tuple[str, str | None]:
             'Use e.g. "http://127.0.0.1:8080/v1" or "openai-compat:http://localhost:11434/v1#model-name".',
         )
     if parts.username or parts.password:
-        raise ModelError("Endpoint addresses may not carry a user name or password.", "Remove the user@ part.")
+        raise ModelError(
+            "Endpoint addresses may not carry a user name or password.", "Remove the user@ part."
+        )
     path = parts.path.rstrip("/") or "/v1"
     try:
         port = parts.port
@@ -259,7 +261,10 @@ class EndpointModel:
 
     def _body(self, messages: list[dict], settings: GenerationSettings, extra: dict) -> dict:
         body = {
-            "messages": [{"role": str(m.get("role") or "user"), "content": str(m.get("content") or "")} for m in messages],
+            "messages": [
+                {"role": str(m.get("role") or "user"), "content": str(m.get("content") or "")}
+                for m in messages
+            ],
             "stream": True,
             "max_tokens": settings.max_tokens,
             "temperature": settings.temperature,
@@ -272,7 +277,9 @@ class EndpointModel:
             body["model"] = self.model
         return body
 
-    def _stream(self, body: dict, cancel: CancelToken | None, on_token: Callable[[str], None] | None) -> _Stream:
+    def _stream(
+        self, body: dict, cancel: CancelToken | None, on_token: Callable[[str], None] | None
+    ) -> _Stream:
         """POST a streamed completion and read its SSE events; a set ``cancel`` stops it at once."""
         if self.closed:
             raise ModelError("The endpoint model has been closed", "Resolve the endpoint again.")
@@ -311,7 +318,8 @@ class EndpointModel:
                         continue
                     if isinstance(chunk, dict) and chunk.get("error"):
                         raise ModelError(
-                            f"The model server failed: {_error_message(json.dumps(chunk))}", "Check the server's log."
+                            f"The model server failed: {_error_message(json.dumps(chunk))}",
+                            "Check the server's log.",
                         )
                     choice = (chunk.get("choices") or [{}])[0] if isinstance(chunk, dict) else {}
                     piece = (choice.get("delta") or {}).get("content")
@@ -372,7 +380,9 @@ class EndpointModel:
         try:
             out = self._stream(self._body(messages, settings, {}), cancel, on_token)
         except _HttpError as exc:
-            raise ModelError(f"The model server refused the request: {exc}", "Check the server's log.") from exc
+            raise ModelError(
+                f"The model server refused the request: {exc}", "Check the server's log."
+            ) from exc
         return self._reply(out, started, settings.max_tokens)
 
     def complete_json(
@@ -394,7 +404,10 @@ class EndpointModel:
         if cancel is not None and cancel.is_set():
             return {}
         formats = {
-            "json_schema": {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema, "strict": True}},
+            "json_schema": {
+                "type": "json_schema",
+                "json_schema": {"name": "reply", "schema": schema, "strict": True},
+            },
             "json_object": {"type": "json_object", "schema": schema},
         }
         order = [self._json_mode] if self._json_mode else ["json_schema", "json_object"]
@@ -402,14 +415,21 @@ class EndpointModel:
         for mode in order:
             msgs = messages
             if mode == "json_object":
-                hint = {"role": "system", "content": "Reply with one JSON object matching this schema:\n" + json.dumps(schema)}
+                hint = {
+                    "role": "system",
+                    "content": "Reply with one JSON object matching this schema:\n" + json.dumps(schema),
+                }
                 msgs = [*messages, hint]
             try:
-                out = self._stream(self._body(msgs, settings, {"response_format": formats[mode]}), cancel, on_token)
+                out = self._stream(
+                    self._body(msgs, settings, {"response_format": formats[mode]}), cancel, on_token
+                )
             except _HttpError as exc:
                 if mode == "json_schema" and exc.status in (400, 404, 415, 422, 500, 501):
                     continue  # the server does not know json_schema: try json_object
-                raise ModelError(f"The model server refused the request: {exc}", "Check the server's log.") from exc
+                raise ModelError(
+                    f"The model server refused the request: {exc}", "Check the server's log."
+                ) from exc
             self._json_mode = mode
             break
         if out is None or out.finish == "cancelled":

@@ -8,20 +8,25 @@ import logging.handlers
 import os
 import sys
 import threading
+import time
 import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from purpose_desktop.engine import paths
 from purpose_desktop.ui.bridge import EngineBridge
-from purpose_desktop.ui.main_window import APP_TITLE, MainWindow
+from purpose_desktop.ui.main_window import APP_TITLE, MainWindow, default_settings
+from purpose_desktop.ui.settings_pane import saved_theme
 from purpose_desktop.ui.theme import apply_theme, icon
 
 log = logging.getLogger(__name__)
 
 LOG_FILENAME = "purpose-desktop.log"
+NATIVE_LOG_FILENAME = "stderr.log"
+# bench/dist.py: the app writes time.time() of the window's first expose to this file, then quits.
+SHOWN_FILE_ENV = "PURPOSE_DESKTOP_SHOWN_FILE"
 
 
 def setup_logging() -> Path:
@@ -43,6 +48,52 @@ def setup_logging() -> Path:
         root.addHandler(console)
     root.setLevel(logging.INFO)
     return path
+
+
+def redirect_native_output(log_dir: Path) -> Path | None:
+    """Without a terminal (the frozen app started from a desktop, a windowed build without a console),
+    send file descriptors 1 and 2 — llama.cpp's and Qt's own messages, Python's stderr — to a log file.
+    Returns the file, or None when a terminal (or a test's capture) keeps them."""
+    try:
+        terminal = sys.stderr is not None and os.isatty(2)
+    except (OSError, ValueError):
+        terminal = False
+    if terminal or not (getattr(sys, "frozen", False) or sys.stderr is None):
+        return None
+    path = log_dir / NATIVE_LOG_FILENAME
+    try:
+        if path.exists() and path.stat().st_size > 2_000_000:
+            path.replace(path.with_name(NATIVE_LOG_FILENAME + ".1"))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    except OSError:
+        return None
+    for target in (1, 2):
+        os.dup2(fd, target)
+    os.close(fd)
+    if sys.stdout is None:  # a windowed build starts without them
+        sys.stdout = open(1, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)
+    if sys.stderr is None:
+        sys.stderr = open(2, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)
+    return path
+
+
+class _FirstExpose(QObject):
+    """Logs when the window is first on screen (and, for bench/dist.py, writes the time and quits)."""
+
+    def __init__(self, app: QApplication, started: float) -> None:
+        super().__init__()
+        self.app = app
+        self.started = started
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Expose and obj.isExposed():
+            obj.removeEventFilter(self)
+            log.info("window shown %.2f s after main() started", time.perf_counter() - self.started)
+            target = os.environ.get(SHOWN_FILE_ENV)
+            if target:
+                Path(target).write_text(repr(time.time()), encoding="utf-8")
+                QTimer.singleShot(0, self.app.quit)
+        return False
 
 
 class _CrashReporter(QObject):
@@ -97,7 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run the window until it is closed; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
+    started = time.perf_counter()
+    native_log = redirect_native_output(paths.log_dir())
     log_path = setup_logging()
+    if native_log:
+        log.info("native output (llama.cpp, Qt) goes to %s", native_log)
     log.info("starting %s (log: %s)", APP_TITLE, log_path)
 
     QApplication.setApplicationName(APP_TITLE)
@@ -106,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     QApplication.setDesktopFileName("purpose-desktop")
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "purpose-desktop", *argv])
     app.setWindowIcon(icon("app"))
-    apply_theme(app)
+    settings = default_settings()
+    apply_theme(app, saved_theme(settings))
     QThread.currentThread().setObjectName("gui")
 
     reporter = _CrashReporter(log_path)
@@ -116,8 +172,11 @@ def main(argv: list[str] | None = None) -> int:
 
     # The window appears at once; the engine opens the database and loads the model on its own thread.
     bridge = EngineBridge()
-    window = MainWindow(bridge)
+    window = MainWindow(bridge, settings)
     window.show()
+    first_expose = _FirstExpose(app, started)
+    if window.windowHandle() is not None:
+        window.windowHandle().installEventFilter(first_expose)
     app.aboutToQuit.connect(bridge.shutdown)
     bridge.start(args.model)
     try:

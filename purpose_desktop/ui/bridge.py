@@ -1,4 +1,5 @@
-"""EngineBridge (GUI side) + EngineWorker (engine thread): the only place ui/ calls engine/.
+"""EngineBridge (GUI side) of the bridge to the engine thread: with bridge_worker, bridge_vault and
+bridge_work, the only place ui/ calls engine/.
 
 Requests travel GUI → engine as frozen dataclasses on queued ``sig_<noun>_requested`` signals; facts
 travel back on past-tense signals carrying the request id. Stopping a reply is *not* a signal: the
@@ -9,7 +10,6 @@ engine checks it between tokens (the GPT4All pattern).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -17,23 +17,49 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from purpose_desktop.engine.core import MAX_INPUT_CHARS, Engine
-from purpose_desktop.engine.errors import InputError, ModelError, PurposeError, StoreError
 from purpose_desktop.ui.bridge_types import (
+    AddModelRequest,
     ChatRequest,
+    CheckPrivacyRequest,
     CloseRequest,
     Conversation,
+    DecideMemoriesRequest,
     DeleteRequest,
+    DeleteTeamRequest,
+    EditMemoryRequest,
     ErrorInfo,
+    ForgetModelRequest,
+    IndexRequest,
     ListConversationsRequest,
+    ListMemoriesRequest,
+    ListRunsRequest,
+    ListSourcesRequest,
+    ListTeamsRequest,
     LoadMessagesRequest,
     LoadModelRequest,
+    LoadRunRequest,
+    LoadSettingsRequest,
+    LoadTeamRequest,
     Message,
     ModelSummary,
+    ProposeTeamRequest,
+    QueryVaultRequest,
+    RemoveSourceRequest,
     RenameRequest,
     ReplyResult,
     RestoreRequest,
+    RetestMemoryRequest,
+    RunTeamRequest,
+    SaveSettingsRequest,
+    SaveTeamRequest,
+    ScanModelsRequest,
+    ShowMemoryRequest,
     StartRequest,
+    TeachRequest,
+    UndoDecisionRequest,
 )
+from purpose_desktop.ui.bridge_vault import VaultWorker
+from purpose_desktop.ui.bridge_worker import EngineWorker
 
 log = logging.getLogger(__name__)
 
@@ -53,183 +79,10 @@ __all__ = [
 SHUTDOWN_TIMEOUT_MS = 10_000
 
 
-class _EngineNotRunning(StoreError):
-    pass
-
-
-# -- the engine thread -----------------------------------------------------------------------------
-class EngineWorker(QObject):
-    """Lives on the "engine" QThread, owns the Engine (SQLite + llama objects), serves one request at a time.
-
-    Every slot catches everything and answers with a ``*_failed`` signal; its signals are documented
-    on :class:`EngineBridge`, which forwards them unchanged.
-    """
-
-    sig_engine_started = Signal(str)
-    sig_engine_start_failed = Signal(str, object)
-    sig_model_load_progress = Signal(str, str)
-    sig_model_loaded = Signal(str, object)
-    sig_model_load_failed = Signal(str, object)
-    sig_conversations_listed = Signal(str, object)
-    sig_messages_loaded = Signal(str, str, object)
-    sig_conversation_created = Signal(str, object)
-    sig_token_received = Signal(str, str)
-    sig_reply_finished = Signal(str, object)
-    sig_reply_cancelled = Signal(str, object)
-    sig_reply_failed = Signal(str, object)
-    sig_conversation_renamed = Signal(str, object)
-    sig_conversation_deleted = Signal(str, str)
-    sig_conversation_restored = Signal(str, object)
-    sig_request_failed = Signal(str, object)
-    sig_engine_closed = Signal(str)
-
-    def __init__(self, engine_factory: Callable[[], Engine]) -> None:
-        super().__init__()
-        self._engine_factory = engine_factory
-        self._engine: Engine | None = None
-        self._start_error: ErrorInfo | None = None
-
-    def _require_engine(self) -> Engine:
-        if self._engine is None:
-            if self._start_error is not None:
-                raise _EngineNotRunning(self._start_error.message, self._start_error.hint)
-            raise _EngineNotRunning("The engine is not running.", "Restart Purpose Desktop.")
-        return self._engine
-
-    @staticmethod
-    def _fail(what: str, exc: BaseException) -> ErrorInfo:
-        if isinstance(exc, PurposeError):
-            log.warning("%s failed: %s", what, exc)
-        else:
-            log.exception("%s failed unexpectedly", what)
-        return ErrorInfo.from_exception(exc)
-
-    @Slot(object)
-    def on_engine_start_requested(self, req: StartRequest) -> None:
-        try:
-            threading.current_thread().name = "engine"
-            self._engine = self._engine_factory()
-            self._start_error = None
-            self.sig_engine_started.emit(req.id)
-        except Exception as exc:
-            self._start_error = self._fail("starting the engine", exc)
-            self.sig_engine_start_failed.emit(req.id, self._start_error)
-
-    @Slot(object)
-    def on_model_load_requested(self, req: LoadModelRequest) -> None:
-        try:
-            engine = self._require_engine()
-            started = time.perf_counter()
-            info = engine.load_model(
-                req.spec, on_progress=lambda text: self.sig_model_load_progress.emit(req.id, text)
-            )
-            model = engine.model
-            summary = ModelSummary(
-                name=str(getattr(model, "display_name", None) or getattr(info, "name", None) or "model"),
-                path=str(getattr(info, "path", "")),
-                size_label=getattr(info, "size_label", None),
-                quantization=getattr(info, "quantization", None),
-                context_length=getattr(model, "n_ctx", None) or getattr(info, "context_length", None),
-                gpu_offload=bool(getattr(model, "gpu_offload", False)),
-                load_s=time.perf_counter() - started,
-                note=getattr(model, "template_note", None),
-            )
-            self.sig_model_loaded.emit(req.id, summary)
-        except Exception as exc:
-            self.sig_model_load_failed.emit(req.id, self._fail("loading the model", exc))
-
-    @Slot(object)
-    def on_conversations_list_requested(self, req: ListConversationsRequest) -> None:
-        try:
-            self.sig_conversations_listed.emit(req.id, self._require_engine().store.list_conversations())
-        except Exception as exc:
-            self.sig_request_failed.emit(req.id, self._fail("listing chats", exc))
-
-    @Slot(object)
-    def on_messages_load_requested(self, req: LoadMessagesRequest) -> None:
-        try:
-            messages = self._require_engine().store.messages(req.conversation_id)
-            self.sig_messages_loaded.emit(req.id, req.conversation_id, messages)
-        except Exception as exc:
-            self.sig_request_failed.emit(req.id, self._fail("loading a chat", exc))
-
-    @Slot(object)
-    def on_chat_requested(self, req: ChatRequest) -> None:
-        try:
-            engine = self._require_engine()
-            if engine.model is None:
-                raise ModelError(
-                    "No model is loaded yet.", "Wait for the model to finish loading, or pick another one."
-                )
-            if not req.text.strip():
-                raise InputError("The message is empty.", "Type a question or some code, then press Enter.")
-            conversation_id = req.conversation_id
-            if conversation_id is None:
-                conversation = engine.store.create_conversation(
-                    model=getattr(engine.model, "display_name", None)
-                )
-                conversation_id = conversation.id
-                self.sig_conversation_created.emit(req.id, conversation)
-            user, assistant = engine.send_message(
-                conversation_id,
-                req.text,
-                cancel=req.cancel,
-                on_token=lambda piece: self.sig_token_received.emit(req.id, piece),
-            )
-            result = ReplyResult(engine.store.get_conversation(conversation_id), user, assistant)
-            if assistant.status == "cancelled":
-                self.sig_reply_cancelled.emit(req.id, result)
-            else:
-                self.sig_reply_finished.emit(req.id, result)
-        except Exception as exc:
-            self.sig_reply_failed.emit(req.id, self._fail("replying", exc))
-
-    @Slot(object)
-    def on_conversation_rename_requested(self, req: RenameRequest) -> None:
-        try:
-            conversation = self._require_engine().store.rename_conversation(req.conversation_id, req.title)
-            self.sig_conversation_renamed.emit(req.id, conversation)
-        except Exception as exc:
-            self.sig_request_failed.emit(req.id, self._fail("renaming a chat", exc))
-
-    @Slot(object)
-    def on_conversation_delete_requested(self, req: DeleteRequest) -> None:
-        try:
-            self._require_engine().store.delete_conversation(req.conversation_id)
-            self.sig_conversation_deleted.emit(req.id, req.conversation_id)
-        except Exception as exc:
-            self.sig_request_failed.emit(req.id, self._fail("deleting a chat", exc))
-
-    @Slot(object)
-    def on_conversation_restore_requested(self, req: RestoreRequest) -> None:
-        try:
-            conversation = self._require_engine().store.restore_conversation(req.conversation_id)
-            self.sig_conversation_restored.emit(req.id, conversation)
-        except Exception as exc:
-            self.sig_request_failed.emit(req.id, self._fail("restoring a chat", exc))
-
-    @Slot(object)
-    def on_engine_close_requested(self, req: CloseRequest) -> None:
-        engine, self._engine = self._engine, None
-        try:
-            if engine is not None:
-                try:
-                    purged = engine.store.purge_deleted()
-                    if purged:
-                        log.info("purged %d deleted chat(s)", purged)
-                except Exception:
-                    log.exception("purging deleted chats failed")
-                engine.close()
-        except Exception:
-            log.exception("closing the engine failed")
-        finally:
-            req.done.set()
-            self.sig_engine_closed.emit(req.id)
-
-
 # -- the GUI side ----------------------------------------------------------------------------------
 class EngineBridge(QObject):
-    """Owns the "engine" QThread and its EngineWorker; panes call its methods and connect to its facts.
+    """Owns the "engine" QThread and its EngineWorker (and, from the first vault request, the "vault"
+    QThread and its VaultWorker); panes call its methods and connect to its facts.
 
     Every fact carries the id of the request it answers, so a pane can ignore answers it no longer wants.
     """
@@ -244,6 +97,33 @@ class EngineBridge(QObject):
     sig_conversation_delete_requested = Signal(object)  #: DeleteRequest
     sig_conversation_restore_requested = Signal(object)  #: RestoreRequest
     sig_engine_close_requested = Signal(object)  #: CloseRequest
+    sig_models_scan_requested = Signal(object)  #: ScanModelsRequest
+    sig_model_add_requested = Signal(object)  #: AddModelRequest
+    sig_model_forget_requested = Signal(object)  #: ForgetModelRequest
+    sig_settings_load_requested = Signal(object)  #: LoadSettingsRequest
+    sig_settings_save_requested = Signal(object)  #: SaveSettingsRequest
+    sig_privacy_check_requested = Signal(object)  #: CheckPrivacyRequest
+    sig_teams_list_requested = Signal(object)  #: ListTeamsRequest
+    sig_team_propose_requested = Signal(object)  #: ProposeTeamRequest
+    sig_team_load_requested = Signal(object)  #: LoadTeamRequest
+    sig_team_save_requested = Signal(object)  #: SaveTeamRequest
+    sig_team_delete_requested = Signal(object)  #: DeleteTeamRequest
+    sig_team_run_requested = Signal(object)  #: RunTeamRequest
+    sig_runs_list_requested = Signal(object)  #: ListRunsRequest
+    sig_run_load_requested = Signal(object)  #: LoadRunRequest
+    sig_memories_list_requested = Signal(object)  #: ListMemoriesRequest
+    sig_memory_show_requested = Signal(object)  #: ShowMemoryRequest
+    sig_memories_decide_requested = Signal(object)  #: DecideMemoriesRequest
+    sig_memory_undo_requested = Signal(object)  #: UndoDecisionRequest
+    sig_memory_edit_requested = Signal(object)  #: EditMemoryRequest
+    sig_memory_teach_requested = Signal(object)  #: TeachRequest
+    sig_memory_retest_requested = Signal(object)  #: RetestMemoryRequest
+    # GUI → vault thread
+    sig_vault_sources_requested = Signal(object)  #: ListSourcesRequest
+    sig_vault_index_requested = Signal(object)  #: IndexRequest
+    sig_vault_query_requested = Signal(object)  #: QueryVaultRequest
+    sig_vault_remove_requested = Signal(object)  #: RemoveSourceRequest
+    sig_vault_close_requested = Signal(object)  #: CloseRequest
 
     # Facts (engine thread → GUI).
     #: (request id) the Engine exists and its database is open.
@@ -276,10 +156,77 @@ class EngineBridge(QObject):
     sig_conversation_deleted = Signal(str, str)
     #: (request id, Conversation) a soft-deleted chat is back.
     sig_conversation_restored = Signal(str, object)
-    #: (request id, ErrorInfo) a list / load / rename / delete / restore request failed.
+    #: (request id, ErrorInfo) a chat list / load / rename / delete / restore request failed.
     sig_request_failed = Signal(str, object)
     #: (request id) the model and the database are closed; the thread is about to end.
     sig_engine_closed = Signal(str)
+    #: (request id, ModelsReport) the models on this computer, the chosen one, RAM and GPU facts.
+    sig_models_scanned = Signal(str, object)
+    #: (request id, ModelsReport) a picked .gguf file is remembered (``added_id`` names it).
+    sig_model_added = Signal(str, object)
+    #: (request id, ModelsReport) an added model is off the list (its file untouched).
+    sig_model_forgotten = Signal(str, object)
+    #: (request id, SettingsSnapshot) the engine settings and where the data lives.
+    sig_settings_loaded = Signal(str, object)
+    #: (request id, SettingsSnapshot) changes are validated, saved and in use.
+    sig_settings_saved = Signal(str, object)
+    #: (request id, PrivacyReport) the sandbox protections active on this computer (probed for real).
+    sig_privacy_checked = Signal(str, object)
+    #: (request id, TeamCatalog) saved teams, role templates, tools and models for roles.
+    sig_teams_listed = Signal(str, object)
+    #: (request id, TeamSpec dict) the team a purpose suggests (not saved yet).
+    sig_team_proposed = Signal(str, object)
+    #: (request id, TeamSpec dict) a saved team.
+    sig_team_loaded = Signal(str, object)
+    #: (request id, TeamSpec dict) the team as saved.
+    sig_team_saved = Signal(str, object)
+    #: (request id, team id) the team is deleted (the pane keeps its spec for Undo).
+    sig_team_deleted = Signal(str, str)
+    #: (run request id, RunEvent) RunStarted, StepStarted, TokenReceived, ToolCalled, StepScored, RunFinished.
+    sig_run_event_received = Signal(str, object)
+    #: (run request id, RunResult) the run ended with an answer.
+    sig_team_run_finished = Signal(str, object)
+    #: (run request id, RunResult) the run was stopped; steps so far are kept in the trace.
+    sig_team_run_cancelled = Signal(str, object)
+    #: (run request id, ErrorInfo) the run failed.
+    sig_team_run_failed = Signal(str, object)
+    #: (request id, list[dict]) past runs, newest first.
+    sig_runs_listed = Signal(str, object)
+    #: (request id, dict) one run with its steps, each with its memories and vault citations.
+    sig_run_loaded = Signal(str, object)
+    #: (request id, MemoryList) every memory and the counts by status.
+    sig_memories_listed = Signal(str, object)
+    #: (request id, dict) one memory with history, evidence runs, credits and its runs' tasks.
+    sig_memory_shown = Signal(str, object)
+    #: (request id, MemoryDecision) approve / reject / archive / restore / undo done.
+    sig_memories_decided = Signal(str, object)
+    #: (request id, Memory) edited text scanned again and back in review (or rejected by the scan).
+    sig_memory_edited = Signal(str, object)
+    #: (request id, SubmitResult) a lesson the person taught.
+    sig_memory_taught = Signal(str, object)
+    #: (re-test request id, ReplayProgress) one replay run finished.
+    sig_memory_retest_progressed = Signal(str, object)
+    #: (re-test request id, ReplayEvidence) the replay's evidence is stored on the memory.
+    sig_memory_retested = Signal(str, object)
+    #: (re-test request id, ReplayEvidence) the replay was stopped; nothing was stored.
+    sig_memory_retest_cancelled = Signal(str, object)
+    #: (request id, ErrorInfo) a pane's request (models, settings, teams, runs, memory, vault) failed.
+    sig_action_failed = Signal(str, object)
+    # Facts (vault thread → GUI).
+    #: (request id, list[SourceInfo]) vault sources with counts and status, oldest first.
+    sig_vault_sources_listed = Signal(str, object)
+    #: (index request id, IndexProgress) files and chunks done, rate, time left.
+    sig_vault_index_progressed = Signal(str, object)
+    #: (index request id, IndexReport) indexing finished.
+    sig_vault_index_finished = Signal(str, object)
+    #: (index request id, IndexReport) indexing stopped; finished work is kept and the next run resumes.
+    sig_vault_index_cancelled = Signal(str, object)
+    #: (index request id, ErrorInfo) indexing could not run.
+    sig_vault_index_failed = Signal(str, object)
+    #: (request id, query text, list[Hit]) ranked chunks, flagged ones included and marked.
+    sig_vault_queried = Signal(str, str, object)
+    #: (request id, SourceInfo) the source and its chunks are gone.
+    sig_vault_source_removed = Signal(str, object)
 
     _FACTS = (
         "sig_engine_started",
@@ -299,13 +246,92 @@ class EngineBridge(QObject):
         "sig_conversation_restored",
         "sig_request_failed",
         "sig_engine_closed",
+        "sig_models_scanned",
+        "sig_model_added",
+        "sig_model_forgotten",
+        "sig_settings_loaded",
+        "sig_settings_saved",
+        "sig_privacy_checked",
+        "sig_teams_listed",
+        "sig_team_proposed",
+        "sig_team_loaded",
+        "sig_team_saved",
+        "sig_team_deleted",
+        "sig_run_event_received",
+        "sig_team_run_finished",
+        "sig_team_run_cancelled",
+        "sig_team_run_failed",
+        "sig_runs_listed",
+        "sig_run_loaded",
+        "sig_memories_listed",
+        "sig_memory_shown",
+        "sig_memories_decided",
+        "sig_memory_edited",
+        "sig_memory_taught",
+        "sig_memory_retest_progressed",
+        "sig_memory_retested",
+        "sig_memory_retest_cancelled",
+        "sig_action_failed",
+    )
+    _ASKS = (
+        ("sig_engine_start_requested", "on_engine_start_requested"),
+        ("sig_model_load_requested", "on_model_load_requested"),
+        ("sig_conversations_list_requested", "on_conversations_list_requested"),
+        ("sig_messages_load_requested", "on_messages_load_requested"),
+        ("sig_chat_requested", "on_chat_requested"),
+        ("sig_conversation_rename_requested", "on_conversation_rename_requested"),
+        ("sig_conversation_delete_requested", "on_conversation_delete_requested"),
+        ("sig_conversation_restore_requested", "on_conversation_restore_requested"),
+        ("sig_engine_close_requested", "on_engine_close_requested"),
+        ("sig_models_scan_requested", "on_models_scan_requested"),
+        ("sig_model_add_requested", "on_model_add_requested"),
+        ("sig_model_forget_requested", "on_model_forget_requested"),
+        ("sig_settings_load_requested", "on_settings_load_requested"),
+        ("sig_settings_save_requested", "on_settings_save_requested"),
+        ("sig_privacy_check_requested", "on_privacy_check_requested"),
+        ("sig_teams_list_requested", "on_teams_list_requested"),
+        ("sig_team_propose_requested", "on_team_propose_requested"),
+        ("sig_team_load_requested", "on_team_load_requested"),
+        ("sig_team_save_requested", "on_team_save_requested"),
+        ("sig_team_delete_requested", "on_team_delete_requested"),
+        ("sig_team_run_requested", "on_team_run_requested"),
+        ("sig_runs_list_requested", "on_runs_list_requested"),
+        ("sig_run_load_requested", "on_run_load_requested"),
+        ("sig_memories_list_requested", "on_memories_list_requested"),
+        ("sig_memory_show_requested", "on_memory_show_requested"),
+        ("sig_memories_decide_requested", "on_memories_decide_requested"),
+        ("sig_memory_undo_requested", "on_memory_undo_requested"),
+        ("sig_memory_edit_requested", "on_memory_edit_requested"),
+        ("sig_memory_teach_requested", "on_memory_teach_requested"),
+        ("sig_memory_retest_requested", "on_memory_retest_requested"),
+    )
+    _VAULT_ASKS = (
+        ("sig_vault_sources_requested", "on_sources_requested"),
+        ("sig_vault_index_requested", "on_index_requested"),
+        ("sig_vault_query_requested", "on_query_requested"),
+        ("sig_vault_remove_requested", "on_remove_requested"),
+        ("sig_vault_close_requested", "on_close_requested"),
+    )
+    _VAULT_FACTS = (
+        ("sig_sources_listed", "sig_vault_sources_listed"),
+        ("sig_index_progressed", "sig_vault_index_progressed"),
+        ("sig_index_finished", "sig_vault_index_finished"),
+        ("sig_index_cancelled", "sig_vault_index_cancelled"),
+        ("sig_index_failed", "sig_vault_index_failed"),
+        ("sig_queried", "sig_vault_queried"),
+        ("sig_source_removed", "sig_vault_source_removed"),
+        ("sig_action_failed", "sig_action_failed"),
     )
 
     def __init__(
-        self, engine_factory: Callable[[], Engine] | None = None, parent: QObject | None = None
+        self,
+        engine_factory: Callable[[], Engine] | None = None,
+        parent: QObject | None = None,
+        *,
+        vault_factory: Callable[[], Any] | None = None,
     ) -> None:
         super().__init__(parent)
-        self._in_flight: dict[str, ChatRequest] = {}
+        self._in_flight: dict[str, Any] = {}
         self._model_spec: str | None = None
         self._started = False
         self._shut_down = False
@@ -314,23 +340,28 @@ class EngineBridge(QObject):
         self._worker = EngineWorker(engine_factory or (lambda: Engine()))
         self._worker.moveToThread(self._thread)
         self._thread.finished.connect(self._worker.deleteLater)
-        w = self._worker
-        for ask, slot in (
-            (self.sig_engine_start_requested, w.on_engine_start_requested),
-            (self.sig_model_load_requested, w.on_model_load_requested),
-            (self.sig_conversations_list_requested, w.on_conversations_list_requested),
-            (self.sig_messages_load_requested, w.on_messages_load_requested),
-            (self.sig_chat_requested, w.on_chat_requested),
-            (self.sig_conversation_rename_requested, w.on_conversation_rename_requested),
-            (self.sig_conversation_delete_requested, w.on_conversation_delete_requested),
-            (self.sig_conversation_restore_requested, w.on_conversation_restore_requested),
-            (self.sig_engine_close_requested, w.on_engine_close_requested),
-        ):
-            ask.connect(slot)
+        for ask, slot in self._ASKS:
+            getattr(self, ask).connect(getattr(self._worker, slot))
         for name in self._FACTS:
-            getattr(w, name).connect(getattr(self, name))
-        for name in ("sig_reply_finished", "sig_reply_cancelled", "sig_reply_failed"):
+            getattr(self._worker, name).connect(getattr(self, name))
+        for name in (
+            "sig_reply_finished",
+            "sig_reply_cancelled",
+            "sig_reply_failed",
+            "sig_team_run_finished",
+            "sig_team_run_cancelled",
+            "sig_team_run_failed",
+            "sig_memory_retested",
+            "sig_memory_retest_cancelled",
+            "sig_vault_index_finished",
+            "sig_vault_index_cancelled",
+            "sig_vault_index_failed",
+        ):
             getattr(self, name).connect(self._forget)
+        self.sig_action_failed.connect(self._forget)
+        self._vault_factory = vault_factory
+        self._vault_thread: QThread | None = None
+        self._vault_worker: VaultWorker | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self, model_spec: str | None = None, *, load_model: bool = True) -> None:
@@ -353,8 +384,23 @@ class EngineBridge(QObject):
         """The "engine" QThread (for tests and diagnostics)."""
         return self._thread
 
+    def _ensure_vault(self) -> None:
+        """Start the "vault" thread on first use: the embedder and its torch import stay off start-up."""
+        if self._vault_thread is not None or self._shut_down:
+            return
+        self._vault_thread = QThread()
+        self._vault_thread.setObjectName("vault")
+        self._vault_worker = VaultWorker(self._vault_factory)
+        self._vault_worker.moveToThread(self._vault_thread)
+        self._vault_thread.finished.connect(self._vault_worker.deleteLater)
+        for ask, slot in self._VAULT_ASKS:
+            getattr(self, ask).connect(getattr(self._vault_worker, slot))
+        for worker_fact, fact in self._VAULT_FACTS:
+            getattr(self._vault_worker, worker_fact).connect(getattr(self, fact))
+        self._vault_thread.start()
+
     def shutdown(self, timeout_ms: int = SHUTDOWN_TIMEOUT_MS) -> bool:
-        """Stop in-flight replies → close model and database → quit the thread → wait; True if all ended.
+        """Stop in-flight work → close model, vault and database → quit the threads → wait; True if all ended.
 
         Safe to call twice. Blocks the GUI thread for at most ``timeout_ms`` (the window is gone by then).
         """
@@ -362,9 +408,16 @@ class EngineBridge(QObject):
             return True
         self._shut_down = True
         self.stop_all()
-        if not self._thread.isRunning():
-            return True
         deadline = time.monotonic() + timeout_ms / 1000
+        ok = True
+        if self._vault_thread is not None and self._vault_thread.isRunning():
+            close = CloseRequest()
+            self.sig_vault_close_requested.emit(close)
+            ok = close.done.wait(max(0.0, deadline - time.monotonic())) and ok
+            self._vault_thread.quit()
+            ok = self._vault_thread.wait(max(1, int((deadline - time.monotonic()) * 1000))) and ok
+        if not self._thread.isRunning():
+            return ok
         close = CloseRequest()
         self.sig_engine_close_requested.emit(close)
         closed = close.done.wait(max(0.0, deadline - time.monotonic()))
@@ -374,13 +427,16 @@ class EngineBridge(QObject):
         finished = self._thread.wait(max(1, int((deadline - time.monotonic()) * 1000)))
         if not finished:
             log.error("the engine thread did not end within %d ms", timeout_ms)
-        return closed and finished
+        return ok and closed and finished
 
-    # -- asks -------------------------------------------------------------------------------------
-    def load_model(self, spec: str | None = None) -> LoadModelRequest:
-        """Load ``spec`` (None: the model in the settings, else the bundled one); Retry reuses it."""
+    # -- asks: chat -------------------------------------------------------------------------------
+    def load_model(self, spec: str | None = None, *, remember: bool = False) -> LoadModelRequest:
+        """Load ``spec`` (None: the model in the settings, else the bundled one); Retry reuses it.
+
+        ``remember`` makes it the chat model in the settings once it has loaded.
+        """
         self._model_spec = spec
-        req = LoadModelRequest(spec)
+        req = LoadModelRequest(spec, remember)
         self.sig_model_load_requested.emit(req)
         return req
 
@@ -405,8 +461,8 @@ class EngineBridge(QObject):
         self.sig_chat_requested.emit(req)
         return req
 
-    def stop(self, req: ChatRequest) -> None:
-        """Stop a reply now: sets its CancelToken from this (GUI) thread; harmless twice or after the end."""
+    def stop(self, req: Any) -> None:
+        """Stop a reply, run, re-test or indexing now: sets its CancelToken from this (GUI) thread."""
         req.cancel.set()
 
     def stop_all(self) -> None:
@@ -428,8 +484,102 @@ class EngineBridge(QObject):
         self.sig_conversation_restore_requested.emit(req)
         return req
 
-    def in_flight(self) -> list[ChatRequest]:
+    def in_flight(self) -> list[Any]:
         return list(self._in_flight.values())
+
+    # -- asks: panes ------------------------------------------------------------------------------
+    def _ask(self, signal: Any, req: Any, *, long: bool = False) -> Any:
+        if long:
+            self._in_flight[req.id] = req
+        signal.emit(req)
+        return req
+
+    def scan_models(self) -> ScanModelsRequest:
+        return self._ask(self.sig_models_scan_requested, ScanModelsRequest())
+
+    def add_model(self, path: str) -> AddModelRequest:
+        return self._ask(self.sig_model_add_requested, AddModelRequest(path))
+
+    def forget_model(self, path: str) -> ForgetModelRequest:
+        return self._ask(self.sig_model_forget_requested, ForgetModelRequest(path))
+
+    def load_settings(self) -> LoadSettingsRequest:
+        return self._ask(self.sig_settings_load_requested, LoadSettingsRequest())
+
+    def save_settings(self, **changes: Any) -> SaveSettingsRequest:
+        return self._ask(self.sig_settings_save_requested, SaveSettingsRequest(tuple(changes.items())))
+
+    def check_privacy(self) -> CheckPrivacyRequest:
+        return self._ask(self.sig_privacy_check_requested, CheckPrivacyRequest())
+
+    def list_teams(self) -> ListTeamsRequest:
+        return self._ask(self.sig_teams_list_requested, ListTeamsRequest())
+
+    def propose_team(self, purpose: str) -> ProposeTeamRequest:
+        return self._ask(self.sig_team_propose_requested, ProposeTeamRequest(purpose))
+
+    def load_team(self, name_or_id: str) -> LoadTeamRequest:
+        return self._ask(self.sig_team_load_requested, LoadTeamRequest(name_or_id))
+
+    def save_team(self, spec: dict) -> SaveTeamRequest:
+        return self._ask(self.sig_team_save_requested, SaveTeamRequest(spec))
+
+    def delete_team(self, team_id: str) -> DeleteTeamRequest:
+        return self._ask(self.sig_team_delete_requested, DeleteTeamRequest(team_id))
+
+    def run_team(
+        self, spec: dict, task: str, tests: str | None = None, mode: str = "train"
+    ) -> RunTeamRequest:
+        """Run a task; keep the request to match its events and to stop it (``stop(req)``)."""
+        return self._ask(self.sig_team_run_requested, RunTeamRequest(spec, task, tests, mode), long=True)
+
+    def list_runs(self, limit: int = 500, team: str | None = None) -> ListRunsRequest:
+        return self._ask(self.sig_runs_list_requested, ListRunsRequest(limit, team))
+
+    def load_run(self, run_id: str) -> LoadRunRequest:
+        return self._ask(self.sig_run_load_requested, LoadRunRequest(run_id))
+
+    def list_memories(self) -> ListMemoriesRequest:
+        return self._ask(self.sig_memories_list_requested, ListMemoriesRequest())
+
+    def show_memory(self, memory_id: str) -> ShowMemoryRequest:
+        return self._ask(self.sig_memory_show_requested, ShowMemoryRequest(memory_id))
+
+    def decide_memories(self, memory_ids, action: str, reason: str = "") -> DecideMemoriesRequest:
+        return self._ask(
+            self.sig_memories_decide_requested, DecideMemoriesRequest(tuple(memory_ids), action, reason)
+        )
+
+    def undo_decision(self, previous, undoing: str = "") -> UndoDecisionRequest:
+        return self._ask(self.sig_memory_undo_requested, UndoDecisionRequest(tuple(previous), undoing))
+
+    def edit_memory(self, memory_id: str, text: str, reason: str = "") -> EditMemoryRequest:
+        return self._ask(self.sig_memory_edit_requested, EditMemoryRequest(memory_id, text, reason))
+
+    def teach(self, text: str, kind: str = "user_preference") -> TeachRequest:
+        return self._ask(self.sig_memory_teach_requested, TeachRequest(text, kind))
+
+    def retest_memory(self, memory_id: str) -> RetestMemoryRequest:
+        return self._ask(self.sig_memory_retest_requested, RetestMemoryRequest(memory_id), long=True)
+
+    def list_sources(self) -> ListSourcesRequest:
+        self._ensure_vault()
+        return self._ask(self.sig_vault_sources_requested, ListSourcesRequest())
+
+    def index_paths(self, paths) -> IndexRequest:
+        """Add or refresh folders and files in the vault; stop it with ``stop(req)``."""
+        self._ensure_vault()
+        return self._ask(
+            self.sig_vault_index_requested, IndexRequest(tuple(str(p) for p in paths)), long=True
+        )
+
+    def query_vault(self, text: str, k: int = 10) -> QueryVaultRequest:
+        self._ensure_vault()
+        return self._ask(self.sig_vault_query_requested, QueryVaultRequest(text, k))
+
+    def remove_source(self, source_id: str) -> RemoveSourceRequest:
+        self._ensure_vault()
+        return self._ask(self.sig_vault_remove_requested, RemoveSourceRequest(source_id))
 
     @Slot(str, object)
     def _forget(self, request_id: str, _result: Any) -> None:

@@ -43,9 +43,13 @@ class StartRequest:
 
 @dataclass(frozen=True)
 class LoadModelRequest:
-    """Load (or switch to) a chat model; ``spec`` None means the one in the settings (or the bundled one)."""
+    """Load (or switch to) a chat model; ``spec`` None means the one in the settings (or the bundled one).
+
+    ``remember`` saves ``spec`` as the chat model in the settings once it has loaded.
+    """
 
     spec: str | None = None
+    remember: bool = False
     id: str = field(default_factory=_new_id)
 
 
@@ -151,3 +155,295 @@ class ReplyResult:
     @property
     def tokens_per_s(self) -> float | None:
         return self.assistant.meta.get("tokens_per_s")
+
+
+# -- pane requests (Models, Settings, Team, Runs, Vault, Memory) -------------------------------------
+# Each is answered by its own past-tense fact, or by ``sig_action_failed(request id, ErrorInfo)``.
+@dataclass(frozen=True)
+class ScanModelsRequest:
+    """Discover GGUF models (bundled, added, other apps' folders) and read their headers."""
+
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class AddModelRequest:
+    """Remember a .gguf file the person picked (checked as GGUF first)."""
+
+    path: str
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class ForgetModelRequest:
+    """Drop an added model from the list (the file itself is never touched)."""
+
+    path: str
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class LoadSettingsRequest:
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class SaveSettingsRequest:
+    """Apply ``changes`` (EngineSettings field → value), validate, save; the engine uses them from now on."""
+
+    changes: tuple[tuple[str, object], ...]
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class CheckPrivacyRequest:
+    """Probe the sandbox for real (takes a moment the first time) and report its protections."""
+
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class ListTeamsRequest:
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class ProposeTeamRequest:
+    """Turn a purpose ("Help me write Python code") into a proposed team (not saved)."""
+
+    purpose: str
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class LoadTeamRequest:
+    name_or_id: str
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class SaveTeamRequest:
+    """Save ``spec`` (a TeamSpec dict) under its name; same id updates, a new id adds."""
+
+    spec: dict
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class DeleteTeamRequest:
+    team_id: str
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class RunTeamRequest:
+    """Run ``task`` on the team ``spec``; ``cancel`` is set straight from the GUI thread to stop it."""
+
+    spec: dict
+    task: str
+    tests: str | None = None
+    mode: str = "train"
+    cancel: CancelToken = field(default_factory=CancelToken)
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class ListRunsRequest:
+    limit: int = 500
+    team: str | None = None
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class LoadRunRequest:
+    run_id: str
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class ListSourcesRequest:
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class IndexRequest:
+    """Add (or refresh) folders and files; ``cancel`` stops after the current file or batch."""
+
+    paths: tuple[str, ...]
+    cancel: CancelToken = field(default_factory=CancelToken)
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class QueryVaultRequest:
+    text: str
+    k: int = 10
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class RemoveSourceRequest:
+    source_id: str
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class ListMemoriesRequest:
+    """Every memory (the pane filters and searches locally) plus counts by status."""
+
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class ShowMemoryRequest:
+    memory_id: str
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class DecideMemoriesRequest:
+    """``action`` ("approve" | "reject" | "archive" | "restore") on each of ``memory_ids``, with ``reason``."""
+
+    memory_ids: tuple[str, ...]
+    action: str
+    reason: str = ""
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class UndoDecisionRequest:
+    """Put memories back where a decision found them: (memory id, status before) pairs."""
+
+    previous: tuple[tuple[str, str], ...]
+    undoing: str = ""
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class EditMemoryRequest:
+    """New text for a memory: scanned again and back to review (re-tested if a model is loaded)."""
+
+    memory_id: str
+    text: str
+    reason: str = ""
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class RetestMemoryRequest:
+    """Replay A/B test now; ``cancel`` stops it (nothing is stored for a cancelled replay)."""
+
+    memory_id: str
+    cancel: CancelToken = field(default_factory=CancelToken)
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class TeachRequest:
+    """The person's own lesson ("Always add type hints"): scanned, then promoted."""
+
+    text: str
+    kind: str = "user_preference"
+    id: str = field(default_factory=_new_id)
+
+
+# -- pane results ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ModelRow:
+    """One discovered model as the Models pane lists it."""
+
+    id: str
+    path: str
+    source: str
+    name: str
+    architecture: str | None = None
+    size_label: str | None = None
+    quantization: str | None = None
+    context_length: int | None = None
+    file_size: int = 0
+    n_params: int | None = None
+    has_chat_template: bool = True
+    ram_bytes: int | None = None  # estimated RAM to run it at ``ram_context`` tokens
+    ram_context: int | None = None
+    error: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class ModelsReport:
+    """What the Models pane shows: the models, which one is chosen, and what this computer has."""
+
+    models: tuple[ModelRow, ...]
+    active_spec: str | None  # EngineSettings.model (None: the bundled one)
+    added: tuple[str, ...]
+    n_ctx: int | None
+    n_threads: int | None
+    n_gpu_layers: int | None
+    gpu_offload: bool
+    total_ram: int | None
+    available_ram: int | None
+    cpu_count: int | None
+    added_id: str | None = None  # the model an AddModelRequest added
+
+
+@dataclass(frozen=True)
+class SettingsSnapshot:
+    """Engine settings plus where things live; ``extra`` holds engine fields this build may not have."""
+
+    settings: dict
+    data_dir: str
+    database: str
+    log_dir: str
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Protection:
+    name: str
+    active: bool
+    how: str
+
+
+@dataclass(frozen=True)
+class PrivacyReport:
+    protections: tuple[Protection, ...]
+    backend: str = ""
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class TeamSummary:
+    id: str
+    name: str
+    purpose: str
+    roles: tuple[str, ...]
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class TeamCatalog:
+    """Saved teams plus what a role can be made of (role templates, tools, models)."""
+
+    teams: tuple[TeamSummary, ...]
+    role_templates: dict  # role name → RoleSpec dict
+    tools: tuple[str, ...]
+    models: tuple[tuple[str, str], ...]  # (model id or path, label) for the per-role model picker
+
+
+@dataclass(frozen=True)
+class MemoryList:
+    memories: tuple  # Memory objects (frozen engine dataclasses)
+    counts: dict  # status → count
+
+
+@dataclass(frozen=True)
+class MemoryDecision:
+    """What a decision did: the memories as they now are, and how to undo it."""
+
+    action: str
+    memories: tuple
+    previous: tuple[tuple[str, str], ...]  # (memory id, status before)
+    failed: tuple[tuple[str, str], ...] = ()  # (memory id, why)

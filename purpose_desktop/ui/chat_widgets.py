@@ -20,6 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from purpose_desktop.ui import theme
+from purpose_desktop.ui.markdown import DARK as DARK_CODE
+from purpose_desktop.ui.markdown import LIGHT as LIGHT_CODE
 from purpose_desktop.ui.markdown import MarkdownRenderer, RenderedMarkdown, copy_index
 
 #: Widest a message column gets: long lines are hard to read on a wide monitor.
@@ -47,11 +50,12 @@ _renderer: MarkdownRenderer | None = None
 
 
 def shared_renderer() -> MarkdownRenderer:
-    """One renderer for all messages, using the system's fixed-width font for code."""
+    """One renderer for all messages, using the system's fixed-width font for code and the theme's colours."""
     global _renderer
-    if _renderer is None:
+    code_theme = DARK_CODE if theme.current() == "dark" else LIGHT_CODE
+    if _renderer is None or _renderer.theme is not code_theme:
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).family()
-        _renderer = MarkdownRenderer(mono_family=mono)
+        _renderer = MarkdownRenderer(mono_family=mono, theme=code_theme)
     return _renderer
 
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QKeyEvent, QKeySequence, QPainter
+from PySide6.QtGui import QAction, QFont, QFontMetrics, QKeyEvent, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from purpose_desktop.ui import theme
 from purpose_desktop.ui.bridge import Conversation
 
 #: Role holding a row's conversation id.
@@ -186,7 +187,7 @@ class ConversationDelegate(QStyledItemDelegate):
         fm = painter.fontMetrics()
         title_rect = QRect(rect.left(), rect.top(), rect.width(), fm.height())
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        painter.setPen(QColor("#111827") if selected else QColor("#1f2328"))
+        painter.setPen(theme.color("selected_text") if selected else theme.color("text"))
         painter.drawText(
             title_rect,
             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
@@ -197,7 +198,7 @@ class ConversationDelegate(QStyledItemDelegate):
         painter.setFont(small_font)
         sfm = painter.fontMetrics()
         sub_rect = QRect(rect.left(), title_rect.bottom() + 1 + self.GAP, rect.width(), sfm.height())
-        painter.setPen(QColor("#6b7280"))
+        painter.setPen(theme.color("muted"))
         painter.drawText(
             sub_rect,
             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),

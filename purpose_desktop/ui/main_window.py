@@ -23,7 +23,13 @@ from PySide6.QtWidgets import (
 from purpose_desktop.engine import paths
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo, ModelSummary, ReplyResult
 from purpose_desktop.ui.chat_pane import ChatPane
+from purpose_desktop.ui.memory_pane import MemoryReviewPane
+from purpose_desktop.ui.models_pane import ModelsPane
+from purpose_desktop.ui.runs_pane import RunsPane
+from purpose_desktop.ui.settings_pane import SettingsPane
+from purpose_desktop.ui.team_pane import TeamPane
 from purpose_desktop.ui.theme import icon
+from purpose_desktop.ui.vault_pane import VaultPane
 
 APP_TITLE = "Purpose Desktop"
 #: Quick loads never flash a progress bar (the Anki rule).
@@ -58,8 +64,11 @@ class NavigationRail(QFrame):
         self._layout.addStretch(1)
         self.group = QButtonGroup(self)
         self.group.setExclusive(True)
+        self._top = 0
 
-    def add_button(self, key: str, label: str, button_icon: QIcon, tooltip: str) -> QToolButton:
+    def add_button(
+        self, key: str, label: str, button_icon: QIcon, tooltip: str, bottom: bool = False
+    ) -> QToolButton:
         button = QToolButton(self, objectName=f"nav_{key}")
         button.setText(label)
         button.setIcon(button_icon)
@@ -69,8 +78,27 @@ class NavigationRail(QFrame):
         button.setToolTip(tooltip)
         button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.group.addButton(button)
-        self._layout.insertWidget(self._layout.count() - 1, button, 0, Qt.AlignmentFlag.AlignHCenter)
+        if bottom:
+            self._layout.addWidget(button, 0, Qt.AlignmentFlag.AlignHCenter)
+        else:
+            # logo, spacing, the top buttons so far, then the stretch
+            self._layout.insertWidget(2 + self._top, button, 0, Qt.AlignmentFlag.AlignHCenter)
+            self._top += 1
         return button
+
+    def set_badge(self, button: QToolButton, count: int) -> None:
+        """A red count in the button's top-right corner (hidden at 0)."""
+        badge = button.findChild(QLabel, "navBadge")
+        if badge is None:
+            badge = QLabel(button, objectName="navBadge")
+            badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        badge.setText(str(count) if count < 100 else "99+")
+        badge.adjustSize()
+        badge.setFixedHeight(16)
+        badge.setMinimumWidth(16)
+        badge.move(button.width() - badge.width() - 2, 2)
+        badge.setVisible(count > 0)
+        badge.raise_()
 
 
 class MainWindow(QMainWindow):
@@ -103,6 +131,7 @@ class MainWindow(QMainWindow):
         self.chat_pane.sig_status.connect(self.statusBar().showMessage)
         self.chat_pane.sig_title_changed.connect(self._on_title_changed)
         self.chat_pane.sig_streaming_changed.connect(self._on_streaming_changed)
+        self._add_panes()
 
         self._build_status_bar()
         self._build_actions()
@@ -110,12 +139,61 @@ class MainWindow(QMainWindow):
         self._restore_state()
 
     # -- panes ------------------------------------------------------------------------------------
+    def _add_panes(self) -> None:
+        bridge, status = self.bridge, self.statusBar().showMessage
+        self.team_pane = TeamPane(bridge)
+        self.runs_pane = RunsPane(bridge)
+        self.memory_pane = MemoryReviewPane(bridge)
+        self.vault_pane = VaultPane(bridge)
+        self.models_pane = ModelsPane(bridge)
+        self.settings_pane = SettingsPane(bridge, self.settings)
+        panes = (
+            ("team", "Team", self.team_pane, "Ctrl+2"),
+            ("runs", "Runs", self.runs_pane, "Ctrl+3"),
+            ("memory", "Memory", self.memory_pane, "Ctrl+4"),
+            ("vault", "Vault", self.vault_pane, "Ctrl+5"),
+            ("models", "Models", self.models_pane, "Ctrl+6"),
+        )
+        for key, label, pane, shortcut in panes:
+            self.add_pane(key, label, icon(key), pane, shortcut=shortcut)
+            pane.sig_status.connect(status)
+        self.add_pane(
+            "settings", "Settings", icon("settings"), self.settings_pane, shortcut="Ctrl+,", bottom=True
+        )
+        self.settings_pane.sig_status.connect(status)
+        self.settings_pane.sig_theme_changed.connect(self._on_theme_changed)
+        # Panes point at each other: a run's memory, a memory's run.
+        self.runs_pane.sig_memory_open_requested.connect(self.open_memory)
+        self.runs_pane.sig_team_requested.connect(lambda: self.show_pane("team"))
+        self.memory_pane.sig_run_open_requested.connect(self.open_run)
+        self.memory_pane.sig_review_count_changed.connect(
+            lambda n: self.rail.set_badge(self._nav_buttons["memory"], n)
+        )
+
+    def open_memory(self, memory_id: str) -> None:
+        self.show_pane("memory")
+        self.memory_pane.select(memory_id)
+
+    def open_run(self, run_id: str) -> None:
+        self.show_pane("runs")
+        self.runs_pane.select_run(run_id)
+
+    def _on_theme_changed(self, _mode: str) -> None:
+        for key, button in self._nav_buttons.items():
+            button.setIcon(icon(key))
+
     def add_pane(
-        self, key: str, label: str, pane_icon: QIcon, widget: QWidget, shortcut: str | None = None
+        self,
+        key: str,
+        label: str,
+        pane_icon: QIcon,
+        widget: QWidget,
+        shortcut: str | None = None,
+        bottom: bool = False,
     ) -> None:
-        """Add a pane with its rail button (Team, Memory, Vault and Models plug in here later)."""
+        """Add a pane with its rail button; ``shortcut`` shows it from anywhere in the window."""
         tooltip = f"{label} ({shortcut})" if shortcut else label
-        button = self.rail.add_button(key, label, pane_icon, tooltip)
+        button = self.rail.add_button(key, label, pane_icon, tooltip, bottom=bottom)
         self.stack.addWidget(widget)
         self._panes[key] = widget
         self._nav_buttons[key] = button

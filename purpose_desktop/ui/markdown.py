@@ -30,6 +30,15 @@ class CodeTheme:
 
 
 LIGHT = CodeTheme()
+DARK = CodeTheme(
+    pygments_style="github-dark",
+    background="#161b22",
+    header_background="#21262d",
+    border="#30363d",
+    header_text="#8b949e",
+    link="#58a6ff",
+    inline_background="#2d333b",
+)
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ SYNTHESIS = {
 }
 
 
-def _council(model, **kwargs) -> Council:
-    agents = [Spark(role, model=model) for role in ("researcher", "coder", "reviewer")]
+def _council(members, **kwargs) -> Council:
+    agents = [Spark(role, model=members) for role in ("researcher", "coder", "reviewer")]
     return Council(agents, **kwargs)
 
 
@@ -41,18 +41,26 @@ def test_rounds_see_the_latest_positions_and_the_chair_synthesises(tmp_path):
     events = []
     result = _council(model, store=store).run("Design a web scraper", rounds=2, on_event=events.append)
     assert result.status == "complete"
-    assert result.answer == "Build it with threads and retries, obeying robots.txt."  # not the last member's words
+    assert (
+        result.answer == "Build it with threads and retries, obeying robots.txt."
+    )  # not the last member's words
     assert result.agreement == SYNTHESIS["agreement"] and result.disagreement == SYNTHESIS["disagreement"]
     assert result.decision.startswith("Start with threads")
     assert result.positions == [
         {"researcher": "R1: fetch politely.", "coder": "C1: asyncio.", "reviewer": "V1: threads."},
-        {"researcher": "R2: fetch politely, with retries.", "coder": "C2: asyncio, retries agreed.",
-         "reviewer": "V2: threads; retries fine."},
+        {
+            "researcher": "R2: fetch politely, with retries.",
+            "coder": "C2: asyncio, retries agreed.",
+            "reviewer": "V2: threads; retries fine.",
+        },
     ]
     # in round 2 the coder sees the researcher's round-2 position and the reviewer's round-1 position
     coder_r2 = model.asked("Coder", "chat")[1][1]["content"]
     assert "Round 2 of 2" in coder_r2 and "Your position so far:\nC1: asyncio." in coder_r2
-    assert "- researcher: R2: fetch politely, with retries." in coder_r2 and "- reviewer: V1: threads." in coder_r2
+    assert (
+        "- researcher: R2: fetch politely, with retries." in coder_r2
+        and "- reviewer: V1: threads." in coder_r2
+    )
     # the first speaker of round 1 sees nobody; the chair sees every final position and the synthesis
     assert "other members" not in model.asked("Researcher", "chat")[0][1]["content"]
     chair_prompt = model.asked("Chair", "chat")[0][1]["content"]
@@ -78,7 +86,10 @@ def test_duplicate_roles_are_told_apart():
 
 
 def test_the_chair_may_use_its_own_model():
-    members, chair = _model(), RoleScriptedModel(text={"Chair": ["Chair's answer."]}, json={"Chair": [SYNTHESIS]})
+    members, chair = (
+        _model(),
+        RoleScriptedModel(text={"Chair": ["Chair's answer."]}, json={"Chair": [SYNTHESIS]}),
+    )
     result = _council(members, model=chair).run("Design", rounds=1, mode="eval")
     assert result.answer == "Chair's answer." and members.asked("Chair") == [] and chair.asked("Chair")
 
@@ -97,6 +108,10 @@ def test_cancel_skips_the_synthesis():
     model = _model()
     cancel = CancelToken()
     result = _council(model).run(
-        "Design", rounds=3, mode="eval", cancel=cancel, on_event=lambda e: isinstance(e, StepScored) and cancel.set()
+        "Design",
+        rounds=3,
+        mode="eval",
+        cancel=cancel,
+        on_event=lambda e: isinstance(e, StepScored) and cancel.set(),
     )
     assert result.status == "cancelled" and model.asked("Chair") == [] and len(result.steps) == 1

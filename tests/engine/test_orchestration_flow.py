@@ -31,14 +31,20 @@ def _writer_loop(model, store, **kwargs) -> Flow:
     flow.add_node("write", Spark("writer", model=model))
     flow.add_edge(BEGIN, "research")
     flow.add_edge("research", "write")
-    flow.add_conditional_edge("write", lambda state: next(verdicts), {"pass": DONE_SIGNAL, "retry": "research"})
+    flow.add_conditional_edge(
+        "write", lambda state: next(verdicts), {"pass": DONE_SIGNAL, "retry": "research"}
+    )
     return flow
 
 
 def test_the_issue_example_loops_once_then_finishes_and_is_traced(store):
-    model = RoleScriptedModel(text={"Researcher": ["Facts A.", "Facts B."], "Writer": ["Draft one.", "Draft two."]})
+    model = RoleScriptedModel(
+        text={"Researcher": ["Facts A.", "Facts B."], "Writer": ["Draft one.", "Draft two."]}
+    )
     events = []
-    result = _writer_loop(model, store, max_steps=10).run({"task": "Write about tides"}, on_event=events.append)
+    result = _writer_loop(model, store, max_steps=10).run(
+        {"task": "Write about tides"}, on_event=events.append
+    )
     assert result.status == "complete"
     assert result.path == ["research", "write", "research", "write"]
     assert result.answer == "Draft two." and result.state["write"] == "Draft two."
@@ -163,10 +169,16 @@ def test_functions_may_change_the_state_in_place_or_return_a_value():
     [
         (lambda f: f.add_edge(BEGIN, "ghost"), "leads to no node"),
         (lambda f: f.add_edge(BEGIN, "a").add_edge("ghost", "a"), "no node with that name"),
-        (lambda f: f.add_edge(BEGIN, "a").add_edge("a", "b").add_edge("b", "a"), "DONE_SIGNAL cannot be reached"),
+        (
+            lambda f: f.add_edge(BEGIN, "a").add_edge("a", "b").add_edge("b", "a"),
+            "DONE_SIGNAL cannot be reached",
+        ),
         (lambda f: f.add_edge(BEGIN, "a"), "'a' has no outgoing edge"),
         (lambda f: f.add_edge("a", DONE_SIGNAL), "no edge from BEGIN"),
-        (lambda f: f.add_edge(BEGIN, "a").add_conditional_edge("a", str, {"k": "nowhere"}), "leads to no node"),
+        (
+            lambda f: f.add_edge(BEGIN, "a").add_conditional_edge("a", str, {"k": "nowhere"}),
+            "leads to no node",
+        ),
     ],
 )
 def test_bad_graphs_get_a_clear_error(build, message):
@@ -223,7 +235,9 @@ def test_a_spark_node_needs_its_input_in_the_state():
 
 def test_a_team_node_runs_the_whole_team_and_is_one_scored_step(store):
     code = "```python\ndef add(a, b):\n    return a + b\n```"
-    model = RoleScriptedModel(text={"Architect": ["Plan: add."], "Coder": [code], "Tester": ["assert add(1, 2) == 3"]})
+    model = RoleScriptedModel(
+        text={"Architect": ["Plan: add."], "Coder": [code], "Tester": ["assert add(1, 2) == 3"]}
+    )
     team = purpose("Help me write Python code", model=model)
     flow = Flow("with-team", store=store, model=model)
     flow.add_node("build", team)

@@ -55,7 +55,9 @@ def test_tools_run_in_parallel_while_model_calls_stay_on_one_owner_thread(store)
     assert threading.get_ident() not in model.threads  # the owner thread, not the caller
     assert all(r.steps[0].tool_calls[0]["output"] == f"done:task {i}" for i, r in enumerate(results))
     assert sum(isinstance(e, ToolCalled) for e in events) == 4
-    assert sum(isinstance(e, RunStarted) for e in events) == sum(isinstance(e, RunFinished) for e in events) == 4
+    assert (
+        sum(isinstance(e, RunStarted) for e in events) == sum(isinstance(e, RunFinished) for e in events) == 4
+    )
     runs = store.list_runs()
     assert len(runs) == 4 and {r["team"] for r in runs} == {"swarm:analyst"}
     assert len({r["meta"]["swarm_id"] for r in runs}) == 1
@@ -96,7 +98,9 @@ def test_each_distinct_model_gets_its_own_owner_thread():
 
 def test_a_team_can_be_a_swarm_agent(store):
     code = "```python\ndef add(a, b):\n    return a + b\n```"
-    model = RoleScriptedModel(text={"Architect": ["Plan."], "Coder": [code], "Tester": ["assert add(1, 2) == 3"]})
+    model = RoleScriptedModel(
+        text={"Architect": ["Plan."], "Coder": [code], "Tester": ["assert add(1, 2) == 3"]}
+    )
     team = purpose("Help me write Python code", model=model)
     results = swarm(["Write add", "Write add again"], agents=team, store=store)
     assert all(r.ok and "def add" in r.answer for r in results)

@@ -89,7 +89,9 @@ def test_blank_database_is_migrated_to_the_expected_schema(_isolated_home):
         assert db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
         assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
-        assert s.schema_version() == list(KNOWN_MIGRATIONS) == ["m001_conversations", "m002_messages", "m003_runs", "m004_steps", "m005_teams"]
+        assert s.schema_version() == list(KNOWN_MIGRATIONS)
+        assert KNOWN_MIGRATIONS[:5] == ("m001_conversations", "m002_messages", "m003_runs", "m004_steps", "m005_teams")
+        assert len(set(KNOWN_MIGRATIONS)) == len(KNOWN_MIGRATIONS)
     finally:
         s.close()
 

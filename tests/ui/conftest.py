@@ -80,12 +80,13 @@ def make_app(qtbot, ui_settings):
         engine_factory: Callable[[], Engine] | None = None,
         wait_ready: bool = True,
         settings: QSettings | None = None,
+        vault_factory: Callable[[], object] | None = None,
     ) -> App:
         threads: list[threading.Thread] = []
         if engine_factory is None:
             model = model or ScriptedModel()
             engine_factory = scripted_factory(model, threads)
-        bridge = EngineBridge(engine_factory)
+        bridge = EngineBridge(engine_factory, vault_factory=vault_factory)
         window = MainWindow(bridge, settings if settings is not None else ui_settings)
         qtbot.addWidget(window)
         window.resize(1000, 700)
@@ -105,3 +106,21 @@ def make_app(qtbot, ui_settings):
     for app in apps:
         app.window.close()
         assert app.bridge.shutdown(5000), "the engine thread did not shut down"
+
+
+@pytest.fixture
+def demo_embedder():
+    """Memories embed with a deterministic stand-in: no torch in GUI tests."""
+    from purpose_desktop.engine.memory import similarity
+    from purpose_desktop.ui.demo import DEMO_EMBEDDER_NAME, demo_embed
+
+    with similarity.use_embedder(demo_embed, DEMO_EMBEDDER_NAME):
+        yield
+
+
+def press(window, key, modifier=None) -> None:
+    """A key press the way a person makes it: sent to the window, so QShortcut/QAction shortcuts fire."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    QTest.keyClick(window.windowHandle(), key, modifier or Qt.KeyboardModifier.NoModifier)

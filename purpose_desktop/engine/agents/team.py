@@ -13,7 +13,13 @@ from purpose_desktop.engine.agents.roles import RoleSpec, choose_roles, role_tem
 from purpose_desktop.engine.agents.spark import Spark, SparkResult
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.critic import PurposeFunction, TestOutcome, extract_code
+from purpose_desktop.engine.errors import PurposeError
 from purpose_desktop.engine.events import RunEvent, RunFinished, RunStarted, StepScored
+from purpose_desktop.engine.memory.api import MemoryBank, SubmitResult
+from purpose_desktop.engine.memory.credit import StepUse, apply_credit
+from purpose_desktop.engine.memory.distil import StepRecord, distil
+from purpose_desktop.engine.memory.records import Memory, MemoryPolicy
+from purpose_desktop.engine.memory.retrieval import MemoryRetriever
 from purpose_desktop.engine.runmode import RunMode
 from purpose_desktop.engine.store import Store
 from purpose_desktop.engine.trace import TraceRecorder
@@ -70,6 +76,7 @@ class StepResult:
     elapsed_ms: float
     tests: dict | None = None
     flags: list[str] = field(default_factory=list)
+    memory_ids: list[str] = field(default_factory=list)  # the memories this step's prompt carried
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -89,6 +96,8 @@ class RunResult:
     tokens_judge: int
     elapsed_ms: float
     tests: dict | None = None
+    # What the run did to memory: ids used, credit applied, candidates distilled, errors (train runs).
+    memory: dict = field(default_factory=dict)
 
     @property
     def scores(self) -> list[float | None]:
@@ -134,13 +143,25 @@ class Team:
         store=None,
         critic: PurposeFunction | None = None,
         seed: int = 0,
+        temperature: float = 0.0,
+        memory_policy: MemoryPolicy | None = None,
+        learn: bool = True,
+        spark_options: dict | None = None,
     ) -> None:
+        """``learn``: after a train run, credit the memories used and distil candidates (see memory/).
+
+        ``spark_options`` go to every Spark (``max_tokens_per_step``, ``token_budget``, ``max_steps``).
+        """
         self.spec = spec
         self.model = model
         self.extra_tools = list(tools or [])
         self.store = store
         self._critic = critic
         self.seed = seed
+        self.temperature = temperature
+        self.memory_policy = memory_policy or MemoryPolicy()
+        self.learn = learn
+        self.spark_options = dict(spark_options or {})
 
     @property
     def name(self) -> str:
@@ -166,7 +187,9 @@ class Team:
 
     def spark(self, role: RoleSpec) -> Spark:
         model = role.model or self.model
-        return Spark(role, model=model, tools=self._tools_for(role), seed=self.seed)
+        return Spark(
+            role, model=model, tools=self._tools_for(role), seed=self.seed, temperature=self.temperature, **self.spark_options
+        )
 
     # -- running --------------------------------------------------------------------------------
     def run(
@@ -177,22 +200,33 @@ class Team:
         mode: RunMode | str = RunMode.LEARNING_TRAIN,
         cancel: CancelToken | None = None,
         on_event: Callable[[RunEvent], None] | None = None,
+        include_memories: Sequence[Memory] = (),
+        exclude_memories: Sequence[str] = (),
     ) -> RunResult:
+        """Run the roles on ``task``; ``include_memories``/``exclude_memories`` are the replay test's two arms."""
         mode = RunMode.parse(mode)
         owns_store = self.store is None
         store = Store() if owns_store else self.store
+        arms = (list(include_memories), list(exclude_memories))
         try:
             with store.run_mode(mode):
-                return self._run(task, tests, mode, cancel or CancelToken(), on_event, store)
+                result = self._run(task, tests, mode, cancel or CancelToken(), on_event, store, arms)
+                if mode is RunMode.LEARNING_TRAIN and result.status == "complete" and self.learn:
+                    result.memory.update(self._learn(store, task, result))
+            return result
         finally:
             if owns_store:
                 store.close()
 
-    def _run(self, task, tests, mode, cancel, on_event, store) -> RunResult:
+    def _run(self, task, tests, mode, cancel, on_event, store, arms=((), ())) -> RunResult:
         emit = on_event or (lambda _e: None)
         critic = self.critic()
         trace = TraceRecorder(store, mode)
-        trace.start(task=task, purpose=self.spec.purpose, team=self.spec.name, roles=self.roles, meta={"tests": bool(tests)})
+        retriever = MemoryRetriever(store, self.memory_policy)
+        include, exclude = arms
+        memory_errors: list[str] = []
+        meta = {"tests": bool(tests), "tests_text": tests} if tests else {"tests": False}
+        trace.start(task=task, purpose=self.spec.purpose, team=self.spec.name, roles=self.roles, meta=meta)
         emit(RunStarted(trace.run_id, task, tuple(self.roles), mode.value))
         started = time.perf_counter()
         steps: list[StepResult] = []
@@ -201,6 +235,16 @@ class Team:
         final_answer, final_score, final_tests = "", None, None
         tokens_work = tokens_judge = 0
         status = "complete"
+
+        def recall(role: RoleSpec, spark: Spark) -> list:
+            try:
+                return retriever.for_step(
+                    task=task, role=role.name, tools=[t.name for t in spark.tools], purpose=self.spec.purpose,
+                    include=include, exclude=exclude,
+                )
+            except Exception as exc:  # a broken embedder must not stop the work; the run says so
+                memory_errors.append(f"retrieval failed for {role.name}: {exc}")
+                return []
 
         def record(role: RoleSpec, attempt: int, res: SparkResult, tests_outcome: TestOutcome | None, code_for_score=None):
             nonlocal tokens_work, tokens_judge
@@ -221,9 +265,10 @@ class Team:
                 elapsed_ms=res.elapsed_ms,
                 tests=tests_outcome.to_dict() if tests_outcome else None,
                 flags=score.flags,
+                memory_ids=list(used_ids),
             )
             steps.append(step)
-            trace.add_step({**step.to_dict(), "prompt": res.prompt, "thoughts": res.thoughts, "memory_ids": []})
+            trace.add_step({**step.to_dict(), "prompt": res.prompt, "thoughts": res.thoughts})
             emit(StepScored(trace.run_id, len(steps) - 1, role.name, score.value, tuple(score.evidence)))
             return step
 
@@ -237,9 +282,12 @@ class Team:
                 break
             role = roles[i]
             context = self._context(role, outputs, failure_note)
-            res = self.spark(role).run(
-                task, context=context, purpose=self.spec.purpose, cancel=cancel, on_event=emit,
-                run_id=trace.run_id, step=len(steps),
+            spark = self.spark(role)
+            chosen = recall(role, spark)
+            used_ids = [r.memory_id for r in chosen]
+            res = spark.run(
+                task, context=context, purpose=self.spec.purpose, memories=[r.text for r in chosen], cancel=cancel,
+                on_event=emit, run_id=trace.run_id, step=len(steps),
             )
             if res.status == "cancelled":
                 status = "cancelled"
@@ -289,6 +337,110 @@ class Team:
             tokens_judge=tokens_judge,
             elapsed_ms=(time.perf_counter() - started) * 1000,
             tests=final_tests.to_dict() if final_tests else None,
+            memory={"used": list(dict.fromkeys(m for s in steps for m in s.memory_ids)), "errors": memory_errors},
+        )
+
+    # -- learning -------------------------------------------------------------------------------
+    def _learn(self, store, task: str, result: RunResult) -> dict:
+        """After a train run: credit the memories it used, then distil and submit candidates."""
+        out: dict = {"errors": list(result.memory.get("errors", []))}
+        uses = [StepUse(i, s.score, s.memory_ids) for i, s in enumerate(result.steps)]
+        out["credit"] = apply_credit(store, result.run_id, result.score, uses, self.memory_policy).to_dict()
+        if not self.memory_policy.distil:
+            return out
+        records = [
+            StepRecord(i, s.role, self._kind_of(s.role), s.output, s.score, s.tests, s.tool_calls, s.attempt)
+            for i, s in enumerate(result.steps)
+        ]
+        model = None
+        try:
+            from purpose_desktop.engine.backends import resolve_backend
+
+            model = resolve_backend(self.model)
+        except Exception as exc:
+            out["errors"].append(f"no model for distilling: {exc}")
+        report = distil(model, result.run_id, task, records, seed=self.seed)
+        out["errors"] += report.errors
+        bank = MemoryBank(store, self.memory_policy)
+        out["candidates"] = []
+        for draft in report.drafts:
+            try:
+                sub = bank.submit(draft.text, kind=draft.kind, scope=draft.scope, provenance=draft.provenance)
+            except PurposeError as exc:
+                out["errors"].append(f"candidate not stored: {exc}")
+                continue
+            out["candidates"].append({"id": sub.memory.id, "kind": sub.memory.kind, "outcome": sub.outcome})
+        return out
+
+    def _kind_of(self, role_name: str) -> str:
+        return next((r.kind for r in self.spec.roles if r.name == role_name), "text")
+
+    # -- memory ---------------------------------------------------------------------------------
+    def _with_store(self, fn):
+        store = self.store or Store()
+        try:
+            return fn(store)
+        finally:
+            if store is not self.store:
+                store.close()
+
+    def teach(self, text: str, *, kind: str = "user_preference", scope: dict | None = None) -> SubmitResult:
+        """Teach a lesson ("Always add type hints"): scanned, then promoted — the user is its approver.
+
+        A lesson the immune scan blocks is stored as rejected (for audit) and never reaches a prompt;
+        teaching the same lesson again strengthens the one memory.
+        """
+        return self._with_store(lambda store: MemoryBank(store, self.memory_policy).teach(text, kind=kind, scope=scope))
+
+    def status(self) -> dict:
+        """Memories by kind and status, this team's runs and their recent scores."""
+
+        def build(store) -> dict:
+            info = MemoryBank(store, self.memory_policy).status()
+            runs = store.list_runs(limit=10, team=self.name)
+            scores = [r["score"] for r in runs if r["score"] is not None]
+            info.update(
+                team=self.name,
+                roles=self.roles,
+                team_recent_scores=scores,
+                team_recent_runs=[{"run_id": r["id"], "task": r["task"][:80], "score": r["score"], "mode": r["mode"]} for r in runs],
+            )
+            return info
+
+        return self._with_store(build)
+
+    def replay_runner(self, store=None):
+        """The replay test's arm runner: this team, seeded, sampling, in LEARNING_VALIDATION, learning off."""
+        target = store or self.store
+
+        def run_arm(task, tests, seed, include, exclude, cancel) -> float | None:
+            arm = Team(
+                self.spec, model=self.model, tools=self.extra_tools, store=target, critic=self._critic, seed=seed,
+                temperature=self.memory_policy.replay_temperature, memory_policy=self.memory_policy, learn=False,
+                spark_options=self.spark_options,
+            )
+            result = arm.run(
+                task, tests=tests, mode=RunMode.LEARNING_VALIDATION, cancel=cancel,
+                include_memories=include, exclude_memories=exclude,
+            )
+            return result.score
+
+        return run_arm
+
+    def retest(self, memory_id: str, *, n: int | None = None, progress=None, cancel: CancelToken | None = None):
+        """A/B replay of one memory with this team (see MemoryBank.retest); returns the evidence."""
+        return self._with_store(
+            lambda store: MemoryBank(store, self.memory_policy).retest(
+                memory_id, self.replay_runner(store), n=n, progress=progress, cancel=cancel
+            )
+        )
+
+    def replay_pending(self, *, limit: int = 10, progress=None, cancel: CancelToken | None = None):
+        """Re-test the quarantined memories that have no evidence yet."""
+        return self._with_store(
+            lambda store: MemoryBank(store, self.memory_policy).replay_pending(
+                self.replay_runner(store), limit=limit, progress=progress, cancel=cancel
+            )
         )
 
     # -- saving -------------------------------------------------------------------------------
@@ -317,7 +469,10 @@ class Team:
         """A duplicate with a new id and name (the Team pane's Duplicate)."""
         data = self.spec.to_dict()
         data.update(id=uuid.uuid4().hex, name=name)
-        return Team(TeamSpec.from_dict(data), model=self.model, tools=self.extra_tools, store=self.store)
+        return Team(
+            TeamSpec.from_dict(data), model=self.model, tools=self.extra_tools, store=self.store, seed=self.seed,
+            temperature=self.temperature, memory_policy=self.memory_policy, learn=self.learn, spark_options=self.spark_options,
+        )
 
     def _context(self, role: RoleSpec, outputs: dict[str, str], failure_note: str) -> str:
         """Earlier roles' work products (never their instructions) that this role needs."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 
 from . import rules_injection, rules_score, rules_secret, rules_tool
@@ -54,7 +55,6 @@ _SQUASHED = (
     + [(SCORE, rule_id, pattern) for rule_id, pattern in rules_score.SQUASHED]
     + [(TOOL, rule_id, pattern) for rule_id, pattern in rules_tool.SQUASHED]
 )
-_RULESET = RuleSet(_RULES)
 _MESSAGES = {rule.id: rule.message for rule in _RULES}
 # Words the rules spell out: leet folding only yields these ("pr3v10us" → "previous", "a11" → "all").
 _LEXICON = Lexicon(
@@ -68,6 +68,7 @@ _FLAG_RULES = frozenset({"hidden_characters", "lookalike_letters"})
 # Evidence of hiding never names the category while a decoded finding can.
 _SUPPORTING = _FLAG_RULES | {"hidden_text"}
 _WORD = re.compile(r"[^\W\d_]{2,}")
+_ASSIGNED_NAME = re.compile(r"[A-Za-z_][\w.\-]*[\"']?\s*(?:=|:|=>)\s*[\"'`]?")
 _MAX_DEPTH = 2
 
 
@@ -212,7 +213,7 @@ def _scan_text(text: str, depth: int) -> list[_Raw]:
     if "revers" in low or "backward" in low or "\u202e" in text or "\u202d" in text:
         views.append(reversed_view(plain))
 
-    raws = [_raw(hit, text) for hit in _RULESET.run(views)]
+    raws = [_raw(hit, text) for hit in _ruleset().run(views)]
     obfuscated = (
         plain.text != text or leets or spaced is not None or _INTRAWORD_SEP.search(plain.text) is not None
     )
@@ -224,6 +225,12 @@ def _scan_text(text: str, depth: int) -> list[_Raw]:
                 via = payload.via if inner.via in ("text", "normalized") else f"{payload.via}+{inner.via}"
                 raws.append(_Raw(inner.category, inner.rule, payload.span, via, inner.mask, 10 + depth))
     return raws
+
+
+@cache
+def _ruleset() -> RuleSet:
+    """Built on first use: compiling the split and lower-cased patterns takes a noticeable moment."""
+    return RuleSet(_RULES)
 
 
 def _raw(hit: Hit, original: str) -> _Raw:
@@ -277,8 +284,11 @@ def _excerpt(text: str, span: tuple[int, int], mask: bool, limit: int = 120) -> 
     piece = text[span[0] : span[1]]
     piece = "".join(ch for ch in piece if ch.isprintable() or ch in " \n\t")
     if mask:
-        # Never copy a secret into the stored scan report: keep a few leading characters of each long part.
-        piece = re.sub(r"[^\s=:@'\"/,;]{6,}", lambda m: m.group(0)[:3] + "…", piece)
+        # Never copy a secret into the stored scan report: keep the name it is assigned to and only the
+        # first characters of each long part of the value.
+        name = _ASSIGNED_NAME.match(piece)
+        head, value = (name.group(0), piece[name.end() :]) if name else ("", piece)
+        piece = head + re.sub(r"[^\s=:@'\"/,;]{6,}", lambda m: m.group(0)[:3] + "…", value)
     if len(piece) > limit:
         piece = piece[: limit - 1] + "…"
     return piece

@@ -50,6 +50,21 @@ def rx(pattern: str, flags: int = re.IGNORECASE) -> re.Pattern[str]:
     return re.compile(pattern, flags)
 
 
+def family(
+    rule_id: str, category: str, message: str, parts: Sequence[tuple[str, str]], **options: object
+) -> tuple[Rule, ...]:
+    """One rule written as alternatives, each run only when one of its own ``|``-separated needles occurs.
+
+    Python's ``re`` tries every branch of an alternation at every position, so a rule with many branches
+    is much cheaper as several small patterns gated by needles.
+    """
+    flags = options.pop("flags", re.IGNORECASE)
+    return tuple(
+        Rule(rule_id, category, message, rx(pattern, flags), needles=tuple(needles.split("|")), **options)  # type: ignore[arg-type]
+        for needles, pattern in parts
+    )
+
+
 def words(*items: str) -> str:
     """A non-capturing alternation of phrases; spaces inside a phrase match any run of whitespace."""
     return "(?:" + "|".join(item.replace(" ", r"\s+") for item in items) + ")"
@@ -96,14 +111,46 @@ def window(text: str, start: int, end: int, before: int = 80, after: int = 80) -
 
 
 class RuleSet:
-    """Rules compiled together for speed: needles are looked up once per view, and case-insensitive
-    patterns search the lower-cased text with a case-sensitive twin (several times faster in ``re``),
-    then the original pattern re-matches at each hit so checks see the text as written.
+    """Rules compiled together for speed.
+
+    Needles are indexed: one regex pass per view finds which needles occur, and only the entries they
+    gate are run. Case-insensitive patterns search the lower-cased text with a case-sensitive twin
+    (several times faster in ``re``), then the original pattern re-matches at each hit so checks see the
+    text as written.
     """
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
-        self._twins = tuple(_lowered_twin(rule.pattern) for rule in self.rules)
+        # Each entry: (rule, pattern, lower-cased twin or None). A rule whose top-level branches each start
+        # with known words is split, so a branch runs only when its own words occur.
+        entries: list[tuple[Rule, re.Pattern[str], re.Pattern[str] | None]] = []
+        by_needle: dict[str, list[int]] = {}
+        always: list[int] = []
+        for rule in self.rules:
+            for pattern, needles in _branches(rule):
+                index = len(entries)
+                entries.append((rule, pattern, _lowered_twin(pattern)))
+                for needle in needles:
+                    by_needle.setdefault(needle.lower(), []).append(index)
+                if not needles:
+                    always.append(index)
+        self._entries = tuple(entries)
+        self._by_needle = {needle: tuple(indexes) for needle, indexes in by_needle.items()}
+        self._always = frozenset(always)
+        # One pass of a trie-shaped regex finds the longest needle starting at each position; every needle
+        # that is a prefix of it starts there too. Much cheaper than a substring test per needle.
+        self._needle_scan = re.compile("(?=(" + _trie(by_needle) + "))")
+        self._prefixes = {n: tuple(p for p in by_needle if n.startswith(p)) for n in by_needle}
+
+    def _active(self, low: str) -> list[int]:
+        """Indexes of the entries whose needles occur in ``low`` (plus those without needles), in order."""
+        found: set[str] = set()
+        for m in self._needle_scan.finditer(low):
+            found.update(self._prefixes[m.group(1)])
+        active = set(self._always)
+        for needle in found:
+            active.update(self._by_needle[needle])
+        return sorted(active)
 
     def run(self, views: Iterable[View]) -> list[Hit]:
         """Every match of every rule on every view it reads, after needles, negation and checks."""
@@ -112,14 +159,14 @@ class RuleSet:
             text = view.text
             low = text.lower()
             same_length = len(low) == len(text)  # true after folding; guards odd case mappings
-            seen: dict[str, bool] = {}
-            for rule, twin in zip(self.rules, self._twins, strict=True):
-                if view.name not in rule.views or (rule.needles and not _any_needle(rule.needles, low, seen)):
+            for index in self._active(low):
+                rule, pattern, twin = self._entries[index]
+                if view.name not in rule.views:
                     continue
                 if twin is not None and same_length:
-                    matches = (rule.pattern.match(text, m.start()) for m in twin.finditer(low))
+                    matches = (pattern.match(text, m.start()) for m in twin.finditer(low))
                 else:
-                    matches = rule.pattern.finditer(text)
+                    matches = pattern.finditer(text)
                 for m in matches:
                     if m is None:
                         continue
@@ -131,14 +178,73 @@ class RuleSet:
         return hits
 
 
-def _any_needle(needles: tuple[str, ...], low: str, seen: dict[str, bool]) -> bool:
-    for needle in needles:
-        found = seen.get(needle)
-        if found is None:
-            found = seen[needle] = needle in low
-        if found:
-            return True
-    return False
+def _trie(words: Iterable[str]) -> str:
+    """A regex matching any of ``words``, shaped as a trie so that ``re`` branches once per character."""
+    root: dict[str, dict] = {}
+    for word in words:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, dict]) -> str:
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(root)
+
+
+_LEADING_WORDS = re.compile(
+    r"\\b(?:\(\?:((?:[a-z]+(?:\\s\+[a-z]+)*\|)*[a-z]+(?:\\s\+[a-z]+)*)\)|([a-z]{3,}))(?![?*{])"
+)
+
+
+def _branches(rule: Rule) -> list[tuple[re.Pattern[str], tuple[str, ...]]]:
+    """The rule's top-level alternatives with the words each must start with, when every branch has them."""
+    source = rule.pattern.pattern
+    if "(?P<" in source or "(?-i" in source or not rule.pattern.flags & re.IGNORECASE:
+        return [(rule.pattern, rule.needles)]
+    parts = _split_top_level(source)
+    if len(parts) < 2:
+        return [(rule.pattern, rule.needles)]
+    out = []
+    for part in parts:
+        lead = _LEADING_WORDS.match(part)
+        if lead is None:
+            return [(rule.pattern, rule.needles)]
+        words = (lead.group(1) or lead.group(2)).split("|")
+        needles = tuple(sorted({word.split("\\s+")[0] for word in words}))
+        out.append((re.compile(part, rule.pattern.flags), needles))
+    return out
+
+
+def _split_top_level(source: str) -> list[str]:
+    """Split a pattern at the ``|`` that are outside every group and character class."""
+    parts, depth, in_class, start, i = [], 0, False, 0, 0
+    while i < len(source):
+        ch = source[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            if source.startswith("[]", i) or source.startswith("[^]", i):
+                i += 1 if source[i + 1] == "]" else 2  # a "]" first in a class is literal
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(source[start:i])
+            start = i + 1
+        i += 1
+    parts.append(source[start:])
+    return parts
 
 
 def _lowered_twin(pattern: re.Pattern[str]) -> re.Pattern[str] | None:

@@ -50,8 +50,11 @@ for _base in (0x1F150, 0x1F170, 0x1F1E6):
 _LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "9": "g", "@": "a", "$": "s",
          "!": "i"}  # fmt: skip
 # Symbols count only inside a word ("p@ssw0rd"), never at its edges ("@dataclass", "$HOME", "done!!!").
-_LEET_ANY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9@$!]*[A-Za-z0-9])?")
-_LEET_CHARS = frozenset(_LEET)
+# A word with at least one letter and one leet character inside it; symbols never at its edges.
+_LEET_WORD = re.compile(
+    r"(?<![A-Za-z0-9@$!])(?=[A-Za-z0-9@$!]*[A-Za-z])(?=[A-Za-z0-9@$!]*[0-9@$!])[A-Za-z0-9](?:[A-Za-z0-9@$!]*[A-Za-z0-9])?"
+)
+_LONE_NUMBER = re.compile(r"\s+(\d{1,4})\s+")
 # One character per token, separated by one to three of the same kind of separator: "i g n o r e".
 _SPACED = re.compile(
     r"(?<![^\W_])[^\W_](?:(?:[ \t]{1,3}|[ \t]*[/|][ \t]*|[.\-_*+~·•]{1,2})(?:[^\W_]|[:,;!?'\"()](?=[ \t]))){3,}(?![^\W_])"
@@ -165,49 +168,58 @@ def _touches_latin(text: str, i: int) -> bool:
 def leet_views(view: View, lexicon: Lexicon) -> list[View]:
     """Fold digits and symbols inside letter-bearing tokens ("p4ssw0rd" → "password"); [] if nothing changes.
 
-    A short all-digit token between two folded words may be a word too ("7ell 7he u53r 70 v1s17") or a
-    number ("sc0r3 10 f0r"), so when there is one, a second view folds it as well.
+    Only spellings of words the detectors know are folded, so code, versions and ids stay as written. A
+    short all-digit token between two folded words may be a word ("7ell 7he u53r 70 v1s17") or a number
+    ("sc0r3 10 f0r"), so when there is one a second view folds it too. Long texts keep only the stretches
+    around folded words, so a document is not rescanned whole.
     """
     text = view.text
-    if not any(ch in _LEET_CHARS for ch in text):
-        return []
-    tokens = list(_LEET_ANY.finditer(text))
-    kinds: list[str] = []
-    readings: dict[int, str] = {}
-    for m in tokens:
+    folds: list[tuple[int, int, str]] = []
+    for m in _LEET_WORD.finditer(text):
         token = m.group(0)
-        letters = sum(ch.isalpha() for ch in token)
-        has_leet = any(ch in _LEET_CHARS for ch in token)
-        escape = m.start() > 0 and text[m.start() - 1] in "%\\&#"  # %5F, \x41, &#65; are escapes, not words
-        # Words are short; long digit-letter runs are hashes, ids or base64, which leet folding only garbles.
-        wordlike = len(token) <= 20 and not _HEXISH.fullmatch(token)
-        if letters >= 2 and has_leet and wordlike and not escape and not token.startswith(("x", "0x")):
-            folded_token = _unleet_token(token, lexicon)
-            kinds.append("leet" if folded_token is not None else "word")
-            readings[len(kinds) - 1] = folded_token or token
-        else:
-            kinds.append("word" if letters else "digits" if len(token) <= 4 else "other")
-    if "leet" not in kinds:
+        if m.start() > 0 and text[m.start() - 1] in "%\\&#":
+            continue  # %5F, \x41 and &#65; are escapes, not words
+        if len(token) > 20 or _HEXISH.fullmatch(token) or sum(ch.isalpha() for ch in token) < 2:
+            continue  # hashes, ids and base64 are not words
+        reading = _unleet_token(token, lexicon)
+        if reading is not None:
+            folds.append((m.start(), m.end(), reading))
+    if not folds:
         return []
-    between = {
-        i for i, kind in enumerate(kinds)
-        if kind == "digits" and 0 < i < len(kinds) - 1 and kinds[i - 1] == "leet" and kinds[i + 1] == "leet"
-    }  # fmt: skip
-    views = []
-    for fold_digits in (False, True) if between else (False,):
+    between: list[tuple[int, int, str]] = []
+    for (_, end, _), (start, _, _) in itertools.pairwise(folds):
+        gap = _LONE_NUMBER.fullmatch(text, end, start)
+        if gap:
+            number = gap.group(1)
+            between.append((gap.start(1), gap.end(1), "".join(_LEET.get(ch, ch) for ch in number)))
+    lone = [b for b in between if text[b[0] : b[1]] in ("4", "1")]  # "4" and "1" alone read as "a" and "I"
+    views: list[View] = []
+    for extra in (lone, between) if len(between) > len(lone) else (lone,):
         pieces: list[str] = []
         pos = 0
-        for i, m in enumerate(tokens):
-            lone_word = i in between and m.group(0) in ("4", "1")  # "4" and "1" alone read as "a" and "I"
-            if kinds[i] == "leet" or lone_word or (fold_digits and i in between):
-                pieces.append(text[pos : m.start()])
-                pieces.append(readings.get(i) or "".join(_LEET.get(ch, ch) for ch in m.group(0)))
-                pos = m.end()
+        for start, end, reading in sorted(folds + extra):
+            pieces.append(text[pos:start])
+            pieces.append(reading)
+            pos = end
         pieces.append(text[pos:])
         folded = "".join(pieces)
-        if folded != text:
+        if folded != text and all(folded != v.text for v in views):
             views.append(View("leet", folded, view.starts, view.ends))
-    return views
+    return [part for v in views for part in _around(v, [(a, b) for a, b, _ in folds])]
+
+
+def _around(view: View, changed: list[tuple[int, int]], margin: int = 160) -> list[View]:
+    """The stretches of a same-length view near its changed spans (the whole view when they cover most of it)."""
+    windows: list[list[int]] = []
+    for start, end in changed:
+        lo, hi = max(0, start - margin), min(len(view.text), end + margin)
+        if windows and lo <= windows[-1][1]:
+            windows[-1][1] = max(windows[-1][1], hi)
+        else:
+            windows.append([lo, hi])
+    if sum(hi - lo for lo, hi in windows) > 0.7 * len(view.text):
+        return [view]
+    return [View(view.name, view.text[lo:hi], view.starts[lo:hi], view.ends[lo:hi]) for lo, hi in windows]
 
 
 class Lexicon:
@@ -227,6 +239,8 @@ class Lexicon:
 def _unleet_token(token: str, lexicon: Lexicon) -> str | None:
     """The token with leet characters read as letters, if that spells a known word; else None."""
     base = "".join(_LEET.get(ch, ch) for ch in token)
+    if base == token:
+        return None
     ones = [i for i, ch in enumerate(token) if ch in "1!"]
     if not ones:
         return base if lexicon.knows(base) else None

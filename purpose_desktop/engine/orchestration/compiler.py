@@ -31,7 +31,9 @@ from purpose_desktop.engine.tools.base import ToolRegistry
 REFERENCE = re.compile(r"\$\$|\$\{\s*([A-Za-z0-9_-]+)(?:\.([A-Za-z_]+))?\s*\}|\$(\d+)")
 REF_FIELDS = ("output", "error", "ok")
 PLANNER, JOINER = "planner", "joiner"
-_ARG_MAX_CHARS = 200  # the grammar's string bound per argument: long enough for expressions, short for a grammar
+_ARG_MAX_CHARS = (
+    200  # the grammar's string bound per argument: long enough for expressions, short for a grammar
+)
 _RESULT_CHARS = 1500
 
 
@@ -123,7 +125,10 @@ def validate_plan(raw, registry: ToolRegistry) -> Plan:
     """
     items = raw.get("calls") if isinstance(raw, Mapping) else raw
     if not isinstance(items, list) or not items:
-        raise PlanError("The plan has no calls.", 'The planner must reply {"calls": [{"id": 1, "tool": ..., "args": {...}, "deps": []}]}.')
+        raise PlanError(
+            "The plan has no calls.",
+            'The planner must reply {"calls": [{"id": 1, "tool": ..., "args": {...}, "deps": []}]}.',
+        )
     calls: list[PlannedCall] = []
     for n, item in enumerate(items, 1):
         if not isinstance(item, Mapping):
@@ -136,11 +141,14 @@ def validate_plan(raw, registry: ToolRegistry) -> Plan:
         tool = item.get("tool")
         if not isinstance(tool, str) or tool not in registry:
             raise PlanError(
-                f"Call {cid} uses the unknown tool {tool!r}.", f"Available tools: {', '.join(registry.names()) or 'none'}."
+                f"Call {cid} uses the unknown tool {tool!r}.",
+                f"Available tools: {', '.join(registry.names()) or 'none'}.",
             )
         args = item.get("args") if item.get("args") is not None else {}
         if not isinstance(args, Mapping):
-            raise PlanError(f"Call {cid}'s args must be an object, not {type(args).__name__}.", "args: {\"name\": value}")
+            raise PlanError(
+                f"Call {cid}'s args must be an object, not {type(args).__name__}.", 'args: {"name": value}'
+            )
         deps = item.get("deps") if item.get("deps") is not None else []
         if not isinstance(deps, list):
             raise PlanError(f"Call {cid}'s deps must be a list of call ids.", "deps: [1, 2]")
@@ -162,14 +170,19 @@ def validate_plan(raw, registry: ToolRegistry) -> Plan:
                 call.deps.append(ref)
         for dep in call.deps:
             if dep not in ids:
-                raise PlanError(f"Call {call.id} depends on call {dep}, which is not in the plan.", "Fix deps.")
+                raise PlanError(
+                    f"Call {call.id} depends on call {dep}, which is not in the plan.", "Fix deps."
+                )
     deps = {c.id: list(dict.fromkeys(c.deps)) for c in calls}
     level: dict[str, int] = {}
     left = set(ids)
     while left:
         ready = sorted((c for c in left if all(d in level for d in deps[c])), key=[c.id for c in calls].index)
         if not ready:
-            raise PlanError("The plan has a cycle: " + " → ".join(_cycle(deps, left)) + ".", "A call cannot wait for itself.")
+            raise PlanError(
+                "The plan has a cycle: " + " → ".join(_cycle(deps, left)) + ".",
+                "A call cannot wait for itself.",
+            )
         for c in ready:
             level[c] = 1 + max((level[d] for d in deps[c]), default=-1)
             left.discard(c)
@@ -188,7 +201,9 @@ def substitute(value, outcomes: Mapping[str, CallOutcome]):
                 return "$"
             out = outcomes[m.group(1) or m.group(3)]
             attr = m.group(2) or "output"
-            return str(out.ok).lower() if attr == "ok" else (out.error or "") if attr == "error" else out.output
+            return (
+                str(out.ok).lower() if attr == "ok" else (out.error or "") if attr == "error" else out.output
+            )
 
         return REFERENCE.sub(repl, value)
     if isinstance(value, Mapping):
@@ -277,6 +292,20 @@ def describe_outcomes(plan: Plan, outcomes: Mapping[str, CallOutcome]) -> str:
     return "\n".join(lines)
 
 
+def _drop_cut_entry(raw):
+    """Without the last call when the token limit cut it short (closed JSON, but no tool or args).
+
+    A grammar-constrained reply cut by ``max_tokens`` is closed rather than lost (LocalModel), so a
+    plan may end in a stub; the complete calls before it are still a plan.
+    """
+    calls = raw.get("calls") if isinstance(raw, Mapping) else None
+    if isinstance(calls, list) and len(calls) > 1 and isinstance(calls[-1], Mapping):
+        last = calls[-1]
+        if "tool" not in last or "args" not in last or last.get("id") in ("", None):
+            return {**raw, "calls": calls[:-1]}
+    return raw
+
+
 class LLMCompiler:
     """Plan a task as a DAG of tool calls, run independent calls together, and answer from the results.
 
@@ -302,7 +331,9 @@ class LLMCompiler:
         seed: int = 0,
     ) -> None:
         if tool_registry is None or not len(tool_registry):
-            raise OrchestrationError("The compiler needs tools to plan with.", "Pass tool_registry=ToolRegistry([...]).")
+            raise OrchestrationError(
+                "The compiler needs tools to plan with.", "Pass tool_registry=ToolRegistry([...])."
+            )
         self.planner_spec = planner_llm
         self.joiner_spec = joiner_llm
         self.registry = tool_registry
@@ -329,7 +360,7 @@ class LLMCompiler:
             "You are the Planner. Turn the task into tool calls that run as a graph.\nTools:\n"
             + self.registry.prompt_text()
             + "\nEach call has an integer id (1, 2, 3 …), a tool, its args, and deps: the ids of the calls it "
-            "needs first. Inside an argument, $N stands for the output of call N (for example \"$1 * 2\"). "
+            'needs first. Inside an argument, $N stands for the output of call N (for example "$1 * 2"). '
             "Calls that do not need each other get no deps and run at the same time. Use as few calls as "
             "the task needs. Reply as JSON."
         )
@@ -338,14 +369,18 @@ class LLMCompiler:
             messages.append({"role": "user", "content": feedback})
         return messages
 
-    def plan(self, task: str, *, feedback: str = "", cancel: CancelToken | None = None) -> tuple[Plan, dict, int]:
+    def plan(
+        self, task: str, *, feedback: str = "", cancel: CancelToken | None = None
+    ) -> tuple[Plan, dict, int]:
         """Ask the planner for a plan and check it: (plan, raw reply, tokens). PlanError when invalid."""
         messages = self._plan_messages(task, feedback)
         settings = GenerationSettings(max_tokens=self.plan_tokens, temperature=0.0, seed=self.seed)
         planner = self.planner
-        raw = planner.complete_json(messages, plan_schema(self.registry, self.max_calls), settings=settings, cancel=cancel)
+        raw = planner.complete_json(
+            messages, plan_schema(self.registry, self.max_calls), settings=settings, cancel=cancel
+        )
         tokens = count_tokens(planner, messages[0]["content"] + messages[-1]["content"] + json.dumps(raw))
-        return validate_plan(raw, self.registry), raw, tokens
+        return validate_plan(_drop_cut_entry(raw), self.registry), raw, tokens
 
     # -- executing ------------------------------------------------------------------------------
     def execute(
@@ -373,7 +408,9 @@ class LLMCompiler:
                     failed = [d for d in call.deps if not outcomes[d].ok]
                     if failed or (cancel is not None and cancel.is_set()):
                         why = f"call {failed[0]} failed" if failed else "cancelled"
-                        outcomes[cid] = CallOutcome(cid, call.tool, call.args, False, "", why, 0.0, w, skipped=True)
+                        outcomes[cid] = CallOutcome(
+                            cid, call.tool, call.args, False, "", why, 0.0, w, skipped=True
+                        )
                     else:
                         jobs.append(call)
                 if pool is not None and len(jobs) > 1:
@@ -394,8 +431,16 @@ class LLMCompiler:
         tool = self.registry.get(call.tool)
         args = _coerce(substitute(call.args, outcomes), tool.parameters)
         res = self.registry.call(call.tool, args, cancel)
-        return CallOutcome(call.id, call.tool, args, res.ok, res.output, None if res.ok else (res.error or res.output),
-                           res.elapsed_ms, wave)
+        return CallOutcome(
+            call.id,
+            call.tool,
+            args,
+            res.ok,
+            res.output,
+            None if res.ok else (res.error or res.output),
+            res.elapsed_ms,
+            wave,
+        )
 
     # -- the whole loop -------------------------------------------------------------------------
     def compile_and_execute(
@@ -415,8 +460,14 @@ class LLMCompiler:
         emit = make_emit(on_event)
         with store_scope(store or self.store, mode) as db:
             run = TracedRun(
-                db, mode, critic_for(self._critic, self.joiner), emit, task=task, name="compiler",
-                roles=[PLANNER, JOINER], meta={"kind": "compiler", "tools": self.registry.names()},
+                db,
+                mode,
+                critic_for(self._critic, self.joiner),
+                emit,
+                task=task,
+                name="compiler",
+                roles=[PLANNER, JOINER],
+                meta={"kind": "compiler", "tools": self.registry.names()},
             )
             try:
                 return self._run(run, task, cancel, emit)
@@ -432,8 +483,13 @@ class LLMCompiler:
             try:
                 plan, _raw, tokens = self.plan(task, feedback=feedback, cancel=cancel)
             except PlanError as exc:
-                run.record(PLANNER, f"invalid plan: {exc.message}", attempt=attempt, value=0.0,
-                           evidence=[f"the plan was rejected: {exc.message}"])
+                run.record(
+                    PLANNER,
+                    f"invalid plan: {exc.message}",
+                    attempt=attempt,
+                    value=0.0,
+                    evidence=[f"the plan was rejected: {exc.message}"],
+                )
                 if replans_left <= 0 or cancel.is_set():
                     raise
                 replans_left -= 1
@@ -444,35 +500,75 @@ class LLMCompiler:
             step_index = run.next_step
 
             def on_call(out: CallOutcome, step_index=step_index) -> None:
-                emit(ToolCalled(run.run_id, step_index, PLANNER, out.tool, out.args, out.ok, (out.output or out.error or "")[:500]))
+                emit(
+                    ToolCalled(
+                        run.run_id,
+                        step_index,
+                        PLANNER,
+                        out.tool,
+                        out.args,
+                        out.ok,
+                        (out.output or out.error or "")[:500],
+                    )
+                )
 
             outcomes, seconds = self.execute(plan, cancel=cancel, on_call=on_call)
             total_s += seconds
             ok = sum(o.ok for o in outcomes.values())
-            evidence = [f"plan of {len(plan.calls)} calls in {len(plan.waves)} waves, run in {seconds:.2f} s",
-                        f"{ok} of {len(plan.calls)} tool calls succeeded"]
-            evidence += [f"call {o.id} ({o.tool}) {'skipped' if o.skipped else 'failed'}: {(o.error or '')[:200]}"
-                         for o in outcomes.values() if not o.ok]
-            run.record(PLANNER, json.dumps(plan.to_dicts(), indent=1), attempt=attempt, value=round(10.0 * ok / len(plan.calls), 1),
-                       evidence=evidence, tool_calls=[o.to_dict() for o in outcomes.values()], tokens=tokens,
-                       elapsed_ms=seconds * 1000)
+            evidence = [
+                f"plan of {len(plan.calls)} calls in {len(plan.waves)} waves, run in {seconds:.2f} s",
+                f"{ok} of {len(plan.calls)} tool calls succeeded",
+            ]
+            evidence += [
+                f"call {o.id} ({o.tool}) {'skipped' if o.skipped else 'failed'}: {(o.error or '')[:200]}"
+                for o in outcomes.values()
+                if not o.ok
+            ]
+            run.record(
+                PLANNER,
+                json.dumps(plan.to_dicts(), indent=1),
+                attempt=attempt,
+                value=round(10.0 * ok / len(plan.calls), 1),
+                evidence=evidence,
+                tool_calls=[o.to_dict() for o in outcomes.values()],
+                tokens=tokens,
+                elapsed_ms=seconds * 1000,
+            )
             results = describe_outcomes(plan, outcomes)
             if cancel.is_set():
-                return run.result(CompilerResult, answer="", score=None, status="cancelled", plan=plan.to_dicts(),
-                                  calls=[o.to_dict() for o in outcomes.values()], waves=plan.waves,
-                                  replanned=attempt > 0, execution_s=total_s)
+                return run.result(
+                    CompilerResult,
+                    answer="",
+                    score=None,
+                    status="cancelled",
+                    plan=plan.to_dicts(),
+                    calls=[o.to_dict() for o in outcomes.values()],
+                    waves=plan.waves,
+                    replanned=attempt > 0,
+                    execution_s=total_s,
+                )
             if ok < len(plan.calls) and replans_left > 0 and self._wants_replan(task, results, cancel):
                 replans_left -= 1
                 attempt += 1
-                feedback = (f"Your previous plan:\n{json.dumps(plan.to_dicts())}\nResults:\n{results}\n"
-                            "Some calls failed. Make a new plan that avoids the failure.")
+                feedback = (
+                    f"Your previous plan:\n{json.dumps(plan.to_dicts())}\nResults:\n{results}\n"
+                    "Some calls failed. Make a new plan that avoids the failure."
+                )
                 continue
             break
         answer, step = self._join(run, task, results, cancel, emit)
         status = "cancelled" if cancel.is_set() else "complete"
-        return run.result(CompilerResult, answer=answer, score=step.score, status=status, plan=plan.to_dicts(),
-                          calls=[o.to_dict() for o in outcomes.values()], waves=plan.waves, replanned=attempt > 0,
-                          execution_s=total_s)
+        return run.result(
+            CompilerResult,
+            answer=answer,
+            score=step.score,
+            status=status,
+            plan=plan.to_dicts(),
+            calls=[o.to_dict() for o in outcomes.values()],
+            waves=plan.waves,
+            replanned=attempt > 0,
+            execution_s=total_s,
+        )
 
     def _join_messages(self, task: str, results: str) -> list[dict]:
         return [
@@ -485,9 +581,14 @@ class LLMCompiler:
         ]
 
     def _wants_replan(self, task: str, results: str, cancel) -> bool:
-        ask = [*self._join_messages(task, results),
-               {"role": "user", "content": 'Some calls failed. Reply with JSON: "thought" and "action": "answer" '
-                '(the results are enough) or "replan" (make a new plan).'}]
+        ask = [
+            *self._join_messages(task, results),
+            {
+                "role": "user",
+                "content": 'Some calls failed. Reply with JSON: "thought" and "action": "answer" '
+                '(the results are enough) or "replan" (make a new plan).',
+            },
+        ]
         settings = GenerationSettings(max_tokens=64, temperature=0.0, seed=self.seed)
         try:
             decision = self.joiner.complete_json(ask, JOIN_SCHEMA, settings=settings, cancel=cancel)
@@ -503,10 +604,19 @@ class LLMCompiler:
         def on_token(piece: str) -> None:
             emit(TokenReceived(run.run_id, step_index, JOINER, piece))
 
-        reply = joiner.chat(messages, settings=GenerationSettings(max_tokens=self.answer_tokens, temperature=0.0, seed=self.seed),
-                            cancel=cancel, on_token=on_token)
+        reply = joiner.chat(
+            messages,
+            settings=GenerationSettings(max_tokens=self.answer_tokens, temperature=0.0, seed=self.seed),
+            cancel=cancel,
+            on_token=on_token,
+        )
         answer = reply.text.strip()
         tokens = reply.n_tokens + count_tokens(joiner, messages[0]["content"] + messages[1]["content"])
-        step = run.record(JOINER, answer, tokens=tokens, elapsed_ms=reply.elapsed_ms,
-                          prompt=f"{messages[0]['content']}\n\n{messages[1]['content']}")
+        step = run.record(
+            JOINER,
+            answer,
+            tokens=tokens,
+            elapsed_ms=reply.elapsed_ms,
+            prompt=f"{messages[0]['content']}\n\n{messages[1]['content']}",
+        )
         return answer, step

@@ -75,11 +75,14 @@ class Council:
     ) -> None:
         agents = list(agents)
         if not agents:
-            raise OrchestrationError("A council needs at least one member.", "Council([Spark('researcher'), ...]).")
+            raise OrchestrationError(
+                "A council needs at least one member.", "Council([Spark('researcher'), ...])."
+            )
         for agent in agents:
             if not isinstance(agent, Spark):
                 raise OrchestrationError(
-                    f"Council members are Sparks, not {type(agent).__name__}.", "Pass Spark('role', model=...)."
+                    f"Council members are Sparks, not {type(agent).__name__}.",
+                    "Pass Spark('role', model=...).",
                 )
         self.agents = agents
         self.labels = unique_labels([a.role.name for a in agents])
@@ -108,15 +111,24 @@ class Council:
         if not task or not str(task).strip():
             raise OrchestrationError("The council needs a task.", 'council.run("Design a web scraper")')
         if rounds < 1:
-            raise OrchestrationError(f"rounds must be at least 1, not {rounds}.", "council.run(task, rounds=2)")
+            raise OrchestrationError(
+                f"rounds must be at least 1, not {rounds}.", "council.run(task, rounds=2)"
+            )
         mode = RunMode.parse(mode)
         cancel = cancel or CancelToken()
         emit = make_emit(on_event)
         with store_scope(store or self.store, mode) as db:
             chair = self.chair_model()
             run = TracedRun(
-                db, mode, critic_for(self._critic, chair), emit, task=task, name=f"council:{self.name}",
-                roles=[*self.labels, CHAIR], purpose=self.purpose, meta={"kind": "council", "rounds": rounds},
+                db,
+                mode,
+                critic_for(self._critic, chair),
+                emit,
+                task=task,
+                name=f"council:{self.name}",
+                roles=[*self.labels, CHAIR],
+                purpose=self.purpose,
+                meta={"kind": "council", "rounds": rounds},
             )
             try:
                 return self._run(run, task, rounds, chair, cancel, emit)
@@ -137,8 +149,13 @@ class Council:
                     status = "cancelled"
                     break
                 res = agent.run(
-                    task, context=self._context(label, latest, r, rounds), purpose=self.purpose, cancel=cancel,
-                    on_event=emit, run_id=run.run_id, step=run.next_step,
+                    task,
+                    context=self._context(label, latest, r, rounds),
+                    purpose=self.purpose,
+                    cancel=cancel,
+                    on_event=emit,
+                    run_id=run.run_id,
+                    step=run.next_step,
                 )
                 # A position is deliberation, not a deliverable: judged as text whatever the role's kind.
                 run.record(label, res.answer, attempt=r - 1, spark=res)
@@ -150,14 +167,21 @@ class Council:
                 break
         if status == "cancelled" or not latest:
             answer = next(reversed(latest.values()), "")
-            return run.result(CouncilResult, answer=answer, score=None, status="cancelled", positions=positions)
+            return run.result(
+                CouncilResult, answer=answer, score=None, status="cancelled", positions=positions
+            )
         emit(RoundStarted(run.run_id, rounds + 1, rounds))
         record, answer, step = self._synthesise(run, task, latest, chair, cancel, emit)
         status = "cancelled" if cancel.is_set() else "complete"
         return run.result(
-            CouncilResult, answer=answer, score=step.score, status=status,
-            agreement=_points(record.get("agreement")), disagreement=_points(record.get("disagreement")),
-            decision=str(record.get("decision") or "").strip(), positions=positions,
+            CouncilResult,
+            answer=answer,
+            score=step.score,
+            status=status,
+            agreement=_points(record.get("agreement")),
+            disagreement=_points(record.get("disagreement")),
+            decision=str(record.get("decision") or "").strip(),
+            positions=positions,
         )
 
     def _context(self, label: str, latest: dict[str, str], r: int, rounds: int) -> str:
@@ -193,8 +217,10 @@ class Council:
         record = chair.complete_json(ask, SYNTHESIS_SCHEMA, settings=settings, cancel=cancel) or {}
         agreed, disputed = _points(record.get("agreement")), _points(record.get("disagreement"))
         summary = (
-            "Agreed:\n" + ("\n".join(f"- {p}" for p in agreed) or "- (none listed)")
-            + "\nDisagreed:\n" + ("\n".join(f"- {p}" for p in disputed) or "- (none listed)")
+            "Agreed:\n"
+            + ("\n".join(f"- {p}" for p in agreed) or "- (none listed)")
+            + "\nDisagreed:\n"
+            + ("\n".join(f"- {p}" for p in disputed) or "- (none listed)")
             + f"\nDecision: {str(record.get('decision') or '').strip() or '(none)'}"
         )
         write = [
@@ -212,12 +238,17 @@ class Council:
             emit(TokenReceived(run.run_id, step_index, CHAIR, piece))
 
         reply = chair.chat(
-            write, settings=GenerationSettings(max_tokens=self.answer_tokens, temperature=0.0, seed=self.seed),
-            cancel=cancel, on_token=on_token,
+            write,
+            settings=GenerationSettings(max_tokens=self.answer_tokens, temperature=0.0, seed=self.seed),
+            cancel=cancel,
+            on_token=on_token,
         )
         answer = reply.text.strip() or str(record.get("decision") or "").strip()
-        tokens = reply.n_tokens + count_tokens(chair, ask[0]["content"] + ask[1]["content"] + str(record) + write[1]["content"])
+        tokens = reply.n_tokens + count_tokens(
+            chair, ask[0]["content"] + ask[1]["content"] + str(record) + write[1]["content"]
+        )
         prompt = f"{write[0]['content']}\n\n{write[1]['content']}"
-        step = run.record(CHAIR, answer, tokens=tokens, elapsed_ms=reply.elapsed_ms, prompt=prompt,
-                          thoughts=[summary])
+        step = run.record(
+            CHAIR, answer, tokens=tokens, elapsed_ms=reply.elapsed_ms, prompt=prompt, thoughts=[summary]
+        )
         return record, answer, step

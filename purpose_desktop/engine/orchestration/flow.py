@@ -61,11 +61,23 @@ class FlowResult(RunResult):
     path: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        keys = ("answer", "run_id", "score", "status", "mode", "tokens_work", "tokens_judge", "elapsed_ms", "tests")
+        keys = (
+            "answer",
+            "run_id",
+            "score",
+            "status",
+            "mode",
+            "tokens_work",
+            "tokens_judge",
+            "elapsed_ms",
+            "tests",
+        )
         d = {k: getattr(self, k) for k in keys}
         d["steps"] = [s.to_dict() for s in self.steps]
         d["path"] = list(self.path)
-        d["state"] = {k: v if isinstance(v, str | int | float | bool | None) else repr(v) for k, v in self.state.items()}
+        d["state"] = {
+            k: v if isinstance(v, str | int | float | bool | None) else repr(v) for k, v in self.state.items()
+        }
         return d
 
 
@@ -106,7 +118,9 @@ class Flow:
     def add_node(self, name: str, node, *, input: str = "task", output: str | None = None) -> Flow:
         """Add ``node`` (Spark, Team or callable) under ``name``; returns the flow for chaining."""
         if not isinstance(name, str) or not name.strip() or name in _ENDS:
-            raise OrchestrationError(f"{name!r} cannot name a node.", "Use a short, non-empty name such as 'research'.")
+            raise OrchestrationError(
+                f"{name!r} cannot name a node.", "Use a short, non-empty name such as 'research'."
+            )
         if name in self._nodes:
             raise OrchestrationError(f"The flow already has a node named {name!r}.", "Pick another name.")
         if isinstance(node, Spark):
@@ -135,18 +149,26 @@ class Flow:
             targets.append(dst)
         return self
 
-    def add_conditional_edge(self, src: str, fn: Callable[[dict], object], mapping: Mapping | None = None) -> Flow:
+    def add_conditional_edge(
+        self, src: str, fn: Callable[[dict], object], mapping: Mapping | None = None
+    ) -> Flow:
         """After ``src`` runs, ``fn(state)`` picks the next node(s): a key of ``mapping``, or a name itself."""
         if src == DONE_SIGNAL or not callable(fn):
-            raise OrchestrationError("A conditional edge needs a source node and a function.", "add_conditional_edge('write', fn, {...})")
+            raise OrchestrationError(
+                "A conditional edge needs a source node and a function.",
+                "add_conditional_edge('write', fn, {...})",
+            )
         if src in self._conditional:
             raise OrchestrationError(
-                f"Node {src!r} already has a conditional edge.", "Put every choice in one function and mapping."
+                f"Node {src!r} already has a conditional edge.",
+                "Put every choice in one function and mapping.",
             )
         if mapping is not None:
             for targets in mapping.values():
                 if any(t == BEGIN for t in _as_targets(targets)):
-                    raise OrchestrationError("A conditional edge cannot lead to BEGIN.", "Name the first node instead.")
+                    raise OrchestrationError(
+                        "A conditional edge cannot lead to BEGIN.", "Name the first node instead."
+                    )
         self._conditional[src] = _Conditional(fn, dict(mapping) if mapping is not None else None)
         return self
 
@@ -174,7 +196,9 @@ class Flow:
         """Raise OrchestrationError for unknown nodes, a dead end, unreachable DONE, or a cycle with no cap."""
         known = set(self._nodes)
         if not self._edges.get(BEGIN) and BEGIN not in self._conditional:
-            raise OrchestrationError("The flow has no edge from BEGIN.", "Add flow.add_edge(BEGIN, 'first node').")
+            raise OrchestrationError(
+                "The flow has no edge from BEGIN.", "Add flow.add_edge(BEGIN, 'first node')."
+            )
         for src in [*self._edges, *self._conditional]:
             if src not in known and src != BEGIN:
                 raise OrchestrationError(
@@ -272,8 +296,15 @@ class Flow:
         with store_scope(store or self.store, mode) as db:
             critic = critic_for(self._critic, self._critic_model() if self._critic is None else None)
             run = TracedRun(
-                db, mode, critic, emit, task=task, name=f"flow:{self.name}", roles=list(self._nodes),
-                purpose=self.purpose, meta={"kind": "flow", "max_steps": cap},
+                db,
+                mode,
+                critic,
+                emit,
+                task=task,
+                name=f"flow:{self.name}",
+                roles=list(self._nodes),
+                purpose=self.purpose,
+                meta={"kind": "flow", "max_steps": cap},
             )
             try:
                 return self._run(run, state, cap, tests, mode, cancel, emit, db)
@@ -390,7 +421,9 @@ class Flow:
             targets += [t for t in chosen if t not in targets]
         return targets
 
-    def _run_wave(self, wave, run: TracedRun, state, outputs, runs, tests, mode, cancel, emit, db) -> list[tuple]:
+    def _run_wave(
+        self, wave, run: TracedRun, state, outputs, runs, tests, mode, cancel, emit, db
+    ) -> list[tuple]:
         """Run one wave: functions in threads (each on a copy of the state), agents in order here."""
         snapshot = dict(state)
         funcs = [n for n in wave if self._nodes[n].kind == "function"]
@@ -405,29 +438,48 @@ class Flow:
                 node = self._nodes[name]
                 if node.kind == "function":
                     continue
-                results[name] = self._run_agent(node, run, snapshot, outputs, runs, tests, mode, cancel, emit, db)
+                results[name] = self._run_agent(
+                    node, run, snapshot, outputs, runs, tests, mode, cancel, emit, db
+                )
             for name in funcs:
                 node = self._nodes[name]
                 emit(StepStarted(run.run_id, run.next_step, name, runs.get(name, 0)))
                 t0 = time.perf_counter()
-                updates, text, error = futures[name].result() if pool is not None else _call_function(node, dict(snapshot))
+                updates, text, error = (
+                    futures[name].result() if pool is not None else _call_function(node, dict(snapshot))
+                )
                 elapsed = (time.perf_counter() - t0) * 1000
                 if error is not None:
-                    run.record(name, f"failed: {error}", attempt=runs.get(name, 0), scored=False,
-                               evidence=[f"plain function raised {error}"], elapsed_ms=elapsed)
+                    run.record(
+                        name,
+                        f"failed: {error}",
+                        attempt=runs.get(name, 0),
+                        scored=False,
+                        evidence=[f"plain function raised {error}"],
+                        elapsed_ms=elapsed,
+                    )
                     raise OrchestrationError(
-                        f"Flow node {name!r} failed: {error}", "Fix the function; the run's trace shows its step."
+                        f"Flow node {name!r} failed: {error}",
+                        "Fix the function; the run's trace shows its step.",
                     ) from error
                 changed = ", ".join(sorted(map(str, updates))) or "nothing"
-                run.record(name, text or f"updated: {changed}", attempt=runs.get(name, 0), scored=False,
-                           evidence=[f"plain function (not judged); updated {changed}"], elapsed_ms=elapsed)
+                run.record(
+                    name,
+                    text or f"updated: {changed}",
+                    attempt=runs.get(name, 0),
+                    scored=False,
+                    evidence=[f"plain function (not judged); updated {changed}"],
+                    elapsed_ms=elapsed,
+                )
                 results[name] = (updates, text, run.next_step - 1, "complete")
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)
         return [results[name] for name in wave]
 
-    def _run_agent(self, node: _Node, run: TracedRun, state, outputs, runs, tests, mode, cancel, emit, db) -> tuple:
+    def _run_agent(
+        self, node: _Node, run: TracedRun, state, outputs, runs, tests, mode, cancel, emit, db
+    ) -> tuple:
         if node.input_key not in state:
             raise OrchestrationError(
                 f"Flow node {node.name!r} reads state[{node.input_key!r}], which is not set.",
@@ -438,19 +490,48 @@ class Flow:
         attempt = runs.get(node.name, 0)
         if node.kind == "team":
             team: Team = node.obj
-            copy = Team(team.spec, model=team.model, tools=team.extra_tools, store=db,
-                        critic=getattr(team, "_critic", None) or run.critic, seed=team.seed)
+            copy = Team(
+                team.spec,
+                model=team.model,
+                tools=team.extra_tools,
+                store=db,
+                critic=getattr(team, "_critic", None) or run.critic,
+                seed=team.seed,
+            )
             emit(StepStarted(run.run_id, run.next_step, node.name, attempt))
-            res = copy.run(task + (f"\n\n{context}" if context else ""), tests=tests, mode=mode, cancel=cancel, on_event=emit)
+            res = copy.run(
+                task + (f"\n\n{context}" if context else ""),
+                tests=tests,
+                mode=mode,
+                cancel=cancel,
+                on_event=emit,
+            )
             evidence = [f"team run {res.run_id[:8]}: {len(res.steps)} steps, {res.status}"]
             evidence += res.steps[-1].evidence if res.steps else []
             calls = [c for s in res.steps for c in s.tool_calls]
-            run.record(node.name, res.answer, attempt=attempt, value=res.score, evidence=evidence, tool_calls=calls,
-                       tokens=res.tokens_work, judge_tokens=res.tokens_judge, elapsed_ms=res.elapsed_ms, task=task)
+            run.record(
+                node.name,
+                res.answer,
+                attempt=attempt,
+                value=res.score,
+                evidence=evidence,
+                tool_calls=calls,
+                tokens=res.tokens_work,
+                judge_tokens=res.tokens_judge,
+                elapsed_ms=res.elapsed_ms,
+                task=task,
+            )
             return {node.output_key: res.answer}, res.answer, run.next_step - 1, res.status
         spark: Spark = node.obj
-        res = spark.run(task, context=context, purpose=self.purpose, cancel=cancel, on_event=emit,
-                        run_id=run.run_id, step=run.next_step)
+        res = spark.run(
+            task,
+            context=context,
+            purpose=self.purpose,
+            cancel=cancel,
+            on_event=emit,
+            run_id=run.run_id,
+            step=run.next_step,
+        )
         kind = spark.role.kind
         outcome = None
         if tests and kind == "code" and res.status != "cancelled":

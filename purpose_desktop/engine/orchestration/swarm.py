@@ -67,7 +67,9 @@ class ModelOwner:
     def __init__(self, model, name: str = "") -> None:
         self.model = model
         self.queue = FairQueue()
-        self.thread = threading.Thread(target=self._loop, name=f"model-owner:{name or model!r}"[:60], daemon=True)
+        self.thread = threading.Thread(
+            target=self._loop, name=f"model-owner:{name or model!r}"[:60], daemon=True
+        )
         self.thread.start()
 
     def call(self, key: Hashable, method: str, *args, **kwargs):
@@ -223,8 +225,16 @@ def swarm(
         for i, (task, agent) in enumerate(zip(tasks, assigned, strict=True)):
             if not isinstance(agent, Team):
                 label = _label(agent)
-                runs[i] = TracedRun(db, mode, judge, emit, task=task, name=f"swarm:{label}", roles=[label],
-                                    meta={"kind": "swarm", "swarm_id": swarm_id, "index": i})
+                runs[i] = TracedRun(
+                    db,
+                    mode,
+                    judge,
+                    emit,
+                    task=task,
+                    name=f"swarm:{label}",
+                    roles=[label],
+                    meta={"kind": "swarm", "swarm_id": swarm_id, "index": i},
+                )
         models = {id(a): _models_of(a) for a in agents}
         workers = max_workers or min(len(tasks), 8)
         try:
@@ -232,10 +242,26 @@ def swarm(
                 futures = {}
                 for i, (task, agent) in enumerate(zip(tasks, assigned, strict=True)):
                     task_judge = PurposeFunction(
-                        owners.proxy(judge.model, i), judge.runner, judge_max_tokens=judge.judge_max_tokens, seed=judge.seed
+                        owners.proxy(judge.model, i),
+                        judge.runner,
+                        judge_max_tokens=judge.judge_max_tokens,
+                        seed=judge.seed,
                     )
                     run_id = runs[i].run_id if i in runs else ""
-                    job = _Job(i, task, agent, models[id(agent)], owners, task_judge, tests, mode, cancel, emit, run_id, db)
+                    job = _Job(
+                        i,
+                        task,
+                        agent,
+                        models[id(agent)],
+                        owners,
+                        task_judge,
+                        tests,
+                        mode,
+                        cancel,
+                        emit,
+                        run_id,
+                        db,
+                    )
                     futures[pool.submit(job.run)] = i
                 for future in as_completed(futures):
                     i = futures[future]
@@ -287,8 +313,9 @@ class _Job:
             if self.tests and clone.role.kind == "code" and res.status != "cancelled":
                 code = extract_code(res.answer)
                 outcome = self.judge.run_tests(code, self.tests) if code else None
-            score = self.judge.score_step(task=self.task, role=clone.role.name, kind=clone.role.kind,
-                                          output=res.answer, tests=outcome)
+            score = self.judge.score_step(
+                task=self.task, role=clone.role.name, kind=clone.role.kind, output=res.answer, tests=outcome
+            )
             return "spark", res, score, outcome, started
         if isinstance(self.agent, Team):
             return "team", self._run_team(), None, None, started
@@ -302,15 +329,24 @@ class _Job:
         spec = TeamSpec.from_dict(team.spec.to_dict())
         for role in spec.roles:
             if role.name in self.models:
-                role.model = self.owners.proxy(self.models[role.name], self.index)  # in this private copy only
+                role.model = self.owners.proxy(
+                    self.models[role.name], self.index
+                )  # in this private copy only
         own_store = Store(self.db.path, recover=False)  # a Store belongs to one thread; WAL lets two write
         try:
-            copy_ = Team(spec, model=self.owners.proxy(self.models["team"], self.index), tools=team.extra_tools,
-                         store=own_store, critic=self.judge, seed=team.seed)
-            return copy_.run(self.task, tests=self.tests, mode=self.mode, cancel=self.cancel, on_event=self.emit)
+            copy_ = Team(
+                spec,
+                model=self.owners.proxy(self.models["team"], self.index),
+                tools=team.extra_tools,
+                store=own_store,
+                critic=self.judge,
+                seed=team.seed,
+            )
+            return copy_.run(
+                self.task, tests=self.tests, mode=self.mode, cancel=self.cancel, on_event=self.emit
+            )
         finally:
             own_store.close()
-
 
 
 def _collect(i: int, task: str, agent, future: Future, run: TracedRun | None, mode: RunMode) -> SwarmResult:
@@ -322,21 +358,50 @@ def _collect(i: int, task: str, agent, future: Future, run: TracedRun | None, mo
         error = f"{type(exc).__name__}: {exc}"
         if run is not None:
             run.fail(exc)
-            return SwarmResult(answer="", run_id=run.run_id, steps=list(run.steps), score=None, status="failed",
-                               mode=mode.value, tokens_work=run.tokens_work, tokens_judge=run.tokens_judge,
-                               elapsed_ms=0.0, index=i, task=task, agent=label, error=error)
-        return SwarmResult(answer="", run_id="", steps=[], score=None, status="failed", mode=mode.value,
-                           tokens_work=0, tokens_judge=0, elapsed_ms=0.0, index=i, task=task, agent=label, error=error)
+            return SwarmResult(
+                answer="",
+                run_id=run.run_id,
+                steps=list(run.steps),
+                score=None,
+                status="failed",
+                mode=mode.value,
+                tokens_work=run.tokens_work,
+                tokens_judge=run.tokens_judge,
+                elapsed_ms=0.0,
+                index=i,
+                task=task,
+                agent=label,
+                error=error,
+            )
+        return SwarmResult(
+            answer="",
+            run_id="",
+            steps=[],
+            score=None,
+            status="failed",
+            mode=mode.value,
+            tokens_work=0,
+            tokens_judge=0,
+            elapsed_ms=0.0,
+            index=i,
+            task=task,
+            agent=label,
+            error=error,
+        )
     elapsed = (time.perf_counter() - started) * 1000
     if kind == "team":
         res: RunResult = payload
         fields = {k: getattr(res, k) for k in RunResult.__dataclass_fields__}
         return SwarmResult(**fields, index=i, task=task, agent=label)
     if kind == "spark":
-        step = run.record(label, payload.answer, kind=agent.role.kind, spark=payload, score=score, tests=outcome)
+        step = run.record(
+            label, payload.answer, kind=agent.role.kind, spark=payload, score=score, tests=outcome
+        )
         status = payload.status
         answer = payload.answer
     else:
         step = run.record(label, payload, score=score, elapsed_ms=elapsed)
         status, answer = "complete", payload
-    return run.result(SwarmResult, answer=answer.strip(), score=step.score, status=status, index=i, task=task, agent=label)
+    return run.result(
+        SwarmResult, answer=answer.strip(), score=step.score, status=status, index=i, task=task, agent=label
+    )

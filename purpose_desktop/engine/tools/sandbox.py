@@ -36,6 +36,7 @@ from typing import Any
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.tools.base import ToolError
 from purpose_desktop.engine.tools.files import split_relative_path
+from purpose_desktop.sandbox_python import FLAG as FROZEN_PYTHON_FLAG
 
 BACKENDS = ("bwrap", "unshare", "plain")
 BACKEND_ENV = "PURPOSE_DESKTOP_SANDBOX"  # force one backend, e.g. where bwrap misbehaves
@@ -406,11 +407,23 @@ class _RunCgroup:
 # ------------------------------------------------------------------------------------------- launching
 
 
+def _python_argv() -> list[str]:
+    """The interpreter to start: this Python, or in the frozen app the app itself in its Python mode."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, FROZEN_PYTHON_FLAG]
+    return [sys.executable]
+
+
 def _python_mounts() -> list[str]:
     """Real folders holding the interpreter and its site-packages (outside /usr), outermost only."""
-    candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-    candidates.add(str(Path(os.path.realpath(sys.executable)).parent.parent))
-    candidates.update(site.getsitepackages())
+    if getattr(sys, "frozen", False):
+        # The app's own folder (read-only) is its interpreter and library; its parent (Downloads, dist/)
+        # is not mounted.
+        candidates = {os.path.dirname(os.path.realpath(sys.executable)), getattr(sys, "_MEIPASS", "")}
+    else:
+        candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+        candidates.add(str(Path(os.path.realpath(sys.executable)).parent.parent))
+        candidates.update(site.getsitepackages())
     real = sorted({os.path.realpath(p) for p in candidates if p and os.path.isdir(p)})
     kept: list[str] = []
     for path in real:
@@ -444,7 +457,7 @@ def _bwrap_argv(work: str, tmp: str) -> list[str]:
 def _launch_argv(backend: str, work: str, tmp: str, inner: list[str]) -> list[str]:
     if backend == "bwrap":
         return _bwrap_argv(work, tmp) + inner  # bwrap's own init is pid 1 and reaps
-    supervised = [sys.executable, "-I", "-S", "-c", SUPERVISOR, *inner]
+    supervised = [*_python_argv(), "-I", "-S", "-c", SUPERVISOR, *inner]
     if backend == "unshare":
         flags = ["--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child"]
         flags += ["--mount", "--mount-proc", "--ipc", "--uts"]
@@ -614,7 +627,7 @@ def _execute(
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
         inside_work, inside_tmp = (INSIDE_WORKDIR, "/tmp") if backend == "bwrap" else (str(work), str(tmp))
-        argv = _launch_argv(backend, str(work), str(tmp), [sys.executable, *_PYTHON_FLAGS, *inner_args])
+        argv = _launch_argv(backend, str(work), str(tmp), [*_python_argv(), *_PYTHON_FLAGS, *inner_args])
         env = _scrubbed_env(inside_work, inside_tmp, env_extra)
         support = _cgroup_support_cached()
         if support.version:

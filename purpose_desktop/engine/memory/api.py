@@ -1,0 +1,313 @@
+"""MemoryBank: the engine API for memories — submit, teach, approve, reject, edit, archive, re-test, status.
+
+Every submission and every edit passes the immune scan first: blocked text is stored as rejected
+(kept for audit, never retrieved); clean text is de-duplicated by meaning — the same lesson learned
+again strengthens the existing memory instead of adding a second — and otherwise quarantined for
+review. ``teach`` is the user's own lesson, so it is promoted at once. Auto-promotion after a
+replay is off unless ``MemoryPolicy.auto_promote`` is set, and then only for evidence that clearly helps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from purpose_desktop.engine.cancel import CancelToken
+from purpose_desktop.engine.errors import InputError
+from purpose_desktop.engine.memory import similarity
+from purpose_desktop.engine.memory.records import (
+    ARCHIVED,
+    PROMOTED,
+    QUARANTINED,
+    REJECTED,
+    TAUGHT_BY_USER,
+    Memory,
+    MemoryPolicy,
+    ReplayEvidence,
+    Scope,
+    content_hash,
+)
+from purpose_desktop.engine.memory.replay import ReplayProgress, ReplayTask, RunArm, clearly_helps, replay
+from purpose_desktop.engine.memory.repo import MemoryRepo, check_kind, check_text
+
+TRUST_TAUGHT = 0.9
+TRUST_DISTILLED = 0.5
+TRUST_APPROVED = 0.7
+MAX_PROVENANCE = 20
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """What happened to a submitted lesson."""
+
+    memory: Memory
+    outcome: str  # quarantined | promoted | rejected | strengthened | seen_again
+    similarity: float | None = None  # to the memory it merged into, when it did
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.memory.scan.get("blocked")) and self.outcome == "rejected"
+
+    def to_dict(self) -> dict:
+        return {"outcome": self.outcome, "similarity": self.similarity, "memory": self.memory.to_dict()}
+
+
+def _scan(text: str) -> dict:
+    from purpose_desktop.engine.immune import scan
+
+    return scan(text, context="memory").to_dict()
+
+
+def _block_reason(report: dict) -> str:
+    first = next((r for r in report.get("reasons", []) if r.get("blocking")), None)
+    if first is None:
+        return f"immune scan blocked it ({report.get('category')})"
+    return f"immune scan blocked it: {first['category']} — {first['message']} (\"{first['excerpt']}\")"
+
+
+class MemoryBank:
+    """Memories in one Store, under one policy."""
+
+    def __init__(self, store, policy: MemoryPolicy | None = None) -> None:
+        self.store = store
+        self.policy = policy or MemoryPolicy()
+        self.repo = MemoryRepo(store)
+
+    # -- reading --------------------------------------------------------------------------------
+    def get(self, memory_id: str) -> Memory:
+        return self.repo.get(memory_id)
+
+    def list(self, *, status: str | Sequence[str] | None = None, kind: str | None = None, limit: int | None = None) -> list[Memory]:
+        return self.repo.list(status=status, kind=kind, limit=limit)
+
+    def show(self, memory_id: str) -> dict:
+        """Everything the review pane shows: the memory, its history, evidence runs and recent credit."""
+        m = self.repo.get(memory_id)
+        return {
+            **m.to_dict(),
+            "history": [h.to_dict() for h in self.repo.history(m.id)],
+            "evidence_runs": [e.to_dict() for e in self.repo.evidence(m.id)],
+            "credits": self.repo.credits(m.id, limit=20),
+        }
+
+    def status(self) -> dict:
+        """Memories by kind and status, runs, recent scores — ``Team.status()`` and the status bar."""
+        counts = self.repo.counts()
+        totals: dict[str, int] = {}
+        for by_status in counts.values():
+            for s, n in by_status.items():
+                totals[s] = totals.get(s, 0) + n
+        runs = self.store.list_runs(limit=10)
+        with self.store._errors():
+            n_runs = self.store._db().execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+        recent = [{"run_id": r["id"], "task": r["task"][:80], "score": r["score"], "mode": r["mode"], "status": r["status"]} for r in runs]
+        scores = [r["score"] for r in runs if r["score"] is not None]
+        return {
+            "memories": counts,
+            "totals": totals,
+            "pending_review": totals.get(QUARANTINED, 0),
+            "runs": n_runs,
+            "recent_runs": recent,
+            "recent_scores": scores,
+            "mean_recent_score": round(sum(scores) / len(scores), 2) if scores else None,
+            "policy": {"auto_promote": self.policy.auto_promote},
+        }
+
+    # -- submitting -------------------------------------------------------------------------------
+    def submit(
+        self,
+        text: str,
+        *,
+        kind: str,
+        provenance: dict,
+        scope: Scope | dict | None = None,
+        actor: str = "distil",
+        taught: bool = False,
+    ) -> SubmitResult:
+        """Scan, de-duplicate and store a lesson; ``taught`` promotes it (the user is the approver)."""
+        check_kind(kind)
+        text = check_text(text)
+        scope = scope if isinstance(scope, Scope) else Scope.from_dict(scope)
+        report = _scan(text)
+        trust = TRUST_TAUGHT if taught else TRUST_DISTILLED
+        if report["blocked"]:
+            reason = _block_reason(report)
+            seen = self.repo.by_hash(content_hash(text))
+            if seen is not None:  # the same attack again: one audit record, with the sighting in its history
+                m = self.repo.transition(seen.id, seen.status, actor=actor, action="seen_again", reason=reason, data={"provenance": provenance})
+                return SubmitResult(m, "rejected" if m.status == REJECTED else "seen_again", 1.0)
+            m = self.repo.create(
+                kind=kind, text=text, scope=scope, provenance=provenance, scan=report,
+                status=REJECTED, trust=trust, actor=actor, reason=reason,
+            )
+            return SubmitResult(m, "rejected")
+        vector = similarity.embed([text])[0]
+        duplicate, sim = self._duplicate(text, vector)
+        if duplicate is not None:
+            return self._strengthen(duplicate, sim, provenance, actor, taught)
+        m = self.repo.create(
+            kind=kind, text=text, scope=scope, provenance=provenance, scan=report,
+            status=QUARANTINED, trust=trust, actor=actor, reason="held for review",
+            vector=vector, promote_reason="taught by the user, who is its approver" if taught else None,
+        )
+        return SubmitResult(m, PROMOTED if taught else QUARANTINED)
+
+    def teach(self, text: str, *, kind: str = "user_preference", scope: Scope | dict | None = None) -> SubmitResult:
+        """The user's own lesson: scanned, then promoted (or strengthened if they taught it before)."""
+        return self.submit(text, kind=kind, scope=scope, provenance={"source": TAUGHT_BY_USER}, actor="user", taught=True)
+
+    def _duplicate(self, text: str, vector: np.ndarray) -> tuple[Memory | None, float | None]:
+        same = self.repo.by_hash(content_hash(text))
+        if same is not None:
+            return same, 1.0
+        ids, matrix = self.repo.all_vectors()
+        if not ids:
+            return None, None
+        sims = matrix @ vector
+        for i in np.argsort(-sims)[:5]:
+            if sims[i] < self.policy.dedup_threshold:
+                break
+            m = self.repo.get(ids[i])
+            if similarity.same_polarity(m.text, text):
+                return m, round(float(sims[i]), 4)
+        return None, None
+
+    def _strengthen(self, m: Memory, sim: float | None, provenance: dict, actor: str, taught: bool) -> SubmitResult:
+        prov = (m.provenance + [provenance])[-MAX_PROVENANCE:]
+        note = f"the same lesson was {'taught' if taught else 'learned'} again (similarity {sim:.2f})"
+        if m.status in (REJECTED, ARCHIVED) and not taught:
+            # Re-learning a rejected lesson must not resurrect it; the sighting is kept for audit.
+            m = self.repo.transition(m.id, m.status, actor=actor, action="seen_again", reason=note, updates={"provenance_json": _json(prov)})
+            return SubmitResult(m, "seen_again", sim)
+        if m.scan.get("blocked"):
+            m = self.repo.transition(m.id, m.status, actor=actor, action="seen_again", reason=note, updates={"provenance_json": _json(prov)})
+            return SubmitResult(m, "seen_again", sim)
+        trust = m.trust + (1.0 - m.trust) * 0.15
+        updates = {"strength": m.strength + 1, "trust": round(trust, 4), "provenance_json": _json(prov)}
+        if taught and m.status != PROMOTED:
+            if m.status in (REJECTED, ARCHIVED):
+                m = self.repo.transition(m.id, QUARANTINED, actor="user", action="restored", reason=note)
+            updates["trust"] = round(max(trust, TRUST_TAUGHT), 4)
+            updates["hurt_streak"] = 0
+            m = self.repo.transition(m.id, PROMOTED, actor="user", action="promoted", reason=note + "; the user is its approver", updates=updates)
+            return SubmitResult(m, "strengthened", sim)
+        m = self.repo.transition(m.id, m.status, actor=actor, action="strengthened", reason=note, updates=updates)
+        return SubmitResult(m, "strengthened", sim)
+
+    # -- deciding ---------------------------------------------------------------------------------
+    def approve(self, memory_id: str, *, reason: str = "", actor: str = "user") -> Memory:
+        m = self.repo.get(memory_id)
+        if m.scan.get("blocked"):
+            raise InputError(
+                "The immune scan blocked this memory; it cannot be approved.", "Edit it (it is scanned again) or leave it rejected."
+            )
+        return self.repo.transition(
+            m.id, PROMOTED, actor=actor, action="promoted", reason=reason or f"approved by {actor}",
+            updates={"trust": round(max(m.trust, TRUST_APPROVED), 4), "hurt_streak": 0}, expect=(QUARANTINED,),
+        )
+
+    def reject(self, memory_id: str, *, reason: str, actor: str = "user") -> Memory:
+        if not (reason or "").strip():
+            raise InputError("Say why this memory is rejected.", 'Give a reason, e.g. --reason "wrong for Python 3.11".')
+        m = self.repo.get(memory_id)
+        return self.repo.transition(m.id, REJECTED, actor=actor, action="rejected", reason=reason.strip(), expect=(QUARANTINED, PROMOTED))
+
+    def archive(self, memory_id: str, *, reason: str = "", actor: str = "user") -> Memory:
+        m = self.repo.get(memory_id)
+        return self.repo.transition(
+            m.id, ARCHIVED, actor=actor, action="archived", reason=reason or f"archived by {actor}", expect=(QUARANTINED, PROMOTED)
+        )
+
+    def edit(
+        self,
+        memory_id: str,
+        text: str,
+        *,
+        reason: str = "",
+        scope: Scope | dict | None = None,
+        actor: str = "user",
+        run_arm: RunArm | None = None,
+        progress: Callable[[ReplayProgress], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Memory:
+        """New text is scanned again (blocked → rejected) and goes back to quarantine; ``run_arm`` re-tests it now."""
+        m = self.repo.get(memory_id)
+        text = check_text(text)
+        report = _scan(text)
+        updates = {"text": text, "scan_json": _json(report), "evidence_json": None}
+        if scope is not None:
+            updates["scope_json"] = _json((scope if isinstance(scope, Scope) else Scope.from_dict(scope)).to_dict())
+        data = {"old_text": m.text, "scan": report}
+        why = reason or f"edited by {actor}"
+        if report["blocked"]:
+            return self.repo.transition(m.id, REJECTED, actor=actor, action="edited", reason=f"{why}; {_block_reason(report)}", updates=updates, data=data)
+        m = self.repo.transition(m.id, QUARANTINED, actor=actor, action="edited", reason=f"{why}; scanned clean, back in review", updates=updates, data=data)
+        self.repo.vectors([m])  # re-embed the new text now (dedup and retrieval need it)
+        if run_arm is not None:
+            self.retest(m.id, run_arm, progress=progress, cancel=cancel)
+            m = self.repo.get(m.id)
+        return m
+
+    def retest(
+        self,
+        memory_id: str,
+        run_arm: RunArm,
+        *,
+        tasks: Sequence[ReplayTask] | None = None,
+        n: int | None = None,
+        seeds: Sequence[int] | None = None,
+        progress: Callable[[ReplayProgress], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> ReplayEvidence:
+        """Replay A/B test now; then the policy acts on the evidence (auto-promote if on, demote if it hurts)."""
+        m = self.repo.get(memory_id)
+        if m.status not in (QUARANTINED, PROMOTED):
+            raise InputError(f"This memory is {m.status}; only quarantined or promoted memories are re-tested.", "Edit it first.")
+        evidence = replay(self.store, m, run_arm, tasks=tasks, n=n, seeds=seeds, policy=self.policy, progress=progress, cancel=cancel)
+        if evidence.status == "complete" and self.store.allows("memory"):
+            self.apply_policy(m.id, evidence)
+        return evidence
+
+    def apply_policy(self, memory_id: str, evidence: ReplayEvidence) -> Memory:
+        m = self.repo.get(memory_id)
+        if m.status == QUARANTINED and self.policy.auto_promote and clearly_helps(evidence, self.policy) and not m.scan.get("blocked"):
+            return self.repo.transition(
+                m.id, PROMOTED, actor="policy", action="promoted",
+                reason=f"auto-promoted (policy on): replay delta {evidence.delta:+.2f} over n={evidence.n}, won {evidence.wins}",
+                updates={"trust": round(max(m.trust, TRUST_APPROVED), 4)},
+            )
+        if m.status == PROMOTED and evidence.verdict == "hurts":
+            return self.repo.transition(
+                m.id, QUARANTINED, actor="replay", action="demoted",
+                reason=f"demoted: replay shows it hurts (delta {evidence.delta:+.2f}, n={evidence.n}); review it",
+            )
+        return m
+
+    def replay_pending(
+        self,
+        run_arm: RunArm,
+        *,
+        limit: int = 10,
+        progress: Callable[[ReplayProgress], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> list[ReplayEvidence]:
+        """Re-test quarantined memories that have no evidence yet, oldest first, until cancelled."""
+        cancel = cancel or CancelToken()
+        pending = [m for m in reversed(self.repo.list(status=QUARANTINED)) if not m.evidence][:limit]
+        out = []
+        for m in pending:
+            if cancel.is_set():
+                break
+            out.append(self.retest(m.id, run_arm, progress=progress, cancel=cancel))
+        return out
+
+    def with_policy(self, **changes) -> MemoryBank:
+        return MemoryBank(self.store, replace(self.policy, **changes))
+
+
+def _json(value) -> str:
+    import json
+
+    return json.dumps(value)

@@ -1,0 +1,109 @@
+"""Credit: after a train run, each memory it used gains or loses utility by the run's grounded outcome.
+
+A memory's outcome for a run is half the run's final score (the critic's, anchored to tests) and half
+the mean score of the steps that actually had it in their prompt, both on 0–1. It is compared with a
+baseline — the mean final score of recent train runs — so a memory is not blamed for a task that is
+simply hard for the model. Beyond ``credit_margin`` the run helped or hurt; utility moves by
+``credit_rate`` × the advantage. ``demote_after`` hurting runs in a row send a promoted memory back
+to review with the runs and numbers as its reason.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from purpose_desktop.engine.memory.records import MemoryPolicy
+from purpose_desktop.engine.memory.repo import CreditUpdate, MemoryRepo
+
+MIN_BASELINE_RUNS = 3
+NEUTRAL_BASELINE = 0.5
+UTILITY_RANGE = (0.05, 1.0)
+
+
+@dataclass(frozen=True)
+class StepUse:
+    """What credit needs from a step: its score and the memory ids its prompt carried."""
+
+    seq: int
+    score: float | None
+    memory_ids: Sequence[str]
+
+
+@dataclass(frozen=True)
+class CreditReport:
+    run_id: str
+    baseline: float
+    outcome_run: float
+    updates: list[CreditUpdate]
+
+    @property
+    def demoted(self) -> list[str]:
+        return [u.memory_id for u in self.updates if u.demote_reason]
+
+    def to_dict(self) -> dict:
+        return {
+            "run_id": self.run_id,
+            "baseline": self.baseline,
+            "outcome": self.outcome_run,
+            "credited": {u.memory_id: u.verdict for u in self.updates},
+            "demoted": self.demoted,
+        }
+
+
+def baseline(repo: MemoryRepo, run_id: str) -> float:
+    scores = repo.recent_run_scores(20, exclude=run_id)
+    if len(scores) < MIN_BASELINE_RUNS:
+        return NEUTRAL_BASELINE
+    return round(statistics.fmean(scores) / 10.0, 4)
+
+
+def apply_credit(
+    store, run_id: str, run_score: float | None, steps: Sequence[StepUse], policy: MemoryPolicy | None = None
+) -> CreditReport:
+    """Credit every memory ``steps`` used, in one transaction; returns what moved (and what was demoted)."""
+    policy = policy or MemoryPolicy()
+    repo = MemoryRepo(store)
+    used: dict[str, list[StepUse]] = {}
+    for step in steps:
+        for mid in dict.fromkeys(step.memory_ids):
+            used.setdefault(mid, []).append(step)
+    run_outcome = (run_score or 0.0) / 10.0
+    base = baseline(repo, run_id)
+    if not used:
+        return CreditReport(run_id, base, run_outcome, [])
+    updates = []
+    for memory in repo.get_many(used):
+        uses = used[memory.id]
+        step_scores = [s.score / 10.0 for s in uses if s.score is not None]
+        step_outcome = statistics.fmean(step_scores) if step_scores else run_outcome
+        outcome = round(0.5 * run_outcome + 0.5 * step_outcome, 4)
+        advantage = round(outcome - base, 4)
+        verdict = "helped" if advantage >= policy.credit_margin else "hurt" if advantage <= -policy.credit_margin else "neutral"
+        utility = min(UTILITY_RANGE[1], max(UTILITY_RANGE[0], memory.utility + policy.credit_rate * advantage))
+        streak = memory.hurt_streak + 1 if verdict == "hurt" else 0 if verdict == "helped" else memory.hurt_streak
+        reason = None
+        if verdict == "hurt" and streak >= policy.demote_after and memory.status == "promoted":
+            reason = (
+                f"demoted: hurt {streak} runs in a row (latest run {run_id[:8]}: outcome {outcome:.2f} vs "
+                f"baseline {base:.2f}); utility {utility:.2f}. Re-test or edit it before approving again."
+            )
+        updates.append(
+            CreditUpdate(
+                memory_id=memory.id,
+                run_id=run_id,
+                steps=[s.seq for s in uses],
+                outcome=outcome,
+                baseline=base,
+                advantage=advantage,
+                verdict=verdict,
+                utility_after=round(utility, 4),
+                helped=memory.helped + (verdict == "helped"),
+                hurt=memory.hurt + (verdict == "hurt"),
+                hurt_streak=streak,
+                demote_reason=reason,
+            )
+        )
+    repo.apply_credits(updates)
+    return CreditReport(run_id, base, run_outcome, updates)

@@ -1,0 +1,230 @@
+"""MemoryDetail: one memory in full — text, kind and scope, provenance, scan report, replay evidence, use, history."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from purpose_desktop.ui.charts import EvidenceChart, Sparkline
+from purpose_desktop.ui.widgets import Badge, EmptyState, local_time
+
+KIND_LABELS = {
+    "purpose_contract": "Purpose contract",
+    "user_preference": "Your preference",
+    "skill_card": "Skill",
+    "episodic_case": "Past case",
+    "failure_pattern": "Failure pattern",
+    "critic_calibration": "Critic calibration",
+    "tool_policy": "Tool policy",
+}
+STATUS_LABELS = {
+    "candidate": "candidate",
+    "quarantined": "to review",
+    "promoted": "promoted",
+    "rejected": "rejected",
+    "archived": "archived",
+}
+VERDICT_WORDS = {
+    "helps": "Helps",
+    "neutral": "No clear effect",
+    "hurts": "Hurts",
+    "untested": "Not testable yet",
+}
+
+
+def kind_label(kind: str) -> str:
+    return KIND_LABELS.get(kind, kind.replace("_", " ").capitalize())
+
+
+def evidence_summary(evidence: dict | None) -> str:
+    """One line: "Helps: 7.3 with vs 5.1 without (+2.2 over n=3, won 3 of 3)"."""
+    if not evidence:
+        return "Not tested yet. Press Re-test (T) to replay past tasks with and without it."
+    verdict = evidence.get("verdict", "untested")
+    if verdict == "untested" or not evidence.get("n"):
+        return "Not testable yet: there is no past task to replay it on."
+    return (
+        f"{VERDICT_WORDS.get(verdict, verdict)}: {evidence.get('mean_with') or 0:.1f} with vs "
+        f"{evidence.get('mean_without') or 0:.1f} without ({evidence.get('delta', 0):+.2f} over n={evidence.get('n')}, "
+        f"won {evidence.get('wins', 0)} of {evidence.get('n')})"
+    )
+
+
+def _section(title: str) -> tuple[QFrame, QVBoxLayout]:
+    frame = QFrame(objectName="card")
+    box = QVBoxLayout(frame)
+    box.setContentsMargins(12, 10, 12, 10)
+    box.setSpacing(5)
+    box.addWidget(QLabel(title, objectName="sectionTitle"))
+    return frame, box
+
+
+def _text(text: str, name: str = "cardText") -> QLabel:
+    label = QLabel(text, objectName=name)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+class MemoryDetail(QScrollArea):
+    """Everything a reviewer needs to decide about one memory."""
+
+    #: (run id) the person clicked the run a memory came from.
+    sig_run_clicked = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("timeline")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        canvas = QWidget(objectName="timelineCanvas")
+        self._layout = QVBoxLayout(canvas)
+        self._layout.setContentsMargins(4, 0, 8, 8)
+        self._layout.setSpacing(8)
+        self.setWidget(canvas)
+        self.empty = EmptyState("Nothing selected", "")
+        self.memory: dict | None = None
+        self.show_empty("Nothing to review", "New lessons from runs land here for you to approve or reject.")
+
+    def _clear(self) -> None:
+        while self._layout.count():
+            item = self._layout.takeAt(0)
+            w = item.widget()
+            if w is not None and w is not self.empty:
+                w.deleteLater()
+
+    def show_empty(self, title: str, hint: str) -> None:
+        self.memory = None
+        self._clear()
+        self.empty.set_text(title, hint)
+        self.empty.show()
+        self._layout.addWidget(self.empty)
+        self._layout.addStretch(1)
+
+    def show_memory(self, m: dict) -> None:
+        self.memory = m
+        self._clear()
+        self.empty.hide()
+        # What it says
+        head = QHBoxLayout()
+        head.addWidget(Badge(kind_label(m.get("kind", "")), "none"))
+        status = m.get("status", "")
+        head.addWidget(Badge(STATUS_LABELS.get(status, status), status))
+        head.addStretch(1)
+        head.addWidget(QLabel(f"id {m['id'][:8]}", objectName="mutedText"))
+        holder = QWidget()
+        holder.setLayout(head)
+        self._layout.addWidget(holder)
+        self.text_label = _text(m.get("text", ""), "memoryText")
+        self.text_label.setStyleSheet("font-size: 12pt;")
+        self._layout.addWidget(self.text_label)
+        scope = m.get("scope") or {}
+        parts = [f"{k}: {', '.join(v)}" for k, v in scope.items() if v]
+        self._layout.addWidget(
+            _text("Applies to " + ("; ".join(parts) if parts else "every role and task"), "mutedText")
+        )
+        reason = m.get("status_reason") or ""
+        demoted = next((h for h in reversed(m.get("history", [])) if h.get("action") == "demoted"), None)
+        if demoted and status == "quarantined":
+            self._layout.addWidget(_text(f"Demoted back to review: {demoted.get('reason', '')}", "evidence"))
+        elif status == "rejected" and reason:
+            self._layout.addWidget(_text(f"Rejected: {reason}", "evidence"))
+
+        # Where it came from
+        frame, box = _section("Where it came from")
+        tasks = m.get("run_tasks") or {}
+        for p in m.get("provenance") or []:
+            run_id = p.get("run_id")
+            if run_id:
+                step = p.get("step")
+                task = " ".join((tasks.get(run_id) or "").split())
+                text = f"Run {run_id[:8]}" + (f", step {step + 1}" if isinstance(step, int) else "")
+                text += f": “{task[:80]}{'…' if len(task) > 80 else ''}”" if task else ""
+                link = QLabel(
+                    f'<a href="{html.escape(run_id)}">{html.escape(text)}</a>', objectName="linkLabel"
+                )
+                link.setWordWrap(True)
+                link.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+                link.setToolTip("Open this run in Runs")
+                link.setCursor(Qt.CursorShape.PointingHandCursor)
+                link.linkActivated.connect(self.sig_run_clicked)
+                box.addWidget(link)
+            else:
+                box.addWidget(_text(str(p.get("source") or "unknown").capitalize()))
+        if (m.get("strength") or 1) > 1:
+            box.addWidget(
+                _text(f"Learned {m['strength']} times (the same lesson strengthens one memory)", "mutedText")
+            )
+        self._layout.addWidget(frame)
+
+        # Scan report
+        frame, box = _section("Immune scan")
+        scan = m.get("scan") or {}
+        reasons = scan.get("reasons") or []
+        if scan.get("blocked"):
+            box.addWidget(_text(f"Blocked ({scan.get('category')}). It never reaches a prompt.", "evidence"))
+        elif not reasons:
+            box.addWidget(_text("Clean: no injection, score manipulation, secret or risky tool use found."))
+        for r in reasons:
+            flag = "blocks" if r.get("blocking") else "note"
+            box.addWidget(
+                _text(f"• {r.get('category')} ({flag}): {r.get('message')} — “{r.get('excerpt', '')}”")
+            )
+        self._layout.addWidget(frame)
+
+        # Replay evidence
+        frame, box = _section("Replay test (with vs without this memory)")
+        evidence = m.get("evidence")
+        box.addWidget(_text(evidence_summary(evidence)))
+        if evidence and evidence.get("n"):
+            chart = EvidenceChart()
+            chart.set_scores(evidence.get("scores_without") or [], evidence.get("scores_with") or [])
+            box.addWidget(chart)
+            tasks_tested = evidence.get("tasks") or []
+            if tasks_tested:
+                box.addWidget(
+                    _text(f"Tasks replayed: {'; '.join(t[:60] for t in tasks_tested)}", "mutedText")
+                )
+        self._layout.addWidget(frame)
+
+        # Use
+        frame, box = _section("Use")
+        box.addWidget(
+            _text(
+                f"Used in {m.get('retrieved', 0)} run(s): helped {m.get('helped', 0)}, hurt {m.get('hurt', 0)} · "
+                f"utility {m.get('utility', 0):.2f} · trust {m.get('effective_trust', m.get('trust', 0)):.2f}"
+            )
+        )
+        credits = list(reversed(m.get("credits") or []))
+        if credits:
+            spark = Sparkline()
+            spark.set_values([c.get("utility_after", 0.5) for c in credits])
+            spark.setToolTip("Utility after each run that used it, oldest to newest")
+            box.addWidget(spark)
+        self._layout.addWidget(frame)
+
+        # History
+        frame, box = _section("History")
+        for h in reversed(m.get("history") or []):
+            move = ""
+            if h.get("from_status") != h.get("to_status") and h.get("to_status"):
+                move = f" → {STATUS_LABELS.get(h['to_status'], h['to_status'])}"
+            box.addWidget(
+                _text(
+                    f"{local_time(h.get('at'))} · {h.get('actor')} {h.get('action')}{move}: {h.get('reason', '')}",
+                    "mutedText",
+                )
+            )
+        self._layout.addWidget(frame)
+        self._layout.addStretch(1)

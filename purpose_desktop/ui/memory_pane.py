@@ -1,0 +1,643 @@
+"""MemoryReviewPane: what the app learned, waiting for a person — filter, read the evidence, approve or reject.
+
+Keys (while the pane has focus): A approve · R reject (type a reason, Enter) · E edit · T re-test ·
+Shift+A archive · J / ↓ next · K / ↑ previous · Ctrl+Z undo the last decision · Ctrl+F search.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTabBar,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from purpose_desktop.ui import theme
+from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
+from purpose_desktop.ui.bridge_types import MemoryDecision, MemoryList
+from purpose_desktop.ui.chat_widgets import Banner
+from purpose_desktop.ui.memory_detail import (
+    KIND_LABELS,
+    STATUS_LABELS,
+    VERDICT_WORDS,
+    MemoryDetail,
+    kind_label,
+)
+from purpose_desktop.ui.widgets import BusyBar, EmptyState, PaneHeader
+
+COLUMNS = ("Memory", "Kind", "Evidence", "Used")
+#: Tabs: (label, statuses shown). Review comes first: it is what needs a person.
+TABS = (
+    ("To review", ("quarantined", "candidate")),
+    ("Promoted", ("promoted",)),
+    ("Rejected", ("rejected",)),
+    ("Archived", ("archived",)),
+    ("All", ()),
+)
+QUICK_REASONS = ("Wrong", "Too specific", "Duplicate", "Unsafe")
+UNDO_MS = 15_000
+PAST = {"approve": "Approved", "reject": "Rejected", "archive": "Archived", "restore": "Moved back to review"}
+
+
+class MemoryTableModel(QAbstractTableModel):
+    """The memories the filters let through, newest change first."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list = []
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def set_memories(self, memories: list) -> None:
+        self.beginResetModel()
+        self._rows = list(memories)
+        self.endResetModel()
+
+    def memory(self, row: int):
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def row_of(self, memory_id: str) -> int:
+        return next((i for i, m in enumerate(self._rows) if m.id == memory_id), -1)
+
+    def data(self, index, role: int = Qt.ItemDataRole.DisplayRole):
+        m = self.memory(index.row()) if index.isValid() else None
+        if m is None:
+            return None
+        col = index.column()
+        verdict = (m.evidence or {}).get("verdict") if m.evidence else None
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return " ".join(m.text.split())
+            if col == 1:
+                return kind_label(m.kind)
+            if col == 2:
+                if m.scan.get("blocked"):
+                    return "blocked by scan"
+                if not verdict:
+                    return "not tested"
+                delta = (m.evidence or {}).get("delta")
+                return VERDICT_WORDS.get(verdict, verdict) + (f" ({delta:+.1f})" if delta is not None else "")
+            if col == 3:
+                return f"{m.retrieved}× · {m.utility:.2f}" if m.retrieved else "–"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{m.text}\n\n{STATUS_LABELS.get(m.status, m.status)} · {kind_label(m.kind)}"
+        if role == Qt.ItemDataRole.ForegroundRole and col == 2:
+            return theme.color(
+                {"helps": "good", "hurts": "poor", "neutral": "fair"}.get(verdict or "", "muted")
+            )
+        return None
+
+
+class MemoryReviewPane(QWidget):
+    """Approve what helps, reject what doesn't, and see why — memories reach prompts only once promoted."""
+
+    #: (text, timeout ms) for the status bar.
+    sig_status = Signal(str, int)
+    #: (count) memories waiting for review (the rail's badge).
+    sig_review_count_changed = Signal(int)
+    #: (run id) show this run in Runs.
+    sig_run_open_requested = Signal(str)
+
+    def __init__(self, bridge: EngineBridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("memoryPane")
+        self._bridge = bridge
+        self._all: list = []
+        self._counts: dict[str, int] = {}
+        self._pending: dict[str, str] = {}
+        self._show_request: str | None = None
+        self._retest = None
+        self._undo: MemoryDecision | None = None
+        self._focus_id: str | None = None
+        self._next_after: str | None = None
+        self._build()
+        self._build_actions()
+        b = bridge
+        b.sig_engine_started.connect(lambda _id: self.refresh())
+        b.sig_memories_listed.connect(self._on_listed)
+        b.sig_memory_shown.connect(self._on_shown)
+        b.sig_memories_decided.connect(self._on_decided)
+        b.sig_memory_edited.connect(self._on_edited)
+        b.sig_memory_taught.connect(self._on_taught)
+        b.sig_memory_retest_progressed.connect(self._on_retest_progress)
+        b.sig_memory_retested.connect(lambda rid, ev: self._on_retest_ended(rid, ev, False))
+        b.sig_memory_retest_cancelled.connect(lambda rid, ev: self._on_retest_ended(rid, ev, True))
+        b.sig_team_run_finished.connect(lambda *_: self.refresh())
+        b.sig_action_failed.connect(self._on_failed)
+
+    # -- layout -----------------------------------------------------------------------------------
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 12)
+        layout.setSpacing(6)
+        header = PaneHeader(
+            "Memory review",
+            "Lessons drawn from runs wait here. Only what you approve reaches a prompt. "
+            "A approve · R reject · E edit · T re-test · J/K next/previous · Ctrl+Z undo",
+        )
+        self.teach_button = header.add_button(
+            "Teach…", "Add a preference of your own, e.g. “Always add type hints”"
+        )
+        self.teach_button.clicked.connect(self.teach)
+        self.undo_button = header.add_button("Undo", "Undo the last decision (Ctrl+Z)")
+        self.undo_button.clicked.connect(self.undo)
+        self.undo_button.setEnabled(False)
+        layout.addWidget(header)
+        self.banner = Banner("error")
+        layout.addWidget(self.banner)
+        self.undo_banner = Banner("info")
+        layout.addWidget(self.undo_banner)
+
+        filters = QHBoxLayout()
+        filters.setContentsMargins(20, 0, 20, 0)
+        self.tabs = QTabBar(objectName="memoryTabs")
+        self.tabs.setDrawBase(False)
+        self.tabs.setExpanding(False)
+        for label, _ in TABS:
+            self.tabs.addTab(label)
+        self.tabs.currentChanged.connect(lambda _i: self._apply_filters())
+        self.kind_combo = QComboBox()
+        self.kind_combo.addItem("All kinds", None)
+        for kind, label in KIND_LABELS.items():
+            self.kind_combo.addItem(label, kind)
+        self.kind_combo.currentIndexChanged.connect(lambda _i: self._apply_filters())
+        self.search_edit = QLineEdit()
+        self.search_edit.setPlaceholderText("Search memories (Ctrl+F)")
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.setMinimumWidth(240)
+        self.search_edit.setMaximumWidth(300)
+        self.search_edit.textChanged.connect(lambda _t: self._apply_filters())
+        filters.addWidget(self.tabs)
+        filters.addStretch(1)
+        filters.addWidget(self.kind_combo)
+        filters.addWidget(self.search_edit)
+        layout.addLayout(filters)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, objectName="memorySplitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setHandleWidth(1)
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(20, 0, 8, 0)
+        self.table = QTableView(objectName="memoryTable")
+        self.model = MemoryTableModel(self)
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.verticalHeader().hide()
+        self.table.setShowGrid(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(True)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.table.verticalHeader().setDefaultSectionSize(2 * self.fontMetrics().lineSpacing() + 12)
+        self.table.setAccessibleName("Memories")
+        h = self.table.horizontalHeader()
+        h.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in (1, 2, 3):
+            h.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        h.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._on_selection())
+        lv.addWidget(self.table, 1)
+        self.list_empty = EmptyState("", "")
+        self.list_empty.hide()
+        lv.addWidget(self.list_empty, 1)
+        self.splitter.addWidget(left)
+
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        rv.setContentsMargins(8, 0, 20, 0)
+        rv.setSpacing(6)
+        self.retest_busy = BusyBar(cancellable=True)
+        self.retest_busy.sig_cancel_requested.connect(self.cancel_retest)
+        rv.addWidget(self.retest_busy)
+        self.detail = MemoryDetail()
+        self.detail.sig_run_clicked.connect(self.sig_run_open_requested)
+        rv.addWidget(self.detail, 1)
+        # Inline editors: a reason for Reject, new text for Edit.
+        self.reject_box = QFrame(objectName="card")
+        rb = QVBoxLayout(self.reject_box)
+        rb.setContentsMargins(12, 8, 12, 8)
+        rb.addWidget(QLabel("Why reject it? (Enter to reject, Esc to cancel)", objectName="sectionTitle"))
+        row = QHBoxLayout()
+        self.reason_edit = QLineEdit()
+        self.reason_edit.setPlaceholderText("e.g. wrong for Python 3.11")
+        self.reason_edit.returnPressed.connect(self._confirm_reject)
+        row.addWidget(self.reason_edit, 1)
+        for reason in QUICK_REASONS:
+            quick = QPushButton(reason, objectName="secondaryButton")
+            quick.clicked.connect(
+                lambda _=False, r=reason: (self.reason_edit.setText(r), self._confirm_reject())
+            )
+            row.addWidget(quick)
+        rb.addLayout(row)
+        self.reject_box.hide()
+        rv.addWidget(self.reject_box)
+        self.edit_box = QFrame(objectName="card")
+        eb = QVBoxLayout(self.edit_box)
+        eb.setContentsMargins(12, 8, 12, 8)
+        eb.addWidget(
+            QLabel(
+                "Edit the lesson (Ctrl+Enter saves; it is scanned and re-tested)", objectName="sectionTitle"
+            )
+        )
+        self.text_edit = QPlainTextEdit(objectName="field")
+        self.text_edit.setFixedHeight(90)
+        eb.addWidget(self.text_edit)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        cancel = QPushButton("Cancel", objectName="secondaryButton")
+        cancel.clicked.connect(self._close_inline)
+        save = QPushButton("Save", objectName="primaryButton")
+        save.clicked.connect(self._confirm_edit)
+        row.addWidget(cancel)
+        row.addWidget(save)
+        eb.addLayout(row)
+        self.edit_box.hide()
+        rv.addWidget(self.edit_box)
+        buttons = QHBoxLayout()
+        self.approve_button = QPushButton("Approve", objectName="primaryButton")
+        self.approve_button.setToolTip("Promote it: it may now reach prompts (A)")
+        self.approve_button.clicked.connect(self.approve)
+        self.reject_button = QPushButton("Reject…", objectName="dangerButton")
+        self.reject_button.setToolTip("Reject it with a reason; it is kept for audit (R)")
+        self.reject_button.clicked.connect(self.start_reject)
+        self.edit_button = QPushButton("Edit", objectName="secondaryButton")
+        self.edit_button.setToolTip("Change the text; it is scanned and tested again (E)")
+        self.edit_button.clicked.connect(self.start_edit)
+        self.retest_button = QPushButton("Re-test", objectName="secondaryButton")
+        self.retest_button.setToolTip("Replay past tasks with and without it (T)")
+        self.retest_button.clicked.connect(self.retest)
+        self.archive_button = QPushButton("Archive", objectName="secondaryButton")
+        self.archive_button.setToolTip("Keep it, but out of prompts (Shift+A)")
+        self.archive_button.clicked.connect(self.archive)
+        self.restore_button = QPushButton("Back to review", objectName="secondaryButton")
+        self.restore_button.setToolTip("Put a rejected or archived memory back in review")
+        self.restore_button.clicked.connect(self.restore)
+        for b in (self.reject_button, self.archive_button, self.restore_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        for b in (self.edit_button, self.retest_button, self.approve_button):
+            buttons.addWidget(b)
+        rv.addLayout(buttons)
+        self.splitter.addWidget(right)
+        self.splitter.setSizes([560, 560])
+        layout.addWidget(self.splitter, 1)
+        self._update_buttons()
+
+    def _build_actions(self) -> None:
+        def add(keys, slot) -> None:
+            action = QAction(self)
+            action.setShortcuts([QKeySequence(k) for k in (keys if isinstance(keys, tuple) else (keys,))])
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(slot)
+            self.addAction(action)
+
+        self._typing_actions = []
+        for keys, slot in (
+            ("A", self.approve),
+            ("R", self.start_reject),
+            ("E", self.start_edit),
+            ("T", self.retest),
+            ("Shift+A", self.archive),
+            ("J", lambda: self.move(1)),
+            ("K", lambda: self.move(-1)),
+        ):
+            action = QAction(self)
+            action.setShortcut(QKeySequence(keys))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(lambda _=False, s=slot: self._unless_typing(s))
+            self.addAction(action)
+        add("Ctrl+Z", self.undo)
+        add("Ctrl+F", lambda: self.search_edit.setFocus())
+        add(("Ctrl+Return", "Ctrl+Enter"), self._confirm_edit_if_open)
+        add("Esc", self._close_inline)
+
+    def _unless_typing(self, slot) -> None:
+        # Single-letter keys act on memories only when the person is not typing somewhere.
+        focus = self.focusWidget()
+        if isinstance(focus, QLineEdit | QPlainTextEdit):
+            return
+        slot()
+
+    # -- public actions ---------------------------------------------------------------------------
+    def refresh(self) -> None:
+        self._pending[self._bridge.list_memories().id] = "list"
+
+    def selected(self) -> list:
+        rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
+        return [m for r in rows if (m := self.model.memory(r)) is not None]
+
+    def select(self, memory_id: str) -> None:
+        """Show this memory (switching to the All tab if the filters hide it)."""
+        if self.model.row_of(memory_id) < 0:
+            self.search_edit.clear()
+            self.kind_combo.setCurrentIndex(0)
+            self.tabs.setCurrentIndex(len(TABS) - 1)
+        row = self.model.row_of(memory_id)
+        if row >= 0:
+            self.table.selectRow(row)
+            self.table.scrollTo(self.model.index(row, 0))
+        else:
+            self._focus_id = memory_id  # not listed yet: select it when the list arrives
+
+    def move(self, delta: int) -> None:
+        current = self.table.currentIndex().row()
+        row = max(0, min(self.model.rowCount() - 1, (current if current >= 0 else -1) + delta))
+        if self.model.rowCount():
+            self.table.selectRow(row)
+
+    def approve(self) -> None:
+        self._decide("approve")
+
+    def archive(self) -> None:
+        self._decide("archive")
+
+    def restore(self) -> None:
+        self._decide("restore")
+
+    def start_reject(self) -> None:
+        if not self.selected():
+            return
+        self.edit_box.hide()
+        self.reject_box.show()
+        self.reason_edit.clear()
+        self.reason_edit.setFocus()
+
+    def reject(self, reason: str) -> None:
+        if not reason.strip():
+            self.sig_status.emit("Say why it is rejected — it helps the next reviewer (you, later).", 4000)
+            return
+        self._decide("reject", reason.strip())
+
+    def start_edit(self) -> None:
+        chosen = self.selected()
+        if len(chosen) != 1:
+            self.sig_status.emit("Select one memory to edit.", 3000)
+            return
+        self.reject_box.hide()
+        self.text_edit.setPlainText(chosen[0].text)
+        self.edit_box.show()
+        self.text_edit.setFocus()
+
+    def retest(self) -> None:
+        chosen = self.selected()
+        if len(chosen) != 1 or self._retest is not None:
+            return
+        self._retest = self._bridge.retest_memory(chosen[0].id)
+        self.retest_busy.start("Replaying past tasks with and without it…")
+        self._update_buttons()
+
+    def cancel_retest(self) -> None:
+        if self._retest is not None:
+            self._bridge.stop(self._retest)
+            self.retest_busy.label.setText("Stopping…")
+            self.retest_busy.cancel_button.setEnabled(False)
+
+    def undo(self) -> None:
+        decision, self._undo = self._undo, None
+        if decision is None or not decision.previous:
+            self.sig_status.emit("Nothing to undo.", 2000)
+            return
+        self.undo_banner.dismiss()
+        self._pending[self._bridge.undo_decision(decision.previous, decision.action).id] = "undo"
+        self._update_buttons()
+
+    def teach(self) -> None:
+        text, ok = QInputDialog.getText(
+            self, "Teach a preference", "A lesson the team should always follow (it is scanned first):"
+        )
+        if ok and text.strip():
+            self._pending[self._bridge.teach(text.strip()).id] = "teach"
+
+    # -- internals --------------------------------------------------------------------------------
+    def _decide(self, action: str, reason: str = "") -> None:
+        chosen = self.selected()
+        if not chosen:
+            return
+        allowed = {
+            "approve": ("quarantined",),
+            "reject": ("quarantined", "promoted"),
+            "archive": ("quarantined", "promoted"),
+            "restore": ("rejected", "archived"),
+        }[action]
+        ids = [m.id for m in chosen if m.status in allowed]
+        if not ids:
+            self.sig_status.emit(f"Nothing selected can be {PAST[action].lower()}.", 3000)
+            return
+        self._close_inline()
+        self._next_after = self._row_after(chosen)
+        self._pending[self._bridge.decide_memories(ids, action, reason).id] = action
+
+    def _row_after(self, chosen) -> str | None:
+        """The memory to show after deciding on ``chosen``: the next one below, else the one above."""
+        rows = sorted(self.model.row_of(m.id) for m in chosen)
+        ids = {m.id for m in chosen}
+        for r in list(range(rows[-1] + 1, self.model.rowCount())) + list(range(rows[0] - 1, -1, -1)):
+            m = self.model.memory(r)
+            if m is not None and m.id not in ids:
+                return m.id
+        return None
+
+    def _confirm_reject(self) -> None:
+        self.reject(self.reason_edit.text())
+
+    def _confirm_edit_if_open(self) -> None:
+        if self.edit_box.isVisible():
+            self._confirm_edit()
+
+    def _confirm_edit(self) -> None:
+        chosen = self.selected()
+        text = self.text_edit.toPlainText().strip()
+        if len(chosen) != 1 or not text:
+            return
+        self._close_inline()
+        self._pending[self._bridge.edit_memory(chosen[0].id, text).id] = "edit"
+
+    def _close_inline(self) -> None:
+        self.reject_box.hide()
+        self.edit_box.hide()
+        self.table.setFocus()
+
+    def _apply_filters(self) -> None:
+        statuses = TABS[max(0, self.tabs.currentIndex())][1]
+        kind = self.kind_combo.currentData()
+        needle = self.search_edit.text().strip().lower()
+        shown = [
+            m
+            for m in self._all
+            if (not statuses or m.status in statuses)
+            and (kind is None or m.kind == kind)
+            and (not needle or needle in m.text.lower())
+        ]
+        keep = self._focus_id or (self.selected()[0].id if self.selected() else None)
+        self.model.set_memories(shown)
+        self.table.setVisible(bool(shown))
+        self.list_empty.setVisible(not shown)
+        if not shown:
+            if self._all and (needle or kind):
+                self.list_empty.set_text("No memories match", "Clear the search or pick another kind.")
+            elif self.tabs.currentIndex() == 0:
+                self.list_empty.set_text(
+                    "Nothing waiting for review",
+                    "Run tasks in the Team pane in “Learn” mode; lessons drawn from them appear here. "
+                    "Or press Teach… to add a preference of your own.",
+                )
+            else:
+                self.list_empty.set_text("Nothing here yet", "Memories you decide on move to these tabs.")
+            self.detail.show_empty("Nothing selected", "")
+            self._update_buttons()
+            return
+        row = self.model.row_of(keep) if keep else -1
+        self.table.selectRow(row if row >= 0 else 0)
+        self._focus_id = None
+        self._update_buttons()
+
+    def _on_selection(self) -> None:
+        chosen = self.selected()
+        if not chosen:
+            self._close_inline()
+        if len(chosen) == 1:
+            self._show_request = self._bridge.show_memory(chosen[0].id).id
+        elif len(chosen) > 1:
+            self._show_request = None
+            self.detail.show_empty(
+                f"{len(chosen)} memories selected",
+                "Approve (A), reject (R) or archive (Shift+A) them all at once.",
+            )
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        chosen = self.selected()
+        statuses = {m.status for m in chosen}
+        one = len(chosen) == 1
+        self.approve_button.setEnabled("quarantined" in statuses)
+        self.reject_button.setEnabled(bool(statuses & {"quarantined", "promoted"}))
+        self.archive_button.setEnabled(bool(statuses & {"quarantined", "promoted"}))
+        self.restore_button.setVisible(bool(statuses & {"rejected", "archived"}))
+        self.edit_button.setEnabled(one)
+        self.retest_button.setEnabled(
+            one and self._retest is None and bool(statuses & {"quarantined", "promoted"})
+        )
+        self.undo_button.setEnabled(self._undo is not None)
+        n = len(chosen)
+        self.approve_button.setText(f"Approve {n}" if n > 1 else "Approve")
+
+    # -- answers ----------------------------------------------------------------------------------
+    def _on_listed(self, request_id: str, result: MemoryList) -> None:
+        self._pending.pop(request_id, None)
+        self._all = list(result.memories)
+        self._counts = dict(result.counts)
+        review = self._counts.get("quarantined", 0) + self._counts.get("candidate", 0)
+        for i, (label, statuses) in enumerate(TABS):
+            n = len(self._all) if not statuses else sum(self._counts.get(s, 0) for s in statuses)
+            self.tabs.setTabText(i, f"{label} ({n})")
+        self.sig_review_count_changed.emit(review)
+        self._apply_filters()
+
+    def _on_shown(self, request_id: str, detail: dict) -> None:
+        if request_id != self._show_request:
+            return
+        self._show_request = None
+        self.detail.show_memory(detail)
+
+    def _on_decided(self, request_id: str, decision: MemoryDecision) -> None:
+        what = self._pending.pop(request_id, None)
+        if what is None:
+            return
+        n = len(decision.memories)
+        if what == "undo":
+            self.sig_status.emit(
+                f"Undone: {n} memor{'y is' if n == 1 else 'ies are'} back where they were.", 4000
+            )
+            self._focus_id = decision.memories[0].id if decision.memories else None
+        else:
+            self._undo = decision
+            words = f"{PAST[what]} {n} memor{'y' if n == 1 else 'ies'}."
+            failed = (
+                f" {len(decision.failed)} could not be: {decision.failed[0][1]}" if decision.failed else ""
+            )
+            self.undo_banner.show_message(
+                words + failed, "", actions=[("Undo", self.undo)], timeout_ms=UNDO_MS
+            )
+            self._focus_id = self._next_after
+        self.refresh()
+        self._update_buttons()
+
+    def _on_edited(self, request_id: str, memory) -> None:
+        if self._pending.pop(request_id, None) is None:
+            return
+        if memory.status == "rejected":
+            self.banner.show_message(
+                "The edited text was blocked by the immune scan, so the memory is now rejected.",
+                "Its history keeps the old text; edit it again without the flagged part.",
+            )
+        else:
+            self.sig_status.emit("Saved. The new text passed the scan and is back in review.", 4000)
+        self._focus_id = memory.id
+        self.refresh()
+
+    def _on_taught(self, request_id: str, result) -> None:
+        if self._pending.pop(request_id, None) is None:
+            return
+        outcome = getattr(result, "outcome", "")
+        words = {
+            "promoted": "Learned. It is promoted: you taught it.",
+            "strengthened": "You taught this before; that memory is now stronger.",
+            "rejected": "The immune scan blocked that lesson; it is kept as rejected for audit.",
+        }.get(outcome, f"Saved ({outcome}).")
+        self.sig_status.emit(words, 5000)
+        self._focus_id = result.memory.id
+        self.refresh()
+
+    def _on_retest_progress(self, request_id: str, p) -> None:
+        if self._retest is None or request_id != self._retest.id:
+            return
+        self.retest_busy.set_progress(p.done / max(1, p.total), f"Replay {p.done} of {p.total} ({p.arm} it)…")
+
+    def _on_retest_ended(self, request_id: str, evidence, cancelled: bool) -> None:
+        if self._retest is None or request_id != self._retest.id:
+            return
+        memory_id = self._retest.memory_id
+        self._retest = None
+        self.retest_busy.stop()
+        self.sig_status.emit(
+            "Re-test stopped; nothing was stored." if cancelled else "Re-test finished.", 4000
+        )
+        self._focus_id = memory_id
+        self.refresh()
+        self._update_buttons()
+
+    def _on_failed(self, request_id: str, err: ErrorInfo) -> None:
+        if self._retest is not None and request_id == self._retest.id:
+            self._retest = None
+            self.retest_busy.stop()
+            self.banner.show_message(err.message, err.hint)
+            self._update_buttons()
+            return
+        if self._pending.pop(request_id, None) is None and request_id != self._show_request:
+            return
+        self.banner.show_message(err.message, err.hint)
+        self.refresh()

@@ -1,0 +1,426 @@
+"""RunsPane: past runs (task, team, mode, score, duration), one run's step timeline, and the learning curve."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from purpose_desktop.ui import theme
+from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
+from purpose_desktop.ui.charts import LearningCurve, Point
+from purpose_desktop.ui.chat_widgets import Banner, MessageWidget
+from purpose_desktop.ui.widgets import (
+    Badge,
+    EmptyState,
+    PaneHeader,
+    human_duration,
+    local_time,
+    score_state,
+    score_text,
+    seconds_between,
+)
+
+COLUMNS = ("When", "Task", "Team", "Mode", "Score", "Time")
+MODE_LABELS = {"train": "learn", "eval": "evaluate", "validation": "replay"}
+
+
+class RunsTableModel(QAbstractTableModel):
+    """Runs newest first."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[dict] = []
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def set_runs(self, runs: list[dict]) -> None:
+        self.beginResetModel()
+        self._rows = list(runs)
+        self.endResetModel()
+
+    def run(self, row: int) -> dict | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    def row_of(self, run_id: str) -> int:
+        return next((i for i, r in enumerate(self._rows) if r["id"] == run_id), -1)
+
+    def data(self, index, role: int = Qt.ItemDataRole.DisplayRole):
+        r = self.run(index.row()) if index.isValid() else None
+        if r is None:
+            return None
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (
+                local_time(r.get("started_at"), "%d %b %H:%M"),
+                " ".join((r.get("task") or "").split()),
+                r.get("team") or "–",
+                MODE_LABELS.get(r.get("mode"), r.get("mode") or ""),
+                score_text(r.get("score"))
+                + ("" if r.get("status") == "complete" else f" · {r.get('status')}"),
+                human_duration(seconds_between(r.get("started_at"), r.get("finished_at"))),
+            )[col]
+        if role == Qt.ItemDataRole.ToolTipRole and col == 1:
+            return r.get("task")
+        if role == Qt.ItemDataRole.ForegroundRole and col == 4:
+            return theme.color(
+                {"good": "good", "fair": "fair", "poor": "poor"}.get(score_state(r.get("score")), "muted")
+            )
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (4, 5):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+def link_label(text: str, href: str, on_click) -> QLabel:
+    """A word-wrapped link (a long memory text wraps instead of widening the pane)."""
+    label = QLabel(
+        f'<a href="{html.escape(href, quote=True)}">{html.escape(text)}</a>', objectName="linkLabel"
+    )
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setCursor(Qt.CursorShape.PointingHandCursor)
+    label.linkActivated.connect(on_click)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    return label
+
+
+class RunDetail(QScrollArea):
+    """One run: what was asked, each step (role, score, evidence, tools, memories, vault passages), the answer."""
+
+    #: (memory id) the person clicked a memory a step used.
+    sig_memory_clicked = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("timeline")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        canvas = QWidget(objectName="timelineCanvas")
+        self._layout = QVBoxLayout(canvas)
+        self._layout.setContentsMargins(12, 0, 8, 8)
+        self._layout.setSpacing(8)
+        self.setWidget(canvas)
+        self.empty = EmptyState(
+            "Pick a run", "Its steps, scores and the memories each step used appear here."
+        )
+        self._layout.addWidget(self.empty)
+        self._layout.addStretch(1)
+        self.run: dict | None = None
+
+    def _on_link(self, href: str) -> None:
+        kind, _, key = href.partition(":")
+        if kind == "memory" and key:
+            self.sig_memory_clicked.emit(key)
+
+    def clear(self) -> None:
+        while self._layout.count():
+            item = self._layout.takeAt(0)
+            w = item.widget()
+            if w is not None and w is not self.empty:
+                w.deleteLater()
+        self._layout.addWidget(self.empty)
+        self._layout.addStretch(1)
+
+    def show_run(self, run: dict | None) -> None:
+        self.run = run
+        self.clear()
+        if run is None:
+            self.empty.show()
+            return
+        self.empty.hide()
+        self._layout.takeAt(self._layout.count() - 1)  # the stretch goes back at the end
+        title = QLabel(" ".join((run.get("task") or "").split()), objectName="cardTitle")
+        title.setWordWrap(True)
+        title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._layout.addWidget(title)
+        seconds = seconds_between(run.get("started_at"), run.get("finished_at"))
+        meta = QLabel(
+            f"{run.get('team') or 'no team'} · {MODE_LABELS.get(run.get('mode'), run.get('mode'))} · "
+            f"{run.get('status')} · final score {score_text(run.get('score'))}/10 · {human_duration(seconds)} · "
+            f"{local_time(run.get('started_at'))} · run {run['id'][:8]}",
+            objectName="mutedText",
+        )
+        meta.setWordWrap(True)
+        self._layout.addWidget(meta)
+        for step in run.get("steps", []):
+            self._layout.addWidget(self._step_card(step))
+        answer = run.get("answer") or ""
+        if answer.strip():
+            card = QFrame(objectName="answerCard")
+            card.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+            box = QVBoxLayout(card)
+            box.setContentsMargins(12, 8, 12, 10)
+            box.addWidget(QLabel("Answer", objectName="stepRole"))
+            message = MessageWidget("assistant", "")
+            message.name_label.hide()
+            message.set_text(answer)
+            box.addWidget(message)
+            self._layout.addWidget(card)
+        self._layout.addStretch(1)
+
+    def _step_card(self, step: dict) -> QFrame:
+        card = QFrame(objectName="stepCard")
+        card.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        box = QVBoxLayout(card)
+        box.setContentsMargins(12, 10, 12, 10)
+        box.setSpacing(5)
+        head = QHBoxLayout()
+        role = QLabel(str(step.get("role", "")).replace("_", " ").title(), objectName="stepRole")
+        head.addWidget(role)
+        if step.get("attempt"):
+            head.addWidget(QLabel(f"try {step['attempt'] + 1}", objectName="stepMeta"))
+        head.addWidget(
+            QLabel(
+                f"{step.get('tokens', 0)} tokens · {human_duration((step.get('elapsed_ms') or 0) / 1000)}",
+                objectName="stepMeta",
+            )
+        )
+        head.addStretch(1)
+        score = step.get("score")
+        head.addWidget(
+            Badge(f"{score_text(score)} / 10" if score is not None else "not scored", score_state(score))
+        )
+        box.addLayout(head)
+        evidence = step.get("evidence") or []
+        if evidence:
+            label = QLabel("\n".join(f"• {e}" for e in evidence), objectName="evidence")
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            box.addWidget(label)
+        tests = step.get("tests") or {}
+        if tests:
+            box.addWidget(
+                QLabel(
+                    f"Checks: {tests.get('passed', 0)} of {tests.get('total', 0)} passed ({tests.get('source', '')})",
+                    objectName="toolLine",
+                )
+            )
+        for call in step.get("tool_calls") or []:
+            line = QLabel(
+                f"⚙ {call.get('tool')} — {'ok' if call.get('ok') else 'failed'}", objectName="toolLine"
+            )
+            line.setToolTip(str(call.get("output", ""))[:2000])
+            box.addWidget(line)
+        memories = step.get("memories") or []
+        if memories:
+            box.addWidget(QLabel("Memories in its prompt", objectName="sectionTitle"))
+            for m in memories:
+                memory_id = str(m.get("id") or "")
+                text = " ".join((m.get("text") or "(no longer stored)").split())
+                label = link_label(
+                    f"{m.get('kind') or 'memory'}: {text}", f"memory:{memory_id}", self._on_link
+                )
+                label.setToolTip("Open this memory in Memory review")
+                box.addWidget(label)
+        citations = step.get("citations") or []
+        if citations:
+            box.addWidget(QLabel("Vault passages it read: " + ", ".join(citations), objectName="toolLine"))
+        return card
+
+
+class RunsPane(QWidget):
+    """Every run the teams did, how they scored over time, and what each step did and used."""
+
+    #: (text, timeout ms) for the status bar.
+    sig_status = Signal(str, int)
+    #: (memory id) show this memory in Memory review.
+    sig_memory_open_requested = Signal(str)
+    #: the person wants to go and run something (empty state's button).
+    sig_team_requested = Signal()
+
+    def __init__(self, bridge: EngineBridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("runsPane")
+        self._bridge = bridge
+        self._runs: list[dict] = []
+        self._pending: set[str] = set()
+        self._detail_request: str | None = None
+        self._build()
+        b = bridge
+        b.sig_engine_started.connect(lambda _id: self.refresh())
+        b.sig_runs_listed.connect(self._on_runs)
+        b.sig_run_loaded.connect(self._on_run)
+        b.sig_team_run_finished.connect(lambda *_: self.refresh())
+        b.sig_team_run_cancelled.connect(lambda *_: self.refresh())
+        b.sig_action_failed.connect(self._on_failed)
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 12)
+        layout.setSpacing(8)
+        header = PaneHeader(
+            "Runs",
+            "Every team run, its score, and what each step did — and whether scores improve over time.",
+        )
+        self.team_filter = QComboBox()
+        self.team_filter.setMinimumWidth(180)
+        self.team_filter.addItem("All teams", None)
+        self.team_filter.currentIndexChanged.connect(lambda _i: self._apply())
+        header.actions.addWidget(self.team_filter)
+        self.refresh_button = header.add_button("Refresh")
+        self.refresh_button.clicked.connect(self.refresh)
+        layout.addWidget(header)
+        self.banner = Banner("error")
+        layout.addWidget(self.banner)
+
+        body = QVBoxLayout()
+        body.setContentsMargins(20, 0, 20, 0)
+        body.setSpacing(10)
+        chart_card = QFrame(objectName="card")
+        chart_box = QVBoxLayout(chart_card)
+        chart_box.setContentsMargins(12, 8, 12, 8)
+        head = QHBoxLayout()
+        head.addWidget(QLabel("Learning curve", objectName="cardTitle"))
+        head.addWidget(
+            QLabel(
+                "final score per run · line: mean of the last 3 · click a point to open it",
+                objectName="mutedText",
+            )
+        )
+        head.addStretch(1)
+        chart_box.addLayout(head)
+        self.chart = LearningCurve()
+        self.chart.sig_point_clicked.connect(self.select_run)
+        chart_box.addWidget(self.chart)
+        body.addWidget(chart_card)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, objectName="runsSplitter")
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setHandleWidth(1)
+        self.table = QTableView(objectName="runsTable")
+        self.model = RunsTableModel(self)
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().hide()
+        self.table.setShowGrid(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setAccessibleName("Runs")
+        h = self.table.horizontalHeader()
+        for col in range(len(COLUMNS)):
+            h.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        h.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        h.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current)
+        self.detail = RunDetail()
+        self.detail.sig_memory_clicked.connect(self.sig_memory_open_requested)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setSizes([560, 520])
+        body.addWidget(self.splitter, 1)
+        self.empty = EmptyState(
+            "No runs yet",
+            "Give a team a task in the Team pane; every run shows up here with its steps and scores.",
+            "Open Team",
+        )
+        self.empty.sig_action_triggered.connect(self.sig_team_requested)
+        body.addWidget(self.empty, 1)
+        layout.addLayout(body, 1)
+        self._apply()
+
+    # -- actions ----------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        self._pending.add(self._bridge.list_runs().id)
+
+    def select_run(self, run_id: str) -> None:
+        row = self.model.row_of(run_id)
+        if row < 0 and self.team_filter.currentIndex() != 0:
+            self.team_filter.setCurrentIndex(0)
+            row = self.model.row_of(run_id)
+        if row >= 0:
+            self.table.selectRow(row)
+            self.table.scrollTo(self.model.index(row, 0))
+
+    # -- answers ----------------------------------------------------------------------------------
+    def _on_runs(self, request_id: str, runs: list[dict]) -> None:
+        if request_id not in self._pending:
+            return
+        self._pending.discard(request_id)
+        self._runs = list(runs)
+        teams = sorted({r.get("team") or "" for r in runs} - {""})
+        current = self.team_filter.currentData()
+        self.team_filter.blockSignals(True)
+        self.team_filter.clear()
+        self.team_filter.addItem("All teams", None)
+        for t in teams:
+            self.team_filter.addItem(t, t)
+        self.team_filter.setCurrentIndex(max(0, self.team_filter.findData(current)) if current else 0)
+        self.team_filter.blockSignals(False)
+        self._apply()
+
+    def _apply(self) -> None:
+        team = self.team_filter.currentData()
+        shown = [r for r in self._runs if team is None or r.get("team") == team]
+        selected = self._selected_id()
+        self.model.set_runs(shown)
+        has = bool(self._runs)
+        self.splitter.setVisible(has)
+        self.empty.setVisible(not has)
+        # The curve: scored runs in time order (oldest first), one series per team.
+        ordered = sorted(
+            (r for r in shown if r.get("score") is not None), key=lambda r: r.get("started_at") or ""
+        )
+        series: dict[str, list[Point]] = {}
+        for i, r in enumerate(ordered):
+            label = (
+                f"{r.get('team') or 'no team'} · {score_text(r['score'])}/10 · "
+                f"{local_time(r.get('started_at'))}\n{' '.join((r.get('task') or '').split())[:100]}"
+            )
+            series.setdefault(r.get("team") or "no team", []).append(
+                Point(i, float(r["score"]), r["id"], label)
+            )
+        self.chart.set_series(series)
+        if selected and self.model.row_of(selected) >= 0:
+            self.select_run(selected)
+        elif shown:
+            self.table.selectRow(0)
+        else:
+            self.detail.show_run(None)
+
+    def _selected_id(self) -> str | None:
+        r = self.model.run(self.table.currentIndex().row())
+        return r["id"] if r else None
+
+    def _on_current(self, current, _previous) -> None:
+        r = self.model.run(current.row())
+        if r is None:
+            return
+        if self.detail.run is not None and self.detail.run.get("id") == r["id"]:
+            return
+        self._detail_request = self._bridge.load_run(r["id"]).id
+
+    def _on_run(self, request_id: str, run: dict) -> None:
+        if request_id != self._detail_request:
+            return
+        self._detail_request = None
+        self.detail.show_run(run)
+
+    def _on_failed(self, request_id: str, err: ErrorInfo) -> None:
+        if request_id in self._pending or request_id == self._detail_request:
+            self._pending.discard(request_id)
+            self.banner.show_message(err.message, err.hint)

@@ -1,0 +1,362 @@
+"""SettingsPane: data folder, default team, auto-promotion, theme, and the privacy panel (sandbox protections)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from purpose_desktop.ui import theme
+from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
+from purpose_desktop.ui.bridge_types import PrivacyReport, SettingsSnapshot, TeamCatalog
+from purpose_desktop.ui.chat_widgets import Banner
+from purpose_desktop.ui.widgets import BusyBar, PaneHeader
+
+THEME_KEY = "ui/theme"
+#: Engine settings the GUI keeps until EngineSettings has them (see bridge_work.EXTRA_FIELDS).
+EXTRA_PREFIX = "engine_extras/"
+
+PROTECTION_LABELS = {
+    "network_isolated": "Code that agents run cannot reach the network",
+    "home_hidden": "Your home folder is hidden from that code",
+    "fs_confined": "It can write only inside its own scratch folder",
+    "processes_hidden": "It cannot see your other programs",
+    "env_scrubbed": "Your environment variables (tokens, keys) are not passed on",
+    "memory_limit": "Its memory is capped",
+    "cpu_limit": "Its CPU time is capped",
+    "file_size_limit": "The files it writes are size-capped",
+    "process_limits": "It cannot start a flood of processes",
+    "wall_clock_kill": "It is stopped after a time limit",
+    "process_tree_kill": "Everything it started is stopped with it",
+    "no_privilege_gain": "It cannot gain privileges",
+}
+THEME_CHOICES = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
+
+
+def saved_theme(settings: QSettings) -> str:
+    mode = str(settings.value(THEME_KEY, "system") or "system")
+    return mode if mode in theme.MODES else "system"
+
+
+def _section(title: str, text: str = "") -> tuple[QFrame, QVBoxLayout]:
+    card = QFrame(objectName="card")
+    layout = QVBoxLayout(card)
+    layout.setContentsMargins(16, 14, 16, 14)
+    layout.setSpacing(8)
+    layout.addWidget(QLabel(title, objectName="cardTitle"))
+    if text:
+        label = QLabel(text, objectName="cardText")
+        label.setWordWrap(True)
+        layout.addWidget(label)
+    return card, layout
+
+
+class SettingsPane(QWidget):
+    """Where things live, how learning behaves, how the app looks, and what protects this computer."""
+
+    #: (text, timeout ms) a line for the status bar.
+    sig_status = Signal(str, int)
+    #: (theme mode) the person picked "system", "light" or "dark" (already applied).
+    sig_theme_changed = Signal(str)
+
+    def __init__(self, bridge: EngineBridge, settings: QSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("settingsPane")
+        self._bridge = bridge
+        self._qsettings = settings
+        self._snapshot: SettingsSnapshot | None = None
+        self._pending: set[str] = set()
+        self._privacy_request: str | None = None
+        self._syncing = False
+        self._privacy_checked = False
+        self._build()
+        b = bridge
+        b.sig_engine_started.connect(self._on_engine_started)
+        b.sig_settings_loaded.connect(self._on_snapshot)
+        b.sig_settings_saved.connect(self._on_snapshot)
+        b.sig_teams_listed.connect(self._on_teams)
+        b.sig_team_saved.connect(lambda *_: self._bridge.list_teams())
+        b.sig_team_deleted.connect(lambda *_: self._bridge.list_teams())
+        b.sig_privacy_checked.connect(self._on_privacy)
+        b.sig_action_failed.connect(self._on_failed)
+
+    # -- layout -----------------------------------------------------------------------------------
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addWidget(
+            PaneHeader("Settings", "Where your data lives, how learning behaves, and how the app looks.")
+        )
+        self.banner = Banner("error")
+        outer.addWidget(self.banner)
+        scroll = QScrollArea(objectName="settingsScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        canvas = QWidget(objectName="settingsCanvas")
+        column = QVBoxLayout(canvas)
+        column.setContentsMargins(20, 4, 20, 20)
+        column.setSpacing(14)
+        scroll.setWidget(canvas)
+        outer.addWidget(scroll, 1)
+
+        # Data
+        card, box = _section(
+            "Data", "Chats, runs, memories and the vault are kept in one folder on this computer."
+        )
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(12)
+        grid.setVerticalSpacing(6)
+        self.data_dir_label = QLabel("…", objectName="pathLabel")
+        self.database_label = QLabel("…", objectName="mutedText")
+        self.log_dir_label = QLabel("…", objectName="mutedText")
+        for label in (self.data_dir_label, self.database_label, self.log_dir_label):
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.open_data_button = QPushButton("Open folder", objectName="secondaryButton")
+        self.open_data_button.clicked.connect(lambda: self._open(self._snapshot and self._snapshot.data_dir))
+        self.open_logs_button = QPushButton("Open logs", objectName="secondaryButton")
+        self.open_logs_button.clicked.connect(lambda: self._open(self._snapshot and self._snapshot.log_dir))
+        grid.addWidget(QLabel("Folder"), 0, 0)
+        grid.addWidget(self.data_dir_label, 0, 1)
+        grid.addWidget(self.open_data_button, 0, 2)
+        grid.addWidget(QLabel("Database"), 1, 0)
+        grid.addWidget(self.database_label, 1, 1)
+        grid.addWidget(QLabel("Logs"), 2, 0)
+        grid.addWidget(self.log_dir_label, 2, 1)
+        grid.addWidget(self.open_logs_button, 2, 2)
+        grid.setColumnStretch(1, 1)
+        box.addLayout(grid)
+        column.addWidget(card)
+
+        # Teams and learning
+        card, box = _section("Teams and learning")
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Default team"))
+        self.team_combo = QComboBox()
+        self.team_combo.setMinimumWidth(260)
+        self.team_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.team_combo.setToolTip("The team the Team pane opens with")
+        self.team_combo.currentIndexChanged.connect(self._on_team_chosen)
+        row.addWidget(self.team_combo)
+        row.addStretch(1)
+        box.addLayout(row)
+        self.auto_promote = QCheckBox("Promote a memory automatically when its replay test clearly helps")
+        self.auto_promote.setToolTip(
+            "Off: you approve every memory in Memory review. On: a memory whose A/B replay shows a clear "
+            "gain (at least 1 point over 3 or more paired runs) is promoted without asking; you can still "
+            "reject or archive it later."
+        )
+        self.auto_promote.toggled.connect(self._on_auto_promote)
+        box.addWidget(self.auto_promote)
+        note = QLabel(
+            "Off by default: nothing the app learns reaches a prompt until you approve it.",
+            objectName="mutedText",
+        )
+        note.setWordWrap(True)
+        box.addWidget(note)
+        column.addWidget(card)
+
+        # Appearance
+        card, box = _section("Appearance")
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Theme"))
+        self.theme_combo = QComboBox()
+        for mode, label in THEME_CHOICES:
+            self.theme_combo.addItem(label, mode)
+        mode = saved_theme(self._qsettings)
+        self.theme_combo.setCurrentIndex(next(i for i, (m, _) in enumerate(THEME_CHOICES) if m == mode))
+        self.theme_combo.currentIndexChanged.connect(self._on_theme_chosen)
+        row.addWidget(self.theme_combo)
+        row.addStretch(1)
+        box.addLayout(row)
+        column.addWidget(card)
+
+        # Privacy
+        card, box = _section(
+            "Privacy",
+            "Purpose Desktop makes no network connections. Models run on this computer, and your chats, "
+            "runs, memories and documents never leave the data folder above. Nothing is uploaded, and "
+            "there is no telemetry.",
+        )
+        box.addWidget(
+            QLabel(
+                "Protections for code that agents run, checked on this computer:", objectName="sectionTitle"
+            )
+        )
+        self.privacy_busy = BusyBar()
+        box.addWidget(self.privacy_busy)
+        self.protections = QGridLayout()
+        self.protections.setHorizontalSpacing(10)
+        self.protections.setVerticalSpacing(4)
+        box.addLayout(self.protections)
+        self.privacy_summary = QLabel("", objectName="mutedText")
+        self.privacy_summary.setWordWrap(True)
+        box.addWidget(self.privacy_summary)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        self.recheck_button = QPushButton("Check again", objectName="secondaryButton")
+        self.recheck_button.clicked.connect(self.check_privacy)
+        row.addWidget(self.recheck_button)
+        box.addLayout(row)
+        column.addWidget(card)
+        column.addStretch(1)
+
+    # -- engine answers ---------------------------------------------------------------------------
+    def _on_engine_started(self, _request_id: str) -> None:
+        self.refresh()
+        # Hand the engine the settings this build's EngineSettings does not keep itself.
+        held = {}
+        for name in ("auto_promote", "default_team"):
+            value = self._qsettings.value(EXTRA_PREFIX + name)
+            if value is not None:
+                held[name] = _from_ini(name, value)
+        if held:
+            self._pending.add(self._bridge.save_settings(**held).id)
+
+    def refresh(self) -> None:
+        self._pending.add(self._bridge.load_settings().id)
+        self._pending.add(self._bridge.list_teams().id)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        # The sandbox probe starts real processes: do it when someone looks, not at start-up.
+        super().showEvent(event)
+        if not self._privacy_checked and self._bridge.running:
+            self._privacy_checked = True
+            self.check_privacy()
+
+    def check_privacy(self) -> None:
+        if self._privacy_request is not None:
+            return
+        self._privacy_request = self._bridge.check_privacy().id
+        self.privacy_busy.start("Checking the sandbox…")
+        self.recheck_button.setEnabled(False)
+
+    def _on_snapshot(self, request_id: str, snap: SettingsSnapshot) -> None:
+        self._pending.discard(request_id)
+        self._snapshot = snap
+        self.data_dir_label.setText(snap.data_dir)
+        self.database_label.setText(snap.database)
+        self.log_dir_label.setText(snap.log_dir)
+        self._syncing = True
+        try:
+            self.auto_promote.setChecked(bool(snap.settings.get("auto_promote")))
+            self._select_team(snap.settings.get("default_team"))
+        finally:
+            self._syncing = False
+
+    def _on_teams(self, request_id: str, catalog: TeamCatalog) -> None:
+        self._pending.discard(request_id)
+        chosen = self.team_combo.currentData()
+        if self._snapshot is not None:
+            chosen = self._snapshot.settings.get("default_team") or chosen
+        self._syncing = True
+        try:
+            self.team_combo.clear()
+            self.team_combo.addItem("None (start from a purpose)", None)
+            for team in catalog.teams:
+                self.team_combo.addItem(team.name, team.name)
+            self._select_team(chosen)
+        finally:
+            self._syncing = False
+
+    def _select_team(self, name) -> None:
+        index = self.team_combo.findData(name) if name else 0
+        self.team_combo.setCurrentIndex(max(0, index))
+
+    def _on_privacy(self, request_id: str, report: PrivacyReport) -> None:
+        if request_id != self._privacy_request:
+            return
+        self._privacy_request = None
+        self.privacy_busy.stop()
+        self.recheck_button.setEnabled(True)
+        while self.protections.count():
+            item = self.protections.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        for row, p in enumerate(report.protections):
+            mark = QLabel("✓" if p.active else "✕", objectName="privacyOk" if p.active else "privacyMissing")
+            name = QLabel(PROTECTION_LABELS.get(p.name, p.name.replace("_", " ").capitalize()))
+            how = QLabel(p.how if p.active else f"not active here — {p.how}", objectName="mutedText")
+            how.setWordWrap(True)
+            self.protections.addWidget(mark, row, 0, Qt.AlignmentFlag.AlignTop)
+            self.protections.addWidget(name, row, 1, Qt.AlignmentFlag.AlignTop)
+            self.protections.addWidget(how, row, 2, Qt.AlignmentFlag.AlignTop)
+        self.protections.setColumnStretch(2, 1)
+        active = sum(p.active for p in report.protections)
+        if report.error:
+            self.privacy_summary.setText(report.error)
+        else:
+            self.privacy_summary.setText(
+                f"{active} of {len(report.protections)} protections are active (sandbox: {report.backend}). "
+                + (
+                    ""
+                    if active == len(report.protections)
+                    else "Installing bubblewrap (the bwrap package) turns on the strongest isolation."
+                )
+            )
+
+    def _on_failed(self, request_id: str, err: ErrorInfo) -> None:
+        if request_id == self._privacy_request:
+            self._privacy_request = None
+            self.privacy_busy.stop()
+            self.recheck_button.setEnabled(True)
+            self.privacy_summary.setText(f"{err.message} {err.hint}")
+            return
+        if request_id in self._pending:
+            self._pending.discard(request_id)
+            self.banner.show_message(err.message, err.hint)
+
+    # -- choices ----------------------------------------------------------------------------------
+    def _save_extra(self, name: str, value) -> None:
+        self._qsettings.setValue(EXTRA_PREFIX + name, "" if value is None else value)
+        self._pending.add(self._bridge.save_settings(**{name: value}).id)
+
+    def _on_team_chosen(self, _index: int) -> None:
+        if self._syncing:
+            return
+        name = self.team_combo.currentData()
+        self._save_extra("default_team", name)
+        self.sig_status.emit(f"Default team: {name}." if name else "No default team.", 3000)
+
+    def _on_auto_promote(self, on: bool) -> None:
+        if self._syncing:
+            return
+        self._save_extra("auto_promote", on)
+        self.sig_status.emit(
+            "Memories that clearly help are now promoted automatically."
+            if on
+            else "Every memory now waits for your approval.",
+            4000,
+        )
+
+    def _on_theme_chosen(self, _index: int) -> None:
+        mode = self.theme_combo.currentData()
+        self._qsettings.setValue(THEME_KEY, mode)
+        app = QApplication.instance()
+        if app is not None:
+            theme.apply_theme(app, mode)
+        self.sig_theme_changed.emit(mode)
+
+    @staticmethod
+    def _open(path: str | None) -> None:
+        if path:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+
+
+def _from_ini(name: str, value):
+    """QSettings ini files give strings back: "true" → True, "" → None."""
+    if name == "auto_promote":
+        return str(value).lower() in ("true", "1", "yes")
+    return str(value) or None

@@ -1,0 +1,222 @@
+"""Small widgets the panes share: pane header, empty state, delayed busy bar, score badge, formatting helpers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+#: Quick work never flashes a progress bar (the Anki rule).
+PROGRESS_DELAY_MS = 500
+
+
+def human_bytes(n: int | float | None) -> str:
+    """1536 → "1.5 KB", 98_362_432 → "93.8 MB"; None → "–"."""
+    if n is None:
+        return "–"
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(value) < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TB"
+
+
+def human_duration(seconds: float | None) -> str:
+    """0.4 → "0.4 s", 75 → "1 min 15 s"."""
+    if seconds is None:
+        return "–"
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def local_time(iso: str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if not iso:
+        return ""
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime(fmt)
+    except ValueError:
+        return iso
+
+
+def seconds_between(start: str | None, end: str | None) -> float | None:
+    try:
+        return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def score_state(score: float | None) -> str:
+    """ "good" (≥7), "fair" (≥4), "poor", or "none": the colour of a score badge."""
+    if score is None:
+        return "none"
+    if score >= 7:
+        return "good"
+    if score >= 4:
+        return "fair"
+    return "poor"
+
+
+def repolish(widget: QWidget) -> None:
+    """Re-apply the stylesheet after a dynamic property changed."""
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
+
+
+class PaneHeader(QWidget):
+    """A pane's title, a muted one-line description, and room for buttons on the right."""
+
+    def __init__(self, title: str, subtitle: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("paneHeader")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(20, 16, 20, 10)
+        row.setSpacing(10)
+        texts = QVBoxLayout()
+        texts.setSpacing(2)
+        self.title_label = QLabel(title, objectName="paneTitle")
+        self.subtitle_label = QLabel(subtitle, objectName="paneSubtitle")
+        self.subtitle_label.setWordWrap(True)
+        self.subtitle_label.setVisible(bool(subtitle))
+        texts.addWidget(self.title_label)
+        texts.addWidget(self.subtitle_label)
+        row.addLayout(texts, 1)
+        self.actions = QHBoxLayout()
+        self.actions.setSpacing(8)
+        row.addLayout(self.actions)
+
+    def add_button(self, text: str, tooltip: str = "", primary: bool = False) -> QPushButton:
+        button = QPushButton(text, objectName="primaryButton" if primary else "secondaryButton")
+        button.setToolTip(tooltip)
+        button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.actions.addWidget(button)
+        return button
+
+
+class EmptyState(QFrame):
+    """What a pane shows with nothing in it: a title, what to do next, and optionally the button to do it."""
+
+    sig_action_triggered = Signal()
+
+    def __init__(self, title: str, hint: str, action: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("paneEmpty")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 24, 24, 24)
+        layout.setSpacing(8)
+        layout.addStretch(1)
+        self.title_label = QLabel(title, objectName="emptyTitle")
+        self.title_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title_label.setWordWrap(True)
+        self.hint_label = QLabel(hint, objectName="emptyHint")
+        self.hint_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint_label.setWordWrap(True)
+        layout.addWidget(self.title_label)
+        layout.addWidget(self.hint_label)
+        self.button = QPushButton(action, objectName="primaryButton")
+        self.button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.button.clicked.connect(self.sig_action_triggered)
+        self.button.setVisible(bool(action))
+        layout.addSpacing(6)
+        layout.addWidget(self.button, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addStretch(2)
+
+    def set_text(self, title: str, hint: str) -> None:
+        self.title_label.setText(title)
+        self.hint_label.setText(hint)
+
+
+class BusyBar(QWidget):
+    """A thin busy bar and a line of text that appear only if the work takes longer than ~0.5 s.
+
+    ``start(text)`` arms it; ``set_progress(fraction, text)`` turns it into a real bar; ``stop()`` hides it.
+    An optional Cancel button emits ``sig_cancel_requested``.
+    """
+
+    sig_cancel_requested = Signal()
+
+    def __init__(self, cancellable: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("busyBar")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(10)
+        self.bar = QProgressBar(objectName="paneProgress")
+        self.bar.setRange(0, 0)
+        self.bar.setTextVisible(False)
+        self.bar.setFixedHeight(6)
+        self.bar.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.label = QLabel("", objectName="busyText")
+        self.cancel_button = QPushButton("Cancel", objectName="secondaryButton")
+        self.cancel_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.cancel_button.clicked.connect(self.sig_cancel_requested)
+        self.cancel_button.setVisible(cancellable)
+        row.addWidget(self.label)
+        row.addWidget(self.bar, 1)
+        row.addWidget(self.cancel_button)
+        self._timer = QTimer(self, singleShot=True, interval=PROGRESS_DELAY_MS)
+        self._timer.timeout.connect(self.show)
+        self._active = False
+        self.hide()
+
+    @property
+    def active(self) -> bool:
+        return self._active
+
+    def start(self, text: str = "") -> None:
+        self._active = True
+        self.bar.setRange(0, 0)
+        self.label.setText(text)
+        self.cancel_button.setEnabled(True)
+        if not self.isVisible():
+            self._timer.start()
+
+    def set_progress(self, fraction: float | None, text: str = "") -> None:
+        if fraction is None:
+            self.bar.setRange(0, 0)
+        else:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(int(max(0.0, min(1.0, fraction)) * 1000))
+        if text:
+            self.label.setText(text)
+
+    def stop(self) -> None:
+        self._active = False
+        self._timer.stop()
+        self.hide()
+
+
+class Badge(QLabel):
+    """A small rounded label whose colour follows its ``state`` property (score, status, verdict)."""
+
+    def __init__(self, text: str = "", state: str = "none", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setObjectName("badge")
+        self.set_state(state)
+
+    def set_state(self, state: str, text: str | None = None) -> None:
+        if text is not None:
+            self.setText(text)
+        self.setProperty("state", state)
+        repolish(self)
+
+
+def score_text(score: float | None) -> str:
+    return "–" if score is None else f"{score:.1f}"

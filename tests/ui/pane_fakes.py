@@ -1,0 +1,79 @@
+"""Fakes for pane tests: a scripted team model the Engine can load, a hashing embedder, demo data."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+
+import numpy as np
+
+from tests.engine.scripted_json import ScriptedJsonModel, call, final
+from tests.fakes import ScriptedInfo
+
+PLAN = "Restate: sort names by surname. Signature: sort_names(names: list[str]) -> list[str]. Edge cases: empty list, one name, equal surnames."
+CODE = (
+    "```python\ndef sort_names(names: list[str]) -> list[str]:\n"
+    '    """Sort full names by surname, then by first name."""\n'
+    "    return sorted(names, key=lambda n: (n.split()[-1], n))\n```\n"
+    "Sorts by the last word of each name, keeping ties stable by the full name."
+)
+CHECKS = '```python\nassert sort_names(["Ada Lovelace", "Alan Turing"]) == ["Ada Lovelace", "Alan Turing"]\nassert sort_names([]) == []\n```'
+
+
+class TeamModel(ScriptedJsonModel):
+    """ScriptedJsonModel that the Engine can load (it needs ``info``), with an optional gate per token."""
+
+    def __init__(self, *args, hold: threading.Event | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.info = ScriptedInfo()
+        self.hold = hold
+
+    def chat(self, messages, *, settings=None, cancel=None, on_token=None):
+        if self.hold is not None:
+            who = self._who(messages)
+            if who == "Coder":
+                # Hold the coder mid-step until the test lets go or the run is cancelled.
+                while not self.hold.wait(0.01):
+                    if cancel is not None and cancel.is_set():
+                        break
+        return super().chat(messages, settings=settings, cancel=cancel, on_token=on_token)
+
+
+def coding_team_model(judge_score: int = 8, hold: threading.Event | None = None) -> TeamModel:
+    return TeamModel(
+        {
+            "Architect": [final(PLAN)],
+            "Coder": [call("python", "print(sorted(['b a', 'a b']))"), final(CODE)],
+            "Tester": [final(CHECKS)],
+        },
+        judge_score=judge_score,
+        hold=hold,
+    )
+
+
+class HashEmbedder:
+    """Deterministic bag-of-words vectors: enough for hybrid search to rank sensibly in tests."""
+
+    name = "hash-embedder"
+    dim = 384
+
+    def encode(self, texts):
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in re.findall(r"[a-z0-9_]+", text.lower()):
+                h = int(hashlib.md5(word.encode()).hexdigest(), 16)
+                out[i, h % self.dim] += 1.0
+            norm = np.linalg.norm(out[i])
+            if norm:
+                out[i] /= norm
+            else:
+                out[i, 0] = 1.0
+        return out
+
+    def encode_query(self, text):
+        return self.encode([text])[0]
+
+
+def hash_embed(texts):
+    return HashEmbedder().encode(list(texts))

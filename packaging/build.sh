@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds dist/PurposeDesktop/ (PyInstaller onedir, build.spec) into the existing .venv.
-# Reuses build/ between runs; adds --clean only when the spec, the hooks or the bundled system
-# libraries changed (PyInstaller would otherwise reuse a stale analysis).
+# Reuses build/ between runs; adds --clean only when the hooks, the installed packages or the bundled
+# system libraries changed (PyInstaller would otherwise reuse a stale analysis).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=".venv/bin/python"
@@ -37,7 +37,8 @@ if ! "$PY" -c "import PyInstaller, pytest" 2>/dev/null; then
   "$PY" -m pip install -q -e ".[dist]"
 fi
 
-KEY="$( (cat build.spec pyproject.toml packaging/hooks/*.py packaging/rthooks/*.py; "$PY" -m pip freeze --exclude-editable 2>/dev/null) | sha1sum | cut -c1-16)"
+# PyInstaller notices changes to the spec and to the sources itself, but not to hooks or installed packages.
+KEY="$( (cat packaging/hooks/*.py packaging/rthooks/*.py; "$PY" -m pip freeze --exclude-editable 2>/dev/null) | sha1sum | cut -c1-16)"
 STAMP="build/.dist-key"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$KEY" ]; then
   CLEAN=1

@@ -72,8 +72,26 @@ def restore_environment() -> None:
             key, sep, value = item.partition(b"=")
             if sep and key:
                 os.environb[key] = value
+    undo_loader_environment()
+
+
+def undo_loader_environment() -> None:
+    """Remove what the frozen app's loader added: its folder in LD_LIBRARY_PATH (saving the person's own
+    value in LD_LIBRARY_PATH_ORIG) and its _PYI* variables. The dynamic linker read them at start-up
+    already; programs started from here (the sandbox, xdg-open, a browser) must not load the app's libraries.
+    """
+    original = os.environ.pop("LD_LIBRARY_PATH_ORIG", None)
+    bundle = getattr(sys, "_MEIPASS", None)
+    if original is not None:
+        os.environ["LD_LIBRARY_PATH"] = original
+    elif bundle and "LD_LIBRARY_PATH" in os.environ:
+        rest = [p for p in os.environ["LD_LIBRARY_PATH"].split(os.pathsep) if p and p != bundle]
+        if rest:
+            os.environ["LD_LIBRARY_PATH"] = os.pathsep.join(rest)
+        else:
+            del os.environ["LD_LIBRARY_PATH"]
     for key in list(os.environ):
-        if key.startswith("_PYI") or key.startswith("_MEI"):
+        if key.startswith(("_PYI", "_MEI")):
             del os.environ[key]
 
 

@@ -26,6 +26,8 @@ from purpose_desktop.ui.bridge_types import (
 
 log = logging.getLogger(__name__)
 
+#: Vector-only passages less similar than this are noise, not results (the vault tool's threshold).
+MIN_COSINE = 0.15
 #: How often the vault thread checks whether a background indexing job has ended (ms).
 JOB_POLL_MS = 100
 
@@ -117,7 +119,8 @@ class VaultWorker(QObject):
     @Slot(object)
     def on_query_requested(self, req: QueryVaultRequest) -> None:
         try:
-            hits = self._require_vault().query(req.text, req.k, include_flagged=True)
+            # Like the agents' tool: passages found by meaning alone must be at least this close.
+            hits = self._require_vault().query(req.text, req.k, include_flagged=True, min_cosine=MIN_COSINE)
             self.sig_queried.emit(req.id, req.text, hits)
         except Exception as exc:
             self.sig_action_failed.emit(req.id, self._fail("searching the vault", exc))

@@ -487,12 +487,15 @@ class TeamPane(QWidget):
     def _on_catalog(self, request_id: str, catalog: TeamCatalog) -> None:
         self._pending.pop(request_id, None)
         self._catalog = catalog
+        # Refilling the list must not "open" whichever team Qt makes current along the way.
+        self.team_list.blockSignals(True)
         self.team_list.clear()
         for team in catalog.teams:
             item = QListWidgetItem(team.name)
             item.setData(Qt.ItemDataRole.UserRole, team.id)
             item.setToolTip(f"{team.purpose}\nRoles: {', '.join(team.roles)}")
             self.team_list.addItem(item)
+        self.team_list.blockSignals(False)
         self.team_list.setVisible(bool(catalog.teams))
         self.no_teams.setVisible(not catalog.teams)
         self.add_role_menu.clear()

@@ -8,7 +8,7 @@ import pytest
 
 from purpose_desktop.engine.events import PlanMade, ToolCalled
 from purpose_desktop.engine.orchestration import LLMCompiler, PlanError, plan_schema, validate_plan
-from purpose_desktop.engine.orchestration.compiler import substitute
+from purpose_desktop.engine.orchestration.plan import substitute
 from purpose_desktop.engine.store import Store
 from purpose_desktop.engine.tools import CalculatorTool, ToolRegistry
 from tests.engine.test_orchestration_support import RoleScriptedModel, SleepTool
@@ -164,11 +164,11 @@ def test_a_repaired_plan_runs():
 
 
 def test_number_arguments_filled_by_a_reference_become_numbers():
-    from purpose_desktop.engine.orchestration.compiler import CallOutcome, _coerce
+    from purpose_desktop.engine.orchestration.plan import CallOutcome, coerce_args
 
     outcomes = {"1": CallOutcome("1", "t", {}, True, "42", None, 0.0, 0)}
     args = substitute({"n": "$1", "text": "n=$1"}, outcomes)
-    assert _coerce(args, {"properties": {"n": {"type": "integer"}, "text": {"type": "string"}}}) == {
+    assert coerce_args(args, {"properties": {"n": {"type": "integer"}, "text": {"type": "string"}}}) == {
         "n": 42,
         "text": "n=42",
     }
@@ -190,3 +190,30 @@ def test_a_call_cut_off_by_the_token_limit_is_dropped_not_fatal():
     model = RoleScriptedModel(json={"Planner": [cut]})
     plan, _raw, _tokens = LLMCompiler(model, _registry()).plan("x")
     assert [c.id for c in plan.calls] == ["1", "2"]
+
+
+def test_a_train_run_feeds_the_memory_pipeline_like_a_team_run(tmp_path):
+    import numpy as np
+
+    from purpose_desktop.engine.memory import similarity
+    from purpose_desktop.engine.memory.api import MemoryBank
+
+    def embed(texts):
+        out = np.zeros((len(texts), 8), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in text.split():
+                out[row, hash(word) % 8] += 1.0
+        return out
+
+    store = Store(tmp_path / "m.db")
+    tool = SleepTool(0, fail_on=lambda label: True)
+    model = RoleScriptedModel(json={"Planner": [{"calls": [wait(1, "x")]}]})
+    with similarity.use_embedder(embed, "test-bow"):
+        result = LLMCompiler(model, ToolRegistry([tool]), store=store, max_replans=0).compile_and_execute("x")
+    assert result.status == "complete" and result.memory["errors"] == []
+    (candidate,) = result.memory["candidates"]
+    assert candidate["kind"] == "tool_policy"
+    stored = MemoryBank(store).get(candidate["id"])
+    assert "wait tool failed" in stored.text and stored.provenance[0]["run_id"] == result.run_id
+    assert "credit" in result.memory
+    store.close()

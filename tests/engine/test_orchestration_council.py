@@ -69,6 +69,7 @@ def test_rounds_see_the_latest_positions_and_the_chair_synthesises(tmp_path):
     assert [s.role for s in result.steps] == ["researcher", "coder", "reviewer"] * 2 + ["chair"]
     assert [s.attempt for s in result.steps][:6] == [0, 0, 0, 1, 1, 1]
     assert result.score == result.steps[-1].score is not None
+    assert result.memory["errors"] == [] and "credit" in result.memory
     assert [e.round for e in events if isinstance(e, RoundStarted)] == [1, 2, 3]
     assert sum(isinstance(e, StepScored) for e in events) == 7
     run = store.get_run(result.run_id)

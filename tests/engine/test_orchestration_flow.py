@@ -64,6 +64,7 @@ def test_the_issue_example_loops_once_then_finishes_and_is_traced(store):
     routed = [e.targets for e in events if isinstance(e, NodeRouted)]
     assert routed == [("write",), ("research",), ("write",), (DONE_SIGNAL,)]
     assert any(isinstance(e, TokenReceived) for e in events)
+    assert result.memory["errors"] == [] and "credit" in result.memory  # fed to the memory pipeline
 
 
 def test_a_cycle_without_a_cap_is_refused_before_running(store):

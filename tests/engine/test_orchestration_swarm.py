@@ -49,6 +49,7 @@ def test_tools_run_in_parallel_while_model_calls_stay_on_one_owner_thread(store)
     assert [r.task for r in results] == tasks and [r.index for r in results] == [0, 1, 2, 3]
     assert [r.answer for r in results] == [f"Answer for task {i}." for i in range(4)]
     assert all(r.ok and r.status == "complete" and r.score is not None for r in results)
+    assert all(r.memory["errors"] == [] and "credit" in r.memory for r in results)
     assert tool.peak >= 2, "tool calls never overlapped"
     assert elapsed < 4 * 0.3, f"4 tasks with a 0.3 s tool took {elapsed:.2f} s"
     assert model.overlaps == 0 and len(model.threads) == 1

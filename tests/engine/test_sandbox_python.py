@@ -132,3 +132,27 @@ def test_frozen_sandbox_runs_code_through_the_app_executable(frozen):
     assert result.ok, result.stderr
     assert result.stdout.strip() == "45 ['main.py']"
     assert result.protections["env_scrubbed"]["active"]
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ({"LD_LIBRARY_PATH": "/app/_internal"}, {}),
+        (
+            {"LD_LIBRARY_PATH": "/app/_internal:/opt/lib", "LD_LIBRARY_PATH_ORIG": "/opt/lib"},
+            {"LD_LIBRARY_PATH": "/opt/lib"},
+        ),
+        ({"LD_LIBRARY_PATH": "/app/_internal:/opt/lib"}, {"LD_LIBRARY_PATH": "/opt/lib"}),
+        ({"_PYI_APPLICATION_HOME_DIR": "/app/_internal", "KEEP": "1"}, {"KEEP": "1"}),
+    ],
+)
+def test_undo_loader_environment(monkeypatch, before, after):
+    for key in ("LD_LIBRARY_PATH", "LD_LIBRARY_PATH_ORIG", "KEEP"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in before.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(sys, "_MEIPASS", "/app/_internal", raising=False)
+    sandbox_python.undo_loader_environment()
+    seen = {k: os.environ[k] for k in ("LD_LIBRARY_PATH", "LD_LIBRARY_PATH_ORIG", "KEEP") if k in os.environ}
+    assert seen == after
+    assert not [k for k in os.environ if k.startswith("_PYI")]

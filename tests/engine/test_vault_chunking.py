@@ -13,7 +13,14 @@ from purpose_desktop.engine.vault.chunking import (
     identifier_terms,
     split_lines,
 )
-from purpose_desktop.engine.vault.ingest import TEXT_LIMIT_BYTES, Document, Skip, content_hash, load_file, walk
+from purpose_desktop.engine.vault.ingest import (
+    TEXT_LIMIT_BYTES,
+    Document,
+    Skip,
+    content_hash,
+    load_file,
+    walk,
+)
 
 
 def doc(kind: str, text: str, language: str | None = None) -> Document:
@@ -65,7 +72,9 @@ def test_binary_huge_and_undecodable_files_are_skipped_with_a_reason(tmp_path: P
     (tmp_path / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
     (tmp_path / "data.unknown").write_bytes(b"abc\x00\x01\x02" * 100)
     (tmp_path / "huge.txt").write_bytes(b"a" * (TEXT_LIMIT_BYTES + 1))
-    (tmp_path / "ctrl.txt").write_bytes(bytes([0xFF, 0xFE, 0x01, 0x02, 0x03]) * 0 + b"\x81\x02\x03\x04\x05" * 50)
+    (tmp_path / "ctrl.txt").write_bytes(
+        bytes([0xFF, 0xFE, 0x01, 0x02, 0x03]) * 0 + b"\x81\x02\x03\x04\x05" * 50
+    )
     reasons = {p.name: load_file(p) for p in tmp_path.iterdir()}
     assert all(isinstance(r, Skip) for r in reasons.values()), reasons
     assert "binary file type (.png)" == reasons["logo.png"].reason
@@ -84,7 +93,9 @@ def test_legacy_encodings_and_newlines_are_read_as_text(tmp_path: Path):
 
 
 def test_pdf_text_is_extracted_page_by_page(tmp_path: Path):
-    (tmp_path / "manual.pdf").write_bytes(make_pdf(["Retry failed uploads with backoff.", "Second page: limits."]))
+    (tmp_path / "manual.pdf").write_bytes(
+        make_pdf(["Retry failed uploads with backoff.", "Second page: limits."])
+    )
     document = load_file(tmp_path / "manual.pdf")
     assert isinstance(document, Document) and document.kind == "pdf"
     assert "Retry failed uploads" in document.text and len(document.pages) == 2
@@ -111,11 +122,12 @@ def test_walk_skips_hidden_dependency_and_virtualenv_folders(tmp_path: Path):
 
 def test_python_is_chunked_into_whole_functions_and_classes_with_line_ranges():
     body = "\n".join(f"    x{i} = compute_something_long_enough({i}) + another_value_here" for i in range(6))
+    method_body = body.replace("    ", "        ")
     text = (
         '"""Module docstring."""\n\nimport os\n\n\n'
         f"@decorator\ndef first(a, b):\n{body}\n    return a\n\n\n"
         f"# about second\ndef second():\n{body}\n    return 2\n\n\n"
-        f"class Thing:\n    '''A thing.'''\n\n    def method(self):\n{body}\n        return 3\n"
+        f"class Thing:\n    '''A thing.'''\n\n    def method(self):\n{method_body}\n        return 3\n"
     )
     chunks = chunk_document(doc("python", text))
     assert_exact(text, chunks)
@@ -132,7 +144,8 @@ def test_python_is_chunked_into_whole_functions_and_classes_with_line_ranges():
 
 def test_a_big_python_class_is_split_into_its_methods():
     methods = "\n\n".join(
-        f"    def method_{i}(self):\n" + "\n".join(f"        v{j} = self.value_{j} * {i} + {j}" for j in range(12))
+        f"    def method_{i}(self):\n"
+        + "\n".join(f"        v{j} = self.value_{j} * {i} + {j}" for j in range(12))
         for i in range(6)
     )
     text = f"class Big:\n    '''Big.'''\n\n{methods}\n"
@@ -200,7 +213,9 @@ def test_indent_languages_split_at_unindented_blocks():
 
 
 def test_prose_is_packed_with_overlap_and_a_giant_line_is_hard_split():
-    paragraphs = "\n\n".join(f"Paragraph {i}. " + "Words flow on and on in this paragraph. " * 8 for i in range(12))
+    paragraphs = "\n\n".join(
+        f"Paragraph {i}. " + "Words flow on and on in this paragraph. " * 8 for i in range(12)
+    )
     chunks = chunk_document(doc("text", paragraphs))
     assert_exact(paragraphs, chunks)
     assert len(chunks) > 3 and all(len(c.text) <= MAX_CHUNK_CHARS for c in chunks)

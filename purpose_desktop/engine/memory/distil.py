@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from purpose_desktop.engine.critic import extract_code
-from purpose_desktop.engine.memory.records import Scope
 from purpose_desktop.engine.errors import ModelError
+from purpose_desktop.engine.memory.records import Scope
 from purpose_desktop.engine.models import GenerationSettings
 from purpose_desktop.engine.models.local import close_truncated_json
 

@@ -47,9 +47,11 @@ class VectorIndex:
         centroids = sample[rng.choice(len(sample), size=n_lists, replace=False)].copy()
         for _ in range(8):
             labels = np.argmax(sample @ centroids.T, axis=1)
-            sums = np.zeros_like(centroids)
-            np.add.at(sums, labels, sample)
             counts = np.bincount(labels, minlength=n_lists)
+            sums = np.zeros_like(centroids)
+            present = np.flatnonzero(counts)
+            starts = np.concatenate([[0], np.cumsum(counts[present])[:-1]])
+            sums[present] = np.add.reduceat(sample[np.argsort(labels, kind="stable")], starts, axis=0)
             empty = counts == 0
             if empty.any():  # re-seed an empty list with a random point
                 sums[empty] = sample[rng.choice(len(sample), size=int(empty.sum()))]

@@ -143,10 +143,7 @@ class Memory:
 
     @property
     def effective_trust(self) -> float:
-        """Trust as retrieval uses it: the stored trust moved by the latest replay verdict."""
-        verdict = (self.evidence or {}).get("verdict")
-        factor = {"helps": 1.25, "hurts": 0.5}.get(verdict or "", 1.0)
-        return max(0.0, min(1.0, self.trust * factor))
+        return effective_trust(self.trust, self.evidence)
 
     @property
     def taught(self) -> bool:
@@ -201,6 +198,16 @@ class MemoryPolicy:
     replay_similar: int = 2  # past tasks replayed besides the originating one
     replay_temperature: float = 0.7  # seeds only matter when sampling; 0 would make n runs identical
     distil: bool = True
+
+
+def effective_trust(trust: float, evidence: dict | None) -> float:
+    """Trust as retrieval uses it: the stored trust moved by the latest replay verdict.
+
+    Kept separate from the stored value because replay runs in LEARNING_VALIDATION, which may write
+    evidence but not memories.
+    """
+    factor = {"helps": 1.25, "hurts": 0.5}.get((evidence or {}).get("verdict") or "", 1.0)
+    return max(0.0, min(1.0, trust * factor))
 
 
 def normalize_text(text: str) -> str:

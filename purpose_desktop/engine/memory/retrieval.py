@@ -9,6 +9,7 @@ topical memory could match — a store holding only preferences never loads the 
 
 from __future__ import annotations
 
+import json
 import re
 import weakref
 from collections.abc import Callable, Iterable, Sequence
@@ -18,7 +19,14 @@ import numpy as np
 
 from purpose_desktop.engine.memory import similarity
 from purpose_desktop.engine.memory.index import VectorIndex
-from purpose_desktop.engine.memory.records import ALWAYS_KINDS, ALWAYS_RELEVANCE, Memory, MemoryPolicy, Scope
+from purpose_desktop.engine.memory.records import (
+    ALWAYS_KINDS,
+    ALWAYS_RELEVANCE,
+    Memory,
+    MemoryPolicy,
+    Scope,
+    effective_trust,
+)
 from purpose_desktop.engine.memory.repo import MemoryRepo
 
 _snapshots: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -58,27 +66,68 @@ def approx_tokens(text: str) -> int:
 class _Snapshot:
     """The promoted memories as arrays, built from one generation of the table."""
 
-    def __init__(self, memories: list[Memory], generation: int, model: str, vectors: dict[str, np.ndarray], previous) -> None:
+    def __init__(self, memories: list, generation: int, model: str, previous, load_vectors) -> None:
         self.generation = generation
         self.model = model
         self.always = [m for m in memories if m.kind in ALWAYS_KINDS]
-        topical = [m for m in memories if m.kind not in ALWAYS_KINDS and m.id in vectors]
+        topical = [m for m in memories if m.kind not in ALWAYS_KINDS]
+        key = (model, tuple((m.id, m.content_hash) for m in topical))
+        if previous is not None and previous.key == key:
+            index = previous.index  # same rows, same texts: only the weights moved
+        else:
+            vectors = load_vectors(topical) if topical else {}
+            topical = [m for m in topical if m.id in vectors]
+            key = (model, tuple((m.id, m.content_hash) for m in topical))
+            matrix = np.stack([vectors[m.id] for m in topical]) if topical else np.zeros((0, similarity.DIM), np.float32)
+            index = VectorIndex(matrix)
+        self.key = key
+        self.index = index
         self.topical = topical
         self.ids = tuple(m.id for m in topical)
         self.row_of = {mid: row for row, mid in enumerate(self.ids)}
         self.weights = np.array([m.effective_trust * m.utility for m in topical], dtype=np.float32)
         groups: dict[tuple, int] = {}
         self.group_of = np.array([groups.setdefault(m.scope.key(), len(groups)) for m in topical], dtype=np.int64)
-        self.group_scopes = [Scope(*key) for key in groups]
-        if previous is not None and previous.ids == self.ids and previous.model == model:
-            self.index = previous.index  # same rows: only the weights moved
-        else:
-            matrix = np.stack([vectors[i] for i in self.ids]) if self.ids else np.zeros((0, similarity.DIM), np.float32)
-            self.index = VectorIndex(matrix)
+        self.group_scopes = [Scope(*k) for k in groups]
 
     def mask(self, role: str | None, tools: frozenset[str], tags: frozenset[str]) -> np.ndarray:
         match = np.array([s.matches(role, tools, tags) for s in self.group_scopes], dtype=bool)
         return match[self.group_of] if len(self.group_of) else np.zeros(0, dtype=bool)
+
+
+@dataclass(frozen=True)
+class _Row:
+    """The slice of a promoted memory that ranking needs (a full Memory costs 10× more to load)."""
+
+    id: str
+    kind: str
+    text: str
+    scope: Scope
+    trust: float
+    utility: float
+    evidence: dict | None
+    content_hash: str
+
+    @property
+    def effective_trust(self) -> float:
+        return effective_trust(self.trust, self.evidence)
+
+
+def _promoted_rows(store) -> list[_Row]:
+    scopes: dict[str, Scope] = {}
+    rows = []
+    with store._errors():
+        cursor = store._db().execute(
+            "SELECT id, kind, text, scope_json, trust, utility, evidence_json, content_hash FROM memories "
+            "WHERE status = 'promoted' ORDER BY created_at, id"
+        )
+        for mid, kind, text, scope_json, trust, utility, evidence_json, digest in cursor:
+            scope = scopes.get(scope_json)
+            if scope is None:
+                scope = scopes[scope_json] = Scope.from_dict(json.loads(scope_json or "{}"))
+            evidence = json.loads(evidence_json) if evidence_json else None
+            rows.append(_Row(mid, kind, text, scope, float(trust), float(utility), evidence, digest))
+    return rows
 
 
 def snapshot(store, repo: MemoryRepo | None = None) -> _Snapshot:
@@ -89,11 +138,8 @@ def snapshot(store, repo: MemoryRepo | None = None) -> _Snapshot:
     current = _snapshots.get(store)
     if current is not None and current.generation == generation and current.model == model:
         return current
-    memories = repo.list(status="promoted")
-    topical = [m for m in memories if m.kind not in ALWAYS_KINDS]
-    vectors = repo.vectors(topical) if topical else {}
-    # Saving missing vectors bumps nothing, but read the generation again in case another writer did.
-    snap = _Snapshot(memories, repo.generation(), model, vectors, current)
+    # Labelled with the generation read *before* the rows: a concurrent change makes it stale, not lost.
+    snap = _Snapshot(_promoted_rows(store), generation, model, current, repo.vectors)
     _snapshots[store] = snap
     return snap
 

@@ -85,6 +85,8 @@ class TracedRun:
         self.tokens_judge = 0
         self.started = time.perf_counter()
         self.finished = False
+        self.store = store
+        self.kinds: dict[str, str] = {}  # role → kind ("code", "text" …) for distilling lessons
         self.trace.start(task=task, purpose=purpose, team=name, roles=list(roles), meta=meta or {})
         emit(RunStarted(self.trace.run_id, task, tuple(roles), mode.value))
 
@@ -144,6 +146,7 @@ class TracedRun:
             tool_calls = tool_calls or [c.to_dict() for c in spark.tool_calls]
         if score is None and value is None and scored:
             score = self.score(role=role, kind=kind, output=output, tests=tests, task=task)
+        self.kinds.setdefault(role, kind)
         ev = list(score.evidence) if score is not None else list(evidence)
         val = score.value if score is not None else value
         jt = judge_tokens if judge_tokens is not None else (score.judge_tokens if score is not None else 0)
@@ -214,6 +217,65 @@ def count_tokens(model, text: str) -> int:
         except Exception:
             pass
     return max(1, len(text) // 4)
+
+
+def learn(run: TracedRun, result, model=None, *, seed: int = 0, policy=None):
+    """Feed a finished train run to the memory pipeline as Team does: credit, then candidate lessons.
+
+    Only complete LEARNING_TRAIN runs teach; any failure lands in ``result.memory["errors"]`` and
+    never fails the run (it already happened).
+    """
+    memory = getattr(result, "memory", None)
+    if (
+        memory is None
+        or run.mode is not RunMode.LEARNING_TRAIN
+        or result.status != "complete"
+        or run.store is None
+    ):
+        return result
+    errors: list[str] = []
+    try:
+        from purpose_desktop.engine.memory.api import MemoryBank
+        from purpose_desktop.engine.memory.credit import StepUse, apply_credit
+        from purpose_desktop.engine.memory.distil import StepRecord, distil
+        from purpose_desktop.engine.memory.records import MemoryPolicy
+
+        policy = policy or MemoryPolicy()
+        uses = [StepUse(i, s.score, getattr(s, "memory_ids", [])) for i, s in enumerate(result.steps)]
+        memory["credit"] = apply_credit(run.store, result.run_id, result.score, uses, policy).to_dict()
+        if policy.distil:
+            records = [
+                StepRecord(
+                    i,
+                    s.role,
+                    run.kinds.get(s.role, "text"),
+                    s.output,
+                    s.score,
+                    s.tests,
+                    s.tool_calls,
+                    s.attempt,
+                )
+                for i, s in enumerate(result.steps)
+            ]
+            report = distil(model, result.run_id, run.task, records, seed=seed)
+            errors += report.errors
+            bank = MemoryBank(run.store, policy)
+            memory["candidates"] = []
+            for draft in report.drafts:
+                try:
+                    sub = bank.submit(
+                        draft.text, kind=draft.kind, scope=draft.scope, provenance=draft.provenance
+                    )
+                except PurposeError as exc:
+                    errors.append(f"candidate not stored: {exc}")
+                    continue
+                memory["candidates"].append(
+                    {"id": sub.memory.id, "kind": sub.memory.kind, "outcome": sub.outcome}
+                )
+    except Exception as exc:  # learning is a bonus on top of a finished run; say what went wrong
+        errors.append(f"learning skipped: {type(exc).__name__}: {exc}")
+    memory["errors"] = errors
+    return result
 
 
 def mean_score(steps: Sequence) -> float | None:

@@ -17,6 +17,7 @@ from purpose_desktop.engine.orchestration.base import (
     TracedRun,
     count_tokens,
     critic_for,
+    learn,
     make_emit,
     store_scope,
     unique_labels,
@@ -173,7 +174,7 @@ class Council:
         emit(RoundStarted(run.run_id, rounds + 1, rounds))
         record, answer, step = self._synthesise(run, task, latest, chair, cancel, emit)
         status = "cancelled" if cancel.is_set() else "complete"
-        return run.result(
+        result = run.result(
             CouncilResult,
             answer=answer,
             score=step.score,
@@ -183,6 +184,7 @@ class Council:
             decision=str(record.get("decision") or "").strip(),
             positions=positions,
         )
+        return learn(run, result, chair, seed=self.seed)
 
     def _context(self, label: str, latest: dict[str, str], r: int, rounds: int) -> str:
         members = ", ".join(self.labels)

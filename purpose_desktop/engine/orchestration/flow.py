@@ -18,6 +18,7 @@ from purpose_desktop.engine.orchestration.base import (
     OrchestrationError,
     TracedRun,
     critic_for,
+    learn,
     make_emit,
     mean_score,
     store_scope,
@@ -361,7 +362,8 @@ class Flow:
         if status == "complete" and not done_by:
             status = "incomplete"
         answer, score = self._answer(state, outputs, done_by, run, path)
-        return run.result(FlowResult, answer=answer, score=score, status=status, state=state, path=path)
+        result = run.result(FlowResult, answer=answer, score=score, status=status, state=state, path=path)
+        return learn(run, result, run.critic.model)
 
     def _answer(self, state, outputs, done_by, run: TracedRun, path) -> tuple[str, float | None]:
         producer = done_by[-1][0] if done_by else (path[-1] if path else None)

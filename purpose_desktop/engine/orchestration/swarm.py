@@ -16,7 +16,13 @@ from purpose_desktop.engine.agents.team import RunResult, Team, TeamSpec
 from purpose_desktop.engine.backends import resolve_backend
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.critic import PurposeFunction, extract_code
-from purpose_desktop.engine.orchestration.base import OrchestrationError, TracedRun, make_emit, store_scope
+from purpose_desktop.engine.orchestration.base import (
+    OrchestrationError,
+    TracedRun,
+    learn,
+    make_emit,
+    store_scope,
+)
 from purpose_desktop.engine.runmode import RunMode
 from purpose_desktop.engine.store import Store
 
@@ -265,7 +271,9 @@ def swarm(
                     futures[pool.submit(job.run)] = i
                 for future in as_completed(futures):
                     i = futures[future]
-                    results[i] = _collect(i, tasks[i], assigned[i], future, runs.get(i), mode)
+                    # Distilling may ask the model for a rule: through its owner thread, like any call.
+                    learner = owners.proxy(judge.model, ("learn", i))
+                    results[i] = _collect(i, tasks[i], assigned[i], future, runs.get(i), mode, learner)
         finally:
             owners.close()
             for run in runs.values():
@@ -349,7 +357,9 @@ class _Job:
             own_store.close()
 
 
-def _collect(i: int, task: str, agent, future: Future, run: TracedRun | None, mode: RunMode) -> SwarmResult:
+def _collect(
+    i: int, task: str, agent, future: Future, run: TracedRun | None, mode: RunMode, learner=None
+) -> SwarmResult:
     """Record a finished task on the caller's thread (the store's) and build its result."""
     label = _label(agent)
     try:
@@ -402,6 +412,7 @@ def _collect(i: int, task: str, agent, future: Future, run: TracedRun | None, mo
     else:
         step = run.record(label, payload, score=score, elapsed_ms=elapsed)
         status, answer = "complete", payload
-    return run.result(
+    result = run.result(
         SwarmResult, answer=answer.strip(), score=step.score, status=status, index=i, task=task, agent=label
     )
+    return learn(run, result, learner)

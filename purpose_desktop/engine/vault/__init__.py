@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 from purpose_desktop.engine.vault.errors import VaultError
 
 if TYPE_CHECKING:
-    from purpose_desktop.engine.vault.index import IndexJob, IndexProgress, IndexReport
+    from purpose_desktop.engine.vault.index import IndexJob
+    from purpose_desktop.engine.vault.reports import IndexProgress, IndexReport
     from purpose_desktop.engine.vault.search import Hit
     from purpose_desktop.engine.vault.vault import SourceInfo, Vault, VaultSearchTool
 
@@ -32,8 +33,8 @@ _LAZY = {
     "SourceInfo": "vault",
     "Hit": "search",
     "IndexJob": "index",
-    "IndexProgress": "index",
-    "IndexReport": "index",
+    "IndexProgress": "reports",
+    "IndexReport": "reports",
 }
 
 

@@ -92,6 +92,13 @@ def _windows(
         while nxt - 1 > s and kept + len(lines[nxt - 2]) + 1 <= overlap:
             nxt -= 1
             kept += len(lines[nxt - 1]) + 1
+        if overlap and kept == 0:
+            # Long lines (a paragraph per line): repeat the last non-blank line if it is not huge.
+            last = e
+            while last > s and _blank(lines[last - 1]):
+                last -= 1
+            if last > s and len(lines[last - 1]) <= 2 * overlap:
+                nxt = last
         s = nxt
         while s <= end and _blank(lines[s - 1]):
             s += 1

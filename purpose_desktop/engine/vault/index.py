@@ -10,19 +10,19 @@ model re-embeds without re-chunking.
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from purpose_desktop.engine.cancel import CancelToken
+from purpose_desktop.engine.errors import PurposeError
 from purpose_desktop.engine.immune import SCANNER_VERSION, scan
 from purpose_desktop.engine.runmode import RunMode
 from purpose_desktop.engine.store import Store, now_iso
@@ -38,66 +38,13 @@ from purpose_desktop.engine.vault.ingest import (
     too_large,
     walk,
 )
+from purpose_desktop.engine.vault.reports import IndexProgress, IndexReport, TextItem
 
 WRITE_KIND = "vault"
 FLUSH_FILES = 64  # files per reading transaction
 FLUSH_SECONDS = 0.5
 EMBED_WINDOW = 256  # pending chunks sorted by length together, so batches carry little padding
 PROGRESS_SECONDS = 0.2
-
-
-@dataclass(frozen=True)
-class IndexProgress:
-    """Where an indexing run is. ``phase``: reading, embedding, done or cancelled.
-
-    While reading, ``files_done`` counts files read; while embedding it counts files whose chunks are
-    all embedded. ``chunks_total`` is the number of chunks this run must embed.
-    """
-
-    phase: str
-    files_done: int
-    files_total: int
-    chunks_done: int
-    chunks_total: int
-    chunks_per_s: float | None = None
-    eta_s: float | None = None
-    current: str = ""
-
-    @property
-    def fraction(self) -> float:
-        """0–1 for a progress bar (reading counts as the first 10 %)."""
-        if self.phase in ("done", "cancelled"):
-            return 1.0
-        if self.phase == "reading":
-            return 0.1 * (self.files_done / self.files_total if self.files_total else 0.0)
-        return 0.1 + 0.9 * (self.chunks_done / self.chunks_total if self.chunks_total else 1.0)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "fraction": round(self.fraction, 4)}
-
-
-@dataclass
-class IndexReport:
-    """What one run did. ``cancelled`` is not an error: run it again to resume."""
-
-    source_ids: list[str] = field(default_factory=list)
-    files_seen: int = 0
-    files_new: int = 0
-    files_changed: int = 0
-    files_unchanged: int = 0
-    files_removed: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    chunks_added: int = 0
-    chunks_removed: int = 0
-    chunks_embedded: int = 0
-    chunks_flagged: int = 0
-    cancelled: bool = False
-    elapsed_s: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["skipped"] = [{"path": p, "reason": r} for p, r in self.skipped]
-        return data
 
 
 @dataclass
@@ -115,14 +62,6 @@ class _Prepared:
     skip_reason: str | None = None
     chunks: list[tuple] | None = None  # None: keep the stored chunks (only the stat changed)
     file_id: str | None = None
-
-
-@dataclass(frozen=True)
-class TextItem:
-    """A text added without a file: ``name`` is shown in citations and picks the chunker (``notes.md``)."""
-
-    name: str
-    text: str
 
 
 def _bump(db) -> None:
@@ -154,6 +93,11 @@ class Indexer:
 
     def index_paths(self, paths: Iterable[str | Path]) -> IndexReport:
         """Add (or refresh) each folder or file as a source and index it."""
+        report = IndexReport()
+        with self._marking_failures(report):
+            return self._index_paths(paths, report)
+
+    def _index_paths(self, paths: Iterable[str | Path], report: IndexReport) -> IndexReport:
         roots = []
         for raw in paths:
             path = Path(raw).expanduser()
@@ -163,7 +107,6 @@ class Indexer:
                 )
             roots.append(path.resolve())
         started = time.perf_counter()
-        report = IndexReport()
         plans: list[tuple[str, Path, list[Path]]] = []
         for root in roots:
             kind = "directory" if root.is_dir() else "file"
@@ -184,16 +127,36 @@ class Indexer:
         """Index ``texts`` as the source ``texts:<source_name>`` (replacing what that source held)."""
         started = time.perf_counter()
         report = IndexReport()
-        source_id = self._upsert_source("texts", f"texts:{source_name}", source_name)
-        report.source_ids.append(source_id)
-        self._texts = {f"texts:{source_name}/{t.name}": t for t in texts}
-        items = ((key, None, t.name) for key, t in self._texts.items())
-        self._read_source(source_id, items, report, 0, len(texts))
-        return self._finish(report, started)
+        with self._marking_failures(report):
+            source_id = self._upsert_source("texts", f"texts:{source_name}", source_name)
+            report.source_ids.append(source_id)
+            self._texts = {f"texts:{source_name}/{t.name}": t for t in texts}
+            items = ((key, None, t.name) for key, t in self._texts.items())
+            self._read_source(source_id, items, report, 0, len(texts))
+            return self._finish(report, started)
 
     def embed_pending(self) -> IndexReport:
         """Embed every chunk that has no vector for this embedder (after switching models, or to resume)."""
         return self._finish(IndexReport(), time.perf_counter())
+
+    @contextlib.contextmanager
+    def _marking_failures(self, report: IndexReport) -> Iterator[None]:
+        """On an error, mark this run's sources failed (with the message) before it propagates."""
+        try:
+            yield
+        except BaseException as exc:
+            message = exc.message if isinstance(exc, PurposeError) else f"{type(exc).__name__}: {exc}"
+            status = "incomplete" if isinstance(exc, KeyboardInterrupt) else "failed"
+            try:
+                with self.store._write(WRITE_KIND) as db:
+                    for source_id in report.source_ids:
+                        db.execute(
+                            "UPDATE vault_sources SET status = ?, error = ?, updated_at = ? WHERE id = ?",
+                            [status, message[:500], now_iso(), source_id],
+                        )
+            except Exception:  # noqa: BLE001 — the original error is the one worth reporting
+                pass
+            raise
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -239,7 +202,7 @@ class Indexer:
             if prepared is not None:
                 pending.append(prepared)
             done += 1
-            self._progress(IndexProgress("reading", done, total, 0, 0, current=rel))
+            self._progress(IndexProgress("reading", done, total, 0, 0, current=rel), force=done == total)
             if len(pending) >= FLUSH_FILES or (pending and time.monotonic() - last_flush > FLUSH_SECONDS):
                 self._write_files(source_id, pending, report)
                 pending, last_flush = [], time.monotonic()
@@ -481,7 +444,10 @@ class Indexer:
                 elapsed = time.perf_counter() - started
                 rate = done / elapsed if elapsed > 0 else None
                 eta = (total - done) / rate if rate else None
-                self._progress(IndexProgress("embedding", files_done, files_total, done, total, rate, eta))
+                self._progress(
+                    IndexProgress("embedding", files_done, files_total, done, total, rate, eta),
+                    force=done == total,
+                )
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         vectors = np.asarray(self.embedder.encode(texts), dtype="<f4")

@@ -1,8 +1,9 @@
 """Hybrid search: FTS5 BM25 and cosine over an in-memory numpy matrix, fused by reciprocal rank.
 
-Three ranked lists are fused (RRF, k=60): vector similarity, BM25 keyword rank, and the keyword hits
-that contain an identifier or quoted phrase of the query literally — so ``retry_failed_upload`` or
-``"exact words"`` is found even when the embedding misses it. The matrix of unit vectors is loaded from
+Ranked lists are fused (RRF, k=60): vector similarity; BM25 keyword rank; the keyword hits that
+contain an identifier or quoted phrase of the query literally (definitions first); and those
+definitions alone (a function, class or section titled with it) — so ``retry_failed_upload`` or
+``"exact words"`` is found, first, even when the embedding misses it. The matrix of unit vectors is loaded from
 the float32 BLOBs once per vault revision and reused until something changes.
 """
 
@@ -253,26 +254,27 @@ class Searcher:
             if self._matrix is not None and self._matrix_key == key:
                 return self._matrix
         db = self._store()._db()
-        rows = db.execute(
-            """SELECT c.id, c.flagged, f.source_id, e.dim, e.vector
-               FROM vault_chunks c
+        joined = """FROM vault_chunks c
                JOIN vault_files f ON f.id = c.file_id
-               JOIN vault_embeddings e ON e.content_hash = c.content_hash AND e.model = ?
-               ORDER BY c.id""",
-            [model],
-        ).fetchall()
-        dim = rows[0][3] if rows else 0
-        rows = [r for r in rows if r[3] == dim]  # one model name means one size; guard anyway
-        if rows:
-            vectors = np.frombuffer(bytearray().join(r[4] for r in rows), dtype="<f4").reshape(len(rows), dim)
-        else:
-            vectors = np.zeros((0, 0), dtype=np.float32)
-        matrix = _Matrix(
-            np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
-            vectors,
-            np.fromiter((bool(r[1]) for r in rows), dtype=bool, count=len(rows)),
-            [r[2] for r in rows],
+               JOIN vault_embeddings e ON e.content_hash = c.content_hash AND e.model = ?"""
+        n, dim = db.execute(f"SELECT COUNT(*), MAX(e.dim) {joined}", [model]).fetchone()
+        # Filled row by row into one preallocated array: at 100k chunks the vectors alone are 150 MB.
+        vectors = np.zeros((n, dim or 0), dtype=np.float32)
+        ids = np.zeros(n, dtype=np.int64)
+        flagged = np.zeros(n, dtype=bool)
+        sources: list[str] = []
+        rows = 0
+        cursor = db.execute(
+            f"SELECT c.id, c.flagged, f.source_id, e.dim, e.vector {joined} ORDER BY c.id", [model]
         )
+        for cid, flag, source_id, row_dim, blob in cursor:
+            if row_dim != dim or rows >= n:  # one model name means one size; a row added since COUNT waits
+                continue
+            vectors[rows] = np.frombuffer(blob, dtype="<f4")
+            ids[rows], flagged[rows] = cid, bool(flag)
+            sources.append(source_id)
+            rows += 1
+        matrix = _Matrix(ids[:rows], vectors[:rows], flagged[:rows], sources)
         with self._lock:
             self._matrix, self._matrix_key = matrix, key
         return matrix
@@ -308,7 +310,8 @@ class Searcher:
                 cid for cid in keyword_ranked if any(lit in texts[cid].lower() for lit in parsed.literals)
             ]
             defining = [cid for cid in keyword_ranked if _defines(titles[cid], parsed.literals)]
-            lists.append(defining + [cid for cid in exact if cid not in set(defining)])
+            first = set(defining)
+            lists.append(defining + [cid for cid in exact if cid not in first])
             lists.append(defining)
         fused: dict[int, float] = {}
         for ranked in lists:
@@ -318,10 +321,14 @@ class Searcher:
             fused = {
                 cid: s for cid, s in fused.items() if cid in bm25 or cosines.get(cid, -1.0) >= min_cosine
             }
-        best = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
+        keyword_rank = {cid: n for n, cid in enumerate(keyword_ranked)}
+        # Ties (e.g. first in one list and second in the other) go to the better keyword match.
+        best = sorted(fused.items(), key=lambda item: (-item[1], keyword_rank.get(item[0], pool), item[0]))[
+            :k
+        ]
         return self._hits(best, cosines, bm25, parsed)
 
-    # -- the three lists -----------------------------------------------------------------------
+    # -- the ranked lists -----------------------------------------------------------------------
 
     def _vector_candidates(self, query, pool, include_flagged, allowed) -> tuple[list[int], dict[int, float]]:
         embedder = self._embedder()

@@ -20,14 +20,8 @@ from purpose_desktop.engine.store import Store, now_iso
 from purpose_desktop.engine.tools.base import Tool, ToolError, ToolResult
 from purpose_desktop.engine.vault.embed import Embedder, SentenceTransformerEmbedder, default_embedder
 from purpose_desktop.engine.vault.errors import VaultError
-from purpose_desktop.engine.vault.index import (
-    WRITE_KIND,
-    Indexer,
-    IndexJob,
-    IndexProgress,
-    IndexReport,
-    TextItem,
-)
+from purpose_desktop.engine.vault.index import WRITE_KIND, Indexer, IndexJob
+from purpose_desktop.engine.vault.reports import IndexProgress, IndexReport, TextItem
 from purpose_desktop.engine.vault.search import Hit, Searcher
 
 TOOL_MIN_COSINE = 0.15  # vector-only passages less similar than this are noise to a small model

@@ -35,25 +35,54 @@ from purpose_desktop.engine.store import Store  # noqa: E402
 
 
 def _tests(name: str, cases: list[tuple[str, str]]) -> str:
-    body = "".join(f"\n\ndef test_{i}():\n    assert {name}({args}) == {want}\n" for i, (args, want) in enumerate(cases))
+    body = "".join(
+        f"\n\ndef test_{i}():\n    assert {name}({args}) == {want}\n" for i, (args, want) in enumerate(cases)
+    )
     return f"from solution import {name}\n" + body
 
 
 TASKS = [
-    ("Write a Python function add(a, b) that returns the sum of a and b.", _tests("add", [("2, 3", "5"), ("-1, 1", "0")])),
-    ("Write a Python function is_even(n) that returns True when n is even.", _tests("is_even", [("4", "True"), ("7", "False")])),
-    ("Write a Python function reverse_string(s) that returns s reversed.", _tests("reverse_string", [("'abc'", "'cba'"), ("''", "''")])),
-    ("Write a Python function largest(xs) that returns the largest number in the list xs.", _tests("largest", [("[1, 5, 2]", "5"), ("[-3, -1]", "-1")])),
-    ("Write a Python function square(n) that returns n multiplied by itself.", _tests("square", [("3", "9"), ("-2", "4")])),
-    ("Write a Python function count_vowels(s) that returns how many vowels (a, e, i, o, u) are in s.", _tests("count_vowels", [("'hello'", "2"), ("'sky'", "0")])),
+    (
+        "Write a Python function add(a, b) that returns the sum of a and b.",
+        _tests("add", [("2, 3", "5"), ("-1, 1", "0")]),
+    ),
+    (
+        "Write a Python function is_even(n) that returns True when n is even.",
+        _tests("is_even", [("4", "True"), ("7", "False")]),
+    ),
+    (
+        "Write a Python function reverse_string(s) that returns s reversed.",
+        _tests("reverse_string", [("'abc'", "'cba'"), ("''", "''")]),
+    ),
+    (
+        "Write a Python function largest(xs) that returns the largest number in the list xs.",
+        _tests("largest", [("[1, 5, 2]", "5"), ("[-3, -1]", "-1")]),
+    ),
+    (
+        "Write a Python function square(n) that returns n multiplied by itself.",
+        _tests("square", [("3", "9"), ("-2", "4")]),
+    ),
+    (
+        "Write a Python function count_vowels(s) that returns how many vowels (a, e, i, o, u) are in s.",
+        _tests("count_vowels", [("'hello'", "2"), ("'sky'", "0")]),
+    ),
 ]
 HELD_OUT = [
-    ("Write a Python function subtract(a, b) that returns a minus b.", _tests("subtract", [("5, 3", "2"), ("0, 4", "-4")])),
-    ("Write a Python function is_odd(n) that returns True when n is odd.", _tests("is_odd", [("3", "True"), ("8", "False")])),
-    ("Write a Python function first(xs) that returns the first item of the list xs.", _tests("first", [("[4, 5]", "4"), ("['a']", "'a'")])),
+    (
+        "Write a Python function subtract(a, b) that returns a minus b.",
+        _tests("subtract", [("5, 3", "2"), ("0, 4", "-4")]),
+    ),
+    (
+        "Write a Python function is_odd(n) that returns True when n is odd.",
+        _tests("is_odd", [("3", "True"), ("8", "False")]),
+    ),
+    (
+        "Write a Python function first(xs) that returns the first item of the list xs.",
+        _tests("first", [("[4, 5]", "4"), ("['a']", "'a'")]),
+    ),
 ]
 PREFERENCES = [
-    "Always add type hints to every function's parameters and return value.",
+    "Always add type hints to every function, like def f(x: int) -> int:",
     "Always give every function a docstring.",
 ]
 
@@ -74,7 +103,9 @@ def has_type_hints(code: str | None) -> bool:
     if not fns:
         return False
     for fn in fns:
-        args = [a for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs if a.arg not in ("self", "cls")]
+        args = [
+            a for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs if a.arg not in ("self", "cls")
+        ]
         if fn.returns is None or any(a.annotation is None for a in args):
             return False
     return True
@@ -91,14 +122,21 @@ CHECKS = {"type_hints": has_type_hints, "docstrings": has_docstrings}
 # -- runs -----------------------------------------------------------------------------------------------
 def make_team(model, store, policy: MemoryPolicy, max_tokens: int) -> Team:
     coder = RoleSpec(
-        "coder", "Coder",
+        "coder",
+        "Coder",
         "You write the implementation. Reply with one complete Python code block that defines the function, "
         "then one sentence explaining it.",
-        [], None, "code",
+        [],
+        None,
+        "code",
     )
     spec = TeamSpec("Bench coder", "Help me write Python code", [coder], max_retries=0)
     return Team(
-        spec, model=model, store=store, critic=PurposeFunction(None), memory_policy=policy,
+        spec,
+        model=model,
+        store=store,
+        critic=PurposeFunction(None),
+        memory_policy=policy,
         spark_options={"max_tokens_per_step": max_tokens, "token_budget": max_tokens + 1200},
     )
 
@@ -111,7 +149,9 @@ def evaluate(team: Team, tasks) -> dict:
         rows.append(
             {
                 "task": task[:60],
-                "passed": bool(r.tests and r.tests["failed"] == 0 and r.tests["passed"] > 0 and not r.tests["timed_out"]),
+                "passed": bool(
+                    r.tests and r.tests["failed"] == 0 and r.tests["passed"] > 0 and not r.tests["timed_out"]
+                ),
                 **{name: check(code) for name, check in CHECKS.items()},
                 "memories": r.memory.get("used", []),
             }
@@ -181,6 +221,7 @@ def main(argv=None) -> int:
         "per_preference_before": before["per_preference"],
         "per_preference_after": after["per_preference"],
         "learning_pass": learned,
+        "preferences": PREFERENCES,
         "model": model.display_name,
         "tasks": len(TASKS),
         "heldout_tasks": len(HELD_OUT),

@@ -43,7 +43,8 @@ def _no_embedding(texts):
 def fill(store: Store, n: int, rng: np.random.Generator, topics: np.ndarray) -> None:
     now = now_iso()
     vectors = similarity.normalize(
-        topics[rng.integers(0, len(topics), n)] + 0.8 * rng.standard_normal((n, similarity.DIM)).astype(np.float32)
+        topics[rng.integers(0, len(topics), n)]
+        + 0.8 * rng.standard_normal((n, similarity.DIM)).astype(np.float32)
     )
     rows, vec_rows = [], []
     for i in range(n):
@@ -53,8 +54,22 @@ def fill(store: Store, n: int, rng: np.random.Generator, topics: np.ndarray) -> 
         scope = {"roles": ROLES[i % 4], "tools": [], "tags": TAGS[(i // 4) % 4]}
         digest = content_hash(text)
         rows.append(
-            (mid, kind, text, json.dumps(scope), "promoted", "bench", json.dumps([{"source": "bench"}]), "{}", None,
-             float(rng.uniform(0.3, 1.0)), float(rng.uniform(0.1, 1.0)), digest, now, now)
+            (
+                mid,
+                kind,
+                text,
+                json.dumps(scope),
+                "promoted",
+                "bench",
+                json.dumps([{"source": "bench"}]),
+                "{}",
+                None,
+                float(rng.uniform(0.3, 1.0)),
+                float(rng.uniform(0.1, 1.0)),
+                digest,
+                now,
+                now,
+            )
         )
         vec_rows.append((mid, MODEL, similarity.DIM, digest, similarity.to_blob(vectors[i]), now))
     with store._write("memory") as db:
@@ -64,7 +79,8 @@ def fill(store: Store, n: int, rng: np.random.Generator, topics: np.ndarray) -> 
             rows,
         )
         db.conn.executemany(
-            "INSERT INTO memory_vectors (memory_id, model, dim, content_hash, vector, updated_at) VALUES (?,?,?,?,?,?)", vec_rows
+            "INSERT INTO memory_vectors (memory_id, model, dim, content_hash, vector, updated_at) VALUES (?,?,?,?,?,?)",
+            vec_rows,
         )
         db.execute("UPDATE memory_state SET generation = generation + 1 WHERE id = 1")
 
@@ -80,22 +96,29 @@ def bench_size(n: int, queries: int, folder: Path, seed: int = 0) -> dict:
         load_s = time.perf_counter() - started
         retriever = MemoryRetriever(store)
         qs = similarity.normalize(
-            topics[rng.integers(0, len(topics), queries)] + 0.8 * rng.standard_normal((queries, similarity.DIM)).astype(np.float32)
+            topics[rng.integers(0, len(topics), queries)]
+            + 0.8 * rng.standard_normal((queries, similarity.DIM)).astype(np.float32)
         )
         task = "Write Python code that sorts the rows"
         for q in qs[:5]:  # warm caches
-            retriever.for_step(task=task, role="coder", tools=["python"], query_vector=q, top_k=10, token_budget=10_000)
+            retriever.for_step(
+                task=task, role="coder", tools=["python"], query_vector=q, top_k=10, token_budget=10_000
+            )
         times, recalls = [], []
         exact = VectorIndex(snap.index.matrix if not snap.index.ivf else _original(snap), exact_limit=10**12)
         mask = snap.mask("coder", frozenset({"python"}), frozenset(task.lower().split()))
         for q in qs:
             t0 = time.perf_counter()
-            got = retriever.for_step(task=task, role="coder", tools=["python"], query_vector=q, top_k=10, token_budget=10_000)
+            got = retriever.for_step(
+                task=task, role="coder", tools=["python"], query_vector=q, top_k=10, token_budget=10_000
+            )
             times.append((time.perf_counter() - t0) * 1000)
             assert got
             # Recall of the vector stage itself against exact brute force, same mask, weights and threshold.
             want = {h.row for h in exact.search(q, 10, weights=snap.weights, mask=mask, min_similarity=0.3)}
-            have = {h.row for h in snap.index.search(q, 10, weights=snap.weights, mask=mask, min_similarity=0.3)}
+            have = {
+                h.row for h in snap.index.search(q, 10, weights=snap.weights, mask=mask, min_similarity=0.3)
+            }
             if want:
                 recalls.append(len(have & want) / len(want))
         return {
@@ -126,7 +149,11 @@ def main(argv=None) -> int:
     with similarity.use_embedder(_no_embedding, MODEL), tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             details[str(n)] = bench_size(n, args.queries, Path(tmp))
-    result = {"p50_ms": {k: v["p50_ms"] for k, v in details.items()}, "target_p50_ms_at_100000": 10.0, "details": details}
+    result = {
+        "p50_ms": {k: v["p50_ms"] for k, v in details.items()},
+        "target_p50_ms_at_100000": 10.0,
+        "details": details,
+    }
     print(json.dumps(result, indent=2))
     return 0
 

@@ -33,7 +33,7 @@ def _show_text(info: dict) -> str:
         f"scan:      {'BLOCKED ' + str(info['scan'].get('category')) if info['scan'].get('blocked') else 'clean'}",
     ]
     for r in info["scan"].get("reasons", [])[:5]:
-        lines.append(f"           - {r['category']}: {r['message']} (\"{r['excerpt']}\" at {r['span']})")
+        lines.append(f'           - {r["category"]}: {r["message"]} ("{r["excerpt"]}" at {r["span"]})')
     lines.append(f"evidence:  {describe(info['evidence'])}")
     lines.append("provenance:")
     for p in info["provenance"]:
@@ -42,7 +42,11 @@ def _show_text(info: dict) -> str:
     lines += ["    " + ln for ln in info["text"].splitlines()]
     lines.append("history:")
     for h in info["history"]:
-        move = f"{h['from_status']} → {h['to_status']}" if h["from_status"] != h["to_status"] else (h["to_status"] or "")
+        move = (
+            f"{h['from_status']} → {h['to_status']}"
+            if h["from_status"] != h["to_status"]
+            else (h["to_status"] or "")
+        )
         lines.append(f"  {h['at'][:19]}  {h['actor']:<7} {h['action']:<12} {move:<26} {h['reason']}")
     return "\n".join(lines)
 
@@ -106,12 +110,18 @@ def cmd_memory(args: argparse.Namespace) -> int:
 def _retest(args, store, bank) -> int:
     from purpose_desktop.engine.agents.team import Team, purpose
 
-    team = Team.load(args.team, store=store, model=args.model) if args.team else purpose(args.purpose, model=args.model, store=store)
+    team = (
+        Team.load(args.team, store=store, model=args.model)
+        if args.team
+        else purpose(args.purpose, model=args.model, store=store)
+    )
 
     def show(p) -> None:
         if not args.json:
             score = "–" if p.score is None else f"{p.score:.1f}"
-            sys.stderr.write(f"  [{p.done}/{p.total}] {p.arm:<7} seed {p.seed}  score {score}  {p.task[:50]}\n")
+            sys.stderr.write(
+                f"  [{p.done}/{p.total}] {p.arm:<7} seed {p.seed}  score {score}  {p.task[:50]}\n"
+            )
 
     try:
         evidence = bank.retest(args.memory_id, team.replay_runner(store), n=args.n, progress=show)
@@ -131,7 +141,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the `memory` command to the top-level parser's subcommands."""
     from purpose_desktop.engine.memory.records import KINDS, STATUSES
 
-    memory = sub.add_parser("memory", help="review what the app has learned: list, show, approve, reject, edit, teach")
+    memory = sub.add_parser(
+        "memory", help="review what the app has learned: list, show, approve, reject, edit, teach"
+    )
     msub = memory.add_subparsers(dest="memory_command")
 
     def add(name: str, help: str) -> argparse.ArgumentParser:

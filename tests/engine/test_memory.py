@@ -22,7 +22,7 @@ from purpose_desktop.engine.errors import InputError, RunModeError
 from purpose_desktop.engine.memory import similarity
 from purpose_desktop.engine.memory.api import MemoryBank
 from purpose_desktop.engine.memory.index import VectorIndex
-from purpose_desktop.engine.memory.records import KINDS, MemoryPolicy, Scope
+from purpose_desktop.engine.memory.records import KINDS, MemoryPolicy
 from purpose_desktop.engine.memory.retrieval import MemoryRetriever, task_tags
 from purpose_desktop.engine.runmode import RunMode
 from purpose_desktop.engine.store import Store
@@ -58,19 +58,41 @@ def _digest(path):
 
 
 def _distilled(bank, text, kind="skill_card", roles=("coder",)):
-    return bank.submit(text, kind=kind, scope={"roles": list(roles)}, provenance={"source": "distilled", "run_id": "r1"})
+    return bank.submit(
+        text, kind=kind, scope={"roles": list(roles)}, provenance={"source": "distilled", "run_id": "r1"}
+    )
 
 
 # -- schema ------------------------------------------------------------------------------------------
 def test_blank_database_has_the_memory_tables(store):
     names = store.schema_version()
     assert [n for n in names if n.startswith(("m006", "m007", "m009", "m010")) or "memory" in n] == [
-        "m006_memories", "m007_memory_history", "m008_memory_evidence", "m009_memory_vectors", "m010_memory_credits"
+        "m006_memories",
+        "m007_memory_history",
+        "m008_memory_evidence",
+        "m009_memory_vectors",
+        "m010_memory_credits",
     ]
     cols = {c.name for c in store.db["memories"].columns}
-    assert {"kind", "text", "scope_json", "status", "provenance_json", "scan_json", "evidence_json", "trust", "utility",
-            "retrieved_count", "helped_count", "hurt_count", "strength", "content_hash"} <= cols
-    assert {"actor", "action", "reason", "from_status", "to_status"} <= {c.name for c in store.db["memory_history"].columns}
+    assert {
+        "kind",
+        "text",
+        "scope_json",
+        "status",
+        "provenance_json",
+        "scan_json",
+        "evidence_json",
+        "trust",
+        "utility",
+        "retrieved_count",
+        "helped_count",
+        "hurt_count",
+        "strength",
+        "content_hash",
+    } <= cols
+    assert {"actor", "action", "reason", "from_status", "to_status"} <= {
+        c.name for c in store.db["memory_history"].columns
+    }
     assert store.db["memory_vectors"].columns_dict["vector"] is bytes
     assert len(KINDS) == 7
 
@@ -83,7 +105,11 @@ def test_teach_promotes_a_user_preference_with_its_history(store):
     assert m.provenance == [{"source": "taught by user"}] and m.taught and m.trust >= 0.9
     assert m.scan["blocked"] is False
     history = MemoryBank(store).repo.history(m.id)
-    assert [(h.action, h.to_status) for h in history] == [("created", "candidate"), ("scanned", "quarantined"), ("promoted", "promoted")]
+    assert [(h.action, h.to_status) for h in history] == [
+        ("created", "candidate"),
+        ("scanned", "quarantined"),
+        ("promoted", "promoted"),
+    ]
     assert history[-1].actor == "user" and "approver" in history[-1].reason
 
 
@@ -109,7 +135,11 @@ def test_same_lesson_twice_strengthens_one_memory(store):
     assert second.outcome == "strengthened" and second.memory.id == first.memory.id
     assert len(bank.list()) == 1 and second.memory.strength == 2 and len(second.memory.provenance) == 2
     third = _distilled(bank, "Always add type hints")  # learned from a run: still the same memory
-    assert third.memory.id == first.memory.id and third.memory.strength == 3 and third.memory.status == "promoted"
+    assert (
+        third.memory.id == first.memory.id
+        and third.memory.strength == 3
+        and third.memory.status == "promoted"
+    )
 
 
 def test_a_rule_and_its_negation_are_never_merged(store):
@@ -117,7 +147,9 @@ def test_a_rule_and_its_negation_are_never_merged(store):
     a = _distilled(bank, "Use tabs for indentation in Makefiles")
     b = _distilled(bank, "Do not use tabs for indentation in Makefiles")
     assert a.memory.id != b.memory.id and b.outcome == "quarantined"
-    assert similarity.same_polarity("Always add X", "Add X every time") and not similarity.same_polarity("Add X", "Never add X")
+    assert similarity.same_polarity("Always add X", "Add X every time") and not similarity.same_polarity(
+        "Add X", "Never add X"
+    )
 
 
 def test_distilled_candidates_wait_in_quarantine(store):
@@ -174,7 +206,9 @@ def test_writes_obey_the_run_mode(store, tmp_path):
 
 # -- retrieval -------------------------------------------------------------------------------------------
 def _promote(bank, text, kind="skill_card", roles=(), tags=()):
-    r = bank.submit(text, kind=kind, scope={"roles": list(roles), "tags": list(tags)}, provenance={"source": "distilled"})
+    r = bank.submit(
+        text, kind=kind, scope={"roles": list(roles), "tags": list(tags)}, provenance={"source": "distilled"}
+    )
     return bank.approve(r.memory.id)
 
 
@@ -218,8 +252,12 @@ def test_utility_moves_the_ranking(store):
     b = _promote(bank, "Handle an empty string input by returning early")
     r = MemoryRetriever(store)
     before = [x.memory_id for x in r.for_step(task="handle an empty input list or string", role="coder")]
-    bank.repo.transition(b.id, "promoted", actor="credit", action="credited", reason="test", updates={"utility": 1.0})
-    bank.repo.transition(a.id, "promoted", actor="credit", action="credited", reason="test", updates={"utility": 0.1})
+    bank.repo.transition(
+        b.id, "promoted", actor="credit", action="credited", reason="test", updates={"utility": 1.0}
+    )
+    bank.repo.transition(
+        a.id, "promoted", actor="credit", action="credited", reason="test", updates={"utility": 0.1}
+    )
     after = [x.memory_id for x in r.for_step(task="handle an empty input list or string", role="coder")]
     assert after[0] == b.id and set(before) == set(after)
 
@@ -231,7 +269,9 @@ def test_task_tags_are_words():
 def test_ivf_index_matches_exact_search():
     rng = np.random.default_rng(1)
     centers = rng.standard_normal((50, 32)).astype(np.float32)
-    data = similarity.normalize(centers[rng.integers(0, 50, 3000)] + 0.5 * rng.standard_normal((3000, 32)).astype(np.float32))
+    data = similarity.normalize(
+        centers[rng.integers(0, 50, 3000)] + 0.5 * rng.standard_normal((3000, 32)).astype(np.float32)
+    )
     weights = rng.uniform(0.2, 1.0, 3000).astype(np.float32)
     mask = rng.random(3000) < 0.8
     ivf, exact = VectorIndex(data, exact_limit=1000), VectorIndex(data, exact_limit=10**9)
@@ -274,13 +314,18 @@ CHILD = textwrap.dedent(
 def test_memories_and_decisions_survive_kill_9(tmp_path):
     path = tmp_path / "crash.db"
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True, env=env, timeout=120
+    )
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     taught, approved, rejected = proc.stdout.split()
     with Store(path) as store:
         bank = MemoryBank(store)
         assert bank.get(taught).status == "promoted"
-        assert bank.get(approved).status == "promoted" and bank.get(approved).status_reason == "approved before the crash"
+        assert (
+            bank.get(approved).status == "promoted"
+            and bank.get(approved).status_reason == "approved before the crash"
+        )
         assert bank.get(rejected).status == "rejected"
         assert [h.action for h in bank.repo.history(approved)][-1] == "promoted"
 

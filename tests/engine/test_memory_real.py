@@ -41,12 +41,23 @@ def store(tmp_path):
 
 
 def _team(model, store, **policy) -> Team:
-    coder = RoleSpec("coder", "Coder", "Reply with one short Python code block that defines the function.", [], None, "code")
+    coder = RoleSpec(
+        "coder",
+        "Coder",
+        "Reply with one short Python code block that defines the function.",
+        [],
+        None,
+        "code",
+    )
     spec = TeamSpec("Solo coder", "Help me write Python code", [coder], max_retries=0)
     return Team(
         # No judge: scores come from the tests and the content check, which keeps these runs short.
-        spec, model=model, store=store, critic=PurposeFunction(None),
-        memory_policy=MemoryPolicy(**policy), spark_options={"max_tokens_per_step": 64, "token_budget": 600},
+        spec,
+        model=model,
+        store=store,
+        critic=PurposeFunction(None),
+        memory_policy=MemoryPolicy(**policy),
+        spark_options={"max_tokens_per_step": 64, "token_budget": 600},
     )
 
 
@@ -81,7 +92,11 @@ def test_the_same_lesson_twice_strengthens_one_memory(store):
     first = bank.teach("Always add type hints")
     second = bank.teach("Always add type hints to every function")  # a paraphrase, matched by meaning
     opposite = bank.teach("Never add type hints")  # close in embedding space, opposite in meaning
-    assert second.outcome == "strengthened" and second.memory.id == first.memory.id and second.memory.strength == 2
+    assert (
+        second.outcome == "strengthened"
+        and second.memory.id == first.memory.id
+        and second.memory.strength == 2
+    )
     assert second.similarity is not None and second.similarity >= 0.82
     assert opposite.memory.id != first.memory.id
     assert len(bank.list(kind="user_preference")) == 2
@@ -92,7 +107,11 @@ def test_replay_stores_evidence_with_n_means_delta_and_verdict(model, store):
     team.run(TASK, tests=TESTS)
     origin = store.list_runs()[0]["id"]
     bank = MemoryBank(store)
-    m = bank.submit("Return the result of a + b directly.", kind="skill_card", provenance={"source": "distilled", "run_id": origin}).memory
+    m = bank.submit(
+        "Return the result of a + b directly.",
+        kind="skill_card",
+        provenance={"source": "distilled", "run_id": origin},
+    ).memory
     progress = []
     ev = team.retest(m.id, n=3, progress=progress.append)
     assert ev.n == 3 and len(ev.scores_with) == len(ev.scores_without) == 3 and ev.seeds == [0, 1, 2]
@@ -101,7 +120,11 @@ def test_replay_stores_evidence_with_n_means_delta_and_verdict(model, store):
     assert ev.verdict in ("helps", "neutral", "hurts") and ev.tasks == [TASK]
     assert len(progress) == 6 and progress[-1].done == 6
     stored = bank.get(m.id)
-    assert stored.evidence["n"] == 3 and stored.evidence["verdict"] == ev.verdict and stored.status == "quarantined"
+    assert (
+        stored.evidence["n"] == 3
+        and stored.evidence["verdict"] == ev.verdict
+        and stored.status == "quarantined"
+    )
     assert len(store.list_runs()) == 1  # replay runs leave no trace, only evidence
 
 

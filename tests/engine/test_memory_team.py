@@ -50,7 +50,12 @@ def _team(store, scripts=None, **kwargs):
 
 def _coder_only(store, replies, **kwargs):
     model = ScriptedJsonModel({"Coder": replies}, judge_score=6)
-    spec = TeamSpec("Solo", "Help me write Python code", [RoleSpec("coder", "Coder", "Write the code.", [], None, "code")], max_retries=0)
+    spec = TeamSpec(
+        "Solo",
+        "Help me write Python code",
+        [RoleSpec("coder", "Coder", "Write the code.", [], None, "code")],
+        max_retries=0,
+    )
     return Team(spec, model=model, store=store, **kwargs), model
 
 
@@ -79,7 +84,9 @@ def test_a_poisoned_teach_never_reaches_a_prompt(store):
 
 
 def test_a_train_run_distils_candidates_with_provenance(store):
-    team, _ = _team(store, {"Architect": [final(PLAN)], "Coder": [final(BAD), final(GOOD)], "Tester": [final(CHECKS)]})
+    team, _ = _team(
+        store, {"Architect": [final(PLAN)], "Coder": [final(BAD), final(GOOD)], "Tester": [final(CHECKS)]}
+    )
     team.spec.max_retries = 2
     result = team.run("Write add(a, b) that returns the sum", tests=TESTS)
     kinds = {c["kind"]: c for c in result.memory["candidates"]}
@@ -90,7 +97,9 @@ def test_a_train_run_distils_candidates_with_provenance(store):
     assert case.provenance[0]["run_id"] == result.run_id and case.provenance[0]["source"] == "distilled"
     failure = bank.get(kinds["failure_pattern"]["id"])
     assert "assert" in failure.text and "corrected solution then passed" in failure.text
-    assert any("model rule skipped" in e for e in result.memory["errors"])  # the scripted model has no rule to give
+    assert any(
+        "model rule skipped" in e for e in result.memory["errors"]
+    )  # the scripted model has no rule to give
     # quarantined candidates do not reach the next run
     again = team.run("Write add(a, b) that returns the sum", tests=TESTS)
     assert all(s.memory_ids == [] for s in again.steps)
@@ -129,7 +138,9 @@ def test_replay_stores_paired_evidence_with_the_same_seeds(store):
     assert [c[2] for c in calls[1::2]] == [[m.id]] * 3 and [c[3] for c in calls[0::2]] == [[m.id]] * 3
     assert [p.done for p in seen] == [1, 2, 3, 4, 5, 6] and seen[-1].total == 6
     stored = bank.get(m.id)
-    assert stored.evidence["verdict"] == "helps" and stored.evidence["n"] == 3 and stored.status == "quarantined"
+    assert (
+        stored.evidence["verdict"] == "helps" and stored.evidence["n"] == 3 and stored.status == "quarantined"
+    )
     assert bank.repo.evidence(m.id)[0].delta == 3.0
     assert [h.action for h in bank.repo.history(m.id)][-1] == "retested"
     assert stored.effective_trust > stored.trust
@@ -183,7 +194,11 @@ def test_team_replay_runs_both_arms_in_validation_and_writes_no_trace(store):
     team.run("Write add(a, b)", tests=TESTS)  # the originating task, in the trace
     runs_before = len(store.list_runs())
     bank = MemoryBank(store)
-    m = bank.submit("Check edge cases first", kind="skill_card", provenance={"source": "distilled", "run_id": store.list_runs()[0]["id"]}).memory
+    m = bank.submit(
+        "Check edge cases first",
+        kind="skill_card",
+        provenance={"source": "distilled", "run_id": store.list_runs()[0]["id"]},
+    ).memory
     model.calls.clear()
     ev = team.retest(m.id, n=3)
     assert ev.n == 3 and ev.tasks == ["Write add(a, b)"] and ev.verdict in ("helps", "neutral", "hurts")
@@ -225,9 +240,13 @@ def test_eval_runs_with_memories_write_nothing(tmp_path):
     store = Store(path)
     bank = MemoryBank(store)
     bank.teach("Always add type hints")
-    card = bank.submit("Sum two numbers with the + operator", kind="skill_card", provenance={"source": "distilled"}).memory
+    card = bank.submit(
+        "Sum two numbers with the + operator", kind="skill_card", provenance={"source": "distilled"}
+    ).memory
     bank.approve(card.id)
-    store.db.execute("DELETE FROM memory_vectors")  # force retrieval to embed, which must not be saved in eval
+    store.db.execute(
+        "DELETE FROM memory_vectors"
+    )  # force retrieval to embed, which must not be saved in eval
     store.db.conn.commit()
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     before = _digest(path)

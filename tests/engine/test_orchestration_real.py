@@ -80,7 +80,7 @@ class Watched:
 
 
 def _spark(role, model, **kwargs):
-    kwargs.setdefault("max_tokens_per_step", 32)
+    kwargs.setdefault("max_tokens_per_step", 24)
     kwargs.setdefault("max_steps", 1)
     return Spark(role, model=model, **kwargs)
 
@@ -124,8 +124,8 @@ def test_council_deliberates_and_the_chair_answers_through_the_grammar(model, st
     council = Council(
         [_spark("researcher", model), _spark("reviewer", model)],
         store=store,
-        synthesis_tokens=96,
-        answer_tokens=48,
+        synthesis_tokens=64,
+        answer_tokens=32,
     )
     events = []
     result = council.run(

@@ -17,6 +17,7 @@ CHECKS = {"database", "model", "embed_search", "sandbox", "sandbox_pytest"}
 
 @pytest.mark.model
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_self_test_passes_and_reports_every_check(_isolated_home):
     out = subprocess.run(
         [sys.executable, "-m", "purpose_desktop", "--self-test"],

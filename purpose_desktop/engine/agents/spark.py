@@ -141,6 +141,7 @@ class Spark:
         context: str = "",
         purpose: str | None = None,
         memories: Sequence[str] = (),
+        rules: Sequence[str] = (),
         cancel: CancelToken | None = None,
         on_event: Callable[[RunEvent], None] | None = None,
         run_id: str = "",
@@ -152,14 +153,21 @@ class Spark:
         list), then the action's content as free text: small models write far better code
         outside a JSON string, and nothing is parsed by guessing — the action comes from the
         grammar, the content is either the answer itself or a tool's input.
+
+        ``memories`` are approved lessons for the system prompt; ``rules`` (the user's preferences
+        among them) are restated after the task too, where small models actually follow them.
         """
         cancel = cancel or CancelToken()
         emit = on_event or (lambda _e: None)
         started = time.perf_counter()
         system = self.system_prompt(purpose, memories)
         user = f"Task: {task}" + (f"\n\n{context}" if context else "")
+        if rules:
+            user += "\n\nFollow these rules from the user:\n" + "\n".join(f"- {r}" for r in rules)
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-        result = SparkResult(role=self.role.name, answer="", status="incomplete", prompt=f"{system}\n\n{user}")
+        result = SparkResult(
+            role=self.role.name, answer="", status="incomplete", prompt=f"{system}\n\n{user}"
+        )
         tools = _tool_by_name(self.tools)
         schema = step_schema(list(tools))
         emit(StepStarted(run_id, step, self.role.name))
@@ -179,11 +187,13 @@ class Spark:
             if tools and not last:
                 ask = {
                     "role": "user",
-                    "content": "Decide your next action. Reply with JSON: \"thought\" (one short sentence) and "
+                    "content": 'Decide your next action. Reply with JSON: "thought" (one short sentence) and '
                     f'"action" (one of: {", ".join([*tools, FINAL])}).',
                 }
                 settings = GenerationSettings(max_tokens=64, temperature=self.temperature, seed=self.seed + i)
-                decision = self.model.complete_json([*messages, ask], schema, settings=settings, cancel=cancel)
+                decision = self.model.complete_json(
+                    [*messages, ask], schema, settings=settings, cancel=cancel
+                )
                 result.tokens += _count(self.model, json.dumps(decision)) + _count(self.model, ask["content"])
                 if cancel.is_set():
                     result.status = "cancelled"
@@ -195,10 +205,15 @@ class Spark:
             else:
                 request = [
                     *messages,
-                    {"role": "user", "content": f"Write only the input for {action}: {tools[action].description}"},
+                    {
+                        "role": "user",
+                        "content": f"Write only the input for {action}: {tools[action].description}",
+                    },
                 ]
             settings = GenerationSettings(
-                max_tokens=min(self.max_tokens_per_step, remaining), temperature=self.temperature, seed=self.seed + i
+                max_tokens=min(self.max_tokens_per_step, remaining),
+                temperature=self.temperature,
+                seed=self.seed + i,
             )
             reply = self.model.chat(request, settings=settings, cancel=cancel, on_token=on_token)
             result.tokens += reply.n_tokens + (_count(self.model, result.prompt) if i == 0 else 0)
@@ -217,13 +232,18 @@ class Spark:
             t0 = time.perf_counter()
             out = tool.run(args, cancel=cancel)
             text = out.output if out.ok else (out.error or out.output)
-            call = ToolCall(action, args, bool(out.ok), (text or "")[:4000], (time.perf_counter() - t0) * 1000)
+            call = ToolCall(
+                action, args, bool(out.ok), (text or "")[:4000], (time.perf_counter() - t0) * 1000
+            )
             result.tool_calls.append(call)
             emit(ToolCalled(run_id, step, self.role.name, action, args, call.ok, call.output[:500]))
             messages = [
                 *messages,
                 {"role": "assistant", "content": reply.text},
-                {"role": "user", "content": f"Result of {action}:\n{call.output[:2000]}\nNow continue the task."},
+                {
+                    "role": "user",
+                    "content": f"Result of {action}:\n{call.output[:2000]}\nNow continue the task.",
+                },
             ]
         result.elapsed_ms = (time.perf_counter() - started) * 1000
         return result

@@ -18,7 +18,7 @@ from purpose_desktop.engine.events import RunEvent, RunFinished, RunStarted, Ste
 from purpose_desktop.engine.memory.api import MemoryBank, SubmitResult
 from purpose_desktop.engine.memory.credit import StepUse, apply_credit
 from purpose_desktop.engine.memory.distil import StepRecord, distil
-from purpose_desktop.engine.memory.records import Memory, MemoryPolicy
+from purpose_desktop.engine.memory.records import ALWAYS_KINDS, Memory, MemoryPolicy
 from purpose_desktop.engine.memory.retrieval import MemoryRetriever
 from purpose_desktop.engine.runmode import RunMode
 from purpose_desktop.engine.store import Store
@@ -188,7 +188,12 @@ class Team:
     def spark(self, role: RoleSpec) -> Spark:
         model = role.model or self.model
         return Spark(
-            role, model=model, tools=self._tools_for(role), seed=self.seed, temperature=self.temperature, **self.spark_options
+            role,
+            model=model,
+            tools=self._tools_for(role),
+            seed=self.seed,
+            temperature=self.temperature,
+            **self.spark_options,
         )
 
     # -- running --------------------------------------------------------------------------------
@@ -239,17 +244,32 @@ class Team:
         def recall(role: RoleSpec, spark: Spark) -> list:
             try:
                 return retriever.for_step(
-                    task=task, role=role.name, tools=[t.name for t in spark.tools], purpose=self.spec.purpose,
-                    include=include, exclude=exclude,
+                    task=task,
+                    role=role.name,
+                    tools=[t.name for t in spark.tools],
+                    purpose=self.spec.purpose,
+                    include=include,
+                    exclude=exclude,
                 )
             except Exception as exc:  # a broken embedder must not stop the work; the run says so
                 memory_errors.append(f"retrieval failed for {role.name}: {exc}")
                 return []
 
-        def record(role: RoleSpec, attempt: int, res: SparkResult, tests_outcome: TestOutcome | None, code_for_score=None):
+        def record(
+            role: RoleSpec,
+            attempt: int,
+            res: SparkResult,
+            tests_outcome: TestOutcome | None,
+            code_for_score=None,
+        ):
             nonlocal tokens_work, tokens_judge
             score = critic.score_step(
-                task=task, role=role.name, kind=role.kind, output=res.answer, tests=tests_outcome, code=code_for_score
+                task=task,
+                role=role.name,
+                kind=role.kind,
+                output=res.answer,
+                tests=tests_outcome,
+                code=code_for_score,
             )
             tokens_work += res.tokens
             tokens_judge += score.judge_tokens
@@ -286,8 +306,15 @@ class Team:
             chosen = recall(role, spark)
             used_ids = [r.memory_id for r in chosen]
             res = spark.run(
-                task, context=context, purpose=self.spec.purpose, memories=[r.text for r in chosen], cancel=cancel,
-                on_event=emit, run_id=trace.run_id, step=len(steps),
+                task,
+                context=context,
+                purpose=self.spec.purpose,
+                memories=[r.text for r in chosen],
+                rules=[r.text for r in chosen if r.kind in ALWAYS_KINDS],
+                cancel=cancel,
+                on_event=emit,
+                run_id=trace.run_id,
+                step=len(steps),
             )
             if res.status == "cancelled":
                 status = "cancelled"
@@ -296,21 +323,35 @@ class Team:
             outputs[role.name] = res.answer
             if role.kind == "code":
                 code = extract_code(res.answer)
-                given = critic.run_tests(code, tests) if (tests and code) else (
-                    TestOutcome("given", 0, 1, "no code to test") if tests else None)
+                given = (
+                    critic.run_tests(code, tests)
+                    if (tests and code)
+                    else (TestOutcome("given", 0, 1, "no code to test") if tests else None)
+                )
                 step = record(role, attempt, res, given)
                 final_answer, final_score, final_tests = _format_answer(res.answer, "code"), step.score, given
                 no_tester_after = not any(r.kind == "test" for r in roles[i + 1 :])
-                if given is not None and not given.all_passed and no_tester_after and attempt < self.spec.max_retries:
+                if (
+                    given is not None
+                    and not given.all_passed
+                    and no_tester_after
+                    and attempt < self.spec.max_retries
+                ):
                     failure_note = _failure_note(code, given.output)
                     attempt += 1
                     continue
             elif role.kind == "test" and code is not None:
                 asserts = extract_code(res.answer) or ""
-                checks = critic.run_asserts(code, asserts) if asserts else TestOutcome("tester", 0, 1, "the tester wrote no checks")
+                checks = (
+                    critic.run_asserts(code, asserts)
+                    if asserts
+                    else TestOutcome("tester", 0, 1, "the tester wrote no checks")
+                )
                 record(role, attempt, res, checks, code_for_score=asserts or None)
                 given_failed = final_tests is not None and not final_tests.all_passed
-                tester_failed = final_tests is None and checks.total > 0 and not checks.all_passed and bool(asserts)
+                tester_failed = (
+                    final_tests is None and checks.total > 0 and not checks.all_passed and bool(asserts)
+                )
                 if (given_failed or tester_failed) and coder is not None and attempt < self.spec.max_retries:
                     failure_note = _failure_note(code, final_tests.output if given_failed else checks.output)
                     attempt += 1
@@ -324,7 +365,13 @@ class Team:
             i += 1
         if not final_answer and steps:
             final_answer = steps[-1].output
-        trace.finish(status=status, answer=final_answer, score=final_score, tokens_work=tokens_work, tokens_judge=tokens_judge)
+        trace.finish(
+            status=status,
+            answer=final_answer,
+            score=final_score,
+            tokens_work=tokens_work,
+            tokens_judge=tokens_judge,
+        )
         emit(RunFinished(trace.run_id, final_answer, final_score, status))
         return RunResult(
             answer=final_answer,
@@ -337,7 +384,10 @@ class Team:
             tokens_judge=tokens_judge,
             elapsed_ms=(time.perf_counter() - started) * 1000,
             tests=final_tests.to_dict() if final_tests else None,
-            memory={"used": list(dict.fromkeys(m for s in steps for m in s.memory_ids)), "errors": memory_errors},
+            memory={
+                "used": list(dict.fromkeys(m for s in steps for m in s.memory_ids)),
+                "errors": memory_errors,
+            },
         )
 
     # -- learning -------------------------------------------------------------------------------
@@ -356,7 +406,8 @@ class Team:
         try:
             from purpose_desktop.engine.backends import resolve_backend
 
-            model = resolve_backend(self.model)
+            coder = next((r for r in self.spec.roles if r.kind == "code" and r.model), None)
+            model = resolve_backend(coder.model if coder else self.model)  # the model that wrote the code
         except Exception as exc:
             out["errors"].append(f"no model for distilling: {exc}")
         report = distil(model, result.run_id, task, records, seed=self.seed)
@@ -390,7 +441,9 @@ class Team:
         A lesson the immune scan blocks is stored as rejected (for audit) and never reaches a prompt;
         teaching the same lesson again strengthens the one memory.
         """
-        return self._with_store(lambda store: MemoryBank(store, self.memory_policy).teach(text, kind=kind, scope=scope))
+        return self._with_store(
+            lambda store: MemoryBank(store, self.memory_policy).teach(text, kind=kind, scope=scope)
+        )
 
     def status(self) -> dict:
         """Memories by kind and status, this team's runs and their recent scores."""
@@ -403,7 +456,10 @@ class Team:
                 team=self.name,
                 roles=self.roles,
                 team_recent_scores=scores,
-                team_recent_runs=[{"run_id": r["id"], "task": r["task"][:80], "score": r["score"], "mode": r["mode"]} for r in runs],
+                team_recent_runs=[
+                    {"run_id": r["id"], "task": r["task"][:80], "score": r["score"], "mode": r["mode"]}
+                    for r in runs
+                ],
             )
             return info
 
@@ -415,19 +471,32 @@ class Team:
 
         def run_arm(task, tests, seed, include, exclude, cancel) -> float | None:
             arm = Team(
-                self.spec, model=self.model, tools=self.extra_tools, store=target, critic=self._critic, seed=seed,
-                temperature=self.memory_policy.replay_temperature, memory_policy=self.memory_policy, learn=False,
+                self.spec,
+                model=self.model,
+                tools=self.extra_tools,
+                store=target,
+                critic=self._critic,
+                seed=seed,
+                temperature=self.memory_policy.replay_temperature,
+                memory_policy=self.memory_policy,
+                learn=False,
                 spark_options=self.spark_options,
             )
             result = arm.run(
-                task, tests=tests, mode=RunMode.LEARNING_VALIDATION, cancel=cancel,
-                include_memories=include, exclude_memories=exclude,
+                task,
+                tests=tests,
+                mode=RunMode.LEARNING_VALIDATION,
+                cancel=cancel,
+                include_memories=include,
+                exclude_memories=exclude,
             )
             return result.score
 
         return run_arm
 
-    def retest(self, memory_id: str, *, n: int | None = None, progress=None, cancel: CancelToken | None = None):
+    def retest(
+        self, memory_id: str, *, n: int | None = None, progress=None, cancel: CancelToken | None = None
+    ):
         """A/B replay of one memory with this team (see MemoryBank.retest); returns the evidence."""
         return self._with_store(
             lambda store: MemoryBank(store, self.memory_policy).retest(
@@ -470,8 +539,15 @@ class Team:
         data = self.spec.to_dict()
         data.update(id=uuid.uuid4().hex, name=name)
         return Team(
-            TeamSpec.from_dict(data), model=self.model, tools=self.extra_tools, store=self.store, seed=self.seed,
-            temperature=self.temperature, memory_policy=self.memory_policy, learn=self.learn, spark_options=self.spark_options,
+            TeamSpec.from_dict(data),
+            model=self.model,
+            tools=self.extra_tools,
+            store=self.store,
+            seed=self.seed,
+            temperature=self.temperature,
+            memory_policy=self.memory_policy,
+            learn=self.learn,
+            spark_options=self.spark_options,
         )
 
     def _context(self, role: RoleSpec, outputs: dict[str, str], failure_note: str) -> str:
@@ -485,7 +561,9 @@ class Team:
         return "\n\n".join(parts)
 
 
-def purpose(description: str, model=None, tools: Sequence | None = None, *, store=None, name: str | None = None) -> Team:
+def purpose(
+    description: str, model=None, tools: Sequence | None = None, *, store=None, name: str | None = None
+) -> Team:
     """Build a Team for a purpose: whole-word rules first, the model when no rule matches.
 
     ``model`` is used for asking (only when no rule matches) and for every role without its own.
@@ -500,5 +578,10 @@ def purpose(description: str, model=None, tools: Sequence | None = None, *, stor
 
         asker = resolve_backend(model)
     names, chosen_by = choose_roles(description, asker)
-    spec = TeamSpec(name=name or _slug(description), purpose=description.strip(), roles=[role_template(n) for n in names], chosen_by=chosen_by)
+    spec = TeamSpec(
+        name=name or _slug(description),
+        purpose=description.strip(),
+        roles=[role_template(n) for n in names],
+        chosen_by=chosen_by,
+    )
     return Team(spec, model=model, tools=tools, store=store)

@@ -64,7 +64,7 @@ def _block_reason(report: dict) -> str:
     first = next((r for r in report.get("reasons", []) if r.get("blocking")), None)
     if first is None:
         return f"immune scan blocked it ({report.get('category')})"
-    return f"immune scan blocked it: {first['category']} — {first['message']} (\"{first['excerpt']}\")"
+    return f'immune scan blocked it: {first["category"]} — {first["message"]} ("{first["excerpt"]}")'
 
 
 class MemoryBank:
@@ -79,7 +79,9 @@ class MemoryBank:
     def get(self, memory_id: str) -> Memory:
         return self.repo.get(memory_id)
 
-    def list(self, *, status: str | Sequence[str] | None = None, kind: str | None = None, limit: int | None = None) -> list[Memory]:
+    def list(
+        self, *, status: str | Sequence[str] | None = None, kind: str | None = None, limit: int | None = None
+    ) -> list[Memory]:
         return self.repo.list(status=status, kind=kind, limit=limit)
 
     def show(self, memory_id: str) -> dict:
@@ -102,7 +104,16 @@ class MemoryBank:
         runs = self.store.list_runs(limit=10)
         with self.store._errors():
             n_runs = self.store._db().execute("SELECT COUNT(*) FROM runs").fetchone()[0]
-        recent = [{"run_id": r["id"], "task": r["task"][:80], "score": r["score"], "mode": r["mode"], "status": r["status"]} for r in runs]
+        recent = [
+            {
+                "run_id": r["id"],
+                "task": r["task"][:80],
+                "score": r["score"],
+                "mode": r["mode"],
+                "status": r["status"],
+            }
+            for r in runs
+        ]
         scores = [r["score"] for r in runs if r["score"] is not None]
         return {
             "memories": counts,
@@ -136,11 +147,25 @@ class MemoryBank:
             reason = _block_reason(report)
             seen = self.repo.by_hash(content_hash(text))
             if seen is not None:  # the same attack again: one audit record, with the sighting in its history
-                m = self.repo.transition(seen.id, seen.status, actor=actor, action="seen_again", reason=reason, data={"provenance": provenance})
+                m = self.repo.transition(
+                    seen.id,
+                    seen.status,
+                    actor=actor,
+                    action="seen_again",
+                    reason=reason,
+                    data={"provenance": provenance},
+                )
                 return SubmitResult(m, "rejected" if m.status == REJECTED else "seen_again", 1.0)
             m = self.repo.create(
-                kind=kind, text=text, scope=scope, provenance=provenance, scan=report,
-                status=REJECTED, trust=trust, actor=actor, reason=reason,
+                kind=kind,
+                text=text,
+                scope=scope,
+                provenance=provenance,
+                scan=report,
+                status=REJECTED,
+                trust=trust,
+                actor=actor,
+                reason=reason,
             )
             return SubmitResult(m, "rejected")
         vector = similarity.embed([text])[0]
@@ -148,15 +173,27 @@ class MemoryBank:
         if duplicate is not None:
             return self._strengthen(duplicate, sim, provenance, actor, taught)
         m = self.repo.create(
-            kind=kind, text=text, scope=scope, provenance=provenance, scan=report,
-            status=QUARANTINED, trust=trust, actor=actor, reason="held for review",
-            vector=vector, promote_reason="taught by the user, who is its approver" if taught else None,
+            kind=kind,
+            text=text,
+            scope=scope,
+            provenance=provenance,
+            scan=report,
+            status=QUARANTINED,
+            trust=trust,
+            actor=actor,
+            reason="held for review",
+            vector=vector,
+            promote_reason="taught by the user, who is its approver" if taught else None,
         )
         return SubmitResult(m, PROMOTED if taught else QUARANTINED)
 
-    def teach(self, text: str, *, kind: str = "user_preference", scope: Scope | dict | None = None) -> SubmitResult:
+    def teach(
+        self, text: str, *, kind: str = "user_preference", scope: Scope | dict | None = None
+    ) -> SubmitResult:
         """The user's own lesson: scanned, then promoted (or strengthened if they taught it before)."""
-        return self.submit(text, kind=kind, scope=scope, provenance={"source": TAUGHT_BY_USER}, actor="user", taught=True)
+        return self.submit(
+            text, kind=kind, scope=scope, provenance={"source": TAUGHT_BY_USER}, actor="user", taught=True
+        )
 
     def _duplicate(self, text: str, vector: np.ndarray) -> tuple[Memory | None, float | None]:
         same = self.repo.by_hash(content_hash(text))
@@ -174,15 +211,31 @@ class MemoryBank:
                 return m, round(float(sims[i]), 4)
         return None, None
 
-    def _strengthen(self, m: Memory, sim: float | None, provenance: dict, actor: str, taught: bool) -> SubmitResult:
+    def _strengthen(
+        self, m: Memory, sim: float | None, provenance: dict, actor: str, taught: bool
+    ) -> SubmitResult:
         prov = (m.provenance + [provenance])[-MAX_PROVENANCE:]
         note = f"the same lesson was {'taught' if taught else 'learned'} again (similarity {sim:.2f})"
         if m.status in (REJECTED, ARCHIVED) and not taught:
             # Re-learning a rejected lesson must not resurrect it; the sighting is kept for audit.
-            m = self.repo.transition(m.id, m.status, actor=actor, action="seen_again", reason=note, updates={"provenance_json": _json(prov)})
+            m = self.repo.transition(
+                m.id,
+                m.status,
+                actor=actor,
+                action="seen_again",
+                reason=note,
+                updates={"provenance_json": _json(prov)},
+            )
             return SubmitResult(m, "seen_again", sim)
         if m.scan.get("blocked"):
-            m = self.repo.transition(m.id, m.status, actor=actor, action="seen_again", reason=note, updates={"provenance_json": _json(prov)})
+            m = self.repo.transition(
+                m.id,
+                m.status,
+                actor=actor,
+                action="seen_again",
+                reason=note,
+                updates={"provenance_json": _json(prov)},
+            )
             return SubmitResult(m, "seen_again", sim)
         trust = m.trust + (1.0 - m.trust) * 0.15
         updates = {"strength": m.strength + 1, "trust": round(trust, 4), "provenance_json": _json(prov)}
@@ -191,9 +244,18 @@ class MemoryBank:
                 m = self.repo.transition(m.id, QUARANTINED, actor="user", action="restored", reason=note)
             updates["trust"] = round(max(trust, TRUST_TAUGHT), 4)
             updates["hurt_streak"] = 0
-            m = self.repo.transition(m.id, PROMOTED, actor="user", action="promoted", reason=note + "; the user is its approver", updates=updates)
+            m = self.repo.transition(
+                m.id,
+                PROMOTED,
+                actor="user",
+                action="promoted",
+                reason=note + "; the user is its approver",
+                updates=updates,
+            )
             return SubmitResult(m, "strengthened", sim)
-        m = self.repo.transition(m.id, m.status, actor=actor, action="strengthened", reason=note, updates=updates)
+        m = self.repo.transition(
+            m.id, m.status, actor=actor, action="strengthened", reason=note, updates=updates
+        )
         return SubmitResult(m, "strengthened", sim)
 
     # -- deciding ---------------------------------------------------------------------------------
@@ -201,23 +263,43 @@ class MemoryBank:
         m = self.repo.get(memory_id)
         if m.scan.get("blocked"):
             raise InputError(
-                "The immune scan blocked this memory; it cannot be approved.", "Edit it (it is scanned again) or leave it rejected."
+                "The immune scan blocked this memory; it cannot be approved.",
+                "Edit it (it is scanned again) or leave it rejected.",
             )
         return self.repo.transition(
-            m.id, PROMOTED, actor=actor, action="promoted", reason=reason or f"approved by {actor}",
-            updates={"trust": round(max(m.trust, TRUST_APPROVED), 4), "hurt_streak": 0}, expect=(QUARANTINED,),
+            m.id,
+            PROMOTED,
+            actor=actor,
+            action="promoted",
+            reason=reason or f"approved by {actor}",
+            updates={"trust": round(max(m.trust, TRUST_APPROVED), 4), "hurt_streak": 0},
+            expect=(QUARANTINED,),
         )
 
     def reject(self, memory_id: str, *, reason: str, actor: str = "user") -> Memory:
         if not (reason or "").strip():
-            raise InputError("Say why this memory is rejected.", 'Give a reason, e.g. --reason "wrong for Python 3.11".')
+            raise InputError(
+                "Say why this memory is rejected.", 'Give a reason, e.g. --reason "wrong for Python 3.11".'
+            )
         m = self.repo.get(memory_id)
-        return self.repo.transition(m.id, REJECTED, actor=actor, action="rejected", reason=reason.strip(), expect=(QUARANTINED, PROMOTED))
+        return self.repo.transition(
+            m.id,
+            REJECTED,
+            actor=actor,
+            action="rejected",
+            reason=reason.strip(),
+            expect=(QUARANTINED, PROMOTED),
+        )
 
     def archive(self, memory_id: str, *, reason: str = "", actor: str = "user") -> Memory:
         m = self.repo.get(memory_id)
         return self.repo.transition(
-            m.id, ARCHIVED, actor=actor, action="archived", reason=reason or f"archived by {actor}", expect=(QUARANTINED, PROMOTED)
+            m.id,
+            ARCHIVED,
+            actor=actor,
+            action="archived",
+            reason=reason or f"archived by {actor}",
+            expect=(QUARANTINED, PROMOTED),
         )
 
     def edit(
@@ -238,12 +320,30 @@ class MemoryBank:
         report = _scan(text)
         updates = {"text": text, "scan_json": _json(report), "evidence_json": None}
         if scope is not None:
-            updates["scope_json"] = _json((scope if isinstance(scope, Scope) else Scope.from_dict(scope)).to_dict())
+            updates["scope_json"] = _json(
+                (scope if isinstance(scope, Scope) else Scope.from_dict(scope)).to_dict()
+            )
         data = {"old_text": m.text, "scan": report}
         why = reason or f"edited by {actor}"
         if report["blocked"]:
-            return self.repo.transition(m.id, REJECTED, actor=actor, action="edited", reason=f"{why}; {_block_reason(report)}", updates=updates, data=data)
-        m = self.repo.transition(m.id, QUARANTINED, actor=actor, action="edited", reason=f"{why}; scanned clean, back in review", updates=updates, data=data)
+            return self.repo.transition(
+                m.id,
+                REJECTED,
+                actor=actor,
+                action="edited",
+                reason=f"{why}; {_block_reason(report)}",
+                updates=updates,
+                data=data,
+            )
+        m = self.repo.transition(
+            m.id,
+            QUARANTINED,
+            actor=actor,
+            action="edited",
+            reason=f"{why}; scanned clean, back in review",
+            updates=updates,
+            data=data,
+        )
         self.repo.vectors([m])  # re-embed the new text now (dedup and retrieval need it)
         if run_arm is not None:
             self.retest(m.id, run_arm, progress=progress, cancel=cancel)
@@ -264,23 +364,47 @@ class MemoryBank:
         """Replay A/B test now; then the policy acts on the evidence (auto-promote if on, demote if it hurts)."""
         m = self.repo.get(memory_id)
         if m.status not in (QUARANTINED, PROMOTED):
-            raise InputError(f"This memory is {m.status}; only quarantined or promoted memories are re-tested.", "Edit it first.")
-        evidence = replay(self.store, m, run_arm, tasks=tasks, n=n, seeds=seeds, policy=self.policy, progress=progress, cancel=cancel)
+            raise InputError(
+                f"This memory is {m.status}; only quarantined or promoted memories are re-tested.",
+                "Edit it first.",
+            )
+        evidence = replay(
+            self.store,
+            m,
+            run_arm,
+            tasks=tasks,
+            n=n,
+            seeds=seeds,
+            policy=self.policy,
+            progress=progress,
+            cancel=cancel,
+        )
         if evidence.status == "complete" and self.store.allows("memory"):
             self.apply_policy(m.id, evidence)
         return evidence
 
     def apply_policy(self, memory_id: str, evidence: ReplayEvidence) -> Memory:
         m = self.repo.get(memory_id)
-        if m.status == QUARANTINED and self.policy.auto_promote and clearly_helps(evidence, self.policy) and not m.scan.get("blocked"):
+        if (
+            m.status == QUARANTINED
+            and self.policy.auto_promote
+            and clearly_helps(evidence, self.policy)
+            and not m.scan.get("blocked")
+        ):
             return self.repo.transition(
-                m.id, PROMOTED, actor="policy", action="promoted",
+                m.id,
+                PROMOTED,
+                actor="policy",
+                action="promoted",
                 reason=f"auto-promoted (policy on): replay delta {evidence.delta:+.2f} over n={evidence.n}, won {evidence.wins}",
                 updates={"trust": round(max(m.trust, TRUST_APPROVED), 4)},
             )
         if m.status == PROMOTED and evidence.verdict == "hurts":
             return self.repo.transition(
-                m.id, QUARANTINED, actor="replay", action="demoted",
+                m.id,
+                QUARANTINED,
+                actor="replay",
+                action="demoted",
                 reason=f"demoted: replay shows it hurts (delta {evidence.delta:+.2f}, n={evidence.n}); review it",
             )
         return m

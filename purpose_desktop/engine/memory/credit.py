@@ -80,9 +80,19 @@ def apply_credit(
         step_outcome = statistics.fmean(step_scores) if step_scores else run_outcome
         outcome = round(0.5 * run_outcome + 0.5 * step_outcome, 4)
         advantage = round(outcome - base, 4)
-        verdict = "helped" if advantage >= policy.credit_margin else "hurt" if advantage <= -policy.credit_margin else "neutral"
-        utility = min(UTILITY_RANGE[1], max(UTILITY_RANGE[0], memory.utility + policy.credit_rate * advantage))
-        streak = memory.hurt_streak + 1 if verdict == "hurt" else 0 if verdict == "helped" else memory.hurt_streak
+        verdict = (
+            "helped"
+            if advantage >= policy.credit_margin
+            else "hurt"
+            if advantage <= -policy.credit_margin
+            else "neutral"
+        )
+        utility = min(
+            UTILITY_RANGE[1], max(UTILITY_RANGE[0], memory.utility + policy.credit_rate * advantage)
+        )
+        streak = (
+            memory.hurt_streak + 1 if verdict == "hurt" else 0 if verdict == "helped" else memory.hurt_streak
+        )
         reason = None
         if verdict == "hurt" and streak >= policy.demote_after and memory.status == "promoted":
             reason = (

@@ -38,7 +38,9 @@ _SYSTEM = (
 _ASSERT = re.compile(r"^E\s+(assert .+)$", re.MULTILINE)
 _ERROR = re.compile(r"^E\s+(\w+(?:Error|Exception)\b.*)$", re.MULTILINE)
 _WORDS = re.compile(r"[a-z]{3,}")
-_CODE_LIKE = re.compile(r"```|\bdef\s+\w+\s*\(|\blambda\b|\breturn\s+\w+\s*[-+*/%]|[{};]\s*$|==|\w\(\w*(?:,\s*\w+)*\)\s*:")
+_CODE_LIKE = re.compile(
+    r"```|\bdef\s+\w+\s*\(|\blambda\b|\breturn\s+\w+\s*[-+*/%]|[{};]\s*$|==|\w\(\w*(?:,\s*\w+)*\)\s*:"
+)
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,12 @@ class Draft:
     provenance: dict
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "text": self.text, "scope": self.scope.to_dict(), "provenance": self.provenance}
+        return {
+            "kind": self.kind,
+            "text": self.text,
+            "scope": self.scope.to_dict(),
+            "provenance": self.provenance,
+        }
 
 
 @dataclass
@@ -89,7 +96,9 @@ def first_failure(output: str) -> str | None:
 
 
 def _passed(tests: dict | None) -> bool:
-    return bool(tests) and tests.get("passed", 0) > 0 and not tests.get("failed") and not tests.get("timed_out")
+    return (
+        bool(tests) and tests.get("passed", 0) > 0 and not tests.get("failed") and not tests.get("timed_out")
+    )
 
 
 def evidence_drafts(run_id: str, task: str, steps: Sequence[StepRecord]) -> list[Draft]:
@@ -123,8 +132,12 @@ def evidence_drafts(run_id: str, task: str, steps: Sequence[StepRecord]) -> list
             continue
         fixed = winner is not None and winner.seq > s.seq
         text = f"Task: {short_task}\nA first solution failed the check `{failure}`"
-        text += "; a corrected solution then passed." if fixed else ". Make sure the code satisfies that check."
-        drafts.append(Draft("failure_pattern", text, Scope(roles=(s.role,)), _prov(run_id, s, "tests failed")))
+        text += (
+            "; a corrected solution then passed." if fixed else ". Make sure the code satisfies that check."
+        )
+        drafts.append(
+            Draft("failure_pattern", text, Scope(roles=(s.role,)), _prov(run_id, s, "tests failed"))
+        )
         break  # one failure per run: the first is the informative one
     for s in steps:
         for call in s.tool_calls or []:
@@ -179,11 +192,15 @@ def _complete_json(model, messages: list[dict], settings: GenerationSettings) ->
         try:
             value = json.loads(close_truncated_json(text), strict=False)
         except ValueError:
-            raise ModelError("The model's lesson was not valid JSON.", "It is skipped; the run's evidence lessons stand.") from None
+            raise ModelError(
+                "The model's lesson was not valid JSON.", "It is skipped; the run's evidence lessons stand."
+            ) from None
         return value if isinstance(value, dict) else {}
 
 
-def model_draft(model, run_id: str, task: str, steps: Sequence[StepRecord], *, seed: int = 0) -> tuple[Draft | None, int]:
+def model_draft(
+    model, run_id: str, task: str, steps: Sequence[StepRecord], *, seed: int = 0
+) -> tuple[Draft | None, int]:
     """One rule from the decisive code step (the last one), JSON-constrained; (None, tokens) if unusable."""
     code_steps = [s for s in steps if s.kind == "code"]
     if not code_steps or model is None:
@@ -205,9 +222,14 @@ def model_draft(model, run_id: str, task: str, steps: Sequence[StepRecord], *, s
     code = extract_code(step.output) or step.output
     messages = [
         {"role": "system", "content": _SYSTEM},
-        {"role": "user", "content": f"TASK: {task[:400]}\nCODE:\n{code[:1200]}\nOUTCOME: the code {outcome}\nWrite the rule."},
+        {
+            "role": "user",
+            "content": f"TASK: {task[:400]}\nCODE:\n{code[:1200]}\nOUTCOME: the code {outcome}\nWrite the rule.",
+        },
     ]
-    reply = _complete_json(model, messages, GenerationSettings(max_tokens=RULE_MAX_TOKENS, temperature=0.0, seed=seed))
+    reply = _complete_json(
+        model, messages, GenerationSettings(max_tokens=RULE_MAX_TOKENS, temperature=0.0, seed=seed)
+    )
     tokens = sum(len(m["content"]) // 4 for m in messages) + RULE_MAX_TOKENS
     rule = valid_rule(str(reply.get("rule", "")), task)
     if rule is None:

@@ -89,7 +89,11 @@ class VectorIndex:
         n_probe = self.n_probe
         csims = self.centroids @ q
         while True:
-            lists = np.argpartition(-csims, n_probe - 1)[:n_probe] if n_probe < self.n_lists else np.arange(self.n_lists)
+            lists = (
+                np.argpartition(-csims, n_probe - 1)[:n_probe]
+                if n_probe < self.n_lists
+                else np.arange(self.n_lists)
+            )
             lists.sort()  # scan in memory order
             positions, sims = [], []
             for c in lists:
@@ -98,7 +102,14 @@ class VectorIndex:
                     positions.append(np.arange(a, b))
                     sims.append(self.matrix[a:b] @ q)
             rows = self.order[np.concatenate(positions)] if positions else np.zeros(0, dtype=np.int64)
-            hits = _top(rows, np.concatenate(sims) if sims else np.zeros(0, np.float32), k, weights, mask, min_similarity)
+            hits = _top(
+                rows,
+                np.concatenate(sims) if sims else np.zeros(0, np.float32),
+                k,
+                weights,
+                mask,
+                min_similarity,
+            )
             if len(hits) >= k or n_probe >= self.n_lists:
                 return hits
             n_probe = min(self.n_lists, n_probe * 4)

@@ -24,7 +24,13 @@ KINDS = (
 ALWAYS_KINDS = frozenset({"purpose_contract", "user_preference"})
 ALWAYS_RELEVANCE = 0.6
 
-CANDIDATE, QUARANTINED, PROMOTED, REJECTED, ARCHIVED = "candidate", "quarantined", "promoted", "rejected", "archived"
+CANDIDATE, QUARANTINED, PROMOTED, REJECTED, ARCHIVED = (
+    "candidate",
+    "quarantined",
+    "promoted",
+    "rejected",
+    "archived",
+)
 STATUSES = (CANDIDATE, QUARANTINED, PROMOTED, REJECTED, ARCHIVED)
 
 # Who may move a memory where. Edits and re-tests go back through quarantine (see api.MemoryBank.edit).
@@ -49,7 +55,9 @@ class Scope:
     tools: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
 
-    def matches(self, role: str | None, tools: set[str] | frozenset[str], tags: set[str] | frozenset[str]) -> bool:
+    def matches(
+        self, role: str | None, tools: set[str] | frozenset[str], tags: set[str] | frozenset[str]
+    ) -> bool:
         if self.roles and role not in self.roles:
             return False
         if self.tools and not (set(self.tools) & set(tools)):

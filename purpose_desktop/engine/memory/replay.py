@@ -157,7 +157,9 @@ def replay(
         delta=delta,
         wins=wins,
         losses=losses,
-        verdict=verdict_for(delta, wins, losses, len(pairs), policy.verdict_margin) if status == "complete" else "untested",
+        verdict=verdict_for(delta, wins, losses, len(pairs), policy.verdict_margin)
+        if status == "complete"
+        else "untested",
         status=status,
     )
     if status != "complete" or not save:

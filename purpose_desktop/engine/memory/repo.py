@@ -115,12 +115,17 @@ class MemoryRepo:
         if not memory_id:
             raise InputError("Which memory?", "Give its id (or the first few characters of it).")
         if not re.fullmatch(r"[0-9a-f]{1,32}", memory_id):
-            raise InputError(f"{memory_id!r} is not a memory id.", "Ids are hexadecimal; list them with `purpose-desktop memory list`.")
+            raise InputError(
+                f"{memory_id!r} is not a memory id.",
+                "Ids are hexadecimal; list them with `purpose-desktop memory list`.",
+            )
         with self.store._errors():
             rows = list(self._db().query("SELECT * FROM memories WHERE id LIKE ? LIMIT 2", [memory_id + "%"]))
         if len(rows) != 1:
             what = "No memory has" if not rows else "More than one memory has"
-            raise InputError(f"{what} the id {memory_id!r}.", "List memories with `purpose-desktop memory list`.")
+            raise InputError(
+                f"{what} the id {memory_id!r}.", "List memories with `purpose-desktop memory list`."
+            )
         return Memory.from_row(rows[0])
 
     def get_many(self, ids: Iterable[str]) -> list[Memory]:
@@ -129,7 +134,9 @@ class MemoryRepo:
             return []
         marks = ",".join("?" * len(ids))
         with self.store._errors():
-            rows = {r["id"]: r for r in self._db().query(f"SELECT * FROM memories WHERE id IN ({marks})", ids)}
+            rows = {
+                r["id"]: r for r in self._db().query(f"SELECT * FROM memories WHERE id IN ({marks})", ids)
+            }
         return [Memory.from_row(rows[i]) for i in ids if i in rows]
 
     def list(
@@ -156,20 +163,36 @@ class MemoryRepo:
 
     def by_hash(self, digest: str) -> Memory | None:
         with self.store._errors():
-            rows = list(self._db().query("SELECT * FROM memories WHERE content_hash = ? ORDER BY created_at LIMIT 1", [digest]))
+            rows = list(
+                self._db().query(
+                    "SELECT * FROM memories WHERE content_hash = ? ORDER BY created_at LIMIT 1", [digest]
+                )
+            )
         return Memory.from_row(rows[0]) if rows else None
 
     def history(self, memory_id: str) -> list[HistoryEntry]:
         with self.store._errors():
-            rows = self._db().query("SELECT * FROM memory_history WHERE memory_id = ? ORDER BY at, rowid", [memory_id])
+            rows = self._db().query(
+                "SELECT * FROM memory_history WHERE memory_id = ? ORDER BY at, rowid", [memory_id]
+            )
             return [
-                HistoryEntry(r["at"], r["actor"], r["action"], r["from_status"], r["to_status"], r["reason"], json.loads(r["data_json"] or "{}"))
+                HistoryEntry(
+                    r["at"],
+                    r["actor"],
+                    r["action"],
+                    r["from_status"],
+                    r["to_status"],
+                    r["reason"],
+                    json.loads(r["data_json"] or "{}"),
+                )
                 for r in rows
             ]
 
     def evidence(self, memory_id: str) -> list[ReplayEvidence]:
         with self.store._errors():
-            rows = self._db().query("SELECT * FROM memory_evidence WHERE memory_id = ? ORDER BY created_at", [memory_id])
+            rows = self._db().query(
+                "SELECT * FROM memory_evidence WHERE memory_id = ? ORDER BY created_at", [memory_id]
+            )
             out = []
             for r in rows:
                 out.append(
@@ -196,7 +219,8 @@ class MemoryRepo:
     def credits(self, memory_id: str, limit: int = 50) -> list[dict[str, Any]]:
         with self.store._errors():
             rows = self._db().query(
-                "SELECT * FROM memory_credits WHERE memory_id = ? ORDER BY created_at DESC LIMIT ?", [memory_id, limit]
+                "SELECT * FROM memory_credits WHERE memory_id = ? ORDER BY created_at DESC LIMIT ?",
+                [memory_id, limit],
             )
             return [{**r, "steps": json.loads(r.pop("steps_json"))} for r in rows]
 
@@ -204,7 +228,9 @@ class MemoryRepo:
         """{kind: {status: count}} for every kind and status that has any."""
         out: dict[str, dict[str, int]] = {}
         with self.store._errors():
-            for kind, status, n in self._db().execute("SELECT kind, status, COUNT(*) FROM memories GROUP BY kind, status"):
+            for kind, status, n in self._db().execute(
+                "SELECT kind, status, COUNT(*) FROM memories GROUP BY kind, status"
+            ):
                 out.setdefault(kind, {})[status] = n
         return out
 
@@ -248,7 +274,7 @@ class MemoryRepo:
         vecs = self.vectors(memories)
         ids = [m.id for m in memories if m.id in vecs]
         matrix = np.stack([vecs[i] for i in ids]) if ids else np.zeros((0, similarity.DIM), dtype=np.float32)
-        _vector_cache[self.store] = ((self.generation(), model), ids, matrix)
+        _vector_cache[self.store] = ((gen, model), ids, matrix)  # the generation read before the rows
         return ids, matrix
 
     # -- writing ----------------------------------------------------------------------------------
@@ -302,7 +328,17 @@ class MemoryRepo:
                     "updated_at": now,
                 }
             )
-            _history(db, mid, now, actor, "created", None, CANDIDATE, f"submitted: {provenance.get('source', '')}", {"provenance": provenance})
+            _history(
+                db,
+                mid,
+                now,
+                actor,
+                "created",
+                None,
+                CANDIDATE,
+                f"submitted: {provenance.get('source', '')}",
+                {"provenance": provenance},
+            )
             scan_reason = reason if status == "rejected" else "immune scan passed; held for review"
             _history(db, mid, now, "immune", "scanned", CANDIDATE, status, scan_reason, {"scan": scan})
             if promote_reason:
@@ -344,10 +380,17 @@ class MemoryRepo:
                     f"Only a memory that is {' or '.join(expect)} can be {action}.",
                 )
             if to_status not in TRANSITIONS[current]:
-                raise InputError(f"A {current} memory cannot become {to_status}.", "Edit or re-test it first.")
+                raise InputError(
+                    f"A {current} memory cannot become {to_status}.", "Edit or re-test it first."
+                )
             if "text" in updates:
                 updates["content_hash"] = content_hash(updates["text"])
-            fields = {**updates, "status": to_status, "status_reason": updates.get("status_reason", reason), "updated_at": now}
+            fields = {
+                **updates,
+                "status": to_status,
+                "status_reason": updates.get("status_reason", reason),
+                "updated_at": now,
+            }
             sets = ", ".join(f"{k} = ?" for k in fields)
             db.execute(f"UPDATE memories SET {sets} WHERE id = ?", [*fields.values(), memory_id])
             _history(db, memory_id, now, actor, action, current, to_status, reason, data or {})
@@ -390,11 +433,25 @@ class MemoryRepo:
                 "UPDATE memories SET evidence_json = ?, updated_at = ? WHERE id = ?",
                 [json.dumps(stored.to_dict()), now, evidence.memory_id],
             )
-            summary = "untested (no past task to replay)" if evidence.verdict == "untested" else (
-                f"replay verdict {evidence.verdict}: mean {evidence.mean_with} with vs {evidence.mean_without} "
-                f"without, delta {evidence.delta:+.2f}, n={evidence.n}"
+            summary = (
+                "untested (no past task to replay)"
+                if evidence.verdict == "untested"
+                else (
+                    f"replay verdict {evidence.verdict}: mean {evidence.mean_with} with vs {evidence.mean_without} "
+                    f"without, delta {evidence.delta:+.2f}, n={evidence.n}"
+                )
             )
-            _history(db, evidence.memory_id, now, "replay", "retested", row[0], row[0], trust_note or summary, {"evidence_id": eid})
+            _history(
+                db,
+                evidence.memory_id,
+                now,
+                "replay",
+                "retested",
+                row[0],
+                row[0],
+                trust_note or summary,
+                {"evidence_id": eid},
+            )
             _bump(db)
         return stored
 
@@ -431,7 +488,13 @@ class MemoryRepo:
                     [u.utility_after, u.helped, u.hurt, u.hurt_streak, now, u.memory_id],
                 )
                 _history(
-                    db, u.memory_id, now, "credit", "credited", row[0], row[0],
+                    db,
+                    u.memory_id,
+                    now,
+                    "credit",
+                    "credited",
+                    row[0],
+                    row[0],
                     f"run {u.run_id[:8]} {u.verdict}: outcome {u.outcome:.2f} vs baseline {u.baseline:.2f}",
                     {"run_id": u.run_id, "utility": u.utility_after},
                 )
@@ -440,21 +503,37 @@ class MemoryRepo:
                         "UPDATE memories SET status = ?, status_reason = ?, hurt_streak = 0, updated_at = ? WHERE id = ?",
                         [demote_to, u.demote_reason, now, u.memory_id],
                     )
-                    _history(db, u.memory_id, now, "credit", "demoted", "promoted", demote_to, u.demote_reason, {"run_id": u.run_id})
+                    _history(
+                        db,
+                        u.memory_id,
+                        now,
+                        "credit",
+                        "demoted",
+                        "promoted",
+                        demote_to,
+                        u.demote_reason,
+                        {"run_id": u.run_id},
+                    )
             _bump(db)
 
     def recent_run_scores(self, limit: int = 20, *, exclude: str | None = None) -> list[float]:
         """Final scores of the latest finished train runs, newest first (the credit baseline)."""
         with self.store._errors():
-            rows = self._db().execute(
-                "SELECT score FROM runs WHERE mode = 'train' AND score IS NOT NULL AND status = 'complete' AND id != ? "
-                "ORDER BY started_at DESC LIMIT ?",
-                [exclude or "", limit],
-            ).fetchall()
+            rows = (
+                self._db()
+                .execute(
+                    "SELECT score FROM runs WHERE mode = 'train' AND score IS NOT NULL AND status = 'complete' AND id != ? "
+                    "ORDER BY started_at DESC LIMIT ?",
+                    [exclude or "", limit],
+                )
+                .fetchall()
+            )
         return [float(r[0]) for r in rows]
 
 
-def _history(db, memory_id: str, at: str, actor: str, action: str, from_status, to_status, reason: str, data: dict) -> None:
+def _history(
+    db, memory_id: str, at: str, actor: str, action: str, from_status, to_status, reason: str, data: dict
+) -> None:
     db["memory_history"].insert(
         {
             "id": uuid.uuid4().hex,

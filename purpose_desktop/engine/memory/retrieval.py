@@ -78,7 +78,11 @@ class _Snapshot:
             vectors = load_vectors(topical) if topical else {}
             topical = [m for m in topical if m.id in vectors]
             key = (model, tuple((m.id, m.content_hash) for m in topical))
-            matrix = np.stack([vectors[m.id] for m in topical]) if topical else np.zeros((0, similarity.DIM), np.float32)
+            matrix = (
+                np.stack([vectors[m.id] for m in topical])
+                if topical
+                else np.zeros((0, similarity.DIM), np.float32)
+            )
             index = VectorIndex(matrix)
         self.key = key
         self.index = index
@@ -87,7 +91,9 @@ class _Snapshot:
         self.row_of = {mid: row for row, mid in enumerate(self.ids)}
         self.weights = np.array([m.effective_trust * m.utility for m in topical], dtype=np.float32)
         groups: dict[tuple, int] = {}
-        self.group_of = np.array([groups.setdefault(m.scope.key(), len(groups)) for m in topical], dtype=np.int64)
+        self.group_of = np.array(
+            [groups.setdefault(m.scope.key(), len(groups)) for m in topical], dtype=np.int64
+        )
         self.group_scopes = [Scope(*k) for k in groups]
 
     def mask(self, role: str | None, tools: frozenset[str], tags: frozenset[str]) -> np.ndarray:
@@ -218,4 +224,13 @@ class MemoryRetriever:
 
     def _retrieved(self, m: Memory, relevance: float, *, forced: bool = False) -> Retrieved:
         weight = m.effective_trust * m.utility
-        return Retrieved(m.id, m.kind, m.text, round(relevance, 4), round(weight, 4), round(relevance * weight, 4), self.count_tokens(m.text), forced)
+        return Retrieved(
+            m.id,
+            m.kind,
+            m.text,
+            round(relevance, 4),
+            round(weight, 4),
+            round(relevance * weight, 4),
+            self.count_tokens(m.text),
+            forced,
+        )

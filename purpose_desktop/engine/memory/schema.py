@@ -40,7 +40,9 @@ def m006_memories(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_memories_content_hash ON memories(content_hash)")
     # One row: bumped by every transaction that changes what retrieval could see, so a cached index
     # knows it is stale with one primary-key read (PRAGMA data_version misses our own writes).
-    db.execute("CREATE TABLE memory_state (id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL)")
+    db.execute(
+        "CREATE TABLE memory_state (id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL)"
+    )
     db.execute("INSERT INTO memory_state (id, generation) VALUES (1, 0)")
 
 
@@ -127,5 +129,11 @@ def m010_memory_credits(db: sqlite_utils.Database) -> None:
 
 def register(migration) -> None:
     """Register this package's migrations with ``migration`` (a decorator), oldest first."""
-    for fn in (m006_memories, m007_memory_history, m008_memory_evidence, m009_memory_vectors, m010_memory_credits):
+    for fn in (
+        m006_memories,
+        m007_memory_history,
+        m008_memory_evidence,
+        m009_memory_vectors,
+        m010_memory_credits,
+    ):
         migration(fn)

@@ -38,7 +38,11 @@ def embed(texts: Sequence[str]) -> np.ndarray:
         vectors = _vault_embed(texts)
         if vectors is None:
             vectors = _sentence_transformer().encode(
-                texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True
+                texts,
+                batch_size=32,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+                convert_to_numpy=True,
             )
     return normalize(np.asarray(vectors, dtype=np.float32))
 

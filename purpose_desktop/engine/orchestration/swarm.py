@@ -226,6 +226,7 @@ def swarm(
     owners = _Owners()
     swarm_id = uuid.uuid4().hex
     results: list[SwarmResult | None] = [None] * len(tasks)
+    models = {id(a): _models_of(a) for a in agents}  # a model that cannot load fails before any run starts
     with store_scope(store, mode) as db:
         runs: dict[int, TracedRun] = {}
         for i, (task, agent) in enumerate(zip(tasks, assigned, strict=True)):
@@ -241,7 +242,6 @@ def swarm(
                     roles=[label],
                     meta={"kind": "swarm", "swarm_id": swarm_id, "index": i},
                 )
-        models = {id(a): _models_of(a) for a in agents}
         workers = max_workers or min(len(tasks), 8)
         try:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="swarm") as pool:

@@ -756,10 +756,21 @@ def _remove_tree(path: Path) -> None:
         except OSError:
             pass
 
-    if sys.version_info >= (3, 12):
-        shutil.rmtree(path, onexc=retry)
-    else:
-        shutil.rmtree(path, onerror=retry)
+    try:
+        if sys.version_info >= (3, 12):
+            shutil.rmtree(path, onexc=retry)
+        else:
+            shutil.rmtree(path, onerror=retry)
+    except RecursionError:
+        # The code nested folders deeper than Python's recursion limit ('d/d/d/…' ×3000); rm's
+        # directory walk is iterative and, like rmtree, never follows links.
+        subprocess.run(
+            ["rm", "-rf", "--one-file-system", "--", str(path)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
 
 
 # ---------------------------------------------------------------------------------- probing, protections
@@ -952,8 +963,12 @@ def _describe(
         rl["RLIMIT_FSIZE"][0] not in (-1, None),
         f"RLIMIT_FSIZE {limits.file_size_mb} MB per file (the number of files is not capped)",
     )
-    if cgroup:
+    if cgroup and confined:
         p["process_limits"] = entry(True, f"{cgroup}; RLIMIT_NOFILE {limits.max_open_files}; no core dumps")
+    elif cgroup:
+        # The cgroup folders are in the file system the code sees, owned by this user: it can move
+        # itself out of the run's cgroup and fork past pids.max.
+        p["process_limits"] = entry(False, f"{cgroup}, but the code can move itself out of it")
     elif nproc:
         p["process_limits"] = entry(True, f"RLIMIT_NPROC (this user's tasks + {limits.max_processes})")
     else:
@@ -963,7 +978,13 @@ def _describe(
     if backend in ("bwrap", "unshare"):
         tree = entry(True, f"{backend}: PID namespace — every process dies with the sandbox's init")
     elif cgroup:
-        tree = entry(True, f"every process in the run's {cgroup.split(' (')[0]} is killed")
+        # Without a PID namespace the code runs as this user, who owns the cgroup folders too: it can
+        # write its pid into another cgroup's cgroup.procs, kill the supervisor and outlive the run.
+        tree = entry(
+            False,
+            f"best effort: every process left in the run's {cgroup.split(' (')[0]} is killed, but code "
+            "can move itself out of it",
+        )
     else:
         tree = entry(
             False, "best effort: a subreaper supervisor kills orphans, but code that kills it can escape"

@@ -390,12 +390,17 @@ _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 def identifier_terms(text: str, limit: int = 400) -> str:
     """Sub-words of camelCase / PascalCase / letter+digit identifiers ("parseHTTPResponse" → "parse http response").
 
-    FTS's tokenizer already splits snake_case at "_", so only identifiers with case or digit changes
-    are expanded; this text fills the FTS ``terms`` column so "http response" finds parseHTTPResponse.
+    FTS's tokenizer already splits snake_case at "_"; what it cannot see is added here, for the FTS
+    ``terms`` column: camelCase parts (so "http response" finds parseHTTPResponse) and each snake_case
+    name joined into one token ("retry_failed_upload" → "retryfailedupload"), which is far rarer, so
+    ranks far better, than its common parts.
     """
     seen: dict[str, None] = {}
     for ident in _IDENT.findall(text):
-        for word in ident.split("_"):
+        pieces = [p for p in ident.split("_") if p]
+        if len(pieces) > 1:  # snake_case also as one rare token: "retryfailedupload"
+            seen.setdefault("".join(pieces).lower(), None)
+        for word in pieces:
             if not word or word.islower() or (word.isupper() and word.isalpha()):
                 continue
             parts = _CAMEL.findall(word)

@@ -117,7 +117,7 @@ class Indexer:
         done = 0
         for source_id, root, files in plans:
             base = root if root.is_dir() else root.parent
-            items = ((str(p), p, str(p.relative_to(base)) if root.is_dir() else p.name) for p in files)
+            items = ((str(p), p, p.relative_to(base).as_posix() if root.is_dir() else p.name) for p in files)
             done = self._read_source(source_id, items, report, done, total)
             if self.cancel.is_set():
                 break
@@ -529,7 +529,6 @@ class IndexJob:
         embedder: Embedder,
         *,
         paths: Sequence[str | Path] = (),
-        texts: tuple[str, Sequence[TextItem]] | None = None,
         on_progress: Callable[[IndexProgress], None] | None = None,
         mode: RunMode = RunMode.LEARNING_TRAIN,
         cancel: CancelToken | None = None,
@@ -537,7 +536,6 @@ class IndexJob:
         self.db_path = Path(db_path)
         self.embedder = embedder
         self.paths = list(paths)
-        self.texts = texts
         self.on_progress = on_progress
         self.mode = mode
         self.cancel_token = cancel or CancelToken()
@@ -577,10 +575,7 @@ class IndexJob:
             store = Store(self.db_path, recover=False)
             with store.run_mode(self.mode):
                 indexer = Indexer(store, self.embedder, on_progress=self._note, cancel=self.cancel_token)
-                if self.texts is not None:
-                    self.report = indexer.index_texts(*self.texts)
-                else:
-                    self.report = indexer.index_paths(self.paths)
+                self.report = indexer.index_paths(self.paths)
         except BaseException as exc:  # noqa: BLE001 — handed to wait(); a worker must not die silently
             self.error = exc
         finally:

@@ -15,6 +15,7 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Collection
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,6 +131,9 @@ def parse_query(text: str) -> ParsedQuery:
             # camelCase split that ingest put in the terms column.
             terms.setdefault(_quote(core), None)
             literals.setdefault(core.rstrip(".").lower(), None)
+            snake = [p for p in core.split("_") if p]
+            if len(snake) > 1 and all(_WORD.fullmatch(p) for p in snake):
+                terms.setdefault(_quote("".join(snake).lower()), None)  # see chunking.identifier_terms
             for part in parts:
                 camel = _CAMEL_PARTS.findall(part)
                 if len(camel) > 1:
@@ -242,6 +246,8 @@ class Searcher:
         self._matrix: _Matrix | None = None
         self._matrix_key: tuple[str, int] | None = None
         self._count: tuple[int, int] | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._df: dict[str, int] = {}  # FTS document frequency per query term, for the current revision
 
     def revision(self) -> int:
         row = self._store()._db().execute("SELECT value FROM vault_state WHERE key = 'revision'").fetchone()
@@ -296,12 +302,13 @@ class Searcher:
         allowed_sources = set(source_ids) if source_ids is not None else None
         lists: list[list[int]] = []
         cosines: dict[int, float] = {}
-        if use_vectors:
-            vector_ranked, cosines = self._vector_candidates(query, pool, include_flagged, allowed_sources)
-            lists.append(vector_ranked)
+        pending = self._start_query_vector(query) if use_vectors else None
         keyword_ranked, bm25, texts, titles = self._keyword_candidates(
             parsed, pool, include_flagged, allowed_sources
         )
+        if pending is not None:
+            vector_ranked, cosines = self._vector_candidates(pending, pool, include_flagged, allowed_sources)
+            lists.append(vector_ranked)
         lists.append(keyword_ranked)
         if parsed.literals:
             # Chunks holding an identifier or quoted phrase verbatim, definitions (a def/class/section
@@ -330,12 +337,29 @@ class Searcher:
 
     # -- the ranked lists -----------------------------------------------------------------------
 
-    def _vector_candidates(self, query, pool, include_flagged, allowed) -> tuple[list[int], dict[int, float]]:
+    def _start_query_vector(self, query: str) -> tuple[_Matrix, Future] | None:
+        """Embed the query on a helper thread while BM25 runs here (both release the GIL)."""
         embedder = self._embedder()
         matrix = self.matrix(embedder.name)
         if not len(matrix.ids):
-            return [], {}
-        q = encode_query(embedder, query)
+            return None
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vault-query")
+        return matrix, self._pool.submit(encode_query, embedder, query)
+
+    def close(self) -> None:
+        """Stop the helper thread (idle threads also end with the process)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
+
+    def _vector_candidates(
+        self, pending, pool, include_flagged, allowed
+    ) -> tuple[list[int], dict[int, float]]:
+        matrix, future = pending
+        q = future.result()
         if q.shape[0] != matrix.dim:
             return [], {}
         scores = matrix.scores(q)
@@ -393,10 +417,7 @@ class Searcher:
         total = self._chunk_count(db)
         if total < PRUNE_MIN_CHUNKS or len(ops) < 2:
             return parsed.match
-        df = {
-            op: db.execute("SELECT count(*) FROM vault_fts WHERE vault_fts MATCH ?", [op]).fetchone()[0]
-            for op in ops
-        }
+        df = {op: self._doc_frequency(db, op) for op in ops}
         keep = [op for op in ops if 0 < df[op] <= total * PRUNE_FRACTION]
         if keep:
             return " OR ".join(keep)
@@ -407,7 +428,17 @@ class Searcher:
         revision = self.revision()
         if self._count is None or self._count[0] != revision:
             self._count = (revision, db.execute("SELECT count(*) FROM vault_chunks").fetchone()[0])
+            self._df = {}
         return self._count[1]
+
+    def _doc_frequency(self, db, operand: str) -> int:
+        df = self._df.get(operand)
+        if df is None:
+            df = db.execute("SELECT count(*) FROM vault_fts WHERE vault_fts MATCH ?", [operand]).fetchone()[0]
+            if len(self._df) > 10_000:
+                self._df.clear()
+            self._df[operand] = df
+        return df
 
     # -- results -------------------------------------------------------------------------------
 

@@ -356,6 +356,7 @@ class Vault:
         if self._job is not None and self._job.running:
             self._job.cancel()
             self._job.wait()
+        self._searcher.close()
         if self._owns_store and threading.get_ident() == self._owner:
             self._own.close()
 

@@ -48,7 +48,8 @@ ARGS=(--noconfirm --log-level WARN)
 
 say "pyinstaller ${ARGS[*]} build.spec (several minutes with torch; about 2 GB of disk in build/ and dist/)"
 start=$(date +%s)
-"$PY" -m PyInstaller "${ARGS[@]}" build.spec
+# (collecting torch's submodules imports them: hundreds of deprecation warnings that say nothing here)
+PYTHONWARNINGS="ignore::DeprecationWarning,ignore::FutureWarning" "$PY" -m PyInstaller "${ARGS[@]}" build.spec
 mkdir -p build
 echo "$KEY" > "$STAMP"
 seconds=$(( $(date +%s) - start ))

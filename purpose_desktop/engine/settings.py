@@ -41,6 +41,8 @@ class EngineSettings:
     temperature: float = 0.7
     max_tokens: int = 512
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    default_team: str | None = None  # name of the saved team the Team pane opens with
+    auto_promote: bool = False  # promote memories whose replay evidence clearly helps, without asking
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -127,6 +129,18 @@ def _check_system_prompt(value: Any) -> str:
     return value
 
 
+def _check_optional_text(name: str, value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and value.strip()):
+        return value
+    raise _bad(name, value, "a name, or nothing")
+
+
+def _check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _bad(name, value, "true or false")
+    return value
+
+
 _VALIDATORS = {
     "model": _check_model,
     "added_models": _check_added_models,
@@ -136,6 +150,8 @@ _VALIDATORS = {
     "temperature": _check_temperature,
     "max_tokens": _int_in("max_tokens", MAX_TOKENS_RANGE, optional=False),
     "system_prompt": _check_system_prompt,
+    "default_team": lambda v: _check_optional_text("default_team", v),
+    "auto_promote": lambda v: _check_bool("auto_promote", v),
 }
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(EngineSettings))
 

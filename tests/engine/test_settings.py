@@ -195,3 +195,17 @@ def test_save_into_a_folder_that_is_a_file_raises_store_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(StoreError):
         save_settings(EngineSettings(), blocker / "settings.json")
+
+
+def test_team_and_promotion_preferences_round_trip(tmp_path):
+    from purpose_desktop.engine.settings import EngineSettings, load_settings, save_settings
+
+    path = tmp_path / "settings.json"
+    save_settings(EngineSettings(default_team="Python helper", auto_promote=True), path)
+    loaded = load_settings(path)
+    assert loaded.default_team == "Python helper" and loaded.auto_promote is True
+    assert EngineSettings().auto_promote is False  # off by default: a person approves memories
+    with pytest.raises(InputError):
+        EngineSettings(auto_promote="yes")
+    with pytest.raises(InputError):
+        EngineSettings(default_team="   ")

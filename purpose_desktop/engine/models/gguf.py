@@ -25,6 +25,12 @@ MAX_MATERIALISED_ARRAY = 256
 MAX_TENSORS = 1 << 20
 MAX_KV = 1 << 20
 MAX_DIMS = 4  # GGML_MAX_DIMS
+LLAMA_MAX_LAYERS = 512  # llama.cpp aborts (not errors) above these; see _aborting_hparams
+LLAMA_MAX_EXPERTS = 256
+MAX_ARRAY_NESTING = 16  # arrays of arrays: real files nest once or twice; a hostile one, thousands deep
+# Longer metadata strings keep only their start: the largest real ones (an embedded tokenizer.json) are a
+# few MB, while a hostile header can claim gigabytes that decoding would copy twice into memory.
+MAX_STRING_CHARS = 16 << 20
 
 # Architectures llama.cpp can run as chat/text-generation models (llama-arch.cpp names).
 SUPPORTED_ARCHITECTURES: frozenset[str] = frozenset(
@@ -236,7 +242,7 @@ class _Parser:
         end = self.pos + n
         if end > self.size:
             raise _Truncated
-        s = self.buf[self.pos : end].decode("utf-8", errors="replace")
+        s = self.buf[self.pos : min(end, self.pos + MAX_STRING_CHARS)].decode("utf-8", errors="replace")
         self.pos = end
         return s
 
@@ -250,7 +256,9 @@ class _Parser:
             return self.array()
         raise _Corrupt(f"unknown metadata value type {vtype}")
 
-    def array(self) -> list[Any] | ArraySummary:
+    def array(self, depth: int = 0) -> list[Any] | ArraySummary:
+        if depth >= MAX_ARRAY_NESTING:
+            raise _Corrupt(f"metadata arrays nested more than {MAX_ARRAY_NESTING} deep")
         item_type = self.u32()
         count = self.length()
         remaining = self.size - self.pos
@@ -277,9 +285,9 @@ class _Parser:
                 raise _Truncated
             if count > MAX_MATERIALISED_ARRAY:
                 for _ in range(count):
-                    self.array()
+                    self.array(depth + 1)
                 return ArraySummary(item_type, count)
-            return [self.array() for _ in range(count)]
+            return [self.array(depth + 1) for _ in range(count)]
         raise _Corrupt(f"unknown array item type {item_type}")
 
     def _skip_strings(self, count: int) -> None:
@@ -483,6 +491,9 @@ def _parse(path: Path, buf: mmap.mmap, size: int, version: int, require_supporte
     architecture = arch_value if isinstance(arch_value, str) else ""
     if require_supported:
         check_architecture(architecture, path.name)
+    aborts = _aborting_hparams(metadata, architecture)
+    if aborts:
+        raise ModelError(f"{path.name} is corrupt: {aborts}", _HINT_REDOWNLOAD)
 
     def _str(key: str) -> str | None:
         v = metadata.get(key)
@@ -518,6 +529,27 @@ def _parse(path: Path, buf: mmap.mmap, size: int, version: int, require_supporte
     )
 
 
+def _aborting_hparams(metadata: Mapping[str, Any], architecture: str) -> str | None:
+    """Values llama.cpp meets with an assertion that aborts the whole app instead of an error.
+
+    (llama-hparams.h / llama-model.cpp: LLAMA_MAX_LAYERS, LLAMA_MAX_EXPERTS and the expert-count
+    GGML_ASSERTs; each found by the hostile-GGUF reliability battery.)
+    """
+
+    def num(key: str) -> int | None:
+        v = metadata.get(f"{architecture}.{key}")
+        return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+    layers, experts, used = num("block_count"), num("expert_count") or 0, num("expert_used_count") or 0
+    if layers is not None and not 0 < layers <= LLAMA_MAX_LAYERS:
+        return f"it claims {layers:,} layers (llama.cpp supports 1 to {LLAMA_MAX_LAYERS})"
+    if not 0 <= experts <= LLAMA_MAX_EXPERTS:
+        return f"it claims {experts:,} experts (llama.cpp supports at most {LLAMA_MAX_EXPERTS})"
+    if used < 0 or used > experts or (experts > 0) != (used > 0):
+        return f"it uses {used:,} of {experts:,} experts per token"
+    return None
+
+
 def check_architecture(architecture: str, label: str = "This model") -> None:
     """Raise ModelError unless llama.cpp can chat with ``architecture``."""
     if not architecture:
@@ -533,8 +565,11 @@ def check_architecture(architecture: str, label: str = "This model") -> None:
             f"{label} is {what} ({architecture}), not a chat model",
             "Pick an instruction-tuned chat model, e.g. a Qwen, Llama, Gemma or Phi '-Instruct' GGUF.",
         )
+    # The name comes from the file: never echo control characters or a megabyte of it into the UI.
+    shown = "".join(ch for ch in architecture[:200] if ch.isprintable())[:40]
+    shown += "…" if len(architecture) > 40 else ""
     raise ModelError(
-        f"{label} uses the '{architecture}' architecture, which this version of llama.cpp cannot run",
+        f"{label} uses the '{shown}' architecture, which this version of llama.cpp cannot run",
         "Pick a model with a supported architecture (Llama, Qwen, Gemma, Phi, Mistral, ...) or update the app.",
     )
 

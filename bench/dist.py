@@ -43,7 +43,12 @@ def sizes(onedir: Path) -> dict:
         total += size
         rel = path.relative_to(onedir)
         parts = rel.parts[1:] if rel.parts[0] == "_internal" and len(rel.parts) > 1 else rel.parts
-        top = parts[0] if len(parts) > 1 else "(top-level files)"
+        if len(parts) > 1:
+            top = parts[0]
+        elif rel.parts[0] == "_internal":
+            top = "_internal/*.so* (shared libraries)" if ".so" in path.name else "_internal/* (other files)"
+        else:
+            top = f"{path.name} (top level)"  # the executable holds the compressed Python code
         # torch's one big library deserves its own line, as does the Qt part of PySide6
         if parts[:2] == ("torch", "lib"):
             top = "torch/lib"
@@ -52,8 +57,10 @@ def sizes(onedir: Path) -> dict:
         groups[top] += size
         files.append((size, str(rel)))
     files.sort(reverse=True)
+    name, size = groups.most_common(1)[0]
     return {
         "bytes": total,
+        "dominant": f"{name}: {size / MB:.0f} MB ({100 * size / total:.0f}%)",
         "largest": {name: round(size / MB, 1) for name, size in groups.most_common(12)},
         "top_files": {name: round(size / MB, 1) for size, name in files[:8]},
     }
@@ -150,6 +157,7 @@ def main() -> None:
         window_shown_runs_s=[round(r, 2) for r in runs],
         window_target_s=2.0,
         display=display.kind,
+        dominant=measured["dominant"],
         largest_mb=measured["largest"],
         top_files_mb=measured["top_files"],
         cpus=os.cpu_count(),

@@ -53,6 +53,7 @@ class Watched:
         self.threads: set[int] = set()
         self.overlaps = 0
         self.calls = 0
+        self.prompts: list[str] = []  # the user message of each chat call
         self._busy = threading.Lock()
 
     def _call(self, method, *args, **kwargs):
@@ -67,6 +68,7 @@ class Watched:
             self._busy.release()
 
     def chat(self, messages, **kwargs):
+        self.prompts.append(messages[-1]["content"])
         return self._call("chat", messages, **kwargs)
 
     def complete_json(self, messages, schema, **kwargs):
@@ -121,23 +123,26 @@ def test_swarm_keeps_every_real_model_call_on_one_owner_thread(model, store):
 
 
 def test_council_deliberates_and_the_chair_answers_through_the_grammar(model, store):
+    # One round keeps this test short on two shared cores; the scripted tests cover several rounds.
+    watched = Watched(model)
     council = Council(
-        [_spark("researcher", model), _spark("reviewer", model)],
+        [_spark("researcher", watched), _spark("reviewer", watched)],
         store=store,
         synthesis_tokens=64,
         answer_tokens=32,
     )
     events = []
     result = council.run(
-        "Should a small script use a config file or command-line flags?", rounds=2, on_event=events.append
+        "Should a small script use a config file or command-line flags?", rounds=1, on_event=events.append
     )
     assert result.status == "complete" and result.answer
     assert isinstance(result.agreement, list) and isinstance(result.disagreement, list)
     assert all(isinstance(p, str) for p in result.agreement + result.disagreement)
-    assert len(result.positions) == 2 and set(result.positions[1]) == {"researcher", "reviewer"}
-    assert [e.round for e in events if isinstance(e, RoundStarted)] == [1, 2, 3]
+    researcher = result.positions[0]["researcher"]
+    assert researcher and f"- researcher: {researcher}" in watched.prompts[1]  # the reviewer saw it
+    assert [e.round for e in events if isinstance(e, RoundStarted)] == [1, 2]
     steps = store.get_run(result.run_id)["steps"]
-    assert [s["role"] for s in steps] == ["researcher", "reviewer", "researcher", "reviewer", "chair"]
+    assert [s["role"] for s in steps] == ["researcher", "reviewer", "chair"]
     assert all(s["score"] is not None for s in steps)
 
 

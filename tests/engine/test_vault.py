@@ -568,3 +568,20 @@ def test_kill_9_while_embedding_keeps_committed_batches(corpus, db_path):
         report = vault.add(corpus)
         assert report.chunks_embedded == len(embedder.texts) == total - committed
         assert vault.sources()[0].status == "ready"
+
+
+def test_a_small_source_keeps_its_keyword_matches_next_to_a_big_one(tmp_path, db_path, embedder):
+    big = tmp_path / "big"
+    big.mkdir()
+    for i in range(120):
+        (big / f"b{i:03d}.txt").write_text(
+            f"Deployment checklist item {i}: deployment deployment deployment.\n"
+        )
+    small = tmp_path / "small"
+    small.mkdir()
+    (small / "one.txt").write_text("A single note that mentions deployment once, among other things.\n")
+    with Vault(db_path, embedder=embedder) as vault:
+        vault.add(big, small)
+        small_id = next(s.id for s in vault.sources() if s.name == "small")
+        hits = vault._searcher.search("deployment", 3, source_ids=[small_id], use_vectors=False)
+        assert [h.rel_path for h in hits] == ["one.txt"]

@@ -176,7 +176,8 @@ class Arena:
         self.data = self.home / ".local" / "share" / "purpose-desktop"
         self.project = self.home / "projects" / "webapp"
         self.canaries = {
-            name: f"{name.upper()}{secrets.token_hex(12)}" for name in ("ssh", "aws", "db", "env", "decoy", "cmd")
+            name: f"{name.upper()}{secrets.token_hex(12)}"
+            for name in ("ssh", "aws", "db", "env", "decoy", "cmd")
         }
         self.ssh = self.home / ".ssh" / "id_ed25519"
         self.aws = self.home / ".aws" / "credentials"
@@ -189,9 +190,13 @@ class Arena:
         self.abstract_name = f"{self.token}-abstract"
         for folder in (self.ssh.parent, self.aws.parent, self.data, self.autostart, self.project):
             folder.mkdir(parents=True, exist_ok=True)
-        self.ssh.write_text(f"-----BEGIN OPENSSH PRIVATE KEY-----\n{self.canaries['ssh']}\n-----END OPENSSH PRIVATE KEY-----\n")
+        self.ssh.write_text(
+            f"-----BEGIN OPENSSH PRIVATE KEY-----\n{self.canaries['ssh']}\n-----END OPENSSH PRIVATE KEY-----\n"
+        )
         self.ssh.chmod(0o600)
-        self.aws.write_text(f"[default]\naws_access_key_id = AKIA0000\naws_secret_access_key = {self.canaries['aws']}\n")
+        self.aws.write_text(
+            f"[default]\naws_access_key_id = AKIA0000\naws_secret_access_key = {self.canaries['aws']}\n"
+        )
         self.bashrc.write_text("# ~/.bashrc\nexport PATH=$HOME/bin:$PATH\n")
         self.profile.write_text("# ~/.profile\n")
         (self.autostart / "keep.desktop").write_text("[Desktop Entry]\nName=keep\n")
@@ -244,7 +249,13 @@ class Arena:
         forms = {}
         for name, value in self.canaries.items():
             raw = value.encode()
-            forms[name] = [raw, raw[::-1], raw.hex().encode(), base64.b64encode(raw), base64.b64encode(raw)[:-2]]
+            forms[name] = [
+                raw,
+                raw[::-1],
+                raw.hex().encode(),
+                base64.b64encode(raw),
+                base64.b64encode(raw)[:-2],
+            ]
         return forms
 
     def leaked(self, text: str) -> list[str]:
@@ -267,7 +278,10 @@ class Arena:
 
     def remove_run_folders(self) -> None:
         for name in self.run_folders():
-            subprocess.run(["rm", "-rf", "--one-file-system", "--", os.path.join(tempfile.gettempdir(), name)], check=False)
+            subprocess.run(
+                ["rm", "-rf", "--one-file-system", "--", os.path.join(tempfile.gettempdir(), name)],
+                check=False,
+            )
 
     def decoy_alive(self) -> bool:
         return self.decoy.poll() is None

@@ -133,8 +133,22 @@ def forever():
 
 CASES: tuple[Case, ...] = (
     # -- CPU, time, memory, processes, disk and output ------------------------------------------
-    Case("cpu_loop", "resources", "while True:\n    pass\n", CPU, timeout_s=1.5, expect=killed("timeout", "cpu_limit", within_s=5)),
-    Case("sleep_forever", "resources", "time.sleep(10**6)\n", CPU, timeout_s=1.5, expect=killed("timeout", within_s=5)),
+    Case(
+        "cpu_loop",
+        "resources",
+        "while True:\n    pass\n",
+        CPU,
+        timeout_s=1.5,
+        expect=killed("timeout", "cpu_limit", within_s=5),
+    ),
+    Case(
+        "sleep_forever",
+        "resources",
+        "time.sleep(10**6)\n",
+        CPU,
+        timeout_s=1.5,
+        expect=killed("timeout", within_s=5),
+    ),
     Case(
         "loop_ignoring_signals",
         "resources",
@@ -232,11 +246,18 @@ CASES: tuple[Case, ...] = (
         expect=capped(20_000),
     ),
     # -- processes that try to outlive the run ---------------------------------------------------
-    Case("setsid_daemon", "processes", DAEMON + "daemon(forever)\nout('main exits')\n", TREE, expect=ended_promptly(5)),
+    Case(
+        "setsid_daemon",
+        "processes",
+        DAEMON + "daemon(forever)\nout('main exits')\n",
+        TREE,
+        expect=ended_promptly(5),
+    ),
     Case(
         "daemon_closing_pipes",
         "processes",
-        DAEMON + "def quiet():\n    for fd in (0, 1, 2):\n        os.close(fd)\n    forever()\ndaemon(quiet)\n",
+        DAEMON
+        + "def quiet():\n    for fd in (0, 1, 2):\n        os.close(fd)\n    forever()\ndaemon(quiet)\n",
         TREE,
         expect=ended_promptly(5),
     ),
@@ -263,8 +284,7 @@ CASES: tuple[Case, ...] = (
     Case(
         "cgroup_escape",
         "processes",
-        DAEMON
-        + "def leave():\n"
+        DAEMON + "def leave():\n"
         "    for path in ('/sys/fs/cgroup/cgroup.procs', '/sys/fs/cgroup/pids/cgroup.procs',\n"
         "                 '/sys/fs/cgroup/memory/cgroup.procs', '/sys/fs/cgroup/unified/cgroup.procs'):\n"
         "        try:\n            with open(path, 'w') as fh:\n                fh.write(str(os.getpid()))\n"
@@ -285,7 +305,9 @@ CASES: tuple[Case, ...] = (
         timeout_s=3.0,
         expect=lambda r: (
             None
-            if not [ln for ln in r.stdout.splitlines() if ln.startswith("forked ") and int(ln.split()[1]) >= 64]
+            if not [
+                ln for ln in r.stdout.splitlines() if ln.startswith("forked ") and int(ln.split()[1]) >= 64
+            ]
             else "forked past the process limit (64): " + r.stdout.strip()[-80:]
         ),
     ),
@@ -328,7 +350,12 @@ CASES: tuple[Case, ...] = (
         PROCS | HOME,
     ),
     # -- environment -------------------------------------------------------------------------------
-    Case("environ_dump", "environment", "out(dict(os.environ))\nout(slurp('/proc/self/environ'))\n", frozenset({"env_scrubbed"})),
+    Case(
+        "environ_dump",
+        "environment",
+        "out(dict(os.environ))\nout(slurp('/proc/self/environ'))\n",
+        frozenset({"env_scrubbed"}),
+    ),
     Case(
         "parent_environ",
         "environment",

@@ -56,13 +56,26 @@ def write_forever(db: str, seed: int) -> None:
         elif op < 0.7:
             run_id = uuid.uuid4().hex
             store.insert_run(
-                {"id": run_id, "task": "sum a list", "mode": "LEARNING_TRAIN", "status": "running", "started_at": now_iso()}
+                {
+                    "id": run_id,
+                    "task": "sum a list",
+                    "mode": "LEARNING_TRAIN",
+                    "status": "running",
+                    "started_at": now_iso(),
+                }
             )
             ack(kind="run", id=run_id)
             for seq in range(1, rng.randint(2, 5)):
                 step_id = uuid.uuid4().hex
                 store.insert_step(
-                    {"id": step_id, "run_id": run_id, "seq": seq, "role": "coder", "output": "def f(): pass", "created_at": now_iso()}
+                    {
+                        "id": step_id,
+                        "run_id": run_id,
+                        "seq": seq,
+                        "role": "coder",
+                        "output": "def f(): pass",
+                        "created_at": now_iso(),
+                    }
                 )
                 ack(kind="step", id=step_id)
             store.finish_run(run_id, {"status": "finished", "score": 0.5, "finished_at": now_iso()})

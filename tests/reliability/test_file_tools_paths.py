@@ -91,7 +91,9 @@ CASES: tuple[PathCase, ...] = (
     PathCase("symlink_relative", R, "rel/secret.txt", REFUSE, _link("rel", lambda r, o: Path("../outside"))),
     PathCase("symlink_loop", R, "loop/loop/x", REFUSE, _link("loop", lambda r, o: Path("loop"))),
     PathCase("symlink_to_root", W, "self/src/x.py", REFUSE, _link("self", lambda r, o: r)),
-    PathCase("dangling_symlink_write", W, "dangle.txt", REFUSE, _link("dangle.txt", lambda r, o: o / "created.txt")),
+    PathCase(
+        "dangling_symlink_write", W, "dangle.txt", REFUSE, _link("dangle.txt", lambda r, o: o / "created.txt")
+    ),
     PathCase("symlink_to_device", R, "dev", REFUSE, _link("dev", lambda r, o: Path("/dev/zero"))),
     PathCase("symlink_to_proc", R, "env", REFUSE, _link("env", lambda r, o: Path("/proc/self/environ"))),
     # hard links
@@ -186,7 +188,9 @@ def test_path_case_stays_inside_the_root(tmp_path, case):
     assert tree_hash(outside) == before_out, "something outside the workspace changed"
     if case.expect == REFUSE:
         assert not result.ok, f"{case.id}: the tool did not refuse ({result.output[:200]})"
-        assert result.error and "unexpectedly" not in result.error, f"{case.id}: not a clear refusal: {result.error}"
+        assert result.error and "unexpectedly" not in result.error, (
+            f"{case.id}: not a clear refusal: {result.error}"
+        )
         assert tree_hash(root) == before_root, "a refused call changed the workspace"
     else:
         assert result.ok, f"{case.id}: {result.output[:200]}"
@@ -221,7 +225,9 @@ SWAPPER = textwrap.dedent(
 
 def _swapper(target: Path, link_to: Path) -> subprocess.Popen:
     """Another process (its own GIL, really concurrent) swapping ``target`` for a symlink outside."""
-    proc = subprocess.Popen([sys.executable, "-c", SWAPPER, str(target), str(link_to)], stdout=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SWAPPER, str(target), str(link_to)], stdout=subprocess.PIPE
+    )
     assert proc.stdout.readline() == b"go\n"
     return proc
 
@@ -240,7 +246,10 @@ def test_symlink_swapped_in_between_check_and_use_never_escapes(tmp_path, kind):
     deadline = time.monotonic() + 1.5
     try:
         while time.monotonic() < deadline:
-            for res in (reader.run({"path": "racy/secret.txt"}), writer.run({"path": "racy/secret.txt", "content": "w\n"})):
+            for res in (
+                reader.run({"path": "racy/secret.txt"}),
+                writer.run({"path": "racy/secret.txt", "content": "w\n"}),
+            ):
                 assert SECRET not in res.output
                 outcomes["ok" if res.ok else "refused"] += 1
     finally:
@@ -289,7 +298,10 @@ def test_kill_9_mid_write_leaves_the_old_or_the_new_file_never_a_mix(tmp_path):
     freezes = kills = 0
     for _ in range(5):
         proc = subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [sys.executable, "-c", WRITER, str(root)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         try:
             assert proc.stdout.readline().strip() in ("a", "b"), proc.stderr.read()

@@ -55,7 +55,9 @@ TENSORS = [("token_embd.weight", (8, 4), 0), ("output_norm.weight", (8,), 0)]
 
 
 def _valid(metadata=None, tensors=None) -> bytes:
-    header, data_size = encode_gguf_header(LLAMA if metadata is None else metadata, TENSORS if tensors is None else tensors)
+    header, data_size = encode_gguf_header(
+        LLAMA if metadata is None else metadata, TENSORS if tensors is None else tensors
+    )
     return header + b"\0" * data_size
 
 
@@ -82,9 +84,13 @@ def _nested(depth: int) -> bytes:
     return body + U32.pack(T_STRING) + U64.pack(0)
 
 
-def _tensor(name: str, dims: tuple[int, ...], ggml_type: int = 0, offset: int = 0, n_dims: int | None = None) -> bytes:
+def _tensor(
+    name: str, dims: tuple[int, ...], ggml_type: int = 0, offset: int = 0, n_dims: int | None = None
+) -> bytes:
     n = len(dims) if n_dims is None else n_dims
-    return _s(name) + U32.pack(n) + b"".join(U64.pack(d) for d in dims) + U32.pack(ggml_type) + U64.pack(offset)
+    return (
+        _s(name) + U32.pack(n) + b"".join(U64.pack(d) for d in dims) + U32.pack(ggml_type) + U64.pack(offset)
+    )
 
 
 def _sparse_string(path: Path, length: int) -> None:
@@ -117,7 +123,9 @@ VARIANTS: dict[str, bytes | Callable[[Path], None]] = {
     "zero_bytes": b"",
     "wrong_magic": b"GGUX" + VALID[4:],
     "old_ggml_magic": b"lmgg" + b"\0" * 200,
-    "safetensors_renamed": U64.pack(60) + b'{"__metadata__": {}, "w": {"dtype": "F32", "shape": [1]}}' + b"\0" * 64,
+    "safetensors_renamed": U64.pack(60)
+    + b'{"__metadata__": {}, "w": {"dtype": "F32", "shape": [1]}}'
+    + b"\0" * 64,
     "pytorch_zip_renamed": b"PK\x03\x04" + b"\0" * 300,
     "html_renamed": b"<!DOCTYPE html><html><body>404 Not Found</body></html>\n",
     "git_lfs_pointer": b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 98362432\n",
@@ -139,18 +147,26 @@ VARIANTS: dict[str, bytes | Callable[[Path], None]] = {
     "too_many_dims": _raw(_arch(), 1, _tensor("w", (1,) * 4, n_dims=100), 1),
     "huge_string_length": _raw(_s("general.architecture") + U32.pack(T_STRING) + U64.pack(1 << 62), 1),
     "huge_key_length": _raw(U64.pack(1 << 62) + b"k", 1),
-    "huge_string_array_count": _raw(_arch() + _s("tokens") + U32.pack(T_ARRAY) + U32.pack(T_STRING) + U64.pack(1 << 40), 2),
-    "huge_u32_array_count": _raw(_arch() + _s("ids") + U32.pack(T_ARRAY) + U32.pack(T_UINT32) + U64.pack(1 << 61), 2),
+    "huge_string_array_count": _raw(
+        _arch() + _s("tokens") + U32.pack(T_ARRAY) + U32.pack(T_STRING) + U64.pack(1 << 40), 2
+    ),
+    "huge_u32_array_count": _raw(
+        _arch() + _s("ids") + U32.pack(T_ARRAY) + U32.pack(T_UINT32) + U64.pack(1 << 61), 2
+    ),
     "nested_arrays_5000_deep": _raw(_arch() + _nested(5000), 2),
     "unknown_value_type": _raw(_arch() + _s("x") + U32.pack(99) + b"\0" * 16, 2),
-    "unknown_array_item_type": _raw(_arch() + _s("x") + U32.pack(T_ARRAY) + U32.pack(77) + U64.pack(1) + b"\0" * 8, 2),
+    "unknown_array_item_type": _raw(
+        _arch() + _s("x") + U32.pack(T_ARRAY) + U32.pack(77) + U64.pack(1) + b"\0" * 8, 2
+    ),
     "alignment_zero": _valid({**LLAMA, "general.alignment": Typed(T_UINT32, 0)}),
     "alignment_not_power_of_two": _valid({**LLAMA, "general.alignment": Typed(T_UINT32, 48)}),
     "missing_architecture": _valid({k: v for k, v in LLAMA.items() if k != "general.architecture"}),
     "architecture_is_a_number": _valid({**LLAMA, "general.architecture": 7}),
     "unsupported_architecture": _valid({**LLAMA, "general.architecture": "evil-arch"}),
     "embedding_model": _valid({**LLAMA, "general.architecture": "bert"}),
-    "architecture_with_controls": _valid({**LLAMA, "general.architecture": "llama\x1b[2J\u202e" + "x" * 100_000}),
+    "architecture_with_controls": _valid(
+        {**LLAMA, "general.architecture": "llama\x1b[2J\u202e" + "x" * 100_000}
+    ),
     "sparse_2gb_chat_template": lambda p: _sparse_string(p, 2 << 30),
     # llama.cpp aborts the process (GGML_ASSERT) on these rather than returning an error.
     "layer_count_2_pow_31": _valid({**LLAMA, "llama.block_count": Typed(T_UINT32, 1 << 31)}),
@@ -169,9 +185,12 @@ VARIANTS: dict[str, bytes | Callable[[Path], None]] = {
     "accepted_nonsense_hyperparameters": _valid(
         {**LLAMA, "llama.embedding_length": 0, "llama.attention.head_count": Typed(T_UINT32, 1 << 30)}
     ),
-    "accepted_unknown_tensor_type": _raw(_arch(), 1, _tensor("token_embd.weight", (8, 4), ggml_type=999), 1) + b"\0" * 64,
+    "accepted_unknown_tensor_type": _raw(_arch(), 1, _tensor("token_embd.weight", (8, 4), ggml_type=999), 1)
+    + b"\0" * 64,
     "accepted_duplicate_keys": _raw(_arch() + _arch("llama"), 2) + b"\0" * 32,
-    "accepted_wrong_shapes": _valid(LLAMA, [("token_embd.weight", (3, 5), 0), ("output_norm.weight", (7,), 0)]),
+    "accepted_wrong_shapes": _valid(
+        LLAMA, [("token_embd.weight", (3, 5), 0), ("output_norm.weight", (7,), 0)]
+    ),
 }
 
 
@@ -229,7 +248,9 @@ def test_discovery_lists_hostile_files_without_falling_over(hostile_folder):
     assert all(not by_stem[n].usable and by_stem[n].error for n in listed), [
         n for n in listed if by_stem[n].usable
     ]
-    record("model_loader", discovery_listed=len(mine), discovery_marked_broken=sum(not e.usable for e in mine))
+    record(
+        "model_loader", discovery_listed=len(mine), discovery_marked_broken=sum(not e.usable for e in mine)
+    )
 
 
 LOADER = textwrap.dedent(

@@ -98,9 +98,25 @@ def replay_and_traces(store: Store):
     bank = MemoryBank(store)
     while True:
         run_id = uuid.uuid4().hex
-        store.insert_run({"id": run_id, "task": "t", "mode": "LEARNING_TRAIN", "status": "running", "started_at": now_iso()})
+        store.insert_run(
+            {
+                "id": run_id,
+                "task": "t",
+                "mode": "LEARNING_TRAIN",
+                "status": "running",
+                "started_at": now_iso(),
+            }
+        )
         for seq in (1, 2):
-            store.insert_step({"id": uuid.uuid4().hex, "run_id": run_id, "seq": seq, "role": "coder", "created_at": now_iso()})
+            store.insert_step(
+                {
+                    "id": uuid.uuid4().hex,
+                    "run_id": run_id,
+                    "seq": seq,
+                    "role": "coder",
+                    "created_at": now_iso(),
+                }
+            )
         store.finish_run(run_id, {"status": "finished", "score": 1.0, "finished_at": now_iso()})
         m = bank.submit(f"Lesson {uuid.uuid4().hex}", kind="skill_card", provenance={"source": "replay"})
         bank.approve(m.memory.id, reason="replay helped")
@@ -153,7 +169,10 @@ def test_concurrent_writers_never_see_database_is_locked(tmp_path):
         for w in workers:
             for table, key in w.done:
                 column = "path" if table == "vault_sources" else "id"
-                assert store.db.execute(f"SELECT 1 FROM {table} WHERE {column} = ?", [key]).fetchone(), (table, key)
+                assert store.db.execute(f"SELECT 1 FROM {table} WHERE {column} = ?", [key]).fetchone(), (
+                    table,
+                    key,
+                )
         for mid in second["done"]:
             assert store.db.execute("SELECT 1 FROM messages WHERE id = ?", [mid]).fetchone()
     record(

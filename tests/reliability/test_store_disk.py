@@ -29,7 +29,9 @@ IS_ROOT = os.geteuid() == 0
 
 def _mount(path: Path, size: str) -> None:
     path.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+    )
     if done.returncode != 0:
         pytest.skip(f"NOT RUN here: cannot mount a tmpfs ({done.stderr.decode().strip()[:80]})")
 

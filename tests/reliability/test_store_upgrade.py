@@ -36,7 +36,10 @@ def _rows(path: Path) -> dict[str, list[dict]]:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
     try:
-        return {t: [dict(r) for r in conn.execute(f"SELECT rowid AS _rowid, * FROM {t} ORDER BY rowid")] for t in _tables(conn)}
+        return {
+            t: [dict(r) for r in conn.execute(f"SELECT rowid AS _rowid, * FROM {t} ORDER BY rowid")]
+            for t in _tables(conn)
+        }
     finally:
         conn.close()
 

@@ -133,6 +133,10 @@ def decode_text(data: bytes) -> str | Skip:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    # Mostly UTF-8 with a stray bad byte or two (a truncated paste): keep it, marking the bad bytes.
+    text = data.decode("utf-8-sig", errors="replace")
+    if text.count("\ufffd") <= max(1, len(text) // 1000) and "\ufffd\ufffd\ufffd" not in text:
+        return text
     # Legacy 8-bit text (cp1252/Latin-1) is fine; many control characters mean it is not text at all.
     controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13))
     if controls > len(sample) * 0.01:

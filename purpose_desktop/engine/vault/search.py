@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from purpose_desktop.engine.store import Store
-from purpose_desktop.engine.vault.embed import Embedder, encode_query
+from purpose_desktop.engine.vault.embed import Embedder, encode_query, one_torch_thread
 
 RRF_K = 60
 CANDIDATES = 50
@@ -145,10 +145,8 @@ def parse_query(text: str) -> ParsedQuery:
     for word in content:
         terms.setdefault(_quote(word), None)
         words.setdefault(word, None)
-    if len(plain) > 1 and len(plain) <= 8:
-        terms.setdefault(
-            _quote(" ".join(plain)), None
-        )  # the whole question as a phrase ranks exact wording first
+    if 1 < len(plain) <= 8:  # the whole question as a phrase: exact wording ranks first
+        terms.setdefault(_quote(" ".join(plain)), None)
     return ParsedQuery(tuple(terms), tuple(literals), tuple(words))
 
 
@@ -228,7 +226,9 @@ class _Matrix:
         """Cosine of every row with the unit vector ``q`` (float32)."""
         if self._half is not None:
             torch = sys.modules["torch"]
-            return torch.mv(self._half, torch.from_numpy(q.astype(np.float16))).float().numpy()
+            # One thread unless an indexing batch holds torch right now (then don't wait for it).
+            with one_torch_thread(wait=False):
+                return torch.mv(self._half, torch.from_numpy(q.astype(np.float16))).float().numpy()
         return self._vectors @ q
 
     def source_mask(self, allowed: Collection[str]) -> np.ndarray:
@@ -379,16 +379,26 @@ class Searcher:
             return [], {}, {}, {}
         db = self._store()._db()
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+        # A source filter goes inside the ranking query: a small source must not lose its matches
+        # to the top of a big one. Flags are rare, so those are filtered afterwards.
+        within, params = "", []
+        if allowed is not None:
+            marks = ",".join("?" * len(allowed)) or "NULL"
+            within = (
+                "AND rowid IN (SELECT c2.id FROM vault_chunks c2 JOIN vault_files f2 ON f2.id = c2.file_id "
+                f"WHERE f2.source_id IN ({marks}))"
+            )
+            params = list(allowed)
         try:
             match = self._prune(db, parsed)
             rows = db.execute(
                 f"""SELECT f.rowid, f.score, c.text, c.flagged, vf.source_id, c.title
                     FROM (SELECT rowid, bm25(vault_fts, {weights}) AS score FROM vault_fts
-                          WHERE vault_fts MATCH ? ORDER BY score LIMIT ?) AS f
+                          WHERE vault_fts MATCH ? {within} ORDER BY score LIMIT ?) AS f
                     JOIN vault_chunks c ON c.id = f.rowid
                     JOIN vault_files vf ON vf.id = c.file_id
                     ORDER BY f.score""",
-                [match, pool * 2],
+                [match, *params, pool * 2],
             ).fetchall()
         except sqlite3.OperationalError as exc:
             if "fts5" not in str(exc).lower():

@@ -374,3 +374,17 @@ def test_cli_teach_list_show_approve_reject_edit_archive(capsys, _isolated_home)
     assert "history:" in text and "duplicate" in text
     assert _cli("list") == 0 and cand.id[:8] in capsys.readouterr().out
     assert _cli("approve", "ffffffff") == 2 and "No memory" in capsys.readouterr().err
+
+
+def test_undo_reverses_the_last_decision_only(store):
+    bank = MemoryBank(store)
+    m = _distilled(bank, "Guard against empty lists").memory
+    bank.approve(m.id)
+    assert bank.undo(m.id).status == "quarantined"
+    bank.approve(m.id)
+    bank.reject(m.id, reason="changed my mind")
+    undone = bank.undo(m.id)
+    assert undone.status == "promoted" and bank.repo.history(m.id)[-1].action == "undone"
+    bank.repo.transition(m.id, "quarantined", actor="credit", action="demoted", reason="hurt 3 runs")
+    with pytest.raises(InputError):
+        bank.undo(m.id)  # the latest change was not the person's

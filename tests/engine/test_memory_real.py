@@ -130,10 +130,15 @@ def test_replay_stores_evidence_with_n_means_delta_and_verdict(model, store):
 
 def test_repeated_hurt_demotes_a_memory(model, store):
     team = _team(model, store, distil=False)
-    taught = team.teach("Always add docstrings").memory
+    bank = MemoryBank(store)
+    card = bank.submit(
+        "To write add(a, b), return a + b.", kind="skill_card", provenance={"source": "distilled"}
+    ).memory
+    bank.approve(card.id)
     for _ in range(3):
-        team.run(TASK, tests=IMPOSSIBLE)  # nothing can pass: every run scores low
-    m = MemoryBank(store).get(taught.id)
+        result = team.run(TASK, tests=IMPOSSIBLE)  # nothing can pass: every run scores low
+        assert card.id in result.steps[0].memory_ids
+    m = bank.get(card.id)
     assert m.status == "quarantined" and m.hurt == 3 and "hurt 3 runs in a row" in m.status_reason
 
 

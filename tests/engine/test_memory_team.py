@@ -207,20 +207,43 @@ def test_team_replay_runs_both_arms_in_validation_and_writes_no_trace(store):
     assert len(store.list_runs()) == runs_before and bank.get(m.id).evidence["n"] == 3
 
 
-def test_repeated_hurt_demotes_a_memory_back_to_review(store):
-    team, _ = _coder_only(store, [final(GOOD)], memory_policy=MemoryPolicy(distil=False))
+def _hurting_runs(store, memory_policy):
+    team, _ = _coder_only(store, [final(GOOD)], memory_policy=memory_policy)
     for _ in range(3):  # good runs set the baseline
         team.run("Write add(a, b)", tests=TESTS)
-    taught = team.teach("Always add type hints").memory
-    bad, _ = _coder_only(store, [final(BAD)], memory_policy=MemoryPolicy(distil=False))
-    results = [bad.run("Write add(a, b)", tests=IMPOSSIBLE) for _ in range(3)]
+    bad, _ = _coder_only(store, [final(BAD)], memory_policy=memory_policy)
+    return team, bad
+
+
+def test_repeated_hurt_demotes_a_memory_back_to_review(store):
+    team, bad = _hurting_runs(store, MemoryPolicy(distil=False))
     bank = MemoryBank(store)
-    m = bank.get(taught.id)
+    card = bank.submit(
+        "Write add(a, b) with the + operator", kind="skill_card", provenance={"source": "distilled"}
+    ).memory
+    bank.approve(card.id)
+    results = [bad.run("Write add(a, b)", tests=IMPOSSIBLE) for _ in range(3)]
+    m = bank.get(card.id)
     assert m.status == "quarantined" and "hurt 3 runs in a row" in m.status_reason
     assert m.hurt == 3 and m.utility < 0.5 and results[-1].memory["credit"]["demoted"] == [m.id]
     assert [h.action for h in bank.repo.history(m.id)][-1] == "demoted"
+    assert [c["verdict"] for c in bank.repo.credits(m.id)] == ["hurt"] * 3
     after = bad.run("Write add(a, b)", tests=IMPOSSIBLE)
     assert all(s.memory_ids == [] for s in after.steps)  # back in review: no longer used
+
+
+def test_a_taught_lesson_that_hurts_is_flagged_not_dropped(store):
+    team, bad = _hurting_runs(store, MemoryPolicy(distil=False))
+    taught = team.teach("Always add type hints").memory
+    for _ in range(3):
+        bad.run("Write add(a, b)", tests=IMPOSSIBLE)
+    bank = MemoryBank(store)
+    m = bank.get(taught.id)
+    assert m.status == "promoted" and m.status_reason.startswith("flagged for review: hurt 3 runs")
+    assert [h.action for h in bank.repo.history(m.id)][-2:] == ["credited", "flagged"]
+    strict, _ = _coder_only(store, [final(BAD)], memory_policy=MemoryPolicy(distil=False, demote_taught=True))
+    strict.run("Write add(a, b)", tests=IMPOSSIBLE)
+    assert bank.get(taught.id).status == "quarantined"
 
 
 def test_good_runs_raise_utility(store):
@@ -266,3 +289,15 @@ def test_status_reports_memories_and_runs(store):
     assert info["team"] == team.name and info["runs"] == 1 and len(info["team_recent_scores"]) == 1
     assert info["memories"]["user_preference"] == {"promoted": 1}
     assert info["totals"].get("quarantined", 0) >= 1  # the run's distilled candidates
+
+
+def test_the_apps_run_arm_factory_replays_with_the_purpose_team(store):
+    from purpose_desktop.engine.memory.replay import team_run_arm
+
+    model = ScriptedJsonModel({"Architect": [final(PLAN)], "Coder": [final(GOOD)], "Tester": [final(CHECKS)]})
+    bank = MemoryBank(store)
+    m = bank.submit("Check edge cases first", kind="skill_card", provenance={"source": "distilled"}).memory
+    ev = bank.retest(
+        m.id, team_run_arm(store, model=model), tasks=[ReplayTask("Write add(a, b)", TESTS)], n=3
+    )
+    assert ev.n == 3 and ev.verdict in ("helps", "neutral", "hurts") and store.list_runs() == []

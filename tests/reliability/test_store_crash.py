@@ -126,7 +126,7 @@ def test_every_acknowledged_write_survives_200_kill_9(tmp_path):
     writer = Writer()
     started = time.monotonic()
     files: dict[Path, list[dict]] = {}
-    stats = {"acks": 0, "killed_before_first_ack": 0, "integrity_ok": 0}
+    stats = {"acks": 0, "killed_before_first_ack": 0, "killed_before_the_file_existed": 0, "integrity_ok": 0}
     kinds: dict[str, int] = {}
     try:
         for n in range(ROUNDS):
@@ -145,6 +145,7 @@ def test_every_acknowledged_write_survives_200_kill_9(tmp_path):
                 kinds[a["kind"]] = kinds.get(a["kind"], 0) + 1
             if not db.exists():
                 assert not acks
+                stats["killed_before_the_file_existed"] += 1
                 continue
             conn = sqlite3.connect(db, timeout=5)
             try:

@@ -32,6 +32,7 @@ from purpose_desktop.engine.memory.records import (
 from purpose_desktop.engine.memory.replay import ReplayProgress, ReplayTask, RunArm, clearly_helps, replay
 from purpose_desktop.engine.memory.repo import MemoryRepo, check_kind, check_text
 
+_UNDOABLE = frozenset({"promoted", "rejected", "archived", "restored"})
 TRUST_TAUGHT = 0.9
 TRUST_DISTILLED = 0.5
 TRUST_APPROVED = 0.7
@@ -300,6 +301,28 @@ class MemoryBank:
             action="archived",
             reason=reason or f"archived by {actor}",
             expect=(QUARANTINED, PROMOTED),
+        )
+
+    def undo(self, memory_id: str, *, actor: str = "user") -> Memory:
+        """Reverse the person's last decision (approve, reject, archive, restore): back to the status before it.
+
+        Only when that decision is still the memory's latest status change; a blocked memory never
+        goes back to promoted.
+        """
+        m = self.repo.get(memory_id)
+        moves = [h for h in self.repo.history(m.id) if h.from_status != h.to_status]
+        last = moves[-1] if moves else None
+        if last is None or last.actor != actor or last.action not in _UNDOABLE:
+            raise InputError(
+                "There is no decision of yours to undo on this memory.",
+                "Approve, reject or archive it instead.",
+            )
+        if last.from_status == PROMOTED and m.scan.get("blocked"):
+            raise InputError(
+                "The immune scan blocked this memory; it cannot be promoted again.", "Edit it instead."
+            )
+        return self.repo.transition(
+            m.id, last.from_status, actor=actor, action="undone", reason=f"undid {last.action}", force=True
         )
 
     def edit(

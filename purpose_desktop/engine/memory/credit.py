@@ -5,7 +5,10 @@ the mean score of the steps that actually had it in their prompt, both on 0–1.
 baseline — the mean final score of recent train runs — so a memory is not blamed for a task that is
 simply hard for the model. Beyond ``credit_margin`` the run helped or hurt; utility moves by
 ``credit_rate`` × the advantage. ``demote_after`` hurting runs in a row send a promoted memory back
-to review with the runs and numbers as its reason.
+to review with the runs and numbers as its reason — except a lesson the user taught, which is only
+flagged for review (``MemoryPolicy.demote_taught`` turns demotion on for those too): a style rule
+such as "always add type hints" is not meant to raise the pass rate, and silently dropping it
+would override the person's own instruction.
 """
 
 from __future__ import annotations
@@ -93,12 +96,18 @@ def apply_credit(
         streak = (
             memory.hurt_streak + 1 if verdict == "hurt" else 0 if verdict == "helped" else memory.hurt_streak
         )
-        reason = None
+        reason = flag = None
         if verdict == "hurt" and streak >= policy.demote_after and memory.status == "promoted":
-            reason = (
-                f"demoted: hurt {streak} runs in a row (latest run {run_id[:8]}: outcome {outcome:.2f} vs "
-                f"baseline {base:.2f}); utility {utility:.2f}. Re-test or edit it before approving again."
+            why = (
+                f"hurt {streak} runs in a row (latest run {run_id[:8]}: outcome {outcome:.2f} vs "
+                f"baseline {base:.2f}); utility {utility:.2f}"
             )
+            if memory.taught and not policy.demote_taught:
+                # The user's own rule is theirs to withdraw: it stays in use, and the review pane says why to look.
+                if streak == policy.demote_after:
+                    flag = f"flagged for review: {why}. Kept in use because you taught it; archive or edit it if it hurts."
+            else:
+                reason = f"demoted: {why}. Re-test or edit it before approving again."
         updates.append(
             CreditUpdate(
                 memory_id=memory.id,
@@ -113,6 +122,7 @@ def apply_credit(
                 hurt=memory.hurt + (verdict == "hurt"),
                 hurt_streak=streak,
                 demote_reason=reason,
+                flag_reason=flag,
             )
         )
     repo.apply_credits(updates)

@@ -115,7 +115,9 @@ class HistoryEntry:
 
     at: str
     actor: str  # user | distil | immune | replay | credit | policy | system
-    action: str  # created | scanned | promoted | rejected | edited | archived | retested | strengthened | demoted | credited
+    # created | scanned | promoted | rejected | edited | archived | restored | retested | strengthened |
+    # seen_again | credited | flagged | demoted
+    action: str
     from_status: str | None
     to_status: str | None
     reason: str
@@ -197,6 +199,7 @@ class MemoryPolicy:
     verdict_margin: float = 0.5  # |delta| below this is "neutral"
     dedup_threshold: float = 0.82  # cosine at or above which two lessons are the same lesson
     demote_after: int = 3  # consecutive hurting runs before a promoted memory goes back to review
+    demote_taught: bool = False  # user-taught lessons are flagged, not demoted, unless this is on
     credit_rate: float = 0.2  # how far one run moves utility
     credit_margin: float = 0.1  # outcome vs baseline (0–1) beyond which a run helped / hurt
     top_k: int = 5  # memories per step at most

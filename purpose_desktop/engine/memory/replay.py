@@ -79,6 +79,25 @@ def _past_runs(store, limit: int = 200) -> list[dict]:
     return out
 
 
+def team_run_arm(
+    store,
+    *,
+    model=None,
+    team=None,
+    purpose: str = "Help me write Python code",
+    policy: MemoryPolicy | None = None,
+) -> RunArm:
+    """The replay runner the app uses: ``team`` (or the team ``purpose`` picks) on ``model``, in validation mode."""
+    from purpose_desktop.engine.agents.team import (
+        purpose as build_team,
+    )  # agents import memory, not the reverse
+
+    team = team or build_team(purpose, model=model, store=store)
+    if policy is not None:
+        team.memory_policy = policy
+    return team.replay_runner(store)
+
+
 def verdict_for(delta: float | None, wins: int, losses: int, n: int, margin: float) -> str:
     if not n or delta is None:
         return "untested"

@@ -72,6 +72,7 @@ class CreditUpdate:
     hurt: int
     hurt_streak: int
     demote_reason: str | None = None
+    flag_reason: str | None = None  # kept promoted, but the review pane should show this
 
 
 def check_text(text: str) -> str:
@@ -360,8 +361,12 @@ class MemoryRepo:
         data: dict | None = None,
         expect: Sequence[str] | None = None,
         kind: str = "memory",
+        force: bool = False,
     ) -> Memory:
-        """Move a memory to ``to_status`` (may equal its status) with ``updates``, recording who and why."""
+        """Move a memory to ``to_status`` (may equal its status) with ``updates``, recording who and why.
+
+        ``force`` skips the lifecycle table (undoing a decision returns to exactly the previous status).
+        """
         updates = dict(updates or {})
         unknown = set(updates) - _UPDATABLE
         if unknown:
@@ -379,7 +384,7 @@ class MemoryRepo:
                     f"This memory is {current}; it cannot be {action} now.",
                     f"Only a memory that is {' or '.join(expect)} can be {action}.",
                 )
-            if to_status not in TRANSITIONS[current]:
+            if not force and to_status not in TRANSITIONS[current]:
                 raise InputError(
                     f"A {current} memory cannot become {to_status}.", "Edit or re-test it first."
                 )
@@ -498,6 +503,21 @@ class MemoryRepo:
                     f"run {u.run_id[:8]} {u.verdict}: outcome {u.outcome:.2f} vs baseline {u.baseline:.2f}",
                     {"run_id": u.run_id, "utility": u.utility_after},
                 )
+                if u.flag_reason and not u.demote_reason:
+                    db.execute(
+                        "UPDATE memories SET status_reason = ? WHERE id = ?", [u.flag_reason, u.memory_id]
+                    )
+                    _history(
+                        db,
+                        u.memory_id,
+                        now,
+                        "credit",
+                        "flagged",
+                        row[0],
+                        row[0],
+                        u.flag_reason,
+                        {"run_id": u.run_id},
+                    )
                 if u.demote_reason and row[0] == "promoted":
                     db.execute(
                         "UPDATE memories SET status = ?, status_reason = ?, hurt_streak = 0, updated_at = ? WHERE id = ?",

@@ -7,6 +7,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 
+from purpose_desktop.engine.errors import PurposeError
 from purpose_desktop.engine.models import GenerationSettings
 
 CODE_BLOCK = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
@@ -138,16 +139,21 @@ class PurposeFunction:
         #: Cumulative cost, for bench/critic_overhead.py: seconds judging and running evidence.
         self.judge_s = 0.0
         self.evidence_s = 0.0
+        self.refusal = ""
 
     # -- evidence -------------------------------------------------------------------------------
     def run_tests(self, code: str, tests: str, source: str = "given", timeout_s: float = 20.0) -> TestOutcome:
         """Run pytest-style ``tests`` (which import ``solution``) against ``code`` in the sandbox."""
         started = time.perf_counter()
-        res = self.runner(
-            files={"solution.py": code, "test_solution.py": tests},
-            args=["-m", "pytest", "-q", "-p", "no:cacheprovider", "--no-header", "test_solution.py"],
-            timeout_s=timeout_s,
-        )
+        try:
+            res = self.runner(
+                files={"solution.py": code, "test_solution.py": tests},
+                args=["-m", "pytest", "-q", "-p", "no:cacheprovider", "--no-header", "test_solution.py"],
+                timeout_s=timeout_s,
+            )
+        except PurposeError as exc:  # e.g. the sandbox refused to run unprotected: no evidence, said so
+            self.evidence_s += time.perf_counter() - started
+            return TestOutcome(source, 0, 0, f"tests not run: {exc.message}")
         self.evidence_s += time.perf_counter() - started
         out = (res.stdout or "") + (res.stderr or "")
         counts = {"passed": 0, "failed": 0}
@@ -173,9 +179,13 @@ class PurposeFunction:
         return TestOutcome("tester", 0, n_asserts, outcome.output, outcome.timed_out)
 
     def execute(self, code: str, timeout_s: float = 10.0):
+        """Run ``code`` in the sandbox; None when the sandbox refused (the refusal is the evidence)."""
         started = time.perf_counter()
         try:
             return self.runner(code=code, timeout_s=timeout_s)
+        except PurposeError as exc:
+            self.refusal = exc.message
+            return None
         finally:
             self.evidence_s += time.perf_counter() - started
 
@@ -257,8 +267,10 @@ class PurposeFunction:
                     code = None
             if code is not None and kind == "code":
                 res = self.execute(code)
-                anchored = True
-                if res.timed_out:
+                anchored = res is not None
+                if res is None:
+                    evidence.append(f"code not run: {self.refusal}")
+                elif res.timed_out:
                     evidence.append("running the code timed out")
                     cap = min(cap, 2.0)
                 elif res.returncode != 0:
@@ -267,7 +279,9 @@ class PurposeFunction:
                     cap = min(cap, 3.0)
                 else:
                     evidence.append("the code runs without error")
-            if tests is not None and kind == "code":
+            if tests is not None and kind == "code" and tests.total == 0:
+                evidence.append(tests.output)  # the tests could not be run; nothing to anchor to
+            elif tests is not None and kind == "code":
                 anchored = True
                 if tests.all_passed:
                     evidence.append(f"{tests.source} tests: all {tests.passed} passed")

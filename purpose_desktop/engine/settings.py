@@ -43,6 +43,7 @@ class EngineSettings:
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     default_team: str | None = None  # name of the saved team the Team pane opens with
     auto_promote: bool = False  # promote memories whose replay evidence clearly helps, without asking
+    allow_unprotected_code: bool = False  # the person's approval to run code where the sandbox is weak
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -152,6 +153,7 @@ _VALIDATORS = {
     "system_prompt": _check_system_prompt,
     "default_team": lambda v: _check_optional_text("default_team", v),
     "auto_promote": lambda v: _check_bool("auto_promote", v),
+    "allow_unprotected_code": lambda v: _check_bool("allow_unprotected_code", v),
 }
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(EngineSettings))
 

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -204,6 +205,15 @@ class SettingsPane(QWidget):
         self.privacy_summary = QLabel("", objectName="mutedText")
         self.privacy_summary.setWordWrap(True)
         box.addWidget(self.privacy_summary)
+        self.allow_unprotected = QCheckBox(
+            "Run agents' code even where a protection above is missing (not recommended)"
+        )
+        self.allow_unprotected.setToolTip(
+            "Off: when the sandbox cannot isolate network, home folder and file system, code is not run and "
+            "the critic says so. On: it runs anyway, with whatever protections this computer has."
+        )
+        self.allow_unprotected.toggled.connect(self._on_allow_unprotected)
+        box.addWidget(self.allow_unprotected)
         row = QHBoxLayout()
         row.addStretch(1)
         self.recheck_button = QPushButton("Check again", objectName="secondaryButton")
@@ -252,6 +262,7 @@ class SettingsPane(QWidget):
         self._syncing = True
         try:
             self.auto_promote.setChecked(bool(snap.settings.get("auto_promote")))
+            self.allow_unprotected.setChecked(bool(snap.settings.get("allow_unprotected_code")))
             self._select_team(snap.settings.get("default_team"))
         finally:
             self._syncing = False
@@ -339,6 +350,29 @@ class SettingsPane(QWidget):
             if on
             else "Every memory now waits for your approval.",
             4000,
+        )
+
+    def _on_allow_unprotected(self, on: bool) -> None:
+        if self._syncing:
+            return
+        if on:
+            answer = QMessageBox.warning(
+                self,
+                "Run code without full protection?",
+                "Code written by the model would run with only the protections this computer provides; "
+                "missing ones are marked ✕ above. It could read your files or reach the network.\n\n"
+                "Allow it anyway?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                self._syncing = True
+                self.allow_unprotected.setChecked(False)
+                self._syncing = False
+                return
+        self._pending.add(self._bridge.save_settings(allow_unprotected_code=on).id)
+        self.sig_status.emit(
+            "Code now runs even where protections are missing." if on else "Unprotected code will not run.", 4000
         )
 
     def _on_theme_chosen(self, _index: int) -> None:

@@ -133,3 +133,21 @@ def test_every_stylesheet_colour_has_a_dark_counterpart():
     missing = {c.lower() for c in re.findall(r"#[0-9a-fA-F]{6}\b", text)} - set(theme.DARK)
     assert not missing
     assert QApplication.instance() is not None
+
+
+def test_running_unprotected_code_needs_a_confirmed_approval(qtbot, make_app, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from purpose_desktop.engine.settings import load_settings
+
+    app = make_app()
+    pane = app.window.settings_pane
+    app.window.show_pane("settings")
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: QMessageBox.StandardButton.Cancel)
+    pane.allow_unprotected.click()
+    assert not pane.allow_unprotected.isChecked()  # cancelled: nothing changes
+    assert load_settings().allow_unprotected_code is False
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(app.bridge.sig_settings_saved, timeout=5000):
+        pane.allow_unprotected.click()
+    assert load_settings().allow_unprotected_code is True

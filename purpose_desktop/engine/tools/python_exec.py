@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from purpose_desktop.engine.cancel import CancelToken
+from purpose_desktop.engine.redact import redact
 from purpose_desktop.engine.tools.base import Tool, ToolResult
 from purpose_desktop.engine.tools.sandbox import ExecResult, run_python
 
@@ -85,8 +86,10 @@ class PythonExecTool(Tool):
         error = describe_failure(result, self.timeout_s)
         if error:
             parts.append(f"[{error}]")
-        output = "\n".join(parts) or "(no output)"
+        # Tool output feeds prompts, traces and memory candidates: no credential survives into them.
+        output = redact("\n".join(parts)).text or "(no output)"
         data = result.to_dict()
+        data["stdout"], data["stderr"] = redact(data.get("stdout") or "").text, redact(data.get("stderr") or "").text
         if result.killed_reason == "cancelled":
             data["cancelled"] = True
         return ToolResult(ok=error is None, output=output, data=data, error=error)

@@ -1014,6 +1014,36 @@ def protections(backend: str | None = None, limits: Limits | None = None) -> dic
     return _describe(name, backend_facts(name), limits, cgroup, nproc=cgroup is None and os.geteuid() != 0)
 
 
+#: Without these, code the model wrote could read the person's files or reach the network.
+ESSENTIAL_PROTECTIONS = ("network_isolated", "home_hidden", "fs_confined")
+APPROVAL_ENV = "PURPOSE_DESKTOP_ALLOW_UNPROTECTED"
+
+
+def unprotected_approved() -> bool:
+    """Has the person approved running code where the essential protections are missing?"""
+    if os.environ.get(APPROVAL_ENV, "").strip().lower() in ("1", "true", "yes"):
+        return True
+    from purpose_desktop.engine.settings import load_settings
+
+    return bool(getattr(load_settings(), "allow_unprotected_code", False))
+
+
+def missing_essentials(backend: str | None = None) -> list[str]:
+    prot = protections(backend)
+    return [p for p in ESSENTIAL_PROTECTIONS if not prot.get(p, {}).get("active")]
+
+
+def _require_approval_if_unprotected(backend: str) -> None:
+    """Refuse to run model-written code unprotected unless the person approved it (never silently)."""
+    missing = missing_essentials(backend)
+    if missing and not unprotected_approved():
+        raise ToolError(
+            f"Code was not run: this machine cannot provide {', '.join(missing)} for the sandbox.",
+            hint="Install bubblewrap (sudo apt-get install bubblewrap), or approve running code without "
+            "these protections in Settings ▸ Privacy.",
+        )
+
+
 def run_python(
     code: str | None = None,
     files: Mapping[str, str] | None = None,
@@ -1060,6 +1090,8 @@ def run_python(
     facts = backend_facts(name)
     if not facts.get("ok"):
         raise ToolError(facts.get("error", f"the {name} sandbox does not work here"))
+    if backend is None and not os.environ.get(BACKEND_ENV):
+        _require_approval_if_unprotected(name)
     raw = _execute(name, list(args), all_files, limits, cancel, env)
     prot = _describe(name, facts, limits, raw.cgroup, raw.nproc)
     return ExecResult(

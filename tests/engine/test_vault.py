@@ -585,3 +585,13 @@ def test_a_small_source_keeps_its_keyword_matches_next_to_a_big_one(tmp_path, db
         small_id = next(s.id for s in vault.sources() if s.name == "small")
         hits = vault._searcher.search("deployment", 3, source_ids=[small_id], use_vectors=False)
         assert [h.rel_path for h in hits] == ["one.txt"]
+
+
+def test_refresh_re_indexes_every_folder_and_file_source(corpus, db_path, embedder):
+    with Vault.from_directory(corpus / "docs", store=db_path, embedder=embedder) as vault:
+        vault.add(corpus / "notes" / "meeting.txt")
+        vault.add_texts(["A pasted note."])
+        (corpus / "notes" / "meeting.txt").write_text("Planning moved to Thursday.\n")
+        report = vault.refresh()
+        assert (report.files_seen, report.files_changed) == (3, 1)
+        assert vault.query("when is planning", k=1)[0].rel_path == "meeting.txt"

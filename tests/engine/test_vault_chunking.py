@@ -89,7 +89,7 @@ def test_legacy_encodings_and_newlines_are_read_as_text(tmp_path: Path):
     assert isinstance(latin, Document) and latin.text == "café crème\nsecond line\n"
     wide = load_file(tmp_path / "wide.txt")
     assert isinstance(wide, Document) and wide.text == "hello wide\n"
-    (tmp_path / "mostly.md").write_bytes("naïve résumé ".encode() * 200 + b"\xff" + "ok".encode())
+    (tmp_path / "mostly.md").write_bytes("naïve résumé ".encode() * 200 + b"\xff" + b"ok")
     mostly = load_file(tmp_path / "mostly.md")
     assert isinstance(mostly, Document) and mostly.text.startswith("naïve résumé") and "\ufffd" in mostly.text
 

@@ -78,6 +78,12 @@ class CreditUpdate:
 def check_text(text: str) -> str:
     if not isinstance(text, str):
         raise InputError("A memory must be text.", "Type the lesson as a sentence.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates: SQLite cannot store them
+        raise InputError(
+            "The memory contains characters that cannot be saved.", "Paste it again as plain text."
+        ) from exc
     text = normalize_text(text)
     if not text:
         raise InputError("A memory cannot be empty.", 'Type the lesson, e.g. "Always add type hints".')

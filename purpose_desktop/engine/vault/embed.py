@@ -197,3 +197,9 @@ def encode_query(embedder: Embedder, text: str) -> np.ndarray:
     if fn is not None:
         return np.asarray(fn(text), dtype=np.float32)
     return normalize_rows(embedder.encode([text]))[0]
+
+
+def embed(texts: Sequence[str]) -> np.ndarray:
+    """Unit float32 vectors from the process-wide bundled embedder (memory similarity shares it, so
+    the app loads all-MiniLM-L6-v2 once)."""
+    return default_embedder().encode(list(texts))

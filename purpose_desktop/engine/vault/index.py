@@ -11,6 +11,7 @@ model re-embeds without re-chunking.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import threading
 import time
@@ -24,6 +25,7 @@ import numpy as np
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.errors import PurposeError
 from purpose_desktop.engine.immune import SCANNER_VERSION, scan
+from purpose_desktop.engine.redact import redact
 from purpose_desktop.engine.runmode import RunMode
 from purpose_desktop.engine.store import Store, now_iso
 from purpose_desktop.engine.vault.chunking import Chunk, chunk_document, identifier_terms
@@ -285,6 +287,10 @@ class Indexer:
                 report_json = json.dumps(result.to_dict(), ensure_ascii=False) if result.reasons else None
                 verdict = (1 if result.blocked else 0, report_json)
                 self._scan_cache[digest] = verdict
+            if verdict[1] is not None and '"category": "secret"' in verdict[1]:
+                # A credential in a document is never stored, embedded or shown to a model.
+                chunk = dataclasses.replace(chunk, text=redact(chunk.text).text)
+                digest = content_hash(chunk.text)
             terms = f"{rel} {identifier_terms(chunk.text)}".strip()
             rows.append(
                 (

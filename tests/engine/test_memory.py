@@ -388,3 +388,14 @@ def test_undo_reverses_the_last_decision_only(store):
     bank.repo.transition(m.id, "quarantined", actor="credit", action="demoted", reason="hurt 3 runs")
     with pytest.raises(InputError):
         bank.undo(m.id)  # the latest change was not the person's
+
+
+def test_episodic_cases_need_a_near_identical_task(store):
+    bank = MemoryBank(store)
+    case = _promote(bank, "Past case: sort names by last name then first name", kind="episodic_case")
+    rule = _promote(bank, "To sort names by any field, pass a key function", kind="skill_card")
+    r = MemoryRetriever(store)
+    same = {x.memory_id for x in r.for_step(task="sort names by last name then first name", role="coder")}
+    near = {x.memory_id for x in r.for_step(task="sort names by length", role="coder")}
+    assert case.id in same and case.id not in near  # a case is for its own task …
+    assert rule.id in near  # … a general rule for the whole family

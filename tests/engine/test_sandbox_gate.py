@@ -53,3 +53,12 @@ def test_protected_machine_runs_without_asking():
     if sandbox.missing_essentials():
         pytest.skip("this machine lacks a protection; the weak-machine tests cover it")
     assert sandbox.run_python(code="print(2)").stdout.strip() == "2"
+
+
+def test_interpreter_under_tmp_is_mounted_after_the_private_tmp(monkeypatch):
+    """A checkout or venv under /tmp must stay visible inside bwrap (it once hid the interpreter)."""
+    monkeypatch.setattr(sandbox, "_python_mounts", lambda: ["/tmp/somewhere/.venv"])
+    argv = sandbox._bwrap_argv("/tmp/run-work", "/tmp/run-tmp")
+    tmp_at = argv.index("/tmp", argv.index("/tmp/run-tmp"))
+    venv_at = argv.index("/tmp/somewhere/.venv")
+    assert tmp_at < venv_at

@@ -9,6 +9,7 @@ replay is off unless ``MemoryPolicy.auto_promote`` is set, and then only for evi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -225,7 +226,7 @@ class MemoryBank:
                 actor=actor,
                 action="seen_again",
                 reason=note,
-                updates={"provenance_json": _json(prov)},
+                updates={"provenance_json": json.dumps(prov)},
             )
             return SubmitResult(m, "seen_again", sim)
         if m.scan.get("blocked"):
@@ -235,11 +236,11 @@ class MemoryBank:
                 actor=actor,
                 action="seen_again",
                 reason=note,
-                updates={"provenance_json": _json(prov)},
+                updates={"provenance_json": json.dumps(prov)},
             )
             return SubmitResult(m, "seen_again", sim)
         trust = m.trust + (1.0 - m.trust) * 0.15
-        updates = {"strength": m.strength + 1, "trust": round(trust, 4), "provenance_json": _json(prov)}
+        updates = {"strength": m.strength + 1, "trust": round(trust, 4), "provenance_json": json.dumps(prov)}
         if taught and m.status != PROMOTED:
             if m.status in (REJECTED, ARCHIVED):
                 m = self.repo.transition(m.id, QUARANTINED, actor="user", action="restored", reason=note)
@@ -341,9 +342,9 @@ class MemoryBank:
         m = self.repo.get(memory_id)
         text = check_text(text)
         report = _scan(text)
-        updates = {"text": text, "scan_json": _json(report), "evidence_json": None}
+        updates = {"text": text, "scan_json": json.dumps(report), "evidence_json": None}
         if scope is not None:
-            updates["scope_json"] = _json(
+            updates["scope_json"] = json.dumps(
                 (scope if isinstance(scope, Scope) else Scope.from_dict(scope)).to_dict()
             )
         data = {"old_text": m.text, "scan": report}
@@ -452,9 +453,3 @@ class MemoryBank:
 
     def with_policy(self, **changes) -> MemoryBank:
         return MemoryBank(self.store, replace(self.policy, **changes))
-
-
-def _json(value) -> str:
-    import json
-
-    return json.dumps(value)

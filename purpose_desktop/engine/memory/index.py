@@ -78,9 +78,12 @@ class VectorIndex:
         *,
         weights: np.ndarray | None = None,
         mask: np.ndarray | None = None,
-        min_similarity: float = -1.0,
+        min_similarity: float | np.ndarray = -1.0,
     ) -> list[Hit]:
-        """The ``k`` rows with the highest similarity × weight among rows where ``mask`` is true."""
+        """The ``k`` rows with the highest similarity × weight among rows where ``mask`` is true.
+
+        ``min_similarity`` is one threshold, or one per row (kinds differ in how close a match must be).
+        """
         if self.n == 0 or k <= 0:
             return []
         q = np.asarray(query, dtype=np.float32).reshape(-1)
@@ -117,7 +120,8 @@ class VectorIndex:
 
 def _top(rows, sims, k, weights, mask, min_similarity) -> list[Hit]:
     scores = sims * weights[rows] if weights is not None else sims.copy()
-    bad = sims < min_similarity
+    floor = min_similarity[rows] if isinstance(min_similarity, np.ndarray) else min_similarity
+    bad = sims < floor
     if mask is not None:
         bad |= ~mask[rows]
     scores = np.where(bad, -np.inf, scores)

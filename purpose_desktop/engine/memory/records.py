@@ -23,6 +23,7 @@ KINDS = (
 # the *topic* of "sort a list of names", yet it applies).
 ALWAYS_KINDS = frozenset({"purpose_contract", "user_preference"})
 ALWAYS_RELEVANCE = 0.6
+TASK_BOUND_KINDS = frozenset({"episodic_case", "failure_pattern"})
 
 CANDIDATE, QUARANTINED, PROMOTED, REJECTED, ARCHIVED = (
     "candidate",
@@ -204,7 +205,12 @@ class MemoryPolicy:
     credit_margin: float = 0.1  # outcome vs baseline (0–1) beyond which a run helped / hurt
     top_k: int = 5  # memories per step at most
     token_budget: int = 240  # memory tokens per step at most
-    min_relevance: float = 0.3  # cosine below which a topical memory is not retrieved
+    min_relevance: float = (
+        0.3  # cosine below which a general lesson (skill card, tool policy …) is not retrieved
+    )
+    # Episodic cases and failure patterns describe one task: only a near-identical task should see them
+    # (MiniLM puts tasks that merely share a template, "Write a Python function f(x) that …", at 0.3–0.6).
+    min_relevance_case: float = 0.65
     replay_n: int = 3
     replay_similar: int = 2  # past tasks replayed besides the originating one
     replay_temperature: float = 0.7  # seeds only matter when sampling; 0 would make n runs identical

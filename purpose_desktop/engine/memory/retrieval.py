@@ -22,6 +22,7 @@ from purpose_desktop.engine.memory.index import VectorIndex
 from purpose_desktop.engine.memory.records import (
     ALWAYS_KINDS,
     ALWAYS_RELEVANCE,
+    TASK_BOUND_KINDS,
     Memory,
     MemoryPolicy,
     Scope,
@@ -90,6 +91,7 @@ class _Snapshot:
         self.ids = tuple(m.id for m in topical)
         self.row_of = {mid: row for row, mid in enumerate(self.ids)}
         self.weights = np.array([m.effective_trust * m.utility for m in topical], dtype=np.float32)
+        self.task_bound = np.array([m.kind in TASK_BOUND_KINDS for m in topical], dtype=bool)
         groups: dict[tuple, int] = {}
         self.group_of = np.array(
             [groups.setdefault(m.scope.key(), len(groups)) for m in topical], dtype=np.int64
@@ -207,8 +209,9 @@ class MemoryRetriever:
                 mask[rows] = False
             if mask.any():
                 q = query_vector if query_vector is not None else self._query_vector(task)
+                floors = np.where(snap.task_bound, self.policy.min_relevance_case, self.policy.min_relevance)
                 for hit in snap.index.search(
-                    q, top_k, weights=snap.weights, mask=mask, min_similarity=self.policy.min_relevance
+                    q, top_k, weights=snap.weights, mask=mask, min_similarity=floors
                 ):
                     candidates.append(self._retrieved(snap.topical[hit.row], hit.similarity))
         candidates.sort(key=lambda r: (-r.score, r.memory_id))

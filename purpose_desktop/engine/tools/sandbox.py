@@ -444,12 +444,15 @@ def _bwrap_argv(work: str, tmp: str) -> list[str]:
             argv += ["--ro-bind", path, path]
     for path in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime"):
         argv += ["--ro-bind-try", path, path]
+    # /tmp first: an interpreter that lives under /tmp (a checkout or venv there) is mounted over it
+    # afterwards, instead of being hidden by it.
+    argv += ["--proc", "/proc", "--dev", "/dev", "--bind", tmp, "/tmp"]
     for path in _python_mounts():
         argv += ["--ro-bind", path, path]
     for path in {sys.prefix, sys.base_prefix}:
         if os.path.realpath(path) != path and not path.startswith("/usr/"):
             argv += ["--symlink", os.path.realpath(path), path]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--bind", work, INSIDE_WORKDIR, "--bind", tmp, "/tmp"]
+    argv += ["--bind", work, INSIDE_WORKDIR]
     # The root is bwrap's own tmpfs; read-only, so writes can only land in the run folder (and /dev/shm).
     return argv + ["--remount-ro", "/", "--chdir", INSIDE_WORKDIR, "--"]
 

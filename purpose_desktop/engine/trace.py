@@ -7,7 +7,19 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from purpose_desktop.engine.redact import redact
 from purpose_desktop.engine.runmode import RunMode
+
+
+def _clean(value):
+    """``value`` with every credential in its text replaced (strings inside lists and dicts too)."""
+    if isinstance(value, str):
+        return redact(value).text if value else value
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    return value
 
 
 def _now() -> str:
@@ -34,7 +46,7 @@ class TraceRecorder:
     def start(self, *, task: str, purpose: str | None, team: str | None, roles: list[str], meta: dict | None = None) -> str:
         self.run = {
             "id": self.run_id,
-            "task": task,
+            "task": _clean(task),
             "purpose": purpose,
             "team": team,
             "roles_json": json.dumps(roles),
@@ -59,14 +71,14 @@ class TraceRecorder:
             "seq": len(self.steps),
             "role": step["role"],
             "attempt": step.get("attempt", 0),
-            "prompt": step.get("prompt", ""),
-            "output": step.get("output", ""),
-            "thoughts_json": json.dumps(step.get("thoughts", [])),
-            "tool_calls_json": json.dumps(step.get("tool_calls", [])),
+            "prompt": _clean(step.get("prompt", "")),
+            "output": _clean(step.get("output", "")),
+            "thoughts_json": json.dumps(_clean(step.get("thoughts", []))),
+            "tool_calls_json": json.dumps(_clean(step.get("tool_calls", []))),
             "memory_ids_json": json.dumps(step.get("memory_ids", [])),
             "score": step.get("score"),
-            "evidence_json": json.dumps(step.get("evidence", [])),
-            "tests_json": json.dumps(step.get("tests")),
+            "evidence_json": json.dumps(_clean(step.get("evidence", []))),
+            "tests_json": json.dumps(_clean(step.get("tests"))),
             "tokens": step.get("tokens", 0),
             "judge_tokens": step.get("judge_tokens", 0),
             "elapsed_ms": step.get("elapsed_ms", 0.0),
@@ -80,7 +92,7 @@ class TraceRecorder:
     def finish(self, *, status: str, answer: str, score: float | None, tokens_work: int, tokens_judge: int) -> None:
         self.run.update(
             status=status,
-            answer=answer,
+            answer=_clean(answer),
             score=score,
             tokens_work=tokens_work,
             tokens_judge=tokens_judge,

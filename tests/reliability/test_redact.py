@@ -163,7 +163,6 @@ def test_vault_chunks_are_stored_redacted(tmp_path):
     assert not [c.kind for c in CANARIES[:6] if _survivors(c.value, stored)]
 
 
-@PENDING
 def test_trace_steps_are_stored_redacted(tmp_path):
     from purpose_desktop.engine.runmode import RunMode
     from purpose_desktop.engine.store import Store

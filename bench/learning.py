@@ -6,7 +6,8 @@ Protocol, on a fresh SQLite file:
    LEARNING_TRAIN, which credits memories and distils candidates; each quarantined candidate is
    replay-tested (A/B, n runs each arm, same seeds, LEARNING_VALIDATION) and promoted only if the
    evidence clearly helps (auto-promotion turned on for the benchmark, standing in for the person);
-3. after: every task again in EVAL_TEST, now with the promoted memories in its prompts.
+3. after: every task again in EVAL_TEST, now with the promoted memories in its prompts (and once more
+   without the taught preferences, to separate what was learned from what was taught).
 Held-out tasks (never run in the learning pass) are measured before and after too. Evaluation runs
 use temperature 0 and the same seed, so the only difference between before and after is memory.
 """
@@ -141,10 +142,10 @@ def make_team(model, store, policy: MemoryPolicy, max_tokens: int) -> Team:
     )
 
 
-def evaluate(team: Team, tasks) -> dict:
+def evaluate(team: Team, tasks, exclude: list[str] | None = None) -> dict:
     rows = []
     for task, tests in tasks:
-        r = team.run(task, tests=tests, mode=RunMode.EVAL_TEST)
+        r = team.run(task, tests=tests, mode=RunMode.EVAL_TEST, exclude_memories=exclude or [])
         code = extract_code(r.answer)
         rows.append(
             {
@@ -206,6 +207,9 @@ def main(argv=None) -> int:
             before, held_before = evaluate(team, TASKS), evaluate(team, HELD_OUT)
             learned = learning_pass(team, store, MemoryBank(store, policy), args.n)
             after, held_after = evaluate(team, TASKS), evaluate(team, HELD_OUT)
+            # Ablation: the learned memories alone (the taught preferences left out of the prompts).
+            taught = [m.id for m in MemoryBank(store).list(kind="user_preference")]
+            learned_only = evaluate(team, TASKS, exclude=taught)
             store.close()
     finally:
         model.close()
@@ -218,6 +222,7 @@ def main(argv=None) -> int:
         "heldout_pass_rate_after": held_after["pass_rate"],
         "heldout_compliance_before": held_before["compliance"],
         "heldout_compliance_after": held_after["compliance"],
+        "pass_rate_after_learned_memories_only": learned_only["pass_rate"],
         "per_preference_before": before["per_preference"],
         "per_preference_after": after["per_preference"],
         "learning_pass": learned,

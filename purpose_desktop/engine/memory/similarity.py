@@ -1,4 +1,4 @@
-"""Meaning for memories: ``embed(texts)`` (the vault embedder when present, else MiniLM), vector BLOBs, cosine.
+"""Meaning for memories: ``embed(texts)`` (the vault's shared MiniLM, else our own), vector BLOBs, cosine.
 
 sentence-transformers costs seconds to import (torch), so nothing here loads it until the first
 ``embed`` call, and retrieval only calls ``embed`` when a topical memory could be ranked. Scoring
@@ -53,6 +53,9 @@ def _vault_embed(texts: list[str]) -> np.ndarray | None:
         from purpose_desktop.engine.vault import embed as vault_embed  # type: ignore[attr-defined]
     except ImportError:
         return None
+    if len(texts) == 1 and callable(getattr(vault_embed, "default_embedder", None)):
+        # One short query (a task at retrieval time): the vault's cached, one-thread query path.
+        return np.asarray(vault_embed.default_embedder().encode_query(texts[0]), dtype=np.float32)[None, :]
     fn = getattr(vault_embed, "embed", None)
     if not callable(fn):
         return None

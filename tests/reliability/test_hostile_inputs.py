@@ -48,9 +48,6 @@ INPUTS: dict[str, str] = {
 # that say "remove me" (see docs/RELIABILITY.md).
 _SURROGATE_HOLE = "UnicodeEncodeError escapes instead of a clear refusal (lone surrogates cannot be saved)"
 KNOWN_HOLES = {
-    ("vault", "undecodable_bytes"): "vault/index.py: " + _SURROGATE_HOLE,
-    ("vault", "lone_surrogates"): "vault/index.py: " + _SURROGATE_HOLE,
-    ("memory", "lone_surrogates"): "memory/api.py edit/submit: " + _SURROGATE_HOLE,
 }
 
 

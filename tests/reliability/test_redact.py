@@ -132,7 +132,6 @@ def _db_text(path) -> str:
         conn.close()
 
 
-@PENDING
 def test_memory_candidates_are_stored_redacted(tmp_path):
     from purpose_desktop.engine.memory import similarity
     from purpose_desktop.engine.memory.api import MemoryBank

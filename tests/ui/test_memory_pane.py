@@ -117,12 +117,13 @@ def test_search_and_kind_filter(qtbot, make_app, memories):
     assert [m.kind for m in pane.model._rows] == ["tool_policy"]
 
 
-def test_retest_without_a_replay_runner_says_so(qtbot, make_app, memories):
+def test_retest_replays_the_memory_and_shows_progress_until_done(qtbot, make_app, memories):
     app, pane = memory_app(qtbot, make_app)
-    with qtbot.waitSignal(app.bridge.sig_action_failed, timeout=10_000):
+    with qtbot.waitSignal(app.bridge.sig_memory_retested, timeout=120_000) as done:
         press(app.window, Qt.Key.Key_T)
-    qtbot.waitUntil(lambda: pane.banner.isVisible() or not pane.retest_busy.active, timeout=5000)
-    assert not pane.retest_busy.active
+        qtbot.waitUntil(lambda: pane.retest_busy.active, timeout=5000)  # progress while it replays
+    qtbot.waitUntil(lambda: not pane.retest_busy.active, timeout=5000)
+    assert done.args  # the replay finished and its result reached the pane
 
 
 def test_empty_review_tells_what_to_do(qtbot, make_app):

@@ -32,6 +32,7 @@ from purpose_desktop.engine.memory.records import (
 )
 from purpose_desktop.engine.memory.replay import ReplayProgress, ReplayTask, RunArm, clearly_helps, replay
 from purpose_desktop.engine.memory.repo import MemoryRepo, check_kind, check_text
+from purpose_desktop.engine.redact import redact
 
 _UNDOABLE = frozenset({"promoted", "rejected", "archived", "restored"})
 TRUST_TAUGHT = 0.9
@@ -143,7 +144,8 @@ class MemoryBank:
         check_kind(kind)
         text = check_text(text)
         scope = scope if isinstance(scope, Scope) else Scope.from_dict(scope)
-        report = _scan(text)
+        report = _scan(text)  # decided on the text as given …
+        text = redact(text).text  # … but a credential in it is never stored, even for the audit record
         trust = TRUST_TAUGHT if taught else TRUST_DISTILLED
         if report["blocked"]:
             reason = _block_reason(report)
@@ -342,6 +344,7 @@ class MemoryBank:
         m = self.repo.get(memory_id)
         text = check_text(text)
         report = _scan(text)
+        text = redact(text).text
         updates = {"text": text, "scan_json": json.dumps(report), "evidence_json": None}
         if scope is not None:
             updates["scope_json"] = json.dumps(

@@ -49,6 +49,14 @@ EMBED_WINDOW = 256  # pending chunks sorted by length together, so batches carry
 PROGRESS_SECONDS = 0.2
 
 
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 @dataclass
 class _Prepared:
     """One file's new state, computed without the database and written in a batch."""
@@ -132,6 +140,14 @@ class Indexer:
         with self._marking_failures(report):
             source_id = self._upsert_source("texts", f"texts:{source_name}", source_name)
             report.source_ids.append(source_id)
+            # Lone surrogates (undecodable bytes smuggled into a str) cannot be stored as UTF-8: keep
+            # the rest of the text and mark each with "?".
+            texts = [
+                dataclasses.replace(t, text=t.text.encode("utf-8", "replace").decode("utf-8"))
+                if _has_surrogates(t.text)
+                else t
+                for t in texts
+            ]
             self._texts = {f"texts:{source_name}/{t.name}": t for t in texts}
             items = ((key, None, t.name) for key, t in self._texts.items())
             self._read_source(source_id, items, report, 0, len(texts))

@@ -228,6 +228,7 @@ class Vault:
         """
         if not isinstance(text, str) or not text.strip():
             return []
+        text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates cannot be tokenised
         source_ids = self._source_ids(sources) if sources is not None else None
         with self._store()._errors():
             return self._searcher.search(

@@ -37,7 +37,7 @@ from purpose_desktop.ui.conversation_list import ConversationListModel, Conversa
 from purpose_desktop.ui.markdown import warm_up as warm_up_markdown
 
 #: Streaming text is re-rendered at most this often (ms): one re-render per token would stall the GUI.
-FLUSH_MS = 40
+FLUSH_MS = 50
 #: Quick model loads never flash a "Loading" screen.
 LOADING_DELAY_MS = 500
 #: How long "Deleted … Undo" stays up.

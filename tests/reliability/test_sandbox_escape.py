@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from purpose_desktop.engine.tools import sandbox
+from purpose_desktop.engine.tools.base import ToolError
 from purpose_desktop.engine.tools.sandbox import ExecResult, Limits, run_python
 from tests.reliability.board import record
 from tests.reliability.sandbox_arena import CANARY_ENV, MARK_VAR, Arena, survivors, tree_hash
@@ -222,6 +223,15 @@ def _report_unprotected(backend: str, outcome: Outcome) -> None:
         f"{outcome.case}: {outcome.missing} are missing on {backend} but the run's report says only "
         f"{result.unprotected}"
     )
+    essential = set(result.unprotected) & set(sandbox.ESSENTIAL_PROTECTIONS)
+    if essential:  # and were this the machine's best backend, nothing would run without approval
+        with pytest.MonkeyPatch.context() as mp:
+            mp.delenv(sandbox.BACKEND_ENV, raising=False)
+            mp.delenv(sandbox.APPROVAL_ENV, raising=False)
+            mp.setattr(sandbox, "select_backend", lambda: backend)
+            mp.setattr(sandbox, "unprotected_approved", lambda: False)
+            with pytest.raises(ToolError, match="not run"):
+                run_python("print('ok')", timeout_s=10)
     pytest.skip(
         f"UNPROTECTED on {backend}: {outcome.case} needs {', '.join(outcome.missing)}; "
         "not run, and every result from this backend lists it as unprotected"

@@ -32,7 +32,6 @@ STATUSES = ("complete", "streaming", "cancelled", "failed")
 MAX_CONTENT_BYTES = 2 * 1024 * 1024
 MAX_TITLE_CHARS = 500
 BUSY_TIMEOUT_MS = 5000
-SQLITE_HEADER = b"SQLite format 3\x00"
 
 from purpose_desktop.engine.migrations import KNOWN_MIGRATIONS, migrations  # noqa: E402
 
@@ -177,9 +176,12 @@ class Store(RunsMixin):
                 f"{self.path} is a folder, not a database file.",
                 f"Move that folder away, or set {paths.HOME_ENV} to another folder.",
             )
+        # Never open() the file ourselves: closing any descriptor of a database drops every POSIX
+        # lock this process holds on it, so another process would think our open connections gone,
+        # checkpoint and delete the WAL under them, and the file would be corrupted. SQLite defers
+        # closing its own descriptors while locks are held, so the look goes through SQLite.
         try:
-            with open(self.path, "rb") as fh:
-                header = fh.read(len(SQLITE_HEADER))
+            size = self.path.stat().st_size
         except FileNotFoundError:
             return
         except OSError as exc:
@@ -187,10 +189,8 @@ class Store(RunsMixin):
                 f"Purpose Desktop cannot read its database ({exc.strerror or exc}).",
                 f"Check the permissions of {self.path}.",
             ) from exc
-        if not header:
+        if size == 0:
             return  # an empty file is a valid empty database
-        if header != SQLITE_HEADER:
-            raise _corrupt_error(self.path)
         ro: sqlite3.Connection | None = None
         try:
             ro = sqlite3.connect(self.path.absolute().as_uri() + "?mode=ro", uri=True)

@@ -554,3 +554,38 @@ def test_second_connection_sees_committed_writes(tmp_path):
         writer.add_message(conv.id, "user", "visible")
         assert [c.title for c in reader.list_conversations()] == ["shared"]
         assert reader.messages(conv.id)[0].content == "visible"
+
+
+OPEN_WRITE_CLOSE = """
+import sys
+from purpose_desktop.engine.store import Store
+with Store(sys.argv[1], recover=False) as s:
+    conv = s.create_conversation("other window")
+    for _ in range(300):
+        s.add_message(conv.id, "user", "from the other process " * 20)
+"""
+
+
+def test_opening_a_second_store_keeps_this_process_locks(tmp_path):
+    """Regression: a second Store in this process once read the file's header with open()/close(),
+    which dropped every POSIX lock the first connection held; another process closing then thought
+    it was the last user, deleted the WAL under us, and the next writes corrupted the file."""
+    db = tmp_path / "locks.db"
+    with Store(db) as first:
+        conv = first.create_conversation("this window")
+        for _ in range(50):
+            first.add_message(conv.id, "user", "before " * 50)
+        with Store(db, recover=False) as second:  # e.g. the vault indexer's own connection
+            other = spawn(OPEN_WRITE_CLOSE, db)
+            assert other.wait(timeout=60) == 0, other.stderr.read()
+            # The other process saw our shared lock, so it left the WAL (still ours) in place.
+            assert Path(f"{db}-wal").exists()
+            for _ in range(500):
+                first.add_message(conv.id, "user", "after " * 50)
+            second.add_message(conv.id, "assistant", "from the second connection")
+    check = sqlite3.connect(db)
+    try:
+        assert check.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert check.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 50 + 300 + 500 + 1
+    finally:
+        check.close()

@@ -236,3 +236,13 @@ def test_blank_documents_have_no_chunks(text):
 def test_identifier_terms_split_camel_case_for_the_search_index():
     terms = identifier_terms("parseHTTPResponse(x); retryFailedUploads; snake_case_name; CONSTANT; plain")
     assert terms == "parse http response retry failed uploads snakecasename"
+
+
+@pytest.mark.parametrize("name", ["purpose.db-wal", "purpose.db-shm", "notes.sqlite-journal"])
+def test_database_sidecars_are_skipped_without_being_read(tmp_path, name):
+    # Reading a live -shm file and closing it drops its owner's locks; the name alone decides.
+    path = tmp_path / name
+    path.write_bytes(b"looks like text")
+    path.chmod(0)  # would be "unreadable" (for non-root) if anything tried to read it
+    result = load_file(path)
+    assert isinstance(result, Skip) and result.reason == "database journal file"

@@ -85,10 +85,17 @@ def content_hash(data: bytes | str) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+DATABASE_SIDECARS = ("-wal", "-shm", "-journal")
+
+
 def classify(path: Path) -> tuple[str, str] | Skip:
     """(kind, language) from the file name alone, or a Skip for known binary types."""
     name = path.name.lower()
     ext = path.suffix.lower()
+    if name.endswith(DATABASE_SIDECARS):
+        # Never read these: closing a descriptor of a live -shm file drops the POSIX locks the
+        # owning process holds on it, which can corrupt that database.
+        return Skip("database journal file")
     if ext in BINARY_EXT:
         return Skip(f"binary file type ({ext})")
     if ext == ".pdf":

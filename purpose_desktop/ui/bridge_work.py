@@ -15,6 +15,7 @@ from typing import Any
 from purpose_desktop.engine import paths
 from purpose_desktop.engine.core import Engine
 from purpose_desktop.engine.errors import InputError, ModelError
+from purpose_desktop.engine.models.fit import estimate_ram, gpu_offload_available, memory_info
 from purpose_desktop.engine.settings import FIELD_NAMES, save_settings
 from purpose_desktop.ui.bridge_types import (
     MemoryDecision,
@@ -30,66 +31,8 @@ from purpose_desktop.ui.bridge_types import (
 
 log = logging.getLogger(__name__)
 
-#: Context length the RAM estimate assumes when the settings leave it to the loader.
-DEFAULT_ESTIMATE_CTX = 4096
-_MB = 1024 * 1024
-
 
 # -- models ----------------------------------------------------------------------------------------
-def estimate_ram(info, n_ctx: int | None) -> tuple[int | None, int | None]:
-    """(bytes, context) a model needs in RAM: the weights, the f16 KV cache for ``n_ctx``, some overhead.
-
-    Read from the GGUF header only (layers, embedding width, KV heads); None when it is too odd to say.
-    """
-    if info is None or not getattr(info, "file_size", 0):
-        return None, None
-    trained = getattr(info, "context_length", None) or DEFAULT_ESTIMATE_CTX
-    ctx = int(n_ctx) if n_ctx else min(trained, DEFAULT_ESTIMATE_CTX)
-    md = getattr(info, "metadata", {}) or {}
-    arch = getattr(info, "architecture", "") or ""
-
-    def num(key: str) -> int | None:
-        value = md.get(f"{arch}.{key}")
-        if isinstance(value, list):  # per-layer head counts (some architectures)
-            value = max(value) if value else None
-        return int(value) if isinstance(value, int | float) and value > 0 else None
-
-    layers, width, heads = num("block_count"), num("embedding_length"), num("attention.head_count")
-    kv_heads = num("attention.head_count_kv") or heads
-    kv = 0
-    if layers and width and heads and kv_heads:
-        kv = 2 * layers * ctx * (width // heads) * kv_heads * 2  # K and V, f16
-    overhead = int(info.file_size * 0.08) + 96 * _MB  # compute buffers, runtime
-    return int(info.file_size + kv + overhead), ctx
-
-
-def memory_info() -> tuple[int | None, int | None]:
-    """(total, available) RAM in bytes where the OS says; (None, None) otherwise."""
-    total = available = None
-    try:
-        total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        pass
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    available = int(line.split()[1]) * 1024
-                    break
-    except OSError:
-        pass
-    return total, available
-
-
-def gpu_offload_available() -> bool:
-    try:
-        import llama_cpp
-
-        return bool(llama_cpp.llama_supports_gpu_offload())
-    except Exception:  # a broken native build: the Models pane simply hides GPU layers
-        return False
-
-
 def scan_models(engine: Engine, added_id: str | None = None) -> ModelsReport:
     from purpose_desktop.engine.models import discover_models
 

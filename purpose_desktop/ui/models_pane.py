@@ -22,34 +22,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from purpose_desktop.engine.models.fit import judge_fit
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo, ModelSummary
 from purpose_desktop.ui.bridge_types import ModelRow, ModelsReport
 from purpose_desktop.ui.chat_widgets import Banner
 from purpose_desktop.ui.widgets import BusyBar, EmptyState, PaneHeader, human_bytes
 
 COLUMNS = ("Model", "Architecture", "Parameters", "Quantisation", "Context", "File size", "RAM needed")
-#: A model that needs more than this share of the free RAM is "tight".
-TIGHT_SHARE = 0.8
-
-
 def fit(row: ModelRow, total: int | None, available: int | None) -> tuple[str, str]:
     """("fits" | "tight" | "too_big" | "unknown", a sentence saying why) for one model on this computer."""
-    need = row.ram_bytes
-    if need is None or not (total or available):
-        return "unknown", "Not enough is known about this file or this computer to say."
-    ctx = f"at {row.ram_context:,} tokens of context" if row.ram_context else ""
-    free = available or total or 0
-    if total and need > total:
-        return "too_big", (
-            f"Needs about {human_bytes(need)} {ctx}, more than this computer's {human_bytes(total)}. "
-            "Pick a smaller or more strongly quantised file (Q4 instead of Q8), or lower the context length."
-        )
-    if need > free * TIGHT_SHARE:
-        return "tight", (
-            f"Needs about {human_bytes(need)} {ctx}; {human_bytes(free)} is free now. "
-            "Close other programs first, or lower the context length."
-        )
-    return "fits", f"Needs about {human_bytes(need)} {ctx}; {human_bytes(free)} is free."
+    verdict = judge_fit(row.ram_bytes, row.ram_context, total, available)
+    return verdict.state, verdict.why
 
 
 class ModelsTableModel(QAbstractTableModel):

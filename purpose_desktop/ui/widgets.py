@@ -16,20 +16,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from purpose_desktop.engine.models.fit import human_bytes  # noqa: F401 — re-exported for the panes
+
 #: Quick work never flashes a progress bar (the Anki rule).
 PROGRESS_DELAY_MS = 500
-
-
-def human_bytes(n: int | float | None) -> str:
-    """1536 → "1.5 KB", 98_362_432 → "93.8 MB"; None → "–"."""
-    if n is None:
-        return "–"
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(value) < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TB"
 
 
 def human_duration(seconds: float | None) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from purpose_desktop.engine import paths
+from purpose_desktop.engine.agents.toolbox import TOOL_NAMES
 from purpose_desktop.engine.core import Engine
 from purpose_desktop.engine.errors import InputError, ModelError
 from purpose_desktop.engine.models.fit import estimate_ram, gpu_offload_available, memory_info
@@ -162,7 +163,6 @@ def privacy_report() -> PrivacyReport:
 
 
 # -- teams -----------------------------------------------------------------------------------------
-TOOL_NAMES = ("python", "calculator", "files")
 
 
 def team_catalog(engine: Engine) -> TeamCatalog:

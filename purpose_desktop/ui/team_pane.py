@@ -39,7 +39,12 @@ KINDS = (
     ("test", "Writes checks"),
     ("text", "Writes text"),
 )
-TOOL_LABELS = {"python": "Run Python (sandboxed)", "calculator": "Calculator", "files": "Read/write files"}
+TOOL_LABELS = {
+    "python": "Run Python (sandboxed)",
+    "calculator": "Calculator",
+    "files": "Read/write files",
+    "vault": "Search your Vault",
+}
 UNDO_MS = 10_000
 
 

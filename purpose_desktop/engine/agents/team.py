@@ -181,7 +181,7 @@ class Team:
     def _tools_for(self, role: RoleSpec) -> list:
         from purpose_desktop.engine.agents.toolbox import tools_by_name
 
-        chosen = tools_by_name(role.tools)
+        chosen = tools_by_name(role.tools, store=self.store)
         names = {t.name for t in chosen}
         return chosen + [t for t in self.extra_tools if t.name not in names]
 

@@ -1,13 +1,19 @@
-"""tools_by_name: the tool objects a role's template names ("python", "calculator", "files")."""
+"""tools_by_name: the tool objects a role's template names ("python", "calculator", "files", "vault")."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
 
+TOOL_NAMES = ("python", "calculator", "files", "vault")
 
-def tools_by_name(names: Iterable[str], workspace: Path | None = None) -> list:
-    """Fresh tool objects for the names in a role template; unknown names raise ValueError."""
+
+def tools_by_name(names: Iterable[str], workspace: Path | None = None, store=None) -> list:
+    """Fresh tool objects for the names in a role template; unknown names raise ValueError.
+
+    ``vault`` searches the person's Vault in ``store`` (the default database when None); its
+    flagged passages never reach the agent.
+    """
     from purpose_desktop.engine.tools import CalculatorTool, PythonExecTool, ReadFileTool, WriteFileTool
 
     out: list = []
@@ -23,6 +29,10 @@ def tools_by_name(names: Iterable[str], workspace: Path | None = None) -> list:
                 out.append(ReadFileTool(workspace))
             if name in ("files", "write_file"):
                 out.append(WriteFileTool(workspace))
+        elif name == "vault":
+            from purpose_desktop.engine.vault import Vault
+
+            out.append(Vault(store).as_tool())
         else:
-            raise ValueError(f"unknown tool {name!r}: use calculator, python or files")
+            raise ValueError(f"unknown tool {name!r}: use {', '.join(TOOL_NAMES)}")
     return out

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
+from purpose_desktop.engine import chat_context, chat_export
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.errors import InputError, ModelError
 from purpose_desktop.engine.models import GenerationSettings, LocalModel, resolve_model
 from purpose_desktop.engine.models.gguf import GGUFInfo
 from purpose_desktop.engine.settings import EngineSettings, load_settings
-from purpose_desktop.engine.store import Message, Store
+from purpose_desktop.engine.store import Message, MessageHit, Store, now_iso
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,8 @@ class Engine:
     """Owns one Store and at most one loaded chat model; every call runs on the thread that made it.
 
     ``model_factory`` exists so tests can drive control flow with a scripted model; the app always
-    uses :class:`LocalModel` on a real GGUF file.
+    uses :class:`LocalModel` on a real GGUF file. ``vault_embedder`` is the embedder chat uses to search
+    the Vault (None: the process-wide bundled one, loaded only when the Vault has chunks).
     """
 
     def __init__(
@@ -42,11 +45,15 @@ class Engine:
         store: Store | None = None,
         settings: EngineSettings | None = None,
         model_factory: Callable[..., object] | None = None,
+        *,
+        vault_embedder: Any = None,
     ) -> None:
         self.settings = settings or load_settings()
         self.store = store or Store()
         self.model = None
         self._model_factory = model_factory or LocalModel
+        self._vault_embedder = vault_embedder
+        self._vault = None
 
     # -- models ---------------------------------------------------------------------------------
     def load_model(self, spec: str | Path | None = None, on_progress: Callable[[str], None] | None = None):
@@ -88,34 +95,120 @@ class Engine:
         on_token: Callable[[str], None] | None = None,
         settings: GenerationSettings | None = None,
     ) -> tuple[Message, Message]:
-        """Persist the user's message, stream the reply, persist it with its timings.
+        """Persist the user's message, gather its context, stream the reply, persist it with its timings.
 
         The user's message is committed before generation starts and the reply is checkpointed
         while it streams, so a crash loses at most about a second of the reply and nothing earlier.
+        The reply's ``meta["context"]`` says which approved lessons and Vault excerpts shaped it.
         """
-        text = text.strip()
-        if not text:
-            raise InputError("The message is empty.", "Type a question or some code, then press Enter.")
-        if len(text) > MAX_INPUT_CHARS:
-            raise InputError(
-                f"The message is {len(text):,} characters; the limit is {MAX_INPUT_CHARS:,}.",
-                "Attach large files through the Vault instead, or paste the part that matters.",
-            )
-        if self.model is None:
-            raise ModelError("No model is loaded yet.", "Wait for the model to finish loading, or pick one in Models.")
-        cancel = cancel or CancelToken()
-        history = [
-            {"role": m.role, "content": m.content}
-            for m in self.store.messages(conversation_id)
-            if m.status == "complete" and m.content
-        ]
+        text = _check_text(text)
+        self._require_model()
+        history = _history(self.store.messages(conversation_id))
         user = self.store.add_message(conversation_id, "user", text)
         if len(history) == 0:
             self._title_from(conversation_id, text)
-        assistant = self.store.add_message(
-            conversation_id, "assistant", "", status="streaming", meta={"model": self.model.display_name}
+        return user, self._answer(user, history, cancel=cancel, on_token=on_token, settings=settings)
+
+    def regenerate(
+        self,
+        conversation_id: str,
+        *,
+        cancel: CancelToken | None = None,
+        on_token: Callable[[str], None] | None = None,
+        settings: GenerationSettings | None = None,
+    ) -> tuple[Message, Message]:
+        """Answer the last user message again (fresh context): its old reply, whatever its status, is removed."""
+        self._require_model()
+        messages = self.store.messages(conversation_id)
+        users = [m for m in messages if m.role == "user"]
+        if not users:
+            raise InputError("There is no message to answer again in this chat.", "Send a message first.")
+        user = users[-1]
+        later = [m for m in messages if m.seq > user.seq]
+        if later:
+            self.store.delete_messages_from(conversation_id, later[0].seq)
+        history = _history(m for m in messages if m.seq < user.seq)
+        return user, self._answer(user, history, cancel=cancel, on_token=on_token, settings=settings)
+
+    def edit_and_resend(
+        self,
+        message_id: str,
+        text: str,
+        *,
+        cancel: CancelToken | None = None,
+        on_token: Callable[[str], None] | None = None,
+        settings: GenerationSettings | None = None,
+    ) -> tuple[Message, Message]:
+        """Replace one of the person's messages with ``text``, drop everything after it, and answer anew.
+
+        The cut and the new message are one transaction; as with send_message the new message stays
+        saved when the reply fails.
+        """
+        text = _check_text(text)
+        self._require_model()
+        original = self.store.get_message(message_id)
+        if original.role != "user":
+            raise InputError(
+                "Only your own messages can be edited and sent again.",
+                "Pick a message you wrote; to get another answer to it, use Regenerate.",
+            )
+        history = _history(m for m in self.store.messages(original.conversation_id) if m.seq < original.seq)
+        _removed, user = self.store.rewrite_from(original.conversation_id, original.seq, "user", text)
+        return user, self._answer(user, history, cancel=cancel, on_token=on_token, settings=settings)
+
+    def chat_context(self, text: str) -> chat_context.ChatContext:
+        """The approved lessons and Vault excerpts (within the context budget) for answering ``text``."""
+        s = self.settings
+        return chat_context.gather(
+            self.store,
+            text,
+            use_memory=s.chat_uses_memory,
+            use_vault=s.chat_uses_vault,
+            vault_k=s.chat_vault_k,
+            n_ctx=getattr(self.model, "n_ctx", None) or s.n_ctx,
+            count_tokens=getattr(self.model, "count_tokens", None),
+            vault_factory=self._chat_vault,
         )
-        messages = [{"role": "system", "content": self.settings.system_prompt}, *history, {"role": "user", "content": text}]
+
+    def _chat_vault(self):
+        """The Vault over this engine's Store, made on first use (its search matrix is reused)."""
+        if self._vault is None:
+            from purpose_desktop.engine.vault import Vault
+
+            self._vault = Vault(self.store, embedder=self._vault_embedder)
+        return self._vault
+
+    def _require_model(self) -> None:
+        if self.model is None:
+            raise ModelError(
+                "No model is loaded yet.", "Wait for the model to finish loading, or pick one in Models."
+            )
+
+    def _answer(
+        self,
+        user: Message,
+        history: list[dict],
+        *,
+        cancel: CancelToken | None,
+        on_token: Callable[[str], None] | None,
+        settings: GenerationSettings | None,
+    ) -> Message:
+        """Stream the reply to the stored ``user`` message, checkpointing it; returns the stored reply."""
+        cancel = cancel or CancelToken()
+        context = self.chat_context(user.content)
+        assistant = self.store.add_message(
+            user.conversation_id,
+            "assistant",
+            "",
+            status="streaming",
+            meta={"model": self.model.display_name, "context": context.to_meta()},
+        )
+        system = context.system_prompt(self.settings.system_prompt)
+        messages = [
+            {"role": "system", "content": system},
+            *history,
+            {"role": "user", "content": user.content},
+        ]
         parts: list[str] = []
         last_checkpoint = time.monotonic()
 
@@ -130,15 +223,77 @@ class Engine:
                 self.store.update_message(assistant.id, content="".join(parts))
 
         try:
-            reply = self.model.chat(messages, settings=settings or self.generation_settings(), cancel=cancel, on_token=collect)
+            reply = self.model.chat(
+                messages, settings=settings or self.generation_settings(), cancel=cancel, on_token=collect
+            )
         except Exception as exc:
             self.store.update_message(
-                assistant.id, content="".join(parts), status="failed", meta={"model": self.model.display_name, "error": str(exc)}
+                assistant.id,
+                content="".join(parts),
+                status="failed",
+                meta={"model": self.model.display_name, "error": str(exc)},
             )
             raise
         status = "cancelled" if reply.finish_reason == "cancelled" else "complete"
-        assistant = self.store.update_message(assistant.id, content=reply.text, status=status, meta=reply.to_dict())
-        return user, assistant
+        return self.store.update_message(
+            assistant.id, content=reply.text, status=status, meta=reply.to_dict()
+        )
+
+    # -- feedback, search, export ------------------------------------------------------------------
+    def mark_wrong(self, message_id: str, note: str = "") -> dict:
+        """The person says this answer was wrong: record it, and debit every lesson that shaped it.
+
+        Returns ``{"message_id", "already_marked", "memories": [{"id", "verdict", "utility_after",
+        "demoted", "flagged"}]}``; marking the same answer again changes nothing.
+        """
+        from purpose_desktop.engine.memory.credit import apply_feedback
+
+        if not isinstance(note, str):
+            raise InputError("The note must be text.", "Say what was wrong, or leave it empty.")
+        message = self.store.get_message(message_id)
+        if message.role != "assistant":
+            raise InputError("Only an answer can be marked wrong.", "Pick one of the assistant's replies.")
+        feedback = message.meta.get("feedback")
+        if isinstance(feedback, dict) and feedback.get("verdict") == "wrong":
+            return {"message_id": message.id, "already_marked": True, "memories": []}
+        context = message.meta.get("context")
+        used = (context or {}).get("memories") if isinstance(context, dict) else None
+        ids = [m["id"] for m in used or [] if isinstance(m, dict) and isinstance(m.get("id"), str)]
+        # Credit first: it is idempotent per (memory, message), so a crash before the feedback is
+        # saved cannot debit twice when the person marks the answer again.
+        report = apply_feedback(self.store, message.id, ids)
+        self.store.update_message(
+            message.id,
+            meta={"feedback": {"verdict": "wrong", "note": note.strip()[:2000], "at": now_iso()}},
+            touch=False,  # marking an old answer must not move its chat to the top of the list
+        )
+        return {
+            "message_id": message.id,
+            "already_marked": False,
+            "memories": [
+                {
+                    "id": u.memory_id,
+                    "verdict": u.verdict,
+                    "utility_after": u.utility_after,
+                    "demoted": bool(u.demote_reason),
+                    "flagged": bool(u.flag_reason),
+                }
+                for u in report.updates
+            ],
+        }
+
+    def search_messages(self, query: str, limit: int = 50) -> list[MessageHit]:
+        """Messages containing ``query`` in every chat not deleted, newest first (see Store.search_messages)."""
+        return self.store.search_messages(query, limit)
+
+    def export_markdown(self, conversation_id: str) -> str:
+        """The chat as Markdown: title, date, each message under "### You" / "### Assistant", its sources."""
+        conversation = self.store.get_conversation(conversation_id)
+        return chat_export.to_markdown(conversation, self.store.messages(conversation_id))
+
+    def export_conversation(self, conversation_id: str, path: str | Path) -> Path:
+        """Write the chat's Markdown to ``path`` atomically (an existing file is replaced whole or kept)."""
+        return chat_export.write_atomically(path, self.export_markdown(conversation_id))
 
     def _title_from(self, conversation_id: str, text: str) -> None:
         conv = self.store.get_conversation(conversation_id)
@@ -146,9 +301,31 @@ class Engine:
             self.store.rename_conversation(conversation_id, title_for(text))
 
     def close(self) -> None:
-        """Free the model and the database; safe to call twice."""
+        """Free the model, the chat's Vault searcher and the database; safe to call twice."""
+        if self._vault is not None:
+            vault, self._vault = self._vault, None
+            vault.close()
         if self.model is not None:
             self.model.close()
             self.model = None
         if self.store is not None:
             self.store.close()
+
+
+def _check_text(text: str) -> str:
+    if not isinstance(text, str):
+        raise InputError("A message must be text.", "Type a question or some code, then press Enter.")
+    text = text.strip()
+    if not text:
+        raise InputError("The message is empty.", "Type a question or some code, then press Enter.")
+    if len(text) > MAX_INPUT_CHARS:
+        raise InputError(
+            f"The message is {len(text):,} characters; the limit is {MAX_INPUT_CHARS:,}.",
+            "Attach large files through the Vault instead, or paste the part that matters.",
+        )
+    return text
+
+
+def _history(messages: Iterable[Message]) -> list[dict]:
+    """Earlier turns as the model sees them: finished messages with text (no stored context)."""
+    return [{"role": m.role, "content": m.content} for m in messages if m.status == "complete" and m.content]

@@ -27,6 +27,7 @@ N_CTX_RANGE = (256, 131072)
 N_THREADS_RANGE = (1, 1024)
 N_GPU_LAYERS_RANGE = (-1, 100_000)  # llama.cpp: -1 = offload every layer
 MAX_SYSTEM_PROMPT_CHARS = 32_000
+CHAT_VAULT_K_RANGE = (1, 10)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ class EngineSettings:
     default_team: str | None = None  # name of the saved team the Team pane opens with
     auto_promote: bool = False  # promote memories whose replay evidence clearly helps, without asking
     allow_unprotected_code: bool = False  # the person's approval to run code where the sandbox is weak
+    chat_uses_memory: bool = True  # chat answers see the lessons the person approved
+    chat_uses_vault: bool = True  # chat answers see (and cite) the best Vault excerpts
+    chat_vault_k: int = 3  # how many Vault excerpts a chat answer may use at most
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -154,6 +158,9 @@ _VALIDATORS = {
     "default_team": lambda v: _check_optional_text("default_team", v),
     "auto_promote": lambda v: _check_bool("auto_promote", v),
     "allow_unprotected_code": lambda v: _check_bool("allow_unprotected_code", v),
+    "chat_uses_memory": lambda v: _check_bool("chat_uses_memory", v),
+    "chat_uses_vault": lambda v: _check_bool("chat_uses_vault", v),
+    "chat_vault_k": _int_in("chat_vault_k", CHAT_VAULT_K_RANGE, optional=False),
 }
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(EngineSettings))
 

@@ -25,6 +25,7 @@ import sqlite_utils
 from purpose_desktop.engine import paths
 from purpose_desktop.engine.errors import InputError, RunModeError, StoreError
 from purpose_desktop.engine.runmode import RunMode
+from purpose_desktop.engine.store_messages import MessageHit, MessagesMixin
 from purpose_desktop.engine.store_runs import RunsMixin
 
 ROLES = ("system", "user", "assistant")
@@ -128,7 +129,10 @@ def _translate(exc: sqlite3.Error, path: Path) -> StoreError | None:
     return StoreError(f"Database error: {exc}.", f"The database is {path}.")
 
 
-class Store(RunsMixin):
+__all__ = ["Conversation", "Message", "MessageHit", "Store", "now_iso"]
+
+
+class Store(RunsMixin, MessagesMixin):
     """Conversations and messages in one SQLite file; every write is one committed transaction."""
 
     def __init__(self, path: Path | str | None = None, *, recover: bool = True) -> None:
@@ -420,34 +424,54 @@ class Store(RunsMixin):
         meta: dict | None = None,
     ) -> Message:
         """Append a message (next ``seq``) and bump the chat's ``updated_at``, in one transaction."""
+        prepared = self._prepare_message(role, content, status, meta)
+        with self._errors(), self._write() as db:
+            return self._insert_message(db, conversation_id, *prepared)
+
+    @staticmethod
+    def _now() -> str:
+        return now_iso()
+
+    @staticmethod
+    def _prepare_message(role: str, content: str, status: str, meta: dict | None) -> tuple:
+        """Validate a new message before any transaction starts: (role, content, status, meta)."""
         if role not in ROLES:
             raise InputError(f"Unknown message role {role!r}.", f"Use one of: {', '.join(ROLES)}.")
         _check_status(status)
         _check_content(content)
         meta = dict(meta or {})
-        meta_json = _dump_meta(meta)
+        _dump_meta(meta)
+        return role, content, status, meta
+
+    def _insert_message(
+        self,
+        db: sqlite_utils.Database,
+        conversation_id: str,
+        role: str,
+        content: str,
+        status: str,
+        meta: dict,
+    ) -> Message:
+        """Insert inside the caller's write transaction (the chat must exist and not be deleted)."""
         now = now_iso()
         mid = _new_id()
-        with self._errors(), self._write() as db:
-            row = db.execute(
-                "SELECT deleted_at FROM conversations WHERE id = ?", [conversation_id]
-            ).fetchone()
-            if row is None:
-                raise self._unknown("chat", conversation_id)
-            if row[0] is not None:
-                raise StoreError("This chat was deleted.", "Restore it (Undo) before adding to it.")
-            seq = db.execute(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?", [conversation_id]
-            ).fetchone()[0]
-            db.execute(
-                """
-                INSERT INTO messages
-                    (id, conversation_id, seq, role, content, status, meta_json, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                [mid, conversation_id, seq, role, content, status, meta_json, now, now],
-            )
-            db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", [now, conversation_id])
+        row = db.execute("SELECT deleted_at FROM conversations WHERE id = ?", [conversation_id]).fetchone()
+        if row is None:
+            raise self._unknown("chat", conversation_id)
+        if row[0] is not None:
+            raise StoreError("This chat was deleted.", "Restore it (Undo) before adding to it.")
+        seq = db.execute(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE conversation_id = ?", [conversation_id]
+        ).fetchone()[0]
+        db.execute(
+            """
+            INSERT INTO messages
+                (id, conversation_id, seq, role, content, status, meta_json, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [mid, conversation_id, seq, role, content, status, _dump_meta(meta), now, now],
+        )
+        db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", [now, conversation_id])
         return Message(mid, conversation_id, role, content, status, now, meta, seq=seq, updated_at=now)
 
     def update_message(
@@ -457,8 +481,13 @@ class Store(RunsMixin):
         content: str | None = None,
         status: str | None = None,
         meta: dict | None = None,
+        touch: bool = True,
     ) -> Message:
-        """Change a message; ``meta`` is merged (shallow) into the stored meta. Works on deleted chats too."""
+        """Change a message; ``meta`` is merged (shallow) into the stored meta. Works on deleted chats too.
+
+        ``touch=False`` leaves the chat's ``updated_at`` (and so its place in the list) alone, for
+        annotations such as feedback that are not new conversation.
+        """
         if content is not None:
             _check_content(content)
         if status is not None:
@@ -476,7 +505,8 @@ class Store(RunsMixin):
                 "UPDATE messages SET content = ?, status = ?, meta_json = ?, updated_at = ? WHERE id = ?",
                 [new_content, new_status, _dump_meta(new_meta), now, id],
             )
-            db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", [now, current.conversation_id])
+            if touch:
+                db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", [now, current.conversation_id])
         return dataclasses.replace(
             current, content=new_content, status=new_status, meta=new_meta, updated_at=now
         )

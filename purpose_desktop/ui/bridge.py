@@ -28,6 +28,7 @@ from purpose_desktop.ui.bridge_types import (
     DeleteTeamRequest,
     EditMemoryRequest,
     ErrorInfo,
+    ExportConversationRequest,
     ForgetModelRequest,
     IndexRequest,
     ListConversationsRequest,
@@ -40,6 +41,7 @@ from purpose_desktop.ui.bridge_types import (
     LoadRunRequest,
     LoadSettingsRequest,
     LoadTeamRequest,
+    MarkWrongRequest,
     Message,
     ModelSummary,
     ProposeTeamRequest,
@@ -53,6 +55,7 @@ from purpose_desktop.ui.bridge_types import (
     SaveSettingsRequest,
     SaveTeamRequest,
     ScanModelsRequest,
+    SearchMessagesRequest,
     ShowMemoryRequest,
     StartRequest,
     TeachRequest,
@@ -118,6 +121,9 @@ class EngineBridge(QObject):
     sig_memory_edit_requested = Signal(object)  #: EditMemoryRequest
     sig_memory_teach_requested = Signal(object)  #: TeachRequest
     sig_memory_retest_requested = Signal(object)  #: RetestMemoryRequest
+    sig_message_mark_wrong_requested = Signal(object)  #: MarkWrongRequest
+    sig_messages_search_requested = Signal(object)  #: SearchMessagesRequest
+    sig_conversation_export_requested = Signal(object)  #: ExportConversationRequest
     # GUI → vault thread
     sig_vault_sources_requested = Signal(object)  #: ListSourcesRequest
     sig_vault_index_requested = Signal(object)  #: IndexRequest
@@ -210,8 +216,16 @@ class EngineBridge(QObject):
     sig_memory_retested = Signal(str, object)
     #: (re-test request id, ReplayEvidence) the replay was stopped; nothing was stored.
     sig_memory_retest_cancelled = Signal(str, object)
-    #: (request id, ErrorInfo) a pane's request (models, settings, teams, runs, memory, vault) failed.
+    #: (request id, ErrorInfo) a pane's request (models, settings, teams, runs, memory, vault,
+    #: mark wrong, search, export) failed.
     sig_action_failed = Signal(str, object)
+    #: (request id, dict) an answer is marked wrong: {"message_id", "already_marked", "memories":
+    #: [{"id", "verdict", "utility_after", "demoted", "flagged"}]}.
+    sig_message_marked_wrong = Signal(str, object)
+    #: (request id, query, list[MessageHit]) messages containing the query, newest first.
+    sig_messages_searched = Signal(str, str, object)
+    #: (request id, path str) the chat's Markdown is written there.
+    sig_conversation_exported = Signal(str, object)
     # Facts (vault thread → GUI).
     #: (request id, list[SourceInfo]) vault sources with counts and status, oldest first.
     sig_vault_sources_listed = Signal(str, object)
@@ -272,6 +286,9 @@ class EngineBridge(QObject):
         "sig_memory_retested",
         "sig_memory_retest_cancelled",
         "sig_action_failed",
+        "sig_message_marked_wrong",
+        "sig_messages_searched",
+        "sig_conversation_exported",
     )
     _ASKS = (
         ("sig_engine_start_requested", "on_engine_start_requested"),
@@ -304,6 +321,9 @@ class EngineBridge(QObject):
         ("sig_memory_edit_requested", "on_memory_edit_requested"),
         ("sig_memory_teach_requested", "on_memory_teach_requested"),
         ("sig_memory_retest_requested", "on_memory_retest_requested"),
+        ("sig_message_mark_wrong_requested", "on_message_mark_wrong_requested"),
+        ("sig_messages_search_requested", "on_messages_search_requested"),
+        ("sig_conversation_export_requested", "on_conversation_export_requested"),
     )
     _VAULT_ASKS = (
         ("sig_vault_sources_requested", "on_sources_requested"),
@@ -460,6 +480,34 @@ class EngineBridge(QObject):
         self._in_flight[req.id] = req
         self.sig_chat_requested.emit(req)
         return req
+
+    def regenerate(self, conversation_id: str) -> ChatRequest:
+        """Answer the chat's last user message again; streams and ends like send_message (stop with stop())."""
+        req = ChatRequest(conversation_id, "", mode="regenerate")
+        self._in_flight[req.id] = req
+        self.sig_chat_requested.emit(req)
+        return req
+
+    def edit_and_resend(self, conversation_id: str, message_id: str, text: str) -> ChatRequest:
+        """Replace the user message ``message_id`` with ``text``, drop what followed, and stream a new answer."""
+        req = ChatRequest(conversation_id, text, mode="edit", message_id=message_id)
+        self._in_flight[req.id] = req
+        self.sig_chat_requested.emit(req)
+        return req
+
+    def mark_wrong(self, message_id: str, note: str = "") -> MarkWrongRequest:
+        """Record that an answer was wrong; answered by sig_message_marked_wrong."""
+        return self._ask(self.sig_message_mark_wrong_requested, MarkWrongRequest(message_id, note))
+
+    def search_messages(self, query: str, limit: int = 50) -> SearchMessagesRequest:
+        """Search every chat; answered by sig_messages_searched."""
+        return self._ask(self.sig_messages_search_requested, SearchMessagesRequest(query, limit))
+
+    def export_conversation(self, conversation_id: str, path: str) -> ExportConversationRequest:
+        """Write the chat as Markdown to ``path``; answered by sig_conversation_exported."""
+        return self._ask(
+            self.sig_conversation_export_requested, ExportConversationRequest(conversation_id, str(path))
+        )
 
     def stop(self, req: Any) -> None:
         """Stop a reply, run, re-test or indexing now: sets its CancelToken from this (GUI) thread."""

@@ -17,16 +17,21 @@ __all__ = [
     "Conversation",
     "DeleteRequest",
     "ErrorInfo",
+    "ExportConversationRequest",
     "ListConversationsRequest",
     "LoadMessagesRequest",
     "LoadModelRequest",
+    "MarkWrongRequest",
     "Message",
     "ModelSummary",
     "RenameRequest",
     "ReplyResult",
     "RestoreRequest",
+    "SearchMessagesRequest",
     "StartRequest",
 ]
+
+CHAT_MODES = ("send", "regenerate", "edit")
 
 
 def _new_id() -> str:
@@ -68,12 +73,47 @@ class LoadMessagesRequest:
 class ChatRequest:
     """Send ``text`` and stream the reply; ``conversation_id`` None starts a new chat.
 
-    ``cancel`` is set straight from the GUI thread to stop the reply (see EngineBridge.stop).
+    ``mode`` "regenerate" answers the chat's last user message again (``text`` unused); "edit" replaces
+    the user message ``message_id`` with ``text``, drops what followed, and answers it. ``cancel`` is
+    set straight from the GUI thread to stop the reply (see EngineBridge.stop).
     """
 
     conversation_id: str | None
     text: str
     cancel: CancelToken = field(default_factory=CancelToken)
+    id: str = field(default_factory=_new_id)
+    mode: str = "send"
+    message_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in CHAT_MODES:
+            raise ValueError(f"unknown chat mode {self.mode!r}; use one of {CHAT_MODES}")
+
+
+@dataclass(frozen=True)
+class MarkWrongRequest:
+    """The person says an answer was wrong (``note``: what was wrong); the lessons it used are debited."""
+
+    message_id: str
+    note: str = ""
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class SearchMessagesRequest:
+    """Find messages containing ``query`` across every chat not deleted, newest first."""
+
+    query: str
+    limit: int = 50
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
+class ExportConversationRequest:
+    """Write a chat as Markdown to ``path`` (atomically: the file is replaced whole or left as it was)."""
+
+    conversation_id: str
+    path: str
     id: str = field(default_factory=_new_id)
 
 

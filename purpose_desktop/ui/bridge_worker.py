@@ -27,6 +27,7 @@ from purpose_desktop.ui.bridge_types import (
     DeleteTeamRequest,
     EditMemoryRequest,
     ErrorInfo,
+    ExportConversationRequest,
     ForgetModelRequest,
     ListConversationsRequest,
     ListMemoriesRequest,
@@ -37,6 +38,7 @@ from purpose_desktop.ui.bridge_types import (
     LoadRunRequest,
     LoadSettingsRequest,
     LoadTeamRequest,
+    MarkWrongRequest,
     ModelSummary,
     ProposeTeamRequest,
     RenameRequest,
@@ -47,6 +49,7 @@ from purpose_desktop.ui.bridge_types import (
     SaveSettingsRequest,
     SaveTeamRequest,
     ScanModelsRequest,
+    SearchMessagesRequest,
     ShowMemoryRequest,
     StartRequest,
     TeachRequest,
@@ -111,6 +114,10 @@ class EngineWorker(QObject):
     sig_memory_retested = Signal(str, object)
     sig_memory_retest_cancelled = Signal(str, object)
     sig_action_failed = Signal(str, object)
+    # chat extras
+    sig_message_marked_wrong = Signal(str, object)
+    sig_messages_searched = Signal(str, str, object)
+    sig_conversation_exported = Signal(str, object)
 
     def __init__(self, engine_factory: Callable[[], Engine]) -> None:
         super().__init__()
@@ -192,22 +199,30 @@ class EngineWorker(QObject):
                 raise ModelError(
                     "No model is loaded yet.", "Wait for the model to finish loading, or pick another one."
                 )
-            if not req.text.strip():
+            if req.mode != "regenerate" and not req.text.strip():
                 raise InputError("The message is empty.", "Type a question or some code, then press Enter.")
-            conversation_id = req.conversation_id
-            if conversation_id is None:
-                conversation = engine.store.create_conversation(
-                    model=getattr(engine.model, "display_name", None)
-                )
-                conversation_id = conversation.id
-                self.sig_conversation_created.emit(req.id, conversation)
-            user, assistant = engine.send_message(
-                conversation_id,
-                req.text,
-                cancel=req.cancel,
-                on_token=lambda piece: self.sig_token_received.emit(req.id, piece),
-            )
-            result = ReplyResult(engine.store.get_conversation(conversation_id), user, assistant)
+            stream = {
+                "cancel": req.cancel,
+                "on_token": lambda piece: self.sig_token_received.emit(req.id, piece),
+            }
+            if req.mode == "regenerate":
+                if req.conversation_id is None:
+                    raise InputError("Which chat?", "Open the chat whose last answer you want again.")
+                user, assistant = engine.regenerate(req.conversation_id, **stream)
+            elif req.mode == "edit":
+                if req.message_id is None:
+                    raise InputError("Which message?", "Pick the message of yours to edit.")
+                user, assistant = engine.edit_and_resend(req.message_id, req.text, **stream)
+            else:
+                conversation_id = req.conversation_id
+                if conversation_id is None:
+                    conversation = engine.store.create_conversation(
+                        model=getattr(engine.model, "display_name", None)
+                    )
+                    conversation_id = conversation.id
+                    self.sig_conversation_created.emit(req.id, conversation)
+                user, assistant = engine.send_message(conversation_id, req.text, **stream)
+            result = ReplyResult(engine.store.get_conversation(user.conversation_id), user, assistant)
             if assistant.status == "cancelled":
                 self.sig_reply_cancelled.emit(req.id, result)
             else:
@@ -247,6 +262,33 @@ class EngineWorker(QObject):
             self.sig_action_failed.emit(req.id, self._fail(what, exc))
             return
         fact.emit(req.id, result)
+
+    @Slot(object)
+    def on_message_mark_wrong_requested(self, req: MarkWrongRequest) -> None:
+        self._serve(
+            req,
+            "marking an answer wrong",
+            self.sig_message_marked_wrong,
+            lambda e: e.mark_wrong(req.message_id, req.note),
+        )
+
+    @Slot(object)
+    def on_messages_search_requested(self, req: SearchMessagesRequest) -> None:
+        try:
+            hits = self._require_engine().search_messages(req.query, req.limit)
+        except Exception as exc:
+            self.sig_action_failed.emit(req.id, self._fail("searching chats", exc))
+            return
+        self.sig_messages_searched.emit(req.id, req.query, hits)
+
+    @Slot(object)
+    def on_conversation_export_requested(self, req: ExportConversationRequest) -> None:
+        self._serve(
+            req,
+            "exporting a chat",
+            self.sig_conversation_exported,
+            lambda e: str(e.export_conversation(req.conversation_id, req.path)),
+        )
 
     @Slot(object)
     def on_models_scan_requested(self, req: ScanModelsRequest) -> None:

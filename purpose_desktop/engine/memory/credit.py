@@ -23,6 +23,8 @@ from purpose_desktop.engine.memory.repo import CreditUpdate, MemoryRepo
 MIN_BASELINE_RUNS = 3
 NEUTRAL_BASELINE = 0.5
 UTILITY_RANGE = (0.05, 1.0)
+#: A "this was wrong" in chat counts as an outcome this far below the baseline (a clearly hurting run).
+FEEDBACK_ADVANTAGE = -0.5
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,23 @@ class CreditReport:
             "credited": {u.memory_id: u.verdict for u in self.updates},
             "demoted": self.demoted,
         }
+
+
+def _demotion(
+    memory, verdict: str, streak: int, why: str, policy: MemoryPolicy
+) -> tuple[str | None, str | None]:
+    """(demote reason, flag reason) for a memory that just got ``verdict`` with ``streak`` hurts in a row."""
+    if verdict != "hurt" or streak < policy.demote_after or memory.status != "promoted":
+        return None, None
+    if memory.taught and not policy.demote_taught:
+        # The user's own rule is theirs to withdraw: it stays in use, and the review pane says why to look.
+        if streak == policy.demote_after:
+            return (
+                None,
+                f"flagged for review: {why}. Kept in use because you taught it; archive or edit it if it hurts.",
+            )
+        return None, None
+    return f"demoted: {why}. Re-test or edit it before approving again.", None
 
 
 def baseline(repo: MemoryRepo, run_id: str) -> float:
@@ -96,18 +115,11 @@ def apply_credit(
         streak = (
             memory.hurt_streak + 1 if verdict == "hurt" else 0 if verdict == "helped" else memory.hurt_streak
         )
-        reason = flag = None
-        if verdict == "hurt" and streak >= policy.demote_after and memory.status == "promoted":
-            why = (
-                f"hurt {streak} runs in a row (latest run {run_id[:8]}: outcome {outcome:.2f} vs "
-                f"baseline {base:.2f}); utility {utility:.2f}"
-            )
-            if memory.taught and not policy.demote_taught:
-                # The user's own rule is theirs to withdraw: it stays in use, and the review pane says why to look.
-                if streak == policy.demote_after:
-                    flag = f"flagged for review: {why}. Kept in use because you taught it; archive or edit it if it hurts."
-            else:
-                reason = f"demoted: {why}. Re-test or edit it before approving again."
+        why = (
+            f"hurt {streak} runs in a row (latest run {run_id[:8]}: outcome {outcome:.2f} vs "
+            f"baseline {base:.2f}); utility {utility:.2f}"
+        )
+        reason, flag = _demotion(memory, verdict, streak, why, policy)
         updates.append(
             CreditUpdate(
                 memory_id=memory.id,
@@ -127,3 +139,51 @@ def apply_credit(
         )
     repo.apply_credits(updates)
     return CreditReport(run_id, base, run_outcome, updates)
+
+
+def feedback_key(message_id: str) -> str:
+    """The ``memory_credits.run_id`` of a chat verdict: one credit per memory and message, ever."""
+    return f"chat:{message_id}"
+
+
+def apply_feedback(
+    store, message_id: str, memory_ids: Sequence[str], policy: MemoryPolicy | None = None
+) -> CreditReport:
+    """The person said a chat answer was wrong: each memory that shaped it was "hurt", in one transaction.
+
+    Same rules as :func:`apply_credit` with a fixed negative advantage (``FEEDBACK_ADVANTAGE``): utility
+    drops by ``credit_rate`` × 0.5, ``hurt_streak`` grows, ``demote_after`` in a row send a distilled
+    lesson back to review and only flag a taught one. Idempotent per message (see ``feedback_key``).
+    """
+    policy = policy or MemoryPolicy()
+    repo = MemoryRepo(store)
+    key = feedback_key(message_id)
+    outcome, base = 0.0, -FEEDBACK_ADVANTAGE
+    updates = []
+    for memory in repo.get_many(memory_ids):
+        utility = min(
+            UTILITY_RANGE[1], max(UTILITY_RANGE[0], memory.utility + policy.credit_rate * FEEDBACK_ADVANTAGE)
+        )
+        streak = memory.hurt_streak + 1
+        why = f"marked wrong in chat {streak} times in a row (latest: message {message_id[:8]}); utility {utility:.2f}"
+        reason, flag = _demotion(memory, "hurt", streak, why, policy)
+        updates.append(
+            CreditUpdate(
+                memory_id=memory.id,
+                run_id=key,
+                steps=[],
+                outcome=outcome,
+                baseline=base,
+                advantage=FEEDBACK_ADVANTAGE,
+                verdict="hurt",
+                utility_after=round(utility, 4),
+                helped=memory.helped,
+                hurt=memory.hurt + 1,
+                hurt_streak=streak,
+                demote_reason=reason,
+                flag_reason=flag,
+                note=f"marked wrong in chat (message {message_id[:8]}): utility {memory.utility:.2f} → {utility:.2f}",
+            )
+        )
+    repo.apply_credits(updates)
+    return CreditReport(key, base, outcome, updates)

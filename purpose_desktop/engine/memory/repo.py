@@ -73,6 +73,7 @@ class CreditUpdate:
     hurt_streak: int
     demote_reason: str | None = None
     flag_reason: str | None = None  # kept promoted, but the review pane should show this
+    note: str | None = None  # the history line, when the credit came from somewhere other than a run
 
 
 def check_text(text: str) -> str:
@@ -506,7 +507,8 @@ class MemoryRepo:
                     "credited",
                     row[0],
                     row[0],
-                    f"run {u.run_id[:8]} {u.verdict}: outcome {u.outcome:.2f} vs baseline {u.baseline:.2f}",
+                    u.note
+                    or f"run {u.run_id[:8]} {u.verdict}: outcome {u.outcome:.2f} vs baseline {u.baseline:.2f}",
                     {"run_id": u.run_id, "utility": u.utility_after},
                 )
                 if u.flag_reason and not u.demote_reason:

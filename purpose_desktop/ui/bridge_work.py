@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -256,22 +258,40 @@ def load_run(engine: Engine, run_id: str) -> dict:
             memories.get(mid, {"id": mid, "kind": "", "text": "", "status": "gone"})
             for mid in step.get("memory_ids") or []
         ]
-        step["citations"] = _citations(step.get("tool_calls") or [])
+        step["citations"] = _citations(engine, step.get("tool_calls") or [])
     return run
 
 
-def _citations(tool_calls: list[dict]) -> list[str]:
-    """Vault passages a step saw, from its vault_search calls ("[path:1-20] snippet" lines)."""
-    import re
+_CITATION = re.compile(r"^\[(.+?):(\d+)-(\d+)\]", re.MULTILINE)
 
-    out: list[str] = []
+
+def _citations(engine: Engine, tool_calls: list[dict]) -> list[dict]:
+    """Vault passages a step saw, from its vault_search calls ("[rel_path:1-20] snippet" lines), each
+    with the file's path where the vault still has it (so the Runs pane can open it at those lines)."""
+    out: dict[str, dict] = {}
     for call in tool_calls:
         if call.get("tool") != "vault_search":
             continue
-        for m in re.finditer(r"^\[([^\]]+:\d+-\d+)\]", str(call.get("output", "")), re.MULTILINE):
-            if m.group(1) not in out:
-                out.append(m.group(1))
-    return out
+        for m in _CITATION.finditer(str(call.get("output", ""))):
+            rel, first, last = m.group(1), int(m.group(2)), int(m.group(3))
+            out.setdefault(
+                f"{rel}:{first}-{last}",
+                {"citation": f"{rel}:{first}-{last}", "rel_path": rel, "start_line": first, "end_line": last},
+            )
+    for item in out.values():
+        try:
+            row = (
+                engine.store._db()
+                .execute(
+                    "SELECT path FROM vault_files WHERE rel_path = ? ORDER BY indexed_at DESC LIMIT 1",
+                    [item["rel_path"]],
+                )
+                .fetchone()
+            )
+        except sqlite3.Error:  # an older database without vault tables: the citation stays text
+            row = None
+        item["path"] = row[0] if row else ""
+    return list(out.values())
 
 
 # -- memory ----------------------------------------------------------------------------------------

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
+from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QFileDialog,
     QFrame,
     QLabel,
     QPushButton,
@@ -25,6 +28,7 @@ from purpose_desktop.ui.bridge import (
     ModelSummary,
     ReplyResult,
 )
+from purpose_desktop.ui.chat_search import ChatSearch
 from purpose_desktop.ui.chat_widgets import (
     WELCOME_HINT,
     WELCOME_TITLE,
@@ -35,6 +39,8 @@ from purpose_desktop.ui.chat_widgets import (
 from purpose_desktop.ui.composer import Composer
 from purpose_desktop.ui.conversation_list import ConversationListModel, ConversationListView, IdRole
 from purpose_desktop.ui.markdown import warm_up as warm_up_markdown
+from purpose_desktop.ui.message_parts import WrongDialog, kind_label, short
+from purpose_desktop.ui.source_viewer import SourceViewer, show_source
 
 #: Streaming text is re-rendered at most this often (ms): one re-render per token would stall the GUI.
 FLUSH_MS = 50
@@ -59,6 +65,8 @@ class _Stream:
     widget: MessageWidget | None  # None while another chat is on screen
     text: str = ""
     stopping: bool = False
+    mode: str = "send"  # "send" | "regenerate" | "edit"
+    user_widget: MessageWidget | None = None
 
 
 def provisional_title(text: str) -> str:
@@ -67,7 +75,13 @@ def provisional_title(text: str) -> str:
 
 
 def _display_key(messages: list[Message]) -> tuple:
-    return tuple((m.id, m.status, len(m.content)) for m in messages)
+    return tuple((m.id, m.status, len(m.content), bool(m.meta.get("feedback"))) for m in messages)
+
+
+def export_file_name(title: str) -> str:
+    """A safe file name for a chat's Markdown export ("Retrying failed uploads.md")."""
+    name = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", title or "").strip(" .")
+    return (" ".join(name.split())[:80] or "Chat") + ".md"
 
 
 class ChatPane(QWidget):
@@ -79,6 +93,8 @@ class ChatPane(QWidget):
     sig_title_changed = Signal(str)
     #: (streaming) a reply started (True) or ended (False).
     sig_streaming_changed = Signal(bool)
+    #: (memory id) the person clicked a memory chip under an answer: show it in the Memory pane.
+    sig_memory_open_requested = Signal(str)
 
     def __init__(self, bridge: EngineBridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -97,6 +113,11 @@ class ChatPane(QWidget):
         self._syncing = False
         self._model_detail = ""
         self._loading_shown = False
+        self._actions: dict[str, str] = {}  # request id → "mark" | "export"
+        self._marks: dict[str, tuple[str, str]] = {}  # request id → (message id, note)
+        self._reveal_id: str | None = None  # a message to scroll to once its chat is shown (search)
+        self.wrong_dialog: WrongDialog | None = None
+        self.source_viewer: SourceViewer | None = None
         self._loading_timer = QTimer(self, singleShot=True, interval=LOADING_DELAY_MS)
         self._loading_timer.timeout.connect(self._show_loading)
         self._flush_timer = QTimer(self, singleShot=True, interval=FLUSH_MS)
@@ -123,7 +144,12 @@ class ChatPane(QWidget):
         self.new_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.new_button.clicked.connect(self.new_chat)
         side.addWidget(self.new_button)
-        section = QLabel("Chats", objectName="sectionLabel")
+        self.search = ChatSearch(self._bridge, sidebar)
+        self.search.sig_result_activated.connect(self.open_message)
+        self.search.sig_active_changed.connect(self._on_search_active)
+        self.search.field.sig_escaped.connect(lambda: self.list_view.setFocus())
+        side.addWidget(self.search, 0)
+        self.section_label = section = QLabel("Chats", objectName="sectionLabel")
         side.addWidget(section)
         self.list_model = ConversationListModel(self)
         self.list_view = ConversationListView(sidebar)
@@ -148,6 +174,9 @@ class ChatPane(QWidget):
         self.error_banner = Banner("error")
         self.messages = MessageList()
         self.messages.sig_status.connect(lambda text: self.sig_status.emit(text, 3000))
+        self.messages.sig_message_action.connect(self._on_message_action)
+        self.messages.sig_memory_requested.connect(self.sig_memory_open_requested)
+        self.messages.sig_source_requested.connect(self.open_source)
         self.undo_banner = Banner("info")
         self.composer = Composer(MAX_INPUT_CHARS)
         self.composer.sig_send_requested.connect(self.send)
@@ -188,6 +217,9 @@ class ChatPane(QWidget):
         b.sig_conversation_renamed.connect(self._on_renamed)
         b.sig_conversation_restored.connect(self._on_restored)
         b.sig_request_failed.connect(self._on_request_failed)
+        b.sig_message_marked_wrong.connect(self._on_marked_wrong)
+        b.sig_conversation_exported.connect(self._on_exported)
+        b.sig_action_failed.connect(self._on_action_failed)
 
     # -- public actions (buttons, keys, the main window's shortcuts) ---------------------------------
     @property
@@ -209,6 +241,7 @@ class ChatPane(QWidget):
         """Show an empty, unsaved chat; it is created in the store when its first message is sent."""
         self._current_id = None
         self._messages_request = None
+        self.composer.cancel_editing()
         self._detach_stream()
         self._select_row(None)
         self.messages.clear()
@@ -227,14 +260,148 @@ class ChatPane(QWidget):
         if self._model_state != "ready":
             self.sig_status.emit(_PLACEHOLDERS[self._model_state], 4000)
             return
+        editing = self.composer.editing
+        if editing is not None and self._current_id is not None:
+            self._resend_edited(editing.message_id, text)
+            return
         request = self._bridge.send_message(self._current_id, text)
         self.input.clear()
         self.error_banner.dismiss()
-        self.messages.add_message("user", "You", text)
+        user = self.messages.add_message("user", "You", text)
         widget = self.messages.add_message("assistant", self._model_name, "", "streaming")
         self.messages.scroll_to_bottom()
-        self._stream = _Stream(request, self._current_id, widget)
+        self._stream = _Stream(request, self._current_id, widget, user_widget=user)
         self._set_streaming(True)
+
+    def _can_start_reply(self) -> bool:
+        if self._stream is not None:
+            self.sig_status.emit("A reply is still being written — press Esc to stop it first.", 4000)
+            return False
+        if self._model_state != "ready":
+            self.sig_status.emit(_PLACEHOLDERS[self._model_state], 4000)
+            return False
+        return True
+
+    def regenerate(self) -> None:
+        """Write the latest reply again (the old one is replaced in the chat and in the store)."""
+        widgets = self.message_widgets()
+        last = widgets[-1] if widgets else None
+        if self._current_id is None or last is None or last.role != "assistant" or last.message is None:
+            self.sig_status.emit("There is no reply to write again here.", 3000)
+            return
+        if not self._can_start_reply():
+            return
+        request = self._bridge.regenerate(self._current_id)
+        self.error_banner.dismiss()
+        self.messages.remove_from(last)
+        cached = self._cache.get(self._current_id)
+        if cached is not None:
+            while cached and cached[-1].role == "assistant":
+                cached.pop()
+        widget = self.messages.add_message("assistant", self._model_name, "", "streaming")
+        self.messages.scroll_to_bottom()
+        self._stream = _Stream(request, self._current_id, widget, mode="regenerate")
+        self._set_streaming(True)
+
+    def edit_message(self, widget: MessageWidget) -> None:
+        """Put one of the person's messages in the composer to edit and resend it."""
+        if widget.role != "user" or widget.message is None:
+            return
+        if self._stream is not None:
+            self.sig_status.emit("A reply is still being written — press Esc to stop it first.", 4000)
+            return
+        widgets = self.message_widgets()
+        later = len(widgets) - widgets.index(widget) - 1 if widget in widgets else 0
+        self.composer.start_editing(widget.message.id, widget.text, later)
+
+    def edit_last(self) -> None:
+        """Edit the person's latest message (Ctrl+Shift+Up)."""
+        mine = [w for w in self.message_widgets() if w.role == "user" and w.message is not None]
+        if mine:
+            self.edit_message(mine[-1])
+        else:
+            self.sig_status.emit("There is no message of yours to edit here.", 3000)
+
+    def _resend_edited(self, message_id: str, text: str) -> None:
+        if not self._can_start_reply():
+            return
+        conversation_id = self._current_id
+        request = self._bridge.edit_and_resend(conversation_id, message_id, text)
+        self.composer.cancel_editing()  # the draft the person had before editing comes back
+        self.error_banner.dismiss()
+        edited = next((w for w in self.message_widgets() if w.message_id == message_id), None)
+        if edited is not None:
+            self.messages.remove_from(edited)
+        cached = self._cache.get(conversation_id)
+        if cached is not None:
+            ids = [m.id for m in cached]
+            if message_id in ids:
+                del cached[ids.index(message_id) :]
+        user = self.messages.add_message("user", "You", text)
+        widget = self.messages.add_message("assistant", self._model_name, "", "streaming")
+        self.messages.scroll_to_bottom()
+        self._stream = _Stream(request, conversation_id, widget, mode="edit", user_widget=user)
+        self._set_streaming(True)
+
+    def copy_last_reply(self) -> None:
+        replies = [w for w in self.message_widgets() if w.role == "assistant" and w.text.strip()]
+        if replies:
+            replies[-1].copy_text()
+
+    def mark_wrong(self, widget: MessageWidget | None = None) -> None:
+        """Ask for an optional note, then mark a reply (default: the latest) as wrong."""
+        if widget is None:
+            replies = [w for w in self.message_widgets() if w.role == "assistant" and w.message is not None]
+            widget = replies[-1] if replies else None
+        if widget is None or widget.message is None:
+            self.sig_status.emit("There is no stored reply to mark here.", 3000)
+            return
+        if widget.actions_row.marked:
+            self.sig_status.emit("This reply is already marked as wrong.", 3000)
+            return
+        dialog = WrongDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        message_id = widget.message.id
+        dialog.sig_confirmed.connect(lambda note: self._send_mark(message_id, note))
+        self.wrong_dialog = dialog
+        dialog.open()
+
+    def _send_mark(self, message_id: str, note: str) -> None:
+        request = self._bridge.mark_wrong(message_id, note)
+        self._actions[request.id] = "mark"
+        self._marks[request.id] = (message_id, note)
+
+    def export_current(self) -> None:
+        """Ask where to save the chat on screen as Markdown, then write it there (via the engine)."""
+        conv = self.list_model.get(self._current_id)
+        if conv is None:
+            self.sig_status.emit("Open a chat to export it.", 3000)
+            return
+        folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+        folder = folder if folder and Path(folder).is_dir() else str(Path.home())
+        path, _filter = QFileDialog.getSaveFileName(
+            self, "Export chat", str(Path(folder) / export_file_name(conv.title)), "Markdown (*.md)"
+        )
+        if not path:
+            return
+        if not path.lower().endswith((".md", ".markdown")):
+            path += ".md"
+        self._actions[self._bridge.export_conversation(conv.id, path).id] = "export"
+
+    def focus_search(self) -> None:
+        self.search.focus()
+
+    def open_message(self, conversation_id: str, message_id: str) -> None:
+        """Show a chat and scroll to one of its messages, briefly highlighted (a search result)."""
+        self._reveal_id = message_id
+        if conversation_id != self._current_id:
+            self.select_conversation(conversation_id)
+        self._reveal_pending()
+
+    def open_source(self, item: dict) -> SourceViewer:
+        """Open a cited passage (a source chip) in the SourceViewer at its lines."""
+        self.source_viewer = show_source(self, item)
+        return self.source_viewer
 
     def stop(self) -> None:
         """Stop the reply being written (keeps what arrived); harmless when there is none or twice."""
@@ -261,6 +428,8 @@ class ChatPane(QWidget):
         finally:
             self._syncing = False
         self._cache.pop(conversation_id, None)
+        if self._current_id == conversation_id:
+            self.composer.cancel_editing()
         self._bridge.delete_conversation(conversation_id)
         if self._current_id == conversation_id:
             self.new_chat()
@@ -300,6 +469,7 @@ class ChatPane(QWidget):
             self._loading_timer.stop()
             self._loading_shown = False
         self._refresh_empty_state()
+        self._update_actions()
 
     def _show_loading(self) -> None:
         self._loading_shown = self._model_state == "loading"
@@ -367,6 +537,7 @@ class ChatPane(QWidget):
         self._cache[conversation_id] = list(messages)
         if conversation_id == self._current_id and _display_key(messages) != self._shown_key:
             self._render(conversation_id, messages)
+        self._reveal_pending()
 
     def _on_conversation_created(self, request_id: str, conv: Conversation) -> None:
         stream = self._stream
@@ -409,13 +580,18 @@ class ChatPane(QWidget):
             self.list_model.upsert(conv)
         cached = self._cache.get(conv.id)
         if cached is not None:
-            cached.extend([result.user, assistant])
+            cached.extend([assistant] if stream.mode == "regenerate" else [result.user, assistant])
         if stream.widget is not None:
-            stream.widget.set_text(assistant.content, assistant.status, meta=assistant.meta)
+            stream.widget.set_message(assistant)
+            if stream.user_widget is not None and stream.mode != "regenerate":
+                stream.user_widget.message = result.user
             if self._current_id == conv.id and cached is not None:
                 self._shown_key = _display_key(cached)
         if self._current_id == conv.id:
             self.sig_title_changed.emit(conv.title)
+            if stream.mode != "send":
+                # Earlier messages were replaced in the store: show exactly what it now holds.
+                self._messages_request = self._bridge.load_messages(conv.id).id
         if assistant.status == "cancelled":
             self.sig_status.emit("Reply stopped — what arrived is kept.", 4000)
         self._set_streaming(False)
@@ -428,11 +604,13 @@ class ChatPane(QWidget):
         self._stream = None
         if stream.widget is not None:
             stream.widget.set_text(stream.text, "failed")
-        if not stream.text and not self.input.toPlainText():
+        if not stream.text and not self.input.toPlainText() and stream.mode != "regenerate":
             # Nothing came back: give the person their message back rather than make them retype it.
             self.input.setPlainText(stream.request.text)
         if stream.conversation_id:
             self._cache.pop(stream.conversation_id, None)
+            if stream.mode != "send" and stream.conversation_id == self._current_id:
+                self._messages_request = self._bridge.load_messages(stream.conversation_id).id
         self.show_error(err)
         self._set_streaming(False)
         self._refresh_list()
@@ -458,6 +636,34 @@ class ChatPane(QWidget):
         self.select_conversation(conv.id)
         self.sig_status.emit(f"Restored “{conv.title}”.", 3000)
 
+    def _on_marked_wrong(self, request_id: str, report: dict) -> None:
+        if self._actions.pop(request_id, None) != "mark":
+            return
+        message_id, note = self._marks.pop(request_id, (report.get("message_id"), ""))
+        widget = next((w for w in self.message_widgets() if w.message_id == message_id), None)
+        feedback = {"verdict": "wrong", "note": note}
+        context: dict = {}
+        if widget is not None:
+            context = widget.meta.get("context") or {}
+            widget.set_feedback(feedback)
+        for messages in self._cache.values():
+            for i, m in enumerate(messages):
+                if m.id == message_id:
+                    messages[i] = replace(m, meta={**m.meta, "feedback": feedback})
+                    context = context or m.meta.get("context") or {}
+        if self._current_id in self._cache:
+            self._shown_key = _display_key(self._cache[self._current_id])
+        self.sig_status.emit(marked_wrong_text(report, context), 10_000)
+
+    def _on_exported(self, request_id: str, path) -> None:
+        if self._actions.pop(request_id, None) == "export":
+            self.sig_status.emit(f"Exported to {path}", 8000)
+
+    def _on_action_failed(self, request_id: str, err: ErrorInfo) -> None:
+        if self._actions.pop(request_id, None) is not None:
+            self._marks.pop(request_id, None)
+            self.show_error(err)
+
     def _on_request_failed(self, request_id: str, err: ErrorInfo) -> None:
         self.show_error(err)
         if request_id == self._messages_request:
@@ -469,6 +675,8 @@ class ChatPane(QWidget):
 
     # -- helpers ------------------------------------------------------------------------------------
     def _update_empty_list(self, *_args) -> None:
+        if self.search.active:
+            return
         empty = self.list_model.rowCount() == 0
         self.empty_list_label.setVisible(empty)
         self.list_view.setVisible(not empty)
@@ -485,6 +693,7 @@ class ChatPane(QWidget):
 
     def _open(self, conversation_id: str) -> None:
         self._current_id = conversation_id
+        self.composer.cancel_editing()
         self._detach_stream()
         conv = self.list_model.get(conversation_id)
         self.sig_title_changed.emit(conv.title if conv else "")
@@ -504,13 +713,58 @@ class ChatPane(QWidget):
             if m.status == "streaming" and self._stream and self._stream.conversation_id == conversation_id:
                 continue  # the live widget below shows it
             name = "You" if m.role == "user" else str(m.meta.get("model") or self._model_name)
-            self.messages.add_message(m.role, name, m.content, m.status, meta=m.meta)
+            self.messages.add_message(m.role, name).set_message(m)
         stream = self._stream
         if stream is not None and stream.conversation_id == conversation_id:
-            self.messages.add_message("user", "You", stream.request.text)
+            if stream.mode != "regenerate":
+                stream.user_widget = self.messages.add_message("user", "You", stream.request.text)
             stream.widget = self.messages.add_message("assistant", self._model_name, stream.text, "streaming")
         self._shown_key = _display_key(messages)
         self.messages.scroll_to_bottom()
+        self._update_actions()
+        self._reveal_pending()
+
+    def _reveal_pending(self) -> None:
+        message_id = self._reveal_id
+        if message_id is None:
+            return
+        widget = next((w for w in self.message_widgets() if w.message_id == message_id), None)
+        if widget is not None:
+            self._reveal_id = None
+            # After the layout has placed the messages, or the scroll position would be stale.
+            QTimer.singleShot(0, widget, lambda: self.messages.reveal(widget))
+
+    def _on_message_action(self, action: str, widget: MessageWidget) -> None:
+        if action == "edit":
+            self.edit_message(widget)
+        elif action == "regenerate":
+            self.regenerate()
+        elif action == "wrong":
+            self.mark_wrong(widget)
+
+    def _update_actions(self) -> None:
+        """Enable each message's actions for the current state (streaming, model ready, latest reply)."""
+        widgets = self.message_widgets()
+        idle = self._stream is None and self._model_state == "ready"
+        last = widgets[-1] if widgets else None
+        for w in widgets:
+            stored = w.message is not None
+            if w.role == "user":
+                w.set_actions(edit=stored and idle)
+            else:
+                latest = w is last and stored
+                w.set_actions(
+                    regenerate=idle if latest else None,
+                    wrong=stored and w.status() in ("complete", "cancelled"),
+                )
+
+    def _on_search_active(self, active: bool) -> None:
+        self.section_label.setVisible(not active)
+        if active:
+            self.list_view.hide()
+            self.empty_list_label.hide()
+        else:
+            self._update_empty_list()
 
     def _detach_stream(self) -> None:
         if self._stream is not None:
@@ -531,6 +785,7 @@ class ChatPane(QWidget):
 
     def _set_streaming(self, streaming: bool) -> None:
         self._update_composer()
+        self._update_actions()
         self.sig_streaming_changed.emit(streaming)
 
     def _update_composer(self) -> None:
@@ -541,3 +796,29 @@ class ChatPane(QWidget):
             stopping=bool(stream and stream.stopping),
             placeholder=_PLACEHOLDERS[self._model_state],
         )
+
+
+def marked_wrong_text(report: dict, context: dict) -> str:
+    """The status-bar line after "This was wrong": which memories lost credit (named by kind and words)."""
+    if report.get("already_marked"):
+        return "This reply was already marked as wrong."
+    texts = {m.get("id"): m for m in (context or {}).get("memories") or []}
+    hit = [m for m in report.get("memories") or [] if m.get("verdict") != "neutral"] or list(
+        report.get("memories") or []
+    )
+    if not hit:
+        return "Marked as wrong. No memories were used for this reply, so none lost credit."
+    names = []
+    for m in hit[:3]:
+        known = texts.get(m.get("id")) or {}
+        label = (
+            f"{kind_label(known.get('kind', 'memory'))} “{short(known.get('text', m.get('id', '')), 5, 32)}”"
+        )
+        if m.get("demoted"):
+            label += " (demoted)"
+        elif m.get("flagged"):
+            label += " (flagged for review)"
+        names.append(label)
+    more = f" and {len(hit) - 3} more" if len(hit) > 3 else ""
+    n = len(hit)
+    return f"Marked as wrong — {n} memor{'y' if n == 1 else 'ies'} lost credit: {', '.join(names)}{more}."

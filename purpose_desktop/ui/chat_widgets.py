@@ -24,6 +24,7 @@ from purpose_desktop.ui import theme
 from purpose_desktop.ui.markdown import DARK as DARK_CODE
 from purpose_desktop.ui.markdown import LIGHT as LIGHT_CODE
 from purpose_desktop.ui.markdown import MarkdownRenderer, RenderedMarkdown, copy_index
+from purpose_desktop.ui.message_parts import ActionRow, ContextChips
 
 #: Widest a message column gets: long lines are hard to read on a wide monitor.
 MAX_COLUMN_WIDTH = 860
@@ -101,14 +102,24 @@ class MessageBody(QTextBrowser):
 
 
 class MessageWidget(QFrame):
-    """One message: a header (who, status badge) and its body; assistant text is rendered Markdown."""
+    """One message: a header (who, status badge), its body (assistant text is rendered Markdown), the
+    context chips of an answer and a row of actions."""
 
     #: (text) something worth a status-bar line, e.g. "Copied 12 lines".
     sig_status = Signal(str)
+    #: ("edit" | "regenerate" | "wrong") the person pressed that action on this message.
+    sig_action_requested = Signal(str)
+    #: (memory id) a memory chip was clicked.
+    sig_memory_requested = Signal(str)
+    #: (vault context item) a source chip was clicked.
+    sig_source_requested = Signal(object)
 
     def __init__(self, role: str, name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.role = role
+        #: The stored message this widget shows; None while it streams or if it was never stored.
+        self.message = None
+        self._meta: dict = {}
         self.setObjectName("userMessage" if role == "user" else "assistantMessage")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self._text = ""
@@ -139,6 +150,19 @@ class MessageWidget(QFrame):
         self.placeholder = QLabel("", objectName="messagePlaceholder")
         self.placeholder.hide()
         layout.addWidget(self.placeholder)
+        self.chips = ContextChips(self)
+        self.chips.sig_memory_requested.connect(self.sig_memory_requested)
+        self.chips.sig_source_requested.connect(self.sig_source_requested)
+        layout.addWidget(self.chips)
+        self.actions_row = ActionRow(role, self)
+        self.actions_row.sig_copy_requested.connect(self.copy_text)
+        self.actions_row.sig_edit_requested.connect(lambda: self.sig_action_requested.emit("edit"))
+        self.actions_row.sig_regenerate_requested.connect(
+            lambda: self.sig_action_requested.emit("regenerate")
+        )
+        self.actions_row.sig_wrong_requested.connect(lambda: self.sig_action_requested.emit("wrong"))
+        self.actions_row.hide()  # shown by set_actions once the message is complete
+        layout.addWidget(self.actions_row)
 
     # -- content ------------------------------------------------------------------------------------
     @property
@@ -149,11 +173,52 @@ class MessageWidget(QFrame):
     def code_blocks(self) -> tuple[str, ...]:
         return self._rendered.code_blocks
 
+    @property
+    def message_id(self) -> str | None:
+        return self.message.id if self.message is not None else None
+
+    @property
+    def meta(self) -> dict:
+        return self._meta
+
+    def set_message(self, message) -> None:
+        """Show a stored message (text, status, context chips, feedback) and remember it for the actions."""
+        self.message = message
+        self.set_text(message.content, message.status, meta=message.meta)
+
     def set_text(self, text: str, status: str = "", *, meta: dict | None = None) -> None:
         """Show ``text`` (Markdown for the assistant, plain for the person) with ``status`` ("streaming", …)."""
         self._text = text
+        self._meta = dict(meta or {})
         self._render()
-        self.set_status(status, meta or {})
+        self.set_status(status, self._meta)
+        self.chips.set_context(self._meta.get("context") if self.role == "assistant" else None)
+        self.actions_row.set_feedback(self._meta.get("feedback"))
+
+    def set_feedback(self, feedback: dict) -> None:
+        """Record and show the person's verdict on this reply (after "This was wrong")."""
+        self._meta["feedback"] = dict(feedback)
+        self.actions_row.set_feedback(feedback)
+
+    def set_actions(self, *, edit: bool = False, regenerate: bool | None = None, wrong: bool = False) -> None:
+        """Which actions this message offers now (the chat pane decides: streaming, latest reply, stored).
+
+        ``regenerate`` None hides Regenerate (not the latest reply); False shows it disabled.
+        """
+        row = self.actions_row
+        row.edit_button.setVisible(self.role == "user")
+        row.edit_button.setEnabled(edit)
+        row.regenerate_button.setVisible(self.role == "assistant" and regenerate is not None)
+        row.regenerate_button.setEnabled(bool(regenerate))
+        row.wrong_button.setVisible(self.role == "assistant")
+        row.wrong_button.setEnabled(wrong and not row.marked)
+        row.setVisible(bool(self._text.strip()) and self._status != "streaming")
+
+    def copy_text(self) -> None:
+        """Put the whole message (its Markdown source) on the clipboard and say so."""
+        QGuiApplication.clipboard().setText(self._text)
+        self.actions_row.show_copied()
+        self.sig_status.emit("Copied the message")
 
     def set_status(self, status: str, meta: dict | None = None) -> None:
         self._status = status
@@ -218,7 +283,15 @@ class MessageList(QScrollArea):
 
     #: (text) forwarded from a message (copy feedback).
     sig_status = Signal(str)
+    #: (action, MessageWidget) an action button was pressed on a message ("edit", "regenerate", "wrong").
+    sig_message_action = Signal(str, object)
+    #: (memory id) forwarded from a message's memory chip.
+    sig_memory_requested = Signal(str)
+    #: (vault context item) forwarded from a message's source chip.
+    sig_source_requested = Signal(object)
 
+    #: How long a message found by search stays highlighted (ms).
+    HIGHLIGHT_MS = 2000
     #: Within this many pixels of the end counts as "at the bottom".
     STICKY_PX = 24
 
@@ -290,6 +363,18 @@ class MessageList(QScrollArea):
         self._empty.show()
         self._stick = True
 
+    def remove_from(self, widget: MessageWidget) -> None:
+        """Remove ``widget`` and every message after it (a reply written again, an edited message)."""
+        widgets = self.messages()
+        if widget not in widgets:
+            return
+        for w in widgets[widgets.index(widget) :]:
+            self._layout.removeWidget(w)
+            w.hide()
+            w.deleteLater()
+        if not self.messages():
+            self._empty.show()
+
     def set_empty(self, title: str, hint: str, busy: bool = False) -> None:
         """What the empty view says (title may be ""), with an optional busy bar."""
         self._empty_title.setText(title)
@@ -309,6 +394,9 @@ class MessageList(QScrollArea):
         widget = MessageWidget(role, name, self._column)
         widget.set_text(text, status, meta=meta)
         widget.sig_status.connect(self.sig_status)
+        widget.sig_action_requested.connect(lambda action, w=widget: self.sig_message_action.emit(action, w))
+        widget.sig_memory_requested.connect(self.sig_memory_requested)
+        widget.sig_source_requested.connect(self.sig_source_requested)
         # Person's messages sit to the right in a bubble; the assistant's use the full column.
         self._layout.insertWidget(self._layout.count() - 1, widget)
         if role == "user":
@@ -326,6 +414,18 @@ class MessageList(QScrollArea):
         bar = self.verticalScrollBar()
         bar.setValue(bar.maximum())
 
+    def reveal(self, widget: MessageWidget, highlight: bool = True) -> None:
+        """Scroll so ``widget`` is in view (its top near the top) and briefly highlight it."""
+        self._stick = False
+        self.widget().layout().activate()
+        self._column.layout().activate()
+        top = widget.mapTo(self.widget(), widget.rect().topLeft()).y()
+        self.verticalScrollBar().setValue(max(0, top - 40))
+        if highlight:
+            widget.setProperty("found", True)
+            _repolish(widget)
+            QTimer.singleShot(self.HIGHLIGHT_MS, lambda: _unhighlight(widget))
+
     def _on_scrolled(self, _value: int) -> None:
         self._stick = self.at_bottom()
 
@@ -333,6 +433,20 @@ class MessageList(QScrollArea):
         # Content grew: follow it only if the person had not scrolled up to read something.
         if self._stick:
             self.verticalScrollBar().setValue(maximum)
+
+
+def _repolish(widget: QWidget) -> None:
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
+    widget.update()
+
+
+def _unhighlight(widget: QWidget) -> None:
+    try:
+        widget.setProperty("found", False)
+        _repolish(widget)
+    except RuntimeError:  # the message was removed meanwhile
+        pass
 
 
 class Banner(QWidget):

@@ -1,9 +1,12 @@
-"""The composer: the message box (Enter sends, Shift+Enter breaks the line, Esc stops), Send/Stop, paste limit."""
+"""The composer: the message box (Enter sends, Shift+Enter breaks the line, Esc stops), Send/Stop, paste limit,
+and the editing mode that resends an earlier message."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PySide6.QtCore import QMimeData, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QTextCursor
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -18,6 +21,17 @@ from PySide6.QtWidgets import (
 from purpose_desktop.ui.chat_widgets import MAX_COLUMN_WIDTH, Banner
 
 HINT = "Enter to send  ·  Shift+Enter for a new line  ·  Esc to stop"
+EDIT_HINT = "Enter to resend  ·  Shift+Enter for a new line  ·  Esc to cancel editing"
+EDITING_TEXT = "Editing your message — Enter resends, Esc cancels"
+
+
+@dataclass(frozen=True)
+class Editing:
+    """An earlier message being edited: which one, how many messages follow it, and the draft it replaced."""
+
+    message_id: str
+    later: int
+    draft: str
 
 
 class ChatInput(QPlainTextEdit):
@@ -99,6 +113,8 @@ class Composer(QWidget):
         self._streaming = False
         self._stopping = False
         self._ready = False
+        #: The earlier message being edited, or None.
+        self.editing: Editing | None = None
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -106,6 +122,11 @@ class Composer(QWidget):
         self.paste_banner = Banner("info")
         self.paste_banner.sig_dismissed.connect(self._drop_pending_paste)
         layout.addWidget(self.paste_banner)
+        self.confirm_banner = Banner("info")
+        layout.addWidget(self.confirm_banner)
+        self.edit_banner = Banner("info")
+        self.edit_banner.sig_dismissed.connect(self._on_edit_banner_dismissed)
+        layout.addWidget(self.edit_banner)
 
         row_widget = QWidget()
         outer = QHBoxLayout(row_widget)
@@ -122,8 +143,8 @@ class Composer(QWidget):
         row.setSpacing(8)
         self.input = ChatInput(max_chars)
         self.input.setAccessibleName("Message")
-        self.input.sig_submitted.connect(self.sig_send_requested)
-        self.input.sig_stop_requested.connect(self.sig_stop_requested)
+        self.input.sig_submitted.connect(self._on_submit)
+        self.input.sig_stop_requested.connect(self._on_escape)
         self.input.sig_paste_refused.connect(self._on_paste_refused)
         self.input.textChanged.connect(self._update_button)
         self.send_button = QPushButton("Send", objectName="sendButton")
@@ -152,7 +173,67 @@ class Composer(QWidget):
         if self._streaming:
             self.sig_stop_requested.emit()
         else:
+            self._on_submit()
+
+    # -- editing an earlier message -----------------------------------------------------------------
+    def start_editing(self, message_id: str, text: str, later: int) -> None:
+        """Put an earlier message's text in the box; Enter resends it, replacing the ``later`` messages."""
+        draft = self.editing.draft if self.editing is not None else self.input.toPlainText()
+        self.editing = Editing(message_id, later, draft)
+        self.confirm_banner.dismiss()
+        self.input.setPlainText(text)
+        self.input.moveCursor(QTextCursor.MoveOperation.End)
+        self.edit_banner.show_message(EDITING_TEXT, actions=[("Cancel", self.cancel_editing)])
+        self.hint_label.setText(EDIT_HINT)
+        self._update_button()
+        self.input.setFocus()
+
+    def cancel_editing(self) -> None:
+        """Leave editing mode and give back the draft the person had before."""
+        editing = self.finish_editing()
+        if editing is not None:
+            self.input.setPlainText(editing.draft)
+            self.input.moveCursor(QTextCursor.MoveOperation.End)
+            self.input.setFocus()
+
+    def finish_editing(self) -> Editing | None:
+        """Leave editing mode (the edit was resent or cancelled); returns what was being edited."""
+        editing, self.editing = self.editing, None
+        self.confirm_banner.dismiss()
+        self.edit_banner.dismiss()
+        self.hint_label.setText(HINT)
+        self._update_button()
+        return editing
+
+    def _on_edit_banner_dismissed(self) -> None:
+        if self.editing is not None:  # its ✕ was clicked
+            self.cancel_editing()
+
+    def _on_submit(self) -> None:
+        editing = self.editing
+        if editing is None or self._streaming or editing.later <= 1 or self.confirm_banner.isVisible():
+            # Only its own reply follows (or the person already confirmed): resend straight away.
+            self.confirm_banner.dismiss()
             self.sig_send_requested.emit()
+            return
+        if not self.input.toPlainText().strip():
+            return
+        self.confirm_banner.show_message(
+            f"Resending replaces the {editing.later} messages after this one.",
+            "Your edited message and a new reply take their place. Press Enter again to go ahead.",
+            actions=[("Replace and resend", self._confirm_resend), ("Keep editing", self.input.setFocus)],
+        )
+
+    def _confirm_resend(self) -> None:
+        self.sig_send_requested.emit()
+
+    def _on_escape(self) -> None:
+        if self._streaming or self.editing is None:
+            self.sig_stop_requested.emit()
+        elif self.confirm_banner.isVisible():
+            self.confirm_banner.dismiss()
+        else:
+            self.cancel_editing()
 
     def _update_button(self) -> None:
         button = self.send_button
@@ -162,10 +243,11 @@ class Composer(QWidget):
             button.setEnabled(not self._stopping)
             button.setToolTip("Stop the reply (Esc)")
         else:
-            button.setText("Send")
+            editing = self.editing is not None
+            button.setText("Resend" if editing else "Send")
             button.setProperty("mode", "send")
             button.setEnabled(self._ready and bool(self.input.toPlainText().strip()))
-            button.setToolTip("Send (Enter)")
+            button.setToolTip("Resend the edited message (Enter)" if editing else "Send (Enter)")
         button.style().unpolish(button)
         button.style().polish(button)
 

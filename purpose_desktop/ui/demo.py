@@ -180,6 +180,61 @@ CHAT = (
 )
 
 
+CITED_QUESTION = "Which upload errors should be retried?"
+CITED_ANSWER = (
+    "Retry only **network errors and HTTP 5xx** responses [1]; a 4xx means the request itself is wrong, "
+    "so retrying it cannot help.\n\n`upload_with_retry()` does this with exponential backoff and jitter [2], "
+    "up to five attempts."
+)
+#: (file, first line's text, last line's text) of the passages the cited answer names.
+CITED_PASSAGES = (
+    ("docs/uploads.md", "## Retrying failed uploads", "Only network errors and HTTP 5xx are retried"),
+    ("src/uploader.py", "def upload_with_retry(", "raise UploadError("),
+)
+
+
+def _lines(text: str, first: str, last: str) -> tuple[int, int]:
+    rows = text.splitlines()
+    start = next(i for i, row in enumerate(rows) if row.startswith(first) or first in row)
+    end = next(i for i, row in enumerate(rows) if i >= start and last in row)
+    return start + 1, end + 1
+
+
+def cited_context(project: Path, memory: dict | None) -> dict:
+    """A ``meta["context"]`` like the engine stores with an answer: one memory, two passages, one withheld."""
+    vault = []
+    for n, (rel, first, last) in enumerate(CITED_PASSAGES, start=1):
+        text = VAULT_FILES[rel]
+        start, end = _lines(text, first, last)
+        vault.append(
+            {
+                "n": n,
+                "chunk_id": None,
+                "source_id": None,
+                "path": str(project / rel),
+                "rel_path": rel,
+                "start_line": start,
+                "end_line": end,
+                "page": None,
+                "title": first.strip("# ("),
+                "snippet": "\n".join(text.splitlines()[start - 1 : end])[:240],
+                "score": round(0.9 - 0.2 * n, 2),
+            }
+        )
+    return {
+        "memories": [memory] if memory else [],
+        "vault": vault,
+        "withheld": [
+            {
+                "rel_path": "notes/setup.md",
+                "start_line": 3,
+                "end_line": 3,
+                "reasons": ["mentions where a credential lives"],
+            }
+        ],
+    }
+
+
 def _at(days_ago: float, minutes: float = 0) -> str:
     when = datetime.now(UTC) - timedelta(days=days_ago) + timedelta(minutes=minutes)
     return when.isoformat(timespec="milliseconds")
@@ -338,4 +393,15 @@ def build_demo(home: Path) -> dict:
     with Vault(embedder=DemoEmbedder()) as vault:
         report = vault.add(project)
         made["vault"] = report.to_dict()
+
+    # A chat whose answer used a memory and cited the vault: its chips show what the answer stood on.
+    retry = next(m for m, status, _e, _r in memories if status == "promoted" and m.kind == "skill_card")
+    memory = {"id": retry.id, "kind": retry.kind, "text": retry.text, "score": 0.82}
+    with Store() as store:
+        conv = store.create_conversation(title="Which upload errors to retry")
+        store.add_message(conv.id, "user", CITED_QUESTION)
+        store.add_message(
+            conv.id, "assistant", CITED_ANSWER, meta={"context": cited_context(project, memory)}
+        )
+        made["cited_chat"] = conv.id
     return made

@@ -131,6 +131,7 @@ class MainWindow(QMainWindow):
         self.chat_pane.sig_status.connect(self.statusBar().showMessage)
         self.chat_pane.sig_title_changed.connect(self._on_title_changed)
         self.chat_pane.sig_streaming_changed.connect(self._on_streaming_changed)
+        self.chat_pane.sig_memory_open_requested.connect(self.open_memory)
         self._add_panes()
 
         self._build_status_bar()
@@ -172,7 +173,7 @@ class MainWindow(QMainWindow):
 
     def open_memory(self, memory_id: str) -> None:
         self.show_pane("memory")
-        self.memory_pane.select(memory_id)
+        self.memory_pane.show_memory(memory_id)
 
     def open_run(self, run_id: str) -> None:
         self.show_pane("runs")
@@ -299,13 +300,40 @@ class MainWindow(QMainWindow):
             self.addAction(action)
             return action
 
+        def in_chat(slot):
+            def run() -> None:
+                self.show_pane("chat")
+                slot()
+
+            return run
+
+        pane = self.chat_pane
         self.new_chat_action = add("New chat", "Ctrl+N", self._new_chat)
-        self.focus_input_action = add("Focus the message box", "Ctrl+L", self.chat_pane.focus_input)
+        self.search_action = add("Search chats…", "Ctrl+Shift+F", in_chat(pane.focus_search))
+        self.export_action = add("Export chat…", "Ctrl+Shift+E", in_chat(pane.export_current))
+        self.focus_input_action = add("Focus the message box", "Ctrl+L", pane.focus_input)
+        self.copy_reply_action = add("Copy the last reply", "Ctrl+Shift+C", in_chat(pane.copy_last_reply))
+        self.edit_last_action = add("Edit your last message", "Ctrl+Shift+Up", in_chat(pane.edit_last))
+        self.regenerate_action = add("Regenerate the reply", "Ctrl+Shift+R", in_chat(pane.regenerate))
+        self.mark_wrong_action = add("This reply was wrong…", "Ctrl+Shift+X", in_chat(pane.mark_wrong))
         # Enabled only while a reply streams, so Esc still cancels a rename or closes a menu otherwise.
-        self.stop_action = add("Stop the reply", "Esc", self.chat_pane.stop, enabled=False)
+        self.stop_action = add("Stop the reply", "Esc", pane.stop, enabled=False)
         self.quit_action = add("Quit", QKeySequence.StandardKey.Quit, self.close)
         if self.quit_action.shortcut() != QKeySequence("Ctrl+Q"):
             self.quit_action.setShortcuts([self.quit_action.shortcut(), QKeySequence("Ctrl+Q")])
+
+        menu = self.menuBar().addMenu("&Chat")
+        groups = (
+            (self.new_chat_action, self.search_action, self.export_action),
+            (self.copy_reply_action, self.edit_last_action, self.regenerate_action, self.mark_wrong_action),
+            (self.stop_action, self.focus_input_action),
+            (self.quit_action,),
+        )
+        for i, group in enumerate(groups):
+            if i:
+                menu.addSeparator()
+            menu.addActions(list(group))
+        self.chat_menu = menu
 
     def _new_chat(self) -> None:
         self.show_pane("chat")
@@ -313,6 +341,8 @@ class MainWindow(QMainWindow):
 
     def _on_streaming_changed(self, streaming: bool) -> None:
         self.stop_action.setEnabled(streaming)
+        for action in (self.regenerate_action, self.edit_last_action):
+            action.setEnabled(not streaming)
         if streaming:
             self.reply_stats.setText("")  # the last reply's numbers would read as this one's
 

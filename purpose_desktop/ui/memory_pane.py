@@ -363,6 +363,14 @@ class MemoryReviewPane(QWidget):
         else:
             self._focus_id = memory_id  # not listed yet: select it when the list arrives
 
+    def show_memory(self, memory_id: str) -> None:
+        """Select and show one memory (e.g. from a chat answer's chip); lists again if it is not known yet."""
+        known = any(m.id == memory_id for m in self._all)
+        self.select(memory_id)
+        if not known:
+            self._focus_id = memory_id
+            self.refresh()
+
     def move(self, delta: int) -> None:
         current = self.table.currentIndex().row()
         row = max(0, min(self.model.rowCount() - 1, (current if current >= 0 else -1) + delta))

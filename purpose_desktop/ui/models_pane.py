@@ -29,6 +29,8 @@ from purpose_desktop.ui.chat_widgets import Banner
 from purpose_desktop.ui.widgets import BusyBar, EmptyState, PaneHeader, human_bytes
 
 COLUMNS = ("Model", "Architecture", "Parameters", "Quantisation", "Context", "File size", "RAM needed")
+
+
 def fit(row: ModelRow, total: int | None, available: int | None) -> tuple[str, str]:
     """("fits" | "tight" | "too_big" | "unknown", a sentence saying why) for one model on this computer."""
     verdict = judge_fit(row.ram_bytes, row.ram_context, total, available)

@@ -24,6 +24,7 @@ from purpose_desktop.ui import theme
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
 from purpose_desktop.ui.charts import LearningCurve, Point
 from purpose_desktop.ui.chat_widgets import Banner, MessageWidget
+from purpose_desktop.ui.source_viewer import show_source
 from purpose_desktop.ui.widgets import (
     Badge,
     EmptyState,
@@ -130,13 +131,18 @@ class RunDetail(QScrollArea):
         self._layout.addWidget(self.empty)
         self._layout.addStretch(1)
         self.run: dict | None = None
+        self._sources: dict[str, dict] = {}
+        self.last_viewer = None
 
     def _on_link(self, href: str) -> None:
         kind, _, key = href.partition(":")
         if kind == "memory" and key:
             self.sig_memory_clicked.emit(key)
+        elif kind == "source" and key in self._sources:
+            self.last_viewer = show_source(self, self._sources[key])
 
     def clear(self) -> None:
+        self._sources.clear()
         while self._layout.count():
             item = self._layout.takeAt(0)
             w = item.widget()
@@ -238,7 +244,15 @@ class RunDetail(QScrollArea):
                 box.addWidget(label)
         citations = step.get("citations") or []
         if citations:
-            box.addWidget(QLabel("Vault passages it read: " + ", ".join(citations), objectName="toolLine"))
+            box.addWidget(QLabel("Vault passages it read", objectName="sectionTitle"))
+            for n, cite in enumerate(citations):
+                if cite.get("path"):
+                    label = link_label(cite["citation"], f"source:{id(step)}:{n}", self._on_link)
+                    label.setToolTip(f"Open {cite['path']} at lines {cite['start_line']}–{cite['end_line']}")
+                    self._sources[f"{id(step)}:{n}"] = cite
+                else:
+                    label = QLabel(f"{cite['citation']} (no longer in the vault)", objectName="toolLine")
+                box.addWidget(label)
         return card
 
 

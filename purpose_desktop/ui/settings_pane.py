@@ -372,7 +372,8 @@ class SettingsPane(QWidget):
                 return
         self._pending.add(self._bridge.save_settings(allow_unprotected_code=on).id)
         self.sig_status.emit(
-            "Code now runs even where protections are missing." if on else "Unprotected code will not run.", 4000
+            "Code now runs even where protections are missing." if on else "Unprotected code will not run.",
+            4000,
         )
 
     def _on_theme_chosen(self, _index: int) -> None:

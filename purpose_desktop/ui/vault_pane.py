@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QFontDatabase, QKeySequence
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QFontDatabase, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
 from purpose_desktop.ui.chat_widgets import Banner
+from purpose_desktop.ui.source_viewer import SourceViewer, show_source
 from purpose_desktop.ui.widgets import Badge, BusyBar, EmptyState, PaneHeader, human_duration, repolish
 
 #: Typing pauses this long (ms) before a search runs.
@@ -78,7 +79,7 @@ class HitCard(QFrame):
         layout.setSpacing(4)
         head = QHBoxLayout()
         cite = QPushButton(hit.citation, objectName="linkButton")
-        cite.setToolTip(f"Open {hit.path} (lines {hit.start_line}–{hit.end_line})")
+        cite.setToolTip(f"Show {hit.path} at lines {hit.start_line}–{hit.end_line}")
         cite.setCursor(Qt.CursorShape.PointingHandCursor)
         cite.clicked.connect(self.open_source)
         head.addWidget(cite)
@@ -113,8 +114,10 @@ class HitCard(QFrame):
             layout.addWidget(note)
         repolish(self)
 
-    def open_source(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(self.hit.path))
+    def open_source(self) -> SourceViewer:
+        """Show the cited passage in a SourceViewer, scrolled to its lines and highlighted."""
+        self.viewer = show_source(self, self.hit)
+        return self.viewer
 
 
 def _elide(text: str, limit: int) -> str:

@@ -1,4 +1,4 @@
-"""Command line: the GUI by default, plus chat, models, doctor (each with --json where it prints data)."""
+"""Command line: the GUI by default, plus chat, models, doctor, screenshots (--json where it prints data)."""
 
 from __future__ import annotations
 
@@ -207,6 +207,28 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- screenshots ----------------------------------------------------------------------------------
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(n) for n in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 1280x800") from None
+    if width < 640 or height < 480:
+        raise argparse.ArgumentTypeError("the window needs at least 640x480")
+    return width, height
+
+
+def cmd_screenshots(args: argparse.Namespace) -> int:
+    from purpose_desktop.ui.screenshots import THEMES, render_screenshots
+
+    themes = THEMES if args.theme == "both" else (args.theme,)
+    on_saved = None if args.json else (lambda path: print(path, flush=True))
+    written = render_screenshots(Path(args.dir), themes=themes, size=args.size, on_progress=on_saved)
+    if args.json:
+        _print_json([str(p) for p in written])
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="purpose-desktop",
@@ -272,6 +294,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_memory.register(sub)
     cli_vault.register(sub)
+
+    shots = sub.add_parser(
+        "screenshots",
+        help="render every pane offscreen on a demo data set (in a temporary folder) to PNGs in DIR",
+    )
+    shots.add_argument("dir", metavar="DIR", help="folder for the PNGs (created if missing)")
+    shots.add_argument("--theme", choices=["light", "dark", "both"], default="both")
+    shots.add_argument(
+        "--size", type=_size, default=(1280, 800), metavar="WxH", help="window size (1280x800)"
+    )
+    shots.add_argument("--json", action="store_true", help="print the written files as one JSON list")
+    shots.set_defaults(func=cmd_screenshots)
 
     doctor = sub.add_parser("doctor", help="check versions, data dir, model, GPU offload, sandbox")
     doctor.add_argument("--json", action="store_true")

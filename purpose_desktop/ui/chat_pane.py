@@ -136,7 +136,7 @@ class ChatPane(QWidget):
 
         sidebar = QFrame(objectName="sidebar")
         sidebar.setMinimumWidth(180)
-        side = QVBoxLayout(sidebar)
+        side = self._side_layout = QVBoxLayout(sidebar)
         side.setContentsMargins(10, 12, 10, 10)
         side.setSpacing(8)
         self.new_button = QPushButton("+  New chat", objectName="newChatButton")
@@ -759,6 +759,8 @@ class ChatPane(QWidget):
                 )
 
     def _on_search_active(self, active: bool) -> None:
+        # While searching, the results take the chat list's place, height included.
+        self._side_layout.setStretchFactor(self.search, 1 if active else 0)
         self.section_label.setVisible(not active)
         if active:
             self.list_view.hide()

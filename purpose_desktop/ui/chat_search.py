@@ -26,9 +26,21 @@ DEBOUNCE_MS = 250
 HitRole = Qt.ItemDataRole.UserRole + 1
 
 
+#: Markdown marks a snippet would show as clutter: code fences (with their language), **bold**, `code`.
+#: Only marks hugging a word count, so ``2 ** n`` in code keeps its operator.
+_FENCE = re.compile(r"`{3}[\w+-]*")
+_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+_CODE = re.compile(r"`([^`\n]+)`")
+
+
+def _plain(snippet: str) -> str:
+    return _CODE.sub(r"\1", _BOLD.sub(r"\1", _FENCE.sub(" ", snippet)))
+
+
 def emphasised(snippet: str, query: str) -> str:
-    """``snippet`` as HTML with each occurrence of ``query`` (the literal phrase, any case) in bold."""
-    text = " ".join(str(snippet).split())
+    """``snippet`` as HTML, Markdown marks dropped, with each occurrence of ``query`` (the literal phrase,
+    any case) in bold."""
+    text = " ".join(_plain(str(snippet)).split())
     phrase = " ".join(query.split())
     if not phrase:
         return html.escape(text)

@@ -1,8 +1,8 @@
 """A realistic demo data set (teams, runs, memories, a vault, chats) for screenshots and first looks.
 
 ``build_demo(home)`` fills the database in ``home`` (call it with PURPOSE_DESKTOP_HOME pointing there).
-It uses the real engine APIs; only the embedder is a small deterministic stand-in (``DemoEmbedder``), so
-building the demo never loads torch.
+It uses the real engine APIs; by default the embedder is a small deterministic stand-in (``DemoEmbedder``),
+so building the demo never loads torch; ``purpose-desktop screenshots`` passes the real bundled one.
 """
 
 from __future__ import annotations
@@ -240,8 +240,12 @@ def _at(days_ago: float, minutes: float = 0) -> str:
     return when.isoformat(timespec="milliseconds")
 
 
-def build_demo(home: Path) -> dict:
-    """Fill the database under ``home`` (PURPOSE_DESKTOP_HOME must point there); returns what was made."""
+def build_demo(home: Path, *, embedder=None) -> dict:
+    """Fill the database under ``home`` (PURPOSE_DESKTOP_HOME must point there); returns what was made.
+
+    ``embedder`` (a ``name`` and ``encode(texts)``) embeds memories and the vault; default ``DemoEmbedder``.
+    The app must later search with an embedder of the same name, or the vault finds nothing.
+    """
     from purpose_desktop.engine.agents.roles import role_template
     from purpose_desktop.engine.agents.team import TeamSpec
     from purpose_desktop.engine.memory import similarity
@@ -252,6 +256,7 @@ def build_demo(home: Path) -> dict:
     from purpose_desktop.engine.store import Store, now_iso
     from purpose_desktop.engine.trace import TraceRecorder
 
+    embedder = embedder or DemoEmbedder()
     made: dict = {"teams": [], "runs": [], "memories": [], "vault": None}
     project = Path(home) / "demo-project"
     for rel, text in VAULT_FILES.items():
@@ -259,7 +264,7 @@ def build_demo(home: Path) -> dict:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
 
-    with Store() as store, similarity.use_embedder(demo_embed, DEMO_EMBEDDER_NAME):
+    with Store() as store, similarity.use_embedder(lambda texts: embedder.encode(list(texts)), embedder.name):
         for name, purpose, roles in TEAMS:
             spec = TeamSpec(
                 name=name, purpose=purpose, roles=[role_template(r) for r in roles], chosen_by="rule:demo"
@@ -390,7 +395,7 @@ def build_demo(home: Path) -> dict:
 
     from purpose_desktop.engine.vault import Vault
 
-    with Vault(embedder=DemoEmbedder()) as vault:
+    with Vault(embedder=embedder) as vault:
         report = vault.add(project)
         made["vault"] = report.to_dict()
 

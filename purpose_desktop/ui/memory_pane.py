@@ -412,7 +412,11 @@ class MemoryReviewPane(QWidget):
 
     def retest(self) -> None:
         chosen = self.selected()
-        if len(chosen) != 1 or self._retest is not None:
+        if self._retest is not None:
+            self.sig_status.emit("A re-test is already running; wait for it or stop it.", 3000)
+            return
+        if len(chosen) != 1:
+            self.sig_status.emit("Select one memory to re-test.", 3000)
             return
         self._retest = self._bridge.retest_memory(chosen[0].id)
         self.retest_busy.start("Replaying past tasks with and without it…")

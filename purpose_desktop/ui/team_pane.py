@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -79,15 +80,17 @@ class RoleEditor(QFrame):
         )
         self.instructions.setTabChangesFocus(True)
         layout.addWidget(self.instructions, 1)
-        tools_row = QHBoxLayout()
-        tools_row.addWidget(QLabel("Tools", objectName="sectionTitle"))
+        # Two columns of tools: one row of four was wider than the editor at 1280 px and clipped a label.
+        tools_row = QGridLayout()
+        tools_row.setHorizontalSpacing(12)
+        tools_row.addWidget(QLabel("Tools", objectName="sectionTitle"), 0, 0, Qt.AlignmentFlag.AlignTop)
         self.tool_boxes: dict[str, QCheckBox] = {}
-        for name, label in TOOL_LABELS.items():
+        for i, (name, label) in enumerate(TOOL_LABELS.items()):
             box = QCheckBox(label)
             box.toggled.connect(self._changed)
             self.tool_boxes[name] = box
-            tools_row.addWidget(box)
-        tools_row.addStretch(1)
+            tools_row.addWidget(box, i // 2, 1 + i % 2)
+        tools_row.setColumnStretch(3, 1)
         layout.addLayout(tools_row)
         model_row = QHBoxLayout()
         model_row.addWidget(QLabel("Model", objectName="sectionTitle"))
@@ -205,8 +208,9 @@ class TeamPane(QWidget):
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setHandleWidth(1)
 
-        # Saved teams
+        # Saved teams (wide enough for a team's name without a horizontal scroll bar)
         left = QWidget()
+        left.setMinimumWidth(180)
         lv = QVBoxLayout(left)
         lv.setContentsMargins(20, 0, 10, 0)
         lv.setSpacing(6)

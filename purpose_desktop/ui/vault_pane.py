@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -65,6 +66,23 @@ def highlighted(snippet: str, matches, mono: str = "") -> str:
     return f'<div style="white-space:pre-wrap;{font}">' + "".join(out) + "</div>"
 
 
+class ElidedLabel(QLabel):
+    """One line of text that shrinks with its row and ends in "…", so it never widens (or clips) a card."""
+
+    def __init__(self, text: str, parent: QWidget | None = None, **kwargs) -> None:
+        super().__init__(parent, **kwargs)
+        self.full_text = text
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(0)
+        self.setText(text)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        elided = self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideRight, self.width())
+        if elided != self.text():
+            self.setText(elided)
+
+
 class HitCard(QFrame):
     """One search result: citation (click opens the file), score, snippet with matches; flagged ones marked."""
 
@@ -78,16 +96,18 @@ class HitCard(QFrame):
         layout.setContentsMargins(12, 8, 12, 10)
         layout.setSpacing(4)
         head = QHBoxLayout()
+        head.setSpacing(12)  # a long title must not run into the score on its right
         cite = QPushButton(hit.citation, objectName="linkButton")
         cite.setToolTip(f"Show {hit.path} at lines {hit.start_line}–{hit.end_line}")
         cite.setCursor(Qt.CursorShape.PointingHandCursor)
         cite.clicked.connect(self.open_source)
         head.addWidget(cite)
         if hit.title:
-            title = QLabel(_elide(hit.title, 60), objectName="mutedText")
+            title = ElidedLabel(hit.title, objectName="mutedText")
             title.setToolTip(hit.title)
-            head.addWidget(title)
-        head.addStretch(1)
+            head.addWidget(title, 1)
+        else:
+            head.addStretch(1)
         if hit.flagged:
             badge = Badge("flagged", "flagged")
             reasons = (
@@ -118,10 +138,6 @@ class HitCard(QFrame):
         """Show the cited passage in a SourceViewer, scrolled to its lines and highlighted."""
         self.viewer = show_source(self, self.hit)
         return self.viewer
-
-
-def _elide(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _relevance(hit) -> str:

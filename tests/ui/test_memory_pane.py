@@ -119,6 +119,7 @@ def test_search_and_kind_filter(qtbot, make_app, memories):
 
 def test_retest_replays_the_memory_and_shows_progress_until_done(qtbot, make_app, memories):
     app, pane = memory_app(qtbot, make_app)
+    qtbot.waitUntil(lambda: len(pane.selected()) == 1 and pane.detail.memory is not None, timeout=5000)
     with qtbot.waitSignal(app.bridge.sig_memory_retested, timeout=120_000) as done:
         press(app.window, Qt.Key.Key_T)
         qtbot.waitUntil(lambda: pane.retest_busy.active, timeout=5000)  # progress while it replays

@@ -418,7 +418,10 @@ class MemoryReviewPane(QWidget):
         if len(chosen) != 1:
             self.sig_status.emit("Select one memory to re-test.", 3000)
             return
-        self._retest = self._bridge.retest_memory(chosen[0].id)
+        self._start_retest(chosen[0].id)
+
+    def _start_retest(self, memory_id: str) -> None:
+        self._retest = self._bridge.retest_memory(memory_id)
         self.retest_busy.start("Replaying past tasks with and without it…")
         self._update_buttons()
 
@@ -606,8 +609,16 @@ class MemoryReviewPane(QWidget):
                 "The edited text was blocked by the immune scan, so the memory is now rejected.",
                 "Its history keeps the old text; edit it again without the flagged part.",
             )
+        elif self._retest is None:
+            # New text, new evidence: the old replay result no longer applies, so test it again now.
+            self.sig_status.emit("Saved. The new text passed the scan; re-testing it now…", 4000)
+            self._start_retest(memory.id)
         else:
-            self.sig_status.emit("Saved. The new text passed the scan and is back in review.", 4000)
+            self.sig_status.emit(
+                "Saved. The new text passed the scan and is back in review; re-test it when the "
+                "running re-test ends.",
+                6000,
+            )
         self._focus_id = memory.id
         self.refresh()
 

@@ -106,6 +106,20 @@ def test_edit_rescans_and_a_blocked_edit_is_explained(qtbot, make_app, memories)
     assert pane.banner.isVisible() and "blocked by the immune scan" in pane.banner.message_label.text()
 
 
+def test_a_clean_edit_is_rescanned_then_retested(qtbot, make_app, memories):
+    app, pane = memory_app(qtbot, make_app)
+    qtbot.waitUntil(lambda: len(pane.selected()) == 1 and pane.detail.memory is not None, timeout=5000)
+    edited = pane.selected()[0].id
+    press(app.window, Qt.Key.Key_E)
+    pane.text_edit.setPlainText("Prefer small pure functions with type hints.")
+    with qtbot.waitSignal(app.bridge.sig_memory_retested, timeout=120_000) as done:
+        with qtbot.waitSignal(app.bridge.sig_memory_edited, timeout=5000):
+            press(app.window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+        assert pane.retest_busy.active  # the replay starts as soon as the scan passes
+    assert done.args[1].memory_id == edited
+    qtbot.waitUntil(lambda: not pane.retest_busy.active, timeout=5000)
+
+
 def test_search_and_kind_filter(qtbot, make_app, memories):
     app, pane = memory_app(qtbot, make_app)
     press(app.window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)

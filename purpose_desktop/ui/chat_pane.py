@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 
-from PySide6.QtCore import QItemSelectionModel, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QFileDialog,
     QFrame,
     QLabel,
     QPushButton,
@@ -20,7 +17,6 @@ from PySide6.QtWidgets import (
 from purpose_desktop.engine.core import title_for
 from purpose_desktop.ui.bridge import (
     MAX_INPUT_CHARS,
-    ChatRequest,
     Conversation,
     EngineBridge,
     ErrorInfo,
@@ -28,6 +24,7 @@ from purpose_desktop.ui.bridge import (
     ModelSummary,
     ReplyResult,
 )
+from purpose_desktop.ui.chat_actions import ChatActions, ReplyStream, display_key
 from purpose_desktop.ui.chat_search import ChatSearch
 from purpose_desktop.ui.chat_widgets import (
     WELCOME_HINT,
@@ -39,8 +36,8 @@ from purpose_desktop.ui.chat_widgets import (
 from purpose_desktop.ui.composer import Composer
 from purpose_desktop.ui.conversation_list import ConversationListModel, ConversationListView, IdRole
 from purpose_desktop.ui.markdown import warm_up as warm_up_markdown
-from purpose_desktop.ui.message_parts import WrongDialog, kind_label, short
-from purpose_desktop.ui.source_viewer import SourceViewer, show_source
+from purpose_desktop.ui.message_parts import WrongDialog
+from purpose_desktop.ui.source_viewer import SourceViewer
 
 #: Streaming text is re-rendered at most this often (ms): one re-render per token would stall the GUI.
 FLUSH_MS = 50
@@ -56,35 +53,12 @@ _PLACEHOLDERS = {
 }
 
 
-@dataclass
-class _Stream:
-    """The reply being written: its request, where it belongs and what has arrived so far."""
-
-    request: ChatRequest
-    conversation_id: str | None  # None until a new chat is created for it
-    widget: MessageWidget | None  # None while another chat is on screen
-    text: str = ""
-    stopping: bool = False
-    mode: str = "send"  # "send" | "regenerate" | "edit"
-    user_widget: MessageWidget | None = None
-
-
 def provisional_title(text: str) -> str:
     """The title the engine will give a new chat, shown while its first reply streams."""
     return title_for(text)
 
 
-def _display_key(messages: list[Message]) -> tuple:
-    return tuple((m.id, m.status, len(m.content), bool(m.meta.get("feedback"))) for m in messages)
-
-
-def export_file_name(title: str) -> str:
-    """A safe file name for a chat's Markdown export ("Retrying failed uploads.md")."""
-    name = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", title or "").strip(" .")
-    return (" ".join(name.split())[:80] or "Chat") + ".md"
-
-
-class ChatPane(QWidget):
+class ChatPane(QWidget, ChatActions):
     """Chat with the loaded model: pick or start a chat, type, watch the reply stream, stop it."""
 
     #: (text, timeout ms) a line for the status bar.
@@ -103,7 +77,7 @@ class ChatPane(QWidget):
         self._model_state = "loading"
         self._model_name = "Assistant"
         self._current_id: str | None = None
-        self._stream: _Stream | None = None
+        self._stream: ReplyStream | None = None
         self._messages_request: str | None = None
         self._list_requests: set[str] = set()
         self._cache: dict[str, list[Message]] = {}
@@ -270,7 +244,7 @@ class ChatPane(QWidget):
         user = self.messages.add_message("user", "You", text)
         widget = self.messages.add_message("assistant", self._model_name, "", "streaming")
         self.messages.scroll_to_bottom()
-        self._stream = _Stream(request, self._current_id, widget, user_widget=user)
+        self._stream = ReplyStream(request, self._current_id, widget, user_widget=user)
         self._set_streaming(True)
 
     def _can_start_reply(self) -> bool:
@@ -281,127 +255,6 @@ class ChatPane(QWidget):
             self.sig_status.emit(_PLACEHOLDERS[self._model_state], 4000)
             return False
         return True
-
-    def regenerate(self) -> None:
-        """Write the latest reply again (the old one is replaced in the chat and in the store)."""
-        widgets = self.message_widgets()
-        last = widgets[-1] if widgets else None
-        if self._current_id is None or last is None or last.role != "assistant" or last.message is None:
-            self.sig_status.emit("There is no reply to write again here.", 3000)
-            return
-        if not self._can_start_reply():
-            return
-        request = self._bridge.regenerate(self._current_id)
-        self.error_banner.dismiss()
-        self.messages.remove_from(last)
-        cached = self._cache.get(self._current_id)
-        if cached is not None:
-            while cached and cached[-1].role == "assistant":
-                cached.pop()
-        widget = self.messages.add_message("assistant", self._model_name, "", "streaming")
-        self.messages.scroll_to_bottom()
-        self._stream = _Stream(request, self._current_id, widget, mode="regenerate")
-        self._set_streaming(True)
-
-    def edit_message(self, widget: MessageWidget) -> None:
-        """Put one of the person's messages in the composer to edit and resend it."""
-        if widget.role != "user" or widget.message is None:
-            return
-        if self._stream is not None:
-            self.sig_status.emit("A reply is still being written — press Esc to stop it first.", 4000)
-            return
-        widgets = self.message_widgets()
-        later = len(widgets) - widgets.index(widget) - 1 if widget in widgets else 0
-        self.composer.start_editing(widget.message.id, widget.text, later)
-
-    def edit_last(self) -> None:
-        """Edit the person's latest message (Ctrl+Shift+Up)."""
-        mine = [w for w in self.message_widgets() if w.role == "user" and w.message is not None]
-        if mine:
-            self.edit_message(mine[-1])
-        else:
-            self.sig_status.emit("There is no message of yours to edit here.", 3000)
-
-    def _resend_edited(self, message_id: str, text: str) -> None:
-        if not self._can_start_reply():
-            return
-        conversation_id = self._current_id
-        request = self._bridge.edit_and_resend(conversation_id, message_id, text)
-        self.composer.cancel_editing()  # the draft the person had before editing comes back
-        self.error_banner.dismiss()
-        edited = next((w for w in self.message_widgets() if w.message_id == message_id), None)
-        if edited is not None:
-            self.messages.remove_from(edited)
-        cached = self._cache.get(conversation_id)
-        if cached is not None:
-            ids = [m.id for m in cached]
-            if message_id in ids:
-                del cached[ids.index(message_id) :]
-        user = self.messages.add_message("user", "You", text)
-        widget = self.messages.add_message("assistant", self._model_name, "", "streaming")
-        self.messages.scroll_to_bottom()
-        self._stream = _Stream(request, conversation_id, widget, mode="edit", user_widget=user)
-        self._set_streaming(True)
-
-    def copy_last_reply(self) -> None:
-        replies = [w for w in self.message_widgets() if w.role == "assistant" and w.text.strip()]
-        if replies:
-            replies[-1].copy_text()
-
-    def mark_wrong(self, widget: MessageWidget | None = None) -> None:
-        """Ask for an optional note, then mark a reply (default: the latest) as wrong."""
-        if widget is None:
-            replies = [w for w in self.message_widgets() if w.role == "assistant" and w.message is not None]
-            widget = replies[-1] if replies else None
-        if widget is None or widget.message is None:
-            self.sig_status.emit("There is no stored reply to mark here.", 3000)
-            return
-        if widget.actions_row.marked:
-            self.sig_status.emit("This reply is already marked as wrong.", 3000)
-            return
-        dialog = WrongDialog(self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
-        message_id = widget.message.id
-        dialog.sig_confirmed.connect(lambda note: self._send_mark(message_id, note))
-        self.wrong_dialog = dialog
-        dialog.open()
-
-    def _send_mark(self, message_id: str, note: str) -> None:
-        request = self._bridge.mark_wrong(message_id, note)
-        self._actions[request.id] = "mark"
-        self._marks[request.id] = (message_id, note)
-
-    def export_current(self) -> None:
-        """Ask where to save the chat on screen as Markdown, then write it there (via the engine)."""
-        conv = self.list_model.get(self._current_id)
-        if conv is None:
-            self.sig_status.emit("Open a chat to export it.", 3000)
-            return
-        folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
-        folder = folder if folder and Path(folder).is_dir() else str(Path.home())
-        path, _filter = QFileDialog.getSaveFileName(
-            self, "Export chat", str(Path(folder) / export_file_name(conv.title)), "Markdown (*.md)"
-        )
-        if not path:
-            return
-        if not path.lower().endswith((".md", ".markdown")):
-            path += ".md"
-        self._actions[self._bridge.export_conversation(conv.id, path).id] = "export"
-
-    def focus_search(self) -> None:
-        self.search.focus()
-
-    def open_message(self, conversation_id: str, message_id: str) -> None:
-        """Show a chat and scroll to one of its messages, briefly highlighted (a search result)."""
-        self._reveal_id = message_id
-        if conversation_id != self._current_id:
-            self.select_conversation(conversation_id)
-        self._reveal_pending()
-
-    def open_source(self, item: dict) -> SourceViewer:
-        """Open a cited passage (a source chip) in the SourceViewer at its lines."""
-        self.source_viewer = show_source(self, item)
-        return self.source_viewer
 
     def stop(self) -> None:
         """Stop the reply being written (keeps what arrived); harmless when there is none or twice."""
@@ -535,7 +388,7 @@ class ChatPane(QWidget):
             return  # the person moved on to another chat
         self._messages_request = None
         self._cache[conversation_id] = list(messages)
-        if conversation_id == self._current_id and _display_key(messages) != self._shown_key:
+        if conversation_id == self._current_id and display_key(messages) != self._shown_key:
             self._render(conversation_id, messages)
         self._reveal_pending()
 
@@ -586,7 +439,7 @@ class ChatPane(QWidget):
             if stream.user_widget is not None and stream.mode != "regenerate":
                 stream.user_widget.message = result.user
             if self._current_id == conv.id and cached is not None:
-                self._shown_key = _display_key(cached)
+                self._shown_key = display_key(cached)
         if self._current_id == conv.id:
             self.sig_title_changed.emit(conv.title)
             if stream.mode != "send":
@@ -635,29 +488,6 @@ class ChatPane(QWidget):
             self._syncing = False
         self.select_conversation(conv.id)
         self.sig_status.emit(f"Restored “{conv.title}”.", 3000)
-
-    def _on_marked_wrong(self, request_id: str, report: dict) -> None:
-        if self._actions.pop(request_id, None) != "mark":
-            return
-        message_id, note = self._marks.pop(request_id, (report.get("message_id"), ""))
-        widget = next((w for w in self.message_widgets() if w.message_id == message_id), None)
-        feedback = {"verdict": "wrong", "note": note}
-        context: dict = {}
-        if widget is not None:
-            context = widget.meta.get("context") or {}
-            widget.set_feedback(feedback)
-        for messages in self._cache.values():
-            for i, m in enumerate(messages):
-                if m.id == message_id:
-                    messages[i] = replace(m, meta={**m.meta, "feedback": feedback})
-                    context = context or m.meta.get("context") or {}
-        if self._current_id in self._cache:
-            self._shown_key = _display_key(self._cache[self._current_id])
-        self.sig_status.emit(marked_wrong_text(report, context), 10_000)
-
-    def _on_exported(self, request_id: str, path) -> None:
-        if self._actions.pop(request_id, None) == "export":
-            self.sig_status.emit(f"Exported to {path}", 8000)
 
     def _on_action_failed(self, request_id: str, err: ErrorInfo) -> None:
         if self._actions.pop(request_id, None) is not None:
@@ -719,7 +549,7 @@ class ChatPane(QWidget):
             if stream.mode != "regenerate":
                 stream.user_widget = self.messages.add_message("user", "You", stream.request.text)
             stream.widget = self.messages.add_message("assistant", self._model_name, stream.text, "streaming")
-        self._shown_key = _display_key(messages)
+        self._shown_key = display_key(messages)
         self.messages.scroll_to_bottom()
         self._update_actions()
         self._reveal_pending()
@@ -733,14 +563,6 @@ class ChatPane(QWidget):
             self._reveal_id = None
             # After the layout has placed the messages, or the scroll position would be stale.
             QTimer.singleShot(0, widget, lambda: self.messages.reveal(widget))
-
-    def _on_message_action(self, action: str, widget: MessageWidget) -> None:
-        if action == "edit":
-            self.edit_message(widget)
-        elif action == "regenerate":
-            self.regenerate()
-        elif action == "wrong":
-            self.mark_wrong(widget)
 
     def _update_actions(self) -> None:
         """Enable each message's actions for the current state (streaming, model ready, latest reply)."""
@@ -798,29 +620,3 @@ class ChatPane(QWidget):
             stopping=bool(stream and stream.stopping),
             placeholder=_PLACEHOLDERS[self._model_state],
         )
-
-
-def marked_wrong_text(report: dict, context: dict) -> str:
-    """The status-bar line after "This was wrong": which memories lost credit (named by kind and words)."""
-    if report.get("already_marked"):
-        return "This reply was already marked as wrong."
-    texts = {m.get("id"): m for m in (context or {}).get("memories") or []}
-    hit = [m for m in report.get("memories") or [] if m.get("verdict") != "neutral"] or list(
-        report.get("memories") or []
-    )
-    if not hit:
-        return "Marked as wrong. No memories were used for this reply, so none lost credit."
-    names = []
-    for m in hit[:3]:
-        known = texts.get(m.get("id")) or {}
-        label = (
-            f"{kind_label(known.get('kind', 'memory'))} “{short(known.get('text', m.get('id', '')), 5, 32)}”"
-        )
-        if m.get("demoted"):
-            label += " (demoted)"
-        elif m.get("flagged"):
-            label += " (flagged for review)"
-        names.append(label)
-    more = f" and {len(hit) - 3} more" if len(hit) > 3 else ""
-    n = len(hit)
-    return f"Marked as wrong — {n} memor{'y' if n == 1 else 'ies'} lost credit: {', '.join(names)}{more}."

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
 from purpose_desktop.engine.store import Message
-from purpose_desktop.ui.chat_pane import export_file_name, marked_wrong_text
+from purpose_desktop.ui.chat_actions import export_file_name, marked_wrong_text
 from purpose_desktop.ui.chat_search import emphasised
 from purpose_desktop.ui.chat_widgets import MessageList
 from purpose_desktop.ui.composer import EDITING_TEXT, Composer

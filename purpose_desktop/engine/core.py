@@ -170,6 +170,21 @@ class Engine:
             vault_factory=self._chat_vault,
         )
 
+    def warm_up_context(self) -> bool:
+        """Load what grounded chat will need (the embedder, the Vault's search matrix) before the first
+        question, when there are approved lessons or Vault passages to find; True when it did.
+
+        The app calls this right after the model loads, so the first answer does not wait seconds
+        for the embedding model. Read-only: nothing is counted or written.
+        """
+        s = self.settings
+        wanted = (s.chat_uses_memory and chat_context.has_promoted_memories(self.store)) or (
+            s.chat_uses_vault and chat_context.has_vault_chunks(self.store)
+        )
+        if wanted:
+            self.chat_context("warm up")
+        return bool(wanted)
+
     def _chat_vault(self):
         """The Vault over this engine's Store, made on first use (its search matrix is reused)."""
         if self._vault is None:

@@ -175,6 +175,11 @@ class EngineWorker(QObject):
             self.sig_model_loaded.emit(req.id, summary)
         except Exception as exc:
             self.sig_model_load_failed.emit(req.id, self._fail("loading the model", exc))
+            return
+        try:
+            engine.warm_up_context()  # a chat sent meanwhile waits here, as it would for the embedder
+        except Exception:  # grounding is optional: the chat reports it when it is asked for
+            log.exception("warming up chat context failed")
 
     @Slot(object)
     def on_conversations_list_requested(self, req: ListConversationsRequest) -> None:

@@ -196,6 +196,24 @@ def test_context_settings_turn_retrieval_off_and_are_validated(tmp_path):
     assert loaded.chat_vault_k == 7 and loaded.chat_uses_memory is False and loaded.chat_uses_vault is True
 
 
+def test_warm_up_loads_the_vault_search_only_when_there_is_something_to_find(tmp_path):
+    class Exploding(FakeEmbedder):
+        def encode(self, texts):
+            raise AssertionError("nothing to find: the embedder must not be used")
+
+    empty = make_engine(tmp_path / "empty", embedder=Exploding())
+    assert empty.warm_up_context() is False and empty._vault is None
+    empty.close()
+
+    embedder = FakeEmbedder()
+    engine = make_engine(tmp_path, embedder=embedder)
+    Vault.from_directory(corpus(tmp_path), store=engine.store, embedder=embedder).close()
+    indexed = embedder.calls
+    assert engine.warm_up_context() is True
+    assert engine._vault is not None and embedder.calls == indexed + 1  # the warm-up query
+    engine.close()
+
+
 def test_an_empty_vault_and_no_memories_load_no_embedder(tmp_path):
     class Exploding(FakeEmbedder):
         def encode(self, texts):

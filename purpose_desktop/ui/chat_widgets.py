@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QFontDatabase, QGuiApplication, QTextOption
@@ -46,6 +47,29 @@ table { margin-bottom: 8px; }
 th { background-color: #f6f8fa; }
 blockquote { color: #57606a; margin-left: 12px; }
 """
+
+#: "[n]" in an answer's prose: a reference to the numbered Vault excerpt n it was given.
+_CITE = re.compile(r"\[(\d{1,2})\]")
+#: What citation links leave alone: code (blocks and inline), existing links, and tags themselves.
+_NOT_PROSE = re.compile(r"(<pre\b.*?</pre>|<code\b.*?</code>|<a\b.*?</a>|<[^>]+>)", re.S)
+
+
+def link_citations(html: str, numbers: set[int]) -> str:
+    """Make each "[n]" in the prose of rendered ``html`` a ``cite:n`` link when excerpt n exists."""
+    if not numbers:
+        return html
+    parts = _NOT_PROSE.split(html)
+    for i in range(0, len(parts), 2):  # even parts are the text between the skipped pieces
+        parts[i] = _CITE.sub(
+            lambda m: (
+                f'<a href="cite:{m.group(1)}">[{m.group(1)}]</a>'
+                if int(m.group(1)) in numbers
+                else m.group(0)
+            ),
+            parts[i],
+        )
+    return "".join(parts)
+
 
 _renderer: MarkdownRenderer | None = None
 
@@ -251,13 +275,23 @@ class MessageWidget(QFrame):
             self.body.setPlainText(self._text)
             return
         self._rendered = shared_renderer().render(self._text, copied_index=self._copied)
-        self.body.setHtml(self._rendered.html)
+        self.body.setHtml(link_citations(self._rendered.html, set(self._excerpts())))
+
+    def _excerpts(self) -> dict[int, dict]:
+        """The numbered Vault excerpts this answer was given (``meta["context"]["vault"]``)."""
+        context = self._meta.get("context") if isinstance(self._meta, dict) else None
+        items = (context or {}).get("vault") if isinstance(context, dict) else None
+        return {int(v["n"]): v for v in items or [] if isinstance(v, dict) and isinstance(v.get("n"), int)}
 
     # -- links --------------------------------------------------------------------------------------
     def _on_link(self, url: QUrl) -> None:
         index = copy_index(url.toString())
         if index is not None:
             self.copy_code_block(index)
+        elif url.scheme() == "cite":
+            excerpt = self._excerpts().get(int(url.path())) if url.path().isdigit() else None
+            if excerpt is not None:
+                self.sig_source_requested.emit(excerpt)
         elif url.scheme() in ("http", "https", "mailto"):
             QDesktopServices.openUrl(url)
 

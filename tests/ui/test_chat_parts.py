@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QGuiApplication
 
 from purpose_desktop.engine.store import Message
 from purpose_desktop.ui.chat_actions import export_file_name, marked_wrong_text
 from purpose_desktop.ui.chat_search import emphasised
-from purpose_desktop.ui.chat_widgets import MessageList
+from purpose_desktop.ui.chat_widgets import MessageList, link_citations
 from purpose_desktop.ui.composer import EDITING_TEXT, Composer
 
 CONTEXT = {
@@ -73,6 +73,34 @@ def test_chips_are_built_from_the_context_and_ask_to_open_what_they_name(qtbot):
     plain = messages.add_message("assistant", "Assistant")
     plain.set_message(_message("assistant", "Hi", {}, mid="a2"))
     assert plain.chips.isHidden() and plain.chips.chip_texts() == []
+
+
+def test_citation_markers_in_an_answer_open_their_excerpt(qtbot):
+    messages = MessageList()
+    qtbot.addWidget(messages)
+    widget = messages.add_message("assistant", "Assistant")
+    widget.set_message(
+        _message(
+            "assistant",
+            "Retry 5xx [1], not [3]; `x[1]` stays code.\n\n```python\nprint(a[1])\n```",
+            {"context": CONTEXT},
+        )
+    )
+    html = widget.body.toHtml()
+    assert html.count('href="cite:1"') == 1 and "cite:3" not in html  # only excerpts it was given
+    with qtbot.waitSignal(messages.sig_source_requested) as source:
+        widget._on_link(QUrl("cite:1"))
+    assert source.args[0]["rel_path"] == "src/uploader.py" and source.args[0]["start_line"] == 16
+    with qtbot.assertNotEmitted(messages.sig_source_requested):
+        widget._on_link(QUrl("cite:3"))
+
+
+def test_link_citations_leaves_code_links_and_unknown_numbers_alone():
+    html = '<p>See [1] and [2].</p><pre>a[1]</pre><p><code>b[1]</code> <a href="x">[1]</a></p>'
+    out = link_citations(html, {1})
+    assert out.count('href="cite:1"') == 1
+    assert "<pre>a[1]</pre>" in out and "<code>b[1]</code>" in out and "[2]" in out
+    assert link_citations(html, set()) == html
 
 
 def test_action_row_copy_and_which_actions_show(qtbot):

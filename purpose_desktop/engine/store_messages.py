@@ -38,13 +38,17 @@ def like_pattern(query: str) -> str:
 def snippet_around(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
     """About ``width`` characters of ``text`` around the first (case-insensitive) match, on one line."""
     flat = " ".join(text.split())
-    pos = flat.lower().find(" ".join(query.split()).lower())
+    pos = flat.casefold().find(" ".join(query.split()).casefold())
     if len(flat) <= width:
         return flat
     pos = max(pos, 0)
     start = max(0, min(pos - width // 3, len(flat) - width))
     end = start + width
     return ("…" if start else "") + flat[start:end].strip() + ("…" if end < len(flat) else "")
+
+
+def _casefold(text: Any) -> str:
+    return text.casefold() if isinstance(text, str) else ""
 
 
 def _check_seq(seq: Any) -> int:
@@ -108,18 +112,24 @@ class MessagesMixin:
             raise InputError(f"{limit!r} is not a result limit.", "Use a whole number from 1.")
         if not query:
             return []
+        if query.isascii():  # SQLite's LIKE folds ASCII case only, which is all this query needs
+            match, needle = "m.content LIKE ? ESCAPE '\\'", like_pattern(query)
+        else:  # "Über" must find "über": full Unicode case folding, done by Python
+            db = self._db()
+            db.conn.create_function("pd_casefold", 1, _casefold, deterministic=True)
+            match, needle = "instr(pd_casefold(m.content), ?) > 0", query.casefold()
         with self._errors():
             rows = (
                 self._db()
                 .execute(
-                    r"""
+                    f"""
                 SELECT m.conversation_id, c.title, m.id, m.role, m.seq, m.content, m.created_at
                 FROM messages m JOIN conversations c ON c.id = m.conversation_id
-                WHERE c.deleted_at IS NULL AND m.content LIKE ? ESCAPE '\'
+                WHERE c.deleted_at IS NULL AND {match}
                 ORDER BY m.created_at DESC, m.rowid DESC
                 LIMIT ?
                 """,
-                    [like_pattern(query), min(limit, MAX_SEARCH_LIMIT)],
+                    [needle, min(limit, MAX_SEARCH_LIMIT)],
                 )
                 .fetchall()
             )

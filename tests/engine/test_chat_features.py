@@ -482,6 +482,17 @@ def test_search_messages_is_literal_case_insensitive_and_skips_deleted_chats(tmp
             store.search_messages("x", limit=0)
 
 
+def test_search_folds_unicode_case_and_keeps_wildcards_literal(tmp_path):
+    with Store(tmp_path / "s.db") as store:
+        conv = store.create_conversation("Umlauts")
+        upper = store.add_message(conv.id, "user", "ÜBER die Straße, bitte")
+        store.add_message(conv.id, "assistant", "Nothing to see here")
+        (hit,) = store.search_messages("über")
+        assert hit.message_id == upper.id and hit.snippet.startswith("ÜBER")
+        assert [h.message_id for h in store.search_messages("STRAẞE")] == [upper.id]  # capital ẞ folds like ß
+        assert store.search_messages("ü%") == []  # % is a character here, not a wildcard
+
+
 def test_search_snippet_is_around_the_match(tmp_path):
     engine = make_engine(tmp_path)
     conv = engine.store.create_conversation()

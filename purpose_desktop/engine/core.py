@@ -116,8 +116,12 @@ class Engine:
         cancel: CancelToken | None = None,
         on_token: Callable[[str], None] | None = None,
         settings: GenerationSettings | None = None,
+        on_replaced: Callable[[list[Message]], None] | None = None,
     ) -> tuple[Message, Message]:
-        """Answer the last user message again (fresh context): its old reply, whatever its status, is removed."""
+        """Answer the last user message again (fresh context): its old reply, whatever its status, is removed.
+
+        ``on_replaced`` gets the removed messages first, so they can be put back (``restore_messages``).
+        """
         self._require_model()
         messages = self.store.messages(conversation_id)
         users = [m for m in messages if m.role == "user"]
@@ -127,6 +131,8 @@ class Engine:
         later = [m for m in messages if m.seq > user.seq]
         if later:
             self.store.delete_messages_from(conversation_id, later[0].seq)
+            if on_replaced is not None:
+                on_replaced(later)
         history = _history(m for m in messages if m.seq < user.seq)
         return user, self._answer(user, history, cancel=cancel, on_token=on_token, settings=settings)
 
@@ -138,11 +144,12 @@ class Engine:
         cancel: CancelToken | None = None,
         on_token: Callable[[str], None] | None = None,
         settings: GenerationSettings | None = None,
+        on_replaced: Callable[[list[Message]], None] | None = None,
     ) -> tuple[Message, Message]:
         """Replace one of the person's messages with ``text``, drop everything after it, and answer anew.
 
         The cut and the new message are one transaction; as with send_message the new message stays
-        saved when the reply fails.
+        saved when the reply fails. ``on_replaced`` gets the removed messages (the original included).
         """
         text = _check_text(text)
         self._require_model()
@@ -152,9 +159,17 @@ class Engine:
                 "Only your own messages can be edited and sent again.",
                 "Pick a message you wrote; to get another answer to it, use Regenerate.",
             )
-        history = _history(m for m in self.store.messages(original.conversation_id) if m.seq < original.seq)
+        messages = self.store.messages(original.conversation_id)
+        history = _history(m for m in messages if m.seq < original.seq)
         _removed, user = self.store.rewrite_from(original.conversation_id, original.seq, "user", text)
+        if on_replaced is not None:
+            on_replaced([m for m in messages if m.seq >= original.seq])
         return user, self._answer(user, history, cancel=cancel, on_token=on_token, settings=settings)
+
+    def restore_messages(self, conversation_id: str, messages: list[Message]) -> list[Message]:
+        """Undo a regenerate or an edit: put back the messages it replaced; returns the chat's messages."""
+        self.store.restore_tail(conversation_id, messages)
+        return self.store.messages(conversation_id)
 
     def chat_context(self, text: str) -> chat_context.ChatContext:
         """The approved lessons and Vault excerpts (within the context budget) for answering ``text``."""

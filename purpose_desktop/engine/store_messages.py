@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +104,42 @@ class MessagesMixin:
             removed = self._cut_from(db, conversation_id, seq)
             message = self._insert_message(db, conversation_id, *prepared)
         return removed, message
+
+    def restore_tail(self, conversation_id: str, messages: Sequence[Any]) -> int:
+        """Put back messages a regenerate or edit replaced (Undo), exactly as they were, in one transaction.
+
+        Everything from the first of them on is removed first (the reply that replaced them), so the
+        chat is again what it was before. Returns how many were restored.
+        """
+        messages = sorted(messages, key=lambda m: m.seq)
+        if not messages:
+            raise InputError("There is nothing to put back.", "Undo works right after a reply was replaced.")
+        if any(m.conversation_id != conversation_id for m in messages):
+            raise InputError("Those messages belong to another chat.", "Undo from the chat they came from.")
+        for m in messages:
+            _check_seq(m.seq)
+            self._prepare_message(m.role, m.content, m.status, m.meta)  # the same checks as new ones
+        with self._errors(), self._write() as db:
+            self._cut_from(db, conversation_id, messages[0].seq)
+            for m in messages:
+                db.execute(
+                    """INSERT INTO messages
+                       (id, conversation_id, seq, role, content, status, meta_json, created_at, updated_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    [
+                        m.id,
+                        conversation_id,
+                        m.seq,
+                        m.role,
+                        m.content,
+                        m.status,
+                        json.dumps(m.meta or {}, ensure_ascii=False),
+                        m.created_at,
+                        m.updated_at or m.created_at,
+                    ],
+                )
+            db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", [self._now(), conversation_id])
+        return len(messages)
 
     def search_messages(self, query: str, limit: int = 50) -> list[MessageHit]:
         """Messages containing ``query`` (case-insensitive, literal) in chats not deleted, newest first."""

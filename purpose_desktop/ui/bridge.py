@@ -49,6 +49,7 @@ from purpose_desktop.ui.bridge_types import (
     RemoveSourceRequest,
     RenameRequest,
     ReplyResult,
+    RestoreMessagesRequest,
     RestoreRequest,
     RetestMemoryRequest,
     RunTeamRequest,
@@ -122,6 +123,7 @@ class EngineBridge(QObject):
     sig_memory_teach_requested = Signal(object)  #: TeachRequest
     sig_memory_retest_requested = Signal(object)  #: RetestMemoryRequest
     sig_message_mark_wrong_requested = Signal(object)  #: MarkWrongRequest
+    sig_messages_restore_requested = Signal(object)  #: RestoreMessagesRequest
     sig_messages_search_requested = Signal(object)  #: SearchMessagesRequest
     sig_conversation_export_requested = Signal(object)  #: ExportConversationRequest
     # GUI → vault thread
@@ -222,6 +224,8 @@ class EngineBridge(QObject):
     #: (request id, dict) an answer is marked wrong: {"message_id", "already_marked", "memories":
     #: [{"id", "verdict", "utility_after", "demoted", "flagged"}]}.
     sig_message_marked_wrong = Signal(str, object)
+    #: (request id, list[Message]) Undo of a regenerate or edit: the chat's messages, as put back.
+    sig_messages_restored = Signal(str, object)
     #: (request id, query, list[MessageHit]) messages containing the query, newest first.
     sig_messages_searched = Signal(str, str, object)
     #: (request id, path str) the chat's Markdown is written there.
@@ -287,6 +291,7 @@ class EngineBridge(QObject):
         "sig_memory_retest_cancelled",
         "sig_action_failed",
         "sig_message_marked_wrong",
+        "sig_messages_restored",
         "sig_messages_searched",
         "sig_conversation_exported",
     )
@@ -322,6 +327,7 @@ class EngineBridge(QObject):
         ("sig_memory_teach_requested", "on_memory_teach_requested"),
         ("sig_memory_retest_requested", "on_memory_retest_requested"),
         ("sig_message_mark_wrong_requested", "on_message_mark_wrong_requested"),
+        ("sig_messages_restore_requested", "on_messages_restore_requested"),
         ("sig_messages_search_requested", "on_messages_search_requested"),
         ("sig_conversation_export_requested", "on_conversation_export_requested"),
     )
@@ -498,6 +504,12 @@ class EngineBridge(QObject):
     def mark_wrong(self, message_id: str, note: str = "") -> MarkWrongRequest:
         """Record that an answer was wrong; answered by sig_message_marked_wrong."""
         return self._ask(self.sig_message_mark_wrong_requested, MarkWrongRequest(message_id, note))
+
+    def restore_messages(self, conversation_id: str, messages) -> RestoreMessagesRequest:
+        """Undo a regenerate or edit (ReplyResult.replaced); answered by sig_messages_restored."""
+        return self._ask(
+            self.sig_messages_restore_requested, RestoreMessagesRequest(conversation_id, tuple(messages))
+        )
 
     def search_messages(self, query: str, limit: int = 50) -> SearchMessagesRequest:
         """Search every chat; answered by sig_messages_searched."""

@@ -100,6 +100,15 @@ class MarkWrongRequest:
 
 
 @dataclass(frozen=True)
+class RestoreMessagesRequest:
+    """Undo a regenerate or an edit: put back ``messages`` (a ReplyResult's ``replaced``) in their chat."""
+
+    conversation_id: str
+    messages: tuple
+    id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True)
 class SearchMessagesRequest:
     """Find messages containing ``query`` across every chat not deleted, newest first."""
 
@@ -187,6 +196,8 @@ class ReplyResult:
     conversation: Conversation
     user: Message
     assistant: Message
+    #: What a regenerate or an edit removed from the chat, for Undo (RestoreMessagesRequest).
+    replaced: tuple = ()
 
     @property
     def ttft_ms(self) -> float | None:

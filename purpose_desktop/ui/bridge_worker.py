@@ -43,6 +43,7 @@ from purpose_desktop.ui.bridge_types import (
     ProposeTeamRequest,
     RenameRequest,
     ReplyResult,
+    RestoreMessagesRequest,
     RestoreRequest,
     RetestMemoryRequest,
     RunTeamRequest,
@@ -116,6 +117,7 @@ class EngineWorker(QObject):
     sig_action_failed = Signal(str, object)
     # chat extras
     sig_message_marked_wrong = Signal(str, object)
+    sig_messages_restored = Signal(str, object)
     sig_messages_searched = Signal(str, str, object)
     sig_conversation_exported = Signal(str, object)
 
@@ -210,14 +212,19 @@ class EngineWorker(QObject):
                 "cancel": req.cancel,
                 "on_token": lambda piece: self.sig_token_received.emit(req.id, piece),
             }
+            replaced: list = []
             if req.mode == "regenerate":
                 if req.conversation_id is None:
                     raise InputError("Which chat?", "Open the chat whose last answer you want again.")
-                user, assistant = engine.regenerate(req.conversation_id, **stream)
+                user, assistant = engine.regenerate(
+                    req.conversation_id, on_replaced=replaced.extend, **stream
+                )
             elif req.mode == "edit":
                 if req.message_id is None:
                     raise InputError("Which message?", "Pick the message of yours to edit.")
-                user, assistant = engine.edit_and_resend(req.message_id, req.text, **stream)
+                user, assistant = engine.edit_and_resend(
+                    req.message_id, req.text, on_replaced=replaced.extend, **stream
+                )
             else:
                 conversation_id = req.conversation_id
                 if conversation_id is None:
@@ -227,7 +234,9 @@ class EngineWorker(QObject):
                     conversation_id = conversation.id
                     self.sig_conversation_created.emit(req.id, conversation)
                 user, assistant = engine.send_message(conversation_id, req.text, **stream)
-            result = ReplyResult(engine.store.get_conversation(user.conversation_id), user, assistant)
+            result = ReplyResult(
+                engine.store.get_conversation(user.conversation_id), user, assistant, tuple(replaced)
+            )
             if assistant.status == "cancelled":
                 self.sig_reply_cancelled.emit(req.id, result)
             else:
@@ -275,6 +284,15 @@ class EngineWorker(QObject):
             "marking an answer wrong",
             self.sig_message_marked_wrong,
             lambda e: e.mark_wrong(req.message_id, req.note),
+        )
+
+    @Slot(object)
+    def on_messages_restore_requested(self, req: RestoreMessagesRequest) -> None:
+        self._serve(
+            req,
+            "putting back the replaced messages",
+            self.sig_messages_restored,
+            lambda e: e.restore_messages(req.conversation_id, list(req.messages)),
         )
 
     @Slot(object)

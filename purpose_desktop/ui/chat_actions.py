@@ -19,6 +19,9 @@ from purpose_desktop.ui.chat_widgets import MessageWidget
 from purpose_desktop.ui.message_parts import WrongDialog, kind_label, short
 from purpose_desktop.ui.source_viewer import SourceViewer, show_source
 
+#: How long "Deleted … / … replaced. Undo" stays up (ms).
+UNDO_MS = 10_000
+
 
 @dataclass
 class ReplyStream:
@@ -224,3 +227,36 @@ class ChatActions:
             self.regenerate()
         elif action == "wrong":
             self.mark_wrong(widget)
+
+    def _offer_undo_replace(self, conversation_id: str, replaced: tuple, mode: str) -> None:
+        """After a regenerate or an edit: say what was replaced and offer to put it back."""
+        self._replaced = (conversation_id, tuple(replaced))
+        n = len(replaced)
+        what = (
+            "The earlier reply was replaced."
+            if mode == "regenerate"
+            else f"Your edit replaced {n} earlier message{'s' if n != 1 else ''}."
+        )
+        self.undo_banner.show_message(what, "", actions=[("Undo", self.undo_replace)], timeout_ms=UNDO_MS)
+
+    def undo_replace(self) -> None:
+        """Put back what the last regenerate or edit replaced (the new reply goes)."""
+        replaced, self._replaced = self._replaced, None
+        self.undo_banner.dismiss()
+        if replaced is None:
+            return
+        if self._stream is not None:
+            self._replaced = replaced
+            self.sig_status.emit("A reply is still being written — stop it first, then Undo.", 4000)
+            return
+        conversation_id, messages = replaced
+        self._actions[self._bridge.restore_messages(conversation_id, messages).id] = "restore"
+
+    def _on_messages_restored(self, request_id: str, messages) -> None:
+        if self._actions.pop(request_id, None) != "restore" or not messages:
+            return
+        conversation_id = messages[0].conversation_id
+        self._cache[conversation_id] = list(messages)
+        if conversation_id == self._current_id:
+            self._render(conversation_id, list(messages))
+        self.sig_status.emit("Put back what was there before.", 4000)

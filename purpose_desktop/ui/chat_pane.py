@@ -24,7 +24,7 @@ from purpose_desktop.ui.bridge import (
     ModelSummary,
     ReplyResult,
 )
-from purpose_desktop.ui.chat_actions import ChatActions, ReplyStream, display_key
+from purpose_desktop.ui.chat_actions import UNDO_MS, ChatActions, ReplyStream, display_key
 from purpose_desktop.ui.chat_search import ChatSearch
 from purpose_desktop.ui.chat_widgets import (
     WELCOME_HINT,
@@ -43,8 +43,6 @@ from purpose_desktop.ui.source_viewer import SourceViewer
 FLUSH_MS = 50
 #: Quick model loads never flash a "Loading" screen.
 LOADING_DELAY_MS = 500
-#: How long "Deleted … Undo" stays up.
-UNDO_MS = 10_000
 
 _PLACEHOLDERS = {
     "loading": "Loading model…",
@@ -87,7 +85,8 @@ class ChatPane(QWidget, ChatActions):
         self._syncing = False
         self._model_detail = ""
         self._loading_shown = False
-        self._actions: dict[str, str] = {}  # request id → "mark" | "export"
+        self._actions: dict[str, str] = {}  # request id → "mark" | "export" | "restore"
+        self._replaced: tuple | None = None  # (chat id, messages) the last regenerate/edit replaced
         self._marks: dict[str, tuple[str, str]] = {}  # request id → (message id, note)
         self._reveal_id: str | None = None  # a message to scroll to once its chat is shown (search)
         self.wrong_dialog: WrongDialog | None = None
@@ -192,6 +191,7 @@ class ChatPane(QWidget, ChatActions):
         b.sig_conversation_restored.connect(self._on_restored)
         b.sig_request_failed.connect(self._on_request_failed)
         b.sig_message_marked_wrong.connect(self._on_marked_wrong)
+        b.sig_messages_restored.connect(self._on_messages_restored)
         b.sig_conversation_exported.connect(self._on_exported)
         b.sig_action_failed.connect(self._on_action_failed)
 
@@ -448,6 +448,8 @@ class ChatPane(QWidget, ChatActions):
         if assistant.status == "cancelled":
             self.sig_status.emit("Reply stopped — what arrived is kept.", 4000)
         self._set_streaming(False)
+        if stream.mode != "send" and result.replaced:
+            self._offer_undo_replace(conv.id, result.replaced, stream.mode)
 
     def _on_reply_failed(self, request_id: str, err: ErrorInfo) -> None:
         stream = self._stream

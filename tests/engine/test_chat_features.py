@@ -308,6 +308,33 @@ def test_regenerate_replaces_only_the_last_reply(tmp_path):
     engine.close()
 
 
+def test_what_regenerate_and_edit_replaced_can_be_put_back_exactly(tmp_path):
+    model = ScriptedModel(replies=["first", "second", "third", "fourth"])
+    engine = make_engine(tmp_path, model)
+    conv = engine.store.create_conversation()
+    engine.send_message(conv.id, "q1")
+    engine.send_message(conv.id, "q2")
+    before = engine.store.messages(conv.id)
+    replaced: list = []
+    engine.regenerate(conv.id, on_replaced=replaced.extend)
+    assert [m.id for m in replaced] == [before[-1].id]
+    restored = engine.restore_messages(conv.id, replaced)
+    assert restored == before  # ids, order, text, status, meta and timestamps as they were
+
+    replaced = []
+    engine.edit_and_resend(before[0].id, "q1, better", on_replaced=replaced.extend)
+    assert [m.id for m in replaced] == [m.id for m in before]
+    assert [m.content for m in engine.store.messages(conv.id)] == ["q1, better", "fourth"]
+    assert engine.restore_messages(conv.id, replaced) == before
+    with pytest.raises(InputError):
+        engine.restore_messages(conv.id, [])
+    other = engine.store.create_conversation()
+    with pytest.raises(InputError, match="another chat"):
+        engine.restore_messages(other.id, replaced)
+    assert engine.store.messages(conv.id) == before  # a refused undo changes nothing
+    engine.close()
+
+
 def test_regenerate_without_a_user_message_is_a_clear_error(tmp_path):
     engine = make_engine(tmp_path)
     conv = engine.store.create_conversation()

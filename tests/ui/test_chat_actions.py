@@ -79,6 +79,15 @@ def test_copy_regenerate_and_this_was_wrong(qtbot, real_app, _isolated_home):
     assert [m.role for m in _stored(_isolated_home, pane.current_conversation_id)] == ["user", "assistant"]
     assert window.regenerate_action.isEnabled()
 
+    # The replaced reply is one Undo away: the banner puts it back, in the store and on screen.
+    assert pane.undo_banner.isVisible() and "replaced" in pane.undo_banner.message_label.text()
+    with qtbot.waitSignal(app.bridge.sig_messages_restored, timeout=10_000):
+        pane.undo_banner.action_buttons()[0].click()
+    stored = _stored(_isolated_home, pane.current_conversation_id)
+    assert [m.id for m in stored] == [first.user.id, first.assistant.id]
+    qtbot.waitUntil(lambda: assistant(pane).message_id == first.assistant.id, timeout=5000)
+    assert _shown(pane) == _store_view(_isolated_home, pane) and not pane.undo_banner.isVisible()
+
     # Ctrl+Shift+R regenerates too.
     with qtbot.waitSignal(app.bridge.sig_reply_finished, timeout=REPLY_MS):
         press(window, Qt.Key.Key_R, CTRL_SHIFT)

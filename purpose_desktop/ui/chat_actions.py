@@ -231,12 +231,16 @@ class ChatActions:
     def _offer_undo_replace(self, conversation_id: str, replaced: tuple, mode: str) -> None:
         """After a regenerate or an edit: say what was replaced and offer to put it back."""
         self._replaced = (conversation_id, tuple(replaced))
-        n = len(replaced)
-        what = (
-            "The earlier reply was replaced."
-            if mode == "regenerate"
-            else f"Your edit replaced {n} earlier message{'s' if n != 1 else ''}."
-        )
+        later = len(replaced) - 1  # an edit replaces the original message and what followed it
+        if mode == "regenerate":
+            what = "The earlier reply was replaced."
+        elif later < 1:
+            what = "Your edited message was sent; the earlier version was replaced."
+        else:
+            what = (
+                "Your edited message was sent; the earlier version and the "
+                f"{later} message{'s' if later != 1 else ''} after it were replaced."
+            )
         self.undo_banner.show_message(what, "", actions=[("Undo", self.undo_replace)], timeout_ms=UNDO_MS)
 
     def undo_replace(self) -> None:

@@ -59,7 +59,16 @@ def cmd_chat(args: argparse.Namespace) -> int:
         temperature=args.temperature,
         seed=args.seed,
     )
-    messages = [{"role": "system", "content": args.system or settings.system_prompt}, {"role": "user", "content": prompt}]
+    system = args.system or settings.system_prompt
+    context = None
+    if args.ground:
+        try:
+            context = _grounding(prompt, model, settings)
+        except PurposeError as exc:
+            model.close()
+            return _fail(exc, args.json)
+        system = context.system_prompt(system)
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
 
     def echo(piece: str) -> None:
         sys.stdout.write(piece)
@@ -86,15 +95,58 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 "ttft_ms": reply.ttft_ms,
                 "tokens_per_s": reply.tokens_per_s,
                 "elapsed_ms": reply.elapsed_ms,
+                **({"context": context.to_meta()} if context is not None else {}),
             }
         )
     else:
         sys.stdout.write("\n")
+        if context is not None:
+            for line in _context_lines(context):
+                sys.stdout.write(line + "\n")
         if args.stats:
             ttft = f"{reply.ttft_ms:.0f} ms" if reply.ttft_ms is not None else "–"
             tps = f"{reply.tokens_per_s:.1f} tok/s" if reply.tokens_per_s else "–"
             sys.stderr.write(f"[{reply.model} · TTFT {ttft} · {tps} · {reply.n_tokens} tokens]\n")
     return 0
+
+
+def _grounding(prompt: str, model, settings):
+    """The approved lessons and Vault excerpts for ``prompt``, exactly as the app's chat gathers them."""
+    from purpose_desktop.engine import chat_context
+    from purpose_desktop.engine.store import Store
+    from purpose_desktop.engine.vault import Vault
+
+    with Store(recover=False) as store:
+        vaults: list = []
+
+        def vault():
+            vaults.append(Vault(store))
+            return vaults[-1]
+
+        try:
+            return chat_context.gather(
+                store,
+                prompt,
+                use_memory=True,
+                use_vault=True,
+                vault_k=settings.chat_vault_k,
+                n_ctx=getattr(model, "n_ctx", None) or settings.n_ctx,
+                count_tokens=getattr(model, "count_tokens", None),
+                vault_factory=vault,
+            )
+        finally:
+            for v in vaults:
+                v.close()
+
+
+def _context_lines(context) -> list[str]:
+    """What shaped the answer, under it: the sources it was given and the lessons it followed."""
+    lines = [f"[{v['n']}] {v['path']}:{v['start_line']}-{v['end_line']}" for v in context.vault]
+    lines += [f"lesson ({m['kind'].replace('_', ' ')}): {m['text']}" for m in context.memories]
+    if context.withheld:
+        lines.append(f"({len(context.withheld)} passage(s) withheld: flagged by the safety scan)")
+    lines += [f"note: {e}" for e in context.errors]
+    return (["", "Sources and lessons used:"] + lines) if lines else []
 
 
 # -- models ---------------------------------------------------------------------------------------
@@ -260,6 +312,11 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--ctx", type=int, default=None, help="context length (default: model's, at most 4096)")
     chat.add_argument("--system", help="system prompt")
     chat.add_argument("--stats", action="store_true", help="print TTFT and tokens/s to stderr")
+    chat.add_argument(
+        "--ground",
+        action="store_true",
+        help="answer from your approved memories and Vault, as the app does, and list the sources used",
+    )
     chat.set_defaults(func=cmd_chat)
 
     models = sub.add_parser("models", help="GGUF models found on this machine")

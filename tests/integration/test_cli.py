@@ -34,6 +34,28 @@ def test_chat_reads_the_prompt_from_stdin():
     assert out.returncode == 0 and json.loads(out.stdout)["text"]
 
 
+def test_grounded_chat_uses_the_vault_and_approved_lessons_and_lists_them(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "uploads.md").write_text(
+        "# Uploads\n\nFailed uploads are retried three times with exponential backoff.\n", encoding="utf-8"
+    )
+    (docs / "lunch.md").write_text("# Lunch\n\nThe canteen opens at noon.\n", encoding="utf-8")
+    assert cli("vault", "add", str(docs)).returncode == 0
+    assert cli("memory", "teach", "Answer in at most two sentences.").returncode == 0
+    question = "How many times are failed uploads retried?"
+    out = cli("chat", "--ground", "--json", "--temperature", "0", "--max-tokens", "16", question)
+    assert out.returncode == 0, out.stderr
+    context = json.loads(out.stdout)["context"]
+    first = context["vault"][0]
+    assert (first["rel_path"], first["start_line"], first["path"]) == ("uploads.md", 1, str(docs / "uploads.md"))
+    assert [m["text"] for m in context["memories"]] == ["Answer in at most two sentences."]
+    text = cli("chat", "--ground", "--temperature", "0", "--max-tokens", "16", question)
+    assert f"[1] {docs / 'uploads.md'}:1-" in text.stdout and "lesson (user preference)" in text.stdout
+    plain = json.loads(cli("chat", "--json", "--max-tokens", "4", question).stdout)
+    assert "context" not in plain  # without --ground the CLI asks the model alone
+
+
 @pytest.mark.parametrize("kind", ["missing", "directory", "corrupt"])
 def test_bad_model_exits_nonzero_with_the_message(tmp_path, kind):
     path = tmp_path / "m.gguf"

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QScrollArea,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -169,6 +170,30 @@ class SettingsPane(QWidget):
         box.addWidget(note)
         column.addWidget(card)
 
+        # Chat
+        card, box = _section(
+            "Chat", "What answers may draw on. The chips under each answer show what it actually used."
+        )
+        self.chat_memory = QCheckBox("Use the lessons you approved in chat answers")
+        self.chat_memory.setToolTip("Only promoted memories; quarantined, rejected and archived ones never")
+        self.chat_memory.toggled.connect(lambda on: self._save_chat("chat_uses_memory", on))
+        box.addWidget(self.chat_memory)
+        self.chat_vault = QCheckBox("Use your Vault in chat answers (they cite the passages)")
+        self.chat_vault.setToolTip("Passages the safety scan flagged are withheld from the model")
+        self.chat_vault.toggled.connect(lambda on: self._save_chat("chat_uses_vault", on))
+        box.addWidget(self.chat_vault)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Vault passages per answer"))
+        self.chat_k = QSpinBox(minimum=1, maximum=10)
+        self.chat_k.setToolTip(
+            "More passages give the model more to go on but leave less room for the answer"
+        )
+        self.chat_k.valueChanged.connect(lambda k: self._save_chat("chat_vault_k", k))
+        row.addWidget(self.chat_k)
+        row.addStretch(1)
+        box.addLayout(row)
+        column.addWidget(card)
+
         # Appearance
         card, box = _section("Appearance")
         row = QHBoxLayout()
@@ -263,6 +288,10 @@ class SettingsPane(QWidget):
         try:
             self.auto_promote.setChecked(bool(snap.settings.get("auto_promote")))
             self.allow_unprotected.setChecked(bool(snap.settings.get("allow_unprotected_code")))
+            self.chat_memory.setChecked(bool(snap.settings.get("chat_uses_memory", True)))
+            self.chat_vault.setChecked(bool(snap.settings.get("chat_uses_vault", True)))
+            self.chat_k.setValue(int(snap.settings.get("chat_vault_k") or 3))
+            self.chat_k.setEnabled(self.chat_vault.isChecked())
             self._select_team(snap.settings.get("default_team"))
         finally:
             self._syncing = False
@@ -351,6 +380,23 @@ class SettingsPane(QWidget):
             else "Every memory now waits for your approval.",
             4000,
         )
+
+    def _save_chat(self, name: str, value) -> None:
+        if name == "chat_uses_vault":
+            self.chat_k.setEnabled(bool(value))
+        if self._syncing:
+            return
+        self._pending.add(self._bridge.save_settings(**{name: value}).id)
+        words = {
+            "chat_uses_memory": "Answers now use the lessons you approved."
+            if value
+            else "Answers no longer use your lessons.",
+            "chat_uses_vault": "Answers now use your Vault."
+            if value
+            else "Answers no longer use your Vault.",
+            "chat_vault_k": f"Up to {value} Vault passage{'s' if value != 1 else ''} per answer.",
+        }
+        self.sig_status.emit(words[name], 3000)
 
     def _on_allow_unprotected(self, on: bool) -> None:
         if self._syncing:

@@ -151,3 +151,27 @@ def test_running_unprotected_code_needs_a_confirmed_approval(qtbot, make_app, mo
     with qtbot.waitSignal(app.bridge.sig_settings_saved, timeout=5000):
         pane.allow_unprotected.click()
     assert load_settings().allow_unprotected_code is True
+
+
+def test_chat_grounding_can_be_turned_off_and_tuned(qtbot, make_app):
+    from purpose_desktop.engine.settings import load_settings
+
+    app = make_app()
+    pane = app.window.settings_pane
+    app.window.show_pane("settings")
+    qtbot.waitUntil(lambda: pane._snapshot is not None, timeout=5000)
+    assert pane.chat_memory.isChecked() and pane.chat_vault.isChecked() and pane.chat_k.value() == 3
+    with qtbot.waitSignal(app.bridge.sig_settings_saved, timeout=5000):
+        pane.chat_vault.click()
+    assert load_settings().chat_uses_vault is False and not pane.chat_k.isEnabled()
+    with qtbot.waitSignal(app.bridge.sig_settings_saved, timeout=5000):
+        pane.chat_memory.click()
+    assert load_settings().chat_uses_memory is False
+    with qtbot.waitSignal(app.bridge.sig_settings_saved, timeout=5000):
+        pane.chat_vault.click()
+    assert pane.chat_k.isEnabled()
+    with qtbot.waitSignal(app.bridge.sig_settings_saved, timeout=5000):
+        pane.chat_k.setValue(5)
+    saved = load_settings()
+    assert (saved.chat_uses_vault, saved.chat_uses_memory, saved.chat_vault_k) == (True, False, 5)
+    assert "5 Vault passages" in app.window.statusBar().currentMessage()

@@ -2,7 +2,7 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run test lint bench install dev clean dist dist-selftest install-desktop uninstall-desktop
+.PHONY: run test lint bench install dev clean dist dist-selftest install-desktop uninstall-desktop lock check-latest
 
 ## Install what the app needs and open it on the bundled default model.
 run: install
@@ -27,7 +27,7 @@ bench: dev
 
 ## The double-click app: dist/PurposeDesktop/ (PyInstaller onedir with the default model and embedder).
 DIST_APP    := dist/PurposeDesktop/PurposeDesktop
-DIST_INPUTS := build.spec pyproject.toml $(shell find purpose_desktop packaging resources -type f \
+DIST_INPUTS := build.spec pyproject.toml requirements/lock.txt $(shell find purpose_desktop packaging resources -type f \
                  -not -name '*.pyc' 2>/dev/null) scripts/install-desktop.sh scripts/uninstall-desktop.sh
 
 dist: | install
@@ -41,6 +41,16 @@ $(DIST_APP): $(DIST_INPUTS) | install
 ## The frozen app checks itself headless (model, database, embedder, sandbox) and prints JSON.
 dist-selftest: $(DIST_APP)
 	env -u DISPLAY -u WAYLAND_DISPLAY QT_QPA_PLATFORM=offscreen $(DIST_APP) --self-test
+
+## The dependency lock (requirements/lock.txt pins every install). Update it on purpose: `make lock`
+## resolves the newest versions pyproject.toml allows, then `make test dist-selftest` tests the result.
+lock:
+	@scripts/lock.sh lock
+
+## Not in CI's required path: build the frozen app from the newest allowed versions and self-test it,
+## so the next upstream break is found here before a person's double-click finds it.
+check-latest:
+	@scripts/lock.sh check
 
 ## Menu entry and icons for this user (no root); uninstall keeps your data unless PURGE=1.
 install-desktop:

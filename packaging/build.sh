@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Builds dist/PurposeDesktop/ (PyInstaller onedir, build.spec) into the existing .venv.
+# Builds dist/PurposeDesktop/ (PyInstaller onedir, build.spec) with the existing .venv.
+#   VENV=…  another environment;  DIST_DIR=… / WORK_DIR=…  other output and work folders (check-latest);
+#   PD_LOCK= (empty)  installs the dist extra unpinned instead of from requirements/lock.txt.
 # Reuses build/ between runs; adds --clean only when the hooks, the installed packages or the bundled
 # system libraries changed (PyInstaller would otherwise reuse a stale analysis).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=".venv/bin/python"
+VENV="${VENV:-.venv}"
+PY="$VENV/bin/python"
+DIST_DIR="${DIST_DIR:-dist}"
+WORK_DIR="${WORK_DIR:-build}"
+LOCK="${PD_LOCK-requirements/lock.txt}"
 say() { printf '\033[1m[dist]\033[0m %s\n' "$*"; }
-[ -x "$PY" ] || { say "no .venv: run 'make install' first"; exit 1; }
+[ -x "$PY" ] || { say "no $VENV: run 'make install' first"; exit 1; }
 
 CLEAN=0
 # Qt's xcb platform plugin needs these at run time; PyInstaller bundles the copies found here, so a
@@ -34,24 +40,24 @@ fi
 # PyInstaller (and the pytest the sandbox runs) come from the `dist` extra.
 if ! "$PY" -c "import PyInstaller, pytest" 2>/dev/null; then
   say "installing the dist extra (PyInstaller)"
-  "$PY" -m pip install -q -e ".[dist]"
+  "$PY" -m pip install -q -e ".[dist]" ${LOCK:+-c "$LOCK"}
 fi
 
 # PyInstaller notices changes to the spec and to the sources itself, but not to hooks or installed packages.
 KEY="$( (cat packaging/hooks/*.py packaging/rthooks/*.py; "$PY" -m pip freeze --exclude-editable 2>/dev/null) | sha1sum | cut -c1-16)"
-STAMP="build/.dist-key"
+STAMP="$WORK_DIR/.dist-key"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$KEY" ]; then
   CLEAN=1
 fi
-ARGS=(--noconfirm --log-level WARN)
+ARGS=(--noconfirm --log-level WARN --distpath "$DIST_DIR" --workpath "$WORK_DIR")
 [ "$CLEAN" = 1 ] && ARGS+=(--clean)
 
 say "pyinstaller ${ARGS[*]} build.spec (several minutes with torch; about 2 GB of disk in build/ and dist/)"
 start=$(date +%s)
 # (collecting torch's submodules imports them: hundreds of deprecation warnings that say nothing here)
 PYTHONWARNINGS="ignore::DeprecationWarning,ignore::FutureWarning" "$PY" -m PyInstaller "${ARGS[@]}" build.spec
-mkdir -p build
+mkdir -p "$WORK_DIR"
 echo "$KEY" > "$STAMP"
 seconds=$(( $(date +%s) - start ))
-echo "$seconds" > build/.dist-build-seconds  # bench/dist.py reports it
-say "built dist/PurposeDesktop in ${seconds} s ($(du -sh dist/PurposeDesktop | cut -f1))"
+echo "$seconds" > "$WORK_DIR/.dist-build-seconds"  # bench/dist.py reports it
+say "built $DIST_DIR/PurposeDesktop in ${seconds} s ($(du -sh "$DIST_DIR/PurposeDesktop" | cut -f1))"

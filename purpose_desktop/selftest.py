@@ -9,7 +9,6 @@ must run on a machine without a display.
 
 from __future__ import annotations
 
-import importlib.metadata as md
 import json
 import os
 import platform
@@ -24,18 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from purpose_desktop import __version__
-from purpose_desktop.engine import paths
-
-_VERSIONED = {
-    "llama_cpp": "llama_cpp_python",
-    "torch": "torch",
-    "sentence_transformers": "sentence-transformers",
-    "transformers": "transformers",
-    "PySide6": "PySide6_Essentials",
-    "sqlite_utils": "sqlite-utils",
-    "numpy": "numpy",
-    "pytest": "pytest",
-}
+from purpose_desktop.engine import paths, versions
 
 VAULT_TEXTS = [
     "To reverse a list in Python use slicing: items[::-1] returns a reversed copy.",
@@ -53,6 +41,7 @@ class CheckFailed(Exception):
 
 
 def _versions() -> dict[str, Any]:
+    """Python, platform and every runtime distribution (`llama_cpp` kept as the short name it always had)."""
     found: dict[str, Any] = {
         "purpose_desktop": __version__,
         "python": platform.python_version(),
@@ -60,12 +49,8 @@ def _versions() -> dict[str, Any]:
         "frozen": bool(getattr(sys, "frozen", False)),
         "sqlite": sqlite3.sqlite_version,
     }
-    for key, dist in _VERSIONED.items():
-        try:
-            found[key] = md.version(dist)
-        except md.PackageNotFoundError:
-            module = sys.modules.get(key)
-            found[key] = getattr(module, "__version__", None) if module else None
+    found.update(versions.runtime_versions())
+    found["llama_cpp"] = found["llama-cpp-python"]
     return found
 
 
@@ -200,6 +185,9 @@ def run_checks(checks: list[tuple[str, Callable[[], dict[str, Any]]]] | None = N
         "failed": failed,
         "checks": results,
         "versions": _versions(),
+        # Where the running versions differ from the dependency lock (reported; `make check-latest` drifts
+        # on purpose). A build from the lock shows {"matches": true}.
+        "lock": versions.lock_report(),
         "data_dir": str(paths.data_dir()),
         "bundle": getattr(sys, "_MEIPASS", None),
     }

@@ -11,7 +11,7 @@ import sys
 import tempfile
 
 from purpose_desktop import __version__
-from purpose_desktop.engine import paths
+from purpose_desktop.engine import paths, versions
 
 
 def _version(dist: str) -> str:
@@ -106,10 +106,11 @@ def diagnose() -> dict:
             "purpose_desktop": __version__,
             "python": sys.version.split()[0],
             "platform": platform.platform(),
-            "llama_cpp_python": _version("llama-cpp-python"),
-            "pyside6": _version("PySide6-Essentials"),
+            "frozen": bool(getattr(sys, "frozen", False)),
             "cpu_count": os.cpu_count(),
+            **{dist: version or "not installed" for dist, version in versions.runtime_versions().items()},
         },
+        "lock": versions.lock_report(),
         "data": _data_dir(),
         "model": _model(),
         "llama": _llama(),
@@ -124,5 +125,11 @@ def diagnose() -> dict:
         problems.append("default model not found")
     if not report["llama"].get("importable"):
         problems.append("llama-cpp-python cannot be imported")
-    report["summary"] = {"ok": not problems, "problems": problems}
+    warnings = []
+    if report["lock"]["matches"] is False:
+        warnings.append(
+            "versions differ from requirements/lock.txt: "
+            + ", ".join(f"{d} {v['installed']} (locked {v['locked']})" for d, v in report["lock"]["differs"].items())
+        )
+    report["summary"] = {"ok": not problems, "problems": problems, "warnings": warnings}
     return report

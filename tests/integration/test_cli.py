@@ -85,6 +85,9 @@ def test_doctor_reports_what_matters():
     assert report["model"]["found"] and report["sqlite"]["fts5"] is True
     assert isinstance(report["llama"]["gpu_offload"], bool)
     assert "load_extension" in report["sqlite"] and report["sandbox"]
+    # The versions it runs with, and that they are the locked ones.
+    assert report["versions"]["llama-cpp-python"] != "not installed" and report["versions"]["kernels"]
+    assert report["lock"]["matches"] is True and report["summary"]["warnings"] == []
 
 
 def test_run_json_then_runs_list_and_show(tmp_path):

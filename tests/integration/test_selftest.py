@@ -40,6 +40,9 @@ def test_self_test_passes_and_reports_every_check(_isolated_home):
     assert report["checks"]["sandbox_pytest"]["detail"] == {"passed": 1, "failed": 0}
     versions = report["versions"]
     assert versions["frozen"] is False and versions["purpose_desktop"] and versions["llama_cpp"]
+    # The whole embedding stack is named (a transformers release once pulled in `kernels` and broke the app).
+    assert versions["transformers"] and versions["kernels"] and versions["sentence-transformers"]
+    assert report["lock"]["matches"] is True, report["lock"]
     # A temporary data folder, removed afterwards: the person's own folder is never touched.
     assert report["data_dir"] != str(_isolated_home)
     assert not Path(report["data_dir"]).exists()

@@ -276,7 +276,7 @@ class Engine:
         Returns ``{"message_id", "already_marked", "memories": [{"id", "verdict", "utility_after",
         "demoted", "flagged"}]}``; marking the same answer again changes nothing.
         """
-        from purpose_desktop.engine.memory.credit import apply_feedback
+        from purpose_desktop.engine.learning.credit import apply_feedback
 
         if not isinstance(note, str):
             raise InputError("The note must be text.", "Say what was wrong, or leave it empty.")

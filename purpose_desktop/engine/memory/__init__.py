@@ -1,9 +1,9 @@
-"""Memory: seven kinds of lessons, their lifecycle, immune scan, replay A/B evidence, approval and credit.
+"""Memory: seven kinds of lessons, their lifecycle, immune scan, approval and the evidence they carry.
 
-Modules: records (Memory, kinds, statuses, policy), schema (migrations), repo (SQLite, history),
-similarity (embeddings), index (numpy vector search), retrieval (what a prompt gets), distil
-(lessons from runs), replay (A/B evidence), credit (utility, demotion), api (MemoryBank: teach,
-approve, reject, edit, archive, retest, status).
+Modules: records (Memory, kinds, statuses, policy, the auto-promotion bar), schema (migrations),
+repo (SQLite, history), similarity (embeddings), index (numpy vector search), retrieval (what a
+prompt gets), api (MemoryBank: submit, teach, approve, reject, edit, archive, undo, status).
+Turning runs into evidence — distil, credit, replay A/B tests — lives in ``engine.learning``.
 
 Names are imported lazily: engine/migrations.py imports ``memory.schema`` while the Store module
 is still loading, so this package must not import the Store at import time.
@@ -25,8 +25,6 @@ _EXPORTS = {
     "STATUSES": "records",
     "MemoryRetriever": "retrieval",
     "Retrieved": "retrieval",
-    "ReplayProgress": "replay",
-    "apply_credit": "credit",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -20,7 +20,6 @@ from purpose_desktop.engine.orchestration.base import (
     TracedRun,
     count_tokens,
     critic_for,
-    learn,
     make_emit,
     store_scope,
 )
@@ -326,7 +325,7 @@ class LLMCompiler:
             replanned=attempt > 0,
             execution_s=total_s,
         )
-        return learn(run, result, self.joiner, seed=self.seed)
+        return run.learn(result, self.joiner, seed=self.seed)
 
     def _join_messages(self, task: str, results: str) -> list[dict]:
         return [

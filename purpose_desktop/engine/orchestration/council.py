@@ -17,7 +17,6 @@ from purpose_desktop.engine.orchestration.base import (
     TracedRun,
     count_tokens,
     critic_for,
-    learn,
     make_emit,
     store_scope,
     unique_labels,
@@ -184,7 +183,7 @@ class Council:
             decision=str(record.get("decision") or "").strip(),
             positions=positions,
         )
-        return learn(run, result, chair, seed=self.seed)
+        return run.learn(result, chair, seed=self.seed)
 
     def _context(self, label: str, latest: dict[str, str], r: int, rounds: int) -> str:
         members = ", ".join(self.labels)

@@ -19,7 +19,6 @@ from purpose_desktop.engine.critic import PurposeFunction, extract_code
 from purpose_desktop.engine.orchestration.base import (
     OrchestrationError,
     TracedRun,
-    learn,
     make_emit,
     store_scope,
 )
@@ -415,4 +414,4 @@ def _collect(
     result = run.result(
         SwarmResult, answer=answer.strip(), score=step.score, status=status, index=i, task=task, agent=label
     )
-    return learn(run, result, learner)
+    return run.learn(result, learner)

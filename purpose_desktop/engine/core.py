@@ -8,8 +8,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from purpose_desktop.engine import chat_context, chat_export
 from purpose_desktop.engine.cancel import CancelToken
+from purpose_desktop.engine.chat import context as chat_context
+from purpose_desktop.engine.chat import export as chat_export
 from purpose_desktop.engine.errors import InputError, ModelError
 from purpose_desktop.engine.models import GenerationSettings, LocalModel, resolve_model
 from purpose_desktop.engine.models.gguf import GGUFInfo

@@ -281,7 +281,7 @@ def _citations(engine: Engine, tool_calls: list[dict]) -> list[dict]:
     for item in out.values():
         try:
             row = (
-                engine.store._db()
+                engine.store.connection
                 .execute(
                     "SELECT path FROM vault_files WHERE rel_path = ? ORDER BY indexed_at DESC LIMIT 1",
                     [item["rel_path"]],

@@ -267,16 +267,16 @@ def test_eval_runs_with_memories_write_nothing(tmp_path):
         "Sum two numbers with the + operator", kind="skill_card", provenance={"source": "distilled"}
     ).memory
     bank.approve(card.id)
-    store.db.execute(
+    store.connection.execute(
         "DELETE FROM memory_vectors"
     )  # force retrieval to embed, which must not be saved in eval
-    store.db.conn.commit()
-    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.connection.conn.commit()
+    store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     before = _digest(path)
     team, model = _team(store)
     result = team.run("Write add(a, b) to sum two numbers", tests=TESTS, mode=RunMode.EVAL_TEST)
     assert card.id in result.memory["used"] and "candidates" not in result.memory
-    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     assert _digest(path) == before
     store.close()
 

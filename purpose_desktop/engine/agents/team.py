@@ -26,7 +26,7 @@ from purpose_desktop.engine.memory.records import ALWAYS_KINDS, Memory, MemoryPo
 from purpose_desktop.engine.memory.retrieval import MemoryRetriever
 from purpose_desktop.engine.runmode import RunMode
 from purpose_desktop.engine.store import Store
-from purpose_desktop.engine.trace import TraceRecorder
+from purpose_desktop.engine.store.trace import TraceRecorder
 
 
 @dataclass
@@ -177,7 +177,7 @@ class Team:
 
     def critic(self) -> PurposeFunction:
         if self._critic is None:
-            from purpose_desktop.engine.backends import resolve_backend
+            from purpose_desktop.engine.models.backends import resolve_backend
 
             self._critic = PurposeFunction(resolve_backend(self.model))
         return self._critic
@@ -415,7 +415,7 @@ class Team:
         if not self.memory_policy.distil:
             return None, []
         try:
-            from purpose_desktop.engine.backends import resolve_backend
+            from purpose_desktop.engine.models.backends import resolve_backend
 
             coder = next((r for r in self.spec.roles if r.kind == "code" and r.model), None)
             return resolve_backend(coder.model if coder else self.model), []
@@ -579,7 +579,7 @@ def purpose(
     from purpose_desktop.engine.agents.roles import match_rule
 
     if match_rule(description) is None:
-        from purpose_desktop.engine.backends import resolve_backend
+        from purpose_desktop.engine.models.backends import resolve_backend
 
         asker = resolve_backend(model)
     names, chosen_by = choose_roles(description, asker)

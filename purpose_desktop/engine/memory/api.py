@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from purpose_desktop.engine.errors import InputError
+from purpose_desktop.engine.immune.redact import redact
 from purpose_desktop.engine.memory import similarity
 from purpose_desktop.engine.memory.records import (
     ARCHIVED,
@@ -32,7 +33,6 @@ from purpose_desktop.engine.memory.records import (
     content_hash,
 )
 from purpose_desktop.engine.memory.repo import MemoryRepo, check_kind, check_text
-from purpose_desktop.engine.redact import redact
 
 _UNDOABLE = frozenset({"promoted", "rejected", "archived", "restored"})
 TRUST_TAUGHT = 0.9
@@ -106,7 +106,7 @@ class MemoryBank:
                 totals[s] = totals.get(s, 0) + n
         runs = self.store.list_runs(limit=10)
         with self.store._errors():
-            n_runs = self.store._db().execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+            n_runs = self.store.connection.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
         recent = [
             {
                 "run_id": r["id"],

@@ -14,7 +14,7 @@ from purpose_desktop.engine.events import RunEvent, RunFinished, RunStarted, Ste
 from purpose_desktop.engine.learning.after_run import learn_from_run
 from purpose_desktop.engine.runmode import RunMode
 from purpose_desktop.engine.store import Store
-from purpose_desktop.engine.trace import TraceRecorder
+from purpose_desktop.engine.store.trace import TraceRecorder
 
 Emit = Callable[[RunEvent], None]
 
@@ -241,17 +241,6 @@ class TracedRun:
             errors.append(f"learning skipped: {type(exc).__name__}: {exc}")
         memory["errors"] = errors
         return result
-
-
-def count_tokens(model, text: str) -> int:
-    """Tokens ``text`` takes for ``model`` (an estimate when the model cannot count)."""
-    counter = getattr(model, "count_tokens", None)
-    if counter is not None:
-        try:
-            return int(counter(text))
-        except Exception:
-            pass
-    return max(1, len(text) // 4)
 
 
 def mean_score(steps: Sequence) -> float | None:

@@ -9,16 +9,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from purpose_desktop.engine.agents.team import RunResult
-from purpose_desktop.engine.backends import resolve_backend
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.critic import PurposeFunction
 from purpose_desktop.engine.errors import PurposeError
 from purpose_desktop.engine.events import PlanMade, TokenReceived, ToolCalled
-from purpose_desktop.engine.models import GenerationSettings
+from purpose_desktop.engine.models import GenerationSettings, count_tokens
+from purpose_desktop.engine.models.backends import resolve_backend
 from purpose_desktop.engine.orchestration.base import (
     OrchestrationError,
     TracedRun,
-    count_tokens,
     critic_for,
     make_emit,
     store_scope,

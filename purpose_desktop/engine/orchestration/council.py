@@ -7,15 +7,14 @@ from dataclasses import dataclass, field
 
 from purpose_desktop.engine.agents.spark import Spark
 from purpose_desktop.engine.agents.team import RunResult
-from purpose_desktop.engine.backends import resolve_backend
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.critic import PurposeFunction
 from purpose_desktop.engine.events import RoundStarted, TokenReceived
-from purpose_desktop.engine.models import GenerationSettings
+from purpose_desktop.engine.models import GenerationSettings, count_tokens
+from purpose_desktop.engine.models.backends import resolve_backend
 from purpose_desktop.engine.orchestration.base import (
     OrchestrationError,
     TracedRun,
-    count_tokens,
     critic_for,
     make_emit,
     store_scope,

@@ -262,7 +262,7 @@ class Flow:
     # -- running --------------------------------------------------------------------------------
     def _critic_model(self):
         if self.model is not None:
-            from purpose_desktop.engine.backends import resolve_backend
+            from purpose_desktop.engine.models.backends import resolve_backend
 
             return resolve_backend(self.model)
         for node in self._nodes.values():

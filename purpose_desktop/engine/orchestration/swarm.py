@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from purpose_desktop.engine.agents.spark import Spark
 from purpose_desktop.engine.agents.team import RunResult, Team, TeamSpec
-from purpose_desktop.engine.backends import resolve_backend
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.critic import PurposeFunction, extract_code
+from purpose_desktop.engine.models.backends import resolve_backend
 from purpose_desktop.engine.orchestration.base import (
     OrchestrationError,
     TracedRun,

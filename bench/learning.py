@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from purpose_desktop.engine.agents.roles import RoleSpec  # noqa: E402
 from purpose_desktop.engine.agents.team import Team, TeamSpec  # noqa: E402
 from purpose_desktop.engine.critic import PurposeFunction, extract_code  # noqa: E402
+from purpose_desktop.engine.learning.replay import retest  # noqa: E402
 from purpose_desktop.engine.memory.api import MemoryBank  # noqa: E402
 from purpose_desktop.engine.memory.records import MemoryPolicy  # noqa: E402
 from purpose_desktop.engine.runmode import RunMode  # noqa: E402
@@ -176,7 +177,7 @@ def learning_pass(team: Team, store, bank: MemoryBank, n: int) -> dict:
     evidence = []
     runner = team.replay_runner(store)
     for m in bank.list(status="quarantined"):
-        ev = bank.retest(m.id, runner, n=n)
+        ev = retest(bank, m.id, runner, n=n)
         evidence.append({"id": m.id[:8], "kind": m.kind, "verdict": ev.verdict, "delta": ev.delta, "n": ev.n})
     promoted = bank.list(status="promoted")
     return {

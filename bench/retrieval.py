@@ -72,7 +72,7 @@ def fill(store: Store, n: int, rng: np.random.Generator, topics: np.ndarray) -> 
             )
         )
         vec_rows.append((mid, MODEL, similarity.DIM, digest, similarity.to_blob(vectors[i]), now))
-    with store._write("memory") as db:
+    with store.transaction("memory") as db:
         db.conn.executemany(
             "INSERT INTO memories (id, kind, text, scope_json, status, status_reason, provenance_json, scan_json, "
             "evidence_json, trust, utility, content_hash, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",

@@ -69,7 +69,7 @@ def ingest_ratio(embedder: SentenceTransformerEmbedder, work: Path, rounds: int)
         start = time.perf_counter()
         vault = Vault.from_directory(corpus, store=work / f"ingest-{r}.db", embedder=embedder)
         elapsed = time.perf_counter() - start
-        texts = [row[0] for row in vault._store()._db().execute("SELECT text FROM vault_chunks ORDER BY id")]
+        texts = [row[0] for row in vault._store().connection.execute("SELECT text FROM vault_chunks ORDER BY id")]
         vault.close()
         return elapsed
 
@@ -175,7 +175,7 @@ def synth_vault(
     vectors = np.random.default_rng(7).standard_normal((n_chunks, dim)).astype("<f4")
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     now = now_iso()
-    with store._write("vault") as db:
+    with store.transaction("vault") as db:
         source = uuid.uuid4().hex
         db.execute(
             "INSERT INTO vault_sources (id, kind, path, name, status, added_at, updated_at) "

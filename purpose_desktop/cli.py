@@ -112,7 +112,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def _grounding(prompt: str, model, settings):
     """The approved lessons and Vault excerpts for ``prompt``, exactly as the app's chat gathers them."""
-    from purpose_desktop.engine import chat_context
+    from purpose_desktop.engine.chat import context as chat_context
     from purpose_desktop.engine.store import Store
     from purpose_desktop.engine.vault import Vault
 

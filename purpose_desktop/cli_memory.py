@@ -20,7 +20,7 @@ def _line(m) -> str:
 
 
 def _show_text(info: dict) -> str:
-    from purpose_desktop.engine.memory.replay import describe
+    from purpose_desktop.engine.learning.replay import describe
 
     lines = [
         f"id:        {info['id']}",
@@ -108,13 +108,15 @@ def cmd_memory(args: argparse.Namespace) -> int:
 
 
 def _retest(args, store, bank) -> int:
-    from purpose_desktop.engine.agents.team import Team, purpose
+    from purpose_desktop.engine.agents.team import Team, replay_arm, replay_arm_for_memory
+    from purpose_desktop.engine.learning.replay import retest
 
-    team = (
-        Team.load(args.team, store=store, model=args.model)
-        if args.team
-        else purpose(args.purpose, model=args.model, store=store)
-    )
+    if args.team:
+        arm = replay_arm(store, team=Team.load(args.team, store=store, model=args.model))
+    elif args.purpose:
+        arm = replay_arm(store, model=args.model, purpose=args.purpose)
+    else:  # the team whose run produced the memory, as the app re-tests it
+        arm = replay_arm_for_memory(store, args.memory_id, model=args.model)
 
     def show(p) -> None:
         if not args.json:
@@ -124,14 +126,14 @@ def _retest(args, store, bank) -> int:
             )
 
     try:
-        evidence = bank.retest(args.memory_id, team.replay_runner(store), n=args.n, progress=show)
+        evidence = retest(bank, args.memory_id, arm, n=args.n, progress=show)
     except KeyboardInterrupt:
         sys.stderr.write("\n[stopped: nothing was stored]\n")
         return 130
     if args.json:
         _print_json(evidence.to_dict())
     else:
-        from purpose_desktop.engine.memory.replay import describe
+        from purpose_desktop.engine.learning.replay import describe
 
         print(describe(evidence.to_dict()))
     return 0
@@ -179,7 +181,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     retest = add("retest", "A/B replay test: past tasks with and without the memory")
     retest.add_argument("memory_id")
     who = retest.add_mutually_exclusive_group()
-    who.add_argument("--purpose", default="Help me write Python code")
+    who.add_argument(
+        "--purpose",
+        help="replay with the team this purpose picks (default: the team that produced the memory, "
+        'else "Help me write Python code")',
+    )
     who.add_argument("--team", help="name of a saved team")
     retest.add_argument("--model", help="GGUF file or model id (default: the bundled SmolLM2)")
     retest.add_argument("-n", type=int, default=3, help="runs per arm and task (default 3)")

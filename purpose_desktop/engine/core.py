@@ -8,8 +8,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from purpose_desktop.engine import chat_context, chat_export
 from purpose_desktop.engine.cancel import CancelToken
+from purpose_desktop.engine.chat import context as chat_context
+from purpose_desktop.engine.chat import export as chat_export
 from purpose_desktop.engine.errors import InputError, ModelError
 from purpose_desktop.engine.models import GenerationSettings, LocalModel, resolve_model
 from purpose_desktop.engine.models.gguf import GGUFInfo
@@ -276,7 +277,7 @@ class Engine:
         Returns ``{"message_id", "already_marked", "memories": [{"id", "verdict", "utility_after",
         "demoted", "flagged"}]}``; marking the same answer again changes nothing.
         """
-        from purpose_desktop.engine.memory.credit import apply_feedback
+        from purpose_desktop.engine.learning.credit import apply_feedback
 
         if not isinstance(note, str):
             raise InputError("The note must be text.", "Say what was wrong, or leave it empty.")

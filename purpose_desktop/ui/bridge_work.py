@@ -281,7 +281,7 @@ def _citations(engine: Engine, tool_calls: list[dict]) -> list[dict]:
     for item in out.values():
         try:
             row = (
-                engine.store._db()
+                engine.store.connection
                 .execute(
                     "SELECT path FROM vault_files WHERE rel_path = ? ORDER BY indexed_at DESC LIMIT 1",
                     [item["rel_path"]],
@@ -380,22 +380,15 @@ def teach(engine: Engine, text: str, kind: str):
     return memory_bank(engine).teach(text, kind=kind)
 
 
-def run_arm(engine: Engine):
-    """The replay runner for re-tests: the engine's, when this build has one (see the module docstring)."""
-    from purpose_desktop.engine.memory import replay
+def run_arm(engine: Engine, memory_id: str):
+    """The replay runner for re-testing ``memory_id``: the team that produced it, else the default team."""
+    from purpose_desktop.engine.agents.team import replay_arm_for_memory
 
     if engine.model is None:
         raise ModelError(
             "Re-testing runs past tasks on the model, which is not loaded yet.", "Wait for it to load."
         )
-    for name in ("team_run_arm", "make_run_arm", "run_arm"):
-        factory = getattr(replay, name, None)
-        if callable(factory):
-            return factory(engine.store, model=engine.model)
-    raise ModelError(
-        "This build cannot replay tasks with and without a memory yet.",
-        "Approve or reject it on its text and scan report for now; re-testing comes with the replay runner.",
-    )
+    return replay_arm_for_memory(engine.store, memory_id, model=engine.model)
 
 
 def edit_memory(engine: Engine, memory_id: str, text: str, reason: str):
@@ -403,4 +396,8 @@ def edit_memory(engine: Engine, memory_id: str, text: str, reason: str):
 
 
 def retest_memory(engine: Engine, memory_id: str, progress, cancel):
-    return memory_bank(engine).retest(memory_id, run_arm(engine), progress=progress, cancel=cancel)
+    from purpose_desktop.engine.learning.replay import retest
+
+    return retest(
+        memory_bank(engine), memory_id, run_arm(engine, memory_id), progress=progress, cancel=cancel
+    )

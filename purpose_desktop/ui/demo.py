@@ -254,7 +254,7 @@ def build_demo(home: Path, *, embedder=None) -> dict:
     from purpose_desktop.engine.memory.repo import CreditUpdate
     from purpose_desktop.engine.runmode import RunMode
     from purpose_desktop.engine.store import Store, now_iso
-    from purpose_desktop.engine.trace import TraceRecorder
+    from purpose_desktop.engine.store.trace import TraceRecorder
 
     embedder = embedder or DemoEmbedder()
     made: dict = {"teams": [], "runs": [], "memories": [], "vault": None}
@@ -324,7 +324,7 @@ def build_demo(home: Path, *, embedder=None) -> dict:
                 tokens_work=420,
                 tokens_judge=90,
             )
-            with store._write("trace") as db:
+            with store.transaction("trace") as db:
                 db.execute(
                     "UPDATE runs SET started_at = ?, finished_at = ? WHERE id = ?",
                     [_at(days), _at(days, 0.4 + 0.1 * len(roles)), trace.run_id],
@@ -346,7 +346,7 @@ def build_demo(home: Path, *, embedder=None) -> dict:
                 elif status == "archived":
                     bank.archive(m.id, reason="pathlib is preferred now")
             provenance = [{"source": "distil", "run_id": first_run, "step": 1}]
-            with store._write("memory") as db:
+            with store.transaction("memory") as db:
                 import json
 
                 db.execute(

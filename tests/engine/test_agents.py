@@ -158,12 +158,12 @@ def test_eval_runs_leave_the_database_byte_for_byte_unchanged(tmp_path):
     path = tmp_path / "t.db"
     store = Store(path)
     store.create_conversation("keep me")
-    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     before = _digest(path)
     team, _ = _team({"Architect": [final(PLAN)], "Coder": [final(GOOD)], "Tester": [final(CHECKS)]}, store)
     result = team.run("Write add(a, b)", tests=TESTS, mode=RunMode.EVAL_TEST)
     assert result.steps and result.answer  # the run itself happened …
-    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     assert _digest(path) == before  # … and wrote nothing
     assert store.list_runs() == []
     with store.run_mode(RunMode.EVAL_TEST), pytest.raises(RunModeError):

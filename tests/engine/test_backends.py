@@ -10,16 +10,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from purpose_desktop.engine.agents.spark import Spark
-from purpose_desktop.engine.backends import (
+from purpose_desktop.engine.cancel import CancelToken
+from purpose_desktop.engine.errors import ModelError
+from purpose_desktop.engine.models import GenerationSettings
+from purpose_desktop.engine.models.backends import (
     EndpointModel,
     is_loopback_host,
     parse_endpoint_spec,
     resolve_backend,
     schema_problems,
 )
-from purpose_desktop.engine.cancel import CancelToken
-from purpose_desktop.engine.errors import ModelError
-from purpose_desktop.engine.models import GenerationSettings
 from tests.engine.scripted_json import ScriptedJsonModel
 
 SCHEMA = {

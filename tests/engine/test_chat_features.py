@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from purpose_desktop.engine import chat_export
 from purpose_desktop.engine.cancel import CancelToken
+from purpose_desktop.engine.chat import export as chat_export
 from purpose_desktop.engine.core import Engine
 from purpose_desktop.engine.errors import InputError, StoreError
 from purpose_desktop.engine.memory import similarity
@@ -549,7 +549,7 @@ def test_search_over_ten_thousand_messages_returns_the_newest_matches(tmp_path):
             )
             for i in range(10_000)
         ]
-        with store._write() as db:
+        with store.transaction() as db:
             db.conn.executemany(
                 "INSERT INTO messages (id, conversation_id, seq, role, content, status, meta_json, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -114,6 +114,6 @@ def test_kill_9_mid_reply_loses_no_earlier_message(tmp_path, _isolated_home):
         assert msgs[1].status == "complete" and msgs[1].content
         assert msgs[2].content.startswith("Write a very long essay")
         assert msgs[3].status == "cancelled" and msgs[3].meta.get("interrupted") is True
-        assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert store.connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
         store.close()

@@ -73,7 +73,7 @@ def test_blank_database_has_the_memory_tables(store):
         "m009_memory_vectors",
         "m010_memory_credits",
     ]
-    cols = {c.name for c in store.db["memories"].columns}
+    cols = {c.name for c in store.connection["memories"].columns}
     assert {
         "kind",
         "text",
@@ -91,9 +91,9 @@ def test_blank_database_has_the_memory_tables(store):
         "content_hash",
     } <= cols
     assert {"actor", "action", "reason", "from_status", "to_status"} <= {
-        c.name for c in store.db["memory_history"].columns
+        c.name for c in store.connection["memory_history"].columns
     }
-    assert store.db["memory_vectors"].columns_dict["vector"] is bytes
+    assert store.connection["memory_vectors"].columns_dict["vector"] is bytes
     assert len(KINDS) == 7
 
 

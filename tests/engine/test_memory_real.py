@@ -147,10 +147,10 @@ def test_eval_run_writes_nothing(model, tmp_path):
     store = Store(path)
     team = _team(model, store)
     taught = team.teach("Always add type hints").memory
-    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     before = hashlib.sha256(path.read_bytes()).hexdigest()
     result = team.run(TASK, tests=TESTS, mode=RunMode.EVAL_TEST)
     assert result.steps and taught.id in result.steps[0].memory_ids
-    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
     store.close()

@@ -9,10 +9,10 @@ import pytest
 from purpose_desktop.engine.agents.roles import RoleSpec
 from purpose_desktop.engine.agents.team import Team, TeamSpec, purpose
 from purpose_desktop.engine.cancel import CancelToken
+from purpose_desktop.engine.learning.replay import ReplayTask, replay, retest
 from purpose_desktop.engine.memory import similarity
 from purpose_desktop.engine.memory.api import MemoryBank
-from purpose_desktop.engine.memory.records import MemoryPolicy
-from purpose_desktop.engine.memory.replay import ReplayTask, clearly_helps, replay
+from purpose_desktop.engine.memory.records import MemoryPolicy, clearly_helps
 from purpose_desktop.engine.runmode import RunMode
 from purpose_desktop.engine.store import Store
 from tests.engine.scripted_json import ScriptedJsonModel, final
@@ -174,17 +174,17 @@ def test_auto_promotion_is_off_by_default_and_needs_clear_evidence(store):
     bank = MemoryBank(store)
     arm, _ = _fixed_arm(8.0, 5.0)
     m = bank.submit("Check edge cases first", kind="skill_card", provenance={"source": "distilled"}).memory
-    bank.retest(m.id, arm, tasks=[ReplayTask("Write add", TESTS)])
+    retest(bank, m.id, arm, tasks=[ReplayTask("Write add", TESTS)])
     assert bank.get(m.id).status == "quarantined"
     auto = bank.with_policy(auto_promote=True)
     m2 = auto.submit("Name variables clearly", kind="skill_card", provenance={"source": "distilled"}).memory
-    ev = auto.retest(m2.id, arm, tasks=[ReplayTask("Write add", TESTS)])
+    ev = retest(auto, m2.id, arm, tasks=[ReplayTask("Write add", TESTS)])
     assert clearly_helps(ev, auto.policy)
     promoted = auto.get(m2.id)
     assert promoted.status == "promoted" and auto.repo.history(m2.id)[-1].actor == "policy"
     weak, _ = _fixed_arm(5.5, 5.0)
     m3 = auto.submit("Prefer short functions", kind="skill_card", provenance={"source": "distilled"}).memory
-    auto.retest(m3.id, weak, tasks=[ReplayTask("Write add", TESTS)])
+    retest(auto, m3.id, weak, tasks=[ReplayTask("Write add", TESTS)])
     assert auto.get(m3.id).status == "quarantined"  # neutral evidence is not enough
 
 
@@ -267,16 +267,16 @@ def test_eval_runs_with_memories_write_nothing(tmp_path):
         "Sum two numbers with the + operator", kind="skill_card", provenance={"source": "distilled"}
     ).memory
     bank.approve(card.id)
-    store.db.execute(
+    store.connection.execute(
         "DELETE FROM memory_vectors"
     )  # force retrieval to embed, which must not be saved in eval
-    store.db.conn.commit()
-    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.connection.conn.commit()
+    store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     before = _digest(path)
     team, model = _team(store)
     result = team.run("Write add(a, b) to sum two numbers", tests=TESTS, mode=RunMode.EVAL_TEST)
     assert card.id in result.memory["used"] and "candidates" not in result.memory
-    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     assert _digest(path) == before
     store.close()
 
@@ -292,12 +292,38 @@ def test_status_reports_memories_and_runs(store):
 
 
 def test_the_apps_run_arm_factory_replays_with_the_purpose_team(store):
-    from purpose_desktop.engine.memory.replay import team_run_arm
+    from purpose_desktop.engine.agents.team import replay_arm
 
     model = ScriptedJsonModel({"Architect": [final(PLAN)], "Coder": [final(GOOD)], "Tester": [final(CHECKS)]})
     bank = MemoryBank(store)
     m = bank.submit("Check edge cases first", kind="skill_card", provenance={"source": "distilled"}).memory
-    ev = bank.retest(
-        m.id, team_run_arm(store, model=model), tasks=[ReplayTask("Write add(a, b)", TESTS)], n=3
-    )
+    ev = retest(bank, m.id, replay_arm(store, model=model), tasks=[ReplayTask("Write add(a, b)", TESTS)], n=3)
     assert ev.n == 3 and ev.verdict in ("helps", "neutral", "hurts") and store.list_runs() == []
+
+
+def test_a_retest_replays_with_the_team_that_produced_the_memory(store):
+    from purpose_desktop.engine.agents.team import originating_team, replay_arm_for_memory
+
+    solo, model = _coder_only(store, [final(GOOD)])
+    result = solo.run("Write add(a, b)", tests=TESTS)
+    assert (
+        store.get_run(result.run_id)["meta"]["team_spec"] == solo.spec.to_dict()
+    )  # the run records its team
+    bank = MemoryBank(store)
+    learned = bank.submit(
+        "Check edge cases first",
+        kind="skill_card",
+        provenance={"source": "distilled", "run_id": result.run_id},
+    ).memory
+    again = originating_team(store, learned.id, model=model)
+    assert again is not None and again.spec.to_dict() == solo.spec.to_dict()
+    taught = bank.teach("Always add type hints").memory
+    assert originating_team(store, taught) is None  # no run behind it: the default team replays it
+    model.calls.clear()
+    ev = retest(
+        bank,
+        learned.id,
+        replay_arm_for_memory(store, learned, model=model),
+        tasks=[ReplayTask("Write add", TESTS)],
+    )
+    assert ev.n == 3 and {who for who, _ in model.calls} <= {"Coder", "judge"}  # the solo team, no architect

@@ -9,10 +9,10 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from purpose_desktop.engine.agents.spark import Spark
-from purpose_desktop.engine.backends import EndpointModel
 from purpose_desktop.engine.errors import ModelError
 from purpose_desktop.engine.events import PlanMade, RoundStarted, TokenReceived
 from purpose_desktop.engine.models import GenerationSettings, LocalModel
+from purpose_desktop.engine.models.backends import EndpointModel
 from purpose_desktop.engine.orchestration import (
     BEGIN,
     DONE_SIGNAL,

@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from purpose_desktop.engine import migrations as migrations_mod
 from purpose_desktop.engine import paths
-from purpose_desktop.engine import store as store_mod
 from purpose_desktop.engine.errors import InputError, StoreError
-from purpose_desktop.engine.store import KNOWN_MIGRATIONS, MAX_CONTENT_BYTES, Store
+from purpose_desktop.engine.store import Store
+from purpose_desktop.engine.store import database as store_mod
+from purpose_desktop.engine.store import migrations as migrations_mod
+from purpose_desktop.engine.store.conversations import MAX_CONTENT_BYTES
+from purpose_desktop.engine.store.migrations import KNOWN_MIGRATIONS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SIGKILL = getattr(signal, "SIGKILL", signal.SIGTERM)  # Windows: os.kill(SIGTERM) is TerminateProcess
@@ -47,7 +49,7 @@ def test_blank_database_is_migrated_to_the_expected_schema(_isolated_home):
     s = Store()
     try:
         assert s.path == paths.db_path() == _isolated_home / paths.DB_FILENAME
-        db = s.db
+        db = s.connection
         assert {"conversations", "messages", "_sqlite_migrations"} <= set(db.table_names())
         assert {"runs", "steps", "teams"} <= set(db.table_names())
 
@@ -101,7 +103,7 @@ def test_reopening_applies_nothing_twice(tmp_path):
     Store(path).close()
     with Store(path) as s:
         assert s.schema_version() == list(KNOWN_MIGRATIONS)
-        assert s.db["_sqlite_migrations"].count == len(KNOWN_MIGRATIONS)
+        assert s.connection["_sqlite_migrations"].count == len(KNOWN_MIGRATIONS)
 
 
 # -- conversations ---------------------------------------------------------------------------
@@ -168,7 +170,7 @@ def test_soft_delete_restore_and_purge(store):
     assert store.purge_deleted(older_than_s=3600) == 0  # deleted just now: too young
     assert store.purge_deleted() == 1
     assert [c.id for c in store.list_conversations(include_deleted=True)] == [keep.id]
-    remaining = store.db.execute("SELECT conversation_id, COUNT(*) FROM messages GROUP BY 1").fetchall()
+    remaining = store.connection.execute("SELECT conversation_id, COUNT(*) FROM messages GROUP BY 1").fetchall()
     assert remaining == [(keep.id, 1)]  # messages cascaded
     with pytest.raises(StoreError):
         store.restore_conversation(gone.id)
@@ -333,7 +335,7 @@ def test_every_acknowledged_message_survives_kill_9(tmp_path, round_):
     proc.stderr.close()
 
     with Store(db) as s:
-        assert s.db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert s.connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         stored = s.messages(conv_id)
         stored_ids = {m.id for m in stored}
         assert set(acked) <= stored_ids
@@ -496,11 +498,11 @@ def test_read_only_folder_and_file_really_chmodded(tmp_path):
 
 def test_writes_to_a_database_that_became_read_only_raise_store_error(store):
     conv = store.create_conversation()
-    store.db.execute("PRAGMA query_only = ON")
+    store.connection.execute("PRAGMA query_only = ON")
     with pytest.raises(StoreError) as info:
         store.add_message(conv.id, "user", "hello")
     assert str(store.path) in info.value.hint
-    store.db.execute("PRAGMA query_only = OFF")
+    store.connection.execute("PRAGMA query_only = OFF")
     assert store.messages(conv.id) == []
 
 
@@ -508,15 +510,15 @@ def test_full_database_raises_store_error_and_rolls_back(store):
     conv = store.create_conversation()
     store.add_message(conv.id, "user", "small")
     updated_at = store.get_conversation(conv.id).updated_at
-    pages = store.db.execute("PRAGMA page_count").fetchone()[0]
-    store.db.execute(f"PRAGMA max_page_count = {pages + 1}")
+    pages = store.connection.execute("PRAGMA page_count").fetchone()[0]
+    store.connection.execute(f"PRAGMA max_page_count = {pages + 1}")
     with pytest.raises(StoreError) as info:
         store.add_message(conv.id, "assistant", "y" * 1_000_000)
     assert "full" in info.value.message
     assert str(store.path) in info.value.hint
     assert store.get_conversation(conv.id).message_count == 1
     assert store.get_conversation(conv.id).updated_at == updated_at  # the whole transaction rolled back
-    store.db.execute("PRAGMA max_page_count = 1073741823")
+    store.connection.execute("PRAGMA max_page_count = 1073741823")
     assert store.add_message(conv.id, "assistant", "y" * 1_000_000).seq == 2
 
 

@@ -83,14 +83,14 @@ def db_path(tmp_path: Path) -> Path:
 def chunk_rows(vault: Vault) -> list[tuple]:
     return (
         vault._store()
-        ._db()
+        .connection
         .execute("SELECT id, content_hash, start_line, end_line FROM vault_chunks")
         .fetchall()
     )
 
 
 def count(vault: Vault, table: str) -> int:
-    return vault._store()._db().execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+    return vault._store().connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
 
 
 # -- schema ------------------------------------------------------------------------------------
@@ -99,7 +99,7 @@ def count(vault: Vault, table: str) -> int:
 def test_a_blank_database_gets_the_vault_tables(db_path: Path):
     with Store(db_path) as store:
         names = store.schema_version()
-        db = store.db
+        db = store.connection
         assert [n for n in names if n.startswith("m008_vault")] == [
             "m008_vault_sources",
             "m008_vault_files",
@@ -130,7 +130,7 @@ def test_from_directory_indexes_everything_with_float32_vectors(corpus, db_path,
         assert report.files_new == 7 and report.skipped == [] and not report.cancelled
         assert report.chunks_added == count(vault, "vault_chunks") == report.chunks_embedded
         dim, blob, model = (
-            vault._store()._db().execute("SELECT dim, vector, model FROM vault_embeddings").fetchone()
+            vault._store().connection.execute("SELECT dim, vector, model FROM vault_embeddings").fetchone()
         )
         vector = np.frombuffer(blob, dtype="<f4")
         assert (dim, model, len(blob)) == (64, "fake-bow-64", 64 * 4)
@@ -188,7 +188,7 @@ def test_a_deleted_file_loses_its_chunks_and_unused_vectors(corpus, db_path, emb
         )
         fts = (
             vault._store()
-            ._db()
+            .connection
             .execute("SELECT COUNT(*) FROM vault_fts WHERE vault_fts MATCH 'proxy'")
             .fetchone()[0]
         )
@@ -206,7 +206,7 @@ def test_changing_the_embedding_model_re_embeds_without_re_chunking(corpus, db_p
         assert chunk_rows(vault) == before  # same chunk rows: nothing was re-chunked
         assert vault.query("exponential backoff", k=1)[0].cosine is not None
         assert {s.status for s in vault.sources()} == {"ready"}
-        models = vault._store()._db().execute("SELECT DISTINCT model FROM vault_embeddings").fetchall()
+        models = vault._store().connection.execute("SELECT DISTINCT model FROM vault_embeddings").fetchall()
         assert sorted(m[0] for m in models) == ["fake-bow-64", "fake-other"]
 
 
@@ -482,7 +482,7 @@ def test_remove_source_by_path_or_prefix_clears_chunks_fts_and_vectors(corpus, d
         assert removed.id == docs.id and [s.id for s in vault.sources()] == [upl.id]
         remaining = count(vault, "vault_chunks")
         assert count(vault, "vault_embeddings") == remaining
-        assert vault._store()._db().execute("SELECT COUNT(*) FROM vault_fts").fetchone()[0] == remaining
+        assert vault._store().connection.execute("SELECT COUNT(*) FROM vault_fts").fetchone()[0] == remaining
         assert all(h.source_id == upl.id for h in vault.query("upload", k=10))
         vault.remove_source(upl.id[:6])
         assert vault.sources() == [] and count(vault, "vault_embeddings") == 0

@@ -69,7 +69,7 @@ def test_semantic_queries_find_the_right_documents_with_citations(real, corpus, 
         # An opaque identifier is found by the keyword side, first.
         assert vault.query("ZX_BACKOFF_JITTER_MS", k=3)[0].rel_path == "src/uploader.py"
         model, dim, blob = (
-            vault._store()._db().execute("SELECT model, dim, vector FROM vault_embeddings").fetchone()
+            vault._store().connection.execute("SELECT model, dim, vector FROM vault_embeddings").fetchone()
         )
         assert (model, dim, len(blob)) == (DEFAULT_MODEL_NAME, 384, 384 * 4)
         assert abs(float(np.linalg.norm(np.frombuffer(blob, dtype="<f4"))) - 1.0) < 1e-4

@@ -74,7 +74,7 @@ def _outcome(fn) -> tuple[str, object]:
 
 
 def _integrity(store: Store) -> None:
-    assert store.db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    assert store.connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from purpose_desktop.engine.redact import MARK, RedactResult, redact
+from purpose_desktop.engine.immune.redact import MARK, RedactResult, redact
 from tests.reliability.board import record
 from tests.reliability.secret_canaries import PLACEHOLDERS, Canary, canaries
 
@@ -165,7 +165,7 @@ def test_vault_chunks_are_stored_redacted(tmp_path):
 def test_trace_steps_are_stored_redacted(tmp_path):
     from purpose_desktop.engine.runmode import RunMode
     from purpose_desktop.engine.store import Store
-    from purpose_desktop.engine.trace import TraceRecorder
+    from purpose_desktop.engine.store.trace import TraceRecorder
 
     db = tmp_path / "purpose.db"
     with Store(db) as store:

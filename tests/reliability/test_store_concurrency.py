@@ -165,16 +165,16 @@ def test_concurrent_writers_never_see_database_is_locked(tmp_path):
     assert all(not w.is_alive() for w in workers)
 
     with Store(db) as store:
-        assert store.db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert store.connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         for w in workers:
             for table, key in w.done:
                 column = "path" if table == "vault_sources" else "id"
-                assert store.db.execute(f"SELECT 1 FROM {table} WHERE {column} = ?", [key]).fetchone(), (
+                assert store.connection.execute(f"SELECT 1 FROM {table} WHERE {column} = ?", [key]).fetchone(), (
                     table,
                     key,
                 )
         for mid in second["done"]:
-            assert store.db.execute("SELECT 1 FROM messages WHERE id = ?", [mid]).fetchone()
+            assert store.connection.execute("SELECT 1 FROM messages WHERE id = ?", [mid]).fetchone()
     record(
         "store_concurrency",
         writers=len(workers) + 1,

@@ -162,8 +162,8 @@ def test_every_acknowledged_write_survives_200_kill_9(tmp_path):
         writer.close()
     for db, acks in files.items():
         with Store(db) as store:  # the app's next start: recovery, then everything is still there
-            assert not verify(store.db.conn, acks)
-            assert store.db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            assert not verify(store.connection.conn, acks)
+            assert store.connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     record(
         "store_kill9",
         rounds=ROUNDS,

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from purpose_desktop.engine.errors import StoreError
-from purpose_desktop.engine.migrations import KNOWN_MIGRATIONS
 from purpose_desktop.engine.store import Store
+from purpose_desktop.engine.store.migrations import KNOWN_MIGRATIONS
 from tests.reliability.board import record
 from tests.reliability.fixtures.make_fixtures import fixture_name
 
@@ -72,8 +72,8 @@ def test_database_of_every_version_upgrades_with_every_row_kept(tmp_path, k):
                 store.messages(conv.id)  # every stored message still decodes
         if "runs" in before:
             store.list_runs()
-        check = store.db.execute("PRAGMA integrity_check").fetchall()
-        fk = store.db.execute("PRAGMA foreign_key_check").fetchall()
+        check = store.connection.execute("PRAGMA integrity_check").fetchall()
+        fk = store.connection.execute("PRAGMA foreign_key_check").fetchall()
     assert check == [("ok",)] and fk == []
 
     after = _rows(path)

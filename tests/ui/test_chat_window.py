@@ -447,7 +447,7 @@ def test_input_is_disabled_with_a_visible_loading_state_until_the_model_loads(qt
 
 
 def test_engine_and_database_live_on_the_engine_thread(qtbot, make_app, monkeypatch):
-    from purpose_desktop.engine import store as store_module
+    from purpose_desktop.engine.store import database as store_module
 
     opened_on: list[threading.Thread] = []
     real_connect = store_module._connect

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QLabel
 
 from purpose_desktop.engine.runmode import RunMode
 from purpose_desktop.engine.store import Store
-from purpose_desktop.engine.trace import TraceRecorder
+from purpose_desktop.engine.store.trace import TraceRecorder
 from purpose_desktop.engine.vault import Vault
 from purpose_desktop.ui.bridge_work import load_run
 from purpose_desktop.ui.runs_pane import RunDetail

@@ -8,10 +8,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 from purpose_desktop.engine.agents.roles import RoleSpec, role_template
-from purpose_desktop.engine.backends import resolve_backend
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.events import RunEvent, StepStarted, TokenReceived, ToolCalled
-from purpose_desktop.engine.models import GenerationSettings
+from purpose_desktop.engine.models import GenerationSettings, count_tokens
+from purpose_desktop.engine.models.backends import resolve_backend
 
 FINAL = "final_answer"
 
@@ -194,7 +194,7 @@ class Spark:
                 decision = self.model.complete_json(
                     [*messages, ask], schema, settings=settings, cancel=cancel
                 )
-                result.tokens += _count(self.model, json.dumps(decision)) + _count(self.model, ask["content"])
+                result.tokens += count_tokens(self.model, json.dumps(decision)) + count_tokens(self.model, ask["content"])
                 if cancel.is_set():
                     result.status = "cancelled"
                     break
@@ -216,7 +216,7 @@ class Spark:
                 seed=self.seed + i,
             )
             reply = self.model.chat(request, settings=settings, cancel=cancel, on_token=on_token)
-            result.tokens += reply.n_tokens + (_count(self.model, result.prompt) if i == 0 else 0)
+            result.tokens += reply.n_tokens + (count_tokens(self.model, result.prompt) if i == 0 else 0)
             record = {"thought": str(decision.get("thought", "")), "action": action, "input": reply.text}
             result.raw_steps.append(record)
             if reply.finish_reason == "cancelled" or cancel.is_set():
@@ -247,13 +247,3 @@ class Spark:
             ]
         result.elapsed_ms = (time.perf_counter() - started) * 1000
         return result
-
-
-def _count(model, text: str) -> int:
-    counter = getattr(model, "count_tokens", None)
-    if counter is not None:
-        try:
-            return int(counter(text))
-        except Exception:
-            pass
-    return max(1, len(text) // 4)

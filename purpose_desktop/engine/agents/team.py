@@ -1,4 +1,8 @@
-"""Team: roles in order (architect plans, coder writes, tester checks), scored by the critic, traced."""
+"""Team: roles in order (architect plans, coder writes, tester checks), scored by the critic, traced.
+
+Also the replay arms built from a team: ``replay_arm`` (a given team, or the one a purpose picks) and
+``replay_arm_for_memory`` (the team that produced the memory, when its run recorded one).
+"""
 
 from __future__ import annotations
 
@@ -15,14 +19,14 @@ from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.critic import PurposeFunction, TestOutcome, extract_code
 from purpose_desktop.engine.errors import PurposeError
 from purpose_desktop.engine.events import RunEvent, RunFinished, RunStarted, StepScored
+from purpose_desktop.engine.learning.after_run import learn_from_run
+from purpose_desktop.engine.learning.replay import RunArm, replay_pending, retest
 from purpose_desktop.engine.memory.api import MemoryBank, SubmitResult
-from purpose_desktop.engine.memory.credit import StepUse, apply_credit
-from purpose_desktop.engine.memory.distil import StepRecord, distil
 from purpose_desktop.engine.memory.records import ALWAYS_KINDS, Memory, MemoryPolicy
 from purpose_desktop.engine.memory.retrieval import MemoryRetriever
 from purpose_desktop.engine.runmode import RunMode
 from purpose_desktop.engine.store import Store
-from purpose_desktop.engine.trace import TraceRecorder
+from purpose_desktop.engine.store.trace import TraceRecorder
 
 
 @dataclass
@@ -173,7 +177,7 @@ class Team:
 
     def critic(self) -> PurposeFunction:
         if self._critic is None:
-            from purpose_desktop.engine.backends import resolve_backend
+            from purpose_desktop.engine.models.backends import resolve_backend
 
             self._critic = PurposeFunction(resolve_backend(self.model))
         return self._critic
@@ -217,7 +221,21 @@ class Team:
             with store.run_mode(mode):
                 result = self._run(task, tests, mode, cancel or CancelToken(), on_event, store, arms)
                 if mode is RunMode.LEARNING_TRAIN and result.status == "complete" and self.learn:
-                    result.memory.update(self._learn(store, task, result))
+                    model, errors = self._distil_model()
+                    kinds = {r.name: r.kind for r in reversed(self.spec.roles)}  # the first of a name wins
+                    learned = learn_from_run(
+                        store,
+                        result.run_id,
+                        task,
+                        result.score,
+                        result.steps,
+                        model=model,
+                        policy=self.memory_policy,
+                        seed=self.seed,
+                        kinds=kinds,
+                    )
+                    learned["errors"] = [*result.memory.get("errors", []), *errors, *learned["errors"]]
+                    result.memory.update(learned)
             return result
         finally:
             if owns_store:
@@ -231,6 +249,7 @@ class Team:
         include, exclude = arms
         memory_errors: list[str] = []
         meta = {"tests": bool(tests), "tests_text": tests} if tests else {"tests": False}
+        meta["team_spec"] = self.spec.to_dict()  # so a re-test can replay with the team that ran it
         trace.start(task=task, purpose=self.spec.purpose, team=self.spec.name, roles=self.roles, meta=meta)
         emit(RunStarted(trace.run_id, task, tuple(self.roles), mode.value))
         started = time.perf_counter()
@@ -391,40 +410,17 @@ class Team:
         )
 
     # -- learning -------------------------------------------------------------------------------
-    def _learn(self, store, task: str, result: RunResult) -> dict:
-        """After a train run: credit the memories it used, then distil and submit candidates."""
-        out: dict = {"errors": list(result.memory.get("errors", []))}
-        uses = [StepUse(i, s.score, s.memory_ids) for i, s in enumerate(result.steps)]
-        out["credit"] = apply_credit(store, result.run_id, result.score, uses, self.memory_policy).to_dict()
+    def _distil_model(self) -> tuple[object | None, list[str]]:
+        """The model that wrote the code (it writes the lessons), resolved only when the policy distils."""
         if not self.memory_policy.distil:
-            return out
-        records = [
-            StepRecord(i, s.role, self._kind_of(s.role), s.output, s.score, s.tests, s.tool_calls, s.attempt)
-            for i, s in enumerate(result.steps)
-        ]
-        model = None
+            return None, []
         try:
-            from purpose_desktop.engine.backends import resolve_backend
+            from purpose_desktop.engine.models.backends import resolve_backend
 
             coder = next((r for r in self.spec.roles if r.kind == "code" and r.model), None)
-            model = resolve_backend(coder.model if coder else self.model)  # the model that wrote the code
+            return resolve_backend(coder.model if coder else self.model), []
         except Exception as exc:
-            out["errors"].append(f"no model for distilling: {exc}")
-        report = distil(model, result.run_id, task, records, seed=self.seed)
-        out["errors"] += report.errors
-        bank = MemoryBank(store, self.memory_policy)
-        out["candidates"] = []
-        for draft in report.drafts:
-            try:
-                sub = bank.submit(draft.text, kind=draft.kind, scope=draft.scope, provenance=draft.provenance)
-            except PurposeError as exc:
-                out["errors"].append(f"candidate not stored: {exc}")
-                continue
-            out["candidates"].append({"id": sub.memory.id, "kind": sub.memory.kind, "outcome": sub.outcome})
-        return out
-
-    def _kind_of(self, role_name: str) -> str:
-        return next((r.kind for r in self.spec.roles if r.name == role_name), "text")
+            return None, [f"no model for distilling: {exc}"]
 
     # -- memory ---------------------------------------------------------------------------------
     def _with_store(self, fn):
@@ -465,7 +461,7 @@ class Team:
 
         return self._with_store(build)
 
-    def replay_runner(self, store=None):
+    def replay_runner(self, store=None) -> RunArm:
         """The replay test's arm runner: this team, seeded, sampling, in LEARNING_VALIDATION, learning off."""
         target = store or self.store
 
@@ -497,18 +493,27 @@ class Team:
     def retest(
         self, memory_id: str, *, n: int | None = None, progress=None, cancel: CancelToken | None = None
     ):
-        """A/B replay of one memory with this team (see MemoryBank.retest); returns the evidence."""
+        """A/B replay of one memory with this team (see learning.replay.retest); returns the evidence."""
         return self._with_store(
-            lambda store: MemoryBank(store, self.memory_policy).retest(
-                memory_id, self.replay_runner(store), n=n, progress=progress, cancel=cancel
+            lambda store: retest(
+                MemoryBank(store, self.memory_policy),
+                memory_id,
+                self.replay_runner(store),
+                n=n,
+                progress=progress,
+                cancel=cancel,
             )
         )
 
     def replay_pending(self, *, limit: int = 10, progress=None, cancel: CancelToken | None = None):
         """Re-test the quarantined memories that have no evidence yet."""
         return self._with_store(
-            lambda store: MemoryBank(store, self.memory_policy).replay_pending(
-                self.replay_runner(store), limit=limit, progress=progress, cancel=cancel
+            lambda store: replay_pending(
+                MemoryBank(store, self.memory_policy),
+                self.replay_runner(store),
+                limit=limit,
+                progress=progress,
+                cancel=cancel,
             )
         )
 
@@ -574,7 +579,7 @@ def purpose(
     from purpose_desktop.engine.agents.roles import match_rule
 
     if match_rule(description) is None:
-        from purpose_desktop.engine.backends import resolve_backend
+        from purpose_desktop.engine.models.backends import resolve_backend
 
         asker = resolve_backend(model)
     names, chosen_by = choose_roles(description, asker)
@@ -585,3 +590,59 @@ def purpose(
         chosen_by=chosen_by,
     )
     return Team(spec, model=model, tools=tools, store=store)
+
+
+DEFAULT_REPLAY_PURPOSE = "Help me write Python code"
+_team_for = purpose  # replay_arm's ``purpose`` parameter shadows the builder
+
+
+def replay_arm(
+    store,
+    *,
+    model=None,
+    team: Team | None = None,
+    purpose: str = DEFAULT_REPLAY_PURPOSE,
+    policy: MemoryPolicy | None = None,
+) -> RunArm:
+    """The replay runner the app uses: ``team`` (or the team ``purpose`` picks) on ``model``, in validation mode."""
+    team = team or _team_for(purpose, model=model, store=store)
+    if policy is not None:
+        team.memory_policy = policy
+    return team.replay_runner(store)
+
+
+def originating_team(store, memory: Memory | str, *, model=None) -> Team | None:
+    """The team whose run produced ``memory`` (its first provenance run that recorded a team spec), or None.
+
+    Runs record their TeamSpec in ``meta["team_spec"]``; a taught lesson, a memory from an
+    orchestrated run, or one from before runs recorded it has none.
+    """
+    if isinstance(memory, str):
+        memory = MemoryBank(store).get(memory)
+    for p in memory.provenance:
+        run_id = p.get("run_id") if isinstance(p, dict) else None
+        if not run_id:
+            continue
+        try:
+            run = store.get_run(run_id)
+        except PurposeError:  # the run was deleted, or the id is not unique any more
+            continue
+        meta = run.get("meta") or {}
+        spec = meta.get("team_spec") if isinstance(meta, dict) else None
+        if isinstance(spec, dict):
+            try:
+                return Team(TeamSpec.from_dict(spec), model=model, store=store)
+            except (TypeError, ValueError):  # a spec this version cannot read: fall back
+                continue
+    return None
+
+
+def replay_arm_for_memory(
+    store, memory: Memory | str, *, model=None, policy: MemoryPolicy | None = None
+) -> RunArm:
+    """The replay runner for re-testing ``memory``: the team that produced it, else the default team.
+
+    The one path for re-tests from the GUI and from ``purpose-desktop memory retest`` (without --team
+    or --purpose).
+    """
+    return replay_arm(store, model=model, team=originating_team(store, memory, model=model), policy=policy)

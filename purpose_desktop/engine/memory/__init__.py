@@ -1,38 +1,27 @@
-"""Memory: seven kinds of lessons, their lifecycle, immune scan, replay A/B evidence, approval and credit.
+"""Memory: seven kinds of lessons, their lifecycle, immune scan, approval and the evidence they carry.
 
-Modules: records (Memory, kinds, statuses, policy), schema (migrations), repo (SQLite, history),
-similarity (embeddings), index (numpy vector search), retrieval (what a prompt gets), distil
-(lessons from runs), replay (A/B evidence), credit (utility, demotion), api (MemoryBank: teach,
-approve, reject, edit, archive, retest, status).
-
-Names are imported lazily: engine/migrations.py imports ``memory.schema`` while the Store module
-is still loading, so this package must not import the Store at import time.
+Modules: records (Memory, kinds, statuses, policy, the auto-promotion bar), repo (SQLite, history),
+similarity (embeddings), index (numpy vector search), retrieval (what a prompt gets), api
+(MemoryBank: submit, teach, approve, reject, edit, archive, undo, status). The tables are created by
+``store/migrations.py``; turning runs into evidence — distil, credit, replay A/B tests — lives in
+``engine.learning``.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from purpose_desktop.engine.memory.api import MemoryBank, SubmitResult
+from purpose_desktop.engine.memory.records import KINDS, STATUSES, Memory, MemoryPolicy, ReplayEvidence, Scope
+from purpose_desktop.engine.memory.retrieval import MemoryRetriever, Retrieved
 
-_EXPORTS = {
-    "MemoryBank": "api",
-    "SubmitResult": "api",
-    "Memory": "records",
-    "MemoryPolicy": "records",
-    "ReplayEvidence": "records",
-    "Scope": "records",
-    "KINDS": "records",
-    "STATUSES": "records",
-    "MemoryRetriever": "retrieval",
-    "Retrieved": "retrieval",
-    "ReplayProgress": "replay",
-    "apply_credit": "credit",
-}
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__all__ = [
+    "KINDS",
+    "STATUSES",
+    "Memory",
+    "MemoryBank",
+    "MemoryPolicy",
+    "MemoryRetriever",
+    "ReplayEvidence",
+    "Retrieved",
+    "Scope",
+    "SubmitResult",
+]

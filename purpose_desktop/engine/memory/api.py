@@ -1,22 +1,23 @@
-"""MemoryBank: the engine API for memories — submit, teach, approve, reject, edit, archive, re-test, status.
+"""MemoryBank: the engine API for memories — submit, teach, approve, reject, edit, archive, undo, status.
 
 Every submission and every edit passes the immune scan first: blocked text is stored as rejected
 (kept for audit, never retrieved); clean text is de-duplicated by meaning — the same lesson learned
 again strengthens the existing memory instead of adding a second — and otherwise quarantined for
 review. ``teach`` is the user's own lesson, so it is promoted at once. Auto-promotion after a
-replay is off unless ``MemoryPolicy.auto_promote`` is set, and then only for evidence that clearly helps.
+replay (``learning.replay.retest``) is off unless ``MemoryPolicy.auto_promote`` is set, and then only
+for evidence that clearly helps (``apply_policy``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.errors import InputError
+from purpose_desktop.engine.immune.redact import redact
 from purpose_desktop.engine.memory import similarity
 from purpose_desktop.engine.memory.records import (
     ARCHIVED,
@@ -28,11 +29,10 @@ from purpose_desktop.engine.memory.records import (
     MemoryPolicy,
     ReplayEvidence,
     Scope,
+    clearly_helps,
     content_hash,
 )
-from purpose_desktop.engine.memory.replay import ReplayProgress, ReplayTask, RunArm, clearly_helps, replay
 from purpose_desktop.engine.memory.repo import MemoryRepo, check_kind, check_text
-from purpose_desktop.engine.redact import redact
 
 _UNDOABLE = frozenset({"promoted", "rejected", "archived", "restored"})
 TRUST_TAUGHT = 0.9
@@ -106,7 +106,7 @@ class MemoryBank:
                 totals[s] = totals.get(s, 0) + n
         runs = self.store.list_runs(limit=10)
         with self.store._errors():
-            n_runs = self.store._db().execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+            n_runs = self.store.connection.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
         recent = [
             {
                 "run_id": r["id"],
@@ -336,11 +336,8 @@ class MemoryBank:
         reason: str = "",
         scope: Scope | dict | None = None,
         actor: str = "user",
-        run_arm: RunArm | None = None,
-        progress: Callable[[ReplayProgress], None] | None = None,
-        cancel: CancelToken | None = None,
     ) -> Memory:
-        """New text is scanned again (blocked → rejected) and goes back to quarantine; ``run_arm`` re-tests it now."""
+        """New text is scanned again (blocked → rejected) and goes back to quarantine (re-test it with learning.replay)."""
         m = self.repo.get(memory_id)
         text = check_text(text)
         report = _scan(text)
@@ -372,43 +369,7 @@ class MemoryBank:
             data=data,
         )
         self.repo.vectors([m])  # re-embed the new text now (dedup and retrieval need it)
-        if run_arm is not None:
-            self.retest(m.id, run_arm, progress=progress, cancel=cancel)
-            m = self.repo.get(m.id)
         return m
-
-    def retest(
-        self,
-        memory_id: str,
-        run_arm: RunArm,
-        *,
-        tasks: Sequence[ReplayTask] | None = None,
-        n: int | None = None,
-        seeds: Sequence[int] | None = None,
-        progress: Callable[[ReplayProgress], None] | None = None,
-        cancel: CancelToken | None = None,
-    ) -> ReplayEvidence:
-        """Replay A/B test now; then the policy acts on the evidence (auto-promote if on, demote if it hurts)."""
-        m = self.repo.get(memory_id)
-        if m.status not in (QUARANTINED, PROMOTED):
-            raise InputError(
-                f"This memory is {m.status}; only quarantined or promoted memories are re-tested.",
-                "Edit it first.",
-            )
-        evidence = replay(
-            self.store,
-            m,
-            run_arm,
-            tasks=tasks,
-            n=n,
-            seeds=seeds,
-            policy=self.policy,
-            progress=progress,
-            cancel=cancel,
-        )
-        if evidence.status == "complete" and self.store.allows("memory"):
-            self.apply_policy(m.id, evidence)
-        return evidence
 
     def apply_policy(self, memory_id: str, evidence: ReplayEvidence) -> Memory:
         m = self.repo.get(memory_id)
@@ -435,24 +396,6 @@ class MemoryBank:
                 reason=f"demoted: replay shows it hurts (delta {evidence.delta:+.2f}, n={evidence.n}); review it",
             )
         return m
-
-    def replay_pending(
-        self,
-        run_arm: RunArm,
-        *,
-        limit: int = 10,
-        progress: Callable[[ReplayProgress], None] | None = None,
-        cancel: CancelToken | None = None,
-    ) -> list[ReplayEvidence]:
-        """Re-test quarantined memories that have no evidence yet, oldest first, until cancelled."""
-        cancel = cancel or CancelToken()
-        pending = [m for m in reversed(self.repo.list(status=QUARANTINED)) if not m.evidence][:limit]
-        out = []
-        for m in pending:
-            if cancel.is_set():
-                break
-            out.append(self.retest(m.id, run_arm, progress=progress, cancel=cancel))
-        return out
 
     def with_policy(self, **changes) -> MemoryBank:
         return MemoryBank(self.store, replace(self.policy, **changes))

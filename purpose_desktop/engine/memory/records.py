@@ -246,3 +246,17 @@ def _loads(text: str | None, default: Any) -> Any:
         return json.loads(text)
     except ValueError:
         return default
+
+
+def clearly_helps(evidence: ReplayEvidence | dict | None, policy: MemoryPolicy) -> bool:
+    """The auto-promotion bar: verdict helps, mean gain ≥ the policy's delta, won most paired runs, n ≥ 3."""
+    if evidence is None:
+        return False
+    e = evidence.to_dict() if isinstance(evidence, ReplayEvidence) else evidence
+    n = int(e.get("n") or 0)
+    return (
+        e.get("verdict") == "helps"
+        and n >= 3
+        and (e.get("delta") or 0.0) >= policy.auto_promote_min_delta
+        and int(e.get("wins") or 0) * 3 >= 2 * n
+    )

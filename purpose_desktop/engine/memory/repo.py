@@ -109,12 +109,14 @@ class MemoryRepo:
         self.store = store
 
     # -- reading --------------------------------------------------------------------------------
-    def _db(self):
-        return self.store._db()
+    @property
+    def connection(self):
+        """The store's connection, for reads."""
+        return self.store.connection
 
     def generation(self) -> int:
         with self.store._errors():
-            row = self._db().execute("SELECT generation FROM memory_state WHERE id = 1").fetchone()
+            row = self.connection.execute("SELECT generation FROM memory_state WHERE id = 1").fetchone()
         return int(row[0]) if row else 0
 
     def get(self, memory_id: str) -> Memory:
@@ -128,7 +130,7 @@ class MemoryRepo:
                 "Ids are hexadecimal; list them with `purpose-desktop memory list`.",
             )
         with self.store._errors():
-            rows = list(self._db().query("SELECT * FROM memories WHERE id LIKE ? LIMIT 2", [memory_id + "%"]))
+            rows = list(self.connection.query("SELECT * FROM memories WHERE id LIKE ? LIMIT 2", [memory_id + "%"]))
         if len(rows) != 1:
             what = "No memory has" if not rows else "More than one memory has"
             raise InputError(
@@ -143,7 +145,7 @@ class MemoryRepo:
         marks = ",".join("?" * len(ids))
         with self.store._errors():
             rows = {
-                r["id"]: r for r in self._db().query(f"SELECT * FROM memories WHERE id IN ({marks})", ids)
+                r["id"]: r for r in self.connection.query(f"SELECT * FROM memories WHERE id IN ({marks})", ids)
             }
         return [Memory.from_row(rows[i]) for i in ids if i in rows]
 
@@ -167,12 +169,12 @@ class MemoryRepo:
         if limit:
             params.append(int(limit))
         with self.store._errors():
-            return [Memory.from_row(r) for r in self._db().query(sql, params)]
+            return [Memory.from_row(r) for r in self.connection.query(sql, params)]
 
     def by_hash(self, digest: str) -> Memory | None:
         with self.store._errors():
             rows = list(
-                self._db().query(
+                self.connection.query(
                     "SELECT * FROM memories WHERE content_hash = ? ORDER BY created_at LIMIT 1", [digest]
                 )
             )
@@ -180,7 +182,7 @@ class MemoryRepo:
 
     def history(self, memory_id: str) -> list[HistoryEntry]:
         with self.store._errors():
-            rows = self._db().query(
+            rows = self.connection.query(
                 "SELECT * FROM memory_history WHERE memory_id = ? ORDER BY at, rowid", [memory_id]
             )
             return [
@@ -198,7 +200,7 @@ class MemoryRepo:
 
     def evidence(self, memory_id: str) -> list[ReplayEvidence]:
         with self.store._errors():
-            rows = self._db().query(
+            rows = self.connection.query(
                 "SELECT * FROM memory_evidence WHERE memory_id = ? ORDER BY created_at", [memory_id]
             )
             out = []
@@ -226,7 +228,7 @@ class MemoryRepo:
 
     def credits(self, memory_id: str, limit: int = 50) -> list[dict[str, Any]]:
         with self.store._errors():
-            rows = self._db().query(
+            rows = self.connection.query(
                 "SELECT * FROM memory_credits WHERE memory_id = ? ORDER BY created_at DESC LIMIT ?",
                 [memory_id, limit],
             )
@@ -236,7 +238,7 @@ class MemoryRepo:
         """{kind: {status: count}} for every kind and status that has any."""
         out: dict[str, dict[str, int]] = {}
         with self.store._errors():
-            for kind, status, n in self._db().execute(
+            for kind, status, n in self.connection.execute(
                 "SELECT kind, status, COUNT(*) FROM memories GROUP BY kind, status"
             ):
                 out.setdefault(kind, {})[status] = n
@@ -253,7 +255,7 @@ class MemoryRepo:
         with self.store._errors():
             for chunk in _chunks(ids, 900):
                 marks = ",".join("?" * len(chunk))
-                for mid, dim, digest, blob in self._db().execute(
+                for mid, dim, digest, blob in self.connection.execute(
                     f"SELECT memory_id, dim, content_hash, vector FROM memory_vectors WHERE model = ? AND memory_id IN ({marks})",
                     [model, *chunk],
                 ):
@@ -266,7 +268,7 @@ class MemoryRepo:
             for m, vec in zip(missing, fresh, strict=True):
                 out[m.id] = vec
             if self.store.allows("memory"):
-                with self.store._errors(), self.store._write("memory") as db:
+                with self.store._errors(), self.store.transaction("memory") as db:
                     for m, vec in zip(missing, fresh, strict=True):
                         _save_vector(db, m.id, m.content_hash, vec, model)
         return out
@@ -312,7 +314,7 @@ class MemoryRepo:
         mid = uuid.uuid4().hex
         digest = content_hash(text)
         final = "promoted" if promote_reason else status
-        with self.store._errors(), self.store._write("memory") as db:
+        with self.store._errors(), self.store.transaction("memory") as db:
             db["memories"].insert(
                 {
                     "id": mid,
@@ -381,7 +383,7 @@ class MemoryRepo:
         if to_status not in STATUSES:
             raise InputError(f"Unknown memory status {to_status!r}.", f"Use one of: {', '.join(STATUSES)}.")
         now = now_iso()
-        with self.store._errors(), self.store._write(kind) as db:
+        with self.store._errors(), self.store.transaction(kind) as db:
             row = db.execute("SELECT status FROM memories WHERE id = ?", [memory_id]).fetchone()
             if row is None:
                 raise StoreError(f"Memory {memory_id} no longer exists.", "Refresh the memory list.")
@@ -410,7 +412,7 @@ class MemoryRepo:
         return self.get(memory_id)
 
     def save_vector(self, memory: Memory, vector: np.ndarray) -> None:
-        with self.store._errors(), self.store._write("memory") as db:
+        with self.store._errors(), self.store.transaction("memory") as db:
             _save_vector(db, memory.id, memory.content_hash, vector, similarity.model_name())
 
     def record_evidence(self, evidence: ReplayEvidence, *, trust_note: str = "") -> ReplayEvidence:
@@ -418,7 +420,7 @@ class MemoryRepo:
         now = now_iso()
         eid = uuid.uuid4().hex
         stored = ReplayEvidence(**{**evidence.to_dict(), "id": eid, "created_at": now})
-        with self.store._errors(), self.store._write("evidence") as db:
+        with self.store._errors(), self.store.transaction("evidence") as db:
             row = db.execute("SELECT status FROM memories WHERE id = ?", [evidence.memory_id]).fetchone()
             if row is None:
                 raise StoreError(f"Memory {evidence.memory_id} no longer exists.", "Refresh the memory list.")
@@ -472,7 +474,7 @@ class MemoryRepo:
         if not updates:
             return
         now = now_iso()
-        with self.store._errors(), self.store._write("memory") as db:
+        with self.store._errors(), self.store.transaction("memory") as db:
             for u in updates:
                 seen = db.execute(
                     "SELECT 1 FROM memory_credits WHERE memory_id = ? AND run_id = ?", [u.memory_id, u.run_id]
@@ -548,7 +550,7 @@ class MemoryRepo:
         """Final scores of the latest finished train runs, newest first (the credit baseline)."""
         with self.store._errors():
             rows = (
-                self._db()
+                self.connection
                 .execute(
                     "SELECT score FROM runs WHERE mode = 'train' AND score IS NOT NULL AND status = 'complete' AND id != ? "
                     "ORDER BY started_at DESC LIMIT ?",

@@ -125,7 +125,7 @@ def _promoted_rows(store) -> list[_Row]:
     scopes: dict[str, Scope] = {}
     rows = []
     with store._errors():
-        cursor = store._db().execute(
+        cursor = store.connection.execute(
             "SELECT id, kind, text, scope_json, trust, utility, evidence_json, content_hash FROM memories "
             "WHERE status = 'promoted' ORDER BY created_at, id"
         )

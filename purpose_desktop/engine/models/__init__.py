@@ -7,7 +7,7 @@ from purpose_desktop.engine.models.discovery import (
     resolve_model,
 )
 from purpose_desktop.engine.models.gguf import SUPPORTED_ARCHITECTURES, GGUFInfo, read_gguf_info
-from purpose_desktop.engine.models.local import ChatModel, GenerationSettings, LocalModel, Reply
+from purpose_desktop.engine.models.local import ChatModel, GenerationSettings, LocalModel, Reply, count_tokens
 
 __all__ = [
     "SUPPORTED_ARCHITECTURES",
@@ -17,6 +17,7 @@ __all__ = [
     "LocalModel",
     "ModelEntry",
     "Reply",
+    "count_tokens",
     "default_model_path",
     "discover_models",
     "read_gguf_info",

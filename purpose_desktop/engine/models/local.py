@@ -88,6 +88,17 @@ class ChatModel(Protocol):
     def close(self) -> None: ...
 
 
+def count_tokens(model, text: str) -> int:
+    """Tokens ``text`` takes for ``model``: its own ``count_tokens`` when it has one, else ~4 characters a token."""
+    counter = getattr(model, "count_tokens", None)
+    if counter is not None:
+        try:
+            return int(counter(text))
+        except Exception:  # a model that cannot count (closed, scripted) still gets an estimate
+            pass
+    return max(1, len(text) // 4)
+
+
 def default_n_ctx(info: GGUFInfo, limit: int = DEFAULT_MAX_CTX) -> int:
     """The context we open by default: the trained context, capped to keep memory and start-up small."""
     return min(info.context_length or limit, limit)

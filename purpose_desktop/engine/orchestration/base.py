@@ -11,9 +11,10 @@ from purpose_desktop.engine.agents.team import StepResult
 from purpose_desktop.engine.critic import PurposeFunction, Score, TestOutcome
 from purpose_desktop.engine.errors import PurposeError
 from purpose_desktop.engine.events import RunEvent, RunFinished, RunStarted, StepScored
+from purpose_desktop.engine.learning.after_run import learn_from_run
 from purpose_desktop.engine.runmode import RunMode
 from purpose_desktop.engine.store import Store
-from purpose_desktop.engine.trace import TraceRecorder
+from purpose_desktop.engine.store.trace import TraceRecorder
 
 Emit = Callable[[RunEvent], None]
 
@@ -207,75 +208,39 @@ class TracedRun:
             **extra,
         )
 
+    def learn(self, result, model=None, *, seed: int = 0, policy=None):
+        """Feed this finished run to ``learning.learn_from_run`` as Team does: credit, then candidate lessons.
 
-def count_tokens(model, text: str) -> int:
-    """Tokens ``text`` takes for ``model`` (an estimate when the model cannot count)."""
-    counter = getattr(model, "count_tokens", None)
-    if counter is not None:
+        Only complete LEARNING_TRAIN runs with a store teach; any failure lands in
+        ``result.memory["errors"]`` and never fails the run (it already happened).
+        """
+        memory = getattr(result, "memory", None)
+        if (
+            memory is None
+            or self.mode is not RunMode.LEARNING_TRAIN
+            or result.status != "complete"
+            or self.store is None
+        ):
+            return result
+        errors: list[str] = []
         try:
-            return int(counter(text))
-        except Exception:
-            pass
-    return max(1, len(text) // 4)
-
-
-def learn(run: TracedRun, result, model=None, *, seed: int = 0, policy=None):
-    """Feed a finished train run to the memory pipeline as Team does: credit, then candidate lessons.
-
-    Only complete LEARNING_TRAIN runs teach; any failure lands in ``result.memory["errors"]`` and
-    never fails the run (it already happened).
-    """
-    memory = getattr(result, "memory", None)
-    if (
-        memory is None
-        or run.mode is not RunMode.LEARNING_TRAIN
-        or result.status != "complete"
-        or run.store is None
-    ):
+            learned = learn_from_run(
+                self.store,
+                result.run_id,
+                self.task,
+                result.score,
+                result.steps,
+                model=model,
+                policy=policy,
+                seed=seed,
+                kinds=self.kinds,
+            )
+            errors += learned.pop("errors")
+            memory.update(learned)
+        except Exception as exc:  # learning is a bonus on top of a finished run; say what went wrong
+            errors.append(f"learning skipped: {type(exc).__name__}: {exc}")
+        memory["errors"] = errors
         return result
-    errors: list[str] = []
-    try:
-        from purpose_desktop.engine.memory.api import MemoryBank
-        from purpose_desktop.engine.memory.credit import StepUse, apply_credit
-        from purpose_desktop.engine.memory.distil import StepRecord, distil
-        from purpose_desktop.engine.memory.records import MemoryPolicy
-
-        policy = policy or MemoryPolicy()
-        uses = [StepUse(i, s.score, getattr(s, "memory_ids", [])) for i, s in enumerate(result.steps)]
-        memory["credit"] = apply_credit(run.store, result.run_id, result.score, uses, policy).to_dict()
-        if policy.distil:
-            records = [
-                StepRecord(
-                    i,
-                    s.role,
-                    run.kinds.get(s.role, "text"),
-                    s.output,
-                    s.score,
-                    s.tests,
-                    s.tool_calls,
-                    s.attempt,
-                )
-                for i, s in enumerate(result.steps)
-            ]
-            report = distil(model, result.run_id, run.task, records, seed=seed)
-            errors += report.errors
-            bank = MemoryBank(run.store, policy)
-            memory["candidates"] = []
-            for draft in report.drafts:
-                try:
-                    sub = bank.submit(
-                        draft.text, kind=draft.kind, scope=draft.scope, provenance=draft.provenance
-                    )
-                except PurposeError as exc:
-                    errors.append(f"candidate not stored: {exc}")
-                    continue
-                memory["candidates"].append(
-                    {"id": sub.memory.id, "kind": sub.memory.kind, "outcome": sub.outcome}
-                )
-    except Exception as exc:  # learning is a bonus on top of a finished run; say what went wrong
-        errors.append(f"learning skipped: {type(exc).__name__}: {exc}")
-    memory["errors"] = errors
-    return result
 
 
 def mean_score(steps: Sequence) -> float | None:

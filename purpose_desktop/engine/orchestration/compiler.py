@@ -9,18 +9,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from purpose_desktop.engine.agents.team import RunResult
-from purpose_desktop.engine.backends import resolve_backend
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.critic import PurposeFunction
 from purpose_desktop.engine.errors import PurposeError
 from purpose_desktop.engine.events import PlanMade, TokenReceived, ToolCalled
-from purpose_desktop.engine.models import GenerationSettings
+from purpose_desktop.engine.models import GenerationSettings, count_tokens
+from purpose_desktop.engine.models.backends import resolve_backend
 from purpose_desktop.engine.orchestration.base import (
     OrchestrationError,
     TracedRun,
-    count_tokens,
     critic_for,
-    learn,
     make_emit,
     store_scope,
 )
@@ -326,7 +324,7 @@ class LLMCompiler:
             replanned=attempt > 0,
             execution_s=total_s,
         )
-        return learn(run, result, self.joiner, seed=self.seed)
+        return run.learn(result, self.joiner, seed=self.seed)
 
     def _join_messages(self, task: str, results: str) -> list[dict]:
         return [

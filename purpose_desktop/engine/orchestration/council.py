@@ -7,17 +7,15 @@ from dataclasses import dataclass, field
 
 from purpose_desktop.engine.agents.spark import Spark
 from purpose_desktop.engine.agents.team import RunResult
-from purpose_desktop.engine.backends import resolve_backend
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.critic import PurposeFunction
 from purpose_desktop.engine.events import RoundStarted, TokenReceived
-from purpose_desktop.engine.models import GenerationSettings
+from purpose_desktop.engine.models import GenerationSettings, count_tokens
+from purpose_desktop.engine.models.backends import resolve_backend
 from purpose_desktop.engine.orchestration.base import (
     OrchestrationError,
     TracedRun,
-    count_tokens,
     critic_for,
-    learn,
     make_emit,
     store_scope,
     unique_labels,
@@ -184,7 +182,7 @@ class Council:
             decision=str(record.get("decision") or "").strip(),
             positions=positions,
         )
-        return learn(run, result, chair, seed=self.seed)
+        return run.learn(result, chair, seed=self.seed)
 
     def _context(self, label: str, latest: dict[str, str], r: int, rounds: int) -> str:
         members = ", ".join(self.labels)

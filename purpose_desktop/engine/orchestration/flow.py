@@ -18,7 +18,6 @@ from purpose_desktop.engine.orchestration.base import (
     OrchestrationError,
     TracedRun,
     critic_for,
-    learn,
     make_emit,
     mean_score,
     store_scope,
@@ -263,7 +262,7 @@ class Flow:
     # -- running --------------------------------------------------------------------------------
     def _critic_model(self):
         if self.model is not None:
-            from purpose_desktop.engine.backends import resolve_backend
+            from purpose_desktop.engine.models.backends import resolve_backend
 
             return resolve_backend(self.model)
         for node in self._nodes.values():
@@ -363,7 +362,7 @@ class Flow:
             status = "incomplete"
         answer, score = self._answer(state, outputs, done_by, run, path)
         result = run.result(FlowResult, answer=answer, score=score, status=status, state=state, path=path)
-        return learn(run, result, run.critic.model)
+        return run.learn(result, run.critic.model)
 
     def _answer(self, state, outputs, done_by, run: TracedRun, path) -> tuple[str, float | None]:
         producer = done_by[-1][0] if done_by else (path[-1] if path else None)

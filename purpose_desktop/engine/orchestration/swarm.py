@@ -13,13 +13,12 @@ from dataclasses import dataclass
 
 from purpose_desktop.engine.agents.spark import Spark
 from purpose_desktop.engine.agents.team import RunResult, Team, TeamSpec
-from purpose_desktop.engine.backends import resolve_backend
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.critic import PurposeFunction, extract_code
+from purpose_desktop.engine.models.backends import resolve_backend
 from purpose_desktop.engine.orchestration.base import (
     OrchestrationError,
     TracedRun,
-    learn,
     make_emit,
     store_scope,
 )
@@ -415,4 +414,4 @@ def _collect(
     result = run.result(
         SwarmResult, answer=answer.strip(), score=step.score, status=status, index=i, task=task, agent=label
     )
-    return learn(run, result, learner)
+    return run.learn(result, learner)

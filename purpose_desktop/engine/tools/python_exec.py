@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from purpose_desktop.engine.cancel import CancelToken
-from purpose_desktop.engine.redact import redact
+from purpose_desktop.engine.immune.redact import redact
 from purpose_desktop.engine.tools.base import Tool, ToolResult
 from purpose_desktop.engine.tools.sandbox import ExecResult, run_python
 

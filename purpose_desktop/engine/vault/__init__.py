@@ -1,7 +1,7 @@
 """Vault: local files → chunks → embeddings in SQLite → hybrid (FTS5 + cosine) search with citations.
 
-``Vault`` is imported lazily: engine/migrations.py imports ``vault.schema`` while the store module is
-still loading, so this package must not import the store (or torch) when it is first imported.
+``Vault`` and the rest are imported lazily so that importing the package (or ``vault.errors``) does not
+load torch and the embedder; the tables are created by ``store/migrations.py``.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ import numpy as np
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.errors import PurposeError
 from purpose_desktop.engine.immune import SCANNER_VERSION, scan
-from purpose_desktop.engine.redact import redact
+from purpose_desktop.engine.immune.redact import redact
 from purpose_desktop.engine.runmode import RunMode
 from purpose_desktop.engine.store import Store, now_iso
 from purpose_desktop.engine.vault.chunking import Chunk, chunk_document, identifier_terms
@@ -166,7 +166,7 @@ class Indexer:
             message = exc.message if isinstance(exc, PurposeError) else f"{type(exc).__name__}: {exc}"
             status = "incomplete" if isinstance(exc, KeyboardInterrupt) else "failed"
             try:
-                with self.store._write(WRITE_KIND) as db:
+                with self.store.transaction(WRITE_KIND) as db:
                     for source_id in report.source_ids:
                         db.execute(
                             "UPDATE vault_sources SET status = ?, error = ?, updated_at = ? WHERE id = ?",
@@ -180,7 +180,7 @@ class Indexer:
 
     def _upsert_source(self, kind: str, path: str, name: str) -> str:
         now = now_iso()
-        with self.store._errors(), self.store._write(WRITE_KIND) as db:
+        with self.store._errors(), self.store.transaction(WRITE_KIND) as db:
             row = db.execute("SELECT id FROM vault_sources WHERE path = ?", [path]).fetchone()
             if row:
                 db.execute(
@@ -199,7 +199,7 @@ class Indexer:
 
     def _read_source(self, source_id: str, items, report: IndexReport, done: int, total: int) -> int:
         """Bring one source's files up to date; ``items`` yields (key, path or None for texts, rel_path)."""
-        db = self.store._db()
+        db = self.store.connection
         existing = {
             r[0]: {"id": r[1], "size": r[2], "mtime_ns": r[3], "hash": r[4], "status": r[5], "reason": r[6]}
             for r in db.execute(
@@ -327,7 +327,7 @@ class Indexer:
     def _load_scans(self, hashes: list[str]) -> None:
         """Reuse stored verdicts for texts already scanned by this scanner version (unchanged chunks)."""
         wanted = [h for h in set(hashes) if h not in self._scan_cache]
-        db = self.store._db()
+        db = self.store.connection
         for i in range(0, len(wanted), 500):
             part = wanted[i : i + 500]
             marks = ",".join("?" * len(part))
@@ -342,7 +342,7 @@ class Indexer:
         if not prepared:
             return
         now = now_iso()
-        with self.store._errors(), self.store._write(WRITE_KIND) as db:
+        with self.store._errors(), self.store.transaction(WRITE_KIND) as db:
             for p in prepared:
                 if p.file_id is None:
                     p.file_id = uuid.uuid4().hex
@@ -376,7 +376,7 @@ class Indexer:
             _bump(db)
 
     def _remove_files(self, rows: list[dict], report: IndexReport) -> None:
-        with self.store._errors(), self.store._write(WRITE_KIND) as db:
+        with self.store._errors(), self.store.transaction(WRITE_KIND) as db:
             for row in rows:
                 removed = db.execute(
                     "SELECT COUNT(*) FROM vault_chunks WHERE file_id = ?", [row["id"]]
@@ -390,7 +390,7 @@ class Indexer:
 
     def _rescan_stale(self) -> None:
         """Re-scan chunks scanned by an older immune-scanner version (rare: after an upgrade)."""
-        db = self.store._db()
+        db = self.store.connection
         stale = db.execute(
             "SELECT id, text FROM vault_chunks WHERE scanner IS NOT ? LIMIT 5000", [SCANNER_VERSION]
         ).fetchall()
@@ -401,7 +401,7 @@ class Indexer:
             result = scan(text, context="vault")
             report_json = json.dumps(result.to_dict(), ensure_ascii=False) if result.reasons else None
             updates.append((1 if result.blocked else 0, report_json, SCANNER_VERSION, chunk_id))
-        with self.store._errors(), self.store._write(WRITE_KIND) as wdb:
+        with self.store._errors(), self.store.transaction(WRITE_KIND) as wdb:
             wdb.conn.executemany(
                 "UPDATE vault_chunks SET flagged = ?, scan_json = ?, scanner = ? WHERE id = ?", updates
             )
@@ -410,7 +410,7 @@ class Indexer:
     # -- embedding -----------------------------------------------------------------------------
 
     def _embed_pending(self, report: IndexReport, run_files: set[str]) -> None:
-        db = self.store._db()
+        db = self.store.connection
         model = self.embedder.name
         rows = db.execute(
             """SELECT c.content_hash, c.file_id, c.id, length(c.text) FROM vault_chunks c
@@ -446,7 +446,7 @@ class Indexer:
                 )
                 vectors = self._encode([texts[i] for i in ids])
                 now = now_iso()
-                with self.store._errors(), self.store._write(WRITE_KIND) as wdb:
+                with self.store._errors(), self.store.transaction(WRITE_KIND) as wdb:
                     wdb.conn.executemany(
                         "INSERT OR REPLACE INTO vault_embeddings (content_hash, model, dim, vector, created_at) "
                         "VALUES (?, ?, ?, ?, ?)",
@@ -483,7 +483,7 @@ class Indexer:
     # -- finishing -----------------------------------------------------------------------------
 
     def _finish(self, report: IndexReport, started: float) -> IndexReport:
-        db = self.store._db()
+        db = self.store.connection
         run_files: set[str] = set()
         for source_id in report.source_ids:
             run_files.update(
@@ -496,7 +496,7 @@ class Indexer:
             self._rescan_stale()
             self._embed_pending(report, run_files)
         cancelled = self.cancel.is_set()
-        with self.store._errors(), self.store._write(WRITE_KIND) as wdb:
+        with self.store._errors(), self.store.transaction(WRITE_KIND) as wdb:
             if report.chunks_removed:
                 wdb.execute(
                     "DELETE FROM vault_embeddings WHERE content_hash NOT IN (SELECT content_hash FROM vault_chunks)"

@@ -291,7 +291,7 @@ class Searcher:
         self._df: dict[str, int] = {}  # FTS document frequency per query term, for the current revision
 
     def revision(self) -> int:
-        row = self._store()._db().execute("SELECT value FROM vault_state WHERE key = 'revision'").fetchone()
+        row = self._store().connection.execute("SELECT value FROM vault_state WHERE key = 'revision'").fetchone()
         return int(row[0]) if row else 0
 
     def matrix(self, model: str) -> _Matrix:
@@ -300,7 +300,7 @@ class Searcher:
         with self._lock:
             if self._matrix is not None and self._matrix_key == key:
                 return self._matrix
-        db = self._store()._db()
+        db = self._store().connection
         joined = """FROM vault_chunks c
                JOIN vault_files f ON f.id = c.file_id
                JOIN vault_embeddings e ON e.content_hash = c.content_hash AND e.model = ?"""
@@ -418,7 +418,7 @@ class Searcher:
     def _keyword_candidates(self, parsed: ParsedQuery, pool, include_flagged, allowed):
         if parsed.match is None:
             return [], {}, {}, {}
-        db = self._store()._db()
+        db = self._store().connection
         weights = ", ".join(str(w) for w in BM25_WEIGHTS)
         # A source filter goes inside the ranking query: a small source must not lose its matches
         # to the top of a big one. Flags are rare, so those are filtered afterwards.
@@ -501,7 +501,7 @@ class Searcher:
         rows = {
             r[0]: r
             for r in self._store()
-            ._db()
+            .connection
             .execute(
                 f"""SELECT c.id, f.source_id, f.path, f.rel_path, c.start_line, c.end_line, c.title, c.kind, c.text,
                            c.flagged, c.scan_json, c.page

@@ -250,7 +250,7 @@ class Vault:
         store = self._store()
         with store._errors():
             rows = (
-                store._db()
+                store.connection
                 .execute(
                     """
                 SELECT s.id, s.kind, s.path, s.name, s.status, s.added_at, s.indexed_at, s.error,
@@ -284,7 +284,7 @@ class Vault:
         source_id = self._source_ids([source])[0]
         store = self._store()
         with store._errors():
-            rows = store._db().execute(
+            rows = store.connection.execute(
                 "SELECT path, rel_path, kind, language, size, status, skip_reason, chunk_count, indexed_at "
                 "FROM vault_files WHERE source_id = ? ORDER BY rel_path",
                 [source_id],
@@ -310,7 +310,7 @@ class Vault:
         source_id = self._source_ids([source])[0]
         info = next(s for s in self.sources() if s.id == source_id)
         store = self._store()
-        with store._errors(), store._write(WRITE_KIND) as db:
+        with store._errors(), store.transaction(WRITE_KIND) as db:
             db.execute("DELETE FROM vault_sources WHERE id = ?", [source_id])  # files, chunks, FTS cascade
             db.execute(
                 "DELETE FROM vault_embeddings WHERE content_hash NOT IN (SELECT content_hash FROM vault_chunks)"
@@ -320,7 +320,7 @@ class Vault:
 
     def _source_ids(self, refs: Iterable[str]) -> list[str]:
         store = self._store()
-        rows = store._db().execute("SELECT id, path, name FROM vault_sources").fetchall()
+        rows = store.connection.execute("SELECT id, path, name FROM vault_sources").fetchall()
         ids = []
         for ref in refs:
             ref = str(ref)

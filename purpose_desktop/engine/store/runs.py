@@ -25,30 +25,30 @@ class RunsMixin:
 
     # -- traces ---------------------------------------------------------------------------------
     def insert_run(self, row: dict[str, Any]) -> None:
-        with self._errors(), self._write("trace") as db:
+        with self._errors(), self.transaction("trace") as db:
             db["runs"].insert(row)
 
     def insert_step(self, row: dict[str, Any]) -> None:
-        with self._errors(), self._write("trace") as db:
+        with self._errors(), self.transaction("trace") as db:
             db["steps"].insert(row)
 
     def finish_run(self, run_id: str, fields: dict[str, Any]) -> None:
         unknown = set(fields) - set(_RUN_FIELDS)
         if unknown:
             raise ValueError(f"not run fields: {sorted(unknown)}")
-        with self._errors(), self._write("trace") as db:
+        with self._errors(), self.transaction("trace") as db:
             db["runs"].update(run_id, fields)
 
     def list_runs(self, limit: int = 100, team: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM runs" + (" WHERE team = ?" if team else "") + " ORDER BY started_at DESC LIMIT ?"
         params = [team, limit] if team else [limit]
         with self._errors():
-            return [_decode(r) for r in self._db().query(sql, params)]
+            return [_decode(r) for r in self.connection.query(sql, params)]
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         """A run with its steps, oldest first; ``run_id`` may be a unique prefix."""
         with self._errors():
-            rows = list(self._db().query("SELECT * FROM runs WHERE id LIKE ? LIMIT 2", [run_id + "%"]))
+            rows = list(self.connection.query("SELECT * FROM runs WHERE id LIKE ? LIMIT 2", [run_id + "%"]))
             if len(rows) != 1:
                 raise StoreError(
                     f"No run {'matches' if not rows else 'is uniquely named by'} {run_id!r}.",
@@ -56,13 +56,13 @@ class RunsMixin:
                 )
             run = _decode(rows[0])
             run["steps"] = [
-                _decode(s) for s in self._db().query("SELECT * FROM steps WHERE run_id = ? ORDER BY seq", [run["id"]])
+                _decode(s) for s in self.connection.query("SELECT * FROM steps WHERE run_id = ? ORDER BY seq", [run["id"]])
             ]
             return run
 
     # -- teams ----------------------------------------------------------------------------------
     def save_team(self, team_id: str, name: str, spec: dict[str, Any], now: str) -> None:
-        with self._errors(), self._write("chat") as db:
+        with self._errors(), self.transaction("chat") as db:
             existing = db.execute("SELECT created_at FROM teams WHERE id = ?", [team_id]).fetchone()
             clash = db.execute("SELECT id FROM teams WHERE name = ? AND id != ?", [name, team_id]).fetchone()
             if clash:
@@ -80,15 +80,15 @@ class RunsMixin:
 
     def list_teams(self) -> list[dict[str, Any]]:
         with self._errors():
-            return [_decode(r) for r in self._db().query("SELECT * FROM teams ORDER BY updated_at DESC")]
+            return [_decode(r) for r in self.connection.query("SELECT * FROM teams ORDER BY updated_at DESC")]
 
     def load_team(self, name_or_id: str) -> dict[str, Any]:
         with self._errors():
-            rows = list(self._db().query("SELECT * FROM teams WHERE id = ? OR name = ?", [name_or_id, name_or_id]))
+            rows = list(self.connection.query("SELECT * FROM teams WHERE id = ? OR name = ?", [name_or_id, name_or_id]))
         if not rows:
             raise StoreError(f"No saved team named {name_or_id!r}.", "Save the team first, or check the name.")
         return _decode(rows[0])["spec"]
 
     def delete_team(self, name_or_id: str) -> None:
-        with self._errors(), self._write("chat") as db:
+        with self._errors(), self.transaction("chat") as db:
             db.execute("DELETE FROM teams WHERE id = ? OR name = ?", [name_or_id, name_or_id])

@@ -60,14 +60,14 @@ def _check_seq(seq: Any) -> int:
 
 
 class MessagesMixin:
-    """Mixed into Store: uses its connection, ``_write`` transactions and message helpers."""
+    """Mixed into Store: uses its connection, ``transaction``s and message helpers."""
 
     def get_message(self, id: str) -> Any:
         """A message by id; StoreError if there is none."""
         if not isinstance(id, str) or not id.strip():
             raise InputError("Which message?", "Give the message's id.")
         with self._errors():
-            rows = list(self._db().query("SELECT * FROM messages WHERE id = ?", [id]))
+            rows = list(self.connection.query("SELECT * FROM messages WHERE id = ?", [id]))
         if not rows:
             raise self._unknown("message", id)
         return self._to_message(rows[0])
@@ -86,7 +86,7 @@ class MessagesMixin:
     def delete_messages_from(self, conversation_id: str, seq: int) -> int:
         """Remove the message at ``seq`` and every later one of the chat (one transaction); returns how many."""
         seq = _check_seq(seq)
-        with self._errors(), self._write() as db:
+        with self._errors(), self.transaction() as db:
             removed = self._cut_from(db, conversation_id, seq)
             db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", [self._now(), conversation_id])
         return removed
@@ -100,7 +100,7 @@ class MessagesMixin:
         """
         seq = _check_seq(seq)
         prepared = self._prepare_message(role, content, "complete", meta)
-        with self._errors(), self._write() as db:
+        with self._errors(), self.transaction() as db:
             removed = self._cut_from(db, conversation_id, seq)
             message = self._insert_message(db, conversation_id, *prepared)
         return removed, message
@@ -119,7 +119,7 @@ class MessagesMixin:
         for m in messages:
             _check_seq(m.seq)
             self._prepare_message(m.role, m.content, m.status, m.meta)  # the same checks as new ones
-        with self._errors(), self._write() as db:
+        with self._errors(), self.transaction() as db:
             self._cut_from(db, conversation_id, messages[0].seq)
             for m in messages:
                 db.execute(
@@ -153,24 +153,20 @@ class MessagesMixin:
         if query.isascii():  # SQLite's LIKE folds ASCII case only, which is all this query needs
             match, needle = "m.content LIKE ? ESCAPE '\\'", like_pattern(query)
         else:  # "Über" must find "über": full Unicode case folding, done by Python
-            db = self._db()
+            db = self.connection
             db.conn.create_function("pd_casefold", 1, _casefold, deterministic=True)
             match, needle = "instr(pd_casefold(m.content), ?) > 0", query.casefold()
         with self._errors():
-            rows = (
-                self._db()
-                .execute(
-                    f"""
+            rows = self.connection.execute(
+                f"""
                 SELECT m.conversation_id, c.title, m.id, m.role, m.seq, m.content, m.created_at
                 FROM messages m JOIN conversations c ON c.id = m.conversation_id
                 WHERE c.deleted_at IS NULL AND {match}
                 ORDER BY m.created_at DESC, m.rowid DESC
                 LIMIT ?
                 """,
-                    [needle, min(limit, MAX_SEARCH_LIMIT)],
-                )
-                .fetchall()
-            )
+                [needle, min(limit, MAX_SEARCH_LIMIT)],
+            ).fetchall()
         return [
             MessageHit(cid, title, mid, role, seq, snippet_around(content, query), created_at)
             for cid, title, mid, role, seq, content, created_at in rows

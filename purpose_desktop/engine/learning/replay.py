@@ -1,5 +1,9 @@
 """Replay A/B test: re-run past tasks with and without a memory (same seeds, n each) in LEARNING_VALIDATION.
 
+``retest`` replays one memory and lets the bank's policy act on the evidence; ``replay_pending``
+re-tests the quarantined memories that have none yet. The arm runner comes from
+``agents.team.replay_arm`` (or ``replay_arm_for_memory``); this module never builds a team itself.
+
 The runs themselves write nothing (validation mode keeps traces out); what is stored is the evidence —
 scores with and without, n, mean delta, paired wins/losses and a verdict — as one "evidence" write.
 A cancelled replay stores nothing and leaves the memory as it was.
@@ -11,12 +15,17 @@ import json
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from purpose_desktop.engine.cancel import CancelToken
+from purpose_desktop.engine.errors import InputError
 from purpose_desktop.engine.memory import similarity
-from purpose_desktop.engine.memory.records import Memory, MemoryPolicy, ReplayEvidence
+from purpose_desktop.engine.memory.records import PROMOTED, QUARANTINED, Memory, MemoryPolicy, ReplayEvidence
 from purpose_desktop.engine.memory.repo import MemoryRepo
 from purpose_desktop.engine.runmode import RunMode
+
+if TYPE_CHECKING:
+    from purpose_desktop.engine.memory.api import MemoryBank
 
 
 @dataclass(frozen=True)
@@ -77,25 +86,6 @@ def _past_runs(store, limit: int = 200) -> list[dict]:
         tests = meta.get("tests_text") if isinstance(meta, dict) else None
         out.append({"id": r["id"], "task": r["task"], "tests": tests if isinstance(tests, str) else None})
     return out
-
-
-def team_run_arm(
-    store,
-    *,
-    model=None,
-    team=None,
-    purpose: str = "Help me write Python code",
-    policy: MemoryPolicy | None = None,
-) -> RunArm:
-    """The replay runner the app uses: ``team`` (or the team ``purpose`` picks) on ``model``, in validation mode."""
-    from purpose_desktop.engine.agents.team import (
-        purpose as build_team,
-    )  # agents import memory, not the reverse
-
-    team = team or build_team(purpose, model=model, store=store)
-    if policy is not None:
-        team.memory_policy = policy
-    return team.replay_runner(store)
 
 
 def verdict_for(delta: float | None, wins: int, losses: int, n: int, margin: float) -> str:
@@ -187,20 +177,6 @@ def replay(
         return MemoryRepo(store).record_evidence(evidence)
 
 
-def clearly_helps(evidence: ReplayEvidence | dict | None, policy: MemoryPolicy) -> bool:
-    """The auto-promotion bar: verdict helps, mean gain ≥ the policy's delta, won most paired runs, n ≥ 3."""
-    if evidence is None:
-        return False
-    e = evidence.to_dict() if isinstance(evidence, ReplayEvidence) else evidence
-    n = int(e.get("n") or 0)
-    return (
-        e.get("verdict") == "helps"
-        and n >= 3
-        and (e.get("delta") or 0.0) >= policy.auto_promote_min_delta
-        and int(e.get("wins") or 0) * 3 >= 2 * n
-    )
-
-
 def describe(evidence: dict | None) -> str:
     """One line for the review pane and the CLI."""
     if not evidence:
@@ -212,3 +188,56 @@ def describe(evidence: dict | None) -> str:
         f"(delta {evidence['delta']:+.2f}, n={evidence['n']}, wins {evidence['wins']}/{evidence['n']}; "
         f"seeds {json.dumps(evidence.get('seeds', []))})"
     )
+
+
+def retest(
+    bank: MemoryBank,
+    memory_id: str,
+    arm: RunArm,
+    *,
+    tasks: Sequence[ReplayTask] | None = None,
+    n: int | None = None,
+    seeds: Sequence[int] | None = None,
+    progress: Callable[[ReplayProgress], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> ReplayEvidence:
+    """Replay A/B test now; then the bank's policy acts on the evidence (auto-promote if on, demote if it hurts)."""
+    m = bank.repo.get(memory_id)
+    if m.status not in (QUARANTINED, PROMOTED):
+        raise InputError(
+            f"This memory is {m.status}; only quarantined or promoted memories are re-tested.",
+            "Edit it first.",
+        )
+    evidence = replay(
+        bank.store,
+        m,
+        arm,
+        tasks=tasks,
+        n=n,
+        seeds=seeds,
+        policy=bank.policy,
+        progress=progress,
+        cancel=cancel,
+    )
+    if evidence.status == "complete" and bank.store.allows("memory"):
+        bank.apply_policy(m.id, evidence)
+    return evidence
+
+
+def replay_pending(
+    bank: MemoryBank,
+    arm: RunArm,
+    *,
+    limit: int = 10,
+    progress: Callable[[ReplayProgress], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> list[ReplayEvidence]:
+    """Re-test quarantined memories that have no evidence yet, oldest first, until cancelled."""
+    cancel = cancel or CancelToken()
+    pending = [m for m in reversed(bank.repo.list(status=QUARANTINED)) if not m.evidence][:limit]
+    out = []
+    for m in pending:
+        if cancel.is_set():
+            break
+        out.append(retest(bank, m.id, arm, progress=progress, cancel=cancel))
+    return out

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from purpose_desktop.engine.redact import redact
+from purpose_desktop.engine.immune.redact import redact
 from purpose_desktop.engine.runmode import RunMode
 
 

@@ -88,14 +88,14 @@ def fit_text(text: str, tokens: int, count: Callable[[str], int]) -> str:
 def has_promoted_memories(store) -> bool:
     with store._errors():
         return (
-            store._db().execute("SELECT 1 FROM memories WHERE status = 'promoted' LIMIT 1").fetchone()
+            store.connection.execute("SELECT 1 FROM memories WHERE status = 'promoted' LIMIT 1").fetchone()
             is not None
         )
 
 
 def has_vault_chunks(store) -> bool:
     with store._errors():
-        return store._db().execute("SELECT 1 FROM vault_chunks LIMIT 1").fetchone() is not None
+        return store.connection.execute("SELECT 1 FROM vault_chunks LIMIT 1").fetchone() is not None
 
 
 def gather(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from purpose_desktop.demo import VAULT_FILES
 from purpose_desktop.engine.vault import Vault
-from purpose_desktop.ui.demo import VAULT_FILES
 from tests.ui.conftest import press
 from tests.ui.pane_fakes import HashEmbedder
 

@@ -20,7 +20,7 @@ from purpose_desktop.engine.backends import (
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.errors import ModelError
 from purpose_desktop.engine.models import GenerationSettings
-from tests.engine.scripted_json import ScriptedJsonModel
+from tests.fakes import ScriptedJsonModel
 
 SCHEMA = {
     "type": "object",

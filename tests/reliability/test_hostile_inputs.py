@@ -20,9 +20,8 @@ from purpose_desktop.engine.memory.api import MemoryBank
 from purpose_desktop.engine.settings import EngineSettings
 from purpose_desktop.engine.store import Store
 from purpose_desktop.engine.vault import Vault
-from tests.fakes import ScriptedModel
+from tests.fakes import DemoEmbedder, DistinctEmbedder, ScriptedModel, distinct_embed
 from tests.reliability.board import record
-from tests.reliability.fakes import BowEmbedder, random_embed
 
 MAX_S = 15.0
 INPUTS: dict[str, str] = {
@@ -113,7 +112,7 @@ def test_chat_takes_hostile_input(tmp_path, tallies, name):
 def test_vault_indexes_and_searches_hostile_text(tmp_path, tallies, name):
     text = INPUTS[name]
     with Store(tmp_path / "vault.db") as store:
-        vault = Vault(store, embedder=BowEmbedder())
+        vault = Vault(store, embedder=DemoEmbedder())
         kind, _ = _outcome(
             lambda: vault.add_texts([text, "normal note about retry_upload"], names=["evil.md", "ok.md"])
         )
@@ -128,7 +127,7 @@ def test_vault_indexes_and_searches_hostile_text(tmp_path, tallies, name):
 @pytest.mark.parametrize("name", _params("memory"))
 def test_memory_edit_takes_hostile_text(tmp_path, tallies, name):
     text = INPUTS[name]
-    with similarity.use_embedder(random_embed, "battery-random"), Store(tmp_path / "mem.db") as store:
+    with similarity.use_embedder(distinct_embed, DistinctEmbedder.name), Store(tmp_path / "mem.db") as store:
         bank = MemoryBank(store)
         first = bank.submit(
             "Prefer pathlib for file paths.", kind="skill_card", provenance={"source": "battery"}

@@ -111,8 +111,8 @@ def make_app(qtbot, ui_settings):
 @pytest.fixture
 def demo_embedder():
     """Memories embed with a deterministic stand-in: no torch in GUI tests."""
-    from purpose_desktop.demo import DEMO_EMBEDDER_NAME, demo_embed
     from purpose_desktop.engine.memory import similarity
+    from tests.fakes import DEMO_EMBEDDER_NAME, demo_embed
 
     with similarity.use_embedder(demo_embed, DEMO_EMBEDDER_NAME):
         yield

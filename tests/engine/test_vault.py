@@ -274,7 +274,9 @@ def test_background_indexing_reports_progress_while_the_owner_thread_queries(cor
     with Vault(db_path, embedder=embedder) as vault:
         job = vault.start_indexing(corpus, on_progress=progress)
         answers = 0
+        deadline = time.monotonic() + 60
         while job.running:
+            assert time.monotonic() < deadline, "the background indexing never finished"
             vault.query("uploads", k=3)  # the owner's own connection, concurrently with the job's writes
             answers += 1
             time.sleep(0.01)
@@ -298,7 +300,9 @@ def test_a_background_job_can_be_cancelled_and_the_next_run_resumes(corpus, db_p
     embedder = RecordingEmbedder(delay=0.2)
     with Vault(db_path, embedder=embedder) as vault:
         job = vault.start_indexing(corpus)
+        deadline = time.monotonic() + 30
         while job.progress is None or job.progress.phase != "embedding":
+            assert time.monotonic() < deadline, "the background indexing never reached the embedding phase"
             time.sleep(0.01)
         job.cancel()
         report = job.wait(30)

@@ -43,22 +43,6 @@ INPUTS: dict[str, str] = {
 }
 
 
-# Holes found by this battery in code other engineers own; strict, so a fix turns them into failures
-# that say "remove me" (see docs/RELIABILITY.md).
-_SURROGATE_HOLE = "UnicodeEncodeError escapes instead of a clear refusal (lone surrogates cannot be saved)"
-KNOWN_HOLES = {
-}
-
-
-def _params(surface: str) -> list:
-    return [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_HOLES[(surface, n)]))
-        if (surface, n) in KNOWN_HOLES
-        else n
-        for n in INPUTS
-    ]
-
-
 def _outcome(fn) -> tuple[str, object]:
     started = time.monotonic()
     try:
@@ -87,7 +71,7 @@ def _tally(tallies, surface: str, kind: str) -> None:
     tallies.setdefault(surface, {"ok": 0, "refused": 0})[kind] += 1
 
 
-@pytest.mark.parametrize("name", _params("chat"))
+@pytest.mark.parametrize("name", list(INPUTS))
 def test_chat_takes_hostile_input(tmp_path, tallies, name):
     text = INPUTS[name]
     engine = Engine(
@@ -108,7 +92,7 @@ def test_chat_takes_hostile_input(tmp_path, tallies, name):
     engine.close()
 
 
-@pytest.mark.parametrize("name", _params("vault"))
+@pytest.mark.parametrize("name", list(INPUTS))
 def test_vault_indexes_and_searches_hostile_text(tmp_path, tallies, name):
     text = INPUTS[name]
     with Store(tmp_path / "vault.db") as store:
@@ -124,7 +108,7 @@ def test_vault_indexes_and_searches_hostile_text(tmp_path, tallies, name):
         _integrity(store)
 
 
-@pytest.mark.parametrize("name", _params("memory"))
+@pytest.mark.parametrize("name", list(INPUTS))
 def test_memory_edit_takes_hostile_text(tmp_path, tallies, name):
     text = INPUTS[name]
     with similarity.use_embedder(distinct_embed, DistinctEmbedder.name), Store(tmp_path / "mem.db") as store:

@@ -113,11 +113,7 @@ def test_hostile_text_never_raises(text):
     assert isinstance(result, RedactResult) and isinstance(result.text, str)
 
 
-# -- storage: where redact() must be wired (by the lead); strict xfail turns into a failure once wired ----
-
-PENDING = pytest.mark.xfail(
-    strict=True, reason="redact() is not wired into this path yet (see docs/RELIABILITY.md, 'Secrets')"
-)
+# -- storage: every path that stores text stores it redacted ---------------------------------------------
 
 
 def _db_text(path) -> str:

@@ -1,6 +1,6 @@
 """A minimal ``python`` for the frozen app's code sandbox: ``PurposeDesktop --sandbox-python [flags] (script | -m module | -c code) [args]``.
 
-A PyInstaller app has no separate interpreter, so the sandbox (engine/tools/sandbox.py) starts the app
+A PyInstaller app has no separate interpreter, so the sandbox (engine/tools/sandbox/) starts the app
 itself with ``FLAG`` first; the app's first runtime hook (packaging/rthooks) hands over to ``main``
 before anything else is imported. Only the standard library is used here: this runs inside the sandbox.
 """

@@ -1,13 +1,38 @@
-"""A scripted chat model for control-flow tests (never used by the app itself)."""
+"""The test doubles every test folder shares (never used by the app itself).
+
+``ScriptedModel`` replies with scripted text; ``ScriptedJsonModel`` scripts an agent team's JSON decisions
+per role; ``DemoEmbedder`` (from the Qt-free demo data set) is THE deterministic embedder: a hashed bag of
+words, so texts that share words are close. ``DistinctEmbedder`` gives every distinct text its own
+direction, for batteries that submit many lessons and must not see any two merged; ``RecordingEmbedder``
+counts what it embeds.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import itertools
+import re
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from purpose_desktop.demo import DEMO_EMBEDDER_NAME, DemoEmbedder, demo_embed
 from purpose_desktop.engine.models.local import GenerationSettings, Reply
+
+__all__ = [
+    "DEMO_EMBEDDER_NAME",
+    "DemoEmbedder",
+    "DistinctEmbedder",
+    "RecordingEmbedder",
+    "ScriptedInfo",
+    "ScriptedJsonModel",
+    "ScriptedModel",
+    "call",
+    "demo_embed",
+    "distinct_embed",
+    "final",
+]
 
 
 @dataclass
@@ -122,3 +147,105 @@ class ScriptedModel:
 
     def close(self) -> None:
         self.closed = True
+
+
+class ScriptedJsonModel:
+    """``scripts`` maps a role title ("Architect", "Coder" …) to the JSON replies it gives, in turn.
+
+    The critic's judge (system prompt "strict reviewer") answers ``judge_score``; the role chooser
+    answers ``roles``.
+    """
+
+    display_name = "ScriptedJSON"
+    n_ctx = 4096
+
+    def __init__(self, scripts: dict[str, list[dict]] | None = None, judge_score: int = 6, roles: list[str] | None = None):
+        self.scripts = {k: itertools.cycle(v) for k, v in (scripts or {}).items()}
+        self.judge_score = judge_score
+        self.roles = roles or ["assistant"]
+        self.calls: list[tuple[str, list[dict]]] = []
+        self.closed = False
+        self._pending: dict[str, dict] = {}
+
+    def _who(self, messages) -> str:
+        system = messages[0]["content"] if messages else ""
+        if "strict reviewer" in system:
+            return "judge"
+        if "Choose the team roles" in system:
+            return "chooser"
+        m = re.match(r"You are the ([\w ]+?)\.", system)
+        return m.group(1) if m else "?"
+
+    def complete_json(self, messages, schema, *, settings=None, cancel=None, on_token=None):
+        """Decisions: the scripted step's thought and action (its content comes from ``chat``)."""
+        who = self._who(messages)
+        self.calls.append((who, messages))
+        if who == "judge":
+            return {"score": self.judge_score, "reason": "scripted judge"}
+        if who == "chooser":
+            return {"roles": list(self.roles)}
+        item = self._pending.setdefault(who, next(self.scripts[who]))
+        return {"thought": item.get("thought", ""), "action": item["action"]}
+
+    def chat(self, messages, *, settings=None, cancel=None, on_token=None) -> Reply:
+        who = self._who(messages)
+        self.calls.append((who, messages))
+        item = self._pending.pop(who, None) or next(self.scripts[who])
+        text = str(item.get("input", ""))
+        pieces = text.split(" ")
+        for n, word in enumerate(pieces):
+            if cancel is not None and cancel.is_set():
+                return Reply(" ".join(pieces[:n]), "cancelled", n, 1.0, None, 1.0, 0, self.display_name)
+            if on_token is not None:
+                on_token(word if n == 0 else " " + word)
+        return Reply(text, "stop", len(pieces), 1.0, 100.0, 1.0, 0, self.display_name)
+
+    def count_tokens(self, text: str) -> int:
+        return max(1, len(text.split()))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def final(text: str, thought: str = "done") -> dict:
+    return {"thought": thought, "action": "final_answer", "input": text}
+
+
+def call(tool: str, text: str, thought: str = "use a tool") -> dict:
+    return {"thought": thought, "action": tool, "input": text}
+
+
+class RecordingEmbedder(DemoEmbedder):
+    """DemoEmbedder that records what it embeds (``texts``, ``calls``), optionally slowly (``delay``), with a
+    hook run on each call (``on_call``): "re-embeds nothing" and cancel-mid-batch tests are then exact."""
+
+    def __init__(self, name: str = DEMO_EMBEDDER_NAME, delay: float = 0.0) -> None:
+        self.name = name
+        self.delay = delay
+        self.texts: list[str] = []
+        self.calls = 0
+        self.on_call = None
+
+    def encode(self, texts):
+        self.calls += 1
+        self.texts.extend(texts)
+        if self.on_call is not None:
+            self.on_call(self)
+        if self.delay:
+            time.sleep(self.delay)
+        return super().encode(texts)
+
+
+class DistinctEmbedder(DemoEmbedder):
+    """Each distinct text becomes sixteen pseudo-words from its digest: no two lessons look alike, so none
+    is merged (what a battery that submits many lessons needs), and still deterministic."""
+
+    name = "demo-distinct"
+
+    def encode(self, texts):
+        digests = [hashlib.sha256(str(t).encode("utf-8", "surrogatepass")).hexdigest() for t in texts]
+        return super().encode([" ".join(d[i : i + 4] for i in range(0, 64, 4)) for d in digests])
+
+
+def distinct_embed(texts):
+    return DistinctEmbedder().encode(list(texts))

@@ -146,7 +146,7 @@ class _Session:
         from PySide6.QtCore import Qt
         from PySide6.QtTest import QTest
 
-        from purpose_desktop.ui.demo import CHAT
+        from purpose_desktop.demo import CHAT
 
         w = self.window
         pane = w.chat_pane
@@ -295,8 +295,8 @@ def render_screenshots(
         ) from exc
 
     app = _ensure_app(offscreen)
+    from purpose_desktop.demo import build_demo
     from purpose_desktop.engine.vault.embed import default_embedder
-    from purpose_desktop.ui.demo import build_demo
     from purpose_desktop.ui.theme import apply_theme
 
     previous_home = os.environ.get(paths.HOME_ENV)

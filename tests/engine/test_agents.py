@@ -14,7 +14,7 @@ from purpose_desktop.engine.errors import RunModeError
 from purpose_desktop.engine.events import RunFinished, RunStarted, StepScored, StepStarted, ToolCalled
 from purpose_desktop.engine.runmode import RunMode
 from purpose_desktop.engine.store import Store
-from tests.engine.scripted_json import ScriptedJsonModel, call, final
+from tests.fakes import ScriptedJsonModel, call, final
 
 GOOD = "```python\ndef add(a, b):\n    return a + b\n```\nAdds two numbers."
 BAD = "```python\ndef add(a, b):\n    return a - b\n```\nAdds two numbers."

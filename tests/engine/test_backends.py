@@ -20,7 +20,10 @@ from purpose_desktop.engine.models.backends import (
     resolve_backend,
     schema_problems,
 )
-from tests.engine.scripted_json import ScriptedJsonModel
+from purpose_desktop.engine.cancel import CancelToken
+from purpose_desktop.engine.errors import ModelError
+from purpose_desktop.engine.models import GenerationSettings
+from tests.fakes import ScriptedJsonModel
 
 SCHEMA = {
     "type": "object",

@@ -15,8 +15,8 @@ from purpose_desktop.engine.memory.api import MemoryBank
 from purpose_desktop.engine.memory.records import MemoryPolicy, clearly_helps
 from purpose_desktop.engine.runmode import RunMode
 from purpose_desktop.engine.store import Store
-from tests.engine.scripted_json import ScriptedJsonModel, final
-from tests.engine.test_memory import POISON, hash_embed
+from tests.engine.test_memory import POISON
+from tests.fakes import DEMO_EMBEDDER_NAME, ScriptedJsonModel, demo_embed, final
 
 GOOD = "```python\ndef add(a, b):\n    return a + b\n```\nAdds two numbers."
 BAD = "```python\ndef add(a, b):\n    return a - b\n```\nAdds two numbers."
@@ -28,7 +28,7 @@ CHECKS = "assert add(2, 2) == 4"
 
 @pytest.fixture(autouse=True)
 def fake_embedder():
-    with similarity.use_embedder(hash_embed, "test-bow"):
+    with similarity.use_embedder(demo_embed, DEMO_EMBEDDER_NAME):
         yield
 
 

@@ -1,4 +1,5 @@
-"""The engine is Qt-free: importing every engine module loads neither PySide6 nor purpose_desktop.ui."""
+"""The engine is Qt-free: importing every engine module (and the CLI and the demo data set) loads neither
+PySide6 nor purpose_desktop.ui."""
 
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import purpose_desktop.engine as engine
 for mod in pkgutil.walk_packages(engine.__path__, "purpose_desktop.engine."):
     importlib.import_module(mod.name)
 import purpose_desktop.cli
+import purpose_desktop.demo
 bad = sorted(m for m in sys.modules if m.startswith(("PySide6", "shiboken6", "purpose_desktop.ui")))
 print(",".join(bad))
 """

@@ -193,22 +193,14 @@ def test_a_call_cut_off_by_the_token_limit_is_dropped_not_fatal():
 
 
 def test_a_train_run_feeds_the_memory_pipeline_like_a_team_run(tmp_path):
-    import numpy as np
-
     from purpose_desktop.engine.memory import similarity
     from purpose_desktop.engine.memory.api import MemoryBank
-
-    def embed(texts):
-        out = np.zeros((len(texts), 8), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in text.split():
-                out[row, hash(word) % 8] += 1.0
-        return out
+    from tests.fakes import DEMO_EMBEDDER_NAME, demo_embed
 
     store = Store(tmp_path / "m.db")
     tool = SleepTool(0, fail_on=lambda label: True)
     model = RoleScriptedModel(json={"Planner": [{"calls": [wait(1, "x")]}]})
-    with similarity.use_embedder(embed, "test-bow"):
+    with similarity.use_embedder(demo_embed, DEMO_EMBEDDER_NAME):
         result = LLMCompiler(model, ToolRegistry([tool]), store=store, max_replans=0).compile_and_execute("x")
     assert result.status == "complete" and result.memory["errors"] == []
     (candidate,) = result.memory["candidates"]

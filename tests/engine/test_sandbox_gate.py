@@ -9,6 +9,7 @@ from purpose_desktop.engine.settings import EngineSettings, save_settings
 from purpose_desktop.engine.tools import sandbox
 from purpose_desktop.engine.tools.base import ToolError
 from purpose_desktop.engine.tools.python_exec import PythonExecTool
+from purpose_desktop.engine.tools.sandbox import launch
 
 
 @pytest.fixture
@@ -57,7 +58,7 @@ def test_protected_machine_runs_without_asking():
 
 def test_interpreter_under_tmp_is_mounted_after_the_private_tmp(monkeypatch):
     """A checkout or venv under /tmp must stay visible inside bwrap (it once hid the interpreter)."""
-    monkeypatch.setattr(sandbox, "_python_mounts", lambda: ["/tmp/somewhere/.venv"])
+    monkeypatch.setattr(launch, "_python_mounts", lambda: ["/tmp/somewhere/.venv"])
     argv = sandbox._bwrap_argv("/tmp/run-work", "/tmp/run-tmp")
     tmp_at = argv.index("/tmp", argv.index("/tmp/run-tmp"))
     venv_at = argv.index("/tmp/somewhere/.venv")

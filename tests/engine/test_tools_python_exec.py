@@ -19,6 +19,7 @@ import pytest
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.tools import PythonExecTool, ToolError, protections, run_python, sandbox
 from purpose_desktop.engine.tools.sandbox import BACKENDS, PROTECTIONS, backend_facts
+from purpose_desktop.engine.tools.sandbox import process as sandbox_process
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sandbox is Linux-only")
 
@@ -263,7 +264,10 @@ def test_sandbox_dies_with_the_app(backend, marker, tmp_path):
 def test_subreaper_alone_reaps_daemons_without_cgroup(marker, monkeypatch):
     """The weakest setup (no namespaces, no cgroup) still kills a well-behaved daemon, and says it is
     only best effort."""
-    monkeypatch.setattr(sandbox, "_cgroup_support_cached", lambda: sandbox._CgroupSupport(0, {}, "test"))
+    # sandbox.process._execute is what asks for the cgroup support
+    monkeypatch.setattr(
+        sandbox_process, "_cgroup_support_cached", lambda: sandbox._CgroupSupport(0, {}, "test")
+    )
     result = run_python(DAEMON.format(marker=marker, tail="time.sleep(100)"), backend="plain", timeout_s=1.5)
     assert result.timed_out
     _assert_no_survivors(marker)

@@ -1,12 +1,12 @@
-"""Vault against real SQLite files with fake embedders: incremental indexing, cancel/resume, search, safety, removal.
+"""Vault against real SQLite files: incremental indexing, cancel/resume, search, safety, removal.
 
-The real bundled embedder is exercised in test_vault_model.py; here a deterministic bag-of-words embedder
-counts what it is asked to embed, so "re-embeds nothing" and "only the changed chunks" are exact.
+The real bundled embedder is exercised in test_vault_model.py; here the demo bag-of-words embedder
+(tests/fakes.py RecordingEmbedder) counts what it is asked to embed, so "re-embeds nothing" and "only the
+changed chunks" are exact.
 """
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import sqlite3
 import threading
@@ -23,43 +23,17 @@ from purpose_desktop.engine.store import Store
 from purpose_desktop.engine.vault import Vault, VaultError
 from purpose_desktop.engine.vault.reports import IndexProgress
 from tests.engine.test_vault_chunking import make_pdf
+from tests.fakes import DEMO_EMBEDDER_NAME, DemoEmbedder, RecordingEmbedder
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "vault"
 
 
-class FakeEmbedder:
-    """Hashed bag of words → 64-d unit vectors; records every text it embeds."""
-
-    dim = 64
-
-    def __init__(self, name: str = "fake-bow-64", delay: float = 0.0) -> None:
-        self.name = name
-        self.delay = delay
-        self.texts: list[str] = []
-        self.calls = 0
-        self.on_call = None
-
-    def encode(self, texts):
-        self.calls += 1
-        self.texts.extend(texts)
-        if self.on_call is not None:
-            self.on_call(self)
-        if self.delay:
-            time.sleep(self.delay)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, text in enumerate(texts):
-            for word in text.lower().split():
-                out[i, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        return out / norms
-
-
-class BlindEmbedder(FakeEmbedder):
+class BlindEmbedder(DemoEmbedder):
     """Every text gets the same vector: the embedding ranks nothing, so only keywords can find things."""
 
+    name = "blind"
+
     def encode(self, texts):
-        self.texts.extend(texts)
         return np.ones((len(texts), 8), dtype=np.float32) / np.sqrt(8)
 
 
@@ -71,8 +45,8 @@ def corpus(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def embedder() -> FakeEmbedder:
-    return FakeEmbedder()
+def embedder() -> RecordingEmbedder:
+    return RecordingEmbedder()
 
 
 @pytest.fixture
@@ -133,7 +107,7 @@ def test_from_directory_indexes_everything_with_float32_vectors(corpus, db_path,
             vault._store().connection.execute("SELECT dim, vector, model FROM vault_embeddings").fetchone()
         )
         vector = np.frombuffer(blob, dtype="<f4")
-        assert (dim, model, len(blob)) == (64, "fake-bow-64", 64 * 4)
+        assert (dim, model, len(blob)) == (DemoEmbedder.dim, DEMO_EMBEDDER_NAME, DemoEmbedder.dim * 4)
         assert abs(np.linalg.norm(vector) - 1.0) < 1e-5
         [source] = vault.sources()
         assert (source.kind, source.status, source.files, source.chunks, source.embedded) == (
@@ -198,7 +172,7 @@ def test_a_deleted_file_loses_its_chunks_and_unused_vectors(corpus, db_path, emb
 def test_changing_the_embedding_model_re_embeds_without_re_chunking(corpus, db_path, embedder):
     with Vault.from_directory(corpus, store=db_path, embedder=embedder) as vault:
         before = chunk_rows(vault)
-    other = FakeEmbedder(name="fake-other")
+    other = RecordingEmbedder(name="fake-other")
     with Vault(db_path, embedder=other) as vault:
         assert {s.status for s in vault.sources()} == {"incomplete"}  # no vectors for this model yet
         report = vault.embed_pending()
@@ -207,7 +181,7 @@ def test_changing_the_embedding_model_re_embeds_without_re_chunking(corpus, db_p
         assert vault.query("exponential backoff", k=1)[0].cosine is not None
         assert {s.status for s in vault.sources()} == {"ready"}
         models = vault._store().connection.execute("SELECT DISTINCT model FROM vault_embeddings").fetchall()
-        assert sorted(m[0] for m in models) == ["fake-bow-64", "fake-other"]
+        assert sorted(m[0] for m in models) == sorted([DEMO_EMBEDDER_NAME, "fake-other"])
 
 
 def test_binary_and_huge_files_are_skipped_and_recorded(corpus, db_path, embedder):
@@ -252,7 +226,7 @@ def test_from_texts_and_replacing_a_text_source(db_path, embedder):
 def test_cancel_while_embedding_keeps_finished_batches_and_resume_finishes(corpus, db_path):
     for i in range(40):
         (corpus / "notes" / f"n{i:02d}.txt").write_text(f"Note {i}: the quarterly figure is {i * 17}.\n")
-    embedder = FakeEmbedder()
+    embedder = RecordingEmbedder()
     cancel = CancelToken()
     embedder.on_call = lambda e: cancel.set() if e.calls == 1 else None  # stop after the first batch
     with Vault(db_path, embedder=embedder) as vault:
@@ -289,7 +263,7 @@ def test_cancel_while_reading_keeps_read_files_and_removes_nothing(corpus, db_pa
 def test_background_indexing_reports_progress_while_the_owner_thread_queries(corpus, db_path):
     for i in range(30):
         (corpus / "notes" / f"extra{i:02d}.md").write_text(f"# Extra {i}\n\nFact number {i} about uploads.\n")
-    embedder = FakeEmbedder(delay=0.05)
+    embedder = RecordingEmbedder(delay=0.05)
     seen: list[IndexProgress] = []
     threads: set[str] = set()
 
@@ -300,7 +274,9 @@ def test_background_indexing_reports_progress_while_the_owner_thread_queries(cor
     with Vault(db_path, embedder=embedder) as vault:
         job = vault.start_indexing(corpus, on_progress=progress)
         answers = 0
+        deadline = time.monotonic() + 60
         while job.running:
+            assert time.monotonic() < deadline, "the background indexing never finished"
             vault.query("uploads", k=3)  # the owner's own connection, concurrently with the job's writes
             answers += 1
             time.sleep(0.01)
@@ -321,10 +297,12 @@ def test_background_indexing_reports_progress_while_the_owner_thread_queries(cor
 def test_a_background_job_can_be_cancelled_and_the_next_run_resumes(corpus, db_path):
     for i in range(60):
         (corpus / "notes" / f"bulk{i:02d}.txt").write_text(f"Bulk note {i}.\n")
-    embedder = FakeEmbedder(delay=0.2)
+    embedder = RecordingEmbedder(delay=0.2)
     with Vault(db_path, embedder=embedder) as vault:
         job = vault.start_indexing(corpus)
+        deadline = time.monotonic() + 30
         while job.progress is None or job.progress.phase != "embedding":
+            assert time.monotonic() < deadline, "the background indexing never reached the embedding phase"
             time.sleep(0.01)
         job.cancel()
         report = job.wait(30)
@@ -384,7 +362,7 @@ def test_results_carry_path_line_range_snippet_and_highlights(corpus, db_path, e
     ],
 )
 def test_exact_identifiers_and_phrases_are_found_when_embeddings_miss(corpus, db_path, query, path, title):
-    with Vault.from_directory(corpus, store=db_path, embedder=BlindEmbedder(name="blind")) as vault:
+    with Vault.from_directory(corpus, store=db_path, embedder=BlindEmbedder()) as vault:
         hits = vault.query(query, k=3)
         assert hits[0].rel_path == path, [h.citation for h in hits]
         if title:
@@ -452,7 +430,7 @@ def test_as_tool_cites_chunks_and_checks_its_arguments(corpus, db_path, embedder
 
 def test_spark_uses_the_vault_tool_and_sees_citations(corpus, db_path, embedder):
     from purpose_desktop.engine.agents.spark import Spark
-    from tests.engine.scripted_json import ScriptedJsonModel, call, final
+    from tests.fakes import ScriptedJsonModel, call, final
 
     with Vault.from_directory(corpus, store=db_path, embedder=embedder) as vault:
         model = ScriptedJsonModel(
@@ -527,13 +505,13 @@ def test_a_kill_during_indexing_leaves_a_usable_database(corpus, db_path, embedd
 KILL_SCRIPT = """
 import sys
 from purpose_desktop.engine.vault import Vault
-from tests.engine.test_vault import FakeEmbedder
+from tests.fakes import RecordingEmbedder
 
 def progress(p):
     if p.phase == "embedding" and p.chunks_done:
         print(p.chunks_done, flush=True)
 
-Vault(sys.argv[1], embedder=FakeEmbedder(delay=0.05)).add(sys.argv[2], on_progress=progress)
+Vault(sys.argv[1], embedder=RecordingEmbedder(delay=0.05)).add(sys.argv[2], on_progress=progress)
 """
 
 
@@ -563,7 +541,7 @@ def test_kill_9_while_embedding_keeps_committed_batches(corpus, db_path):
     total = conn.execute("SELECT COUNT(DISTINCT content_hash) FROM vault_chunks").fetchone()[0]
     conn.close()
     assert 64 <= committed < total
-    embedder = FakeEmbedder()
+    embedder = RecordingEmbedder()
     with Vault(db_path, embedder=embedder) as vault:
         report = vault.add(corpus)
         assert report.chunks_embedded == len(embedder.texts) == total - committed

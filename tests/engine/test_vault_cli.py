@@ -1,4 +1,4 @@
-"""`purpose-desktop vault add | list | query | remove` through cli.main, with a fake embedder (the real one: test_vault_model.py)."""
+"""`purpose-desktop vault add | list | query | remove` through cli.main, with the demo embedder (the real one: test_vault_model.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from purpose_desktop.cli import main
-from tests.engine.test_vault import DATA, FakeEmbedder
+from tests.engine.test_vault import DATA
+from tests.fakes import RecordingEmbedder
 
 
 @pytest.fixture
-def fake(monkeypatch) -> FakeEmbedder:
-    embedder = FakeEmbedder()
+def fake(monkeypatch) -> RecordingEmbedder:
+    embedder = RecordingEmbedder()
     monkeypatch.setattr("purpose_desktop.engine.vault.vault.default_embedder", lambda: embedder)
     return embedder
 

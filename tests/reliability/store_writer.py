@@ -26,7 +26,7 @@ from purpose_desktop.engine.immune import scan  # noqa: E402
 from purpose_desktop.engine.memory import similarity  # noqa: E402
 from purpose_desktop.engine.memory.api import MemoryBank  # noqa: E402
 from purpose_desktop.engine.store import Store, now_iso  # noqa: E402
-from tests.reliability.fakes import random_embed  # noqa: E402
+from tests.fakes import DistinctEmbedder, distinct_embed  # noqa: E402
 
 
 def ack(**fields) -> None:
@@ -92,7 +92,7 @@ def write_forever(db: str, seed: int) -> None:
 
 
 def main() -> None:
-    with similarity.use_embedder(random_embed, "battery-bow"):
+    with similarity.use_embedder(distinct_embed, DistinctEmbedder.name):
         scan("warm up the immune rules once, not in every child")
         print("ready", flush=True)
         for line in sys.stdin:

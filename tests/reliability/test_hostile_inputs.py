@@ -20,9 +20,8 @@ from purpose_desktop.engine.memory.api import MemoryBank
 from purpose_desktop.engine.settings import EngineSettings
 from purpose_desktop.engine.store import Store
 from purpose_desktop.engine.vault import Vault
-from tests.fakes import ScriptedModel
+from tests.fakes import DemoEmbedder, DistinctEmbedder, ScriptedModel, distinct_embed
 from tests.reliability.board import record
-from tests.reliability.fakes import BowEmbedder, random_embed
 
 MAX_S = 15.0
 INPUTS: dict[str, str] = {
@@ -42,22 +41,6 @@ INPUTS: dict[str, str] = {
     "fts_syntax": 'NEAR("unterminated AND OR NOT * ^ col: (( ))',
     "sql_like": "'); DROP TABLE messages; -- \" OR 1=1",
 }
-
-
-# Holes found by this battery in code other engineers own; strict, so a fix turns them into failures
-# that say "remove me" (see docs/RELIABILITY.md).
-_SURROGATE_HOLE = "UnicodeEncodeError escapes instead of a clear refusal (lone surrogates cannot be saved)"
-KNOWN_HOLES = {
-}
-
-
-def _params(surface: str) -> list:
-    return [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_HOLES[(surface, n)]))
-        if (surface, n) in KNOWN_HOLES
-        else n
-        for n in INPUTS
-    ]
 
 
 def _outcome(fn) -> tuple[str, object]:
@@ -88,7 +71,7 @@ def _tally(tallies, surface: str, kind: str) -> None:
     tallies.setdefault(surface, {"ok": 0, "refused": 0})[kind] += 1
 
 
-@pytest.mark.parametrize("name", _params("chat"))
+@pytest.mark.parametrize("name", list(INPUTS))
 def test_chat_takes_hostile_input(tmp_path, tallies, name):
     text = INPUTS[name]
     engine = Engine(
@@ -109,11 +92,11 @@ def test_chat_takes_hostile_input(tmp_path, tallies, name):
     engine.close()
 
 
-@pytest.mark.parametrize("name", _params("vault"))
+@pytest.mark.parametrize("name", list(INPUTS))
 def test_vault_indexes_and_searches_hostile_text(tmp_path, tallies, name):
     text = INPUTS[name]
     with Store(tmp_path / "vault.db") as store:
-        vault = Vault(store, embedder=BowEmbedder())
+        vault = Vault(store, embedder=DemoEmbedder())
         kind, _ = _outcome(
             lambda: vault.add_texts([text, "normal note about retry_upload"], names=["evil.md", "ok.md"])
         )
@@ -125,10 +108,10 @@ def test_vault_indexes_and_searches_hostile_text(tmp_path, tallies, name):
         _integrity(store)
 
 
-@pytest.mark.parametrize("name", _params("memory"))
+@pytest.mark.parametrize("name", list(INPUTS))
 def test_memory_edit_takes_hostile_text(tmp_path, tallies, name):
     text = INPUTS[name]
-    with similarity.use_embedder(random_embed, "battery-random"), Store(tmp_path / "mem.db") as store:
+    with similarity.use_embedder(distinct_embed, DistinctEmbedder.name), Store(tmp_path / "mem.db") as store:
         bank = MemoryBank(store)
         first = bank.submit(
             "Prefer pathlib for file paths.", kind="skill_card", provenance={"source": "battery"}

@@ -113,11 +113,7 @@ def test_hostile_text_never_raises(text):
     assert isinstance(result, RedactResult) and isinstance(result.text, str)
 
 
-# -- storage: where redact() must be wired (by the lead); strict xfail turns into a failure once wired ----
-
-PENDING = pytest.mark.xfail(
-    strict=True, reason="redact() is not wired into this path yet (see docs/RELIABILITY.md, 'Secrets')"
-)
+# -- storage: every path that stores text stores it redacted ---------------------------------------------
 
 
 def _db_text(path) -> str:
@@ -136,10 +132,10 @@ def test_memory_candidates_are_stored_redacted(tmp_path):
     from purpose_desktop.engine.memory import similarity
     from purpose_desktop.engine.memory.api import MemoryBank
     from purpose_desktop.engine.store import Store
-    from tests.reliability.fakes import random_embed
+    from tests.fakes import DistinctEmbedder, distinct_embed
 
     db = tmp_path / "purpose.db"
-    with similarity.use_embedder(random_embed, "battery-random"), Store(db) as store:
+    with similarity.use_embedder(distinct_embed, DistinctEmbedder.name), Store(db) as store:
         bank = MemoryBank(store)
         for c in CANARIES[:6]:
             bank.submit(_contexts(c)["memory"], kind="skill_card", provenance={"source": "battery"})
@@ -150,11 +146,11 @@ def test_memory_candidates_are_stored_redacted(tmp_path):
 def test_vault_chunks_are_stored_redacted(tmp_path):
     from purpose_desktop.engine.store import Store
     from purpose_desktop.engine.vault import Vault
-    from tests.reliability.fakes import BowEmbedder
+    from tests.fakes import DemoEmbedder
 
     db = tmp_path / "purpose.db"
     with Store(db) as store:
-        vault = Vault(store, embedder=BowEmbedder())
+        vault = Vault(store, embedder=DemoEmbedder())
         vault.add_texts(
             [_contexts(c)["vault_chunk"] for c in CANARIES[:6]], names=[f"d{i}.md" for i in range(6)]
         )

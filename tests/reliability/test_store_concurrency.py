@@ -24,8 +24,8 @@ from purpose_desktop.engine.memory import similarity
 from purpose_desktop.engine.memory.api import MemoryBank
 from purpose_desktop.engine.store import Store, now_iso
 from purpose_desktop.engine.vault import Vault
+from tests.fakes import DemoEmbedder, DistinctEmbedder, distinct_embed
 from tests.reliability.board import record
-from tests.reliability.fakes import BowEmbedder, random_embed
 
 DURATION_S = 4.0
 REPO = Path(__file__).resolve().parents[2]
@@ -85,7 +85,7 @@ def engine_chat(store: Store):
 
 
 def vault_indexer(store: Store):
-    vault = Vault(store, embedder=BowEmbedder())
+    vault = Vault(store, embedder=DemoEmbedder())
     n = 0
     while True:
         n += 1
@@ -145,7 +145,7 @@ def test_concurrent_writers_never_see_database_is_locked(tmp_path):
         text=True,
     )
     bodies = {"engine": engine_chat, "indexer": vault_indexer, "replay": replay_and_traces, "reader": reader}
-    with similarity.use_embedder(random_embed, "battery-random"):
+    with similarity.use_embedder(distinct_embed, DistinctEmbedder.name):
         workers = [Worker(name, db, body, stop) for name, body in bodies.items()]
         workers.append(Worker("engine-2", db, engine_chat, stop))
         for w in workers:

@@ -112,7 +112,7 @@ def make_app(qtbot, ui_settings):
 def demo_embedder():
     """Memories embed with a deterministic stand-in: no torch in GUI tests."""
     from purpose_desktop.engine.memory import similarity
-    from purpose_desktop.ui.demo import DEMO_EMBEDDER_NAME, demo_embed
+    from tests.fakes import DEMO_EMBEDDER_NAME, demo_embed
 
     with similarity.use_embedder(demo_embed, DEMO_EMBEDDER_NAME):
         yield

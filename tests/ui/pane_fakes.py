@@ -1,15 +1,10 @@
-"""Fakes for pane tests: a scripted team model the Engine can load, a hashing embedder, demo data."""
+"""Fakes for pane tests: a scripted team model the Engine can load and its demo replies."""
 
 from __future__ import annotations
 
-import hashlib
-import re
 import threading
 
-import numpy as np
-
-from tests.engine.scripted_json import ScriptedJsonModel, call, final
-from tests.fakes import ScriptedInfo
+from tests.fakes import ScriptedInfo, ScriptedJsonModel, call, final
 
 PLAN = "Restate: sort names by surname. Signature: sort_names(names: list[str]) -> list[str]. Edge cases: empty list, one name, equal surnames."
 CODE = (
@@ -50,30 +45,3 @@ def coding_team_model(judge_score: int = 8, hold: threading.Event | None = None)
         judge_score=judge_score,
         hold=hold,
     )
-
-
-class HashEmbedder:
-    """Deterministic bag-of-words vectors: enough for hybrid search to rank sensibly in tests."""
-
-    name = "hash-embedder"
-    dim = 384
-
-    def encode(self, texts):
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, text in enumerate(texts):
-            for word in re.findall(r"[a-z0-9_]+", text.lower()):
-                h = int(hashlib.md5(word.encode()).hexdigest(), 16)
-                out[i, h % self.dim] += 1.0
-            norm = np.linalg.norm(out[i])
-            if norm:
-                out[i] /= norm
-            else:
-                out[i, 0] = 1.0
-        return out
-
-    def encode_query(self, text):
-        return self.encode([text])[0]
-
-
-def hash_embed(texts):
-    return HashEmbedder().encode(list(texts))

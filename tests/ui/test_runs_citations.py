@@ -12,7 +12,7 @@ from purpose_desktop.engine.store.trace import TraceRecorder
 from purpose_desktop.engine.vault import Vault
 from purpose_desktop.ui.bridge_work import load_run
 from purpose_desktop.ui.runs_pane import RunDetail
-from tests.reliability.fakes import BowEmbedder
+from tests.fakes import DemoEmbedder
 
 NOTES = "# Uploads\n\nintro\n\n## Retries\n\nFailed uploads are retried three times with backoff.\n"
 
@@ -23,7 +23,7 @@ def recorded_run(tmp_path):
     doc.parent.mkdir()
     doc.write_text(NOTES)
     store = Store(tmp_path / "purpose.db")
-    vault = Vault(store, embedder=BowEmbedder())
+    vault = Vault(store, embedder=DemoEmbedder())
     vault.add(doc.parent)
     found = vault.as_tool().execute({"query": "how are failed uploads retried"}, None)
     gone = "[deleted.md:4-9] a file the vault no longer has"

@@ -6,8 +6,8 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QLabel
 
+from purpose_desktop.demo import RUNS, build_demo
 from purpose_desktop.engine.core import Engine
-from purpose_desktop.ui.demo import RUNS, build_demo
 from tests.ui.conftest import press
 from tests.ui.pane_fakes import coding_team_model
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from PySide6.QtGui import QImage
 
+from purpose_desktop.demo import DemoEmbedder, build_demo
 from purpose_desktop.engine.core import Engine
 from purpose_desktop.engine.vault import Vault
-from purpose_desktop.ui.demo import DemoEmbedder, build_demo
 from purpose_desktop.ui.theme import apply_theme
 from tests.ui.pane_fakes import coding_team_model
 from tests.ui.test_screenshots import shots, themed  # noqa: F401 - fixtures

@@ -5,10 +5,10 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from purpose_desktop.demo import VAULT_FILES
 from purpose_desktop.engine.vault import Vault
-from purpose_desktop.ui.demo import VAULT_FILES
+from tests.fakes import DemoEmbedder
 from tests.ui.conftest import press
-from tests.ui.pane_fakes import HashEmbedder
 
 
 def project(tmp_path):
@@ -21,7 +21,7 @@ def project(tmp_path):
 
 
 def vault_app(qtbot, make_app):
-    app = make_app(vault_factory=lambda: Vault(embedder=HashEmbedder()))
+    app = make_app(vault_factory=lambda: Vault(embedder=DemoEmbedder()))
     press(app.window, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)  # Ctrl+5: the vault
     pane = app.window.vault_pane
     qtbot.waitUntil(lambda: pane.empty.isVisible() or pane.splitter.isVisible(), timeout=5000)

@@ -38,7 +38,7 @@ def describe_failure(result: ExecResult, timeout_s: float) -> str | None:
 
 
 class PythonExecTool(Tool):
-    """Runs code in a separate, limited process (see sandbox.py); the result says which protections held."""
+    """Runs code in a separate, limited process (see sandbox/); the result says which protections held."""
 
     name = "python"
     description = (

@@ -20,9 +20,6 @@ from purpose_desktop.engine.models.backends import (
     resolve_backend,
     schema_problems,
 )
-from purpose_desktop.engine.cancel import CancelToken
-from purpose_desktop.engine.errors import ModelError
-from purpose_desktop.engine.models import GenerationSettings
 from tests.fakes import ScriptedJsonModel
 
 SCHEMA = {

@@ -112,38 +112,17 @@ def forget_model(engine: Engine, path: str) -> ModelsReport:
 
 
 # -- settings --------------------------------------------------------------------------------------
-#: Settings the panes offer that this build's EngineSettings may not have yet. Until it does, the GUI
-#: keeps them (QSettings) and hands them to the engine thread, which holds them on the Engine.
-EXTRA_FIELDS = {"default_team": None, "auto_promote": False}
-
-
-def extras(engine: Engine) -> dict[str, Any]:
-    held = engine.__dict__.setdefault("ui_extras", {})
-    return {name: held.get(name, default) for name, default in EXTRA_FIELDS.items()}
-
-
-def setting(engine: Engine, name: str) -> Any:
-    """An engine setting, or the GUI-held value of one this build's EngineSettings lacks."""
-    if name in FIELD_NAMES:
-        return getattr(engine.settings, name)
-    return extras(engine).get(name)
-
-
 def update_settings(engine: Engine, changes: dict[str, Any]) -> None:
     """Validate, save atomically, then use: a bad value raises InputError and changes nothing."""
-    held = {k: v for k, v in changes.items() if k in EXTRA_FIELDS and k not in FIELD_NAMES}
-    known = {k: v for k, v in changes.items() if k not in held}
-    if known:
-        new = engine.settings.with_changes(**known)
+    if changes:
+        new = engine.settings.with_changes(**changes)
         save_settings(new)
         engine.settings = new
-    if held:
-        engine.__dict__.setdefault("ui_extras", {}).update(held)
 
 
 def settings_snapshot(engine: Engine) -> SettingsSnapshot:
     return SettingsSnapshot(
-        settings={**extras(engine), **engine.settings.to_dict()},
+        settings=engine.settings.to_dict(),
         data_dir=str(paths.data_dir()),
         database=str(paths.db_path()),
         log_dir=str(paths.log_dir()),
@@ -299,7 +278,7 @@ def memory_bank(engine: Engine):
     from purpose_desktop.engine.memory.api import MemoryBank
     from purpose_desktop.engine.memory.records import MemoryPolicy
 
-    auto = bool(setting(engine, "auto_promote"))
+    auto = engine.settings.auto_promote
     return MemoryBank(engine.store, MemoryPolicy(auto_promote=auto))
 
 
@@ -361,17 +340,10 @@ def decide(engine: Engine, memory_ids: tuple[str, ...], action: str, reason: str
 def undo_decision(engine: Engine, previous: tuple[tuple[str, str], ...], undoing: str) -> MemoryDecision:
     """Move each memory back to its status before the last decision (recorded in its history as undone)."""
     bank = memory_bank(engine)
-    undo = getattr(bank, "undo", None)
     done, back = [], []
-    for mid, status in previous:
+    for mid, _status in previous:
         before = bank.get(mid)
-        if undo is not None:
-            after = undo(mid)
-        else:
-            after = bank.repo.transition(
-                mid, status, actor="user", action="undone", reason=f"undid {undoing or 'the last decision'}"
-            )
-        done.append(after)
+        done.append(bank.undo(mid))
         back.append((mid, before.status))
     return MemoryDecision("undo", tuple(done), tuple(back))
 
@@ -388,14 +360,7 @@ def run_arm(engine: Engine):
         raise ModelError(
             "Re-testing runs past tasks on the model, which is not loaded yet.", "Wait for it to load."
         )
-    for name in ("team_run_arm", "make_run_arm", "run_arm"):
-        factory = getattr(replay, name, None)
-        if callable(factory):
-            return factory(engine.store, model=engine.model)
-    raise ModelError(
-        "This build cannot replay tasks with and without a memory yet.",
-        "Approve or reject it on its text and scan report for now; re-testing comes with the replay runner.",
-    )
+    return replay.team_run_arm(engine.store, model=engine.model)
 
 
 def edit_memory(engine: Engine, memory_id: str, text: str, reason: str):

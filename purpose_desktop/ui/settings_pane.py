@@ -27,8 +27,6 @@ from purpose_desktop.ui.chat_widgets import Banner
 from purpose_desktop.ui.widgets import BusyBar, PaneHeader
 
 THEME_KEY = "ui/theme"
-#: Engine settings the GUI keeps until EngineSettings has them (see bridge_work.EXTRA_FIELDS).
-EXTRA_PREFIX = "engine_extras/"
 
 PROTECTION_LABELS = {
     "network_isolated": "Code that agents run cannot reach the network",
@@ -251,14 +249,6 @@ class SettingsPane(QWidget):
     # -- engine answers ---------------------------------------------------------------------------
     def _on_engine_started(self, _request_id: str) -> None:
         self.refresh()
-        # Hand the engine the settings this build's EngineSettings does not keep itself.
-        held = {}
-        for name in ("auto_promote", "default_team"):
-            value = self._qsettings.value(EXTRA_PREFIX + name)
-            if value is not None:
-                held[name] = _from_ini(name, value)
-        if held:
-            self._pending.add(self._bridge.save_settings(**held).id)
 
     def refresh(self) -> None:
         self._pending.add(self._bridge.load_settings().id)
@@ -359,21 +349,20 @@ class SettingsPane(QWidget):
             self.banner.show_message(err.message, err.hint)
 
     # -- choices ----------------------------------------------------------------------------------
-    def _save_extra(self, name: str, value) -> None:
-        self._qsettings.setValue(EXTRA_PREFIX + name, "" if value is None else value)
+    def _save_setting(self, name: str, value) -> None:
         self._pending.add(self._bridge.save_settings(**{name: value}).id)
 
     def _on_team_chosen(self, _index: int) -> None:
         if self._syncing:
             return
         name = self.team_combo.currentData()
-        self._save_extra("default_team", name)
+        self._save_setting("default_team", name)
         self.sig_status.emit(f"Default team: {name}." if name else "No default team.", 3000)
 
     def _on_auto_promote(self, on: bool) -> None:
         if self._syncing:
             return
-        self._save_extra("auto_promote", on)
+        self._save_setting("auto_promote", on)
         self.sig_status.emit(
             "Memories that clearly help are now promoted automatically."
             if on
@@ -435,9 +424,3 @@ class SettingsPane(QWidget):
         if path:
             QDesktopServices.openUrl(QUrl.fromLocalFile(path))
 
-
-def _from_ini(name: str, value):
-    """QSettings ini files give strings back: "true" → True, "" → None."""
-    if name == "auto_promote":
-        return str(value).lower() in ("true", "1", "yes")
-    return str(value) or None

@@ -99,7 +99,7 @@ def test_settings_show_the_data_folder_and_keep_choices(qtbot, make_app, qapp, _
 
     with qtbot.waitSignal(app.bridge.sig_settings_saved, timeout=5000):
         pane.auto_promote.click()
-    assert pane._qsettings.value("engine_extras/auto_promote") in (True, "true")
+    assert saved_settings()["auto_promote"] is True  # settings.json is the one place it is kept
 
     style, sheet, palette = qapp.style().name(), qapp.styleSheet(), qapp.palette()
     try:

@@ -1,5 +1,5 @@
-"""EngineBridge (GUI side) of the bridge to the engine thread: with bridge_worker, bridge_vault and
-bridge_work, the only place ui/ calls engine/.
+"""EngineBridge (GUI side) of the bridge to the engine thread: with bridge_worker and bridge_vault,
+the only place ui/ calls engine/ (whose services do the work).
 
 Requests travel GUI → engine as frozen dataclasses on queued ``sig_<noun>_requested`` signals; facts
 travel back on past-tense signals carrying the request id. Stopping a reply is *not* a signal: the

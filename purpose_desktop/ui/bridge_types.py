@@ -9,6 +9,18 @@ from dataclasses import dataclass, field
 from purpose_desktop.engine import paths
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.errors import PurposeError
+from purpose_desktop.engine.services import (  # noqa: F401 - the panes' result types, re-exported
+    MemoryDecision,
+    MemoryList,
+    ModelRow,
+    ModelsReport,
+    ModelSummary,
+    PrivacyReport,
+    Protection,
+    SettingsSnapshot,
+    TeamCatalog,
+    TeamSummary,
+)
 from purpose_desktop.engine.store import Conversation, Message
 
 __all__ = [
@@ -173,20 +185,6 @@ class ErrorInfo:
             f"This is a bug. Details are in the log in {paths.log_dir()}.",
             type(exc).__name__,
         )
-
-
-@dataclass(frozen=True)
-class ModelSummary:
-    """What the status bar shows about the loaded model."""
-
-    name: str
-    path: str
-    size_label: str | None = None
-    quantization: str | None = None
-    context_length: int | None = None
-    gpu_offload: bool = False
-    load_s: float = 0.0
-    note: str | None = None  # e.g. "x.gguf has no chat template; using the ChatML format instead."
 
 
 @dataclass(frozen=True)
@@ -396,105 +394,3 @@ class TeachRequest:
     text: str
     kind: str = "user_preference"
     id: str = field(default_factory=_new_id)
-
-
-# -- pane results ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ModelRow:
-    """One discovered model as the Models pane lists it."""
-
-    id: str
-    path: str
-    source: str
-    name: str
-    architecture: str | None = None
-    size_label: str | None = None
-    quantization: str | None = None
-    context_length: int | None = None
-    file_size: int = 0
-    n_params: int | None = None
-    has_chat_template: bool = True
-    ram_bytes: int | None = None  # estimated RAM to run it at ``ram_context`` tokens
-    ram_context: int | None = None
-    error: str | None = None
-
-    @property
-    def usable(self) -> bool:
-        return self.error is None
-
-
-@dataclass(frozen=True)
-class ModelsReport:
-    """What the Models pane shows: the models, which one is chosen, and what this computer has."""
-
-    models: tuple[ModelRow, ...]
-    active_spec: str | None  # EngineSettings.model (None: the bundled one)
-    added: tuple[str, ...]
-    n_ctx: int | None
-    n_threads: int | None
-    n_gpu_layers: int | None
-    gpu_offload: bool
-    total_ram: int | None
-    available_ram: int | None
-    cpu_count: int | None
-    added_id: str | None = None  # the model an AddModelRequest added
-
-
-@dataclass(frozen=True)
-class SettingsSnapshot:
-    """Engine settings plus where things live; ``extra`` holds engine fields this build may not have."""
-
-    settings: dict
-    data_dir: str
-    database: str
-    log_dir: str
-    fields: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Protection:
-    name: str
-    active: bool
-    how: str
-
-
-@dataclass(frozen=True)
-class PrivacyReport:
-    protections: tuple[Protection, ...]
-    backend: str = ""
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class TeamSummary:
-    id: str
-    name: str
-    purpose: str
-    roles: tuple[str, ...]
-    updated_at: str
-
-
-@dataclass(frozen=True)
-class TeamCatalog:
-    """Saved teams plus what a role can be made of (role templates, tools, models)."""
-
-    teams: tuple[TeamSummary, ...]
-    role_templates: dict  # role name → RoleSpec dict
-    tools: tuple[str, ...]
-    models: tuple[tuple[str, str], ...]  # (model id or path, label) for the per-role model picker
-
-
-@dataclass(frozen=True)
-class MemoryList:
-    memories: tuple  # Memory objects (frozen engine dataclasses)
-    counts: dict  # status → count
-
-
-@dataclass(frozen=True)
-class MemoryDecision:
-    """What a decision did: the memories as they now are, and how to undo it."""
-
-    action: str
-    memories: tuple
-    previous: tuple[tuple[str, str], ...]  # (memory id, status before)
-    failed: tuple[tuple[str, str], ...] = ()  # (memory id, why)

@@ -1,14 +1,13 @@
 """EngineWorker: lives on the "engine" QThread, owns the Engine, and serves the bridge's requests one at a time.
 
 Its signals are documented on EngineBridge (bridge.py), which forwards them unchanged; what it does for
-each pane is in bridge_work.py.
+each pane is in engine/services/.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +15,6 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from purpose_desktop.engine.core import Engine
 from purpose_desktop.engine.errors import InputError, ModelError, PurposeError, StoreError
-from purpose_desktop.ui import bridge_work as work
 from purpose_desktop.ui.bridge_types import (
     AddModelRequest,
     ChatRequest,
@@ -39,7 +37,6 @@ from purpose_desktop.ui.bridge_types import (
     LoadSettingsRequest,
     LoadTeamRequest,
     MarkWrongRequest,
-    ModelSummary,
     ProposeTeamRequest,
     RenameRequest,
     ReplyResult,
@@ -157,23 +154,11 @@ class EngineWorker(QObject):
     def on_model_load_requested(self, req: LoadModelRequest) -> None:
         try:
             engine = self._require_engine()
-            started = time.perf_counter()
-            info = engine.load_model(
-                req.spec, on_progress=lambda text: self.sig_model_load_progress.emit(req.id, text)
+            summary = engine.model_files.load(
+                req.spec,
+                remember=req.remember,
+                on_progress=lambda text: self.sig_model_load_progress.emit(req.id, text),
             )
-            model = engine.model
-            summary = ModelSummary(
-                name=str(getattr(model, "display_name", None) or getattr(info, "name", None) or "model"),
-                path=str(getattr(info, "path", "")),
-                size_label=getattr(info, "size_label", None),
-                quantization=getattr(info, "quantization", None),
-                context_length=getattr(model, "n_ctx", None) or getattr(info, "context_length", None),
-                gpu_offload=bool(getattr(model, "gpu_offload", False)),
-                load_s=time.perf_counter() - started,
-                note=getattr(model, "template_note", None),
-            )
-            if req.remember and engine.settings.model != req.spec:
-                work.update_settings(engine, {"model": req.spec})
             self.sig_model_loaded.emit(req.id, summary)
         except Exception as exc:
             self.sig_model_load_failed.emit(req.id, self._fail("loading the model", exc))
@@ -315,76 +300,59 @@ class EngineWorker(QObject):
 
     @Slot(object)
     def on_models_scan_requested(self, req: ScanModelsRequest) -> None:
-        self._serve(req, "finding models", self.sig_models_scanned, work.scan_models)
+        self._serve(req, "finding models", self.sig_models_scanned, lambda e: e.model_files.scan())
 
     @Slot(object)
     def on_model_add_requested(self, req: AddModelRequest) -> None:
-        self._serve(req, "adding a model", self.sig_model_added, lambda e: work.add_model(e, req.path))
+        self._serve(req, "adding a model", self.sig_model_added, lambda e: e.model_files.add(req.path))
 
     @Slot(object)
     def on_model_forget_requested(self, req: ForgetModelRequest) -> None:
         self._serve(
-            req, "removing a model", self.sig_model_forgotten, lambda e: work.forget_model(e, req.path)
+            req, "removing a model", self.sig_model_forgotten, lambda e: e.model_files.forget(req.path)
         )
 
     @Slot(object)
     def on_settings_load_requested(self, req: LoadSettingsRequest) -> None:
-        self._serve(req, "reading the settings", self.sig_settings_loaded, work.settings_snapshot)
+        self._serve(req, "reading the settings", self.sig_settings_loaded, lambda e: e.config.snapshot())
 
     @Slot(object)
     def on_settings_save_requested(self, req: SaveSettingsRequest) -> None:
-        def save(engine: Engine):
-            work.update_settings(engine, dict(req.changes))
-            return work.settings_snapshot(engine)
-
-        self._serve(req, "saving the settings", self.sig_settings_saved, save)
-
-    @Slot(object)
-    def on_privacy_check_requested(self, req: CheckPrivacyRequest) -> None:
-        self._serve(req, "checking the sandbox", self.sig_privacy_checked, lambda _e: work.privacy_report())
-
-    @Slot(object)
-    def on_teams_list_requested(self, req: ListTeamsRequest) -> None:
-        self._serve(req, "listing teams", self.sig_teams_listed, work.team_catalog)
-
-    @Slot(object)
-    def on_team_propose_requested(self, req: ProposeTeamRequest) -> None:
         self._serve(
-            req, "proposing a team", self.sig_team_proposed, lambda e: work.propose_team(e, req.purpose)
+            req, "saving the settings", self.sig_settings_saved, lambda e: e.config.update(dict(req.changes))
         )
 
     @Slot(object)
+    def on_privacy_check_requested(self, req: CheckPrivacyRequest) -> None:
+        self._serve(req, "checking the sandbox", self.sig_privacy_checked, lambda e: e.diagnostics.privacy())
+
+    @Slot(object)
+    def on_teams_list_requested(self, req: ListTeamsRequest) -> None:
+        self._serve(req, "listing teams", self.sig_teams_listed, lambda e: e.teams.catalog())
+
+    @Slot(object)
+    def on_team_propose_requested(self, req: ProposeTeamRequest) -> None:
+        self._serve(req, "proposing a team", self.sig_team_proposed, lambda e: e.teams.propose(req.purpose))
+
+    @Slot(object)
     def on_team_load_requested(self, req: LoadTeamRequest) -> None:
-        self._serve(req, "loading a team", self.sig_team_loaded, lambda e: work.load_team(e, req.name_or_id))
+        self._serve(req, "loading a team", self.sig_team_loaded, lambda e: e.teams.load(req.name_or_id))
 
     @Slot(object)
     def on_team_save_requested(self, req: SaveTeamRequest) -> None:
-        self._serve(req, "saving a team", self.sig_team_saved, lambda e: work.save_team(e, req.spec))
+        self._serve(req, "saving a team", self.sig_team_saved, lambda e: e.teams.save(req.spec))
 
     @Slot(object)
     def on_team_delete_requested(self, req: DeleteTeamRequest) -> None:
-        def delete(engine: Engine) -> str:
-            engine.store.delete_team(req.team_id)
-            return req.team_id
-
-        self._serve(req, "deleting a team", self.sig_team_deleted, delete)
+        self._serve(req, "deleting a team", self.sig_team_deleted, lambda e: e.teams.delete(req.team_id))
 
     @Slot(object)
     def on_team_run_requested(self, req: RunTeamRequest) -> None:
         try:
-            from purpose_desktop.engine.agents.team import Team, TeamSpec
-
-            engine = self._require_engine()
-            if engine.model is None:
-                raise ModelError(
-                    "No model is loaded yet.", "Wait for the model to finish loading, or pick one in Models."
-                )
-            if not req.task.strip():
-                raise InputError("The task is empty.", "Describe what the team should do, then press Run.")
-            team = Team(TeamSpec.from_dict(req.spec), model=engine.model, store=engine.store)
-            result = team.run(
+            result = self._require_engine().teams.run(
+                req.spec,
                 req.task,
-                tests=req.tests or None,
+                tests=req.tests,
                 mode=req.mode,
                 cancel=req.cancel,
                 on_event=lambda event: self.sig_run_event_received.emit(req.id, event),
@@ -402,22 +370,20 @@ class EngineWorker(QObject):
             req,
             "listing runs",
             self.sig_runs_listed,
-            lambda e: e.store.list_runs(limit=req.limit, team=req.team),
+            lambda e: e.runs.list(limit=req.limit, team=req.team),
         )
 
     @Slot(object)
     def on_run_load_requested(self, req: LoadRunRequest) -> None:
-        self._serve(req, "opening a run", self.sig_run_loaded, lambda e: work.load_run(e, req.run_id))
+        self._serve(req, "opening a run", self.sig_run_loaded, lambda e: e.runs.load(req.run_id))
 
     @Slot(object)
     def on_memories_list_requested(self, req: ListMemoriesRequest) -> None:
-        self._serve(req, "listing memories", self.sig_memories_listed, work.list_memories)
+        self._serve(req, "listing memories", self.sig_memories_listed, lambda e: e.memories.list())
 
     @Slot(object)
     def on_memory_show_requested(self, req: ShowMemoryRequest) -> None:
-        self._serve(
-            req, "opening a memory", self.sig_memory_shown, lambda e: work.show_memory(e, req.memory_id)
-        )
+        self._serve(req, "opening a memory", self.sig_memory_shown, lambda e: e.memories.show(req.memory_id))
 
     @Slot(object)
     def on_memories_decide_requested(self, req: DecideMemoriesRequest) -> None:
@@ -425,7 +391,7 @@ class EngineWorker(QObject):
             req,
             f"{req.action} memories",
             self.sig_memories_decided,
-            lambda e: work.decide(e, req.memory_ids, req.action, req.reason),
+            lambda e: e.memories.decide(req.memory_ids, req.action, req.reason),
         )
 
     @Slot(object)
@@ -434,7 +400,7 @@ class EngineWorker(QObject):
             req,
             "undoing",
             self.sig_memories_decided,
-            lambda e: work.undo_decision(e, req.previous, req.undoing),
+            lambda e: e.memories.undo(req.previous),
         )
 
     @Slot(object)
@@ -443,21 +409,20 @@ class EngineWorker(QObject):
             req,
             "editing a memory",
             self.sig_memory_edited,
-            lambda e: work.edit_memory(e, req.memory_id, req.text, req.reason),
+            lambda e: e.memories.edit(req.memory_id, req.text, req.reason),
         )
 
     @Slot(object)
     def on_memory_teach_requested(self, req: TeachRequest) -> None:
-        self._serve(req, "teaching", self.sig_memory_taught, lambda e: work.teach(e, req.text, req.kind))
+        self._serve(req, "teaching", self.sig_memory_taught, lambda e: e.memories.teach(req.text, req.kind))
 
     @Slot(object)
     def on_memory_retest_requested(self, req: RetestMemoryRequest) -> None:
         try:
-            evidence = work.retest_memory(
-                self._require_engine(),
+            evidence = self._require_engine().memories.retest(
                 req.memory_id,
-                lambda p: self.sig_memory_retest_progressed.emit(req.id, p),
-                req.cancel,
+                progress=lambda p: self.sig_memory_retest_progressed.emit(req.id, p),
+                cancel=req.cancel,
             )
             if getattr(evidence, "status", "complete") == "cancelled":
                 self.sig_memory_retest_cancelled.emit(req.id, evidence)

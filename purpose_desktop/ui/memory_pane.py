@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from purpose_desktop.ui import theme
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
-from purpose_desktop.ui.bridge_types import MemoryDecision, MemoryList
+from purpose_desktop.ui.bridge.requests import MemoryDecision, MemoryList
 from purpose_desktop.ui.chat_widgets import Banner
 from purpose_desktop.ui.memory_detail import (
     KIND_LABELS,

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from purpose_desktop.engine.models.fit import judge_fit
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo, ModelSummary
-from purpose_desktop.ui.bridge_types import ModelRow, ModelsReport
+from purpose_desktop.ui.bridge.requests import ModelRow, ModelsReport
 from purpose_desktop.ui.chat_widgets import Banner
 from purpose_desktop.ui.widgets import BusyBar, EmptyState, PaneHeader, human_bytes
 

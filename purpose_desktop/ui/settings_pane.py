@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from purpose_desktop.ui import theme
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
-from purpose_desktop.ui.bridge_types import PrivacyReport, SettingsSnapshot, TeamCatalog
+from purpose_desktop.ui.bridge.requests import PrivacyReport, SettingsSnapshot, TeamCatalog
 from purpose_desktop.ui.chat_widgets import Banner
 from purpose_desktop.ui.widgets import BusyBar, PaneHeader
 

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
-from purpose_desktop.ui.bridge_types import TeamCatalog
+from purpose_desktop.ui.bridge.requests import TeamCatalog
 from purpose_desktop.ui.chat_widgets import Banner
 from purpose_desktop.ui.team_run import RunPanel
 from purpose_desktop.ui.widgets import BusyBar, EmptyState, PaneHeader

@@ -10,7 +10,7 @@ from purpose_desktop.engine.core import Engine
 from purpose_desktop.engine.settings import EngineSettings
 from purpose_desktop.engine.store import MessageHit, Store
 from purpose_desktop.ui.bridge import EngineBridge
-from purpose_desktop.ui.bridge_types import ReplyResult
+from purpose_desktop.ui.bridge.requests import ReplyResult
 from tests.fakes import ScriptedModel
 
 

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication, QLabel
 
 from purpose_desktop.engine import paths
 from purpose_desktop.ui import theme
-from purpose_desktop.ui.bridge_types import ModelRow
+from purpose_desktop.ui.bridge.requests import ModelRow
 from purpose_desktop.ui.models_pane import fit
 from tests.ui.conftest import press
 

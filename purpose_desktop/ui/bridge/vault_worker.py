@@ -15,7 +15,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from purpose_desktop.engine.errors import PurposeError
-from purpose_desktop.ui.bridge_types import (
+from purpose_desktop.ui.bridge.requests import (
     CloseRequest,
     ErrorInfo,
     IndexRequest,

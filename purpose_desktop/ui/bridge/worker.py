@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from purpose_desktop.engine.core import Engine
 from purpose_desktop.engine.errors import InputError, ModelError, PurposeError, StoreError
-from purpose_desktop.ui.bridge_types import (
+from purpose_desktop.ui.bridge.requests import (
     AddModelRequest,
     ChatRequest,
     CheckPrivacyRequest,

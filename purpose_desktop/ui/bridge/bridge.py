@@ -17,7 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from purpose_desktop.engine.core import MAX_INPUT_CHARS, Engine
-from purpose_desktop.ui.bridge_types import (
+from purpose_desktop.ui.bridge.requests import (
     AddModelRequest,
     ChatRequest,
     CheckPrivacyRequest,
@@ -62,8 +62,8 @@ from purpose_desktop.ui.bridge_types import (
     TeachRequest,
     UndoDecisionRequest,
 )
-from purpose_desktop.ui.bridge_vault import VaultWorker
-from purpose_desktop.ui.bridge_worker import EngineWorker
+from purpose_desktop.ui.bridge.vault_worker import VaultWorker
+from purpose_desktop.ui.bridge.worker import EngineWorker
 
 log = logging.getLogger(__name__)
 

@@ -28,9 +28,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from purpose_desktop.engine.services import TeamCatalog
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
-from purpose_desktop.ui.bridge.requests import TeamCatalog
 from purpose_desktop.ui.chat_widgets import Banner
+from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.team_run import RunPanel
 from purpose_desktop.ui.widgets import BusyBar, EmptyState, PaneHeader
 
@@ -165,26 +166,18 @@ class TeamPane(QWidget):
         self._spec: dict | None = None
         self._dirty = False
         self._catalog: TeamCatalog | None = None
-        self._pending: dict[str, str] = {}  # request id → what it was
+        self._opening: str | None = None  # the saved team being loaded (a second click waits for it)
         self._run_request = None
         self._deleted: dict | None = None
         self._default_team: str | None = None
         self._opened_default = False
         self._build()
         b = bridge
-        b.sig_engine_started.connect(lambda _id: self.refresh())
-        b.sig_teams_listed.connect(self._on_catalog)
-        b.sig_team_proposed.connect(self._on_proposed)
-        b.sig_team_loaded.connect(self._on_loaded)
-        b.sig_team_saved.connect(self._on_saved)
-        b.sig_team_deleted.connect(self._on_deleted)
-        b.sig_settings_loaded.connect(self._on_settings)
-        b.sig_settings_saved.connect(self._on_settings)
+        b.sig_engine_started.connect(lambda _id: self._on_engine_started())
         b.sig_run_event_received.connect(self.run_panel.on_event)
         b.sig_team_run_finished.connect(lambda rid, res: self._on_run_ended(rid, res, "complete"))
         b.sig_team_run_cancelled.connect(lambda rid, res: self._on_run_ended(rid, res, "cancelled"))
         b.sig_team_run_failed.connect(self._on_run_failed)
-        b.sig_action_failed.connect(self._on_failed)
 
     # -- layout -----------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -352,7 +345,20 @@ class TeamPane(QWidget):
         return self._dirty
 
     def refresh(self) -> None:
-        self._pending[self._bridge.list_teams().id] = "list"
+        EngineOp(self, lambda e: e.teams.catalog(), what="listing teams").success(self._on_catalog).run(
+            self._bridge
+        )
+
+    def _on_engine_started(self) -> None:
+        self.refresh()
+        EngineOp(self, lambda e: e.config.snapshot(), what="reading the settings").success(
+            self._on_settings
+        ).run(self._bridge)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._bridge.running:
+            self.refresh()  # teams saved elsewhere (and the default team) are current when the pane shows
 
     def new_team(self) -> None:
         if not self._confirm_discard():
@@ -372,19 +378,32 @@ class TeamPane(QWidget):
         if not self._confirm_discard():
             return
         self.banner.dismiss()
-        self._pending[self._bridge.propose_team(text).id] = "propose"
-        self.busy.start("Choosing roles…")
+        EngineOp(self, lambda e: e.teams.propose(text), what="proposing a team").success(
+            self._on_proposed
+        ).failure(self._on_failed).busy(self.busy, "Choosing roles…").run(self._bridge)
         self.propose_button.setEnabled(False)
 
     def open_team(self, team_id: str) -> None:
         if self._spec is not None and self._spec.get("id") == team_id:
             return
-        if team_id in self._pending.values():
+        if team_id == self._opening:
             return
         if not self._confirm_discard():
             self._select_saved(self._spec.get("id") if self._spec else None)
             return
-        self._pending[self._bridge.load_team(team_id).id] = team_id
+        self._opening = team_id
+
+        def loaded(spec: dict) -> None:
+            self._opening = None
+            self._on_loaded(spec)
+
+        def failed(err: ErrorInfo) -> None:
+            self._opening = None
+            self._on_failed(err)
+
+        EngineOp(self, lambda e: e.teams.load(team_id), what="loading a team").success(loaded).failure(
+            failed
+        ).run(self._bridge)
 
     def save(self) -> None:
         if self._spec is None:
@@ -394,7 +413,7 @@ class TeamPane(QWidget):
             self.banner.show_message("The team needs a name.", "Type a name, then save again.")
             self.name_edit.setFocus()
             return
-        self._pending[self._bridge.save_team(copy.deepcopy(self._spec)).id] = "save"
+        self._save(copy.deepcopy(self._spec), "save")
 
     def duplicate(self) -> None:
         if self._spec is None:
@@ -408,7 +427,7 @@ class TeamPane(QWidget):
         dup.update(id=uuid.uuid4().hex, name=name)
         self._spec, self._dirty = dup, False
         self._show_spec()
-        self._pending[self._bridge.save_team(copy.deepcopy(dup)).id] = "save"
+        self._save(copy.deepcopy(dup), "save")
 
     def delete_current(self) -> None:
         spec = self._spec
@@ -420,7 +439,10 @@ class TeamPane(QWidget):
         if not saved:
             return
         self._deleted = copy.deepcopy(spec)
-        self._pending[self._bridge.delete_team(spec["id"]).id] = "delete"
+        team_id = spec["id"]
+        EngineOp(self, lambda e: e.teams.delete(team_id), what="deleting a team").success(
+            self._on_deleted
+        ).failure(self._on_delete_failed).run(self._bridge)
 
     def undo_delete(self) -> None:
         spec, self._deleted = self._deleted, None
@@ -429,7 +451,12 @@ class TeamPane(QWidget):
         self.undo_banner.dismiss()
         self._spec, self._dirty = spec, False
         self._show_spec()
-        self._pending[self._bridge.save_team(copy.deepcopy(spec)).id] = "restore"
+        self._save(copy.deepcopy(spec), "restore")
+
+    def _save(self, spec: dict, what: str) -> None:
+        EngineOp(self, lambda e: e.teams.save(spec), what="saving a team").success(
+            lambda saved: self._on_saved(saved, what)
+        ).failure(self._on_failed).run(self._bridge)
 
     def add_role(self, name: str) -> None:
         if self._spec is None or self._catalog is None:
@@ -493,8 +520,7 @@ class TeamPane(QWidget):
             self._bridge.stop(self._run_request)
 
     # -- engine answers ---------------------------------------------------------------------------
-    def _on_catalog(self, request_id: str, catalog: TeamCatalog) -> None:
-        self._pending.pop(request_id, None)
+    def _on_catalog(self, catalog: TeamCatalog) -> None:
         self._catalog = catalog
         # Refilling the list must not "open" whichever team Qt makes current along the way.
         self.team_list.blockSignals(True)
@@ -518,7 +544,7 @@ class TeamPane(QWidget):
         self._select_saved(self._spec.get("id") if self._spec else None)
         self._maybe_open_default()
 
-    def _on_settings(self, _request_id: str, snapshot) -> None:
+    def _on_settings(self, snapshot) -> None:
         self._default_team = snapshot.settings.get("default_team")
         self._maybe_open_default()
 
@@ -530,10 +556,7 @@ class TeamPane(QWidget):
             self._opened_default = True
             self.open_team(team.id)
 
-    def _on_proposed(self, request_id: str, spec: dict) -> None:
-        if self._pending.pop(request_id, None) != "propose":
-            return
-        self.busy.stop()
+    def _on_proposed(self, spec: dict) -> None:
         self.propose_button.setEnabled(True)
         self._spec, self._dirty = spec, True
         self._show_spec()
@@ -549,16 +572,11 @@ class TeamPane(QWidget):
             f"Proposed {len(spec['roles'])} roles {why}. Edit them, then Save.".replace("  ", " "), 5000
         )
 
-    def _on_loaded(self, request_id: str, spec: dict) -> None:
-        if self._pending.pop(request_id, None) is None:
-            return
+    def _on_loaded(self, spec: dict) -> None:
         self._spec, self._dirty = spec, False
         self._show_spec()
 
-    def _on_saved(self, request_id: str, spec: dict) -> None:
-        what = self._pending.pop(request_id, None)
-        if what is None:
-            return
+    def _on_saved(self, spec: dict, what: str) -> None:
         if self._spec is not None and self._spec.get("id") == spec.get("id"):
             self._spec, self._dirty = spec, False
             self._show_spec()
@@ -567,9 +585,7 @@ class TeamPane(QWidget):
         )
         self.refresh()
 
-    def _on_deleted(self, request_id: str, team_id: str) -> None:
-        if self._pending.pop(request_id, None) != "delete":
-            return
+    def _on_deleted(self, team_id: str) -> None:
         name = self._deleted["name"] if self._deleted else "the team"
         if self._spec is not None and self._spec.get("id") == team_id:
             self._spec, self._dirty = None, False
@@ -589,14 +605,12 @@ class TeamPane(QWidget):
             self._run_request = None
         self.run_panel.fail(request_id, err)
 
-    def _on_failed(self, request_id: str, err: ErrorInfo) -> None:
-        what = self._pending.pop(request_id, None)
-        if what is None:
-            return
-        self.busy.stop()
+    def _on_delete_failed(self, err: ErrorInfo) -> None:
+        self._deleted = None
+        self._on_failed(err)
+
+    def _on_failed(self, err: ErrorInfo) -> None:
         self.propose_button.setEnabled(True)
-        if what == "delete":
-            self._deleted = None
         self.banner.show_message(err.message, err.hint)
 
     # -- helpers ----------------------------------------------------------------------------------

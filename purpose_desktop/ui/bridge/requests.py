@@ -4,46 +4,32 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from purpose_desktop.engine import paths
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.errors import PurposeError
-from purpose_desktop.engine.services import (  # noqa: F401 - the panes' result types, re-exported
-    MemoryDecision,
-    MemoryList,
-    ModelRow,
-    ModelsReport,
-    ModelSummary,
-    PrivacyReport,
-    Protection,
-    SettingsSnapshot,
-    TeamCatalog,
-    TeamSummary,
-)
 from purpose_desktop.engine.store import Conversation, Message
 
 __all__ = [
+    "Call",
     "ChatRequest",
     "CloseRequest",
     "Conversation",
-    "DeleteRequest",
     "ErrorInfo",
-    "ExportConversationRequest",
-    "ListConversationsRequest",
-    "LoadMessagesRequest",
+    "IndexRequest",
     "LoadModelRequest",
-    "MarkWrongRequest",
     "Message",
-    "ModelSummary",
-    "RenameRequest",
     "ReplyResult",
-    "RestoreRequest",
-    "SearchMessagesRequest",
+    "RetestRequest",
+    "RunTeamRequest",
     "StartRequest",
 ]
 
 CHAT_MODES = ("send", "regenerate", "edit")
+CALL_OWNERS = ("engine", "vault")
 
 
 def _new_id() -> str:
@@ -59,6 +45,24 @@ class StartRequest:
 
 
 @dataclass(frozen=True)
+class Call:
+    """One request of a pane: ``fn(engine)`` (or ``fn(vault)``) run on the ``owner`` thread.
+
+    Answered by ``sig_call_finished(id, result)`` or ``sig_call_failed(id, ErrorInfo)``; ``what`` names
+    it in the log ("saving a team").
+    """
+
+    fn: Callable[[Any], Any]
+    owner: str = "engine"
+    what: str = ""
+    id: str = field(default_factory=_new_id)
+
+    def __post_init__(self) -> None:
+        if self.owner not in CALL_OWNERS:
+            raise ValueError(f"unknown owner {self.owner!r}; use one of {CALL_OWNERS}")
+
+
+@dataclass(frozen=True)
 class LoadModelRequest:
     """Load (or switch to) a chat model; ``spec`` None means the one in the settings (or the bundled one).
 
@@ -67,17 +71,6 @@ class LoadModelRequest:
 
     spec: str | None = None
     remember: bool = False
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class ListConversationsRequest:
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class LoadMessagesRequest:
-    conversation_id: str
     id: str = field(default_factory=_new_id)
 
 
@@ -100,63 +93,6 @@ class ChatRequest:
     def __post_init__(self) -> None:
         if self.mode not in CHAT_MODES:
             raise ValueError(f"unknown chat mode {self.mode!r}; use one of {CHAT_MODES}")
-
-
-@dataclass(frozen=True)
-class MarkWrongRequest:
-    """The person says an answer was wrong (``note``: what was wrong); the lessons it used are debited."""
-
-    message_id: str
-    note: str = ""
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class RestoreMessagesRequest:
-    """Undo a regenerate or an edit: put back ``messages`` (a ReplyResult's ``replaced``) in their chat."""
-
-    conversation_id: str
-    messages: tuple
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class SearchMessagesRequest:
-    """Find messages containing ``query`` across every chat not deleted, newest first."""
-
-    query: str
-    limit: int = 50
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class ExportConversationRequest:
-    """Write a chat as Markdown to ``path`` (atomically: the file is replaced whole or left as it was)."""
-
-    conversation_id: str
-    path: str
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class RenameRequest:
-    conversation_id: str
-    title: str
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class DeleteRequest:
-    """Soft delete (undoable until the app closes, when deleted chats are purged)."""
-
-    conversation_id: str
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class RestoreRequest:
-    conversation_id: str
-    id: str = field(default_factory=_new_id)
 
 
 @dataclass(frozen=True)
@@ -194,7 +130,7 @@ class ReplyResult:
     conversation: Conversation
     user: Message
     assistant: Message
-    #: What a regenerate or an edit removed from the chat, for Undo (RestoreMessagesRequest).
+    #: What a regenerate or an edit removed from the chat, for Undo (Engine.restore_messages).
     replaced: tuple = ()
 
     @property
@@ -206,84 +142,7 @@ class ReplyResult:
         return self.assistant.meta.get("tokens_per_s")
 
 
-# -- pane requests (Models, Settings, Team, Runs, Vault, Memory) -------------------------------------
-# Each is answered by its own past-tense fact, or by ``sig_action_failed(request id, ErrorInfo)``.
-@dataclass(frozen=True)
-class ScanModelsRequest:
-    """Discover GGUF models (bundled, added, other apps' folders) and read their headers."""
-
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class AddModelRequest:
-    """Remember a .gguf file the person picked (checked as GGUF first)."""
-
-    path: str
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class ForgetModelRequest:
-    """Drop an added model from the list (the file itself is never touched)."""
-
-    path: str
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class LoadSettingsRequest:
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class SaveSettingsRequest:
-    """Apply ``changes`` (EngineSettings field → value), validate, save; the engine uses them from now on."""
-
-    changes: tuple[tuple[str, object], ...]
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class CheckPrivacyRequest:
-    """Probe the sandbox for real (takes a moment the first time) and report its protections."""
-
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class ListTeamsRequest:
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class ProposeTeamRequest:
-    """Turn a purpose ("Help me write Python code") into a proposed team (not saved)."""
-
-    purpose: str
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class LoadTeamRequest:
-    name_or_id: str
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class SaveTeamRequest:
-    """Save ``spec`` (a TeamSpec dict) under its name; same id updates, a new id adds."""
-
-    spec: dict
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class DeleteTeamRequest:
-    team_id: str
-    id: str = field(default_factory=_new_id)
-
-
+# -- streams (Team runs, re-tests, Vault indexing) -----------------------------------------------------
 @dataclass(frozen=True)
 class RunTeamRequest:
     """Run ``task`` on the team ``spec``; ``cancel`` is set straight from the GUI thread to stop it."""
@@ -297,24 +156,6 @@ class RunTeamRequest:
 
 
 @dataclass(frozen=True)
-class ListRunsRequest:
-    limit: int = 500
-    team: str | None = None
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class LoadRunRequest:
-    run_id: str
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class ListSourcesRequest:
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
 class IndexRequest:
     """Add (or refresh) folders and files; ``cancel`` stops after the current file or batch."""
 
@@ -324,73 +165,11 @@ class IndexRequest:
 
 
 @dataclass(frozen=True)
-class QueryVaultRequest:
-    text: str
-    k: int = 10
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class RemoveSourceRequest:
-    source_id: str
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class ListMemoriesRequest:
-    """Every memory (the pane filters and searches locally) plus counts by status."""
-
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class ShowMemoryRequest:
-    memory_id: str
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class DecideMemoriesRequest:
-    """``action`` ("approve" | "reject" | "archive" | "restore") on each of ``memory_ids``, with ``reason``."""
-
-    memory_ids: tuple[str, ...]
-    action: str
-    reason: str = ""
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class UndoDecisionRequest:
-    """Put memories back where a decision found them: (memory id, status before) pairs."""
-
-    previous: tuple[tuple[str, str], ...]
-    undoing: str = ""
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class EditMemoryRequest:
-    """New text for a memory: scanned again and back to review (re-tested if a model is loaded)."""
+class RetestRequest:
+    """Replay A/B test now with the saved ``team`` (None: the default team); ``cancel`` stops it (nothing
+    is stored for a cancelled replay)."""
 
     memory_id: str
-    text: str
-    reason: str = ""
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class RetestMemoryRequest:
-    """Replay A/B test now; ``cancel`` stops it (nothing is stored for a cancelled replay)."""
-
-    memory_id: str
+    team: str | None = None
     cancel: CancelToken = field(default_factory=CancelToken)
-    id: str = field(default_factory=_new_id)
-
-
-@dataclass(frozen=True)
-class TeachRequest:
-    """The person's own lesson ("Always add type hints"): scanned, then promoted."""
-
-    text: str
-    kind: str = "user_preference"
     id: str = field(default_factory=_new_id)

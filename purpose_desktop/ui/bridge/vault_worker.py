@@ -3,7 +3,7 @@
 It owns one Vault (its own SQLite connection, WAL). Indexing runs in the Vault's IndexJob thread with
 yet another connection, so searches stay answerable while a folder is being embedded; a timer on the
 vault thread notices when the job ends. EngineBridge creates this worker on the first vault request
-and forwards its facts; they are documented there.
+and relays its facts (declared on BridgeFacts).
 """
 
 from __future__ import annotations
@@ -12,17 +12,11 @@ import logging
 import threading
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QTimer, Slot
 
 from purpose_desktop.engine.errors import PurposeError
-from purpose_desktop.ui.bridge.requests import (
-    CloseRequest,
-    ErrorInfo,
-    IndexRequest,
-    ListSourcesRequest,
-    QueryVaultRequest,
-    RemoveSourceRequest,
-)
+from purpose_desktop.ui.bridge.facts import BridgeFacts, error_info, guarded
+from purpose_desktop.ui.bridge.requests import Call, CloseRequest, IndexRequest
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +32,8 @@ def default_vault_factory():
     return Vault()
 
 
-class VaultWorker(QObject):
+class VaultWorker(BridgeFacts):
     """Serves vault requests on the "vault" thread; every slot catches everything."""
-
-    sig_sources_listed = Signal(str, object)
-    sig_index_progressed = Signal(str, object)
-    sig_index_finished = Signal(str, object)
-    sig_index_cancelled = Signal(str, object)
-    sig_index_failed = Signal(str, object)
-    sig_queried = Signal(str, str, object)
-    sig_source_removed = Signal(str, object)
-    sig_action_failed = Signal(str, object)
 
     def __init__(self, factory: Callable[[], object] | None = None) -> None:
         super().__init__()
@@ -64,42 +49,36 @@ class VaultWorker(QObject):
             self._vault = self._factory()
         return self._vault
 
-    @staticmethod
-    def _fail(what: str, exc: BaseException) -> ErrorInfo:
-        if isinstance(exc, PurposeError):
-            log.warning("%s failed: %s", what, exc)
-        else:
-            log.exception("%s failed unexpectedly", what)
-        return ErrorInfo.from_exception(exc)
-
     @Slot(object)
-    def on_sources_requested(self, req: ListSourcesRequest) -> None:
-        try:
-            self.sig_sources_listed.emit(req.id, self._require_vault().sources())
-        except Exception as exc:
-            self.sig_action_failed.emit(req.id, self._fail("listing vault sources", exc))
+    def on_call_requested(self, call: Call) -> None:
+        """One pane request: ``call.fn(vault)``, answered by sig_call_finished or sig_call_failed."""
+
+        def work() -> None:
+            self.sig_call_finished.emit(call.id, call.fn(self._require_vault()))
+
+        guarded(self.sig_call_failed, call.id, call.what or "a vault request", work)
 
     @Slot(object)
     def on_index_requested(self, req: IndexRequest) -> None:
-        try:
-            vault = self._require_vault()
-            if self._job is not None and self._job.running:
-                raise PurposeError(
-                    "The vault is already indexing.", "Wait for it to finish, or press Cancel first."
-                )
-            self._job_request = req
-            self._job = vault.start_indexing(
-                *req.paths,
-                on_progress=lambda p: self.sig_index_progressed.emit(req.id, p),
-                cancel=req.cancel,
+        guarded(self.sig_vault_index_failed, req.id, "indexing", lambda: self._start_indexing(req))
+
+    def _start_indexing(self, req: IndexRequest) -> None:
+        vault = self._require_vault()
+        if self._job is not None and self._job.running:
+            raise PurposeError(
+                "The vault is already indexing.", "Wait for it to finish, or press Cancel first."
             )
-            if self._timer is None:
-                self._timer = QTimer(self)
-                self._timer.setInterval(JOB_POLL_MS)
-                self._timer.timeout.connect(self._check_job)
-            self._timer.start()
-        except Exception as exc:
-            self.sig_index_failed.emit(req.id, self._fail("indexing", exc))
+        self._job_request = req
+        self._job = vault.start_indexing(
+            *req.paths,
+            on_progress=lambda p: self.sig_vault_index_progressed.emit(req.id, p),
+            cancel=req.cancel,
+        )
+        if self._timer is None:
+            self._timer = QTimer(self)
+            self._timer.setInterval(JOB_POLL_MS)
+            self._timer.timeout.connect(self._check_job)
+        self._timer.start()
 
     def _check_job(self) -> None:
         job, req = self._job, self._job_request
@@ -110,27 +89,11 @@ class VaultWorker(QObject):
         try:
             report = job.wait(0)
             if report is not None and report.cancelled:
-                self.sig_index_cancelled.emit(req.id, report)
+                self.sig_vault_index_cancelled.emit(req.id, report)
             else:
-                self.sig_index_finished.emit(req.id, report)
+                self.sig_vault_index_finished.emit(req.id, report)
         except Exception as exc:
-            self.sig_index_failed.emit(req.id, self._fail("indexing", exc))
-
-    @Slot(object)
-    def on_query_requested(self, req: QueryVaultRequest) -> None:
-        try:
-            # Like the agents' tool: passages found by meaning alone must be at least this close.
-            hits = self._require_vault().query(req.text, req.k, include_flagged=True, min_cosine=MIN_COSINE)
-            self.sig_queried.emit(req.id, req.text, hits)
-        except Exception as exc:
-            self.sig_action_failed.emit(req.id, self._fail("searching the vault", exc))
-
-    @Slot(object)
-    def on_remove_requested(self, req: RemoveSourceRequest) -> None:
-        try:
-            self.sig_source_removed.emit(req.id, self._require_vault().remove_source(req.source_id))
-        except Exception as exc:
-            self.sig_action_failed.emit(req.id, self._fail("removing a vault source", exc))
+            self.sig_vault_index_failed.emit(req.id, error_info("indexing", exc))
 
     @Slot(object)
     def on_close_requested(self, req: CloseRequest) -> None:

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from purpose_desktop.engine.models.fit import judge_fit
 from purpose_desktop.engine.services import ModelRow, ModelsReport
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo, ModelSummary
-from purpose_desktop.ui.chat_widgets import Banner
+from purpose_desktop.ui.chat.messages import Banner
 from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.widgets import BusyBar, EmptyState, PaneHeader, human_bytes
 

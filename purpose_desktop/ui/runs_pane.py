@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from purpose_desktop.ui import theme
 from purpose_desktop.ui.bridge import EngineBridge
 from purpose_desktop.ui.charts import LearningCurve, Point
-from purpose_desktop.ui.chat_widgets import Banner, MessageWidget
+from purpose_desktop.ui.chat.messages import Banner, MessageWidget
 from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.source_viewer import show_source
 from purpose_desktop.ui.widgets import (

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from purpose_desktop.engine.services import PrivacyReport, SettingsSnapshot, TeamCatalog
 from purpose_desktop.ui import theme
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
-from purpose_desktop.ui.chat_widgets import Banner
+from purpose_desktop.ui.chat.messages import Banner
 from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.widgets import BusyBar, PaneHeader
 

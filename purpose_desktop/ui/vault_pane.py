@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
 from purpose_desktop.ui.bridge.vault_worker import MIN_COSINE
-from purpose_desktop.ui.chat_widgets import Banner
+from purpose_desktop.ui.chat.messages import Banner
 from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.source_viewer import SourceViewer, show_source
 from purpose_desktop.ui.widgets import Badge, BusyBar, EmptyState, PaneHeader, human_duration, repolish

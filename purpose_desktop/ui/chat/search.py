@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
-from purpose_desktop.ui.conversation_list import relative_time
+from purpose_desktop.ui.chat.conversation_list import relative_time
 from purpose_desktop.ui.ops import EngineOp
 
 #: Typing pauses this long (ms) before the search is asked for: one query per pause, not per key.

@@ -15,8 +15,8 @@ from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtWidgets import QFileDialog
 
 from purpose_desktop.ui.bridge import ChatRequest
-from purpose_desktop.ui.chat_widgets import MessageWidget
-from purpose_desktop.ui.message_parts import WrongDialog, kind_label, short
+from purpose_desktop.ui.chat.message_parts import WrongDialog, kind_label, short
+from purpose_desktop.ui.chat.messages import MessageWidget
 from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.source_viewer import SourceViewer, show_source
 

@@ -24,19 +24,19 @@ from purpose_desktop.ui.bridge import (
     ModelSummary,
     ReplyResult,
 )
-from purpose_desktop.ui.chat_actions import UNDO_MS, ChatActions, ReplyStream, display_key
-from purpose_desktop.ui.chat_search import ChatSearch
-from purpose_desktop.ui.chat_widgets import (
+from purpose_desktop.ui.chat.actions import UNDO_MS, ChatActions, ReplyStream, display_key
+from purpose_desktop.ui.chat.composer import Composer
+from purpose_desktop.ui.chat.conversation_list import ConversationListModel, ConversationListView, IdRole
+from purpose_desktop.ui.chat.markdown import warm_up as warm_up_markdown
+from purpose_desktop.ui.chat.message_parts import WrongDialog
+from purpose_desktop.ui.chat.messages import (
     WELCOME_HINT,
     WELCOME_TITLE,
     Banner,
     MessageList,
     MessageWidget,
 )
-from purpose_desktop.ui.composer import Composer
-from purpose_desktop.ui.conversation_list import ConversationListModel, ConversationListView, IdRole
-from purpose_desktop.ui.markdown import warm_up as warm_up_markdown
-from purpose_desktop.ui.message_parts import WrongDialog
+from purpose_desktop.ui.chat.search import ChatSearch
 from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.source_viewer import SourceViewer
 

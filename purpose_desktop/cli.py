@@ -177,7 +177,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 # -- doctor ---------------------------------------------------------------------------------------
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from purpose_desktop.engine.doctor import diagnose
+    from purpose_desktop.engine.services.diagnostics import diagnose
 
     report = diagnose()
     if args.json:

@@ -52,14 +52,15 @@ def _show_text(info: dict) -> str:
 
 
 def cmd_memory(args: argparse.Namespace) -> int:
-    from purpose_desktop.engine.memory.api import MemoryBank
+    from purpose_desktop.engine.core import Engine
     from purpose_desktop.engine.store import Store
 
     command = args.memory_command or "list"
     with Store() as store:
-        bank = MemoryBank(store)
+        memories_ = Engine(store=store).memories  # the same service the Memory pane uses
+        bank = memories_.bank()
         if command == "list":
-            memories = bank.list(status=args.status, kind=args.kind, limit=args.limit)
+            memories = memories_.list(status=args.status, kind=args.kind, limit=args.limit).memories
             if args.json:
                 _print_json([m.to_dict() for m in memories])
             elif not memories:
@@ -77,7 +78,7 @@ def cmd_memory(args: argparse.Namespace) -> int:
             return 0
         if command == "teach":
             scope = {"roles": args.roles or [], "tags": args.tags or []}
-            result = bank.teach(args.text, kind=args.kind, scope=scope)
+            result = memories_.teach(args.text, kind=args.kind, scope=scope)
             if args.json:
                 _print_json(result.to_dict())
             else:
@@ -87,7 +88,7 @@ def cmd_memory(args: argparse.Namespace) -> int:
                     print(f"reason: {m.status_reason}", file=sys.stderr)
             return 1 if result.outcome == "rejected" else 0
         if command == "retest":
-            return _retest(args, store, bank)
+            return _retest(args, memories_)
         if command == "approve":
             m = bank.approve(args.memory_id, reason=args.reason or "")
         elif command == "reject":
@@ -107,17 +108,7 @@ def cmd_memory(args: argparse.Namespace) -> int:
     return 0
 
 
-def _retest(args, store, bank) -> int:
-    from purpose_desktop.engine.agents.team import Team, replay_arm, replay_arm_for_memory
-    from purpose_desktop.engine.learning.replay import retest
-
-    if args.team:
-        arm = replay_arm(store, team=Team.load(args.team, store=store, model=args.model))
-    elif args.purpose:
-        arm = replay_arm(store, model=args.model, purpose=args.purpose)
-    else:  # the team whose run produced the memory, as the app re-tests it
-        arm = replay_arm_for_memory(store, args.memory_id, model=args.model)
-
+def _retest(args, memories) -> int:
     def show(p) -> None:
         if not args.json:
             score = "–" if p.score is None else f"{p.score:.1f}"
@@ -126,7 +117,9 @@ def _retest(args, store, bank) -> int:
             )
 
     try:
-        evidence = retest(bank, args.memory_id, arm, n=args.n, progress=show)
+        evidence = memories.retest(
+            args.memory_id, team=args.team, purpose=args.purpose, model=args.model, n=args.n, progress=show
+        )
     except KeyboardInterrupt:
         sys.stderr.write("\n[stopped: nothing was stored]\n")
         return 130

@@ -14,6 +14,14 @@ from purpose_desktop.engine.chat import export as chat_export
 from purpose_desktop.engine.errors import InputError, ModelError
 from purpose_desktop.engine.models import GenerationSettings, LocalModel, resolve_model
 from purpose_desktop.engine.models.gguf import GGUFInfo
+from purpose_desktop.engine.services import (
+    ConfigManager,
+    Diagnostics,
+    MemoryManager,
+    ModelFiles,
+    RunHistory,
+    TeamManager,
+)
 from purpose_desktop.engine.settings import EngineSettings, load_settings
 from purpose_desktop.engine.store import Message, MessageHit, Store, now_iso
 
@@ -55,6 +63,13 @@ class Engine:
         self._model_factory = model_factory or LocalModel
         self._vault_embedder = vault_embedder
         self._vault = None
+        # The services (one manager per area) the GUI worker and the CLI share.
+        self.model_files = ModelFiles(self)
+        self.config = ConfigManager(self)
+        self.teams = TeamManager(self)
+        self.runs = RunHistory(self)
+        self.memories = MemoryManager(self)
+        self.diagnostics = Diagnostics(self)
 
     # -- models ---------------------------------------------------------------------------------
     def load_model(self, spec: str | Path | None = None, on_progress: Callable[[str], None] | None = None):

@@ -22,12 +22,12 @@ from PySide6.QtWidgets import (
 
 from purpose_desktop.engine import paths
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo, ModelSummary, ReplyResult
-from purpose_desktop.ui.chat_pane import ChatPane
-from purpose_desktop.ui.memory_pane import MemoryReviewPane
+from purpose_desktop.ui.chat.pane import ChatPane
+from purpose_desktop.ui.memory.pane import MemoryReviewPane
 from purpose_desktop.ui.models_pane import ModelsPane
 from purpose_desktop.ui.runs_pane import RunsPane
 from purpose_desktop.ui.settings_pane import SettingsPane
-from purpose_desktop.ui.team_pane import TeamPane
+from purpose_desktop.ui.team.pane import TeamPane
 from purpose_desktop.ui.theme import icon
 from purpose_desktop.ui.vault_pane import VaultPane
 

@@ -23,9 +23,10 @@ from PySide6.QtWidgets import (
 )
 
 from purpose_desktop.engine.models.fit import judge_fit
+from purpose_desktop.engine.services import ModelRow, ModelsReport
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo, ModelSummary
-from purpose_desktop.ui.bridge_types import ModelRow, ModelsReport
-from purpose_desktop.ui.chat_widgets import Banner
+from purpose_desktop.ui.chat.messages import Banner
+from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.widgets import BusyBar, EmptyState, PaneHeader, human_bytes
 
 COLUMNS = ("Model", "Architecture", "Parameters", "Quantisation", "Context", "File size", "RAM needed")
@@ -158,19 +159,13 @@ class ModelsPane(QWidget):
         self.setObjectName("modelsPane")
         self._bridge = bridge
         self._report: ModelsReport | None = None
-        self._pending: set[str] = set()
         self._load_request: str | None = None
         self._loading_name = ""
         self._reload_after_save = False
         self._build()
         b = bridge
-        b.sig_models_scanned.connect(self._on_report)
-        b.sig_model_added.connect(self._on_added)
-        b.sig_model_forgotten.connect(self._on_report)
-        b.sig_settings_saved.connect(self._on_settings_saved)
         b.sig_model_loaded.connect(self._on_model_loaded)
         b.sig_model_load_failed.connect(self._on_model_failed)
-        b.sig_action_failed.connect(self._on_failed)
         b.sig_engine_started.connect(lambda _id: self.refresh())
 
     # -- layout -----------------------------------------------------------------------------------
@@ -299,8 +294,12 @@ class ModelsPane(QWidget):
 
     # -- actions ----------------------------------------------------------------------------------
     def refresh(self) -> None:
-        self._pending.add(self._bridge.scan_models().id)
+        self._op(lambda e: e.model_files.scan(), "finding models", self._on_report)
         self.busy.start("Looking for models…")
+
+    def _op(self, fn, what: str, done) -> None:
+        """A one-shot request; the busy bar is shared with model loads, so the pane stops it itself."""
+        EngineOp(self, fn, what=what).success(done).failure(self._on_failed).run(self._bridge)
 
     def choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -311,7 +310,7 @@ class ModelsPane(QWidget):
 
     def add_file(self, path: str) -> None:
         self.banner.dismiss()
-        self._pending.add(self._bridge.add_model(path).id)
+        self._op(lambda e: e.model_files.add(path), "adding a model", self._on_added)
         self.busy.start(f"Reading {Path(path).name}…")
 
     def selected(self) -> ModelRow | None:
@@ -338,7 +337,8 @@ class ModelsPane(QWidget):
         m = self.selected()
         if m is None or m.source not in ("added", "folder"):
             return
-        self._pending.add(self._bridge.forget_model(m.path).id)
+        forgotten = m.path
+        self._op(lambda e: e.model_files.forget(forgotten), "removing a model", self._on_report)
         self.sig_status.emit(f"{m.name} is off the list; the file was not touched.", 5000)
 
     def apply_load_settings(self) -> None:
@@ -348,13 +348,12 @@ class ModelsPane(QWidget):
             "n_threads": self.threads_spin.value() or None,
             "n_gpu_layers": None if gpu < 0 else gpu,
         }
-        self._pending.add(self._bridge.save_settings(**changes).id)
+        self._op(lambda e: e.config.update(changes), "saving the settings", self._on_settings_saved)
         self._reload_after_save = True
         self.busy.start("Saving…")
 
     # -- engine answers ---------------------------------------------------------------------------
-    def _on_report(self, request_id: str, report: ModelsReport) -> None:
-        self._pending.discard(request_id)
+    def _on_report(self, report: ModelsReport) -> None:
         if self._load_request is None:
             self.busy.stop()
         current = self.selected()
@@ -380,8 +379,8 @@ class ModelsPane(QWidget):
             self.select(loaded.id)
         self._update_detail()
 
-    def _on_added(self, request_id: str, report: ModelsReport) -> None:
-        self._on_report(request_id, report)
+    def _on_added(self, report: ModelsReport) -> None:
+        self._on_report(report)
         if report.added_id:
             self.select(report.added_id)
             m = self.selected()
@@ -389,10 +388,7 @@ class ModelsPane(QWidget):
                 f"Added {m.name if m else 'the model'}. Press “Use for chat” to load it.", 6000
             )
 
-    def _on_settings_saved(self, request_id: str, _snapshot) -> None:
-        if request_id not in self._pending:
-            return
-        self._pending.discard(request_id)
+    def _on_settings_saved(self, _snapshot) -> None:
         if self._reload_after_save:
             self._reload_after_save = False
             self._loading_name = "the chat model"
@@ -426,10 +422,7 @@ class ModelsPane(QWidget):
         self._load_request = self._bridge.load_model(None, remember=True).id
         self.busy.start("Loading the bundled model…")
 
-    def _on_failed(self, request_id: str, err: ErrorInfo) -> None:
-        if request_id not in self._pending:
-            return
-        self._pending.discard(request_id)
+    def _on_failed(self, err: ErrorInfo) -> None:
         self.busy.stop()
         self.banner.show_message(err.message, err.hint)
 

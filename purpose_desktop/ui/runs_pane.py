@@ -21,9 +21,10 @@ from PySide6.QtWidgets import (
 )
 
 from purpose_desktop.ui import theme
-from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
+from purpose_desktop.ui.bridge import EngineBridge
 from purpose_desktop.ui.charts import LearningCurve, Point
-from purpose_desktop.ui.chat_widgets import Banner, MessageWidget
+from purpose_desktop.ui.chat.messages import Banner, MessageWidget
+from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.source_viewer import show_source
 from purpose_desktop.ui.widgets import (
     Badge,
@@ -271,16 +272,12 @@ class RunsPane(QWidget):
         self.setObjectName("runsPane")
         self._bridge = bridge
         self._runs: list[dict] = []
-        self._pending: set[str] = set()
-        self._detail_request: str | None = None
+        self._detail_request: object | None = None  # the latest run opened; older answers are ignored
         self._build()
         b = bridge
         b.sig_engine_started.connect(lambda _id: self.refresh())
-        b.sig_runs_listed.connect(self._on_runs)
-        b.sig_run_loaded.connect(self._on_run)
         b.sig_team_run_finished.connect(lambda *_: self.refresh())
         b.sig_team_run_cancelled.connect(lambda *_: self.refresh())
-        b.sig_action_failed.connect(self._on_failed)
 
     def _build(self) -> None:
         layout = QVBoxLayout(self)
@@ -359,7 +356,7 @@ class RunsPane(QWidget):
 
     # -- actions ----------------------------------------------------------------------------------
     def refresh(self) -> None:
-        self._pending.add(self._bridge.list_runs().id)
+        EngineOp(self, lambda e: e.runs.list(), what="listing runs").success(self._on_runs).run(self._bridge)
 
     def select_run(self, run_id: str) -> None:
         row = self.model.row_of(run_id)
@@ -371,10 +368,7 @@ class RunsPane(QWidget):
             self.table.scrollTo(self.model.index(row, 0))
 
     # -- answers ----------------------------------------------------------------------------------
-    def _on_runs(self, request_id: str, runs: list[dict]) -> None:
-        if request_id not in self._pending:
-            return
-        self._pending.discard(request_id)
+    def _on_runs(self, runs: list[dict]) -> None:
         self._runs = list(runs)
         teams = sorted({r.get("team") or "" for r in runs} - {""})
         current = self.team_filter.currentData()
@@ -426,15 +420,14 @@ class RunsPane(QWidget):
             return
         if self.detail.run is not None and self.detail.run.get("id") == r["id"]:
             return
-        self._detail_request = self._bridge.load_run(r["id"]).id
+        token = self._detail_request = object()
+        run_id = r["id"]
+        EngineOp(self, lambda e: e.runs.load(run_id), what="opening a run").success(
+            lambda run: self._on_run(token, run)
+        ).run(self._bridge)
 
-    def _on_run(self, request_id: str, run: dict) -> None:
-        if request_id != self._detail_request:
+    def _on_run(self, token: object, run: dict) -> None:
+        if token is not self._detail_request:
             return
         self._detail_request = None
         self.detail.show_run(run)
-
-    def _on_failed(self, request_id: str, err: ErrorInfo) -> None:
-        if request_id in self._pending or request_id == self._detail_request:
-            self._pending.discard(request_id)
-            self.banner.show_message(err.message, err.hint)

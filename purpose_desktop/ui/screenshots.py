@@ -249,7 +249,7 @@ class _Session:
         pane = w.settings_pane
         w.show_pane("settings")
         wait_until(
-            lambda: pane._privacy_checked and pane._privacy_request is None,
+            lambda: pane._privacy_checked and not pane._privacy_running,
             PANE_TIMEOUT_S,
             "Settings pane's privacy check",
         )

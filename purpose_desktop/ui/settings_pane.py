@@ -20,15 +20,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from purpose_desktop.engine.services import PrivacyReport, SettingsSnapshot, TeamCatalog
 from purpose_desktop.ui import theme
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
-from purpose_desktop.ui.bridge_types import PrivacyReport, SettingsSnapshot, TeamCatalog
-from purpose_desktop.ui.chat_widgets import Banner
+from purpose_desktop.ui.chat.messages import Banner
+from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.widgets import BusyBar, PaneHeader
 
 THEME_KEY = "ui/theme"
-#: Engine settings the GUI keeps until EngineSettings has them (see bridge_work.EXTRA_FIELDS).
-EXTRA_PREFIX = "engine_extras/"
 
 PROTECTION_LABELS = {
     "network_isolated": "Code that agents run cannot reach the network",
@@ -79,20 +78,12 @@ class SettingsPane(QWidget):
         self._bridge = bridge
         self._qsettings = settings
         self._snapshot: SettingsSnapshot | None = None
-        self._pending: set[str] = set()
-        self._privacy_request: str | None = None
+        self._privacy_running = False
         self._syncing = False
         self._privacy_checked = False
         self._build()
         b = bridge
         b.sig_engine_started.connect(self._on_engine_started)
-        b.sig_settings_loaded.connect(self._on_snapshot)
-        b.sig_settings_saved.connect(self._on_snapshot)
-        b.sig_teams_listed.connect(self._on_teams)
-        b.sig_team_saved.connect(lambda *_: self._bridge.list_teams())
-        b.sig_team_deleted.connect(lambda *_: self._bridge.list_teams())
-        b.sig_privacy_checked.connect(self._on_privacy)
-        b.sig_action_failed.connect(self._on_failed)
 
     # -- layout -----------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -251,35 +242,37 @@ class SettingsPane(QWidget):
     # -- engine answers ---------------------------------------------------------------------------
     def _on_engine_started(self, _request_id: str) -> None:
         self.refresh()
-        # Hand the engine the settings this build's EngineSettings does not keep itself.
-        held = {}
-        for name in ("auto_promote", "default_team"):
-            value = self._qsettings.value(EXTRA_PREFIX + name)
-            if value is not None:
-                held[name] = _from_ini(name, value)
-        if held:
-            self._pending.add(self._bridge.save_settings(**held).id)
 
     def refresh(self) -> None:
-        self._pending.add(self._bridge.load_settings().id)
-        self._pending.add(self._bridge.list_teams().id)
+        EngineOp(self, lambda e: e.config.snapshot(), what="reading the settings").success(
+            self._on_snapshot
+        ).run(self._bridge)
+        self._list_teams()
+
+    def _list_teams(self) -> None:
+        EngineOp(self, lambda e: e.teams.catalog(), what="listing teams").success(self._on_teams).run(
+            self._bridge
+        )
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         # The sandbox probe starts real processes: do it when someone looks, not at start-up.
         super().showEvent(event)
+        if self._bridge.running:
+            self._list_teams()  # teams saved or deleted in the Team pane since
         if not self._privacy_checked and self._bridge.running:
             self._privacy_checked = True
             self.check_privacy()
 
     def check_privacy(self) -> None:
-        if self._privacy_request is not None:
+        if self._privacy_running:
             return
-        self._privacy_request = self._bridge.check_privacy().id
-        self.privacy_busy.start("Checking the sandbox…")
+        self._privacy_running = True
         self.recheck_button.setEnabled(False)
+        EngineOp(self, lambda e: e.diagnostics.privacy(), what="checking the sandbox").success(
+            self._on_privacy
+        ).failure(self._on_privacy_failed).busy(self.privacy_busy, "Checking the sandbox…").run(self._bridge)
 
-    def _on_snapshot(self, request_id: str, snap: SettingsSnapshot) -> None:
-        self._pending.discard(request_id)
+    def _on_snapshot(self, snap: SettingsSnapshot) -> None:
         self._snapshot = snap
         self.data_dir_label.setText(snap.data_dir)
         self.database_label.setText(snap.database)
@@ -296,8 +289,7 @@ class SettingsPane(QWidget):
         finally:
             self._syncing = False
 
-    def _on_teams(self, request_id: str, catalog: TeamCatalog) -> None:
-        self._pending.discard(request_id)
+    def _on_teams(self, catalog: TeamCatalog) -> None:
         chosen = self.team_combo.currentData()
         if self._snapshot is not None:
             chosen = self._snapshot.settings.get("default_team") or chosen
@@ -315,11 +307,8 @@ class SettingsPane(QWidget):
         index = self.team_combo.findData(name) if name else 0
         self.team_combo.setCurrentIndex(max(0, index))
 
-    def _on_privacy(self, request_id: str, report: PrivacyReport) -> None:
-        if request_id != self._privacy_request:
-            return
-        self._privacy_request = None
-        self.privacy_busy.stop()
+    def _on_privacy(self, report: PrivacyReport) -> None:
+        self._privacy_running = False
         self.recheck_button.setEnabled(True)
         while self.protections.count():
             item = self.protections.takeAt(0)
@@ -347,33 +336,29 @@ class SettingsPane(QWidget):
                 )
             )
 
-    def _on_failed(self, request_id: str, err: ErrorInfo) -> None:
-        if request_id == self._privacy_request:
-            self._privacy_request = None
-            self.privacy_busy.stop()
-            self.recheck_button.setEnabled(True)
-            self.privacy_summary.setText(f"{err.message} {err.hint}")
-            return
-        if request_id in self._pending:
-            self._pending.discard(request_id)
-            self.banner.show_message(err.message, err.hint)
+    def _on_privacy_failed(self, err: ErrorInfo) -> None:
+        self._privacy_running = False
+        self.recheck_button.setEnabled(True)
+        self.privacy_summary.setText(f"{err.message} {err.hint}")
 
     # -- choices ----------------------------------------------------------------------------------
-    def _save_extra(self, name: str, value) -> None:
-        self._qsettings.setValue(EXTRA_PREFIX + name, "" if value is None else value)
-        self._pending.add(self._bridge.save_settings(**{name: value}).id)
+    def _save_setting(self, name: str, value) -> None:
+        changes = {name: value}
+        EngineOp(self, lambda e: e.config.update(changes), what="saving the settings").success(
+            self._on_snapshot
+        ).run(self._bridge)
 
     def _on_team_chosen(self, _index: int) -> None:
         if self._syncing:
             return
         name = self.team_combo.currentData()
-        self._save_extra("default_team", name)
+        self._save_setting("default_team", name)
         self.sig_status.emit(f"Default team: {name}." if name else "No default team.", 3000)
 
     def _on_auto_promote(self, on: bool) -> None:
         if self._syncing:
             return
-        self._save_extra("auto_promote", on)
+        self._save_setting("auto_promote", on)
         self.sig_status.emit(
             "Memories that clearly help are now promoted automatically."
             if on
@@ -386,7 +371,7 @@ class SettingsPane(QWidget):
             self.chat_k.setEnabled(bool(value))
         if self._syncing:
             return
-        self._pending.add(self._bridge.save_settings(**{name: value}).id)
+        self._save_setting(name, value)
         words = {
             "chat_uses_memory": "Answers now use the lessons you approved."
             if value
@@ -416,7 +401,7 @@ class SettingsPane(QWidget):
                 self.allow_unprotected.setChecked(False)
                 self._syncing = False
                 return
-        self._pending.add(self._bridge.save_settings(allow_unprotected_code=on).id)
+        self._save_setting("allow_unprotected_code", on)
         self.sig_status.emit(
             "Code now runs even where protections are missing." if on else "Unprotected code will not run.",
             4000,
@@ -434,10 +419,3 @@ class SettingsPane(QWidget):
     def _open(path: str | None) -> None:
         if path:
             QDesktopServices.openUrl(QUrl.fromLocalFile(path))
-
-
-def _from_ini(name: str, value):
-    """QSettings ini files give strings back: "true" → True, "" → None."""
-    if name == "auto_promote":
-        return str(value).lower() in ("true", "1", "yes")
-    return str(value) or None

@@ -25,7 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
-from purpose_desktop.ui.chat_widgets import Banner
+from purpose_desktop.ui.bridge.vault_worker import MIN_COSINE
+from purpose_desktop.ui.chat.messages import Banner
+from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.source_viewer import SourceViewer, show_source
 from purpose_desktop.ui.widgets import Badge, BusyBar, EmptyState, PaneHeader, human_duration, repolish
 
@@ -159,23 +161,18 @@ class VaultPane(QWidget):
         super().__init__(parent)
         self.setObjectName("vaultPane")
         self._bridge = bridge
-        self._pending: set[str] = set()
         self._index_request = None
-        self._query_request: str | None = None
+        self._query_request: object | None = None  # the latest search; older answers are ignored
         self._sources: list = []
         self._started = False
         self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
         self._search_timer.timeout.connect(self.search)
         self._build()
         b = bridge
-        b.sig_vault_sources_listed.connect(self._on_sources)
         b.sig_vault_index_progressed.connect(self._on_progress)
         b.sig_vault_index_finished.connect(lambda rid, rep: self._on_index_ended(rid, rep, False))
         b.sig_vault_index_cancelled.connect(lambda rid, rep: self._on_index_ended(rid, rep, True))
         b.sig_vault_index_failed.connect(self._on_index_failed)
-        b.sig_vault_queried.connect(self._on_hits)
-        b.sig_vault_source_removed.connect(self._on_removed)
-        b.sig_action_failed.connect(self._on_failed)
 
     # -- layout -----------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -282,7 +279,9 @@ class VaultPane(QWidget):
 
     # -- actions ----------------------------------------------------------------------------------
     def refresh(self) -> None:
-        self._pending.add(self._bridge.list_sources().id)
+        EngineOp(self, lambda v: v.sources(), owner="vault", what="listing vault sources").success(
+            self._on_sources
+        ).run(self._bridge)
 
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Add a folder to the vault", str(Path.home()))
@@ -341,7 +340,10 @@ class VaultPane(QWidget):
             box.exec()
             if box.clickedButton() is not remove:
                 return
-        self._pending.add(self._bridge.remove_source(source.id).id)
+        source_id = source.id
+        EngineOp(
+            self, lambda v: v.remove_source(source_id), owner="vault", what="removing a vault source"
+        ).success(self._on_removed).run(self._bridge)
 
     def search(self) -> None:
         self._search_timer.stop()
@@ -349,11 +351,19 @@ class VaultPane(QWidget):
         if not text:
             self._show_hits([], "")
             return
-        self._query_request = self._bridge.query_vault(text, 10).id
+        token = self._query_request = object()
+        # Like the agents' tool: passages found by meaning alone must be at least MIN_COSINE close.
+        EngineOp(
+            self,
+            lambda v: v.query(text, 10, include_flagged=True, min_cosine=MIN_COSINE),
+            owner="vault",
+            what="searching the vault",
+        ).success(lambda hits: self._on_hits(token, text, hits)).failure(
+            lambda err: self._on_query_failed(token, err)
+        ).run(self._bridge)
 
     # -- answers ----------------------------------------------------------------------------------
-    def _on_sources(self, request_id: str, sources: list) -> None:
-        self._pending.discard(request_id)
+    def _on_sources(self, sources: list) -> None:
         selected = self.selected_source()
         self._sources = list(sources)
         self.source_list.clear()
@@ -427,8 +437,8 @@ class VaultPane(QWidget):
         self.refresh()
         self._update_buttons()
 
-    def _on_hits(self, request_id: str, text: str, hits: list) -> None:
-        if request_id != self._query_request:
+    def _on_hits(self, token: object, text: str, hits: list) -> None:
+        if token is not self._query_request:
             return
         self._query_request = None
         self._show_hits(hits, text)
@@ -460,21 +470,16 @@ class VaultPane(QWidget):
             if isinstance(w := self._results_layout.itemAt(i).widget(), HitCard)
         ]
 
-    def _on_removed(self, request_id: str, info) -> None:
-        if request_id not in self._pending:
-            return
-        self._pending.discard(request_id)
+    def _on_removed(self, info) -> None:
         self.sig_status.emit(f"Removed “{info.name}” from the vault; its files are untouched.", 5000)
         self.refresh()
         if self.search_edit.text().strip():
             self.search()
 
-    def _on_failed(self, request_id: str, err: ErrorInfo) -> None:
-        if request_id in self._pending or request_id == self._query_request:
-            self._pending.discard(request_id)
-            if request_id == self._query_request:
-                self._query_request = None
-            self.banner.show_message(err.message, err.hint)
+    def _on_query_failed(self, token: object, err: ErrorInfo) -> None:
+        if token is self._query_request:
+            self._query_request = None
+        self.banner.show_message(err.message, err.hint)
 
     def _update_buttons(self) -> None:
         source = self.selected_source()

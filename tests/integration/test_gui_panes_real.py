@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 
 from purpose_desktop.engine.core import Engine
 from purpose_desktop.engine.store import Store
-from tests.ui.conftest import make_app, no_dangling_qthreads, ui_settings  # noqa: F401 - fixtures
+from tests.ui.conftest import make_app, no_dangling_qthreads, settled, ui_settings  # noqa: F401 - fixtures
 from tests.ui.test_chat_window import press
 
 pytestmark = pytest.mark.model
@@ -20,7 +20,7 @@ def test_team_run_on_the_real_model_is_scored_traced_and_listed(qtbot, make_app,
     press(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
     team = window.team_pane
     team.purpose_edit.setText("Help me write Python code")
-    with qtbot.waitSignal(app.bridge.sig_team_proposed, timeout=30_000):
+    with settled(qtbot, app.bridge, 30_000):
         team.propose()
     # One role keeps the real-model run short; the mechanics are the same for three.
     team.role_list.setCurrentRow(0)

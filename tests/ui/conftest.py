@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import threading
 from collections.abc import Callable
@@ -124,3 +125,12 @@ def press(window, key, modifier=None) -> None:
     from PySide6.QtTest import QTest
 
     QTest.keyClick(window.windowHandle(), key, modifier or Qt.KeyboardModifier.NoModifier)
+
+
+@contextlib.contextmanager
+def settled(qtbot, bridge, timeout: int = 5000):
+    """Do something a person does, then wait until every request it made of the engine has its answer."""
+    from purpose_desktop.ui.ops import in_flight
+
+    yield
+    qtbot.waitUntil(lambda: in_flight(bridge) == 0, timeout=timeout)

@@ -10,7 +10,7 @@ from purpose_desktop.engine.core import Engine
 from purpose_desktop.engine.settings import EngineSettings
 from purpose_desktop.engine.store import MessageHit, Store
 from purpose_desktop.ui.bridge import EngineBridge
-from purpose_desktop.ui.bridge_types import ReplyResult
+from purpose_desktop.ui.bridge.requests import ReplyResult
 from tests.fakes import ScriptedModel
 
 
@@ -59,9 +59,9 @@ def test_regenerate_streams_through_the_chat_signals(qtbot, started):
     assert result.user.id == first.user.id and result.assistant.content == "second answer here"
     assert "".join(p for r, p in tokens if r == req.id) == "second answer here"
     assert "context" in result.assistant.meta
-    with qtbot.waitSignal(bridge.sig_messages_loaded, timeout=5000) as loaded:
-        bridge.load_messages(first.conversation.id)
-    assert [m.content for m in loaded.args[2]] == ["question", "second answer here"]
+    with qtbot.waitSignal(bridge.sig_call_finished, timeout=5000) as loaded:
+        bridge.call(lambda e: e.store.messages(first.conversation.id))
+    assert [m.content for m in loaded.args[1]] == ["question", "second answer here"]
     assert bridge.in_flight() == []
 
 
@@ -90,34 +90,33 @@ def test_edit_and_resend_and_stop(qtbot, started):
     assert "Only your own" in failed.args[1].message
 
 
-def test_mark_wrong_search_and_export_answer_with_their_facts(qtbot, started, tmp_path):
+def test_one_shot_calls_answer_with_call_finished_or_call_failed(qtbot, started, tmp_path):
     bridge = started(ScriptedModel(replies=["Use snake_case for names."]))
     first = _send(qtbot, bridge, None, "How should I name things?")
 
-    with qtbot.waitSignal(bridge.sig_message_marked_wrong, timeout=5000) as marked:
-        req = bridge.mark_wrong(first.assistant.id, "too vague")
-    assert marked.args[0] == req.id
-    assert marked.args[1] == {"message_id": first.assistant.id, "already_marked": False, "memories": []}
-    with qtbot.waitSignal(bridge.sig_message_marked_wrong, timeout=5000) as again:
-        bridge.mark_wrong(first.assistant.id)
-    assert again.args[1]["already_marked"] is True
+    def call(fn):
+        with qtbot.waitSignal(bridge.sig_call_finished, timeout=5000) as done:
+            req = bridge.call(fn)
+        assert done.args[0] == req.id
+        return done.args[1]
 
-    with qtbot.waitSignal(bridge.sig_messages_searched, timeout=5000) as searched:
-        req = bridge.search_messages("SNAKE_case")
-    rid, query, hits = searched.args
-    assert rid == req.id and query == "SNAKE_case"
+    def fails(fn):
+        with qtbot.waitSignal(bridge.sig_call_failed, timeout=5000) as failed:
+            req = bridge.call(fn)
+        assert failed.args[0] == req.id
+        return failed.args[1]
+
+    marked = call(lambda e: e.mark_wrong(first.assistant.id, "too vague"))
+    assert marked == {"message_id": first.assistant.id, "already_marked": False, "memories": []}
+    assert call(lambda e: e.mark_wrong(first.assistant.id, ""))["already_marked"] is True
+
+    hits = call(lambda e: e.search_messages("SNAKE_case", 50))
     assert [type(h) for h in hits] == [MessageHit] and hits[0].message_id == first.assistant.id
 
     target = tmp_path / "export.md"
-    with qtbot.waitSignal(bridge.sig_conversation_exported, timeout=5000) as exported:
-        req = bridge.export_conversation(first.conversation.id, str(target))
-    assert exported.args == [req.id, str(target)]
+    assert call(lambda e: str(e.export_conversation(first.conversation.id, str(target)))) == str(target)
     text = target.read_text(encoding="utf-8")
     assert "### You\n\nHow should I name things?" in text and "*Marked wrong: too vague*" in text
 
-    with qtbot.waitSignal(bridge.sig_action_failed, timeout=5000) as failed:
-        req = bridge.export_conversation(first.conversation.id, str(tmp_path))
-    assert failed.args[0] == req.id and "is a folder" in failed.args[1].message
-    with qtbot.waitSignal(bridge.sig_action_failed, timeout=5000) as failed:
-        req = bridge.mark_wrong(first.user.id)
-    assert failed.args[0] == req.id and "Only an answer" in failed.args[1].message
+    assert "is a folder" in fails(lambda e: e.export_conversation(first.conversation.id, str(tmp_path))).message
+    assert "Only an answer" in fails(lambda e: e.mark_wrong(first.user.id, "")).message

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFileDialog
 from purpose_desktop.engine.core import Engine
 from purpose_desktop.engine.settings import EngineSettings, save_settings
 from purpose_desktop.engine.store import Store
+from tests.ui.conftest import settled
 from tests.ui.test_chat_window import assistant, press, type_and_send
 
 CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
@@ -81,7 +82,7 @@ def test_copy_regenerate_and_this_was_wrong(qtbot, real_app, _isolated_home):
 
     # The replaced reply is one Undo away: the banner puts it back, in the store and on screen.
     assert pane.undo_banner.isVisible() and "replaced" in pane.undo_banner.message_label.text()
-    with qtbot.waitSignal(app.bridge.sig_messages_restored, timeout=10_000):
+    with settled(qtbot, app.bridge, 10_000):
         pane.undo_banner.action_buttons()[0].click()
     stored = _stored(_isolated_home, pane.current_conversation_id)
     assert [m.id for m in stored] == [first.user.id, first.assistant.id]
@@ -99,7 +100,7 @@ def test_copy_regenerate_and_this_was_wrong(qtbot, real_app, _isolated_home):
     qtbot.waitUntil(lambda: pane.wrong_dialog is not None and pane.wrong_dialog.isVisible())
     dialog = pane.wrong_dialog
     qtbot.keyClicks(dialog.note_edit, "not a colour")
-    with qtbot.waitSignal(app.bridge.sig_message_marked_wrong, timeout=10_000):
+    with settled(qtbot, app.bridge, 10_000):
         qtbot.mouseClick(dialog.confirm_button, Qt.MouseButton.LeftButton)
     latest = assistant(pane)
     qtbot.waitUntil(lambda: latest.actions_row.feedback_label.isVisible())
@@ -167,7 +168,7 @@ def test_search_across_chats_opens_the_message_and_export_writes_markdown(
     press(window, Qt.Key.Key_F, CTRL_SHIFT)
     search = pane.search
     assert search.field.hasFocus()
-    with qtbot.waitSignal(app.bridge.sig_messages_searched, timeout=10_000):
+    with settled(qtbot, app.bridge, 10_000):
         qtbot.keyClicks(search.field, "zebra")
     qtbot.waitUntil(lambda: search.results.count() >= 1)
     assert not pane.list_view.isVisible()
@@ -187,7 +188,7 @@ def test_search_across_chats_opens_the_message_and_export_writes_markdown(
     # No match: a clear empty state. Esc clears the search and the chat list is back.
     search.field.setFocus()
     search.field.selectAll()
-    with qtbot.waitSignal(app.bridge.sig_messages_searched, timeout=10_000):
+    with settled(qtbot, app.bridge, 10_000):
         qtbot.keyClicks(search.field, "qqxyzzy")
     qtbot.waitUntil(lambda: search.status_label.text() == "No messages match “qqxyzzy”.")
     assert not search.results.isVisible()
@@ -203,7 +204,7 @@ def test_search_across_chats_opens_the_message_and_export_writes_markdown(
         return str(target), "Markdown (*.md)"
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
-    with qtbot.waitSignal(app.bridge.sig_conversation_exported, timeout=10_000):
+    with settled(qtbot, app.bridge, 10_000):
         press(window, Qt.Key.Key_E, CTRL_SHIFT)
     assert asked["suggested"].endswith(".md")
     qtbot.waitUntil(lambda: window.statusBar().currentMessage() == f"Exported to {target}")
@@ -215,6 +216,6 @@ def test_search_across_chats_opens_the_message_and_export_writes_markdown(
     )
     blocked = tmp_path / "no"
     blocked.write_text("a file where a folder should be")
-    with qtbot.waitSignal(app.bridge.sig_action_failed, timeout=10_000):
+    with qtbot.waitSignal(app.bridge.sig_call_failed, timeout=10_000):
         press(window, Qt.Key.Key_E, CTRL_SHIFT)
     qtbot.waitUntil(pane.error_banner.isVisible)

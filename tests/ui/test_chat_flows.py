@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 
 from purpose_desktop.engine.errors import StoreError
 from tests.fakes import ScriptedModel
+from tests.ui.conftest import settled
 from tests.ui.test_chat_window import assistant, press, type_and_send
 
 LONG = " ".join(f"Paragraph {i}.\n\n" for i in range(120))
@@ -80,7 +81,7 @@ def test_deleting_the_chat_that_is_streaming_stops_it_and_keeps_it_deleted(qtbot
     assert pane.current_conversation_id is None
 
     undo = next(b for b in pane.undo_banner.action_buttons() if b.text() == "Undo")
-    with qtbot.waitSignal(app.bridge.sig_conversation_restored, timeout=5000):
+    with settled(qtbot, app.bridge, 5000):
         qtbot.mouseClick(undo, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(pane.message_widgets()) == 2, timeout=5000)
     assert assistant(pane).text == "one"

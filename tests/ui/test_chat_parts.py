@@ -6,10 +6,10 @@ from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QGuiApplication
 
 from purpose_desktop.engine.store import Message
-from purpose_desktop.ui.chat_actions import export_file_name, marked_wrong_text
-from purpose_desktop.ui.chat_search import emphasised
-from purpose_desktop.ui.chat_widgets import MessageList, link_citations
-from purpose_desktop.ui.composer import EDITING_TEXT, Composer
+from purpose_desktop.ui.chat.actions import export_file_name, marked_wrong_text
+from purpose_desktop.ui.chat.composer import EDITING_TEXT, Composer
+from purpose_desktop.ui.chat.messages import MessageList, link_citations
+from purpose_desktop.ui.chat.search import emphasised
 
 CONTEXT = {
     "memories": [

@@ -14,7 +14,7 @@ from purpose_desktop.engine.core import MAX_INPUT_CHARS, Engine
 from purpose_desktop.engine.errors import ModelError
 from purpose_desktop.engine.store import Store
 from tests.fakes import ScriptedModel
-from tests.ui.conftest import scripted_factory
+from tests.ui.conftest import scripted_factory, settled
 
 CODE = (
     'def greet(name: str) -> str:\n    return f"Hello, {name}!"  # <b>not html</b>\n\n\nprint(greet("Ada"))'
@@ -204,9 +204,8 @@ def test_rename_with_f2_and_double_click(qtbot, make_app):
     assert editor is not None and editor.isVisible()
     editor.selectAll()
     qtbot.keyClicks(editor, "Renamed by F2")
-    with qtbot.waitSignal(app.bridge.sig_conversation_renamed, timeout=5000) as renamed:
-        qtbot.keyClick(editor, Qt.Key.Key_Return)
-    assert renamed.args[1].title == "Renamed by F2"
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: app.window.windowTitle().startswith("Renamed by F2"), timeout=5000)
     assert "Renamed by F2" in [c.title for c in pane.list_model.conversations()]
     assert app.window.windowTitle().startswith("Renamed by F2")
 
@@ -219,10 +218,9 @@ def test_rename_with_f2_and_double_click(qtbot, make_app):
     editor = next(e for e in view.findChildren(QLineEdit) if e.isVisible())
     editor.selectAll()
     qtbot.keyClicks(editor, "Renamed by double-click")
-    with qtbot.waitSignal(app.bridge.sig_conversation_renamed, timeout=5000):
-        qtbot.keyClick(editor, Qt.Key.Key_Return)
-    titles = {c.title for c in pane.list_model.conversations()}
-    assert titles == {"Renamed by F2", "Renamed by double-click"}
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    titles = lambda: {c.title for c in pane.list_model.conversations()}  # noqa: E731
+    qtbot.waitUntil(lambda: titles() == {"Renamed by F2", "Renamed by double-click"}, timeout=5000)
 
 
 def test_delete_with_undo_then_purge_on_close(qtbot, make_app, _isolated_home):
@@ -234,7 +232,7 @@ def test_delete_with_undo_then_purge_on_close(qtbot, make_app, _isolated_home):
     second = pane.list_model.conversations()[0]
     view.setCurrentIndex(pane.list_model.index(0))
 
-    with qtbot.waitSignal(app.bridge.sig_conversation_deleted, timeout=5000):
+    with settled(qtbot, app.bridge, 5000):
         qtbot.keyClick(view, Qt.Key.Key_Delete)
     assert [c.title for c in pane.list_model.conversations()] == ["First chat"]
     assert pane.current_conversation_id is None  # the deleted chat is no longer on screen
@@ -242,14 +240,14 @@ def test_delete_with_undo_then_purge_on_close(qtbot, make_app, _isolated_home):
     assert "Second chat" in pane.undo_banner.message_label.text()
 
     undo = next(b for b in pane.undo_banner.action_buttons() if b.text() == "Undo")
-    with qtbot.waitSignal(app.bridge.sig_conversation_restored, timeout=5000):
+    with settled(qtbot, app.bridge, 5000):
         qtbot.mouseClick(undo, Qt.MouseButton.LeftButton)
     assert not pane.undo_banner.isVisible()
     assert second.id in [c.id for c in pane.list_model.conversations()]
     qtbot.waitUntil(lambda: [w.text for w in pane.message_widgets()][:1] == ["Second chat"], timeout=5000)
 
     # Delete again, and this time let it stand: closing the app purges it for good.
-    with qtbot.waitSignal(app.bridge.sig_conversation_deleted, timeout=5000):
+    with settled(qtbot, app.bridge, 5000):
         pane.delete_conversation(second.id)
     assert app.close()
     store = Store(_isolated_home / "purpose.db")
@@ -272,7 +270,7 @@ def test_restart_lists_the_conversation_with_its_messages(qtbot, make_app, ui_se
     qtbot.waitUntil(lambda: len(pane.list_model.conversations()) == 1, timeout=5000)
     assert pane.list_model.conversations()[0].title == "Remember this"
     assert pane.splitter.sizes() == sizes  # restored from QSettings
-    with qtbot.waitSignal(again.bridge.sig_messages_loaded, timeout=5000):
+    with settled(qtbot, again.bridge, 5000):
         rect = pane.list_view.visualRect(pane.list_model.index(0))
         qtbot.mouseClick(pane.list_view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.waitUntil(lambda: len(pane.message_widgets()) == 2, timeout=5000)
@@ -468,14 +466,15 @@ def test_engine_and_database_live_on_the_engine_thread(qtbot, make_app, monkeypa
 
 def test_bridge_reports_failures_instead_of_dying(qtbot, make_app):
     app = make_app()
-    with qtbot.waitSignal(app.bridge.sig_request_failed, timeout=5000) as failed:
-        app.bridge.load_messages("no-such-chat")
+    with qtbot.waitSignal(app.bridge.sig_call_failed, timeout=5000) as failed:
+        call = app.bridge.call(lambda e: e.store.messages("no-such-chat"))
+    assert failed.args[0] == call.id
     err = failed.args[1]
     assert err.message and err.hint
-    # The pane shows it, and the engine still answers afterwards.
-    assert app.pane.error_banner.isVisible()
-    with qtbot.waitSignal(app.bridge.sig_conversations_listed, timeout=5000):
-        app.bridge.list_conversations()
+    # The engine still answers afterwards.
+    with qtbot.waitSignal(app.bridge.sig_call_finished, timeout=5000) as listed:
+        app.bridge.call(lambda e: e.store.list_conversations())
+    assert listed.args[1] == []
 
 
 def test_shutdown_is_idempotent_and_safe_before_start(qtbot):

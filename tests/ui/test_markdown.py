@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from purpose_desktop.ui.markdown import COPY_SCHEME, MarkdownRenderer, copy_index, render_markdown
+from purpose_desktop.ui.chat.markdown import COPY_SCHEME, MarkdownRenderer, copy_index, render_markdown
 
 
 def test_raw_html_in_model_output_is_shown_as_text():

@@ -9,10 +9,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel
 
 from purpose_desktop.engine import paths
+from purpose_desktop.engine.services import ModelRow
 from purpose_desktop.ui import theme
-from purpose_desktop.ui.bridge_types import ModelRow
 from purpose_desktop.ui.models_pane import fit
-from tests.ui.conftest import press
+from tests.ui.conftest import press, settled
 
 GB = 1024**3
 
@@ -52,7 +52,7 @@ def test_adding_a_file_that_is_not_gguf_explains_what_to_do(qtbot, make_app, tmp
     app, pane = models_app(qtbot, make_app)
     notes = tmp_path / "notes.gguf"
     notes.write_text("this is not a model")
-    with qtbot.waitSignal(app.bridge.sig_action_failed, timeout=5000):
+    with qtbot.waitSignal(app.bridge.sig_call_failed, timeout=5000):
         pane.add_file(str(notes))
     assert pane.banner.isVisible() and pane.banner.message_label.text()
     assert pane.banner.hint_label.text()
@@ -63,7 +63,7 @@ def test_add_use_and_forget_a_model(qtbot, make_app, tmp_path, default_model_pat
     app, pane = models_app(qtbot, make_app)
     copy = tmp_path / "MyModel.Q4_1.gguf"
     copy.write_bytes(default_model_path.read_bytes())
-    with qtbot.waitSignal(app.bridge.sig_model_added, timeout=10_000):
+    with settled(qtbot, app.bridge, 10_000):
         pane.add_file(str(copy))
     assert pane.selected().name == "MyModel.Q4_1" and pane.forget_button.isVisible()
     assert saved_settings()["added_models"] == [str(copy.resolve())]
@@ -72,7 +72,7 @@ def test_add_use_and_forget_a_model(qtbot, make_app, tmp_path, default_model_pat
         qtbot.mouseClick(pane.use_button, Qt.MouseButton.LeftButton)
     assert saved_settings()["model"] == str(copy)  # remembered for next start
 
-    with qtbot.waitSignal(app.bridge.sig_model_forgotten, timeout=10_000):
+    with settled(qtbot, app.bridge, 10_000):
         qtbot.mouseClick(pane.forget_button, Qt.MouseButton.LeftButton)
     assert saved_settings()["added_models"] == [] and saved_settings()["model"] is None
     assert copy.exists()
@@ -97,9 +97,9 @@ def test_settings_show_the_data_folder_and_keep_choices(qtbot, make_app, qapp, _
     qtbot.waitUntil(lambda: pane.data_dir_label.text() == str(_isolated_home), timeout=5000)
     assert pane.database_label.text().endswith("purpose.db")
 
-    with qtbot.waitSignal(app.bridge.sig_settings_saved, timeout=5000):
+    with settled(qtbot, app.bridge, 5000):
         pane.auto_promote.click()
-    assert pane._qsettings.value("engine_extras/auto_promote") in (True, "true")
+    assert saved_settings()["auto_promote"] is True  # settings.json is the one place it is kept
 
     style, sheet, palette = qapp.style().name(), qapp.styleSheet(), qapp.palette()
     try:
@@ -116,7 +116,7 @@ def test_settings_show_the_data_folder_and_keep_choices(qtbot, make_app, qapp, _
 def test_privacy_panel_lists_the_sandbox_protections(qtbot, make_app):
     app = make_app()
     pane = app.window.settings_pane
-    with qtbot.waitSignal(app.bridge.sig_privacy_checked, timeout=60_000):
+    with settled(qtbot, app.bridge, 60_000):
         app.window.show_pane("settings")
     texts = [w.text() for w in pane.findChildren(QLabel)]
     assert any("makes no network connections" in t for t in texts)
@@ -148,7 +148,7 @@ def test_running_unprotected_code_needs_a_confirmed_approval(qtbot, make_app, mo
     assert not pane.allow_unprotected.isChecked()  # cancelled: nothing changes
     assert load_settings().allow_unprotected_code is False
     monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: QMessageBox.StandardButton.Yes)
-    with qtbot.waitSignal(app.bridge.sig_settings_saved, timeout=5000):
+    with settled(qtbot, app.bridge, 5000):
         pane.allow_unprotected.click()
     assert load_settings().allow_unprotected_code is True
 
@@ -161,16 +161,16 @@ def test_chat_grounding_can_be_turned_off_and_tuned(qtbot, make_app):
     app.window.show_pane("settings")
     qtbot.waitUntil(lambda: pane._snapshot is not None, timeout=5000)
     assert pane.chat_memory.isChecked() and pane.chat_vault.isChecked() and pane.chat_k.value() == 3
-    with qtbot.waitSignal(app.bridge.sig_settings_saved, timeout=5000):
+    with settled(qtbot, app.bridge, 5000):
         pane.chat_vault.click()
     assert load_settings().chat_uses_vault is False and not pane.chat_k.isEnabled()
-    with qtbot.waitSignal(app.bridge.sig_settings_saved, timeout=5000):
+    with settled(qtbot, app.bridge, 5000):
         pane.chat_memory.click()
     assert load_settings().chat_uses_memory is False
-    with qtbot.waitSignal(app.bridge.sig_settings_saved, timeout=5000):
+    with settled(qtbot, app.bridge, 5000):
         pane.chat_vault.click()
     assert pane.chat_k.isEnabled()
-    with qtbot.waitSignal(app.bridge.sig_settings_saved, timeout=5000):
+    with settled(qtbot, app.bridge, 5000):
         pane.chat_k.setValue(5)
     saved = load_settings()
     assert (saved.chat_uses_vault, saved.chat_uses_memory, saved.chat_vault_k) == (True, False, 5)

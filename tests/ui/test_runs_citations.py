@@ -7,10 +7,10 @@ from types import SimpleNamespace
 from PySide6.QtWidgets import QLabel
 
 from purpose_desktop.engine.runmode import RunMode
+from purpose_desktop.engine.services.runs import RunHistory
 from purpose_desktop.engine.store import Store
 from purpose_desktop.engine.store.trace import TraceRecorder
 from purpose_desktop.engine.vault import Vault
-from purpose_desktop.ui.bridge_work import load_run
 from purpose_desktop.ui.runs_pane import RunDetail
 from tests.fakes import DemoEmbedder
 
@@ -52,7 +52,7 @@ def recorded_run(tmp_path):
 
 def test_load_run_resolves_cited_passages_to_files(tmp_path):
     store, run_id, cited, doc = recorded_run(tmp_path)
-    run = load_run(SimpleNamespace(store=store), run_id)
+    run = RunHistory(SimpleNamespace(store=store)).load(run_id)
     citations = run["steps"][0]["citations"]
     assert citations[0] == {
         "citation": cited["citation"],
@@ -67,7 +67,7 @@ def test_load_run_resolves_cited_passages_to_files(tmp_path):
 
 def test_a_cited_passage_opens_the_source_at_its_lines(qtbot, tmp_path):
     store, run_id, cited, doc = recorded_run(tmp_path)
-    run = load_run(SimpleNamespace(store=store), run_id)
+    run = RunHistory(SimpleNamespace(store=store)).load(run_id)
     store.close()
     detail = RunDetail()
     qtbot.addWidget(detail)

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QLabel
 
 from purpose_desktop.demo import RUNS, build_demo
 from purpose_desktop.engine.core import Engine
-from tests.ui.conftest import press
+from tests.ui.conftest import press, settled
 from tests.ui.pane_fakes import coding_team_model
 
 
@@ -57,7 +57,7 @@ def test_clicking_a_point_opens_that_run_and_the_team_filter_narrows(qtbot, make
     oldest = pane.chart.series()["Python helper"][0]
     target = pane.chart._to_screen(oldest, pane.chart._plot())
     assert pane.chart.point_at(QPointF(target)) is oldest
-    with qtbot.waitSignal(app.bridge.sig_run_loaded, timeout=5000):
+    with settled(qtbot, app.bridge, 5000):
         qtbot.mouseClick(pane.chart, Qt.MouseButton.LeftButton, pos=target.toPoint())
     assert pane.detail.run["id"] == oldest.key
     pane.team_filter.setCurrentIndex(pane.team_filter.findData("Docs writer"))
@@ -71,9 +71,9 @@ def test_a_team_run_shows_up_at_once(qtbot, make_app):
     )
     team = app.window.team_pane
     team.purpose_edit.setText("Help me write Python code")
-    with qtbot.waitSignal(app.bridge.sig_team_proposed, timeout=5000):
+    with settled(qtbot, app.bridge, 5000):
         team.propose()
-    with qtbot.waitSignal(app.bridge.sig_runs_listed, timeout=15_000):
+    with qtbot.waitSignal(app.bridge.sig_team_run_finished, timeout=15_000):
         team.run_task("Write a function that sorts names", "", "train")
     qtbot.waitUntil(lambda: pane.model.rowCount() == 1, timeout=5000)
     assert pane.model.run(0)["task"] == "Write a function that sorts names"

@@ -16,6 +16,7 @@ from purpose_desktop.engine.core import Engine
 from purpose_desktop.engine.errors import ModelError
 from purpose_desktop.ui.theme import apply_theme
 from tests.fakes import ScriptedModel
+from tests.ui.conftest import settled
 from tests.ui.test_chat_window import type_and_send
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -122,7 +123,7 @@ def test_screenshot_streaming_then_stopped(qtbot, make_app, themed, shots):
     with qtbot.waitSignal(app.bridge.sig_reply_cancelled, timeout=5000):
         app.pane.stop()
     deleted = next(c for c in app.pane.list_model.conversations() if c.title == "A chat to delete")
-    with qtbot.waitSignal(app.bridge.sig_conversation_deleted, timeout=5000):
+    with settled(qtbot, app.bridge, 5000):
         app.pane.delete_conversation(deleted.id)
     qtbot.wait(60)
     _save(app.window, shots / "stopped.png")

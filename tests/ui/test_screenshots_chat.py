@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 from purpose_desktop.ui.theme import apply_theme
+from tests.ui.conftest import settled
 from tests.ui.test_screenshots import shots, themed  # noqa: F401 - fixtures
 from tests.ui.test_screenshots_panes import demo_app  # noqa: F401 - fixture
 
@@ -52,7 +53,7 @@ def test_screenshot_chat_with_chips_source_and_search(qtbot, demo_app, themed, s
 
     # Search across chats.
     pane.focus_search()
-    with qtbot.waitSignal(app.bridge.sig_messages_searched, timeout=10_000):
+    with settled(qtbot, app.bridge, 10_000):
         qtbot.keyClicks(pane.search.field, "retry")
     qtbot.waitUntil(lambda: pane.search.results.count() >= 2)
     qtbot.wait(50)

@@ -9,6 +9,7 @@ from purpose_desktop.demo import DemoEmbedder, build_demo
 from purpose_desktop.engine.core import Engine
 from purpose_desktop.engine.vault import Vault
 from purpose_desktop.ui.theme import apply_theme
+from tests.ui.conftest import settled
 from tests.ui.pane_fakes import coding_team_model
 from tests.ui.test_screenshots import shots, themed  # noqa: F401 - fixtures
 
@@ -45,12 +46,12 @@ def _fill(qtbot, app, pane: str) -> None:
     elif pane == "vault":
         vault = w.vault_pane
         qtbot.waitUntil(lambda: vault.source_list.count() == 1, timeout=5000)
-        with qtbot.waitSignal(app.bridge.sig_vault_queried, timeout=10_000):
+        with settled(qtbot, app.bridge, 10_000):
             vault.search_edit.setText("retry failed uploads")
     elif pane == "models":
         qtbot.waitUntil(lambda: w.models_pane.model.rowCount() > 0, timeout=10_000)
     elif pane == "settings":
-        with qtbot.waitSignal(app.bridge.sig_privacy_checked, timeout=60_000):
+        with settled(qtbot, app.bridge, 60_000):
             pass
     qtbot.wait(80)
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from purpose_desktop.engine.core import Engine
-from tests.ui.conftest import press
+from tests.ui.conftest import press, settled
 from tests.ui.pane_fakes import coding_team_model
 
 
@@ -22,7 +22,7 @@ def team_app(make_app, model=None):
 def propose(qtbot, pane, text="Help me write Python code"):
     pane.purpose_edit.setFocus()
     qtbot.keyClicks(pane.purpose_edit, text)
-    with qtbot.waitSignal(pane._bridge.sig_team_proposed, timeout=5000):
+    with settled(qtbot, pane._bridge, 5000):
         qtbot.keyClick(pane.purpose_edit, Qt.Key.Key_Return)
 
 

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from purpose_desktop.demo import VAULT_FILES
 from purpose_desktop.engine.vault import Vault
 from tests.fakes import DemoEmbedder
-from tests.ui.conftest import press
+from tests.ui.conftest import press, settled
 
 
 def project(tmp_path):
@@ -48,16 +48,16 @@ def test_add_a_folder_then_search_it(qtbot, make_app, tmp_path):
     assert pane.info_banner.isVisible() and "skipped" in pane.info_banner.message_label.text()
 
     pane.search_edit.setFocus()
-    with qtbot.waitSignal(app.bridge.sig_vault_queried, timeout=10_000):
-        qtbot.keyClicks(pane.search_edit, "retry failed uploads")
+    qtbot.keyClicks(pane.search_edit, "retry failed uploads")
+    qtbot.waitUntil(lambda: bool(pane.hit_cards()), timeout=10_000)
     cards = pane.hit_cards()
     assert cards and cards[0].hit.rel_path in ("docs/uploads.md", "src/uploader.py")
     assert cards[0].hit.citation.count(":") == 1
     assert "<b>" in cards[0].findChild(type(pane.result_info), "hitSnippet").text()
     assert pane.result_info.text().startswith(f"{len(cards)} passage")
 
-    with qtbot.waitSignal(app.bridge.sig_vault_queried, timeout=10_000):
-        pane.search_edit.setText("zzzqqq nothing like this")
+    pane.search_edit.setText("zzzqqq nothing like this")
+    qtbot.waitUntil(lambda: "Nothing in the vault matches" in pane.result_info.text(), timeout=10_000)
     assert not pane.hit_cards() and "Nothing in the vault matches" in pane.result_info.text()
 
 
@@ -80,7 +80,7 @@ def test_remove_asks_first_and_keeps_the_files(qtbot, make_app, tmp_path, monkey
     pane.remove_selected()
     assert pane.source_list.count() == 1
     QTimer.singleShot(50, answer("Remove"))
-    with qtbot.waitSignal(app.bridge.sig_vault_source_removed, timeout=5000):
+    with settled(qtbot, app.bridge, 5000):
         pane.remove_selected()
     qtbot.waitUntil(lambda: pane.empty.isVisible(), timeout=5000)
     assert (root / "docs" / "uploads.md").exists()

@@ -9,6 +9,7 @@ an IndexJob with its own connection.
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -302,6 +303,10 @@ class Vault:
             )
             return [dict(zip(keys, r, strict=True)) for r in rows]
 
+    def file_path(self, rel_path: str) -> str:
+        """The indexed file a citation's ``rel_path`` names (most recently indexed), or "" if gone."""
+        return file_path(self._store(), rel_path)
+
     def remove_source(self, source: str) -> SourceInfo:
         """Remove a source (by id, id prefix, path or name) with its files, chunks and unused vectors."""
         if self._job is not None and self._job.running:
@@ -369,6 +374,22 @@ class Vault:
 
     def __repr__(self) -> str:
         return f"<Vault {self.db_path} embedder={self.embedder.name!r}>"
+
+
+def file_path(store: Store, rel_path: str) -> str:
+    """The path of the file most recently indexed as ``rel_path``, or "" (also on a database without vault tables)."""
+    try:
+        row = (
+            store.connection
+            .execute(
+                "SELECT path FROM vault_files WHERE rel_path = ? ORDER BY indexed_at DESC LIMIT 1",
+                [rel_path],
+            )
+            .fetchone()
+        )
+    except sqlite3.Error:
+        return ""
+    return row[0] if row else ""
 
 
 class VaultSearchTool(Tool):

@@ -9,10 +9,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
-    QComboBox,
-    QFrame,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -20,7 +16,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMenu,
     QMessageBox,
-    QPlainTextEdit,
     QPushButton,
     QSplitter,
     QToolButton,
@@ -28,128 +23,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from purpose_desktop.engine.services import TeamCatalog
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
-from purpose_desktop.ui.bridge_types import TeamCatalog
-from purpose_desktop.ui.chat_widgets import Banner
-from purpose_desktop.ui.team_run import RunPanel
+from purpose_desktop.ui.chat.messages import Banner
+from purpose_desktop.ui.ops import EngineOp
+from purpose_desktop.ui.team.role_editor import RoleEditor
+from purpose_desktop.ui.team.run import RunPanel
 from purpose_desktop.ui.widgets import BusyBar, EmptyState, PaneHeader
 
-KINDS = (
-    ("plan", "Plans"),
-    ("code", "Writes code (tests run on it)"),
-    ("test", "Writes checks"),
-    ("text", "Writes text"),
-)
-TOOL_LABELS = {
-    "python": "Run Python (sandboxed)",
-    "calculator": "Calculator",
-    "files": "Read/write files",
-    "vault": "Search your Vault",
-}
 UNDO_MS = 10_000
-
-
-class RoleEditor(QFrame):
-    """Edit one role: its title, instructions, tools, model and what kind of work it does."""
-
-    #: the role was changed by the person.
-    sig_changed = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("card")
-        self._role: dict | None = None
-        self._syncing = False
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 10, 12, 12)
-        layout.setSpacing(6)
-        row = QHBoxLayout()
-        self.title_edit = QLineEdit()
-        self.title_edit.setPlaceholderText("Role title, e.g. Reviewer")
-        self.kind_combo = QComboBox()
-        for kind, label in KINDS:
-            self.kind_combo.addItem(label, kind)
-        self.kind_combo.setToolTip("What the critic can check for this role")
-        row.addWidget(self.title_edit, 1)
-        row.addWidget(self.kind_combo)
-        layout.addLayout(row)
-        layout.addWidget(QLabel("Instructions", objectName="sectionTitle"))
-        self.instructions = QPlainTextEdit(objectName="field")
-        self.instructions.setPlaceholderText(
-            "What this role does, in a few sentences. Only this role sees them."
-        )
-        self.instructions.setTabChangesFocus(True)
-        layout.addWidget(self.instructions, 1)
-        # Two columns of tools: one row of four was wider than the editor at 1280 px and clipped a label.
-        tools_row = QGridLayout()
-        tools_row.setHorizontalSpacing(12)
-        tools_row.addWidget(QLabel("Tools", objectName="sectionTitle"), 0, 0, Qt.AlignmentFlag.AlignTop)
-        self.tool_boxes: dict[str, QCheckBox] = {}
-        for i, (name, label) in enumerate(TOOL_LABELS.items()):
-            box = QCheckBox(label)
-            box.toggled.connect(self._changed)
-            self.tool_boxes[name] = box
-            tools_row.addWidget(box, i // 2, 1 + i % 2)
-        tools_row.setColumnStretch(3, 1)
-        layout.addLayout(tools_row)
-        model_row = QHBoxLayout()
-        model_row.addWidget(QLabel("Model", objectName="sectionTitle"))
-        self.model_combo = QComboBox()
-        self.model_combo.setToolTip("Which model this role uses; by default the chat model")
-        model_row.addWidget(self.model_combo, 1)
-        layout.addLayout(model_row)
-        self.title_edit.textEdited.connect(self._changed)
-        self.instructions.textChanged.connect(self._changed)
-        self.kind_combo.currentIndexChanged.connect(self._changed)
-        self.model_combo.currentIndexChanged.connect(self._changed)
-        self.set_models(())
-        self.setEnabled(False)
-
-    def set_models(self, models) -> None:
-        current = self.model_combo.currentData()
-        self._syncing = True
-        try:
-            self.model_combo.clear()
-            self.model_combo.addItem("The chat model", None)
-            for model_id, label in models:
-                self.model_combo.addItem(label, model_id)
-            self._select_model(current)
-        finally:
-            self._syncing = False
-
-    def _select_model(self, model_id) -> None:
-        index = self.model_combo.findData(model_id) if model_id else 0
-        if index < 0:  # a model that is no longer on this computer: keep it visible, not silently dropped
-            self.model_combo.addItem(f"{model_id} (not found)", model_id)
-            index = self.model_combo.count() - 1
-        self.model_combo.setCurrentIndex(index)
-
-    def set_role(self, role: dict | None) -> None:
-        self._role = role
-        self._syncing = True
-        try:
-            self.setEnabled(role is not None)
-            role = role or {}
-            self.title_edit.setText(role.get("title", ""))
-            self.instructions.setPlainText(role.get("instructions", ""))
-            index = self.kind_combo.findData(role.get("kind", "text"))
-            self.kind_combo.setCurrentIndex(max(0, index))
-            for name, box in self.tool_boxes.items():
-                box.setChecked(name in (role.get("tools") or []))
-            self._select_model(role.get("model"))
-        finally:
-            self._syncing = False
-
-    def _changed(self, *_args) -> None:
-        if self._syncing or self._role is None:
-            return
-        r = self._role
-        r["title"] = self.title_edit.text().strip() or r.get("name", "Role").title()
-        r["instructions"] = self.instructions.toPlainText()
-        r["kind"] = self.kind_combo.currentData()
-        r["tools"] = [n for n, b in self.tool_boxes.items() if b.isChecked()]
-        r["model"] = self.model_combo.currentData()
-        self.sig_changed.emit()
 
 
 class TeamPane(QWidget):
@@ -165,26 +47,18 @@ class TeamPane(QWidget):
         self._spec: dict | None = None
         self._dirty = False
         self._catalog: TeamCatalog | None = None
-        self._pending: dict[str, str] = {}  # request id → what it was
+        self._opening: str | None = None  # the saved team being loaded (a second click waits for it)
         self._run_request = None
         self._deleted: dict | None = None
         self._default_team: str | None = None
         self._opened_default = False
         self._build()
         b = bridge
-        b.sig_engine_started.connect(lambda _id: self.refresh())
-        b.sig_teams_listed.connect(self._on_catalog)
-        b.sig_team_proposed.connect(self._on_proposed)
-        b.sig_team_loaded.connect(self._on_loaded)
-        b.sig_team_saved.connect(self._on_saved)
-        b.sig_team_deleted.connect(self._on_deleted)
-        b.sig_settings_loaded.connect(self._on_settings)
-        b.sig_settings_saved.connect(self._on_settings)
+        b.sig_engine_started.connect(lambda _id: self._on_engine_started())
         b.sig_run_event_received.connect(self.run_panel.on_event)
         b.sig_team_run_finished.connect(lambda rid, res: self._on_run_ended(rid, res, "complete"))
         b.sig_team_run_cancelled.connect(lambda rid, res: self._on_run_ended(rid, res, "cancelled"))
         b.sig_team_run_failed.connect(self._on_run_failed)
-        b.sig_action_failed.connect(self._on_failed)
 
     # -- layout -----------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -352,7 +226,20 @@ class TeamPane(QWidget):
         return self._dirty
 
     def refresh(self) -> None:
-        self._pending[self._bridge.list_teams().id] = "list"
+        EngineOp(self, lambda e: e.teams.catalog(), what="listing teams").success(self._on_catalog).run(
+            self._bridge
+        )
+
+    def _on_engine_started(self) -> None:
+        self.refresh()
+        EngineOp(self, lambda e: e.config.snapshot(), what="reading the settings").success(
+            self._on_settings
+        ).run(self._bridge)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._bridge.running:
+            self.refresh()  # teams saved elsewhere (and the default team) are current when the pane shows
 
     def new_team(self) -> None:
         if not self._confirm_discard():
@@ -372,19 +259,32 @@ class TeamPane(QWidget):
         if not self._confirm_discard():
             return
         self.banner.dismiss()
-        self._pending[self._bridge.propose_team(text).id] = "propose"
-        self.busy.start("Choosing roles…")
+        EngineOp(self, lambda e: e.teams.propose(text), what="proposing a team").success(
+            self._on_proposed
+        ).failure(self._on_failed).busy(self.busy, "Choosing roles…").run(self._bridge)
         self.propose_button.setEnabled(False)
 
     def open_team(self, team_id: str) -> None:
         if self._spec is not None and self._spec.get("id") == team_id:
             return
-        if team_id in self._pending.values():
+        if team_id == self._opening:
             return
         if not self._confirm_discard():
             self._select_saved(self._spec.get("id") if self._spec else None)
             return
-        self._pending[self._bridge.load_team(team_id).id] = team_id
+        self._opening = team_id
+
+        def loaded(spec: dict) -> None:
+            self._opening = None
+            self._on_loaded(spec)
+
+        def failed(err: ErrorInfo) -> None:
+            self._opening = None
+            self._on_failed(err)
+
+        EngineOp(self, lambda e: e.teams.load(team_id), what="loading a team").success(loaded).failure(
+            failed
+        ).run(self._bridge)
 
     def save(self) -> None:
         if self._spec is None:
@@ -394,7 +294,7 @@ class TeamPane(QWidget):
             self.banner.show_message("The team needs a name.", "Type a name, then save again.")
             self.name_edit.setFocus()
             return
-        self._pending[self._bridge.save_team(copy.deepcopy(self._spec)).id] = "save"
+        self._save(copy.deepcopy(self._spec), "save")
 
     def duplicate(self) -> None:
         if self._spec is None:
@@ -408,7 +308,7 @@ class TeamPane(QWidget):
         dup.update(id=uuid.uuid4().hex, name=name)
         self._spec, self._dirty = dup, False
         self._show_spec()
-        self._pending[self._bridge.save_team(copy.deepcopy(dup)).id] = "save"
+        self._save(copy.deepcopy(dup), "save")
 
     def delete_current(self) -> None:
         spec = self._spec
@@ -420,7 +320,10 @@ class TeamPane(QWidget):
         if not saved:
             return
         self._deleted = copy.deepcopy(spec)
-        self._pending[self._bridge.delete_team(spec["id"]).id] = "delete"
+        team_id = spec["id"]
+        EngineOp(self, lambda e: e.teams.delete(team_id), what="deleting a team").success(
+            self._on_deleted
+        ).failure(self._on_delete_failed).run(self._bridge)
 
     def undo_delete(self) -> None:
         spec, self._deleted = self._deleted, None
@@ -429,7 +332,12 @@ class TeamPane(QWidget):
         self.undo_banner.dismiss()
         self._spec, self._dirty = spec, False
         self._show_spec()
-        self._pending[self._bridge.save_team(copy.deepcopy(spec)).id] = "restore"
+        self._save(copy.deepcopy(spec), "restore")
+
+    def _save(self, spec: dict, what: str) -> None:
+        EngineOp(self, lambda e: e.teams.save(spec), what="saving a team").success(
+            lambda saved: self._on_saved(saved, what)
+        ).failure(self._on_failed).run(self._bridge)
 
     def add_role(self, name: str) -> None:
         if self._spec is None or self._catalog is None:
@@ -493,8 +401,7 @@ class TeamPane(QWidget):
             self._bridge.stop(self._run_request)
 
     # -- engine answers ---------------------------------------------------------------------------
-    def _on_catalog(self, request_id: str, catalog: TeamCatalog) -> None:
-        self._pending.pop(request_id, None)
+    def _on_catalog(self, catalog: TeamCatalog) -> None:
         self._catalog = catalog
         # Refilling the list must not "open" whichever team Qt makes current along the way.
         self.team_list.blockSignals(True)
@@ -518,7 +425,7 @@ class TeamPane(QWidget):
         self._select_saved(self._spec.get("id") if self._spec else None)
         self._maybe_open_default()
 
-    def _on_settings(self, _request_id: str, snapshot) -> None:
+    def _on_settings(self, snapshot) -> None:
         self._default_team = snapshot.settings.get("default_team")
         self._maybe_open_default()
 
@@ -530,10 +437,7 @@ class TeamPane(QWidget):
             self._opened_default = True
             self.open_team(team.id)
 
-    def _on_proposed(self, request_id: str, spec: dict) -> None:
-        if self._pending.pop(request_id, None) != "propose":
-            return
-        self.busy.stop()
+    def _on_proposed(self, spec: dict) -> None:
         self.propose_button.setEnabled(True)
         self._spec, self._dirty = spec, True
         self._show_spec()
@@ -549,16 +453,11 @@ class TeamPane(QWidget):
             f"Proposed {len(spec['roles'])} roles {why}. Edit them, then Save.".replace("  ", " "), 5000
         )
 
-    def _on_loaded(self, request_id: str, spec: dict) -> None:
-        if self._pending.pop(request_id, None) is None:
-            return
+    def _on_loaded(self, spec: dict) -> None:
         self._spec, self._dirty = spec, False
         self._show_spec()
 
-    def _on_saved(self, request_id: str, spec: dict) -> None:
-        what = self._pending.pop(request_id, None)
-        if what is None:
-            return
+    def _on_saved(self, spec: dict, what: str) -> None:
         if self._spec is not None and self._spec.get("id") == spec.get("id"):
             self._spec, self._dirty = spec, False
             self._show_spec()
@@ -567,9 +466,7 @@ class TeamPane(QWidget):
         )
         self.refresh()
 
-    def _on_deleted(self, request_id: str, team_id: str) -> None:
-        if self._pending.pop(request_id, None) != "delete":
-            return
+    def _on_deleted(self, team_id: str) -> None:
         name = self._deleted["name"] if self._deleted else "the team"
         if self._spec is not None and self._spec.get("id") == team_id:
             self._spec, self._dirty = None, False
@@ -589,14 +486,12 @@ class TeamPane(QWidget):
             self._run_request = None
         self.run_panel.fail(request_id, err)
 
-    def _on_failed(self, request_id: str, err: ErrorInfo) -> None:
-        what = self._pending.pop(request_id, None)
-        if what is None:
-            return
-        self.busy.stop()
+    def _on_delete_failed(self, err: ErrorInfo) -> None:
+        self._deleted = None
+        self._on_failed(err)
+
+    def _on_failed(self, err: ErrorInfo) -> None:
         self.propose_button.setEnabled(True)
-        if what == "delete":
-            self._deleted = None
         self.banner.show_message(err.message, err.hint)
 
     # -- helpers ----------------------------------------------------------------------------------

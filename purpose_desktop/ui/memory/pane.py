@@ -6,7 +6,7 @@ Shift+A archive · J / ↓ next · K / ↑ previous · Ctrl+Z undo the last deci
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -26,20 +26,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from purpose_desktop.ui import theme
+from purpose_desktop.engine.services import MemoryDecision, MemoryList
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
-from purpose_desktop.ui.bridge_types import MemoryDecision, MemoryList
-from purpose_desktop.ui.chat_widgets import Banner
-from purpose_desktop.ui.memory_detail import (
+from purpose_desktop.ui.chat.messages import Banner
+from purpose_desktop.ui.memory.detail import (
     KIND_LABELS,
-    STATUS_LABELS,
-    VERDICT_WORDS,
     MemoryDetail,
-    kind_label,
 )
+from purpose_desktop.ui.memory.table_model import MemoryTableModel
+from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.widgets import BusyBar, EmptyState, PaneHeader
 
-COLUMNS = ("Memory", "Kind", "Evidence", "Used")
 #: Tabs: (label, statuses shown). Review comes first: it is what needs a person.
 TABS = (
     ("To review", ("quarantined", "candidate")),
@@ -51,64 +48,6 @@ TABS = (
 QUICK_REASONS = ("Wrong", "Too specific", "Duplicate", "Unsafe")
 UNDO_MS = 15_000
 PAST = {"approve": "Approved", "reject": "Rejected", "archive": "Archived", "restore": "Moved back to review"}
-
-
-class MemoryTableModel(QAbstractTableModel):
-    """The memories the filters let through, newest change first."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list = []
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def set_memories(self, memories: list) -> None:
-        self.beginResetModel()
-        self._rows = list(memories)
-        self.endResetModel()
-
-    def memory(self, row: int):
-        return self._rows[row] if 0 <= row < len(self._rows) else None
-
-    def row_of(self, memory_id: str) -> int:
-        return next((i for i, m in enumerate(self._rows) if m.id == memory_id), -1)
-
-    def data(self, index, role: int = Qt.ItemDataRole.DisplayRole):
-        m = self.memory(index.row()) if index.isValid() else None
-        if m is None:
-            return None
-        col = index.column()
-        verdict = (m.evidence or {}).get("verdict") if m.evidence else None
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col == 0:
-                return " ".join(m.text.split())
-            if col == 1:
-                return kind_label(m.kind)
-            if col == 2:
-                if m.scan.get("blocked"):
-                    return "blocked by scan"
-                if not verdict:
-                    return "not tested"
-                delta = (m.evidence or {}).get("delta")
-                return VERDICT_WORDS.get(verdict, verdict) + (f" ({delta:+.1f})" if delta is not None else "")
-            if col == 3:
-                return f"{m.retrieved}× · {m.utility:.2f}" if m.retrieved else "–"
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{m.text}\n\n{STATUS_LABELS.get(m.status, m.status)} · {kind_label(m.kind)}"
-        if role == Qt.ItemDataRole.ForegroundRole and col == 2:
-            return theme.color(
-                {"helps": "good", "hurts": "poor", "neutral": "fair"}.get(verdict or "", "muted")
-            )
-        return None
 
 
 class MemoryReviewPane(QWidget):
@@ -127,8 +66,7 @@ class MemoryReviewPane(QWidget):
         self._bridge = bridge
         self._all: list = []
         self._counts: dict[str, int] = {}
-        self._pending: dict[str, str] = {}
-        self._show_request: str | None = None
+        self._show_request: object | None = None  # the latest memory opened; older answers are ignored
         self._retest = None
         self._undo: MemoryDecision | None = None
         self._focus_id: str | None = None
@@ -137,16 +75,11 @@ class MemoryReviewPane(QWidget):
         self._build_actions()
         b = bridge
         b.sig_engine_started.connect(lambda _id: self.refresh())
-        b.sig_memories_listed.connect(self._on_listed)
-        b.sig_memory_shown.connect(self._on_shown)
-        b.sig_memories_decided.connect(self._on_decided)
-        b.sig_memory_edited.connect(self._on_edited)
-        b.sig_memory_taught.connect(self._on_taught)
         b.sig_memory_retest_progressed.connect(self._on_retest_progress)
         b.sig_memory_retested.connect(lambda rid, ev: self._on_retest_ended(rid, ev, False))
         b.sig_memory_retest_cancelled.connect(lambda rid, ev: self._on_retest_ended(rid, ev, True))
         b.sig_team_run_finished.connect(lambda *_: self.refresh())
-        b.sig_action_failed.connect(self._on_failed)
+        b.sig_memory_retest_failed.connect(self._on_retest_failed)
 
     # -- layout -----------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -344,7 +277,13 @@ class MemoryReviewPane(QWidget):
 
     # -- public actions ---------------------------------------------------------------------------
     def refresh(self) -> None:
-        self._pending[self._bridge.list_memories().id] = "list"
+        EngineOp(self, lambda e: e.memories.list(), what="listing memories").success(self._on_listed).run(
+            self._bridge
+        )
+
+    def _op(self, fn, what: str, done) -> None:
+        """A one-shot request whose failure shows in the banner and re-reads the list."""
+        EngineOp(self, fn, what=what).success(done).failure(self._on_failed).run(self._bridge)
 
     def selected(self) -> list:
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
@@ -437,7 +376,8 @@ class MemoryReviewPane(QWidget):
             self.sig_status.emit("Nothing to undo.", 2000)
             return
         self.undo_banner.dismiss()
-        self._pending[self._bridge.undo_decision(decision.previous, decision.action).id] = "undo"
+        previous = decision.previous
+        self._op(lambda e: e.memories.undo(previous), "undoing", lambda d: self._on_decided(d, "undo"))
         self._update_buttons()
 
     def teach(self) -> None:
@@ -445,7 +385,8 @@ class MemoryReviewPane(QWidget):
             self, "Teach a preference", "A lesson the team should always follow (it is scanned first):"
         )
         if ok and text.strip():
-            self._pending[self._bridge.teach(text.strip()).id] = "teach"
+            lesson = text.strip()
+            self._op(lambda e: e.memories.teach(lesson), "teaching", self._on_taught)
 
     # -- internals --------------------------------------------------------------------------------
     def _decide(self, action: str, reason: str = "") -> None:
@@ -464,7 +405,11 @@ class MemoryReviewPane(QWidget):
             return
         self._close_inline()
         self._next_after = self._row_after(chosen)
-        self._pending[self._bridge.decide_memories(ids, action, reason).id] = action
+        self._op(
+            lambda e: e.memories.decide(ids, action, reason),
+            f"{action} memories",
+            lambda d: self._on_decided(d, action),
+        )
 
     def _row_after(self, chosen) -> str | None:
         """The memory to show after deciding on ``chosen``: the next one below, else the one above."""
@@ -489,7 +434,8 @@ class MemoryReviewPane(QWidget):
         if len(chosen) != 1 or not text:
             return
         self._close_inline()
-        self._pending[self._bridge.edit_memory(chosen[0].id, text).id] = "edit"
+        memory_id = chosen[0].id
+        self._op(lambda e: e.memories.edit(memory_id, text), "editing a memory", self._on_edited)
 
     def _close_inline(self) -> None:
         self.reject_box.hide()
@@ -535,7 +481,11 @@ class MemoryReviewPane(QWidget):
         if not chosen:
             self._close_inline()
         if len(chosen) == 1:
-            self._show_request = self._bridge.show_memory(chosen[0].id).id
+            token = self._show_request = object()
+            memory_id = chosen[0].id
+            EngineOp(self, lambda e: e.memories.show(memory_id), what="opening a memory").success(
+                lambda detail: self._on_shown(token, detail)
+            ).run(self._bridge)
         elif len(chosen) > 1:
             self._show_request = None
             self.detail.show_empty(
@@ -561,8 +511,7 @@ class MemoryReviewPane(QWidget):
         self.approve_button.setText(f"Approve {n}" if n > 1 else "Approve")
 
     # -- answers ----------------------------------------------------------------------------------
-    def _on_listed(self, request_id: str, result: MemoryList) -> None:
-        self._pending.pop(request_id, None)
+    def _on_listed(self, result: MemoryList) -> None:
         self._all = list(result.memories)
         self._counts = dict(result.counts)
         review = self._counts.get("quarantined", 0) + self._counts.get("candidate", 0)
@@ -572,16 +521,13 @@ class MemoryReviewPane(QWidget):
         self.sig_review_count_changed.emit(review)
         self._apply_filters()
 
-    def _on_shown(self, request_id: str, detail: dict) -> None:
-        if request_id != self._show_request:
+    def _on_shown(self, token: object, detail: dict) -> None:
+        if token is not self._show_request:
             return
         self._show_request = None
         self.detail.show_memory(detail)
 
-    def _on_decided(self, request_id: str, decision: MemoryDecision) -> None:
-        what = self._pending.pop(request_id, None)
-        if what is None:
-            return
+    def _on_decided(self, decision: MemoryDecision, what: str) -> None:
         n = len(decision.memories)
         if what == "undo":
             self.sig_status.emit(
@@ -601,9 +547,7 @@ class MemoryReviewPane(QWidget):
         self.refresh()
         self._update_buttons()
 
-    def _on_edited(self, request_id: str, memory) -> None:
-        if self._pending.pop(request_id, None) is None:
-            return
+    def _on_edited(self, memory) -> None:
         if memory.status == "rejected":
             self.banner.show_message(
                 "The edited text was blocked by the immune scan, so the memory is now rejected.",
@@ -622,9 +566,7 @@ class MemoryReviewPane(QWidget):
         self._focus_id = memory.id
         self.refresh()
 
-    def _on_taught(self, request_id: str, result) -> None:
-        if self._pending.pop(request_id, None) is None:
-            return
+    def _on_taught(self, result) -> None:
         outcome = getattr(result, "outcome", "")
         words = {
             "promoted": "Learned. It is promoted: you taught it.",
@@ -653,14 +595,13 @@ class MemoryReviewPane(QWidget):
         self.refresh()
         self._update_buttons()
 
-    def _on_failed(self, request_id: str, err: ErrorInfo) -> None:
+    def _on_retest_failed(self, request_id: str, err: ErrorInfo) -> None:
         if self._retest is not None and request_id == self._retest.id:
             self._retest = None
             self.retest_busy.stop()
             self.banner.show_message(err.message, err.hint)
             self._update_buttons()
-            return
-        if self._pending.pop(request_id, None) is None and request_id != self._show_request:
-            return
+
+    def _on_failed(self, err: ErrorInfo) -> None:
         self.banner.show_message(err.message, err.hint)
         self.refresh()

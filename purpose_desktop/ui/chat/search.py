@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
-from purpose_desktop.ui.conversation_list import relative_time
+from purpose_desktop.ui.chat.conversation_list import relative_time
+from purpose_desktop.ui.ops import EngineOp
 
 #: Typing pauses this long (ms) before the search is asked for: one query per pause, not per key.
 DEBOUNCE_MS = 250
@@ -141,8 +142,6 @@ class ChatSearch(QWidget):
         layout.addWidget(self.results, 1)
         self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._timer.timeout.connect(self._search)
-        bridge.sig_messages_searched.connect(self._on_searched)
-        bridge.sig_action_failed.connect(self._on_failed)
 
     @property
     def active(self) -> bool:
@@ -175,11 +174,15 @@ class ChatSearch(QWidget):
         if self._query:
             if not self.results.count():
                 self._set_status("Searching…")
-            self._request = self._bridge.search_messages(self._query).id
+            token = self._request = object()
+            query = self._query
+            EngineOp(self, lambda e: e.search_messages(query, 50), what="searching chats").success(
+                lambda hits: self._on_searched(token, query, hits)
+            ).failure(lambda err: self._on_failed(token, err)).run(self._bridge)
 
-    def _on_searched(self, request_id: str, query: str, hits) -> None:
-        if request_id != self._request:
-            return  # an older query's answer, or someone else's
+    def _on_searched(self, token: object, query: str, hits) -> None:
+        if token is not self._request:
+            return  # an older query's answer
         self._request = None
         self.hits = list(hits)
         self.results.clear()
@@ -211,8 +214,8 @@ class ChatSearch(QWidget):
                 height = widget.layout().heightForWidth(width) if width > 0 else -1
                 item.setSizeHint(QSize(width, height if height > 0 else widget.sizeHint().height()))
 
-    def _on_failed(self, request_id: str, err: ErrorInfo) -> None:
-        if request_id == self._request:
+    def _on_failed(self, token: object, err: ErrorInfo) -> None:
+        if token is self._request:
             self._request = None
             self._set_status(f"Search failed: {err.message}")
 

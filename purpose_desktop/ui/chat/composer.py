@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from purpose_desktop.ui.chat_widgets import MAX_COLUMN_WIDTH, Banner
+from purpose_desktop.ui.chat.messages import MAX_COLUMN_WIDTH, Banner
 
 HINT = "Enter to send  ·  Shift+Enter for a new line  ·  Esc to stop"
 EDIT_HINT = "Enter to resend  ·  Shift+Enter for a new line  ·  Esc to cancel editing"

@@ -22,10 +22,10 @@ from PySide6.QtWidgets import (
 )
 
 from purpose_desktop.ui import theme
-from purpose_desktop.ui.markdown import DARK as DARK_CODE
-from purpose_desktop.ui.markdown import LIGHT as LIGHT_CODE
-from purpose_desktop.ui.markdown import MarkdownRenderer, RenderedMarkdown, copy_index
-from purpose_desktop.ui.message_parts import ActionRow, ContextChips
+from purpose_desktop.ui.chat.markdown import DARK as DARK_CODE
+from purpose_desktop.ui.chat.markdown import LIGHT as LIGHT_CODE
+from purpose_desktop.ui.chat.markdown import MarkdownRenderer, RenderedMarkdown, copy_index
+from purpose_desktop.ui.chat.message_parts import ActionRow, ContextChips
 
 #: Widest a message column gets: long lines are hard to read on a wide monitor.
 MAX_COLUMN_WIDTH = 860

@@ -24,19 +24,20 @@ from purpose_desktop.ui.bridge import (
     ModelSummary,
     ReplyResult,
 )
-from purpose_desktop.ui.chat_actions import UNDO_MS, ChatActions, ReplyStream, display_key
-from purpose_desktop.ui.chat_search import ChatSearch
-from purpose_desktop.ui.chat_widgets import (
+from purpose_desktop.ui.chat.actions import UNDO_MS, ChatActions, ReplyStream, display_key
+from purpose_desktop.ui.chat.composer import Composer
+from purpose_desktop.ui.chat.conversation_list import ConversationListModel, ConversationListView, IdRole
+from purpose_desktop.ui.chat.markdown import warm_up as warm_up_markdown
+from purpose_desktop.ui.chat.message_parts import WrongDialog
+from purpose_desktop.ui.chat.messages import (
     WELCOME_HINT,
     WELCOME_TITLE,
     Banner,
     MessageList,
     MessageWidget,
 )
-from purpose_desktop.ui.composer import Composer
-from purpose_desktop.ui.conversation_list import ConversationListModel, ConversationListView, IdRole
-from purpose_desktop.ui.markdown import warm_up as warm_up_markdown
-from purpose_desktop.ui.message_parts import WrongDialog
+from purpose_desktop.ui.chat.search import ChatSearch
+from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.source_viewer import SourceViewer
 
 #: Streaming text is re-rendered at most this often (ms): one re-render per token would stall the GUI.
@@ -76,8 +77,7 @@ class ChatPane(QWidget, ChatActions):
         self._model_name = "Assistant"
         self._current_id: str | None = None
         self._stream: ReplyStream | None = None
-        self._messages_request: str | None = None
-        self._list_requests: set[str] = set()
+        self._messages_request: object | None = None  # the latest load; older answers are ignored
         self._cache: dict[str, list[Message]] = {}
         self._shown_key: tuple | None = None
         self._deleted: dict[str, Conversation] = {}
@@ -85,9 +85,7 @@ class ChatPane(QWidget, ChatActions):
         self._syncing = False
         self._model_detail = ""
         self._loading_shown = False
-        self._actions: dict[str, str] = {}  # request id → "mark" | "export" | "restore"
         self._replaced: tuple | None = None  # (chat id, messages) the last regenerate/edit replaced
-        self._marks: dict[str, tuple[str, str]] = {}  # request id → (message id, note)
         self._reveal_id: str | None = None  # a message to scroll to once its chat is shown (search)
         self.wrong_dialog: WrongDialog | None = None
         self.source_viewer: SourceViewer | None = None
@@ -98,6 +96,7 @@ class ChatPane(QWidget, ChatActions):
         self._build()
         self._connect_bridge()
         self.set_model_state("loading")
+        self._refresh_list()  # made before the bridge starts, it runs first, ahead of the model load
         # While the model loads, load the syntax highlighters: their first use costs ~60 ms.
         QTimer.singleShot(0, warm_up_markdown)
 
@@ -130,7 +129,7 @@ class ChatPane(QWidget, ChatActions):
         self.list_view.setAccessibleName("Chats")
         self.list_view.selectionModel().currentChanged.connect(self._on_current_changed)
         self.list_view.sig_delete_requested.connect(self.delete_conversation)
-        self.list_model.sig_rename_requested.connect(self._bridge.rename_conversation)
+        self.list_model.sig_rename_requested.connect(self._rename)
         side.addWidget(self.list_view, 1)
         self.empty_list_label = QLabel("No chats yet.", objectName="emptyListLabel")
         self.empty_list_label.setWordWrap(True)
@@ -180,20 +179,11 @@ class ChatPane(QWidget, ChatActions):
         b.sig_model_load_progress.connect(lambda _id, text: self.set_model_state("loading", text))
         b.sig_model_loaded.connect(self._on_model_loaded)
         b.sig_model_load_failed.connect(self._on_model_load_failed)
-        b.sig_conversations_listed.connect(self._on_conversations_listed)
-        b.sig_messages_loaded.connect(self._on_messages_loaded)
         b.sig_conversation_created.connect(self._on_conversation_created)
         b.sig_token_received.connect(self._on_token)
         b.sig_reply_finished.connect(self._on_reply_ended)
         b.sig_reply_cancelled.connect(self._on_reply_ended)
         b.sig_reply_failed.connect(self._on_reply_failed)
-        b.sig_conversation_renamed.connect(self._on_renamed)
-        b.sig_conversation_restored.connect(self._on_restored)
-        b.sig_request_failed.connect(self._on_request_failed)
-        b.sig_message_marked_wrong.connect(self._on_marked_wrong)
-        b.sig_messages_restored.connect(self._on_messages_restored)
-        b.sig_conversation_exported.connect(self._on_exported)
-        b.sig_action_failed.connect(self._on_action_failed)
 
     # -- public actions (buttons, keys, the main window's shortcuts) ---------------------------------
     @property
@@ -283,7 +273,9 @@ class ChatPane(QWidget, ChatActions):
         self._cache.pop(conversation_id, None)
         if self._current_id == conversation_id:
             self.composer.cancel_editing()
-        self._bridge.delete_conversation(conversation_id)
+        EngineOp(
+            self, lambda e: e.store.delete_conversation(conversation_id), what="deleting a chat"
+        ).failure(self._on_change_failed).run(self._bridge)
         if self._current_id == conversation_id:
             self.new_chat()
         self.undo_banner.show_message(
@@ -299,7 +291,10 @@ class ChatPane(QWidget, ChatActions):
             return
         self._last_deleted = None
         self.undo_banner.dismiss()
-        self._bridge.restore_conversation(conv.id)
+        conversation_id = conv.id
+        EngineOp(
+            self, lambda e: e.store.restore_conversation(conversation_id), what="restoring a chat"
+        ).success(self._on_restored).failure(self._on_change_failed).run(self._bridge)
 
     def rename_current(self) -> None:
         self.list_view.setFocus()
@@ -371,8 +366,7 @@ class ChatPane(QWidget, ChatActions):
         self.set_model_state("loading")
         self._bridge.reload_model()
 
-    def _on_conversations_listed(self, request_id: str, conversations: list[Conversation]) -> None:
-        self._list_requests.discard(request_id)
+    def _on_conversations_listed(self, conversations: list[Conversation]) -> None:
         self._syncing = True
         try:
             self.list_model.set_conversations([c for c in conversations if c.id not in self._deleted])
@@ -383,8 +377,20 @@ class ChatPane(QWidget, ChatActions):
         else:
             self._select_row(self._current_id)
 
-    def _on_messages_loaded(self, request_id: str, conversation_id: str, messages: list[Message]) -> None:
-        if request_id != self._messages_request:
+    def _load_messages(self, conversation_id: str) -> None:
+        token = self._messages_request = object()
+        EngineOp(self, lambda e: e.store.messages(conversation_id), what="loading a chat").success(
+            lambda messages: self._on_messages_loaded(token, conversation_id, messages)
+        ).failure(lambda err: self._on_messages_failed(token, err)).run(self._bridge)
+
+    def _on_messages_failed(self, token: object, err: ErrorInfo) -> None:
+        self.show_error(err)
+        if token is self._messages_request:
+            self._messages_request = None
+            self.messages.clear("This chat could not be loaded.")
+
+    def _on_messages_loaded(self, token: object, conversation_id: str, messages: list[Message]) -> None:
+        if token is not self._messages_request:
             return  # the person moved on to another chat
         self._messages_request = None
         self._cache[conversation_id] = list(messages)
@@ -444,7 +450,7 @@ class ChatPane(QWidget, ChatActions):
             self.sig_title_changed.emit(conv.title)
             if stream.mode != "send":
                 # Earlier messages were replaced in the store: show exactly what it now holds.
-                self._messages_request = self._bridge.load_messages(conv.id).id
+                self._load_messages(conv.id)
         if assistant.status == "cancelled":
             self.sig_status.emit("Reply stopped — what arrived is kept.", 4000)
         self._set_streaming(False)
@@ -465,12 +471,17 @@ class ChatPane(QWidget, ChatActions):
         if stream.conversation_id:
             self._cache.pop(stream.conversation_id, None)
             if stream.mode != "send" and stream.conversation_id == self._current_id:
-                self._messages_request = self._bridge.load_messages(stream.conversation_id).id
+                self._load_messages(stream.conversation_id)
         self.show_error(err)
         self._set_streaming(False)
         self._refresh_list()
 
-    def _on_renamed(self, _request_id: str, conv: Conversation) -> None:
+    def _rename(self, conversation_id: str, title: str) -> None:
+        EngineOp(
+            self, lambda e: e.store.rename_conversation(conversation_id, title), what="renaming a chat"
+        ).success(self._on_renamed).failure(self._on_change_failed).run(self._bridge)
+
+    def _on_renamed(self, conv: Conversation) -> None:
         if conv.id in self._deleted:
             return
         self._syncing = True
@@ -481,7 +492,7 @@ class ChatPane(QWidget, ChatActions):
         if conv.id == self._current_id:
             self.sig_title_changed.emit(conv.title)
 
-    def _on_restored(self, _request_id: str, conv: Conversation) -> None:
+    def _on_restored(self, conv: Conversation) -> None:
         self._deleted.pop(conv.id, None)
         self._syncing = True
         try:
@@ -491,19 +502,9 @@ class ChatPane(QWidget, ChatActions):
         self.select_conversation(conv.id)
         self.sig_status.emit(f"Restored “{conv.title}”.", 3000)
 
-    def _on_action_failed(self, request_id: str, err: ErrorInfo) -> None:
-        if self._actions.pop(request_id, None) is not None:
-            self._marks.pop(request_id, None)
-            self.show_error(err)
-
-    def _on_request_failed(self, request_id: str, err: ErrorInfo) -> None:
+    def _on_change_failed(self, err: ErrorInfo) -> None:
         self.show_error(err)
-        if request_id == self._messages_request:
-            self._messages_request = None
-            self.messages.clear("This chat could not be loaded.")
-        if request_id not in self._list_requests:
-            self._refresh_list()  # a rename, delete or restore failed: show the store's truth
-        self._list_requests.discard(request_id)
+        self._refresh_list()  # a rename, delete or restore failed: show the store's truth
 
     # -- helpers ------------------------------------------------------------------------------------
     def _update_empty_list(self, *_args) -> None:
@@ -514,7 +515,9 @@ class ChatPane(QWidget, ChatActions):
         self.list_view.setVisible(not empty)
 
     def _refresh_list(self) -> None:
-        self._list_requests.add(self._bridge.list_conversations().id)
+        EngineOp(self, lambda e: e.store.list_conversations(), what="listing chats").success(
+            self._on_conversations_listed
+        ).failure(self.show_error).run(self._bridge)
 
     def _on_current_changed(self, current, _previous) -> None:
         if self._syncing or not current.isValid():
@@ -536,7 +539,7 @@ class ChatPane(QWidget, ChatActions):
             self._shown_key = None
             waiting = self._stream is not None
             self.messages.clear("Loading… (after the reply being written)" if waiting else "Loading…")
-        self._messages_request = self._bridge.load_messages(conversation_id).id
+        self._load_messages(conversation_id)
 
     def _render(self, conversation_id: str, messages: list[Message]) -> None:
         self._detach_stream()

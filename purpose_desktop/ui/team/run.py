@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from purpose_desktop.ui.chat_widgets import Banner, MessageWidget
+from purpose_desktop.ui.chat.messages import Banner, MessageWidget
 from purpose_desktop.ui.widgets import Badge, EmptyState, human_duration, repolish, score_state, score_text
 
 #: Streamed step output is re-rendered at most this often (ms).

@@ -8,9 +8,9 @@ from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.errors import InputError, ModelError
 from purpose_desktop.engine.memory import similarity
 from tests.engine.services_helpers import make_engine
-from tests.fakes import DEMO_EMBEDDER_NAME, demo_embed
 from tests.engine.test_memory_team import TESTS
 from tests.engine.test_services_teams import _model
+from tests.fakes import DEMO_EMBEDDER_NAME, demo_embed
 
 
 @pytest.fixture(autouse=True)

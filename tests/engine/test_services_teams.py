@@ -7,10 +7,9 @@ import pytest
 from purpose_desktop.engine.errors import InputError, ModelError
 from purpose_desktop.engine.events import RunFinished, RunStarted
 from purpose_desktop.engine.memory import similarity
-from tests.engine.scripted_json import ScriptedJsonModel, final
 from tests.engine.services_helpers import make_engine
-from tests.fakes import DEMO_EMBEDDER_NAME, demo_embed
 from tests.engine.test_memory_team import CHECKS, GOOD, PLAN, TESTS
+from tests.fakes import DEMO_EMBEDDER_NAME, ScriptedJsonModel, demo_embed, final
 
 
 @pytest.fixture(autouse=True)

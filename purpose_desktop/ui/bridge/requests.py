@@ -167,8 +167,7 @@ class IndexRequest:
 @dataclass(frozen=True)
 class RetestRequest:
     """Replay A/B test now with the saved ``team`` (None: the team that produced the memory, else the
-    default team); ``cancel`` stops it (nothing
-    is stored for a cancelled replay)."""
+    default team); ``cancel`` stops it (nothing is stored for a cancelled replay)."""
 
     memory_id: str
     team: str | None = None

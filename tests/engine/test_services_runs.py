@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from purpose_desktop.engine.trace import TraceRecorder
-
 from purpose_desktop.engine.runmode import RunMode
+from purpose_desktop.engine.store.trace import TraceRecorder
 from tests.engine.services_helpers import make_engine
 
 VAULT_OUTPUT = "[notes/a.md:1-4] retried three times\n[gone.md:2-3] nowhere now"

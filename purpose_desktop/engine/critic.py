@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 from purpose_desktop.engine.errors import PurposeError
 from purpose_desktop.engine.grounding import (
+    GROUNDS,
     SOURCE_GROUND,
     grounding_label,
     runs_something,
@@ -94,6 +95,8 @@ class Score:
     grounded_by: str = "judge"  # one of grounding.GROUNDS: what this score rests on
     #: Every check outcome that ran for this score (given/tester tests, examples from the task).
     checks: list[TestOutcome] = field(default_factory=list)
+    #: The grounds whose checks failed (e.g. ["given_tests"], ["execution"]): a reason to retry.
+    failed: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -150,6 +153,18 @@ def extract_code(text: str) -> str | None:
             return None
         return stripped + "\n"
     return None
+
+
+def extract_checks(text: str) -> str | None:
+    """A tester's checks: its code blocks, else its bare ``assert`` lines (small models skip the fence)."""
+    code = extract_code(text)
+    if code is not None:
+        return code
+    stripped = (text or "").strip()
+    if stripped and _parses(stripped) and re.search(r"^\s*assert\b", stripped, re.MULTILINE):
+        return stripped + "\n"
+    lines = [ln.strip() for ln in (text or "").splitlines() if re.match(r"\s*assert\b", ln) and _parses(ln.strip())]
+    return "\n".join(lines) + "\n" if lines else None
 
 
 def _parses(code: str) -> bool:
@@ -377,8 +392,9 @@ class PurposeFunction:
             cap = 0.0
 
         checks: list[TestOutcome] = []
+        failed: list[str] = []
         if kind == "code":
-            grade = self._code_evidence(task, output, tests, code, evidence, checks)
+            grade = self._code_evidence(task, output, tests, code, evidence, checks, failed)
         elif kind == "test":
             grade = self._test_evidence(task, output, tests, code, evidence)
         else:
@@ -408,9 +424,10 @@ class PurposeFunction:
             judge_tokens,
             grounded_by,
             checks,
+            failed,
         )
 
-    def _code_evidence(self, task, output, tests, code, evidence, checks) -> tuple[str, float, float]:
+    def _code_evidence(self, task, output, tests, code, evidence, checks, failed) -> tuple[str, float, float]:
         """Gather a code step's evidence; returns (grounded_by, low, high) of the band its score lies in.
 
         Bands, so that evidence always outranks opinion: a failing check (given, tester, examples, or
@@ -467,10 +484,11 @@ class PurposeFunction:
                 evidence.append(f"{what}: all {outcome.passed} passed")
                 passes.add(ground)
             else:
-                failed = "timed out" if outcome.timed_out else f"{outcome.failed} of {outcome.total} failed"
-                evidence.append(f"{what}: {failed}")
+                how = "timed out" if outcome.timed_out else f"{outcome.failed} of {outcome.total} failed"
+                evidence.append(f"{what}: {how}")
                 failures[ground] = min(failures.get(ground, 1.0), outcome.fraction_passed)
         if failures:
+            failed.extend(g for g in GROUNDS if g in failures)
             value = 1.0 + 2.5 * min(failures.values())
             return strongest(failures), value, value
         checked = passes - {"execution"}
@@ -487,7 +505,7 @@ class PurposeFunction:
 
     def _test_evidence(self, task, output, tests, code, evidence) -> tuple[str, float, float]:
         """A tester's step: its checks parse and assert something (static); their result is shown."""
-        code = code if code is not None else extract_code(output)
+        code = code if code is not None else extract_checks(output)
         if code is None:
             evidence.append("no Python code block found: no checks")
             return "static", 0.0, 2.0

@@ -1,4 +1,4 @@
-"""Purpose Function: scores each step 0–10 with written evidence, anchored to code runs and tests."""
+"""Purpose Function: scores each step 0–10 with written evidence and says what grounds it (grounded_by)."""
 
 from __future__ import annotations
 
@@ -209,8 +209,9 @@ class PurposeFunction:
     """The critic. ``model`` (optional) is the judge; ``runner`` runs code in the sandbox.
 
     The judge sees only the task, the role and the artifact with self-assessment removed, plus the
-    evidence; its score is then clamped by what execution showed — a failing test caps the score,
-    all tests passing raises its floor.
+    evidence. For code, evidence picks a band (see ``_code_evidence``) and the judge only moves the
+    score inside it: a failing check always ranks below any passing one, and keyword overlap never
+    counts. Every Score says what grounds it (``grounded_by``, see engine/grounding.py).
     """
 
     def __init__(self, model=None, runner=None, *, judge_max_tokens: int = 48, seed: int = 0) -> None:

@@ -1,4 +1,4 @@
-"""Team: roles in order (architect plans, coder writes, tester checks), scored by the critic, traced."""
+"""Team: roles in order (architect plans, tester writes checks, coder writes), scored by the critic, traced."""
 
 from __future__ import annotations
 
@@ -402,7 +402,8 @@ class Team:
         coder = next((r for r in roles if r.kind == "code"), None)
         tester = None
         if coder is not None:
-            tester = next((r for r in roles[roles.index(coder) + 1 :] if r.kind == "test"), None)
+            after = roles[next(i for i, r in enumerate(roles) if r is coder) + 1 :]
+            tester = next((r for r in after if r.kind == "test"), None)
         for role in roles:
             if cancel.is_set():
                 status = "cancelled"

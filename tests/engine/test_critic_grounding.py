@@ -126,3 +126,13 @@ def test_labels_say_in_plain_words_what_grounds_a_score():
     assert grounding_label(None) == "grounding not recorded"
     assert all(grounding_label(g) for g in GROUNDS)
     assert is_grounded("examples") and not is_grounded("static") and not is_grounded("judge")
+
+
+@needs_sandbox
+def test_checks_that_flood_output_or_hang_give_a_clear_result():
+    critic = PurposeFunction(None)
+    flood = "def f():\n    for _ in range(200000):\n        print('x' * 50)\n    return 1\n"
+    out = critic.run_asserts(flood, "assert f() == 1\nassert f() == 2")
+    assert (out.passed, out.failed) == (1, 1)
+    hang = critic.run_checks("def f():\n    while True:\n        pass\n", ["assert f() == 1"], "tester", timeout_s=2)
+    assert hang.failed == 1 and hang.timed_out and not hang.refused

@@ -525,7 +525,7 @@ class PurposeFunction:
         if n == 0:
             evidence.append("the checks contain no assert statement")
             return "static", 1.0, 2.0
-        evidence.append(f"{n} assert statement{'s' if n != 1 else ''}, written before the solution was seen")
+        evidence.append(f"{n} assert statement{'s' if n != 1 else ''}, written without seeing the solution")
         if tests is not None:
             if tests.refused:
                 evidence.append(f"tester checks not run (not failed): {tests.output}")

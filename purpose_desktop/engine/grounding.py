@@ -52,8 +52,8 @@ def grounding_label(grounded_by: str | None, tests: dict | None = None) -> str:
     if grounded_by == "given_tests":
         return f"grounded: {_plural(total, 'given test')}" + (f", {counts}" if counts else "") if total else "grounded: the given tests"
     if grounded_by == "tester_checks":
-        what = "tester checks written before the solution was seen"
-        return f"grounded: {_plural(total, 'tester check')} ({counts}), written before the solution was seen" if total else f"grounded: {what}"
+        what = "tester checks written without seeing the solution"
+        return f"grounded: {_plural(total, 'tester check')} ({counts}), written without seeing the solution" if total else f"grounded: {what}"
     if grounded_by == "examples":
         return f"grounded: {_plural(total, 'example')} from the task" + (f", {counts}" if counts else "") if total else "grounded: examples from the task"
     if grounded_by == "execution":

@@ -107,11 +107,11 @@ def test_correct_code_with_given_tests_scores_high_and_is_traced(tmp_path):
     assert coder.grounded_by == "given_tests" and result.grounded_by == "given_tests"
     assert isinstance(events[0], RunStarted) and isinstance(events[-1], RunFinished)
     scored = [e for e in events if isinstance(e, StepScored)]
-    assert len(scored) == len(result.steps) == 3 and scored[-1].grounded_by == "given_tests"
+    assert len(scored) == len(result.steps) == 3 and scored[1].grounded_by == "given_tests"
+    assert [e.step for e in events if isinstance(e, StepStarted)] == [0, 1, 2] == [e.step for e in scored]
     run = store.get_run(result.run_id)
-    # The tester writes its checks before the coder's solution exists, so it runs (and is traced) first.
-    assert run["status"] == "complete" and [s["role"] for s in run["steps"]] == ["architect", "tester", "coder"]
-    assert run["steps"][2]["score"] == coder.score and run["steps"][2]["evidence"]
+    assert run["status"] == "complete" and [s["role"] for s in run["steps"]] == ["architect", "coder", "tester"]
+    assert run["steps"][1]["score"] == coder.score and run["steps"][1]["evidence"]
     assert run["grounded_by"] == "given_tests"
     assert [s["grounded_by"] for s in run["steps"]] == [s.grounded_by for s in result.steps]
     assert store.list_runs()[0]["grounded_by"] == "given_tests"
@@ -136,8 +136,8 @@ def test_broken_code_scores_lower_and_goes_back_to_the_coder(tmp_path):
 def test_retries_are_bounded(tmp_path):
     team, _ = _team({"Architect": [final(PLAN)], "Coder": [final(BAD)], "Tester": [final(CHECKS)]}, Store(tmp_path / "t.db"), max_retries=1)
     result = team.run("Write add(a, b)", tests=TESTS)
-    # the tester's checks are written once, before any solution; only the coder is retried
-    assert [s.role for s in result.steps] == ["architect", "tester", "coder", "coder"]
+    # the tester's checks are written once, blind to any solution; only the coder is retried
+    assert [s.role for s in result.steps] == ["architect", "coder", "tester", "coder"]
     assert result.score <= 3.5 and result.grounded_by == "given_tests"
 
 

@@ -34,8 +34,7 @@ def test_team_run_on_a_coding_task_stores_scored_steps(model, tmp_path):
     assert result.status == "complete" and result.answer.strip()
     assert "Architect's work" not in result.answer  # the answer, not an echoed transcript
     run = store.get_run(result.run_id)
-    # the tester writes its checks before the coder's solution exists
-    assert [s["role"] for s in run["steps"]][:3] == ["architect", "tester", "coder"]
+    assert [s["role"] for s in run["steps"]][:3] == ["architect", "coder", "tester"]
     for step in run["steps"]:
         assert 0 <= step["score"] <= 10 and step["evidence"]
         assert step["grounded_by"] in GROUNDS

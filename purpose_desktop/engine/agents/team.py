@@ -1,4 +1,4 @@
-"""Team: roles in order (architect plans, tester writes checks, coder writes), scored by the critic, traced."""
+"""Team: roles in order (architect plans, coder writes, tester checks blind), scored by the critic, traced."""
 
 from __future__ import annotations
 
@@ -265,9 +265,10 @@ class Team:
                 store.close()
 
     def _run(self, task, tests, mode, cancel, on_event, store, arms=((), ())) -> RunResult:
-        """Roles in order, except that a tester after the coder writes its checks *before* the coder
-        runs (from the task and the plan only). The coder is retried while checks fail (never when the
-        sandbox refused), and the best-checked solution — not the last — is the run's answer and score.
+        """Roles in order. A tester after the coder writes its checks blind (from the task and the plan,
+        never a solution); they run against each of the coder's attempts in the sandbox and cap its
+        score. The coder is retried while checks fail (never when the sandbox refused), and the
+        best-checked solution — not the last — is the run's answer and score.
         """
         emit = on_event or (lambda _e: None)
         critic = self.critic()
@@ -285,7 +286,7 @@ class Team:
         tokens = {"work": 0, "judge": 0}
         status = "complete"
 
-        def work(role: RoleSpec, context: str) -> tuple[SparkResult, list[str]]:
+        def work(role: RoleSpec, context: str, step: int | None = None) -> tuple[SparkResult, list[str]]:
             spark = self.spark(role)
             try:
                 chosen = retriever.for_step(
@@ -308,7 +309,7 @@ class Team:
                 cancel=cancel,
                 on_event=emit,
                 run_id=trace.run_id,
-                step=len(steps),
+                step=len(steps) if step is None else step,
             )
             return res, [r.memory_id for r in chosen]
 
@@ -349,13 +350,10 @@ class Team:
             return step, score
 
         def code_phase(coder: RoleSpec, tester: RoleSpec | None) -> str:
+            """The coder, retried while checks fail. The tester writes its checks blind, from the task
+            and the plan only (never a solution), and is traced after the coder's first attempt."""
             asserts = ""
-            if tester is not None:  # checks first: the tester sees the task and the plan, never a solution
-                t_res, t_used = work(tester, self._context(tester, outputs, ""))
-                record(tester, 0, t_res, t_used)
-                if t_res.status == "cancelled":
-                    return "cancelled"
-                asserts = extract_checks(t_res.answer) or ""
+            tester_done = tester is None
             best: tuple | None = None
             failure_note = ""
             outcome_status = "complete"
@@ -368,6 +366,11 @@ class Team:
                     record(coder, attempt, res, used)
                     outcome_status = "cancelled"
                     break
+                t_res = None
+                if not tester_done:  # the checks are written now, without the solution in sight
+                    t_res, t_used = work(tester, self._context(tester, outputs, ""), step=len(steps) + 1)
+                    asserts = extract_checks(t_res.answer) or "" if t_res.status != "cancelled" else ""
+                    tester_done = True
                 code = extract_code(res.answer)
                 if tests:
                     outcome = critic.run_tests(code, tests) if code else TestOutcome("given", 0, 1, "no code to test")
@@ -376,6 +379,11 @@ class Team:
                 else:
                     outcome = None
                 step, score = record(coder, attempt, res, used, outcome, code)
+                if t_res is not None:
+                    record(tester, 0, t_res, t_used, outcome if outcome is not None and outcome.source == "tester" else None)
+                    if t_res.status == "cancelled":
+                        outcome_status = "cancelled"
+                        break
                 if best is None or _rank(score) > best[0]:
                     best = (_rank(score), res.answer, step, score)
                 refused = any(c.refused for c in score.checks)

@@ -239,6 +239,7 @@ def main() -> None:
         row["tests"] = (tested[0].value, tested[1].value)
         row["grounds_no_tests"] = (plain[0].grounded_by, plain[1].grounded_by)
         rows.append(row)
+        print(json.dumps(row), file=sys.stderr, flush=True)  # progress: a cut-off run still shows its pairs
     by_kind = defaultdict(list)
     for r in rows:
         by_kind[r["kind"]].append(r)

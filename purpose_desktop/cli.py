@@ -230,7 +230,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         print(result.answer)
         score = "–" if result.score is None else f"{result.score:.1f}/10"
-        sys.stderr.write(f"[run {result.run_id[:8]} · {result.status} · score {score} · {result.elapsed_ms / 1000:.1f}s]\n")
+        sys.stderr.write(
+            f"[run {result.run_id[:8]} · {result.status} · score {score} ({result.grounding}) · "
+            f"{result.elapsed_ms / 1000:.1f}s]\n"
+        )
     return 0 if result.status == "complete" else 1
 
 
@@ -243,10 +246,16 @@ def cmd_runs(args: argparse.Namespace) -> int:
             if args.json:
                 _print_json(run)
             else:
+                from purpose_desktop.engine.grounding import grounding_label
+
                 print(f"{run['id']}  {run['team']}  {run['mode']}  {run['status']}  score {run['score']}")
                 print(f"task: {run['task']}")
+                print(f"grounding: {grounding_label(run.get('grounded_by'))}")
                 for s in run["steps"]:
-                    print(f"  {s['seq']:>2} {s['role']:<10} attempt {s['attempt']}  score {s['score']}  {'; '.join(s['evidence'][:2])}")
+                    print(
+                        f"  {s['seq']:>2} {s['role']:<10} attempt {s['attempt']}  score {s['score']}  "
+                        f"[{grounding_label(s.get('grounded_by'), s.get('tests'))}]  {'; '.join(s['evidence'][:2])}"
+                    )
                 print("\n" + (run["answer"] or ""))
             return 0
         runs = store.list_runs(limit=args.limit)

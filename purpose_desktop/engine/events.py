@@ -55,6 +55,7 @@ class StepScored(RunEvent):
     role: str
     score: float
     evidence: tuple[str, ...] = ()
+    grounded_by: str = "judge"  # what the score rests on (see engine/grounding.py)
 
 
 @dataclass(frozen=True)

@@ -104,11 +104,17 @@ def test_correct_code_with_given_tests_scores_high_and_is_traced(tmp_path):
     assert "def add" in result.answer and "```python" in result.answer
     coder = [s for s in result.steps if s.role == "coder"][0]
     assert coder.score >= 8 and any("all 2 passed" in e for e in coder.evidence)
+    assert coder.grounded_by == "given_tests" and result.grounded_by == "given_tests"
     assert isinstance(events[0], RunStarted) and isinstance(events[-1], RunFinished)
-    assert sum(isinstance(e, StepScored) for e in events) == len(result.steps) == 3
+    scored = [e for e in events if isinstance(e, StepScored)]
+    assert len(scored) == len(result.steps) == 3 and scored[1].grounded_by == "given_tests"
+    assert [e.step for e in events if isinstance(e, StepStarted)] == [0, 1, 2] == [e.step for e in scored]
     run = store.get_run(result.run_id)
     assert run["status"] == "complete" and [s["role"] for s in run["steps"]] == ["architect", "coder", "tester"]
     assert run["steps"][1]["score"] == coder.score and run["steps"][1]["evidence"]
+    assert run["grounded_by"] == "given_tests"
+    assert [s["grounded_by"] for s in run["steps"]] == [s.grounded_by for s in result.steps]
+    assert store.list_runs()[0]["grounded_by"] == "given_tests"
     store.close()
 
 
@@ -120,7 +126,7 @@ def test_broken_code_scores_lower_and_goes_back_to_the_coder(tmp_path):
     result = team.run("Write add(a, b)", tests=TESTS)
     coders = [s for s in result.steps if s.role == "coder"]
     assert len(coders) == 2 and coders[0].attempt == 0 and coders[1].attempt == 1
-    assert coders[0].score <= 5 < coders[1].score  # a failing test caps even a 9/10 judge
+    assert coders[0].score <= 3.5 < coders[1].score  # a failing test caps even a 9/10 judge
     assert any("failed" in e for e in coders[0].evidence)
     retry_prompt = [m for who, m in model.calls if who == "Coder"][-1][-1]["content"]
     assert "failed these checks" in retry_prompt and "assert" in retry_prompt
@@ -130,8 +136,93 @@ def test_broken_code_scores_lower_and_goes_back_to_the_coder(tmp_path):
 def test_retries_are_bounded(tmp_path):
     team, _ = _team({"Architect": [final(PLAN)], "Coder": [final(BAD)], "Tester": [final(CHECKS)]}, Store(tmp_path / "t.db"), max_retries=1)
     result = team.run("Write add(a, b)", tests=TESTS)
-    assert [s.role for s in result.steps] == ["architect", "coder", "tester", "coder", "tester"]
-    assert result.score <= 5
+    # the tester's checks are written once, blind to any solution; only the coder is retried
+    assert [s.role for s in result.steps] == ["architect", "coder", "tester", "coder"]
+    assert result.score <= 3.5 and result.grounded_by == "given_tests"
+
+
+def test_tester_writes_its_checks_from_the_task_and_plan_never_the_solution(tmp_path):
+    marker = "def add(a, b):\n    return a + b  # SOLUTION-MARKER"
+    team, model = _team(
+        {"Architect": [final(PLAN)], "Coder": [final(f"```python\n{marker}\n```")], "Tester": [final(CHECKS)]},
+        Store(tmp_path / "t.db"),
+    )
+    result = team.run("Write add(a, b)")
+    tester_calls = [m for who, m in model.calls if who == "Tester"]
+    seen = "\n".join(msg["content"] for call in tester_calls for msg in call)
+    assert tester_calls and PLAN in seen and "SOLUTION-MARKER" not in seen
+    coder = next(s for s in result.steps if s.role == "coder")
+    # its checks ran against the solution in the sandbox and ground the coder's score
+    assert coder.grounded_by == "tester_checks" and coder.tests["source"] == "tester" and coder.tests["passed"] == 1
+    assert result.grounded_by == "tester_checks"
+
+
+def test_failing_tester_checks_cap_the_coder_and_the_run_score(tmp_path):
+    wrong_checks = "assert add(2, 2) == 4\nassert add(1, 1) == 2"
+    team, _ = _team(
+        {"Architect": [final(PLAN)], "Coder": [final(BAD)], "Tester": [final(wrong_checks)]},
+        Store(tmp_path / "t.db"),
+        judge=10,
+        max_retries=0,
+    )
+    result = team.run("Write add(a, b)")
+    coder = next(s for s in result.steps if s.role == "coder")
+    assert coder.grounded_by == "tester_checks" and coder.tests["failed"] >= 1
+    assert coder.score <= 3.5 and result.score == coder.score  # not the judge's 10, not the tester's score
+    assert "a - b" in result.answer
+
+
+def test_no_code_block_is_no_code_answer_and_asserts_never_become_the_answer(tmp_path):
+    team, _ = _team(
+        {"Architect": [final(PLAN)], "Coder": [final("I would add the two numbers.")], "Tester": [final(CHECKS)]},
+        Store(tmp_path / "t.db"),
+        judge=10,
+        max_retries=0,
+    )
+    result = team.run("Write add(a, b)")
+    assert "assert" not in result.answer and "I would add" in result.answer
+    assert result.score <= 2 and result.grounded_by == "static"
+
+
+def test_a_refused_sandbox_is_not_run_and_triggers_no_retry(tmp_path):
+    from purpose_desktop.engine.tools.base import ToolError
+
+    def refuse(**_kw):
+        raise ToolError("the sandbox is not protected here", hint="install bubblewrap")
+
+    model = ScriptedJsonModel({"Architect": [final(PLAN)], "Coder": [final(GOOD)], "Tester": [final(CHECKS)]})
+    team = purpose("Help me write Python code", model=model, store=Store(tmp_path / "t.db"))
+    team._critic = PurposeFunction(model, runner=refuse)
+    result = team.run("Write add(a, b)", tests=TESTS)
+    coders = [s for s in result.steps if s.role == "coder"]
+    assert len(coders) == 1  # nothing failed, so nothing to retry
+    assert coders[0].grounded_by == "judge" and result.grounded_by == "judge"
+    assert coders[0].tests["refused"] and coders[0].tests["failed"] == 0
+    assert any("not run (not failed)" in e for e in coders[0].evidence)
+    assert not any("failed" in e and "not failed" not in e for e in coders[0].evidence)
+    assert result.grounding == "not grounded: the sandbox refused to run the checks"
+
+
+def test_retries_keep_the_best_checked_solution_not_the_last(tmp_path):
+    half = "```python\ndef add(a, b):\n    return a + b if a > 0 else a\n```"  # passes 1 of 2
+    team, _ = _team(
+        {"Architect": [final(PLAN)], "Coder": [final(half), final(BAD)], "Tester": [final(CHECKS)]},
+        Store(tmp_path / "t.db"),
+        max_retries=1,
+    )
+    result = team.run("Write add(a, b)", tests=TESTS)
+    coders = [s for s in result.steps if s.role == "coder"]
+    assert len(coders) == 2 and coders[0].tests["passed"] == 1 and coders[1].tests["passed"] == 0
+    assert "a > 0" in result.answer and result.score == coders[0].score > coders[1].score
+
+
+def test_code_without_its_opening_fence_is_still_the_code_answer(tmp_path):
+    unfenced = "def add(a, b):\n    return a + b\n```\nReturns a + b."
+    team, _ = _team({"Architect": [final(PLAN)], "Coder": [final(unfenced)], "Tester": [final(CHECKS)]}, Store(tmp_path / "t.db"))
+    result = team.run("Write add(a, b)", tests=TESTS)
+    coder = next(s for s in result.steps if s.role == "coder")
+    assert coder.tests["passed"] == 2 and coder.score >= 8 and len([s for s in result.steps if s.role == "coder"]) == 1
+    assert "```python\ndef add(a, b):\n    return a + b\n```" in result.answer
 
 
 def test_score_manipulation_is_flagged_and_capped(tmp_path):

@@ -8,6 +8,7 @@ from purpose_desktop.engine.agents.roles import known_roles
 from purpose_desktop.engine.agents.spark import Spark
 from purpose_desktop.engine.agents.team import purpose
 from purpose_desktop.engine.critic import PurposeFunction
+from purpose_desktop.engine.grounding import GROUNDS
 from purpose_desktop.engine.models import LocalModel
 from purpose_desktop.engine.store import Store
 from purpose_desktop.engine.tools import CalculatorTool
@@ -33,12 +34,30 @@ def test_team_run_on_a_coding_task_stores_scored_steps(model, tmp_path):
     assert result.status == "complete" and result.answer.strip()
     assert "Architect's work" not in result.answer  # the answer, not an echoed transcript
     run = store.get_run(result.run_id)
-    assert [s["role"] for s in run["steps"]][:2] == ["architect", "coder"]
+    assert [s["role"] for s in run["steps"]][:3] == ["architect", "coder", "tester"]
     for step in run["steps"]:
         assert 0 <= step["score"] <= 10 and step["evidence"]
+        assert step["grounded_by"] in GROUNDS
+    assert [s["grounded_by"] for s in run["steps"]] == [s.grounded_by for s in result.steps]
     coder = next(s for s in run["steps"] if s["role"] == "coder")
     assert coder["tests"] is not None and coder["tests"]["source"] == "given"
+    # given tests ran (pass or fail), so the coder's and the run's score rest on them
+    assert coder["grounded_by"] == "given_tests" and run["grounded_by"] == result.grounded_by == "given_tests"
     assert result.tokens_work > 0 and result.tokens_judge > 0
+    store.close()
+
+
+def test_a_run_without_tests_is_grounded_by_the_testers_checks_or_says_it_is_not(model, tmp_path):
+    store = Store(tmp_path / "real.db")
+    team = purpose("Help me write Python code", model=model, store=store)
+    team.spec.max_retries = 0
+    result = team.run("Write a function add(a, b) that returns the sum of a and b.")
+    run = store.get_run(result.run_id)
+    assert run["grounded_by"] == result.grounded_by in GROUNDS
+    assert all(s["grounded_by"] in GROUNDS for s in run["steps"])
+    coder = next(s for s in result.steps if s.role == "coder")
+    assert result.grounded_by == coder.grounded_by and result.score == coder.score
+    assert "assert" not in result.answer.split("```")[0]  # the tester's checks are never the answer
     store.close()
 
 

@@ -103,6 +103,12 @@ def test_run_json_then_runs_list_and_show(tmp_path):
     assert runs[0]["id"] == result["run_id"]
     shown = json.loads(cli("runs", "show", result["run_id"][:8], "--json").stdout)
     assert [s["role"] for s in shown["steps"]] == [s["role"] for s in result["steps"]]
+    # every score says what grounds it, in run --json and in runs show --json alike
+    grounds = {"given_tests", "tester_checks", "examples", "execution", "static", "judge"}
+    assert result["grounded_by"] == "given_tests" and result["grounding"].startswith("grounded:")
+    assert all(s["grounded_by"] in grounds for s in result["steps"])
+    assert shown["grounded_by"] == result["grounded_by"]
+    assert [s["grounded_by"] for s in shown["steps"]] == [s["grounded_by"] for s in result["steps"]]
 
 
 def test_eval_mode_run_is_not_recorded():

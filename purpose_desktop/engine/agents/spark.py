@@ -78,7 +78,7 @@ def _primary_args(tool, text: str) -> dict:
     if len(required) == 1:
         return {required[0]: text}
     try:
-        data = json.loads(text)
+        data = json.loads(text, strict=False)
         if isinstance(data, dict):
             return data
     except (TypeError, ValueError):

@@ -1,4 +1,4 @@
-"""Team: roles in order (architect plans, coder writes, tester checks), scored by the critic, traced.
+"""Team: roles in order (architect plans, coder writes, tester checks blind), scored by the critic, traced.
 
 Also the replay arms built from a team: ``replay_arm`` (a given team, or the one a purpose picks) and
 ``replay_arm_for_memory`` (the team that produced the memory, when its run recorded one).
@@ -16,9 +16,10 @@ from dataclasses import asdict, dataclass, field
 from purpose_desktop.engine.agents.roles import RoleSpec, choose_roles, role_template
 from purpose_desktop.engine.agents.spark import Spark, SparkResult
 from purpose_desktop.engine.cancel import CancelToken
-from purpose_desktop.engine.critic import PurposeFunction, TestOutcome, extract_code
+from purpose_desktop.engine.critic import PurposeFunction, Score, TestOutcome, extract_checks, extract_code
 from purpose_desktop.engine.errors import PurposeError
 from purpose_desktop.engine.events import RunEvent, RunFinished, RunStarted, StepScored
+from purpose_desktop.engine.grounding import grounding_label
 from purpose_desktop.engine.learning.after_run import learn_from_run
 from purpose_desktop.engine.learning.replay import RunArm, replay_pending, retest
 from purpose_desktop.engine.memory.api import MemoryBank, SubmitResult
@@ -81,9 +82,17 @@ class StepResult:
     tests: dict | None = None
     flags: list[str] = field(default_factory=list)
     memory_ids: list[str] = field(default_factory=list)  # the memories this step's prompt carried
+    grounded_by: str = "judge"  # what the score rests on: one of grounding.GROUNDS
+
+    @property
+    def grounding(self) -> str:
+        """Plain words for ``grounded_by`` ("grounded: 2 given tests, all 2 passed" …)."""
+        return grounding_label(self.grounded_by, self.tests)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["grounding"] = self.grounding
+        return d
 
 
 @dataclass
@@ -102,14 +111,20 @@ class RunResult:
     tests: dict | None = None
     # What the run did to memory: ids used, credit applied, candidates distilled, errors (train runs).
     memory: dict = field(default_factory=dict)
+    grounded_by: str = "judge"  # what the run's score rests on (its chosen answer's step)
 
     @property
     def scores(self) -> list[float | None]:
         return [s.score for s in self.steps]
 
+    @property
+    def grounding(self) -> str:
+        return grounding_label(self.grounded_by, self.tests)
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["steps"] = [s.to_dict() for s in self.steps]
+        d["grounding"] = self.grounding
         return d
 
 
@@ -120,6 +135,12 @@ def _slug(text: str) -> str:
 
 def _format_answer(output: str, kind: str) -> str:
     """A coder's answer with its code fenced, so every view can highlight and copy it."""
+    fences = re.findall(r"^[ \t]*```", output, re.MULTILINE)
+    if kind == "code" and len(fences) % 2 == 1:  # code, a lone closing fence, prose: fence the code
+        code = extract_code(output)
+        head, _, tail = output.partition("```")
+        if code and not head.lstrip().startswith("```") and code.strip() in head:
+            return f"```python\n{code.rstrip()}\n```\n{tail.strip()}".strip()
     if kind != "code" or "```" in output:
         return output.strip()
     code = extract_code(output)
@@ -129,10 +150,30 @@ def _format_answer(output: str, kind: str) -> str:
 
 
 def _failure_note(code: str | None, output: str) -> str:
+    if code is None:
+        return (
+            "Your previous reply had no Python code. Reply with one complete ```python code block "
+            "that defines everything the task asks for."
+        )
     return (
         "Your previous solution failed these checks. Fix it.\n"
         f"Previous solution:\n```python\n{code or ''}```\nTest output:\n{output[-1500:]}"
     )
+
+
+def _failing_output(score: Score) -> str:
+    """What to show the coder on a retry: the failing checks' output, else the failing evidence."""
+    for outcome in score.checks:
+        if outcome.ran and not outcome.all_passed:
+            return outcome.output
+    return "\n".join(e for e in score.evidence if "failed" in e or "timed out" in e or "not" in e)
+
+
+def _rank(score: Score) -> tuple:
+    """Order candidate solutions: fewer failing grounds, more checks passed, then the score itself."""
+    ran = [c for c in score.checks if c.ran]
+    fraction = min((c.fraction_passed for c in ran), default=-1.0)
+    return (not score.failed, fraction, score.value)
 
 
 class Team:
@@ -242,6 +283,11 @@ class Team:
                 store.close()
 
     def _run(self, task, tests, mode, cancel, on_event, store, arms=((), ())) -> RunResult:
+        """Roles in order. A tester after the coder writes its checks blind (from the task and the plan,
+        never a solution); they run against each of the coder's attempts in the sandbox and cap its
+        score. The coder is retried while checks fail (never when the sandbox refused), and the
+        best-checked solution — not the last — is the run's answer and score.
+        """
         emit = on_event or (lambda _e: None)
         critic = self.critic()
         trace = TraceRecorder(store, mode)
@@ -255,14 +301,14 @@ class Team:
         started = time.perf_counter()
         steps: list[StepResult] = []
         outputs: dict[str, str] = {}
-        code: str | None = None
-        final_answer, final_score, final_tests = "", None, None
-        tokens_work = tokens_judge = 0
+        final: dict = {"answer": "", "score": None, "tests": None, "grounded_by": "judge"}
+        tokens = {"work": 0, "judge": 0}
         status = "complete"
 
-        def recall(role: RoleSpec, spark: Spark) -> list:
+        def work(role: RoleSpec, context: str, step: int | None = None) -> tuple[SparkResult, list[str]]:
+            spark = self.spark(role)
             try:
-                return retriever.for_step(
+                chosen = retriever.for_step(
                     task=task,
                     role=role.name,
                     tools=[t.name for t in spark.tools],
@@ -272,16 +318,21 @@ class Team:
                 )
             except Exception as exc:  # a broken embedder must not stop the work; the run says so
                 memory_errors.append(f"retrieval failed for {role.name}: {exc}")
-                return []
+                chosen = []
+            res = spark.run(
+                task,
+                context=context,
+                purpose=self.spec.purpose,
+                memories=[r.text for r in chosen],
+                rules=[r.text for r in chosen if r.kind in ALWAYS_KINDS],
+                cancel=cancel,
+                on_event=emit,
+                run_id=trace.run_id,
+                step=len(steps) if step is None else step,
+            )
+            return res, [r.memory_id for r in chosen]
 
-        def record(
-            role: RoleSpec,
-            attempt: int,
-            res: SparkResult,
-            tests_outcome: TestOutcome | None,
-            code_for_score=None,
-        ):
-            nonlocal tokens_work, tokens_judge
+        def record(role, attempt, res, used_ids, tests_outcome=None, code_for_score=None) -> tuple[StepResult, Score]:
             score = critic.score_step(
                 task=task,
                 role=role.name,
@@ -290,8 +341,9 @@ class Team:
                 tests=tests_outcome,
                 code=code_for_score,
             )
-            tokens_work += res.tokens
-            tokens_judge += score.judge_tokens
+            tokens["work"] += res.tokens
+            tokens["judge"] += score.judge_tokens
+            shown = tests_outcome or next(iter(score.checks), None)
             step = StepResult(
                 role=role.name,
                 attempt=attempt,
@@ -302,111 +354,136 @@ class Team:
                 tokens=res.tokens,
                 judge_tokens=score.judge_tokens,
                 elapsed_ms=res.elapsed_ms,
-                tests=tests_outcome.to_dict() if tests_outcome else None,
+                tests=shown.to_dict() if shown else None,
                 flags=score.flags,
                 memory_ids=list(used_ids),
+                grounded_by=score.grounded_by,
             )
             steps.append(step)
             trace.add_step({**step.to_dict(), "prompt": res.prompt, "thoughts": res.thoughts})
-            emit(StepScored(trace.run_id, len(steps) - 1, role.name, score.value, tuple(score.evidence)))
-            return step
+            emit(
+                StepScored(
+                    trace.run_id, len(steps) - 1, role.name, score.value, tuple(score.evidence), score.grounded_by
+                )
+            )
+            return step, score
+
+        def code_phase(coder: RoleSpec, tester: RoleSpec | None) -> str:
+            """The coder, retried while checks fail. The tester writes its checks blind, from the task
+            and the plan only (never a solution), and is traced after the coder's first attempt."""
+            asserts = ""
+            tester_done = tester is None
+            best: tuple | None = None
+            failure_note = ""
+            outcome_status = "complete"
+            for attempt in range(self.spec.max_retries + 1):
+                if cancel.is_set():
+                    outcome_status = "cancelled"
+                    break
+                res, used = work(coder, self._context(coder, outputs, failure_note))
+                if res.status == "cancelled":
+                    record(coder, attempt, res, used)
+                    outcome_status = "cancelled"
+                    break
+                t_res = None
+                if not tester_done:  # the checks are written now, without the solution in sight
+                    t_res, t_used = work(tester, self._context(tester, outputs, ""), step=len(steps) + 1)
+                    asserts = extract_checks(t_res.answer) or "" if t_res.status != "cancelled" else ""
+                    tester_done = True
+                code = extract_code(res.answer)
+                if tests:
+                    outcome = critic.run_tests(code, tests) if code else TestOutcome("given", 0, 1, "no code to test")
+                elif asserts:
+                    outcome = critic.run_asserts(code, asserts) if code else TestOutcome("tester", 0, 1, "no code to check")
+                else:
+                    outcome = None
+                step, score = record(coder, attempt, res, used, outcome, code)
+                if t_res is not None:
+                    record(tester, 0, t_res, t_used, outcome if outcome is not None and outcome.source == "tester" else None)
+                    if t_res.status == "cancelled":
+                        outcome_status = "cancelled"
+                        break
+                if best is None or _rank(score) > best[0]:
+                    best = (_rank(score), res.answer, step, score)
+                refused = any(c.refused for c in score.checks)
+                checkable = bool(tests or asserts or score.checks)
+                failing = bool(score.failed) or (code is None and checkable)
+                if refused or not failing:
+                    break
+                failure_note = _failure_note(code, _failing_output(score))
+            if best is None:
+                return outcome_status
+            _, answer, step, score = best
+            outputs[coder.name] = answer
+            if tester is not None:
+                outputs[tester.name] = asserts
+            final.update(
+                answer=_format_answer(answer, "code"),
+                score=step.score,
+                tests=next(iter(score.checks), None),
+                grounded_by=step.grounded_by,
+            )
+            return outcome_status
 
         roles = list(self.spec.roles)
         coder = next((r for r in roles if r.kind == "code"), None)
-        i, attempt = 0, 0
-        failure_note = ""
-        while i < len(roles):
+        tester = None
+        if coder is not None:
+            after = roles[next(i for i, r in enumerate(roles) if r is coder) + 1 :]
+            tester = next((r for r in after if r.kind == "test"), None)
+        for role in roles:
             if cancel.is_set():
                 status = "cancelled"
                 break
-            role = roles[i]
-            context = self._context(role, outputs, failure_note)
-            spark = self.spark(role)
-            chosen = recall(role, spark)
-            used_ids = [r.memory_id for r in chosen]
-            res = spark.run(
-                task,
-                context=context,
-                purpose=self.spec.purpose,
-                memories=[r.text for r in chosen],
-                rules=[r.text for r in chosen if r.kind in ALWAYS_KINDS],
-                cancel=cancel,
-                on_event=emit,
-                run_id=trace.run_id,
-                step=len(steps),
-            )
+            if role is tester:
+                continue  # it ran inside the coder's phase, before the solution existed
+            if role is coder:
+                status = code_phase(coder, tester)
+                if status == "cancelled":
+                    break
+                continue
+            res, used = work(role, self._context(role, outputs, ""))
+            step, _score = record(role, 0, res, used)
             if res.status == "cancelled":
                 status = "cancelled"
-                record(role, attempt, res, None)
                 break
             outputs[role.name] = res.answer
-            if role.kind == "code":
-                code = extract_code(res.answer)
-                given = (
-                    critic.run_tests(code, tests)
-                    if (tests and code)
-                    else (TestOutcome("given", 0, 1, "no code to test") if tests else None)
-                )
-                step = record(role, attempt, res, given)
-                final_answer, final_score, final_tests = _format_answer(res.answer, "code"), step.score, given
-                no_tester_after = not any(r.kind == "test" for r in roles[i + 1 :])
-                if (
-                    given is not None
-                    and not given.all_passed
-                    and no_tester_after
-                    and attempt < self.spec.max_retries
-                ):
-                    failure_note = _failure_note(code, given.output)
-                    attempt += 1
-                    continue
-            elif role.kind == "test" and code is not None:
-                asserts = extract_code(res.answer) or ""
-                checks = (
-                    critic.run_asserts(code, asserts)
-                    if asserts
-                    else TestOutcome("tester", 0, 1, "the tester wrote no checks")
-                )
-                record(role, attempt, res, checks, code_for_score=asserts or None)
-                given_failed = final_tests is not None and not final_tests.all_passed
-                tester_failed = (
-                    final_tests is None and checks.total > 0 and not checks.all_passed and bool(asserts)
-                )
-                if (given_failed or tester_failed) and coder is not None and attempt < self.spec.max_retries:
-                    failure_note = _failure_note(code, final_tests.output if given_failed else checks.output)
-                    attempt += 1
-                    i = roles.index(coder)
-                    continue
-            else:
-                step = record(role, attempt, res, None)
-                if role.kind != "plan" or coder is None:
-                    final_answer, final_score = res.answer.strip(), step.score
-            failure_note = ""
-            i += 1
-        if not final_answer and steps:
-            final_answer = steps[-1].output
+            # With a coder, the code is the answer; a tester's asserts are never the answer.
+            if coder is None and role.kind != "test":
+                final.update(answer=res.answer.strip(), score=step.score, grounded_by=step.grounded_by)
+        if not final["answer"] and steps and coder is None:
+            last = next((s for s in reversed(steps) if self._kind_of(s.role) != "test"), None)
+            if last is not None:
+                final.update(answer=last.output, score=last.score, grounded_by=last.grounded_by)
+        final_tests = final["tests"]
         trace.finish(
             status=status,
-            answer=final_answer,
-            score=final_score,
-            tokens_work=tokens_work,
-            tokens_judge=tokens_judge,
+            answer=final["answer"],
+            score=final["score"],
+            tokens_work=tokens["work"],
+            tokens_judge=tokens["judge"],
+            meta={
+                "grounded_by": final["grounded_by"],
+                "steps_grounded_by": [s.grounded_by for s in steps],
+            },
         )
-        emit(RunFinished(trace.run_id, final_answer, final_score, status))
+        emit(RunFinished(trace.run_id, final["answer"], final["score"], status))
         return RunResult(
-            answer=final_answer,
+            answer=final["answer"],
             run_id=trace.run_id,
             steps=steps,
-            score=final_score,
+            score=final["score"],
             status=status,
             mode=mode.value,
-            tokens_work=tokens_work,
-            tokens_judge=tokens_judge,
+            tokens_work=tokens["work"],
+            tokens_judge=tokens["judge"],
             elapsed_ms=(time.perf_counter() - started) * 1000,
             tests=final_tests.to_dict() if final_tests else None,
             memory={
                 "used": list(dict.fromkeys(m for s in steps for m in s.memory_ids)),
                 "errors": memory_errors,
             },
+            grounded_by=final["grounded_by"],
         )
 
     # -- learning -------------------------------------------------------------------------------
@@ -559,8 +636,13 @@ class Team:
         """Earlier roles' work products (never their instructions) that this role needs."""
         parts = []
         for name, text in outputs.items():
-            if name != role.name and text:
-                parts.append(f"{name.title()}'s work:\n{text[:2500]}")
+            if name == role.name or not text:
+                continue
+            if role.kind == "test" and self._kind_of(name) in ("code", "test"):
+                continue  # a tester's checks are written before it sees any solution
+            if role.kind == "code" and self._kind_of(name) == "test":
+                continue  # the checks are evidence about the code, not a spec to special-case
+            parts.append(f"{name.title()}'s work:\n{text[:2500]}")
         if failure_note and role.kind == "code":
             parts.append(failure_note)
         return "\n\n".join(parts)

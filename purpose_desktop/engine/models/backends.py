@@ -440,7 +440,7 @@ class EndpointModel:
         if out.finish == "length":
             text = close_truncated_json(text)
         try:
-            value = json.loads(text)
+            value = json.loads(text, strict=False)  # the grammar allows control characters in strings
         except ValueError as exc:
             why = "it ran out of tokens" if out.finish == "length" else str(exc)
             raise ModelError(

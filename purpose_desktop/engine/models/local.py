@@ -456,7 +456,7 @@ class LocalModel:
             return {}
         text = reply.text if reply.finish_reason != "length" else close_truncated_json(reply.text)
         try:
-            value = json.loads(text)
+            value = json.loads(text, strict=False)  # the grammar allows control characters in strings
         except ValueError as exc:
             why = "it ran out of tokens" if reply.finish_reason == "length" else str(exc)
             raise ModelError(

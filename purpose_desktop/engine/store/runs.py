@@ -7,7 +7,18 @@ from typing import Any
 
 from purpose_desktop.engine.errors import StoreError
 
-_RUN_FIELDS = ("status", "answer", "score", "tokens_work", "tokens_judge", "finished_at")
+_RUN_FIELDS = ("status", "answer", "score", "tokens_work", "tokens_judge", "finished_at", "meta_json")
+
+
+def _with_grounding(run: dict[str, Any]) -> dict[str, Any]:
+    """Lift ``grounded_by`` (kept in the run's meta) onto the run and each step; None when not recorded."""
+    meta = run.get("meta") or {}
+    run["grounded_by"] = meta.get("grounded_by")
+    per_step = meta.get("steps_grounded_by") or []
+    for step in run.get("steps") or []:
+        seq = step.get("seq", -1)
+        step["grounded_by"] = per_step[seq] if 0 <= seq < len(per_step) else None
+    return run
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +54,7 @@ class RunsMixin:
         sql = "SELECT * FROM runs" + (" WHERE team = ?" if team else "") + " ORDER BY started_at DESC LIMIT ?"
         params = [team, limit] if team else [limit]
         with self._errors():
-            return [_decode(r) for r in self.connection.query(sql, params)]
+            return [_with_grounding(_decode(r)) for r in self.connection.query(sql, params)]
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         """A run with its steps, oldest first; ``run_id`` may be a unique prefix."""
@@ -58,7 +69,7 @@ class RunsMixin:
             run["steps"] = [
                 _decode(s) for s in self.connection.query("SELECT * FROM steps WHERE run_id = ? ORDER BY seq", [run["id"]])
             ]
-            return run
+            return _with_grounding(run)
 
     # -- teams ----------------------------------------------------------------------------------
     def save_team(self, team_id: str, name: str, spec: dict[str, Any], now: str) -> None:

@@ -89,7 +89,17 @@ class TraceRecorder:
             self.store.insert_step(row)
         return row
 
-    def finish(self, *, status: str, answer: str, score: float | None, tokens_work: int, tokens_judge: int) -> None:
+    def finish(
+        self,
+        *,
+        status: str,
+        answer: str,
+        score: float | None,
+        tokens_work: int,
+        tokens_judge: int,
+        meta: dict | None = None,
+    ) -> None:
+        """Close the run; ``meta`` (e.g. ``grounded_by``) is merged into the run's meta_json."""
         self.run.update(
             status=status,
             answer=_clean(answer),
@@ -98,5 +108,9 @@ class TraceRecorder:
             tokens_judge=tokens_judge,
             finished_at=_now(),
         )
+        keys = ["status", "answer", "score", "tokens_work", "tokens_judge", "finished_at"]
+        if meta:
+            self.run["meta_json"] = json.dumps({**json.loads(self.run.get("meta_json") or "{}"), **meta})
+            keys.append("meta_json")
         if self.persistent:
-            self.store.finish_run(self.run_id, {k: self.run[k] for k in ("status", "answer", "score", "tokens_work", "tokens_judge", "finished_at")})
+            self.store.finish_run(self.run_id, {k: self.run[k] for k in keys})

@@ -487,6 +487,9 @@ class Team:
         )
 
     # -- learning -------------------------------------------------------------------------------
+    def _kind_of(self, role_name: str) -> str:
+        return next((r.kind for r in self.spec.roles if r.name == role_name), "text")
+
     def _distil_model(self) -> tuple[object | None, list[str]]:
         """The model that wrote the code (it writes the lessons), resolved only when the policy distils."""
         if not self.memory_policy.distil:

@@ -114,6 +114,21 @@ RUNS = (
     ("Python helper", "Parse ISO dates from a log file and count errors per day", 8.0, (7.5, 8.0, 8.5), 1),
 )
 
+#: What grounds the coder's score in each run of RUNS (by index); None: recorded before scores said so.
+#: Other roles' scores are the judge's alone. (source, passed, failed) are the checks behind a grounded score.
+CODER_GROUNDS = {
+    0: None,
+    1: None,
+    4: ("static", None),
+    7: ("tester_checks", ("tester", 5, 0)),
+}
+DEFAULT_CODER_GROUND = ("given_tests", ("given", 2, 0))
+CODER_EVIDENCE = {
+    "given_tests": "2 of 2 given tests passed",
+    "tester_checks": "5 of 5 tester checks passed (written without seeing the code)",
+    "static": "no tests ran: the code parses and defines the asked-for function",
+}
+
 ANSWER = '''Here is the function, with type hints and a docstring:
 
 ```python
@@ -283,6 +298,14 @@ def build_demo(home: Path, *, embedder=None) -> dict:
         promoted_ids = []
         for i, (team, task, score, steps, days) in enumerate(RUNS):
             roles = next(r for n, _p, r in TEAMS if n == team)
+            coder_ground = CODER_GROUNDS.get(i, DEFAULT_CODER_GROUND)
+            recorded = coder_ground is not None
+            ground, checks = coder_ground or DEFAULT_CODER_GROUND
+            tests = (
+                {"source": checks[0], "passed": checks[1], "failed": checks[2], "output": ""}
+                if checks
+                else None
+            )
             trace = TraceRecorder(store, RunMode.LEARNING_TRAIN)
             trace.start(task=task, purpose=None, team=team, roles=list(roles), meta={"tests": True})
             for seq, (role, step_score) in enumerate(zip(roles, steps, strict=True)):
@@ -293,7 +316,7 @@ def build_demo(home: Path, *, embedder=None) -> dict:
                         "output": ANSWER if role == "coder" else f"{role.title()} notes for: {task}",
                         "score": step_score,
                         "evidence": [
-                            "2 of 2 given tests passed"
+                            CODER_EVIDENCE[ground]
                             if role == "coder"
                             else "the plan names every function and edge case",
                             f"judge: {'clear and complete' if step_score >= 7 else 'misses an edge case'}",
@@ -312,9 +335,7 @@ def build_demo(home: Path, *, embedder=None) -> dict:
                         "memory_ids": used,
                         "tokens": 120 + 30 * seq,
                         "elapsed_ms": 1800.0 + 400 * seq,
-                        "tests": {"source": "given", "passed": 2, "total": 2, "output": ""}
-                        if role == "coder"
-                        else None,
+                        "tests": tests if role == "coder" else None,
                     }
                 )
             trace.finish(
@@ -323,6 +344,13 @@ def build_demo(home: Path, *, embedder=None) -> dict:
                 score=score,
                 tokens_work=420,
                 tokens_judge=90,
+                # What grounds each score, as a team run records it (the answer is the coder's).
+                meta={
+                    "grounded_by": ground if "coder" in roles else "judge",
+                    "steps_grounded_by": [ground if r == "coder" else "judge" for r in roles],
+                }
+                if recorded
+                else None,
             )
             with store.transaction("trace") as db:
                 db.execute(

@@ -24,6 +24,7 @@ class Point:
     y: float
     key: str  # the run id
     label: str  # tooltip text
+    grounded: bool = True  # False: drawn hollow (a judge-only score, which does not teach)
 
 
 class LearningCurve(QWidget):
@@ -117,6 +118,14 @@ class LearningCurve(QWidget):
             width = painter.fontMetrics().horizontalAdvance(label)
             painter.drawText(QPointF(x + 13, 16), label)
             x += width + 30
+        if any(not p.grounded for pts in self._series.values() for p in pts):
+            painter.setPen(QPen(muted, 1.5))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            label = "hollow: not grounded — judge-only scores do not teach"
+            width = painter.fontMetrics().horizontalAdvance(label)
+            right = plot.right() - width
+            painter.drawEllipse(QPointF(right - 9, 12), 3.5, 3.5)
+            painter.drawText(QPointF(right, 16), label)
         for i, (_name, points) in enumerate(self._series.items()):
             colour = self._colour(i)
             # rolling mean of the last 3 runs: the trend people care about
@@ -129,10 +138,14 @@ class LearningCurve(QWidget):
                 painter.setBrush(Qt.BrushStyle.NoBrush)
                 painter.setPen(QPen(colour, 2.2))
                 painter.drawPath(path)
-            painter.setPen(QPen(theme.color("base"), 1.5))
-            painter.setBrush(colour)
             for p in points:
                 radius = 5.5 if p is self._hover else 3.8
+                if p.grounded:
+                    painter.setPen(QPen(theme.color("base"), 1.5))
+                    painter.setBrush(colour)
+                else:  # hollow: a ring in the series colour round the background
+                    painter.setPen(QPen(colour, 1.8))
+                    painter.setBrush(theme.color("base"))
                 painter.drawEllipse(self._to_screen(p, plot), radius, radius)
 
     # -- interaction ------------------------------------------------------------------------------

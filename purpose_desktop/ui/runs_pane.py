@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from purpose_desktop.engine.grounding import is_grounded
 from purpose_desktop.ui import theme
 from purpose_desktop.ui.bridge import EngineBridge
 from purpose_desktop.ui.charts import LearningCurve, Point
@@ -27,9 +29,13 @@ from purpose_desktop.ui.chat.messages import Banner, MessageWidget
 from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.source_viewer import show_source
 from purpose_desktop.ui.widgets import (
+    GROUNDING_SHORT,
     Badge,
     EmptyState,
+    GroundingBadge,
     PaneHeader,
+    grounding_state,
+    grounding_tooltip,
     human_duration,
     local_time,
     score_state,
@@ -37,8 +43,23 @@ from purpose_desktop.ui.widgets import (
     seconds_between,
 )
 
-COLUMNS = ("When", "Task", "Team", "Mode", "Score", "Time")
+COLUMNS = ("When", "Task", "Team", "Mode", "Score", "Grounding", "Time")
+SCORE_COL, GROUNDING_COL, TIME_COL = 4, 5, 6
 MODE_LABELS = {"train": "learn", "eval": "evaluate", "validation": "replay"}
+
+
+def run_tests(run: dict) -> dict | None:
+    """The checks behind the run's score: the last step grounded the same way that ran any (None without steps)."""
+    grounded_by = run.get("grounded_by")
+    for step in reversed(run.get("steps") or []):
+        if step.get("grounded_by") == grounded_by and step.get("tests"):
+            return step["tests"]
+    return None
+
+
+def grounding_cell(grounded_by: str | None) -> str:
+    """The runs table's few words: "given tests", "not grounded", "not recorded"."""
+    return GROUNDING_SHORT.get(grounded_by or "", "not recorded")
 
 
 class RunsTableModel(QAbstractTableModel):
@@ -83,15 +104,28 @@ class RunsTableModel(QAbstractTableModel):
                 MODE_LABELS.get(r.get("mode"), r.get("mode") or ""),
                 score_text(r.get("score"))
                 + ("" if r.get("status") == "complete" else f" · {r.get('status')}"),
+                grounding_cell(r.get("grounded_by")),
                 human_duration(seconds_between(r.get("started_at"), r.get("finished_at"))),
             )[col]
         if role == Qt.ItemDataRole.ToolTipRole and col == 1:
             return r.get("task")
-        if role == Qt.ItemDataRole.ForegroundRole and col == 4:
+        if role == Qt.ItemDataRole.ToolTipRole and col in (SCORE_COL, GROUNDING_COL):
+            return grounding_tooltip(r.get("grounded_by"))
+        if role == Qt.ItemDataRole.ForegroundRole and col == SCORE_COL:
             return theme.color(
                 {"good": "good", "fair": "fair", "poor": "poor"}.get(score_state(r.get("score")), "muted")
             )
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (4, 5):
+        if role == Qt.ItemDataRole.ForegroundRole and col == GROUNDING_COL:
+            return theme.color("accent" if is_grounded(r.get("grounded_by")) else "muted")
+        if (
+            role == Qt.ItemDataRole.FontRole
+            and col == GROUNDING_COL
+            and grounding_state(r.get("grounded_by")) == "unrecorded"
+        ):
+            font = QFont()
+            font.setItalic(True)
+            return font
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (SCORE_COL, TIME_COL):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
@@ -132,6 +166,7 @@ class RunDetail(QScrollArea):
         self._layout.addWidget(self.empty)
         self._layout.addStretch(1)
         self.run: dict | None = None
+        self.run_grounding: GroundingBadge | None = None
         self._sources: dict[str, dict] = {}
         self.last_viewer = None
 
@@ -148,6 +183,7 @@ class RunDetail(QScrollArea):
             item = self._layout.takeAt(0)
             w = item.widget()
             if w is not None and w is not self.empty:
+                w.hide()  # gone at once, not when the deferred delete runs
                 w.deleteLater()
         self._layout.addWidget(self.empty)
         self._layout.addStretch(1)
@@ -173,6 +209,16 @@ class RunDetail(QScrollArea):
         )
         meta.setWordWrap(True)
         self._layout.addWidget(meta)
+        self.run_grounding = None
+        if run.get("score") is not None:
+            self.run_grounding = GroundingBadge(run.get("grounded_by"), run_tests(run))
+            row = QWidget()
+            line = QHBoxLayout(row)
+            line.setContentsMargins(0, 0, 0, 0)
+            line.addWidget(QLabel("Final score:", objectName="stepMeta"))
+            line.addWidget(self.run_grounding)
+            line.addStretch(1)
+            self._layout.addWidget(row)
         for step in run.get("steps", []):
             self._layout.addWidget(self._step_card(step))
         answer = run.get("answer") or ""
@@ -211,6 +257,8 @@ class RunDetail(QScrollArea):
         head.addWidget(
             Badge(f"{score_text(score)} / 10" if score is not None else "not scored", score_state(score))
         )
+        if score is not None:
+            head.addWidget(GroundingBadge(step.get("grounded_by"), step.get("tests")))
         box.addLayout(head)
         evidence = step.get("evidence") or []
         if evidence:
@@ -222,7 +270,9 @@ class RunDetail(QScrollArea):
         if tests:
             box.addWidget(
                 QLabel(
-                    f"Checks: {tests.get('passed', 0)} of {tests.get('total', 0)} passed ({tests.get('source', '')})",
+                    f"Checks: {tests.get('passed', 0)} of "
+                    f"{tests.get('total', (tests.get('passed') or 0) + (tests.get('failed') or 0))} passed "
+                    f"({tests.get('source', '')})",
                     objectName="toolLine",
                 )
             )
@@ -397,10 +447,11 @@ class RunsPane(QWidget):
         for i, r in enumerate(ordered):
             label = (
                 f"{r.get('team') or 'no team'} · {score_text(r['score'])}/10 · "
-                f"{local_time(r.get('started_at'))}\n{' '.join((r.get('task') or '').split())[:100]}"
+                f"{local_time(r.get('started_at'))}\n{' '.join((r.get('task') or '').split())[:100]}\n"
+                + grounding_tooltip(r.get("grounded_by")).split("\n")[0]
             )
             series.setdefault(r.get("team") or "no team", []).append(
-                Point(i, float(r["score"]), r["id"], label)
+                Point(i, float(r["score"]), r["id"], label, is_grounded(r.get("grounded_by")))
             )
         self.chart.set_series(series)
         if selected and self.model.row_of(selected) >= 0:

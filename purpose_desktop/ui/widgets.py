@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from purpose_desktop.engine.grounding import grounding_label, is_grounded
 from purpose_desktop.engine.models.fit import human_bytes  # noqa: F401 — re-exported for the panes
 
 #: Quick work never flashes a progress bar (the Anki rule).
@@ -206,6 +207,65 @@ class Badge(QLabel):
             self.setText(text)
         self.setProperty("state", state)
         repolish(self)
+
+
+#: The runs table's few words per ground (the badge and its tooltip carry the longer label).
+GROUNDING_SHORT = {
+    "given_tests": "given tests",
+    "tester_checks": "tester checks",
+    "examples": "task examples",
+    "execution": "code was run",
+    "static": "static checks only",
+    "judge": "not grounded",
+}
+GROUNDED_HINT = (
+    "Grounded: checks ran the code. Only grounded scores teach the team (credit, replay, lessons)."
+)
+UNGROUNDED_HINT = "No check ran the code, so this score does not teach the team (credit, replay, lessons)."
+UNRECORDED_HINT = "This run was recorded before scores said what grounds them."
+
+
+def grounding_state(grounded_by: str | None) -> str:
+    """A grounding badge's look: "grounded" (executed checks), "partly" (static), "ungrounded" (judge), "unrecorded"."""
+    if is_grounded(grounded_by):
+        return "grounded"
+    return {"static": "partly", "judge": "ungrounded"}.get(grounded_by or "", "unrecorded")
+
+
+def grounding_text(grounded_by: str | None, tests: dict | None = None) -> str:
+    """The badge's plain words, without the label's longest asides ("grounded: 3 tester checks (all 3 passed)")."""
+    label = grounding_label(grounded_by, tests)
+    for aside in (
+        ", written without seeing the solution",
+        " written without seeing the solution",
+        " (no tests ran)",
+    ):
+        label = label.replace(aside, "")
+    return label
+
+
+def grounding_tooltip(grounded_by: str | None, tests: dict | None = None) -> str:
+    """The full label, then what it means for learning."""
+    state = grounding_state(grounded_by)
+    hint = {"grounded": GROUNDED_HINT, "unrecorded": UNRECORDED_HINT}.get(state, UNGROUNDED_HINT)
+    return f"{grounding_label(grounded_by, tests)}\n{hint}"
+
+
+class GroundingBadge(Badge):
+    """What a score rests on, in plain words: filled for executed checks, outlined when not grounded."""
+
+    def __init__(
+        self, grounded_by: str | None = None, tests: dict | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__("", "unrecorded", parent)
+        self.setObjectName("groundingBadge")
+        self.grounded_by: str | None = None
+        self.set_grounding(grounded_by, tests)
+
+    def set_grounding(self, grounded_by: str | None, tests: dict | None = None) -> None:
+        self.grounded_by = grounded_by
+        self.set_state(grounding_state(grounded_by), grounding_text(grounded_by, tests))
+        self.setToolTip(grounding_tooltip(grounded_by, tests))
 
 
 def score_text(score: float | None) -> str:

@@ -8,6 +8,8 @@ from PySide6.QtWidgets import QLabel
 
 from purpose_desktop.demo import RUNS, build_demo
 from purpose_desktop.engine.core import Engine
+from purpose_desktop.ui.runs_pane import COLUMNS
+from purpose_desktop.ui.widgets import GroundingBadge
 from tests.ui.conftest import press, settled
 from tests.ui.pane_fakes import coding_team_model
 
@@ -23,6 +25,16 @@ def runs_app(qtbot, make_app, **kw):
     pane = app.window.runs_pane
     qtbot.waitUntil(lambda: pane.model.rowCount() > 0 or pane.empty.isVisible(), timeout=5000)
     return app, pane
+
+
+def step_badges(pane) -> list[GroundingBadge]:
+    """The grounding badges a person sees on the open run's step cards, top to bottom."""
+    shown = [
+        b
+        for b in pane.detail.widget().findChildren(GroundingBadge)
+        if b.isVisible() and b is not pane.detail.run_grounding
+    ]
+    return sorted(shown, key=lambda b: b.mapTo(pane.detail.widget(), b.rect().topLeft()).y())
 
 
 def test_no_runs_points_to_the_team_pane(qtbot, make_app):
@@ -77,3 +89,48 @@ def test_a_team_run_shows_up_at_once(qtbot, make_app):
         team.run_task("Write a function that sorts names", "", "train")
     qtbot.waitUntil(lambda: pane.model.rowCount() == 1, timeout=5000)
     assert pane.model.run(0)["task"] == "Write a function that sorts names"
+
+
+def test_runs_say_what_grounds_their_scores_and_old_runs_say_it_was_not_recorded(qtbot, make_app, demo):
+    app, pane = runs_app(qtbot, make_app)
+    pane.resize(1200, 800)
+    column = COLUMNS.index("Grounding")
+    cells = {
+        pane.model.run(r)["task"]: pane.model.data(pane.model.index(r, column))
+        for r in range(pane.model.rowCount())
+    }
+    assert cells["Parse ISO dates from a log file and count errors per day"] == "given tests"
+    assert cells["Validate email addresses without regex backtracking"] == "tester checks"
+    assert cells["Explain the chunk size setting for uploads"] == "not grounded"
+    assert cells["Parse a CSV of orders and total them per customer"] == "not recorded"
+
+    # The newest run is open: each step's badge sits next to its score.
+    qtbot.waitUntil(lambda: len(step_badges(pane)) == 3, timeout=5000)
+    badges = [b.text() for b in step_badges(pane)]
+    assert badges == [
+        "not grounded: no tests ran",
+        "grounded: 2 given tests, all 2 passed",
+        "not grounded: no tests ran",
+    ]
+    assert pane.detail.run_grounding.text() == "grounded: 2 given tests, all 2 passed"
+
+    # A run recorded before scores said what grounds them says so, on the run and on every step.
+    oldest = pane.model.rowCount() - 1
+    with settled(qtbot, app.bridge, 5000):
+        qtbot.mouseClick(
+            pane.table.viewport(),
+            Qt.MouseButton.LeftButton,
+            pos=pane.table.visualRect(pane.model.index(oldest, 1)).center(),
+        )
+    assert pane.detail.run["task"] == "Write a function that sorts a list of names by surname"
+    assert pane.detail.run.get("grounded_by") is None
+    assert pane.detail.run_grounding.text() == "grounding not recorded"
+    qtbot.waitUntil(lambda: len(step_badges(pane)) == 3, timeout=5000)
+    steps = step_badges(pane)
+    assert {b.text() for b in steps} == {"grounding not recorded"}
+
+    # On the learning curve, scores that were not grounded are hollow.
+    points = {p.key: p for pts in pane.chart.series().values() for p in pts}
+    assert points[pane.detail.run["id"]].grounded is False
+    assert points[pane.model.run(0)["id"]].grounded is True
+    assert all(not p.grounded for p in pane.chart.series()["Docs writer"])

@@ -141,3 +141,31 @@ def test_a_run_without_a_team_or_task_says_what_to_do(qtbot, make_app):
     pane.run_panel.task_edit.setPlainText("Do something")
     pane.run_panel.run_button.click()
     assert pane.banner.isVisible() and "no team" in pane.banner.message_label.text()
+
+
+def test_each_step_score_says_what_grounds_it(qtbot, make_app):
+    app, pane = team_app(make_app)
+    propose(qtbot, pane)
+    panel = pane.run_panel
+    panel.task_edit.setPlainText("Write a function that sorts names by surname")
+    with qtbot.waitSignal(app.bridge.sig_team_run_finished, timeout=15_000):
+        qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+    architect, coder, tester = panel.cards()
+    # Next to every score, in plain words, what it rests on.
+    for card in (architect, coder, tester):
+        assert card.grounding.isVisible() and card.badge.text().endswith("/ 10")
+        assert card.grounding.parentWidget() is card.badge.parentWidget()
+    # The plan had nothing to run: its score is the judge's alone, and says so.
+    assert architect.grounding.text() == "not grounded: no tests ran"
+    assert "does not teach" in architect.grounding.toolTip()
+    # The code was run against the tester's checks: grounded, with the counts.
+    assert coder.grounding.text() == "grounded: 2 tester checks (all 2 passed)"
+    assert "written without seeing the solution" in coder.grounding.toolTip()
+    assert tester.grounding.text() == "partly grounded: static checks only"
+    # Grounded and ungrounded badges look different.
+    assert coder.grounding.property("state") == "grounded"
+    assert architect.grounding.property("state") != coder.grounding.property("state")
+    # The run's own score says what grounds it too: in the summary and on the answer.
+    assert "final score" in panel.summary.text()
+    assert panel.summary_grounding.isVisible() and panel.summary_grounding.text() == coder.grounding.text()
+    assert panel.answer_grounding.isVisible() and panel.answer_grounding.text() == coder.grounding.text()

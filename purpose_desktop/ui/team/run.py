@@ -20,7 +20,15 @@ from PySide6.QtWidgets import (
 )
 
 from purpose_desktop.ui.chat.messages import Banner, MessageWidget
-from purpose_desktop.ui.widgets import Badge, EmptyState, human_duration, repolish, score_state, score_text
+from purpose_desktop.ui.widgets import (
+    Badge,
+    EmptyState,
+    GroundingBadge,
+    human_duration,
+    repolish,
+    score_state,
+    score_text,
+)
 
 #: Streamed step output is re-rendered at most this often (ms).
 FLUSH_MS = 40
@@ -38,6 +46,7 @@ class StepCard(QFrame):
         self.text = ""
         self.score: float | None = None
         self.evidence: tuple[str, ...] = ()
+        self.grounded_by: str | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 10, 12, 10)
         layout.setSpacing(6)
@@ -46,6 +55,8 @@ class StepCard(QFrame):
         self.role_label = QLabel(title, objectName="stepRole")
         self.meta_label = QLabel(f"try {attempt + 1}" if attempt else "", objectName="stepMeta")
         self.badge = Badge("working…", "running")
+        self.grounding = GroundingBadge()
+        self.grounding.hide()  # until the step is scored
         self.evidence_button = QPushButton("Evidence", objectName="linkButton")
         self.evidence_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.evidence_button.setToolTip("Why the critic gave this score")
@@ -56,6 +67,7 @@ class StepCard(QFrame):
         header.addStretch(1)
         header.addWidget(self.evidence_button)
         header.addWidget(self.badge)
+        header.addWidget(self.grounding)
         layout.addLayout(header)
         self.output = QPlainTextEdit(objectName="stepOutput")
         self.output.setReadOnly(True)
@@ -100,16 +112,25 @@ class StepCard(QFrame):
     def tool_lines(self) -> list[str]:
         return [self.tools.itemAt(i).widget().text() for i in range(self.tools.count())]
 
-    def set_score(self, score: float | None, evidence: tuple[str, ...]) -> None:
+    def set_score(
+        self, score: float | None, evidence: tuple[str, ...], grounded_by: str | None = None
+    ) -> None:
         self.score, self.evidence = score, tuple(evidence)
         self.badge.set_state(
             score_state(score), f"{score_text(score)} / 10" if score is not None else "not scored"
         )
         self.badge.setToolTip("The critic's score for this step; click Evidence for why")
+        self.set_grounding(grounded_by)
         self.evidence_label.setText("\n".join(f"• {e}" for e in evidence) or "No evidence recorded.")
         self.evidence_button.setVisible(True)
         self.setProperty("state", "done")
         repolish(self)
+
+    def set_grounding(self, grounded_by: str | None, tests: dict | None = None) -> None:
+        """What the score rests on, next to it (``tests`` adds the counts once the run's result is in)."""
+        self.grounded_by = grounded_by
+        self.grounding.set_grounding(grounded_by, tests)
+        self.grounding.setVisible(self.score is not None)
 
     def set_stopped(self) -> None:
         if self.property("state") == "running":
@@ -201,9 +222,18 @@ class RunPanel(QWidget):
         self.banner = Banner("error")
         self.banner.layout().setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.banner)
+        self.summary_row = QWidget()
+        summary_layout = QHBoxLayout(self.summary_row)
+        summary_layout.setContentsMargins(0, 0, 0, 0)
+        summary_layout.setSpacing(8)
         self.summary = QLabel("", objectName="mutedText")
+        self.summary.setWordWrap(True)
+        self.summary_grounding = GroundingBadge()  # the run's grounding, once it has a score
+        self.summary_grounding.hide()
+        summary_layout.addWidget(self.summary, 1)
+        summary_layout.addWidget(self.summary_grounding, 0, Qt.AlignmentFlag.AlignTop)
         self.summary.hide()
-        layout.addWidget(self.summary)
+        layout.addWidget(self.summary_row)
 
         self.scroll = QScrollArea(objectName="timeline")
         self.scroll.setWidgetResizable(True)
@@ -222,8 +252,14 @@ class RunPanel(QWidget):
         self.answer.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         answer_layout = QVBoxLayout(self.answer)
         answer_layout.setContentsMargins(12, 8, 12, 10)
+        answer_head = QHBoxLayout()
+        answer_head.setSpacing(8)
         self.answer_title = QLabel("Answer", objectName="stepRole")
-        answer_layout.addWidget(self.answer_title)
+        self.answer_grounding = GroundingBadge()  # the answer's score says what grounds it
+        answer_head.addWidget(self.answer_title)
+        answer_head.addStretch(1)
+        answer_head.addWidget(self.answer_grounding)
+        answer_layout.addLayout(answer_head)
         self.answer_message = MessageWidget("assistant", "")
         self.answer_message.name_label.hide()
         self.answer_message.sig_status.connect(lambda text: self.sig_status.emit(text, 3000))
@@ -262,6 +298,7 @@ class RunPanel(QWidget):
         self.banner.dismiss()
         self.summary.setText("Starting…")
         self.summary.show()
+        self.summary_grounding.hide()
         self._update_button()
 
     def stop(self) -> None:
@@ -308,7 +345,7 @@ class RunPanel(QWidget):
             self._flush_text()
             card = run.cards.get(event.step)
             if card is not None:
-                card.set_score(event.score, event.evidence)
+                card.set_score(event.score, event.evidence, getattr(event, "grounded_by", None))
 
     def finish(self, request_id: str, result, status: str) -> None:
         run = self._run
@@ -321,6 +358,13 @@ class RunPanel(QWidget):
         self._run = None
         answer = getattr(result, "answer", "") or ""
         score = getattr(result, "score", None)
+        # The result knows each step's checks: the badges gain their counts ("3 given tests, all 3 passed").
+        for i, step in enumerate(getattr(result, "steps", []) or []):
+            card = run.cards.get(i)
+            if card is not None and card.score is not None and getattr(step, "grounded_by", None):
+                card.set_grounding(step.grounded_by, getattr(step, "tests", None))
+        grounded_by = getattr(result, "grounded_by", None)
+        tests = getattr(result, "tests", None)
         seconds = (getattr(result, "elapsed_ms", 0) or 0) / 1000
         if answer.strip():
             head = "Answer" if status == "complete" else "Answer so far (stopped)"
@@ -328,6 +372,8 @@ class RunPanel(QWidget):
                 f"{head}  ·  score {score_text(score)}/10  ·  {human_duration(seconds)}"
             )
             self.answer_message.set_text(answer)
+            self.answer_grounding.set_grounding(grounded_by, tests)
+            self.answer_grounding.setVisible(score is not None)
             self.answer.show()
             QTimer.singleShot(0, lambda: self.scroll.ensureWidgetVisible(self.answer, 0, 0))
         words = {"complete": "Finished", "cancelled": "Stopped"}.get(status, status.capitalize())
@@ -336,6 +382,8 @@ class RunPanel(QWidget):
             f"{words} in {human_duration(seconds)} · {steps} step{'s' if steps != 1 else ''} · "
             f"final score {score_text(score)}/10"
         )
+        self.summary_grounding.set_grounding(grounded_by, tests)
+        self.summary_grounding.setVisible(score is not None)
         self._update_button()
 
     def fail(self, request_id: str, err) -> None:
@@ -348,6 +396,7 @@ class RunPanel(QWidget):
             card.set_stopped()
         self._run = None
         self.summary.hide()
+        self.summary_grounding.hide()
         if not self.cards():
             self.empty.show()
         self.banner.show_message(err.message, err.hint)

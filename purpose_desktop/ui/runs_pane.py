@@ -246,12 +246,6 @@ class RunDetail(QScrollArea):
         head.addWidget(role)
         if step.get("attempt"):
             head.addWidget(QLabel(f"try {step['attempt'] + 1}", objectName="stepMeta"))
-        head.addWidget(
-            QLabel(
-                f"{step.get('tokens', 0)} tokens · {human_duration((step.get('elapsed_ms') or 0) / 1000)}",
-                objectName="stepMeta",
-            )
-        )
         head.addStretch(1)
         score = step.get("score")
         head.addWidget(
@@ -260,6 +254,13 @@ class RunDetail(QScrollArea):
         if score is not None:
             head.addWidget(GroundingBadge(step.get("grounded_by"), step.get("tests")))
         box.addLayout(head)
+        # Its size on a line of its own: the score and its grounding badge keep the header's room.
+        box.addWidget(
+            QLabel(
+                f"{step.get('tokens', 0)} tokens · {human_duration((step.get('elapsed_ms') or 0) / 1000)}",
+                objectName="stepMeta",
+            )
+        )
         evidence = step.get("evidence") or []
         if evidence:
             label = QLabel("\n".join(f"• {e}" for e in evidence), objectName="evidence")
@@ -392,7 +393,7 @@ class RunsPane(QWidget):
         self.detail.sig_memory_clicked.connect(self.sig_memory_open_requested)
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(self.detail)
-        self.splitter.setSizes([560, 520])
+        self.splitter.setSizes([620, 500])
         body.addWidget(self.splitter, 1)
         self.empty = EmptyState(
             "No runs yet",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -215,7 +217,7 @@ GROUNDING_SHORT = {
     "tester_checks": "tester checks",
     "examples": "task examples",
     "execution": "code was run",
-    "static": "static checks only",
+    "static": "static only",
     "judge": "not grounded",
 }
 GROUNDED_HINT = (
@@ -252,11 +254,18 @@ def grounding_tooltip(grounded_by: str | None, tests: dict | None = None) -> str
 
 
 class GroundingBadge(Badge):
-    """What a score rests on, in plain words: filled for executed checks, outlined when not grounded."""
+    """What a score rests on, in plain words: filled for executed checks, outlined when not grounded.
+
+    In a narrow card the words are cut short with "…" rather than pushing the card wider; ``full_text``
+    and the tooltip always have them whole.
+    """
+
+    MIN_WIDTH = 90
 
     def __init__(
         self, grounded_by: str | None = None, tests: dict | None = None, parent: QWidget | None = None
     ) -> None:
+        self.full_text = ""
         super().__init__("", "unrecorded", parent)
         self.setObjectName("groundingBadge")
         self.grounded_by: str | None = None
@@ -264,8 +273,38 @@ class GroundingBadge(Badge):
 
     def set_grounding(self, grounded_by: str | None, tests: dict | None = None) -> None:
         self.grounded_by = grounded_by
-        self.set_state(grounding_state(grounded_by), grounding_text(grounded_by, tests))
+        self.full_text = grounding_text(grounded_by, tests)
+        self.set_state(grounding_state(grounded_by), self.full_text)
         self.setToolTip(grounding_tooltip(grounded_by, tests))
+        self.updateGeometry()
+        if self.isVisible():
+            self._elide()
+
+    def _chrome(self) -> int:
+        """Padding and border around the text (from the stylesheet), in pixels."""
+        self.ensurePolished()
+        return max(0, super().sizeHint().width() - self.fontMetrics().horizontalAdvance(self.text()))
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        chrome = self._chrome()  # polishes first: the stylesheet sets the badge's font
+        width = math.ceil(QFontMetricsF(self.font()).horizontalAdvance(self.full_text)) + chrome
+        return QSize(width, super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(min(self.MIN_WIDTH, self.sizeHint().width()), super().minimumSizeHint().height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        if self.width() >= self.sizeHint().width():
+            text = self.full_text
+        else:
+            room = max(0, self.width() - self._chrome())
+            text = self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideRight, room) or "…"
+        if text != self.text():
+            self.setText(text)
 
 
 def score_text(score: float | None) -> str:

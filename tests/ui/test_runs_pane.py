@@ -134,3 +134,16 @@ def test_runs_say_what_grounds_their_scores_and_old_runs_say_it_was_not_recorded
     assert points[pane.detail.run["id"]].grounded is False
     assert points[pane.model.run(0)["id"]].grounded is True
     assert all(not p.grounded for p in pane.chart.series()["Docs writer"])
+
+
+def test_a_narrow_grounding_badge_is_cut_short_but_its_tooltip_has_it_all(qtbot):
+    badge = GroundingBadge("tester_checks", {"source": "tester", "passed": 3, "failed": 1})
+    qtbot.addWidget(badge)
+    badge.show()
+    assert badge.text() == "grounded: 4 tester checks (1 of 4 failed)"
+    badge.resize(badge.minimumSizeHint().width(), badge.height())
+    qtbot.waitUntil(lambda: badge.text().endswith("…"), timeout=2000)
+    assert badge.full_text == "grounded: 4 tester checks (1 of 4 failed)"
+    assert "written without seeing the solution" in badge.toolTip()
+    badge.resize(badge.sizeHint().width(), badge.height())
+    qtbot.waitUntil(lambda: badge.text() == badge.full_text, timeout=2000)

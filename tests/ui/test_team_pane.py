@@ -145,6 +145,7 @@ def test_a_run_without_a_team_or_task_says_what_to_do(qtbot, make_app):
 
 def test_each_step_score_says_what_grounds_it(qtbot, make_app):
     app, pane = team_app(make_app)
+    app.window.resize(1280, 800)
     propose(qtbot, pane)
     panel = pane.run_panel
     panel.task_edit.setPlainText("Write a function that sorts names by surname")
@@ -154,12 +155,15 @@ def test_each_step_score_says_what_grounds_it(qtbot, make_app):
     # Next to every score, in plain words, what it rests on.
     for card in (architect, coder, tester):
         assert card.grounding.isVisible() and card.badge.text().endswith("/ 10")
-        assert card.grounding.parentWidget() is card.badge.parentWidget()
+        assert card.badge.geometry().right() < card.grounding.geometry().left()  # beside the score
+        assert abs(card.badge.geometry().center().y() - card.grounding.geometry().center().y()) <= 2
     # The plan had nothing to run: its score is the judge's alone, and says so.
     assert architect.grounding.text() == "not grounded: no tests ran"
     assert "does not teach" in architect.grounding.toolTip()
-    # The code was run against the tester's checks: grounded, with the counts.
-    assert coder.grounding.text() == "grounded: 2 tester checks (all 2 passed)"
+    # The code was run against the tester's checks: grounded, with the counts (once the run's result is in).
+    qtbot.waitUntil(
+        lambda: coder.grounding.text() == "grounded: 2 tester checks (all 2 passed)", timeout=2000
+    )
     assert "written without seeing the solution" in coder.grounding.toolTip()
     assert tester.grounding.text() == "partly grounded: static checks only"
     # Grounded and ungrounded badges look different.

@@ -323,6 +323,7 @@ class RunsPane(QWidget):
         self.setObjectName("runsPane")
         self._bridge = bridge
         self._runs: list[dict] = []
+        self._loaded = False  # "No runs yet" only once the engine said so, never while the list is on its way
         self._detail_request: object | None = None  # the latest run opened; older answers are ignored
         self._build()
         b = bridge
@@ -420,6 +421,7 @@ class RunsPane(QWidget):
 
     # -- answers ----------------------------------------------------------------------------------
     def _on_runs(self, runs: list[dict]) -> None:
+        self._loaded = True
         self._runs = list(runs)
         teams = sorted({r.get("team") or "" for r in runs} - {""})
         current = self.team_filter.currentData()
@@ -439,7 +441,7 @@ class RunsPane(QWidget):
         self.model.set_runs(shown)
         has = bool(self._runs)
         self.splitter.setVisible(has)
-        self.empty.setVisible(not has)
+        self.empty.setVisible(self._loaded and not has)
         # The curve: scored runs in time order (oldest first), one series per team.
         ordered = sorted(
             (r for r in shown if r.get("score") is not None), key=lambda r: r.get("started_at") or ""

@@ -90,8 +90,39 @@ def _ensure_app(offscreen: bool):
     return app
 
 
+#: Painted on every screenshot: the data in them is the demo set, not anyone's real runs or lessons.
+DEMO_STAMP = "DEMO DATA — not real runs or lessons"
+DEMO_STAMP_COLOR = "#b45309"
+
+
+def stamp_demo(pixmap):
+    """Paint DEMO_STAMP in the top-right corner of ``pixmap`` (in place) and return it."""
+    from PySide6.QtCore import QRectF, Qt
+    from PySide6.QtGui import QColor, QFont, QPainter
+
+    painter = QPainter(pixmap)
+    try:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        font = QFont()
+        font.setBold(True)
+        font.setPointSize(9)
+        painter.setFont(font)
+        metrics = painter.fontMetrics()
+        size = pixmap.deviceIndependentSize()
+        w, h = metrics.horizontalAdvance(DEMO_STAMP) + 20, metrics.height() + 6
+        rect = QRectF(size.width() - w - 8, 2, w, h)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(DEMO_STAMP_COLOR))
+        painter.drawRoundedRect(rect, 4, 4)
+        painter.setPen(QColor("white"))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, DEMO_STAMP)
+    finally:
+        painter.end()
+    return pixmap
+
+
 def _save(widget, path: Path) -> Path:
-    if not widget.grab().save(str(path)):
+    if not stamp_demo(widget.grab()).save(str(path)):
         raise ScreenshotError(f"Could not write {path}.", "Check that the folder exists and is writable.")
     return path
 

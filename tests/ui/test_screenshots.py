@@ -14,6 +14,7 @@ from PySide6.QtGui import QImage
 
 from purpose_desktop.engine.core import Engine
 from purpose_desktop.engine.errors import ModelError
+from purpose_desktop.ui.screenshots import DEMO_STAMP_COLOR, stamp_demo
 from purpose_desktop.ui.theme import apply_theme
 from tests.fakes import ScriptedModel
 from tests.ui.conftest import settled
@@ -60,9 +61,17 @@ def shots(tmp_path) -> Path:
 
 
 def _save(window, path: Path) -> None:
-    assert window.grab().save(str(path))
+    # Scripted replies: demo data, stamped as such like every `purpose-desktop screenshots` image.
+    assert stamp_demo(window.grab()).save(str(path))
     image = QImage(str(path))
     assert image.width() >= 900 and image.height() >= 600
+    assert_stamped(image)
+
+
+def assert_stamped(image: QImage) -> None:
+    """The DEMO DATA badge is in the top-right corner (its colour, a few pixels in from its edge)."""
+    probe = image.pixelColor(image.width() - 14, 8)
+    assert probe.name() == DEMO_STAMP_COLOR, f"no demo stamp: {probe.name()} at the top right"
 
 
 def test_screenshot_chat_with_code(qtbot, make_app, themed, shots):

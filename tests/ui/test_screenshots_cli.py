@@ -15,6 +15,7 @@ from PySide6.QtGui import QImage
 from purpose_desktop.cli import main
 from purpose_desktop.engine.paths import HOME_ENV
 from purpose_desktop.ui.screenshots import SHOTS, file_name
+from tests.ui.test_screenshots import assert_stamped
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,6 +60,7 @@ def test_screenshots_command_writes_every_pane_without_touching_the_person_data(
         else:
             assert image.width() >= 1200 and image.height() >= 760, path
         assert distinct_colours(image) > 8, f"{path.name} looks blank"
+        assert_stamped(image)  # every image says it shows demo data
     assert not person.exists(), "the command wrote into the person's data folder"
     assert not (home / ".local" / "share" / "PurposeDesktop").exists()
     assert not list((home / ".config").glob("PurposeDesktop*"))

@@ -8,10 +8,11 @@ from PySide6.QtGui import QImage
 from purpose_desktop.demo import DemoEmbedder, build_demo
 from purpose_desktop.engine.core import Engine
 from purpose_desktop.engine.vault import Vault
+from purpose_desktop.ui.screenshots import stamp_demo
 from purpose_desktop.ui.theme import apply_theme
 from tests.ui.conftest import settled
 from tests.ui.pane_fakes import coding_team_model
-from tests.ui.test_screenshots import shots, themed  # noqa: F401 - fixtures
+from tests.ui.test_screenshots import assert_stamped, shots, themed  # noqa: F401 - fixtures
 
 PANES = ("team", "runs", "memory", "vault", "models", "settings")
 
@@ -64,7 +65,8 @@ def test_screenshot_every_pane(qtbot, demo_app, themed, shots, mode):  # noqa: F
         _fill(qtbot, app, pane)
         name = pane if mode == "light" else f"{pane}-dark"
         path = shots / f"{name}.png"
-        assert app.window.grab().save(str(path))
+        assert stamp_demo(app.window.grab()).save(str(path))
         image = QImage(str(path))
         assert image.width() >= 1200 and image.height() >= 760
+        assert_stamped(image)
     assert app.window.memory_pane.tabs.tabText(0) == "To review (4)"

@@ -260,3 +260,32 @@ def test_learn_from_run_finds_the_same_tool_failure_in_an_earlier_run(store):
     assert "tool_policy" not in {c["kind"] for c in first["candidates"]}  # one failed call: no policy yet
     second = run_once("Write sub(a, b)")
     assert "tool_policy" in {c["kind"] for c in second["candidates"]}  # the same failure in a second run
+
+
+def test_the_credit_baseline_counts_only_grounded_runs(store):
+    from purpose_desktop.engine.learning.credit import NEUTRAL_BASELINE, baseline
+    from purpose_desktop.engine.memory.repo import MemoryRepo
+
+    team, _ = _coder_only(store, [final(GOOD)], memory_policy=MemoryPolicy(distil=False))
+    for _ in range(3):
+        team.run("Write a helper that adds two numbers")  # judged only
+    assert baseline(MemoryRepo(store), "none") == NEUTRAL_BASELINE
+    for _ in range(3):
+        team.run("Write add(a, b)", tests=TESTS)
+    assert baseline(MemoryRepo(store), "none") != NEUTRAL_BASELINE
+
+
+def test_the_cli_carries_the_grounding(capsys, _isolated_home):
+    import json
+
+    from purpose_desktop.cli import main
+
+    with Store() as default_store:  # the CLI's own database (under the isolated home)
+        m = _card(MemoryBank(default_store))
+        replay(default_store, m, _arm(8.0, 5.0), tasks=TASK, n=5)
+    assert main(["memory", "show", m.id, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["evidence"]["n_grounded"] == 5 and shown["evidence"]["p_value"] == 0.0625
+    assert shown["evidence"]["grounding"] == {"with": {"given_tests": 5}, "without": {"given_tests": 5}}
+    assert shown["evidence_grounding"] == "5 grounded pairs: 5 better — sign test p=0.0625 — helps"
+    assert shown["evidence_runs"][0]["n_grounded"] == 5

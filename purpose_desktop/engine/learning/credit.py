@@ -2,7 +2,7 @@
 
 A memory's outcome for a run is half the run's final score (the critic's, anchored to tests) and half
 the mean score of the steps that actually had it in their prompt, both on 0–1. It is compared with a
-baseline — the mean final score of recent train runs — so a memory is not blamed for a task that is
+baseline — the mean final score of recent grounded train runs — so a memory is not blamed for a task that is
 simply hard for the model. Only grounded scores teach (``grounding.GROUNDED``: given tests, tester
 checks, examples, execution): a run whose final score is not grounded credits nothing, and a step
 whose score is not grounded does not count towards a memory's outcome (the report lists both as
@@ -20,6 +20,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from purpose_desktop.engine.grounding import GROUNDED
 from purpose_desktop.engine.memory.records import MemoryPolicy
 from purpose_desktop.engine.memory.repo import CreditUpdate, MemoryRepo
 
@@ -85,7 +86,8 @@ def _demotion(
 
 
 def baseline(repo: MemoryRepo, run_id: str) -> float:
-    scores = repo.recent_run_scores(20, exclude=run_id)
+    """Mean final score (0–1) of the latest grounded train runs; NEUTRAL_BASELINE with fewer than 3."""
+    scores = repo.recent_run_scores(20, exclude=run_id, grounded=sorted(GROUNDED))
     if len(scores) < MIN_BASELINE_RUNS:
         return NEUTRAL_BASELINE
     return round(statistics.fmean(scores) / 10.0, 4)

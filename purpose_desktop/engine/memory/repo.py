@@ -575,15 +575,25 @@ class MemoryRepo:
                     )
             _bump(db)
 
-    def recent_run_scores(self, limit: int = 20, *, exclude: str | None = None) -> list[float]:
-        """Final scores of the latest finished train runs, newest first (the credit baseline)."""
+    def recent_run_scores(
+        self, limit: int = 20, *, exclude: str | None = None, grounded: Sequence[str] | None = None
+    ) -> list[float]:
+        """Final scores of the latest finished train runs, newest first (the credit baseline).
+
+        ``grounded``: only runs whose recorded ``grounded_by`` (runs.meta_json) is one of these.
+        """
+        where, params = "", []
+        if grounded is not None:
+            marks = ", ".join("?" for _ in grounded) or "NULL"
+            where = f" AND json_extract(meta_json, '$.grounded_by') IN ({marks})"
+            params = list(grounded)
         with self.store._errors():
             rows = (
                 self.connection
                 .execute(
-                    "SELECT score FROM runs WHERE mode = 'train' AND score IS NOT NULL AND status = 'complete' AND id != ? "
-                    "ORDER BY started_at DESC LIMIT ?",
-                    [exclude or "", limit],
+                    "SELECT score FROM runs WHERE mode = 'train' AND score IS NOT NULL AND status = 'complete' AND id != ?"
+                    f"{where} ORDER BY started_at DESC LIMIT ?",
+                    [exclude or "", *params, limit],
                 )
                 .fetchall()
             )

@@ -35,6 +35,7 @@ def _show_text(info: dict) -> str:
     for r in info["scan"].get("reasons", [])[:5]:
         lines.append(f'           - {r["category"]}: {r["message"]} ("{r["excerpt"]}" at {r["span"]})')
     lines.append(f"evidence:  {describe(info['evidence'])}")
+    lines.append(f"grounding: {info.get('evidence_grounding') or 'not tested yet'}")
     lines.append("provenance:")
     for p in info["provenance"]:
         lines.append("           - " + ", ".join(f"{k}={v}" for k, v in p.items()))
@@ -124,7 +125,10 @@ def _retest(args, memories) -> int:
         sys.stderr.write("\n[stopped: nothing was stored]\n")
         return 130
     if args.json:
-        _print_json(evidence.to_dict())
+        from purpose_desktop.engine.memory.records import describe_grounding
+
+        data = evidence.to_dict()
+        _print_json({**data, "grounding_text": describe_grounding(data)})
     else:
         from purpose_desktop.engine.learning.replay import describe
 

@@ -9,7 +9,7 @@ import pytest
 from purpose_desktop.engine.agents.roles import RoleSpec
 from purpose_desktop.engine.agents.team import Team, TeamSpec, purpose
 from purpose_desktop.engine.cancel import CancelToken
-from purpose_desktop.engine.learning.replay import ReplayTask, replay, retest
+from purpose_desktop.engine.learning.replay import ArmResult, ReplayTask, replay, retest
 from purpose_desktop.engine.memory import similarity
 from purpose_desktop.engine.memory.api import MemoryBank
 from purpose_desktop.engine.memory.records import MemoryPolicy, clearly_helps
@@ -116,12 +116,13 @@ def test_learning_is_off_outside_train_and_when_disabled(store):
     assert MemoryBank(store).list() == []
 
 
-def _fixed_arm(with_score, without_score):
+def _fixed_arm(with_score, without_score, grounded_by="given_tests"):
+    """An arm whose scores rest on ``grounded_by`` (given tests by default: only grounded pairs decide)."""
     calls = []
 
     def run_arm(task, tests, seed, include, exclude, cancel):
         calls.append((task, seed, [m.id for m in include], list(exclude)))
-        return with_score if include else without_score
+        return ArmResult(with_score if include else without_score, grounded_by)
 
     return run_arm, calls
 
@@ -131,16 +132,18 @@ def test_replay_stores_paired_evidence_with_the_same_seeds(store):
     m = bank.submit("Check edge cases first", kind="skill_card", provenance={"source": "distilled"}).memory
     arm, calls = _fixed_arm(8.0, 5.0)
     seen = []
-    ev = replay(store, m, arm, tasks=[ReplayTask("Write add", TESTS)], n=3, progress=seen.append)
-    assert ev.n == 3 and ev.scores_with == [8.0] * 3 and ev.scores_without == [5.0] * 3
+    ev = replay(store, m, arm, tasks=[ReplayTask("Write add", TESTS)], n=5, progress=seen.append)
+    assert ev.n == 5 and ev.scores_with == [8.0] * 5 and ev.scores_without == [5.0] * 5
     assert ev.mean_with == 8.0 and ev.mean_without == 5.0 and ev.delta == 3.0 and ev.verdict == "helps"
-    assert [c[1] for c in calls] == [0, 0, 1, 1, 2, 2]  # each seed runs both arms
-    assert [c[2] for c in calls[1::2]] == [[m.id]] * 3 and [c[3] for c in calls[0::2]] == [[m.id]] * 3
-    assert [p.done for p in seen] == [1, 2, 3, 4, 5, 6] and seen[-1].total == 6
+    assert ev.n_grounded == 5 and ev.p_value == 0.0625 and ev.enough_evidence
+    assert [c[1] for c in calls] == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]  # each seed runs both arms
+    assert [c[2] for c in calls[1::2]] == [[m.id]] * 5 and [c[3] for c in calls[0::2]] == [[m.id]] * 5
+    assert [p.done for p in seen] == list(range(1, 11)) and seen[-1].total == 10
     stored = bank.get(m.id)
     assert (
-        stored.evidence["verdict"] == "helps" and stored.evidence["n"] == 3 and stored.status == "quarantined"
+        stored.evidence["verdict"] == "helps" and stored.evidence["n"] == 5 and stored.status == "quarantined"
     )
+    assert stored.evidence["grounding"] == {"with": {"given_tests": 5}, "without": {"given_tests": 5}}
     assert bank.repo.evidence(m.id)[0].delta == 3.0
     assert [h.action for h in bank.repo.history(m.id)][-1] == "retested"
     assert stored.effective_trust > stored.trust
@@ -151,7 +154,7 @@ def test_replay_writes_only_evidence_in_validation_mode(store):
     m = bank.submit("Check edge cases first", kind="skill_card", provenance={"source": "distilled"}).memory
     arm, _ = _fixed_arm(4.0, 6.0)
     with store.run_mode(RunMode.LEARNING_VALIDATION):
-        ev = replay(store, m, arm, tasks=[ReplayTask("Write add", TESTS)], n=3)
+        ev = replay(store, m, arm, tasks=[ReplayTask("Write add", TESTS)], n=5)
     assert ev.verdict == "hurts" and bank.get(m.id).evidence["verdict"] == "hurts"
 
 
@@ -178,14 +181,18 @@ def test_auto_promotion_is_off_by_default_and_needs_clear_evidence(store):
     assert bank.get(m.id).status == "quarantined"
     auto = bank.with_policy(auto_promote=True)
     m2 = auto.submit("Name variables clearly", kind="skill_card", provenance={"source": "distilled"}).memory
-    ev = retest(auto, m2.id, arm, tasks=[ReplayTask("Write add", TESTS)])
+    ev = retest(auto, m2.id, arm, tasks=[ReplayTask("Write add", TESTS)], n=5)
     assert clearly_helps(ev, auto.policy)
     promoted = auto.get(m2.id)
     assert promoted.status == "promoted" and auto.repo.history(m2.id)[-1].actor == "policy"
     weak, _ = _fixed_arm(5.5, 5.0)
     m3 = auto.submit("Prefer short functions", kind="skill_card", provenance={"source": "distilled"}).memory
-    retest(auto, m3.id, weak, tasks=[ReplayTask("Write add", TESTS)])
+    retest(auto, m3.id, weak, tasks=[ReplayTask("Write add", TESTS)], n=5)
     assert auto.get(m3.id).status == "quarantined"  # neutral evidence is not enough
+    m4 = auto.submit("Keep functions pure", kind="skill_card", provenance={"source": "distilled"}).memory
+    few = retest(auto, m4.id, arm, tasks=[ReplayTask("Write add", TESTS)], n=3)
+    assert few.verdict == "neutral" and few.verdict_reason == "not enough evidence" and few.p_value == 0.25
+    assert auto.get(m4.id).status == "quarantined"  # 3 wins of 3 cannot reach p < 0.1
 
 
 def test_team_replay_runs_both_arms_in_validation_and_writes_no_trace(store):

@@ -192,7 +192,7 @@ def test_a_call_cut_off_by_the_token_limit_is_dropped_not_fatal():
     assert [c.id for c in plan.calls] == ["1", "2"]
 
 
-def test_a_train_run_feeds_the_memory_pipeline_like_a_team_run(tmp_path):
+def test_a_train_run_feeds_the_memory_pipeline_like_a_team_run_and_an_ungrounded_one_teaches_nothing(tmp_path):
     from purpose_desktop.engine.memory import similarity
     from purpose_desktop.engine.memory.api import MemoryBank
     from tests.fakes import DEMO_EMBEDDER_NAME, demo_embed
@@ -203,9 +203,9 @@ def test_a_train_run_feeds_the_memory_pipeline_like_a_team_run(tmp_path):
     with similarity.use_embedder(demo_embed, DEMO_EMBEDDER_NAME):
         result = LLMCompiler(model, ToolRegistry([tool]), store=store, max_replans=0).compile_and_execute("x")
     assert result.status == "complete" and result.memory["errors"] == []
-    (candidate,) = result.memory["candidates"]
-    assert candidate["kind"] == "tool_policy"
-    stored = MemoryBank(store).get(candidate["id"])
-    assert "wait tool failed" in stored.text and stored.provenance[0]["run_id"] == result.run_id
-    assert "credit" in result.memory
+    # its steps say nothing about grounding, so the run teaches nothing (only grounded evidence teaches)
+    assert result.memory["grounded_by"] == "judge" and result.memory["candidates"] == []
+    assert any("not grounded" in note for note in result.memory["notes"])
+    assert result.memory["credit"]["skipped"] == {"run": "not grounded"}
+    assert MemoryBank(store).list() == []
     store.close()

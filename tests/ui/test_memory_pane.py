@@ -145,3 +145,53 @@ def test_retest_replays_the_memory_and_shows_progress_until_done(qtbot, make_app
 def test_empty_review_tells_what_to_do(qtbot, make_app):
     app, pane = memory_app(qtbot, make_app)
     assert pane.list_empty.isVisible() and "Learn" in pane.list_empty.hint_label.text()
+
+
+@pytest.fixture
+def replayed(demo_embedder):
+    """One lesson replayed on grounded runs (4 better, 1 same) and one replayed only on ungrounded runs."""
+    from purpose_desktop.engine.learning.replay import ArmResult, ReplayTask, replay
+
+    def arm_of(with_scores, grounded_by):
+        it = iter(with_scores)
+
+        def run_arm(task, tests, seed, include, exclude, cancel):
+            return ArmResult(next(it) if include else 5.0, grounded_by)
+
+        return run_arm
+
+    with Store() as store:
+        bank = MemoryBank(store)
+        grounded = bank.submit(LESSONS[0][1], kind="skill_card", provenance={"source": "distil"}).memory
+        judged = bank.submit(LESSONS[1][1], kind="failure_pattern", provenance={"source": "distil"}).memory
+        task = [ReplayTask("Write add(a, b)", "assert add(1, 2) == 3")]
+        replay(store, grounded, arm_of([8.0, 8.0, 8.0, 5.0, 8.0], "given_tests"), tasks=task, n=5)
+        replay(store, judged, arm_of([9.0] * 5, "judge"), tasks=task, n=5)
+    return grounded.id, judged.id
+
+
+def _detail_text(pane) -> str:
+    return " ".join(lbl.text() for lbl in pane.detail.widget().findChildren(QLabel) if lbl.isVisibleTo(pane.detail))
+
+
+def test_the_detail_says_how_the_replay_was_grounded(qtbot, make_app, replayed):
+    grounded_id, judged_id = replayed
+    app, pane = memory_app(qtbot, make_app)
+    for memory_id, expected in (
+        (grounded_id, "5 grounded pairs: 4 better, 1 same — sign test p=0.125 — not enough evidence"),
+        (judged_id, "No grounded pairs: the replays had no tests, so they cannot decide"),
+    ):
+        pane.table.clearSelection()
+        pane.select(memory_id)
+        visible = expected[:1].upper() + expected[1:]
+
+        def shown(mid=memory_id, text=visible):
+            m, label = pane.detail.memory, pane.detail.grounding_label
+            return (
+                m is not None and m["id"] == mid and label is not None and label.text() == text
+                and text in _detail_text(pane)  # the words a person sees
+            )
+
+        qtbot.waitUntil(shown, timeout=5000)
+    rows = {pane.model.memory(i).id: pane.model.data(pane.model.index(i, 2)) for i in range(pane.model.rowCount())}
+    assert rows[grounded_id].startswith("Not enough evidence") and rows[judged_id].startswith("No grounded runs")

@@ -21,7 +21,7 @@ from purpose_desktop.engine.errors import PurposeError
 from purpose_desktop.engine.events import RunEvent, RunFinished, RunStarted, StepScored
 from purpose_desktop.engine.grounding import grounding_label
 from purpose_desktop.engine.learning.after_run import learn_from_run
-from purpose_desktop.engine.learning.replay import RunArm, replay_pending, retest
+from purpose_desktop.engine.learning.replay import ArmResult, RunArm, replay_pending, retest
 from purpose_desktop.engine.memory.api import MemoryBank, SubmitResult
 from purpose_desktop.engine.memory.records import ALWAYS_KINDS, Memory, MemoryPolicy
 from purpose_desktop.engine.memory.retrieval import MemoryRetriever
@@ -274,6 +274,7 @@ class Team:
                         policy=self.memory_policy,
                         seed=self.seed,
                         kinds=kinds,
+                        grounded_by=result.grounded_by,
                     )
                     learned["errors"] = [*result.memory.get("errors", []), *errors, *learned["errors"]]
                     result.memory.update(learned)
@@ -542,10 +543,13 @@ class Team:
         return self._with_store(build)
 
     def replay_runner(self, store=None) -> RunArm:
-        """The replay test's arm runner: this team, seeded, sampling, in LEARNING_VALIDATION, learning off."""
+        """The replay test's arm runner: this team, seeded, sampling, in LEARNING_VALIDATION, learning off.
+
+        Each arm returns its score and how it was grounded; only grounded pairs decide the verdict.
+        """
         target = store or self.store
 
-        def run_arm(task, tests, seed, include, exclude, cancel) -> float | None:
+        def run_arm(task, tests, seed, include, exclude, cancel) -> ArmResult:
             arm = Team(
                 self.spec,
                 model=self.model,
@@ -566,7 +570,7 @@ class Team:
                 include_memories=include,
                 exclude_memories=exclude,
             )
-            return result.score
+            return ArmResult(result.score, result.grounded_by)
 
         return run_arm
 

@@ -2,15 +2,27 @@
 
 ``Team.run`` and every orchestrator (through ``TracedRun.learn``) call ``learn_from_run``; each
 decides for itself whether the run teaches (a complete LEARNING_TRAIN run) and how failures are reported.
+
+Only grounded evidence teaches (``grounding.GROUNDED``): a run whose score is not grounded credits
+no memory and distils nothing (the returned ``notes`` and the credit report's ``skipped`` say so).
+A run that does not say how it was grounded (an orchestrator whose steps carry no ``grounded_by``)
+is not grounded.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 
 from purpose_desktop.engine.errors import PurposeError
+from purpose_desktop.engine.grounding import is_grounded, strongest
 from purpose_desktop.engine.learning.credit import StepUse, apply_credit
-from purpose_desktop.engine.learning.distil import StepRecord, distil
+from purpose_desktop.engine.learning.distil import (
+    TOOL_POLICY_MIN_RUNS,
+    StepRecord,
+    distil,
+    tool_failure_signature,
+)
 from purpose_desktop.engine.memory.api import MemoryBank
 from purpose_desktop.engine.memory.records import MemoryPolicy
 
@@ -26,27 +38,42 @@ def learn_from_run(
     policy: MemoryPolicy | None,
     seed: int = 0,
     kinds: Mapping[str, str] | None = None,
+    grounded_by: str | None = None,
 ) -> dict:
     """Credit, then (when the policy distils) candidate lessons from ``steps``, scanned and submitted for review.
 
     ``steps`` are the run's StepResults (role, output, score, tests, tool_calls, attempt, memory_ids);
     ``kinds`` maps a role to its kind (plan, code, test, text — "text" when missing); ``model`` writes
-    the lessons (None: evidence-based drafts only). Returns ``{"errors", "credit", "candidates"}``
-    ("candidates" only when distilling); a candidate the bank refuses is an error, not an exception.
+    the lessons (None: evidence-based drafts only); ``grounded_by`` is what the run's score rests on
+    (None: the strongest of its steps' ``grounded_by``, ``judge`` when none say). Returns
+    ``{"errors", "notes", "grounded_by", "credit", "candidates"}`` ("candidates" only when distilling);
+    a candidate the bank refuses is an error, not an exception.
     """
     policy = policy or MemoryPolicy()
     kinds = kinds or {}
-    out: dict = {"errors": []}
-    uses = [StepUse(i, s.score, getattr(s, "memory_ids", [])) for i, s in enumerate(steps)]
-    out["credit"] = apply_credit(store, run_id, score, uses, policy).to_dict()
+    step_grounds = [getattr(s, "grounded_by", None) for s in steps]
+    if grounded_by is None:
+        grounded_by = strongest(g for g in step_grounds if g)
+    run_grounded = is_grounded(grounded_by)
+    out: dict = {"errors": [], "notes": [], "grounded_by": grounded_by}
+    uses = [
+        StepUse(i, s.score, getattr(s, "memory_ids", []), is_grounded(g)) for i, (s, g) in enumerate(zip(steps, step_grounds, strict=True))
+    ]
+    out["credit"] = apply_credit(store, run_id, score, uses, policy, run_grounded=run_grounded).to_dict()
+    if not run_grounded:
+        out["notes"].append(f"no credit: the run's score is not grounded ({grounded_by})")
     if not policy.distil:
         return out
     records = [
-        StepRecord(i, s.role, kinds.get(s.role, "text"), s.output, s.score, s.tests, s.tool_calls, s.attempt)
-        for i, s in enumerate(steps)
+        StepRecord(
+            i, s.role, kinds.get(s.role, "text"), s.output, s.score, s.tests, s.tool_calls, s.attempt, g or "judge"
+        )
+        for i, (s, g) in enumerate(zip(steps, step_grounds, strict=True))
     ]
-    report = distil(model, run_id, task, records, seed=seed)
+    seen = _tool_failures_elsewhere(store, run_id, records) if run_grounded else frozenset()
+    report = distil(model, run_id, task, records, seed=seed, grounded=run_grounded, seen_tool_failures=seen)
     out["errors"] += report.errors
+    out["notes"] += report.notes
     bank = MemoryBank(store, policy)
     out["candidates"] = []
     for draft in report.drafts:
@@ -57,3 +84,27 @@ def learn_from_run(
             continue
         out["candidates"].append({"id": sub.memory.id, "kind": sub.memory.kind, "outcome": sub.outcome})
     return out
+
+
+def _tool_failures_elsewhere(store, run_id: str, records: Sequence[StepRecord]) -> frozenset[tuple[str, str]]:
+    """This run's tool failure signatures that other stored runs also show (a pattern, not one call)."""
+    mine = {sig for r in records for c in r.tool_calls or [] if (sig := tool_failure_signature(c))}
+    if not mine:
+        return frozenset()
+    tools = sorted({t for t, _ in mine})
+    marks = " OR ".join("tool_calls_json LIKE ?" for _ in tools)
+    rows = store.connection.execute(
+        f"SELECT run_id, tool_calls_json FROM steps WHERE run_id != ? AND ({marks})",
+        [run_id, *[f"%{json.dumps(t)}%" for t in tools]],
+    ).fetchall()
+    runs: dict[tuple[str, str], set[str]] = {}
+    for other_run, text in rows:
+        try:
+            calls = json.loads(text or "[]")
+        except ValueError:
+            continue
+        for call in calls if isinstance(calls, list) else []:
+            sig = tool_failure_signature(call) if isinstance(call, dict) else None
+            if sig in mine:
+                runs.setdefault(sig, set()).add(other_run)
+    return frozenset(sig for sig, others in runs.items() if len(others) + 1 >= TOOL_POLICY_MIN_RUNS)

@@ -2,8 +2,11 @@
 
 A memory's outcome for a run is half the run's final score (the critic's, anchored to tests) and half
 the mean score of the steps that actually had it in their prompt, both on 0–1. It is compared with a
-baseline — the mean final score of recent train runs — so a memory is not blamed for a task that is
-simply hard for the model. Beyond ``credit_margin`` the run helped or hurt; utility moves by
+baseline — the mean final score of recent grounded train runs — so a memory is not blamed for a task that is
+simply hard for the model. Only grounded scores teach (``grounding.GROUNDED``: given tests, tester
+checks, examples, execution): a run whose final score is not grounded credits nothing, and a step
+whose score is not grounded does not count towards a memory's outcome (the report lists both as
+skipped, "not grounded"). Beyond ``credit_margin`` the run helped or hurt; utility moves by
 ``credit_rate`` × the advantage. ``demote_after`` hurting runs in a row send a promoted memory back
 to review with the runs and numbers as its reason — except a lesson the user taught, which is only
 flagged for review (``MemoryPolicy.demote_taught`` turns demotion on for those too): a style rule
@@ -15,8 +18,9 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from purpose_desktop.engine.grounding import GROUNDED
 from purpose_desktop.engine.memory.records import MemoryPolicy
 from purpose_desktop.engine.memory.repo import CreditUpdate, MemoryRepo
 
@@ -34,6 +38,10 @@ class StepUse:
     seq: int
     score: float | None
     memory_ids: Sequence[str]
+    grounded: bool = True  # False: only the judge (or static checks) stood behind the score
+
+
+NOT_GROUNDED = "not grounded"
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,8 @@ class CreditReport:
     baseline: float
     outcome_run: float
     updates: list[CreditUpdate]
+    #: what gave no credit and why: {"run": "not grounded"} and/or {"steps": {seq: "not grounded"}}
+    skipped: dict = field(default_factory=dict)
 
     @property
     def demoted(self) -> list[str]:
@@ -54,6 +64,7 @@ class CreditReport:
             "outcome": self.outcome_run,
             "credited": {u.memory_id: u.verdict for u in self.updates},
             "demoted": self.demoted,
+            "skipped": self.skipped,
         }
 
 
@@ -75,26 +86,48 @@ def _demotion(
 
 
 def baseline(repo: MemoryRepo, run_id: str) -> float:
-    scores = repo.recent_run_scores(20, exclude=run_id)
+    """Mean final score (0–1) of the latest grounded train runs; NEUTRAL_BASELINE with fewer than 3."""
+    scores = repo.recent_run_scores(20, exclude=run_id, grounded=sorted(GROUNDED))
     if len(scores) < MIN_BASELINE_RUNS:
         return NEUTRAL_BASELINE
     return round(statistics.fmean(scores) / 10.0, 4)
 
 
 def apply_credit(
-    store, run_id: str, run_score: float | None, steps: Sequence[StepUse], policy: MemoryPolicy | None = None
+    store,
+    run_id: str,
+    run_score: float | None,
+    steps: Sequence[StepUse],
+    policy: MemoryPolicy | None = None,
+    *,
+    run_grounded: bool = True,
 ) -> CreditReport:
-    """Credit every memory ``steps`` used, in one transaction; returns what moved (and what was demoted)."""
+    """Credit every memory ``steps`` used, in one transaction; returns what moved (and what was demoted).
+
+    ``run_grounded`` False (the run's score rests on the judge alone): nothing is credited. A step
+    with ``grounded`` False is skipped: a memory only that step used gets no credit from this run.
+    """
     policy = policy or MemoryPolicy()
     repo = MemoryRepo(store)
-    used: dict[str, list[StepUse]] = {}
-    for step in steps:
-        for mid in dict.fromkeys(step.memory_ids):
-            used.setdefault(mid, []).append(step)
     run_outcome = (run_score or 0.0) / 10.0
     base = baseline(repo, run_id)
+    skipped: dict = {}
+    ungrounded_steps = {s.seq: NOT_GROUNDED for s in steps if not s.grounded and s.memory_ids}
+    if not run_grounded:
+        skipped["run"] = NOT_GROUNDED
+        if ungrounded_steps:
+            skipped["steps"] = ungrounded_steps
+        return CreditReport(run_id, base, run_outcome, [], skipped)
+    if ungrounded_steps:
+        skipped["steps"] = ungrounded_steps
+    used: dict[str, list[StepUse]] = {}
+    for step in steps:
+        if not step.grounded:
+            continue
+        for mid in dict.fromkeys(step.memory_ids):
+            used.setdefault(mid, []).append(step)
     if not used:
-        return CreditReport(run_id, base, run_outcome, [])
+        return CreditReport(run_id, base, run_outcome, [], skipped)
     updates = []
     for memory in repo.get_many(used):
         uses = used[memory.id]
@@ -138,7 +171,7 @@ def apply_credit(
             )
         )
     repo.apply_credits(updates)
-    return CreditReport(run_id, base, run_outcome, updates)
+    return CreditReport(run_id, base, run_outcome, updates, skipped)
 
 
 def feedback_key(message_id: str) -> str:

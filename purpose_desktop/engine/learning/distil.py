@@ -1,8 +1,13 @@
 """Distil: draw lessons from a finished train run — what scored well and what failed — as candidate drafts.
 
+Only grounded evidence teaches: a run whose score is not grounded (``grounding.GROUNDED``) distils
+nothing, and a step whose score is not grounded yields no lesson (a ``skill_card`` only from a
+grounded passing step, a ``failure_pattern`` only from a grounded failure). A ``tool_policy`` needs a
+pattern across runs: the same tool failing the same way in at least ``TOOL_POLICY_MIN_RUNS`` runs.
+
 Two sources. Evidence the run itself produced needs no model and is always well-formed: a solution
 that passed its tests becomes an ``episodic_case``, a failed check (and the fix that passed, when
-a retry found one) a ``failure_pattern``, a failing tool call a ``tool_policy``. Then the model is
+a retry found one) a ``failure_pattern``, a tool failure seen in other runs too a ``tool_policy``. Then the model is
 asked once, under a JSON grammar, for one general rule from the decisive code step (``skill_card``
 when it passed, ``failure_pattern`` when it failed); its answer is validated and dropped if it is
 empty, too long or only restates the task. Drafts are submitted by the caller (api.MemoryBank),
@@ -18,11 +23,15 @@ from dataclasses import dataclass, field
 
 from purpose_desktop.engine.critic import extract_code
 from purpose_desktop.engine.errors import ModelError
+from purpose_desktop.engine.grounding import SOURCE_GROUND, is_grounded
 from purpose_desktop.engine.memory.records import Scope
 from purpose_desktop.engine.models import GenerationSettings
 from purpose_desktop.engine.models.local import close_truncated_json
 
 MAX_CASE_CODE_CHARS = 700
+#: A tool_policy needs the same tool failing the same way in at least this many runs (this one included).
+TOOL_POLICY_MIN_RUNS = 2
+NOT_GROUNDED_NOTE = "nothing distilled: the run's score is not grounded (no tests or checks ran), so it teaches nothing"
 MAX_RULE_CHARS = 300
 RULE_MAX_TOKENS = 40
 RULE_SCHEMA = {
@@ -55,6 +64,13 @@ class StepRecord:
     tests: dict | None = None
     tool_calls: list[dict] = field(default_factory=list)
     attempt: int = 0
+    grounded_by: str | None = None  # None: grounded only when its tests say so (given/tester/examples)
+
+    @property
+    def grounded(self) -> bool:
+        if self.grounded_by is not None:
+            return is_grounded(self.grounded_by)
+        return is_grounded(SOURCE_GROUND.get((self.tests or {}).get("source") or ""))
 
 
 @dataclass(frozen=True)
@@ -80,6 +96,7 @@ class DistilReport:
     drafts: list[Draft] = field(default_factory=list)
     model_tokens: int = 0
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def _prov(run_id: str, step: StepRecord | None, how: str) -> dict:
@@ -101,10 +118,33 @@ def _passed(tests: dict | None) -> bool:
     )
 
 
-def evidence_drafts(run_id: str, task: str, steps: Sequence[StepRecord]) -> list[Draft]:
-    """Lessons the run's own evidence supports (no model involved)."""
+_ERROR_NAME = re.compile(r"\b(\w+(?:Error|Exception))\b")
+
+
+def tool_failure_signature(call: dict) -> tuple[str, str] | None:
+    """(tool, how it failed) for a failed tool call — the error's class name, else its first words."""
+    if call.get("ok"):
+        return None
+    text = " ".join(str(call.get("output", "")).split())
+    m = _ERROR_NAME.search(text)
+    how = m.group(1) if m else " ".join(text.lower().split()[:6])
+    return str(call.get("tool", "tool")), how
+
+
+def evidence_drafts(
+    run_id: str,
+    task: str,
+    steps: Sequence[StepRecord],
+    *,
+    seen_tool_failures: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
+) -> list[Draft]:
+    """Lessons the run's own grounded evidence supports (no model involved).
+
+    ``seen_tool_failures``: tool failure signatures (see ``tool_failure_signature``) already seen in
+    other runs; only those become a ``tool_policy`` (one failed call is not a pattern).
+    """
     drafts: list[Draft] = []
-    code_steps = [s for s in steps if s.kind == "code"]
+    code_steps = [s for s in steps if s.kind == "code" and s.grounded]
     given = [s for s in code_steps if s.tests and s.tests.get("source") == "given"]
     short_task = " ".join(task.split())[:160]
     winner = next((s for s in reversed(given) if _passed(s.tests)), None)
@@ -141,7 +181,8 @@ def evidence_drafts(run_id: str, task: str, steps: Sequence[StepRecord]) -> list
         break  # one failure per run: the first is the informative one
     for s in steps:
         for call in s.tool_calls or []:
-            if call.get("ok"):
+            sig = tool_failure_signature(call)
+            if sig is None or sig not in seen_tool_failures:
                 continue
             err = " ".join(str(call.get("output", "")).split())[:160]
             tool = call.get("tool", "tool")
@@ -150,7 +191,7 @@ def evidence_drafts(run_id: str, task: str, steps: Sequence[StepRecord]) -> list
                     "tool_policy",
                     f"The {tool} tool failed with: {err}. Check its input before calling it again.",
                     Scope(roles=(s.role,), tools=(tool,)),
-                    _prov(run_id, s, "tool failed"),
+                    _prov(run_id, s, f"tool failed the same way in {TOOL_POLICY_MIN_RUNS}+ runs"),
                 )
             )
             break
@@ -206,6 +247,8 @@ def model_draft(
     if not code_steps or model is None:
         return None, 0
     step = code_steps[-1]
+    if not step.grounded:
+        return None, 0  # a skill card or failure pattern needs a grounded pass or failure
     passed = _passed(step.tests)
     if step.tests:
         outcome = (
@@ -238,9 +281,26 @@ def model_draft(
     return Draft(kind, rule, Scope(roles=(step.role,)), _prov(run_id, step, "model rule")), tokens
 
 
-def distil(model, run_id: str, task: str, steps: Sequence[StepRecord], *, seed: int = 0) -> DistilReport:
-    """Every draft this run supports; a model failure is reported, never raised (the run already happened)."""
-    report = DistilReport(drafts=evidence_drafts(run_id, task, steps))
+def distil(
+    model,
+    run_id: str,
+    task: str,
+    steps: Sequence[StepRecord],
+    *,
+    seed: int = 0,
+    grounded: bool = True,
+    seen_tool_failures: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
+) -> DistilReport:
+    """Every draft this run supports; a model failure is reported, never raised (the run already happened).
+
+    ``grounded`` False (the run's score is not grounded): nothing is distilled and ``notes`` says why.
+    """
+    if not grounded:
+        return DistilReport(notes=[NOT_GROUNDED_NOTE])
+    report = DistilReport(drafts=evidence_drafts(run_id, task, steps, seen_tool_failures=seen_tool_failures))
+    decisive = next((s for s in reversed(steps) if s.kind == "code"), None)
+    if decisive is not None and not decisive.grounded:
+        report.notes.append(f"no model rule: step {decisive.seq} ({decisive.role}) is not grounded")
     try:
         draft, tokens = model_draft(model, run_id, task, steps, seed=seed)
         report.model_tokens = tokens

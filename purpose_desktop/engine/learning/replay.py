@@ -7,11 +7,21 @@ re-tests the quarantined memories that have none yet. The arm runner comes from
 The runs themselves write nothing (validation mode keeps traces out); what is stored is the evidence —
 scores with and without, n, mean delta, paired wins/losses and a verdict — as one "evidence" write.
 A cancelled replay stores nothing and leaves the memory as it was.
+
+Only grounded pairs decide. An arm returns its score and how that score was grounded (``ArmResult``,
+or a ``(score, grounded_by)`` tuple; a bare float still works but says nothing about grounding, so it
+counts as not grounded). A pair where either arm's score is not grounded (``grounding.GROUNDED``) is
+recorded but skipped. The verdict is an exact two-sided sign test over the grounded, non-tied pairs
+plus their mean delta: ``helps`` needs p < SIGN_ALPHA (0.1), more wins than losses and a mean delta
+≥ the policy's ``verdict_margin``; ``hurts`` the mirror image. Anything short of p < 0.1 (fewer than 5
+non-tied grounded pairs can never reach it) is "not enough evidence": verdict ``neutral``, or
+``untested`` when no pair was grounded.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,8 +29,17 @@ from typing import TYPE_CHECKING
 
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.errors import InputError
+from purpose_desktop.engine.grounding import is_grounded
 from purpose_desktop.engine.memory import similarity
-from purpose_desktop.engine.memory.records import PROMOTED, QUARANTINED, Memory, MemoryPolicy, ReplayEvidence
+from purpose_desktop.engine.memory.records import (
+    PROMOTED,
+    QUARANTINED,
+    SIGN_ALPHA,
+    Memory,
+    MemoryPolicy,
+    ReplayEvidence,
+    describe_grounding,
+)
 from purpose_desktop.engine.memory.repo import MemoryRepo
 from purpose_desktop.engine.runmode import RunMode
 
@@ -48,8 +67,42 @@ class ReplayProgress:
     score: float | None
 
 
-# (task, tests, seed, include, exclude, cancel) -> the run's final score (0–10) or None
-RunArm = Callable[[str, str | None, int, Sequence[Memory], Sequence[str], CancelToken], float | None]
+@dataclass(frozen=True)
+class ArmResult:
+    """One replay run: its final score (0–10, None when it failed) and what that score rests on."""
+
+    score: float | None
+    grounded_by: str | None = None  # one of grounding.GROUNDS; None: the arm did not say
+
+
+# (task, tests, seed, include, exclude, cancel) -> ArmResult, (score, grounded_by), or a bare score / None
+RunArm = Callable[
+    [str, str | None, int, Sequence[Memory], Sequence[str], CancelToken],
+    "ArmResult | tuple[float | None, str | None] | float | None",
+]
+
+
+def arm_result(value) -> ArmResult:
+    """Whatever an arm returned, as an ArmResult (a bare float: grounding not recorded)."""
+    if isinstance(value, ArmResult):
+        return value
+    if isinstance(value, tuple):
+        score, grounded_by = (tuple(value) + (None, None))[:2]
+        return ArmResult(None if score is None else float(score), grounded_by)
+    return ArmResult(None if value is None else float(value), None)
+
+
+def sign_test(wins: int, losses: int) -> float | None:
+    """Exact two-sided sign test p-value for ``wins`` vs ``losses`` (ties dropped); None without pairs.
+
+    p = min(1, 2 · P(X ≤ min(wins, losses))) with X ~ Binomial(wins + losses, 1/2).
+    """
+    n = wins + losses
+    if n <= 0:
+        return None
+    k = min(wins, losses)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    return round(min(1.0, 2 * tail), 6)
 
 
 def replay_tasks(store, memory: Memory, *, similar: int = 2) -> list[ReplayTask]:
@@ -89,13 +142,22 @@ def _past_runs(store, limit: int = 200) -> list[dict]:
 
 
 def verdict_for(delta: float | None, wins: int, losses: int, n: int, margin: float) -> str:
+    """The verdict from grounded pairs: ``n`` of them, ``wins``/``losses`` non-tied, mean ``delta``."""
+    return grounded_verdict(delta, wins, losses, n, margin)[0]
+
+
+def grounded_verdict(delta: float | None, wins: int, losses: int, n: int, margin: float) -> tuple[str, float | None, str]:
+    """(verdict, sign-test p, reason in plain words) for ``n`` grounded pairs."""
     if not n or delta is None:
-        return "untested"
+        return "untested", None, "no grounded pairs: the replays had no tests, so they cannot decide"
+    p = sign_test(wins, losses)
+    if p is None or p >= SIGN_ALPHA:
+        return "neutral", p, "not enough evidence"
     if delta >= margin and wins > losses:
-        return "helps"
+        return "helps", p, "helps"
     if delta <= -margin and losses > wins:
-        return "hurts"
-    return "neutral"
+        return "hurts", p, "hurts"
+    return "neutral", p, "a consistent but small difference"
 
 
 def replay(
@@ -124,6 +186,8 @@ def replay(
     total = 2 * len(tasks) * n
     with_scores: list[float] = []
     without_scores: list[float] = []
+    grounds_with: list[str | None] = []
+    grounds_without: list[str | None] = []
     done = 0
     status = "complete"
     for t in tasks:
@@ -135,17 +199,19 @@ def replay(
                     break
                 include = [memory] if arm == "with" else []
                 exclude = [] if arm == "with" else [memory.id]
-                score = run_arm(t.task, t.tests, seed, include, exclude, cancel)
+                result = arm_result(run_arm(t.task, t.tests, seed, include, exclude, cancel))
                 if cancel.is_set():
                     status = "cancelled"
                     break
                 done += 1
-                pair.append(0.0 if score is None else float(score))
-                report(ReplayProgress(memory.id, done, total, arm, t.task, seed, score))
+                pair.append(result)
+                report(ReplayProgress(memory.id, done, total, arm, t.task, seed, result.score))
             if status == "cancelled":
                 break
-            without_scores.append(pair[0])
-            with_scores.append(pair[1])
+            without_scores.append(0.0 if pair[0].score is None else pair[0].score)
+            with_scores.append(0.0 if pair[1].score is None else pair[1].score)
+            grounds_without.append(pair[0].grounded_by)
+            grounds_with.append(pair[1].grounded_by)
         if status == "cancelled":
             break
     pairs = list(zip(with_scores, without_scores, strict=True))
@@ -154,6 +220,17 @@ def replay(
     delta = round(mean_with - mean_without, 3) if pairs else None
     wins = sum(w > wo for w, wo in pairs)
     losses = sum(w < wo for w, wo in pairs)
+    grounded = [
+        (w, wo)
+        for (w, wo), gw, gwo in zip(pairs, grounds_with, grounds_without, strict=True)
+        if is_grounded(gw) and is_grounded(gwo)
+    ]
+    g_wins = sum(w > wo for w, wo in grounded)
+    g_losses = sum(w < wo for w, wo in grounded)
+    g_delta = round(statistics.fmean(w - wo for w, wo in grounded), 3) if grounded else None
+    verdict, p_value, reason = grounded_verdict(g_delta, g_wins, g_losses, len(grounded), policy.verdict_margin)
+    if status != "complete":
+        verdict, reason = "untested", "cancelled"
     evidence = ReplayEvidence(
         memory_id=memory.id,
         tasks=[t.task for t in tasks],
@@ -166,10 +243,19 @@ def replay(
         delta=delta,
         wins=wins,
         losses=losses,
-        verdict=verdict_for(delta, wins, losses, len(pairs), policy.verdict_margin)
-        if status == "complete"
-        else "untested",
+        verdict=verdict,
         status=status,
+        grounds_with=grounds_with,
+        grounds_without=grounds_without,
+        n_grounded=len(grounded),
+        n_ungrounded=len(pairs) - len(grounded),
+        grounded_wins=g_wins,
+        grounded_losses=g_losses,
+        grounded_ties=len(grounded) - g_wins - g_losses,
+        grounded_delta=g_delta,
+        p_value=p_value,
+        enough_evidence=p_value is not None and p_value < SIGN_ALPHA,
+        verdict_reason=reason,
     )
     if status != "complete" or not save:
         return evidence
@@ -181,13 +267,14 @@ def describe(evidence: dict | None) -> str:
     """One line for the review pane and the CLI."""
     if not evidence:
         return "not tested yet"
-    if evidence.get("verdict") == "untested":
+    if evidence.get("verdict") == "untested" and not evidence.get("n"):
         return "untested: no past task to replay"
-    return (
+    line = (
         f"{evidence['verdict']}: {evidence['mean_with']} with vs {evidence['mean_without']} without "
         f"(delta {evidence['delta']:+.2f}, n={evidence['n']}, wins {evidence['wins']}/{evidence['n']}; "
         f"seeds {json.dumps(evidence.get('seeds', []))})"
     )
+    return f"{line}; {describe_grounding(evidence)}"
 
 
 def retest(

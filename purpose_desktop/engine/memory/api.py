@@ -31,6 +31,7 @@ from purpose_desktop.engine.memory.records import (
     Scope,
     clearly_helps,
     content_hash,
+    describe_grounding,
 )
 from purpose_desktop.engine.memory.repo import MemoryRepo, check_kind, check_text
 
@@ -94,6 +95,7 @@ class MemoryBank:
             **m.to_dict(),
             "history": [h.to_dict() for h in self.repo.history(m.id)],
             "evidence_runs": [e.to_dict() for e in self.repo.evidence(m.id)],
+            "evidence_grounding": describe_grounding(m.evidence),
             "credits": self.repo.credits(m.id, limit=20),
         }
 
@@ -384,7 +386,11 @@ class MemoryBank:
                 PROMOTED,
                 actor="policy",
                 action="promoted",
-                reason=f"auto-promoted (policy on): replay delta {evidence.delta:+.2f} over n={evidence.n}, won {evidence.wins}",
+                reason=(
+                    f"auto-promoted (policy on): {evidence.n_grounded} grounded replay pairs, "
+                    f"{evidence.grounded_wins} better / {evidence.grounded_losses} worse, "
+                    f"delta {evidence.grounded_delta:+.2f}, sign test p={evidence.p_value:.3f}"
+                ),
                 updates={"trust": round(max(m.trust, TRUST_APPROVED), 4)},
             )
         if m.status == PROMOTED and evidence.verdict == "hurts":
@@ -393,7 +399,10 @@ class MemoryBank:
                 QUARANTINED,
                 actor="replay",
                 action="demoted",
-                reason=f"demoted: replay shows it hurts (delta {evidence.delta:+.2f}, n={evidence.n}); review it",
+                reason=(
+                    f"demoted: replay shows it hurts ({evidence.n_grounded} grounded pairs, delta "
+                    f"{evidence.grounded_delta:+.2f}, sign test p={evidence.p_value:.3f}); review it"
+                ),
             )
         return m
 

@@ -44,6 +44,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 VERDICTS = ("helps", "neutral", "hurts", "untested")
+#: A replay verdict of helps / hurts needs the exact two-sided sign test over the grounded, non-tied
+#: A/B pairs to reach p < SIGN_ALPHA: at least 5 non-tied pairs all one way (p = 0.0625); 4-0 gives
+#: p = 0.125, 7-1 gives p = 0.070, 6-1 gives p = 0.125.
+SIGN_ALPHA = 0.1
 TAUGHT_BY_USER = "taught by user"
 MAX_TEXT_CHARS = 2000
 
@@ -100,9 +104,34 @@ class ReplayEvidence:
     status: str = "complete"  # complete | cancelled
     id: str = ""
     created_at: str = ""
+    # -- grounding: only pairs where both arms' scores are grounded decide the verdict -------------
+    grounds_with: list = field(default_factory=list)  # per pair: the "with" arm's grounded_by (None: not said)
+    grounds_without: list = field(default_factory=list)
+    n_grounded: int = 0  # pairs where both arms were grounded (they decide the verdict)
+    n_ungrounded: int = 0  # pairs skipped: at least one arm's score was not grounded
+    grounded_wins: int = 0
+    grounded_losses: int = 0
+    grounded_ties: int = 0
+    grounded_delta: float | None = None  # mean (with − without) over the grounded pairs
+    p_value: float | None = None  # exact two-sided sign test over the grounded, non-tied pairs
+    enough_evidence: bool = False  # p_value < SIGN_ALPHA
+    verdict_reason: str = ""
+
+    def grounding_counts(self) -> dict[str, dict[str, int]]:
+        """How each arm's runs were grounded: {"with": {"given_tests": 3, "judge": 1}, "without": {…}}."""
+        out: dict[str, dict[str, int]] = {}
+        for arm, grounds in (("with", self.grounds_with), ("without", self.grounds_without)):
+            counts: dict[str, int] = {}
+            for g in grounds:
+                key = g or "not recorded"
+                counts[key] = counts.get(key, 0) + 1
+            out[arm] = counts
+        return out
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d["grounding"] = self.grounding_counts()
+        return d
 
     @classmethod
     def from_dict(cls, data: dict) -> ReplayEvidence:
@@ -249,14 +278,48 @@ def _loads(text: str | None, default: Any) -> Any:
 
 
 def clearly_helps(evidence: ReplayEvidence | dict | None, policy: MemoryPolicy) -> bool:
-    """The auto-promotion bar: verdict helps, mean gain ≥ the policy's delta, won most paired runs, n ≥ 3."""
+    """The auto-promotion bar: verdict helps from grounded pairs whose sign test reached p < SIGN_ALPHA,
+    and a mean gain over those pairs ≥ the policy's delta. A mean delta alone never promotes."""
     if evidence is None:
         return False
     e = evidence.to_dict() if isinstance(evidence, ReplayEvidence) else evidence
-    n = int(e.get("n") or 0)
+    p = e.get("p_value")
     return (
         e.get("verdict") == "helps"
-        and n >= 3
-        and (e.get("delta") or 0.0) >= policy.auto_promote_min_delta
-        and int(e.get("wins") or 0) * 3 >= 2 * n
+        and bool(e.get("enough_evidence"))
+        and p is not None
+        and float(p) < SIGN_ALPHA
+        and int(e.get("grounded_wins") or 0) > int(e.get("grounded_losses") or 0)
+        and (e.get("grounded_delta") or 0.0) >= policy.auto_promote_min_delta
     )
+
+
+def describe_grounding(evidence: dict | None) -> str:
+    """The grounding of a replay in plain words ("5 grounded pairs: 4 better, 1 same — sign test p=0.12 — …")."""
+    if not evidence:
+        return "not tested yet"
+    if evidence.get("status") == "cancelled":
+        return "cancelled: nothing decided"
+    if "n_grounded" not in evidence:
+        return "replayed before grounding was recorded: re-test it to decide"
+    n_g, skipped = int(evidence.get("n_grounded") or 0), int(evidence.get("n_ungrounded") or 0)
+    if not n_g:
+        if not evidence.get("n"):
+            return "untested: no past task to replay"
+        return "no grounded pairs: the replays had no tests, so they cannot decide"
+    parts = []
+    for count, word in (
+        (evidence.get("grounded_wins") or 0, "better"),
+        (evidence.get("grounded_losses") or 0, "worse"),
+        (evidence.get("grounded_ties") or 0, "same"),
+    ):
+        if count:
+            parts.append(f"{count} {word}")
+    text = f"{n_g} grounded pair{'' if n_g == 1 else 's'}: {', '.join(parts)}"
+    p = evidence.get("p_value")
+    if p is not None:
+        text += f" — sign test p={p:.3g}"
+    text += f" — {evidence.get('verdict_reason') or evidence.get('verdict')}"
+    if skipped:
+        text += f" ({skipped} ungrounded pair{'' if skipped == 1 else 's'} skipped)"
+    return text

@@ -8,6 +8,7 @@ write it, nothing else).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import uuid
@@ -34,6 +35,21 @@ from purpose_desktop.engine.memory.records import (
     normalize_text,
 )
 from purpose_desktop.engine.store import now_iso
+
+#: ReplayEvidence fields that memory_evidence has no column for (kept in the "retested" history entry).
+GROUNDING_FIELDS = (
+    "grounds_with",
+    "grounds_without",
+    "n_grounded",
+    "n_ungrounded",
+    "grounded_wins",
+    "grounded_losses",
+    "grounded_ties",
+    "grounded_delta",
+    "p_value",
+    "enough_evidence",
+    "verdict_reason",
+)
 
 # Columns a transition may change besides status (never id, kind, created_at or content_hash directly).
 _UPDATABLE = frozenset(
@@ -203,8 +219,16 @@ class MemoryRepo:
             rows = self.connection.query(
                 "SELECT * FROM memory_evidence WHERE memory_id = ? ORDER BY created_at", [memory_id]
             )
+            grounding = {}
+            for h in self.connection.query(
+                "SELECT data_json FROM memory_history WHERE memory_id = ? AND action = 'retested'", [memory_id]
+            ):
+                data = json.loads(h["data_json"] or "{}")
+                if data.get("evidence_id") and isinstance(data.get("grounding"), dict):
+                    grounding[data["evidence_id"]] = data["grounding"]
             out = []
             for r in rows:
+                extra = {k: v for k, v in grounding.get(r["id"], {}).items() if k in GROUNDING_FIELDS}
                 out.append(
                     ReplayEvidence(
                         memory_id=r["memory_id"],
@@ -222,6 +246,7 @@ class MemoryRepo:
                         status=r["status"],
                         id=r["id"],
                         created_at=r["created_at"],
+                        **extra,
                     )
                 )
             return out
@@ -419,7 +444,7 @@ class MemoryRepo:
         """Store a replay's evidence row and put it on the memory, as one "evidence" write."""
         now = now_iso()
         eid = uuid.uuid4().hex
-        stored = ReplayEvidence(**{**evidence.to_dict(), "id": eid, "created_at": now})
+        stored = dataclasses.replace(evidence, id=eid, created_at=now)
         with self.store._errors(), self.store.transaction("evidence") as db:
             row = db.execute("SELECT status FROM memories WHERE id = ?", [evidence.memory_id]).fetchone()
             if row is None:
@@ -447,14 +472,17 @@ class MemoryRepo:
                 "UPDATE memories SET evidence_json = ?, updated_at = ? WHERE id = ?",
                 [json.dumps(stored.to_dict()), now, evidence.memory_id],
             )
-            summary = (
-                "untested (no past task to replay)"
-                if evidence.verdict == "untested"
-                else (
+            if not evidence.n:
+                summary = "untested (no past task to replay)"
+            else:
+                summary = (
                     f"replay verdict {evidence.verdict}: mean {evidence.mean_with} with vs {evidence.mean_without} "
-                    f"without, delta {evidence.delta:+.2f}, n={evidence.n}"
+                    f"without, delta {evidence.delta:+.2f}, n={evidence.n}; {evidence.n_grounded} grounded pairs "
+                    f"({evidence.grounded_wins} better, {evidence.grounded_losses} worse, "
+                    f"{evidence.grounded_ties} same), {evidence.n_ungrounded} ungrounded skipped"
+                    + (f", sign test p={evidence.p_value:.3f}" if evidence.p_value is not None else "")
+                    + f": {evidence.verdict_reason}"
                 )
-            )
             _history(
                 db,
                 evidence.memory_id,
@@ -464,7 +492,8 @@ class MemoryRepo:
                 row[0],
                 row[0],
                 trust_note or summary,
-                {"evidence_id": eid},
+                # memory_evidence has no columns for the grounding: the history entry keeps it per replay
+                {"evidence_id": eid, "grounding": {k: stored.to_dict()[k] for k in GROUNDING_FIELDS}},
             )
             _bump(db)
         return stored
@@ -546,15 +575,25 @@ class MemoryRepo:
                     )
             _bump(db)
 
-    def recent_run_scores(self, limit: int = 20, *, exclude: str | None = None) -> list[float]:
-        """Final scores of the latest finished train runs, newest first (the credit baseline)."""
+    def recent_run_scores(
+        self, limit: int = 20, *, exclude: str | None = None, grounded: Sequence[str] | None = None
+    ) -> list[float]:
+        """Final scores of the latest finished train runs, newest first (the credit baseline).
+
+        ``grounded``: only runs whose recorded ``grounded_by`` (runs.meta_json) is one of these.
+        """
+        where, params = "", []
+        if grounded is not None:
+            marks = ", ".join("?" for _ in grounded) or "NULL"
+            where = f" AND json_extract(meta_json, '$.grounded_by') IN ({marks})"
+            params = list(grounded)
         with self.store._errors():
             rows = (
                 self.connection
                 .execute(
-                    "SELECT score FROM runs WHERE mode = 'train' AND score IS NOT NULL AND status = 'complete' AND id != ? "
-                    "ORDER BY started_at DESC LIMIT ?",
-                    [exclude or "", limit],
+                    "SELECT score FROM runs WHERE mode = 'train' AND score IS NOT NULL AND status = 'complete' AND id != ?"
+                    f"{where} ORDER BY started_at DESC LIMIT ?",
+                    [exclude or "", *params, limit],
                 )
                 .fetchall()
             )

@@ -234,6 +234,7 @@ class TracedRun:
                 policy=policy,
                 seed=seed,
                 kinds=self.kinds,
+                grounded_by=getattr(result, "grounded_by", None),
             )
             errors += learned.pop("errors")
             memory.update(learned)

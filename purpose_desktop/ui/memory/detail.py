@@ -46,18 +46,48 @@ def kind_label(kind: str) -> str:
     return KIND_LABELS.get(kind, kind.replace("_", " ").capitalize())
 
 
+def verdict_word(evidence: dict | None) -> str:
+    """The verdict as the pane says it: "Helps", "Not enough evidence", "No grounded runs" …"""
+    evidence = evidence or {}
+    verdict = evidence.get("verdict", "untested")
+    if evidence.get("n") and "n_grounded" in evidence:
+        if not evidence.get("n_grounded"):
+            return "No grounded runs"
+        if evidence.get("verdict_reason") == "not enough evidence":
+            return "Not enough evidence"
+    return VERDICT_WORDS.get(verdict, verdict)
+
+
+def decided(evidence: dict | None) -> bool:
+    """False when the replay's grounded pairs could not decide (none grounded, or not enough evidence)."""
+    return verdict_word(evidence) not in ("No grounded runs", "Not enough evidence")
+
+
+def shown_delta(evidence: dict | None) -> float | None:
+    """The delta the verdict rests on: over the grounded pairs (None when none), the raw one for old evidence."""
+    evidence = evidence or {}
+    if "n_grounded" in evidence:
+        return evidence.get("grounded_delta")
+    return evidence.get("delta")
+
+
 def evidence_summary(evidence: dict | None) -> str:
     """One line: "Helps: 7.3 with vs 5.1 without (+2.2 over n=3, won 3 of 3)"."""
     if not evidence:
         return "Not tested yet. Press Re-test (T) to replay past tasks with and without it."
-    verdict = evidence.get("verdict", "untested")
-    if verdict == "untested" or not evidence.get("n"):
+    if not evidence.get("n"):
         return "Not testable yet: there is no past task to replay it on."
     return (
-        f"{VERDICT_WORDS.get(verdict, verdict)}: {evidence.get('mean_with') or 0:.1f} with vs "
-        f"{evidence.get('mean_without') or 0:.1f} without ({evidence.get('delta', 0):+.2f} over n={evidence.get('n')}, "
+        f"{verdict_word(evidence)}: {evidence.get('mean_with') or 0:.1f} with vs "
+        f"{evidence.get('mean_without') or 0:.1f} without ({evidence.get('delta') or 0:+.2f} over n={evidence.get('n')}, "
         f"won {evidence.get('wins', 0)} of {evidence.get('n')})"
     )
+
+
+def grounding_text(m: dict) -> str:
+    """What the verdict rests on, in plain words (the engine's ``evidence_grounding``), first letter up."""
+    text = m.get("evidence_grounding") or ""
+    return text[:1].upper() + text[1:]
 
 
 def _section(title: str) -> tuple[QFrame, QVBoxLayout]:
@@ -95,6 +125,7 @@ class MemoryDetail(QScrollArea):
         self.setWidget(canvas)
         self.empty = EmptyState("Nothing selected", "")
         self.memory: dict | None = None
+        self.grounding_label: QLabel | None = None  # what the replay verdict rests on, when replayed
         self.show_empty("Nothing to review", "New lessons from runs land here for you to approve or reject.")
 
     def _clear(self) -> None:
@@ -114,6 +145,7 @@ class MemoryDetail(QScrollArea):
 
     def show_memory(self, m: dict) -> None:
         self.memory = m
+        self.grounding_label = None
         self._clear()
         self.empty.hide()
         # What it says
@@ -187,6 +219,9 @@ class MemoryDetail(QScrollArea):
         frame, box = _section("Replay test (with vs without this memory)")
         evidence = m.get("evidence")
         box.addWidget(_text(evidence_summary(evidence)))
+        if evidence and evidence.get("n") and grounding_text(m):
+            self.grounding_label = _text(grounding_text(m))
+            box.addWidget(self.grounding_label)
         if evidence and evidence.get("n"):
             chart = EvidenceChart()
             chart.set_scores(evidence.get("scores_without") or [], evidence.get("scores_with") or [])

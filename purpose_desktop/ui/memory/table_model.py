@@ -6,7 +6,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtWidgets import QWidget
 
 from purpose_desktop.ui import theme
-from purpose_desktop.ui.memory.detail import STATUS_LABELS, VERDICT_WORDS, kind_label
+from purpose_desktop.ui.memory.detail import STATUS_LABELS, decided, kind_label, shown_delta, verdict_word
 
 COLUMNS = ("Memory", "Kind", "Evidence", "Used")
 
@@ -46,6 +46,7 @@ class MemoryTableModel(QAbstractTableModel):
             return None
         col = index.column()
         verdict = (m.evidence or {}).get("verdict") if m.evidence else None
+        tone = verdict if decided(m.evidence) else None
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
                 return " ".join(m.text.split())
@@ -56,14 +57,14 @@ class MemoryTableModel(QAbstractTableModel):
                     return "blocked by scan"
                 if not verdict:
                     return "not tested"
-                delta = (m.evidence or {}).get("delta")
-                return VERDICT_WORDS.get(verdict, verdict) + (f" ({delta:+.1f})" if delta is not None else "")
+                delta = shown_delta(m.evidence)
+                return verdict_word(m.evidence) + (f" ({delta:+.1f})" if delta is not None else "")
             if col == 3:
                 return f"{m.retrieved}× · {m.utility:.2f}" if m.retrieved else "–"
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{m.text}\n\n{STATUS_LABELS.get(m.status, m.status)} · {kind_label(m.kind)}"
         if role == Qt.ItemDataRole.ForegroundRole and col == 2:
             return theme.color(
-                {"helps": "good", "hurts": "poor", "neutral": "fair"}.get(verdict or "", "muted")
+                {"helps": "good", "hurts": "poor", "neutral": "fair"}.get(tone or "", "muted")
             )
         return None

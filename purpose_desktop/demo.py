@@ -145,14 +145,14 @@ MEMORIES = (
         "skill_card",
         "When sorting names by surname, key on the last word lower-cased and break ties with the full name.",
         "quarantined",
-        ((5.0, 6.0, 5.5), (7.5, 8.0, 7.0)),
+        ((5.0, 6.0, 5.5, 5.0, 6.0, 5.5), (7.5, 8.0, 7.0, 7.5, 8.0, 7.0)),
         "",
     ),
     (
         "failure_pattern",
         "Tests import the solution as `from solution import f`: define the function at module level, not inside `if __name__ == '__main__'`.",
         "quarantined",
-        ((4.0, 5.0, 4.5), (6.5, 6.0, 7.0)),
+        ((4.0, 5.0, 4.5, 4.0, 5.0, 4.5), (6.5, 6.0, 7.0, 6.5, 6.0, 7.0)),
         "",
     ),
     (
@@ -263,6 +263,7 @@ def build_demo(home: Path, *, embedder=None) -> dict:
     """
     from purpose_desktop.engine.agents.roles import role_template
     from purpose_desktop.engine.agents.team import TeamSpec
+    from purpose_desktop.engine.learning.replay import SIGN_ALPHA, grounded_verdict
     from purpose_desktop.engine.memory import similarity
     from purpose_desktop.engine.memory.api import MemoryBank
     from purpose_desktop.engine.memory.records import ReplayEvidence
@@ -385,8 +386,10 @@ def build_demo(home: Path, *, embedder=None) -> dict:
                 n = len(with_)
                 mean_w, mean_wo = round(sum(with_) / n, 3), round(sum(without) / n, 3)
                 wins = sum(a > b for a, b in zip(with_, without, strict=True))
+                losses = sum(a < b for a, b in zip(with_, without, strict=True))
                 delta = round(mean_w - mean_wo, 3)
-                verdict = "helps" if delta >= 0.5 and wins > n - wins else "neutral"
+                # Demo replays are "grounded by given tests", judged by the same rule as real ones.
+                verdict, p_value, reason = grounded_verdict(delta, wins, losses, n, 0.5)
                 bank.repo.record_evidence(
                     ReplayEvidence(
                         memory_id=m.id,
@@ -399,8 +402,19 @@ def build_demo(home: Path, *, embedder=None) -> dict:
                         mean_without=mean_wo,
                         delta=delta,
                         wins=wins,
-                        losses=n - wins,
+                        losses=losses,
                         verdict=verdict,
+                        grounds_with=["given_tests"] * n,
+                        grounds_without=["given_tests"] * n,
+                        n_grounded=n,
+                        n_ungrounded=0,
+                        grounded_wins=wins,
+                        grounded_losses=losses,
+                        grounded_ties=n - wins - losses,
+                        grounded_delta=delta,
+                        p_value=p_value,
+                        enough_evidence=p_value is not None and p_value < SIGN_ALPHA,
+                        verdict_reason=reason,
                     )
                 )
             made["memories"].append(m.id)

@@ -150,6 +150,15 @@ def test_level3_vault_from_texts_query_and_as_tool_inside_a_spark(tmp_path):
     assert result.tool_calls and "Alice" in result.tool_calls[0].output
 
 
+def test_level3_vault_from_directory(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "deploy.md").write_text("Deploys go out on Tuesdays after the release review.\n")
+    with pa.Vault.from_directory(docs, store=tmp_path / "dir.db", embedder=DemoEmbedder()) as vault:
+        hit = vault.query("when do deploys go out", k=1)[0]
+    assert hit.rel_path == "deploy.md" and "Tuesdays" in hit.text
+
+
 def test_level3_llm_compiler_with_a_registry_of_the_documented_tools(store):
     plan = {
         "calls": [

@@ -22,6 +22,14 @@ _EXPORTS = {
     "LLMCompiler": "purpose_desktop.engine.orchestration.compiler",
     "RunMode": "purpose_desktop.engine.runmode",
     "Vault": "purpose_desktop.engine.vault",
+    "resolve_backend": "purpose_desktop.engine.models.backends",
+    "Tool": "purpose_desktop.engine.tools",
+    "ToolRegistry": "purpose_desktop.engine.tools",
+    "default_registry": "purpose_desktop.engine.tools",
+    "CalculatorTool": "purpose_desktop.engine.tools",
+    "PythonExecTool": "purpose_desktop.engine.tools",
+    "ReadFileTool": "purpose_desktop.engine.tools",
+    "WriteFileTool": "purpose_desktop.engine.tools",
 }
 
 __all__ = ["__version__", *_EXPORTS]

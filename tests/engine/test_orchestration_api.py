@@ -26,7 +26,8 @@ def test_importing_the_package_loads_nothing_heavy():
 def test_using_the_orchestration_api_never_loads_qt_torch_or_llama():
     loaded = _modules_after(
         "import purpose_desktop as pd\n"
-        "[pd.purpose, pd.Spark, pd.Team, pd.Flow, pd.swarm, pd.Council, pd.LLMCompiler, pd.RunMode, pd.BEGIN, pd.DONE_SIGNAL]"
+        "[pd.purpose, pd.Spark, pd.Team, pd.Flow, pd.swarm, pd.Council, pd.LLMCompiler, pd.RunMode, pd.BEGIN, pd.DONE_SIGNAL,"
+        " pd.resolve_backend, pd.CalculatorTool, pd.PythonExecTool, pd.ReadFileTool, pd.WriteFileTool]"
     )
     assert "PySide6" not in loaded and "torch" not in loaded and "llama_cpp" not in loaded
 
@@ -54,6 +55,15 @@ def test_names_resolve_to_the_engine_objects():
     }
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         pd.Nope  # noqa: B018
+
+
+def test_resolve_backend_and_the_documented_tools_are_exported():
+    from purpose_desktop.engine import tools
+    from purpose_desktop.engine.models.backends import resolve_backend
+
+    assert pd.resolve_backend is resolve_backend
+    for name in ("CalculatorTool", "PythonExecTool", "ReadFileTool", "WriteFileTool", "ToolRegistry"):
+        assert getattr(pd, name) is getattr(tools, name) and name in pd.__all__
 
 
 def test_vault_is_exported_lazily():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 
 import pytest
 
@@ -12,6 +13,7 @@ from purpose_desktop.engine.agents.team import purpose
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.events import NodeRouted, RunFinished, RunStarted, StepScored, TokenReceived
 from purpose_desktop.engine.orchestration import BEGIN, DONE_SIGNAL, Flow, OrchestrationError
+from purpose_desktop.engine.orchestration.flow import DEFAULT_LOOP_CAP
 from purpose_desktop.engine.runmode import RunMode
 from purpose_desktop.engine.store import Store
 from tests.engine.test_orchestration_support import RoleScriptedModel
@@ -67,12 +69,47 @@ def test_the_issue_example_loops_once_then_finishes_and_is_traced(store):
     assert result.memory["errors"] == [] and "credit" in result.memory  # fed to the memory pipeline
 
 
-def test_a_cycle_without_a_cap_is_refused_before_running(store):
+def test_a_loop_without_a_cap_finishes_normally_when_it_ends_before_the_default_cap(store):
+    model = RoleScriptedModel(
+        text={"Researcher": ["Facts A.", "Facts B."], "Writer": ["Draft one.", "Draft two."]}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no cap warning: the loop ended by itself
+        result = _writer_loop(model, store).run("Write about tides")
+    assert result.status == "complete" and not result.cap_hit
+    assert result.max_steps == DEFAULT_LOOP_CAP == 20
+    assert result.path == ["research", "write", "research", "write"]
+
+
+def test_an_endless_loop_without_a_cap_stops_at_the_default_cap_with_a_warning(store):
     model = RoleScriptedModel()
-    with pytest.raises(OrchestrationError, match=r"cycle \(research → write → research\)") as err:
-        _writer_loop(model, store).run("Write about tides")
-    assert "max_steps" in err.value.hint
-    assert model.calls == [] and store.list_runs() == []
+    flow = Flow("research-write-retry", store=store)
+    flow.add_node("research", Spark("researcher", model=model))
+    flow.add_node("write", Spark("writer", model=model))
+    flow.add_edge(BEGIN, "research")
+    flow.add_edge("research", "write")
+    flow.add_conditional_edge("write", lambda s: "retry", {"pass": DONE_SIGNAL, "retry": "research"})
+    with pytest.warns(RuntimeWarning, match="default cap of 20 steps"):
+        result = flow.run({"task": "Write about tides"})
+    assert result.cap_hit and result.status == "incomplete"
+    assert len(result.path) == DEFAULT_LOOP_CAP and result.max_steps == DEFAULT_LOOP_CAP
+    assert result.to_dict()["cap_hit"] is True
+    run = store.get_run(result.run_id)
+    assert run["status"] == "incomplete" and len(run["steps"]) == DEFAULT_LOOP_CAP
+
+
+def test_an_acyclic_flow_gets_no_cap_and_no_warning(store):
+    flow = Flow("line", store=store)
+    flow.add_node("a", lambda s: {"a": 1})
+    flow.add_node("b", lambda s: {"answer": "done"})
+    flow.add_edge(BEGIN, "a")
+    flow.add_edge("a", "b")
+    flow.add_edge("b", DONE_SIGNAL)
+    assert not flow.has_cycle() and flow.effective_cap() is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = flow.run("go")
+    assert result.status == "complete" and not result.cap_hit and result.max_steps is None
 
 
 def test_the_step_cap_ends_an_endless_loop_as_incomplete(store):
@@ -81,8 +118,11 @@ def test_the_step_cap_ends_an_endless_loop_as_incomplete(store):
     flow.add_node("research", Spark("researcher", model=model))
     flow.add_edge(BEGIN, "research")
     flow.add_conditional_edge("research", lambda s: "again", {"again": "research", "stop": DONE_SIGNAL})
-    result = flow.run("Keep going")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an explicit cap is the caller's choice: flagged, not warned
+        result = flow.run("Keep going")
     assert result.status == "incomplete" and len(result.path) == 5
+    assert result.cap_hit and result.max_steps == 5
     assert store.get_run(result.run_id)["status"] == "incomplete"
 
 

@@ -27,6 +27,32 @@ _REMOTE_HINT = (
 )
 
 
+# Provider-prefixed model strings from cloud SDKs ("openai:gpt-4o", "anthropic/claude-…").
+_CLOUD_PROVIDERS = (
+    "anthropic",
+    "azure",
+    "bedrock",
+    "cohere",
+    "deepseek",
+    "fireworks",
+    "gemini",
+    "google",
+    "groq",
+    "mistral",
+    "openai",
+    "openrouter",
+    "together",
+    "xai",
+)
+
+
+def _cloud_provider(spec) -> str | None:
+    if not isinstance(spec, str):
+        return None
+    head = spec.strip().lower().replace("/", ":", 1).split(":", 1)
+    return head[0] if len(head) == 2 and head[0] in _CLOUD_PROVIDERS else None
+
+
 def _is_model(obj) -> bool:
     return callable(getattr(obj, "chat", None)) and callable(getattr(obj, "complete_json", None))
 
@@ -44,7 +70,8 @@ def resolve_backend(spec=None, *, added=(), allow_remote: bool = False):
 
     ``spec`` is a model object, None/"default", a GGUF path, a discovered model id, or an
     OpenAI-compatible endpoint ("http://127.0.0.1:8080/v1", "openai-compat:http://localhost:11434/v1#qwen2").
-    Endpoints must be on this computer unless ``allow_remote=True``.
+    Endpoints must be on this computer unless ``allow_remote=True``; cloud provider strings
+    ("openai:gpt-4o") are refused with a message saying how to allow remote use.
 
     GGUF models are cached per thread and per file, because a llama context belongs to the thread
     that created it; two roles naming the same GGUF share one loaded model on that thread.
@@ -67,6 +94,15 @@ def resolve_backend(spec=None, *, added=(), allow_remote: bool = False):
             model = EndpointModel(base_url, model_name, allow_remote=allow_remote)
             cache[key] = model
         return model
+    provider = _cloud_provider(spec)
+    if provider is not None and not Path(str(spec)).exists():
+        raise ModelError(
+            f"{spec!r} names the cloud provider {provider!r}; Purpose Desktop sends no prompts off this "
+            "computer unless you allow it.",
+            'Use a local model ("default", a .gguf path, or an Ollama/LM Studio name such as "qwen3:1.7b"), '
+            "or allow remote use explicitly with an OpenAI-compatible endpoint: "
+            'resolve_backend("openai-compat:https://HOST/v1#MODEL", allow_remote=True).',
+        )
     from purpose_desktop.engine.models import LocalModel, resolve_model
 
     path = resolve_model(spec, added=[Path(p) for p in added]).resolve()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,7 @@ from purpose_desktop.engine.runmode import RunMode
 BEGIN = "__begin__"
 DONE_SIGNAL = "__done__"
 _ENDS = (BEGIN, DONE_SIGNAL)
+DEFAULT_LOOP_CAP = 20  # node executions, for a flow with a cycle and no max_steps (the seed's default)
 _CONTEXT_CHARS = 2500
 
 
@@ -59,6 +61,8 @@ class FlowResult(RunResult):
 
     state: dict = field(default_factory=dict)
     path: list[str] = field(default_factory=list)
+    cap_hit: bool = False  # the step cap ended the run while nodes were still waiting
+    max_steps: int | None = None  # the cap the run used (DEFAULT_LOOP_CAP when a loop had none)
 
     def to_dict(self) -> dict:
         keys = (
@@ -75,6 +79,8 @@ class FlowResult(RunResult):
         d = {k: getattr(self, k) for k in keys}
         d["steps"] = [s.to_dict() for s in self.steps]
         d["path"] = list(self.path)
+        d["cap_hit"] = self.cap_hit
+        d["max_steps"] = self.max_steps
         d["state"] = {
             k: v if isinstance(v, str | int | float | bool | None) else repr(v) for k, v in self.state.items()
         }
@@ -89,7 +95,8 @@ class Flow:
     (or in-place changes) are merged into the state. Several edges out of a node fan out: plain
     functions of one wave run in threads, Sparks and Teams one after another (a model has one owner
     thread). A node with several incoming edges waits until no branch that could still reach it is
-    running (a join). Loops need ``max_steps``: each node execution is one step.
+    running (a join). Each node execution is one step; a flow with a loop and no ``max_steps`` stops
+    after DEFAULT_LOOP_CAP (20) steps with a warning, and ``result.cap_hit`` says the cap ended it.
     """
 
     def __init__(
@@ -193,7 +200,10 @@ class Flow:
         return preds
 
     def validate(self, max_steps: int | None = None) -> None:
-        """Raise OrchestrationError for unknown nodes, a dead end, unreachable DONE, or a cycle with no cap."""
+        """Raise OrchestrationError for unknown nodes, a dead end or an unreachable DONE_SIGNAL.
+
+        A cycle needs no cap: a run without one stops after DEFAULT_LOOP_CAP steps (see effective_cap).
+        """
         known = set(self._nodes)
         if not self._edges.get(BEGIN) and BEGIN not in self._conditional:
             raise OrchestrationError(
@@ -228,13 +238,23 @@ class Flow:
                 "DONE_SIGNAL cannot be reached from BEGIN, so the flow would never finish.",
                 "Add an edge (or a conditional edge choice) to DONE_SIGNAL.",
             )
+
+    def has_cycle(self) -> bool:
+        """True when some node can be reached again from itself (a loop the step cap bounds)."""
+        reachable, stack = set(), [BEGIN]
+        while stack:
+            for dst in self._static_targets(stack.pop()):
+                if dst not in reachable:
+                    reachable.add(dst)
+                    stack.append(dst)
+        return self._find_cycle(reachable & set(self._nodes)) is not None
+
+    def effective_cap(self, max_steps: int | None = None) -> int | None:
+        """The step cap a run uses: the one given, else the flow's, else DEFAULT_LOOP_CAP for a loop."""
         cap = max_steps if max_steps is not None else self.max_steps
-        cycle = self._find_cycle(reachable & known)
-        if cycle and cap is None:
-            raise OrchestrationError(
-                "The flow has a cycle (" + " → ".join(cycle) + ") and no step cap.",
-                "Pass max_steps, e.g. Flow(max_steps=10) or flow.run(state, max_steps=10).",
-            )
+        if cap is None and self.has_cycle():
+            return DEFAULT_LOOP_CAP
+        return cap
 
     def _find_cycle(self, nodes: set[str]) -> list[str] | None:
         colour: dict[str, int] = {}
@@ -289,7 +309,8 @@ class Flow:
         self.validate(max_steps)
         mode = RunMode.parse(mode)
         state = {"task": state} if isinstance(state, str) else dict(state or {})
-        cap = max_steps if max_steps is not None else self.max_steps
+        cap = self.effective_cap(max_steps)
+        default_cap = cap is not None and max_steps is None and self.max_steps is None
         emit = make_emit(on_event, locked=True)
         cancel = cancel or CancelToken()
         task = str(state.get("task") or state.get("input") or self.name)
@@ -307,10 +328,18 @@ class Flow:
                 meta={"kind": "flow", "max_steps": cap},
             )
             try:
-                return self._run(run, state, cap, tests, mode, cancel, emit, db)
+                result = self._run(run, state, cap, tests, mode, cancel, emit, db)
             except BaseException as exc:
                 run.fail(exc)
                 raise
+        if result.cap_hit and default_cap:
+            warnings.warn(
+                f"Flow {self.name!r} has a loop and no max_steps; it stopped after the default cap of "
+                f"{cap} steps (result.cap_hit is True). Pass max_steps to choose the cap.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return result
 
     def _run(self, run: TracedRun, state: dict, cap, tests, mode, cancel, emit, db) -> FlowResult:
         pending: OrderedDict[str, set[str]] = OrderedDict()
@@ -322,6 +351,7 @@ class Flow:
         path: list[str] = []
         done_by: list[tuple[str, int]] = []  # (node, step index) that reached DONE_SIGNAL
         status = "complete"
+        cap_hit = False
         while pending:
             if cancel.is_set():
                 status = "cancelled"
@@ -330,7 +360,7 @@ class Flow:
             if cap is not None and len(path) + len(wave) > cap:
                 wave = wave[: max(0, cap - len(path))]
                 if not wave:
-                    status = "incomplete"
+                    status, cap_hit = "incomplete", True
                     break
             for n in wave:
                 del pending[n]
@@ -356,12 +386,21 @@ class Flow:
                     else:
                         pending.setdefault(dst, set()).add(name)
             if cap is not None and len(path) >= cap and pending:
-                status = "incomplete"
+                status, cap_hit = "incomplete", True
                 break
         if status == "complete" and not done_by:
             status = "incomplete"
         answer, score = self._answer(state, outputs, done_by, run, path)
-        result = run.result(FlowResult, answer=answer, score=score, status=status, state=state, path=path)
+        result = run.result(
+            FlowResult,
+            answer=answer,
+            score=score,
+            status=status,
+            state=state,
+            path=path,
+            cap_hit=cap_hit,
+            max_steps=cap,
+        )
         return run.learn(result, run.critic.model)
 
     def _answer(self, state, outputs, done_by, run: TracedRun, path) -> tuple[str, float | None]:

@@ -158,18 +158,18 @@ def test_each_step_score_says_what_grounds_it(qtbot, make_app):
         assert card.badge.geometry().right() < card.grounding.geometry().left()  # beside the score
         assert abs(card.badge.geometry().center().y() - card.grounding.geometry().center().y()) <= 2
     # The plan had nothing to run: its score is the judge's alone, and says so.
-    assert architect.grounding.text() == "not grounded: no tests ran"
+    assert architect.grounding.full_text == "not grounded: no tests ran"
     assert "does not teach" in architect.grounding.toolTip()
     # The code was run against the tester's checks: grounded, with the counts (once the run's result is in).
     qtbot.waitUntil(
-        lambda: coder.grounding.text() == "grounded: 2 tester checks (all 2 passed)", timeout=2000
+        lambda: coder.grounding.full_text == "grounded: 2 tester checks (all 2 passed)", timeout=2000
     )
     assert "written without seeing the solution" in coder.grounding.toolTip()
-    assert tester.grounding.text() == "partly grounded: static checks only"
+    assert tester.grounding.full_text == "partly grounded: static checks only"
     # Grounded and ungrounded badges look different.
     assert coder.grounding.property("state") == "grounded"
     assert architect.grounding.property("state") != coder.grounding.property("state")
     # The run's own score says what grounds it too: in the summary and on the answer.
     assert "final score" in panel.summary.text()
-    assert panel.summary_grounding.isVisible() and panel.summary_grounding.text() == coder.grounding.text()
-    assert panel.answer_grounding.isVisible() and panel.answer_grounding.text() == coder.grounding.text()
+    assert panel.summary_grounding.isVisible() and panel.summary_grounding.full_text == coder.grounding.full_text
+    assert panel.answer_grounding.isVisible() and panel.answer_grounding.full_text == coder.grounding.full_text

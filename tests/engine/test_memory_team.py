@@ -299,7 +299,7 @@ def test_status_reports_memories_and_runs(store):
 
 
 def test_the_apps_run_arm_factory_replays_with_the_purpose_team(store):
-    from purpose_desktop.engine.agents.team import replay_arm
+    from purpose_desktop.engine.agents.replay_arms import replay_arm
 
     model = ScriptedJsonModel({"Architect": [final(PLAN)], "Coder": [final(GOOD)], "Tester": [final(CHECKS)]})
     bank = MemoryBank(store)
@@ -309,7 +309,7 @@ def test_the_apps_run_arm_factory_replays_with_the_purpose_team(store):
 
 
 def test_a_retest_replays_with_the_team_that_produced_the_memory(store):
-    from purpose_desktop.engine.agents.team import originating_team, replay_arm_for_memory
+    from purpose_desktop.engine.agents.replay_arms import originating_team, replay_arm_for_memory
 
     solo, model = _coder_only(store, [final(GOOD)])
     result = solo.run("Write add(a, b)", tests=TESTS)

@@ -2,7 +2,7 @@
 
 ``retest`` replays one memory and lets the bank's policy act on the evidence; ``replay_pending``
 re-tests the quarantined memories that have none yet. The arm runner comes from
-``agents.team.replay_arm`` (or ``replay_arm_for_memory``); this module never builds a team itself.
+``agents.replay_arms.replay_arm`` (or ``replay_arm_for_memory``); this module never builds a team itself.
 
 The runs themselves write nothing (validation mode keeps traces out); what is stored is the evidence —
 scores with and without, n, mean delta, paired wins/losses and a verdict — as one "evidence" write.

@@ -158,7 +158,8 @@ class MemoryManager:
     ):
         """The runner a re-test replays past tasks with (the one place the replay arm is built): the named
         ``team``, else the team ``purpose`` builds, else the team that produced ``memory_id``, else the default."""
-        from purpose_desktop.engine.agents.team import Team, replay_arm, replay_arm_for_memory
+        from purpose_desktop.engine.agents.replay_arms import replay_arm, replay_arm_for_memory
+        from purpose_desktop.engine.agents.team import Team
 
         engine = self._engine
         if model is LOADED:

@@ -34,7 +34,10 @@ RESOLVED="build/latest.lock"
 
 changes() {
   if [ -f "$LOCK" ]; then
-    diff <(grep -v '^#' "$LOCK") <(grep -v '^#' "$RESOLVED") | grep '^[<>]' || say "no version changed"
+    # diff exits 1 when the files differ; with pipefail that must not read as "nothing changed".
+    local moved
+    moved="$(diff <(grep -v '^#' "$LOCK") <(grep -v '^#' "$RESOLVED") | grep '^[<>]' || true)"
+    if [ -n "$moved" ]; then printf '%s\n' "$moved"; else say "no version changed"; fi
   fi
 }
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from purpose_desktop.engine.errors import PurposeError
 from purpose_desktop.engine.grounding import is_grounded, strongest
@@ -39,6 +40,7 @@ def learn_from_run(
     seed: int = 0,
     kinds: Mapping[str, str] | None = None,
     grounded_by: str | None = None,
+    project: str | None = None,
 ) -> dict:
     """Credit, then (when the policy distils) candidate lessons from ``steps``, scanned and submitted for review.
 
@@ -47,7 +49,8 @@ def learn_from_run(
     the lessons (None: evidence-based drafts only); ``grounded_by`` is what the run's score rests on
     (None: the strongest of its steps' ``grounded_by``, ``judge`` when none say). Returns
     ``{"errors", "notes", "grounded_by", "credit", "candidates"}`` ("candidates" only when distilling);
-    a candidate the bank refuses is an error, not an exception.
+    a candidate the bank refuses is an error, not an exception. ``project`` (an attached project
+    folder's key): every candidate is scoped to it, so what was learned there is used there.
     """
     policy = policy or MemoryPolicy()
     kinds = kinds or {}
@@ -78,7 +81,9 @@ def learn_from_run(
     out["candidates"] = []
     for draft in report.drafts:
         try:
-            sub = bank.submit(draft.text, kind=draft.kind, scope=draft.scope, provenance=draft.provenance)
+            scope = replace(draft.scope, project=project) if project else draft.scope
+            provenance = {**draft.provenance, "project": project} if project else draft.provenance
+            sub = bank.submit(draft.text, kind=draft.kind, scope=scope, provenance=provenance)
         except PurposeError as exc:
             out["errors"].append(f"candidate not stored: {exc}")
             continue

@@ -59,10 +59,18 @@ class Scope:
     roles: tuple[str, ...] = ()
     tools: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    # A project folder's key (its resolved path): a memory learned there applies only there.
+    project: str = ""
 
     def matches(
-        self, role: str | None, tools: set[str] | frozenset[str], tags: set[str] | frozenset[str]
+        self,
+        role: str | None,
+        tools: set[str] | frozenset[str],
+        tags: set[str] | frozenset[str],
+        project: str | None = None,
     ) -> bool:
+        if self.project and self.project != (project or ""):
+            return False
         if self.roles and role not in self.roles:
             return False
         if self.tools and not (set(self.tools) & set(tools)):
@@ -70,10 +78,13 @@ class Scope:
         return not (self.tags and not (set(self.tags) & set(tags)))
 
     def key(self) -> tuple:
-        return (self.roles, self.tools, self.tags)
+        return (self.roles, self.tools, self.tags, self.project)
 
-    def to_dict(self) -> dict[str, list[str]]:
-        return {"roles": list(self.roles), "tools": list(self.tools), "tags": list(self.tags)}
+    def to_dict(self) -> dict:
+        d: dict = {"roles": list(self.roles), "tools": list(self.tools), "tags": list(self.tags)}
+        if self.project:
+            d["project"] = self.project
+        return d
 
     @classmethod
     def from_dict(cls, data: dict | None) -> Scope:
@@ -82,7 +93,7 @@ class Scope:
         def clean(key: str) -> tuple[str, ...]:
             return tuple(sorted({str(v).strip().lower() for v in data.get(key) or () if str(v).strip()}))
 
-        return cls(clean("roles"), clean("tools"), clean("tags"))
+        return cls(clean("roles"), clean("tools"), clean("tags"), str(data.get("project") or "").strip())
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,10 @@ class Retrieved:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
+#: How much more a memory learned in the attached project weighs there than an unscoped one.
+PROJECT_BOOST = 1.25
+
+
 def task_tags(*texts: str) -> frozenset[str]:
     """The words of the task and purpose; a memory tagged "python" matches a task that says Python."""
     words: set[str] = set()
@@ -98,8 +102,10 @@ class _Snapshot:
         )
         self.group_scopes = [Scope(*k) for k in groups]
 
-    def mask(self, role: str | None, tools: frozenset[str], tags: frozenset[str]) -> np.ndarray:
-        match = np.array([s.matches(role, tools, tags) for s in self.group_scopes], dtype=bool)
+    def mask(
+        self, role: str | None, tools: frozenset[str], tags: frozenset[str], project: str | None = None
+    ) -> np.ndarray:
+        match = np.array([s.matches(role, tools, tags, project) for s in self.group_scopes], dtype=bool)
         return match[self.group_of] if len(self.group_of) else np.zeros(0, dtype=bool)
 
 
@@ -184,8 +190,13 @@ class MemoryRetriever:
         query_vector: np.ndarray | None = None,
         top_k: int | None = None,
         token_budget: int | None = None,
+        project: str | None = None,
     ) -> list[Retrieved]:
-        """Memories for one step: ``include`` first (a replay's subject), then the best ranked, within budget."""
+        """Memories for one step: ``include`` first (a replay's subject), then the best ranked, within budget.
+
+        ``project`` (a project folder's key): memories scoped to another project are left out, and those
+        scoped to this one rank ``PROJECT_BOOST`` times higher — learned here, preferred here.
+        """
         top_k = self.policy.top_k if top_k is None else top_k
         budget = self.policy.token_budget if token_budget is None else token_budget
         tools = frozenset(t.lower() for t in tools)
@@ -195,14 +206,14 @@ class MemoryRetriever:
         snap = snapshot(self.store)
         ranked: list[Retrieved] = []
         for m in include:
-            if m.scope.matches(role, tools, tags):
+            if m.scope.matches(role, tools, tags, project):
                 ranked.append(self._retrieved(m, 1.0, forced=True))
         candidates: list[Retrieved] = []
         for m in snap.always:
-            if m.id not in excluded and m.scope.matches(role, tools, tags):
-                candidates.append(self._retrieved(m, ALWAYS_RELEVANCE))
+            if m.id not in excluded and m.scope.matches(role, tools, tags, project):
+                candidates.append(self._retrieved(m, ALWAYS_RELEVANCE, project=project))
         if snap.ids:
-            mask = snap.mask(role, tools, tags)
+            mask = snap.mask(role, tools, tags, project)
             rows = [snap.row_of[i] for i in excluded if i in snap.row_of]
             if rows:
                 mask = mask.copy()
@@ -213,7 +224,7 @@ class MemoryRetriever:
                 for hit in snap.index.search(
                     q, top_k, weights=snap.weights, mask=mask, min_similarity=floors
                 ):
-                    candidates.append(self._retrieved(snap.topical[hit.row], hit.similarity))
+                    candidates.append(self._retrieved(snap.topical[hit.row], hit.similarity, project=project))
         candidates.sort(key=lambda r: (-r.score, r.memory_id))
         chosen, used = [], 0
         for r in ranked + candidates:
@@ -225,15 +236,18 @@ class MemoryRetriever:
             used += r.tokens
         return chosen
 
-    def _retrieved(self, m: Memory, relevance: float, *, forced: bool = False) -> Retrieved:
+    def _retrieved(
+        self, m: Memory, relevance: float, *, forced: bool = False, project: str | None = None
+    ) -> Retrieved:
         weight = m.effective_trust * m.utility
+        boost = PROJECT_BOOST if project and m.scope.project == project else 1.0
         return Retrieved(
             m.id,
             m.kind,
             m.text,
             round(relevance, 4),
             round(weight, 4),
-            round(relevance * weight, 4),
+            round(relevance * weight * boost, 4),
             self.count_tokens(m.text),
             forced,
         )

@@ -384,6 +384,36 @@ def m008_vault_state(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO vault_state (key, value) VALUES ('revision', 0)")
 
 
+# -- workspace (engine/workspace/) ------------------------------------------------------------------
+# A team's or a chat's proposed file changes, stored the moment they are proposed (a crash loses none)
+# and applied or rejected by the person later. ``before_text`` NULL: the file did not exist.
+
+
+def workspace_m001_proposals(db: sqlite_utils.Database) -> None:
+    # Statuses are validated in Python (workspace.proposals.STATUSES), not by a CHECK constraint.
+    db.execute(
+        """
+        CREATE TABLE workspace_proposals (
+            id TEXT PRIMARY KEY,
+            project TEXT NOT NULL,
+            path TEXT NOT NULL,
+            run_id TEXT,
+            message_id TEXT,
+            before_text TEXT,
+            after_text TEXT NOT NULL,
+            status TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            checks_json TEXT,
+            created_at TEXT NOT NULL,
+            decided_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_workspace_proposals_run ON workspace_proposals(run_id)")
+    db.execute("CREATE INDEX idx_workspace_proposals_message ON workspace_proposals(message_id)")
+    db.execute("CREATE INDEX idx_workspace_proposals_project ON workspace_proposals(project, status)")
+
+
 # Append-only, in this order: the memory tables were added before the vault's (whose m008_ names
 # came from a parallel branch and are kept as shipped).
 MIGRATIONS = (
@@ -403,6 +433,7 @@ MIGRATIONS = (
     m008_vault_fts,
     m008_vault_embeddings,
     m008_vault_state,
+    workspace_m001_proposals,
 )
 
 migrations = Migrations(MIGRATION_SET)

@@ -21,6 +21,7 @@ from purpose_desktop.engine.services import (
     ModelFiles,
     RunHistory,
     TeamManager,
+    WorkspaceManager,
 )
 from purpose_desktop.engine.settings import EngineSettings, load_settings
 from purpose_desktop.engine.store import Message, MessageHit, Store, now_iso
@@ -70,6 +71,7 @@ class Engine:
         self.runs = RunHistory(self)
         self.memories = MemoryManager(self)
         self.diagnostics = Diagnostics(self)
+        self.workspace = WorkspaceManager(self)  # the attached project folder, if any
 
     # -- models ---------------------------------------------------------------------------------
     def load_model(self, spec: str | Path | None = None, on_progress: Callable[[str], None] | None = None):
@@ -250,6 +252,8 @@ class Engine:
             meta={"model": self.model.display_name, "context": context.to_meta()},
         )
         system = context.system_prompt(self.settings.system_prompt)
+        if note := self.workspace.chat_note(user.content):
+            system = f"{system}\n\n{note}"
         messages = [
             {"role": "system", "content": system},
             *history,
@@ -281,9 +285,10 @@ class Engine:
             )
             raise
         status = "cancelled" if reply.finish_reason == "cancelled" else "complete"
-        return self.store.update_message(
-            assistant.id, content=reply.text, status=status, meta=reply.to_dict()
-        )
+        message = self.store.update_message(assistant.id, content=reply.text, status=status, meta=reply.to_dict())
+        if status == "complete" and (changes := self.workspace.after_reply(message)):
+            message = self.store.update_message(assistant.id, meta={"workspace": changes}, touch=False)
+        return message
 
     # -- feedback, search, export ------------------------------------------------------------------
     def mark_wrong(self, message_id: str, note: str = "") -> dict:

@@ -48,6 +48,7 @@ class EngineSettings:
     chat_uses_memory: bool = True  # chat answers see the lessons the person approved
     chat_uses_vault: bool = True  # chat answers see (and cite) the best Vault excerpts
     chat_vault_k: int = 3  # how many Vault excerpts a chat answer may use at most
+    recent_projects: tuple[str, ...] = ()  # project folders opened lately, newest first
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -68,6 +69,7 @@ class EngineSettings:
         """JSON-safe (tuples become lists)."""
         data = dataclasses.asdict(self)
         data["added_models"] = list(self.added_models)
+        data["recent_projects"] = list(self.recent_projects)
         return data
 
     @classmethod
@@ -127,6 +129,12 @@ def _check_added_models(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value))  # drop duplicates, keep order
 
 
+def _check_paths(name: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise _bad(name, value, "a list of folder paths")
+    return tuple(dict.fromkeys(value))
+
+
 def _check_system_prompt(value: Any) -> str:
     if not isinstance(value, str) or len(value) > MAX_SYSTEM_PROMPT_CHARS:
         shown = f"<{len(value):,} characters>" if isinstance(value, str) else value
@@ -161,6 +169,7 @@ _VALIDATORS = {
     "chat_uses_memory": lambda v: _check_bool("chat_uses_memory", v),
     "chat_uses_vault": lambda v: _check_bool("chat_uses_vault", v),
     "chat_vault_k": _int_in("chat_vault_k", CHAT_VAULT_K_RANGE, optional=False),
+    "recent_projects": lambda v: _check_paths("recent_projects", v),
 }
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(EngineSettings))
 

@@ -2,7 +2,7 @@
 
 Each is built by :class:`~purpose_desktop.engine.core.Engine` and hung on it (Anki's ``col.decks`` style):
 ``engine.model_files``, ``engine.config``, ``engine.teams``, ``engine.runs``, ``engine.memories``,
-``engine.diagnostics``. They name Engine only for typing.
+``engine.diagnostics``, ``engine.workspace``. They name Engine only for typing.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from purpose_desktop.engine.services.models import ModelFiles, ModelRow, ModelsR
 from purpose_desktop.engine.services.runs import RunHistory
 from purpose_desktop.engine.services.settings import ConfigManager, SettingsSnapshot
 from purpose_desktop.engine.services.teams import TeamCatalog, TeamManager, TeamSummary
+from purpose_desktop.engine.services.workspace import ProjectInfo, WorkspaceManager
 
 __all__ = [
     "ConfigManager",
@@ -25,10 +26,12 @@ __all__ = [
     "ModelSummary",
     "ModelsReport",
     "PrivacyReport",
+    "ProjectInfo",
     "Protection",
     "RunHistory",
     "SettingsSnapshot",
     "TeamCatalog",
     "TeamManager",
     "TeamSummary",
+    "WorkspaceManager",
 ]

@@ -30,6 +30,7 @@ from purpose_desktop.ui.settings_pane import SettingsPane
 from purpose_desktop.ui.team.pane import TeamPane
 from purpose_desktop.ui.theme import icon
 from purpose_desktop.ui.vault_pane import VaultPane
+from purpose_desktop.ui.workspace import ProjectController
 
 APP_TITLE = "Purpose Desktop"
 #: Quick loads never flash a progress bar (the Anki rule).
@@ -136,6 +137,8 @@ class MainWindow(QMainWindow):
 
         self._build_status_bar()
         self._build_actions()
+        self.project = ProjectController(self, bridge)  # the Project menu: Open Folder… (Ctrl+O), recent
+        self.project.sig_status.connect(self.statusBar().showMessage)
         self._connect_bridge()
         self._restore_state()
 

@@ -228,7 +228,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             team = Team.load(args.team, store=store, model=args.model)
         else:
             team = purpose(args.purpose, model=args.model, store=store)
-        team.workspace = project
+        cli_workspace.equip(team, project)
 
         def show(event) -> None:
             if args.json:

@@ -67,6 +67,19 @@ def chat_changes(project, reply: str, out=sys.stdout) -> dict | None:
     return changes
 
 
+def equip(team, project) -> None:
+    """Attach ``project``; when no role has the files tool, the code-writing roles get it (said on stderr)."""
+    team.workspace = project
+    if project is None or any("files" in r.tools for r in team.spec.roles):
+        return
+    coders = [r for r in team.spec.roles if r.kind == "code"]
+    for role in coders:
+        role.tools = [*role.tools, "files"]
+    if coders:
+        names = ", ".join(r.name for r in coders)
+        sys.stderr.write(f"[workspace {project.key}: {names} may read files there and propose changes]\n")
+
+
 def print_diffs(proposals, out=sys.stdout) -> None:
     for p in proposals:
         added, removed = p.stats()

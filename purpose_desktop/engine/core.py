@@ -201,6 +201,7 @@ class Engine:
             n_ctx=getattr(self.model, "n_ctx", None) or s.n_ctx,
             count_tokens=getattr(self.model, "count_tokens", None),
             vault_factory=self._chat_vault,
+            project=self.workspace.current.key if self.workspace.current else None,
         )
 
     def warm_up_context(self) -> bool:

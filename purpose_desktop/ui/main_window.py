@@ -139,6 +139,8 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self.project = ProjectController(self, bridge)  # the Project menu: Open Folder… (Ctrl+O), recent
         self.project.sig_status.connect(self.statusBar().showMessage)
+        self.settings_pane.projects.sig_open_requested.connect(self.project.open_path)
+        self.project.sig_project_changed.connect(lambda _info: self.settings_pane.refresh())
         self._connect_bridge()
         self._restore_state()
 

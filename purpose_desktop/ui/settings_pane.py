@@ -26,6 +26,7 @@ from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
 from purpose_desktop.ui.chat.messages import Banner
 from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.widgets import BusyBar, PaneHeader
+from purpose_desktop.ui.workspace.recent import RecentProjectsSection
 
 THEME_KEY = "ui/theme"
 
@@ -185,6 +186,11 @@ class SettingsPane(QWidget):
         box.addLayout(row)
         column.addWidget(card)
 
+        # Projects: the recent project folders (Project ▸ Open Folder…)
+        self.projects = RecentProjectsSection()
+        self.projects.sig_forget_requested.connect(lambda rest: self._save_setting("recent_projects", rest))
+        column.addWidget(self.projects)
+
         # Appearance
         card, box = _section("Appearance")
         row = QHBoxLayout()
@@ -286,6 +292,7 @@ class SettingsPane(QWidget):
             self.chat_k.setValue(int(snap.settings.get("chat_vault_k") or 3))
             self.chat_k.setEnabled(self.chat_vault.isChecked())
             self._select_team(snap.settings.get("default_team"))
+            self.projects.set_recent(list(snap.settings.get("recent_projects") or []))
         finally:
             self._syncing = False
 

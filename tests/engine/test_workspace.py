@@ -341,3 +341,44 @@ def test_a_project_without_tests_says_so(tmp_path):
     root.mkdir()
     (root / "a.py").write_text("x = 1\n")
     assert run_project_tests(open_project(root))["status"] == "no tests"
+
+
+# -- the real bundled model --------------------------------------------------------------------------
+
+
+@pytest.mark.model
+@pytest.mark.timeout(900)  # seconds on a shared 2-core machine; alone it takes well under a minute
+def test_a_real_model_team_in_a_project_only_ever_proposes(store, project, default_model_path):
+    """SmolLM2 with the files tool in a project: whatever it calls, the folder is untouched until an apply,
+    each successful write_file is a stored proposal of this run, and applying lands exactly those files."""
+    from purpose_desktop.engine.models import LocalModel
+
+    model = LocalModel(default_model_path, n_ctx=4096)
+    try:
+        coder = role_template("coder")
+        coder.tools = ["files"]
+        spec = TeamSpec(name="Real", purpose="Help me write Python code", roles=[coder], max_retries=0)
+        team = Team(
+            spec,
+            model=model,
+            store=store,
+            workspace=project,
+            spark_options={"max_tokens_per_step": 64, "token_budget": 400, "max_steps": 2},
+        )
+        before = snapshot(project)
+        result = team.run("Read src/app.py and fix add(a, b) so it returns the sum; write the fixed file.")
+    finally:
+        model.close()
+    assert result.status == "complete" and store.get_run(result.run_id)["meta"]["workspace"] == str(project.resolve())
+    assert snapshot(project) == before
+    calls = [c for s in result.steps for c in s.tool_calls]
+    assert all(c["tool"] in ("read_file", "write_file") for c in calls)
+    stored = {p.id: p for p in ProposalBook(store).list(run_id=result.run_id)}
+    proposed_ok = [c for c in calls if c["tool"] == "write_file" and c["ok"]]
+    assert len(stored) == len(proposed_ok)  # every accepted write is a stored proposal, nothing else is
+    live = [p for p in stored.values() if p.status == "proposed"]
+    assert [p.id for p in result.proposals] == [p.id for p in live]
+    if live:
+        apply_changes(store, open_project(project), [p.id for p in live], run_tests=False)
+        expected = {**before, **{p.path: p.after.encode() for p in live}}
+        assert snapshot(project) == expected

@@ -196,3 +196,23 @@ def test_recent_projects_and_the_rules_dialog(qtbot, make_app, project, monkeypa
         ctl.close_action.trigger()
     qtbot.waitUntil(lambda: ctl.label.text() == "No project folder", timeout=5000)
     assert not ctl.rules_action.isEnabled()
+
+
+def test_settings_lists_recent_projects_to_reopen_or_forget(qtbot, make_app, project, monkeypatch):
+    app = make_app()
+    open_with_ctrl_o(qtbot, app, project, monkeypatch)
+    with settled(qtbot, app.bridge, 5000):
+        app.window.project.close_action.trigger()
+    qtbot.waitUntil(lambda: app.window.project.label.text() == "No project folder", timeout=5000)
+    press(app.window, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
+    section = app.window.settings_pane.projects
+    qtbot.waitUntil(lambda: section.folders() == [str(project.resolve())], timeout=5000)
+    app.window.settings_pane.grab().save(str(SHOTS / "workspace-settings.png"))
+    with settled(qtbot, app.bridge, 5000):
+        qtbot.mouseClick(section.open_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: app.window.project.label.text() == f"Project: {project.name}", timeout=5000)
+    with settled(qtbot, app.bridge, 5000):
+        qtbot.mouseClick(section.forget_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: section.folders() == [], timeout=5000)
+    assert section.empty.isVisible()
+    assert app.window.project.label.text() == f"Project: {project.name}"  # forgetting does not close it

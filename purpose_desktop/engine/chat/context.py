@@ -108,15 +108,19 @@ def gather(
     n_ctx: int | None,
     count_tokens: Callable[[str], int] | None = None,
     vault_factory: Callable[[], Any] | None = None,
+    project: str | None = None,
 ) -> ChatContext:
-    """The context for answering ``text``: approved memories, then Vault excerpts, each within its budget."""
+    """The context for answering ``text``: approved memories, then Vault excerpts, each within its budget.
+
+    ``project``: the attached project folder's key (its memories are used and preferred; other projects' are not).
+    """
     count = count_tokens or approx_tokens
     n_ctx = n_ctx or DEFAULT_N_CTX
     ctx = ChatContext()
     if use_memory:
         try:
             if has_promoted_memories(store):
-                _add_memories(ctx, store, text, int(n_ctx * MEMORY_SHARE), count)
+                _add_memories(ctx, store, text, int(n_ctx * MEMORY_SHARE), count, project)
         except Exception as exc:  # a broken embedder must not cost the person their answer
             log.warning("chat: memory retrieval failed: %s", exc, exc_info=not isinstance(exc, PurposeError))
             ctx.memories = []
@@ -132,12 +136,14 @@ def gather(
     return ctx
 
 
-def _add_memories(ctx: ChatContext, store, text: str, budget: int, count: Callable[[str], int]) -> None:
+def _add_memories(
+    ctx: ChatContext, store, text: str, budget: int, count: Callable[[str], int], project: str | None = None
+) -> None:
     from purpose_desktop.engine.memory.retrieval import MemoryRetriever
 
     retriever = MemoryRetriever(store, count_tokens=count)
     chosen = retriever.for_step(
-        task=text, role="assistant", token_budget=min(budget, retriever.policy.token_budget)
+        task=text, role="assistant", token_budget=min(budget, retriever.policy.token_budget), project=project
     )
     ctx.memories = [{"id": r.memory_id, "kind": r.kind, "text": r.text, "score": r.score} for r in chosen]
 

@@ -77,8 +77,8 @@ class Project:
                     continue
                 out.append(os.path.relpath(full, self.root).replace(os.sep, "/"))
                 if len(out) >= limit:
-                    return out
-        return out
+                    return sorted(out)
+        return sorted(out)
 
     def test_files(self) -> list[str]:
         """The pytest files pytest would collect by default (test_*.py, *_test.py)."""

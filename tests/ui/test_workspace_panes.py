@@ -216,3 +216,20 @@ def test_settings_lists_recent_projects_to_reopen_or_forget(qtbot, make_app, pro
     qtbot.waitUntil(lambda: section.folders() == [], timeout=5000)
     assert section.empty.isVisible()
     assert app.window.project.label.text() == f"Project: {project.name}"  # forgetting does not close it
+
+
+def test_add_project_to_vault_is_one_click(qtbot, make_app, project, monkeypatch):
+    from purpose_desktop.engine.vault import Vault
+    from tests.fakes import DemoEmbedder
+
+    app = make_app(vault_factory=lambda: Vault(embedder=DemoEmbedder()))
+    ctl = app.window.project
+    assert not ctl.vault_action.isEnabled()  # nothing to add before a folder is open
+    open_with_ctrl_o(qtbot, app, project, monkeypatch)
+    with qtbot.waitSignal(app.bridge.sig_vault_index_finished, timeout=20_000):
+        ctl.vault_action.trigger()
+    pane = app.window.vault_pane
+    assert app.window.current_pane() == "vault"
+    qtbot.waitUntil(lambda: pane.source_list.count() == 1, timeout=5000)
+    text = pane.source_list.item(0).text()
+    assert text.startswith("calc") and "3 files" in text

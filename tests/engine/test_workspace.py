@@ -382,3 +382,59 @@ def test_a_real_model_team_in_a_project_only_ever_proposes(store, project, defau
         apply_changes(store, open_project(project), [p.id for p in live], run_tests=False)
         expected = {**before, **{p.path: p.after.encode() for p in live}}
         assert snapshot(project) == expected
+
+
+KILLED_RUN = r'''
+import sys, time
+from purpose_desktop.engine.agents.roles import role_template
+from purpose_desktop.engine.agents.team import Team, TeamSpec
+from purpose_desktop.engine.events import ToolCalled
+from purpose_desktop.engine.memory import similarity
+from purpose_desktop.engine.store import Store
+from tests.fakes import DEMO_EMBEDDER_NAME, ScriptedJsonModel, call, demo_embed, final
+
+class Hangs(ScriptedJsonModel):
+    def chat(self, messages, **kw):
+        if self._turns == 1:
+            time.sleep(600)  # the run is killed here, after its proposal
+        self._turns += 1
+        return super().chat(messages, **kw)
+
+db, root, fixed = sys.argv[1:4]
+model = Hangs({"Coder": [call("write_file", "src/app.py\n```python\n" + fixed + "```"), final("done")]})
+model._turns = 0
+coder = role_template("coder")
+coder.tools = ["files"]
+spec = TeamSpec(name="Killed", purpose="code", roles=[coder], max_retries=0)
+
+def on_event(e):
+    if isinstance(e, ToolCalled):
+        print("PROPOSED", flush=True)
+
+with similarity.use_embedder(demo_embed, DEMO_EMBEDDER_NAME):
+    Team(spec, model=model, store=Store(db), workspace=root).run("Fix add", on_event=on_event)
+'''
+
+
+def test_a_proposal_survives_the_app_being_killed_mid_run(tmp_path, project):
+    import signal
+    import subprocess
+
+    db = tmp_path / "killed.db"
+    before = snapshot(project)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_RUN, str(db), str(project), FIXED], stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert proc.stdout.readline().strip() == "PROPOSED"
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    with Store(db) as store:
+        [p] = ProposalBook(store).list()
+        assert (p.path, p.after, p.status) == ("src/app.py", FIXED, "proposed")
+        assert store.get_run(p.run_id)["status"] == "running"  # the run itself never finished
+        assert snapshot(project) == before
+        apply_changes(store, open_project(project), [p.id], run_tests=False)
+    assert (project / "src" / "app.py").read_text() == FIXED

@@ -438,3 +438,17 @@ def test_a_proposal_survives_the_app_being_killed_mid_run(tmp_path, project):
         assert snapshot(project) == before
         apply_changes(store, open_project(project), [p.id], run_tests=False)
     assert (project / "src" / "app.py").read_text() == FIXED
+
+
+def test_a_project_lesson_is_replayed_in_its_project(store, project):
+    from purpose_desktop.engine.agents.replay_arms import originating_team
+
+    team = coder_team(store, project, [write("src/app.py", FIXED), final(f"```python\n{FIXED}```")])
+    result = team.run("Write add(a, b)", tests="from solution import add\n\ndef test_add():\n    assert add(2, 3) == 5\n")
+    memory = MemoryBank(store).get(result.memory["candidates"][0]["id"])
+    replayer = originating_team(store, memory)
+    assert replayer.workspace is not None and replayer.workspace.key == str(project.resolve())
+    # the replay's subject is put in even where no project is attached (its "with" arm must carry it)
+    role = memory.scope.roles[0] if memory.scope.roles else "coder"
+    chosen = MemoryRetriever(store).for_step(task="anything", role=role, include=[memory])
+    assert [r.memory_id for r in chosen][:1] == [memory.id]

@@ -574,6 +574,7 @@ class Team:
                 memory_policy=self.memory_policy,
                 learn=False,
                 spark_options=self.spark_options,
+                workspace=self.workspace,  # proposals in validation mode are never stored
             )
             result = arm.run(
                 task,

@@ -205,8 +205,8 @@ class MemoryRetriever:
         excluded = set(exclude) | {m.id for m in include}
         snap = snapshot(self.store)
         ranked: list[Retrieved] = []
-        for m in include:
-            if m.scope.matches(role, tools, tags, project):
+        for m in include:  # a replay's subject is tested wherever the replay runs, its project or not
+            if m.scope.matches(role, tools, tags, m.scope.project or project):
                 ranked.append(self._retrieved(m, 1.0, forced=True))
         candidates: list[Retrieved] = []
         for m in snap.always:

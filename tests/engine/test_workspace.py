@@ -347,7 +347,7 @@ def test_a_project_without_tests_says_so(tmp_path):
 
 
 @pytest.mark.model
-@pytest.mark.timeout(900)  # seconds on a shared 2-core machine; alone it takes well under a minute
+@pytest.mark.timeout(1200)  # a shared 2-core machine under load took 731 s; alone it is far quicker
 def test_a_real_model_team_in_a_project_only_ever_proposes(store, project, default_model_path):
     """SmolLM2 with the files tool in a project: whatever it calls, the folder is untouched until an apply,
     each successful write_file is a stored proposal of this run, and applying lands exactly those files."""
@@ -363,7 +363,7 @@ def test_a_real_model_team_in_a_project_only_ever_proposes(store, project, defau
             model=model,
             store=store,
             workspace=project,
-            spark_options={"max_tokens_per_step": 64, "token_budget": 400, "max_steps": 2},
+            spark_options={"max_tokens_per_step": 48, "token_budget": 300, "max_steps": 2},
         )
         before = snapshot(project)
         result = team.run("Read src/app.py and fix add(a, b) so it returns the sum; write the fixed file.")

@@ -15,7 +15,9 @@ from purpose_desktop.engine.errors import PurposeError
 
 
 def extend_run(run: argparse.ArgumentParser) -> None:
-    run.add_argument("--workspace", metavar="DIR", help="project folder the team reads and proposes changes in")
+    run.add_argument(
+        "--workspace", metavar="DIR", help="project folder the team reads and proposes changes in"
+    )
     run.add_argument(
         "--apply",
         action="store_true",
@@ -63,7 +65,9 @@ def chat_changes(project, reply: str, out=sys.stdout) -> dict | None:
         out.write(f"refused {r['path']}: {r['reason']}\n")
     if proposals:
         ids = " ".join(p.id[:12] for p in proposals)
-        out.write(f"Nothing was written. Apply with: purpose-desktop workspace apply {ids} --workspace {project.key}\n")
+        out.write(
+            f"Nothing was written. Apply with: purpose-desktop workspace apply {ids} --workspace {project.key}\n"
+        )
     return changes
 
 
@@ -120,7 +124,9 @@ def finish_run(args: argparse.Namespace, store, project, result) -> dict | None:
         out.write(hint)
         return None
     if not all(p.stored for p in result.proposals):
-        raise PurposeError("An evaluation run stores nothing, so its changes cannot be applied.", "Use --mode train.")
+        raise PurposeError(
+            "An evaluation run stores nothing, so its changes cannot be applied.", "Use --mode train."
+        )
     report = apply_changes(store, project, [p.id for p in result.proposals])
     for p in report["applied"]:
         out.write(f"applied {p.path}\n")
@@ -136,19 +142,26 @@ def finish_run(args: argparse.Namespace, store, project, result) -> dict | None:
 
 # -- purpose-desktop workspace … ------------------------------------------------------------------
 def register(sub) -> None:
-    ws = sub.add_parser("workspace", help="a project folder's proposed changes, rules files and Vault indexing")
+    ws = sub.add_parser(
+        "workspace", help="a project folder's proposed changes, rules files and Vault indexing"
+    )
     ws_sub = ws.add_subparsers(dest="workspace_command", required=True)
     lst = ws_sub.add_parser("proposals", help="list proposed changes with their diffs")
     lst.add_argument("--workspace", metavar="DIR", required=True)
     lst.add_argument("--run", help="only this run's (id or prefix)")
     lst.add_argument("--all", action="store_true", help="also applied, rejected and stale ones")
     lst.add_argument("--json", action="store_true")
-    for name, what in (("apply", "apply (then run the project's tests)"), ("reject", "reject (nothing is written)")):
+    for name, what in (
+        ("apply", "apply (then run the project's tests)"),
+        ("reject", "reject (nothing is written)"),
+    ):
         p = ws_sub.add_parser(name, help=f"{what} proposed changes by id")
         p.add_argument("ids", nargs="+", metavar="ID")
         p.add_argument("--workspace", metavar="DIR", required=True)
         p.add_argument("--json", action="store_true")
-    rules = ws_sub.add_parser("rules", help="offer the project's rules files as candidate lessons scoped to it")
+    rules = ws_sub.add_parser(
+        "rules", help="offer the project's rules files as candidate lessons scoped to it"
+    )
     rules.add_argument("--workspace", metavar="DIR", required=True)
     rules.add_argument("--json", action="store_true")
     vault = ws_sub.add_parser("vault", help="add the project's files to the Vault (index them)")
@@ -209,12 +222,16 @@ def cmd_workspace(args: argparse.Namespace) -> int:
                 if args.json:
                     return _json([o.to_dict() for o in offers])
                 if not offers:
-                    print("No rules files (AGENTS.md, CONVENTIONS.md, .cursorrules, .clinerules, "
-                          ".github/copilot-instructions.md) with rules in them.")
+                    print(
+                        "No rules files (AGENTS.md, CONVENTIONS.md, .cursorrules, .clinerules, "
+                        ".github/copilot-instructions.md) with rules in them."
+                    )
                 for o in offers:
                     print(f"{o.file}:{o.line} · {o.outcome} · {o.text[:100]}")
                 if any(o.outcome == "quarantined" for o in offers):
-                    print("Review them with `purpose-desktop memory list --status quarantined` or in the Memory pane.")
+                    print(
+                        "Review them with `purpose-desktop memory list --status quarantined` or in the Memory pane."
+                    )
                 return 0
             if args.workspace_command == "vault":
                 from purpose_desktop.engine.vault import Vault

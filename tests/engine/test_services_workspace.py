@@ -28,7 +28,9 @@ def project(tmp_path):
     (root / "src").mkdir(parents=True)
     (root / "src" / "__init__.py").write_text("")
     (root / "src" / "app.py").write_text(BROKEN)
-    (root / "test_app.py").write_text("from src.app import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n")
+    (root / "test_app.py").write_text(
+        "from src.app import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+    )
     return root
 
 

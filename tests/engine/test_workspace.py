@@ -73,7 +73,9 @@ def store(tmp_path):
 def snapshot(root: Path) -> dict[str, bytes]:
     """Every file under ``root`` (including .git), byte for byte."""
     return {
-        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and not p.is_symlink()
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.is_symlink()
     }
 
 
@@ -93,7 +95,9 @@ def write(path: str, content: str) -> dict:
 
 def test_a_team_proposes_a_write_and_nothing_changes_until_applied(store, project, tmp_path):
     before = snapshot(project)
-    team = coder_team(store, project, [call("read_file", "src/app.py"), write("src/app.py", FIXED), final(FIXED)])
+    team = coder_team(
+        store, project, [call("read_file", "src/app.py"), write("src/app.py", FIXED), final(FIXED)]
+    )
     result = team.run("Fix add() in src/app.py")
     assert result.status == "complete"
     assert snapshot(project) == before  # proposed, not written
@@ -129,7 +133,9 @@ def test_a_team_proposes_a_write_and_nothing_changes_until_applied(store, projec
 
 def test_reject_leaves_the_folder_byte_identical(store, project):
     before = snapshot(project)
-    team = coder_team(store, project, [write("src/app.py", FIXED), write("src/new.py", "x = 1\n"), final(FIXED)])
+    team = coder_team(
+        store, project, [write("src/app.py", FIXED), write("src/new.py", "x = 1\n"), final(FIXED)]
+    )
     result = team.run("Fix add()")
     assert len(result.proposals) == 2
     done = reject_changes(store, [p.id for p in result.proposals])
@@ -323,14 +329,18 @@ def test_project_memories_are_preferred_there_and_absent_elsewhere(store, projec
 
 def test_lessons_distilled_from_a_project_run_are_scoped_to_the_project(store, project):
     team = coder_team(store, project, [write("src/app.py", FIXED), final(f"```python\n{FIXED}```")])
-    result = team.run("Write add(a, b)", tests="from solution import add\n\ndef test_add():\n    assert add(2, 3) == 5\n")
+    result = team.run(
+        "Write add(a, b)", tests="from solution import add\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+    )
     assert result.grounded_by == "given_tests"
     created = result.memory.get("candidates") or []
     assert created, result.memory
     bank = MemoryBank(store)
     for c in created:
         m = bank.get(c["id"])
-        assert m.scope.project == str(project.resolve()) and m.provenance[0]["project"] == str(project.resolve())
+        assert m.scope.project == str(project.resolve()) and m.provenance[0]["project"] == str(
+            project.resolve()
+        )
 
 
 # -- the project's tests ---------------------------------------------------------------------------
@@ -369,7 +379,9 @@ def test_a_real_model_team_in_a_project_only_ever_proposes(store, project, defau
         result = team.run("Read src/app.py and fix add(a, b) so it returns the sum; write the fixed file.")
     finally:
         model.close()
-    assert result.status == "complete" and store.get_run(result.run_id)["meta"]["workspace"] == str(project.resolve())
+    assert result.status == "complete" and store.get_run(result.run_id)["meta"]["workspace"] == str(
+        project.resolve()
+    )
     assert snapshot(project) == before
     calls = [c for s in result.steps for c in s.tool_calls]
     assert all(c["tool"] in ("read_file", "write_file") for c in calls)
@@ -384,7 +396,7 @@ def test_a_real_model_team_in_a_project_only_ever_proposes(store, project, defau
         assert snapshot(project) == expected
 
 
-KILLED_RUN = r'''
+KILLED_RUN = r"""
 import sys, time
 from purpose_desktop.engine.agents.roles import role_template
 from purpose_desktop.engine.agents.team import Team, TeamSpec
@@ -413,7 +425,7 @@ def on_event(e):
 
 with similarity.use_embedder(demo_embed, DEMO_EMBEDDER_NAME):
     Team(spec, model=model, store=Store(db), workspace=root).run("Fix add", on_event=on_event)
-'''
+"""
 
 
 def test_a_proposal_survives_the_app_being_killed_mid_run(tmp_path, project):
@@ -424,7 +436,10 @@ def test_a_proposal_survives_the_app_being_killed_mid_run(tmp_path, project):
     before = snapshot(project)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     proc = subprocess.Popen(
-        [sys.executable, "-c", KILLED_RUN, str(db), str(project), FIXED], stdout=subprocess.PIPE, text=True, env=env
+        [sys.executable, "-c", KILLED_RUN, str(db), str(project), FIXED],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         assert proc.stdout.readline().strip() == "PROPOSED"
@@ -444,7 +459,9 @@ def test_a_project_lesson_is_replayed_in_its_project(store, project):
     from purpose_desktop.engine.agents.replay_arms import originating_team
 
     team = coder_team(store, project, [write("src/app.py", FIXED), final(f"```python\n{FIXED}```")])
-    result = team.run("Write add(a, b)", tests="from solution import add\n\ndef test_add():\n    assert add(2, 3) == 5\n")
+    result = team.run(
+        "Write add(a, b)", tests="from solution import add\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+    )
     memory = MemoryBank(store).get(result.memory["candidates"][0]["id"])
     replayer = originating_team(store, memory)
     assert replayer.workspace is not None and replayer.workspace.key == str(project.resolve())

@@ -133,7 +133,9 @@ CHAT_REPLY = (
 )
 
 
-def test_chat_reply_changes_are_proposed_shown_and_applied_only_on_click(qtbot, make_app, project, monkeypatch):
+def test_chat_reply_changes_are_proposed_shown_and_applied_only_on_click(
+    qtbot, make_app, project, monkeypatch
+):
     model = ScriptedModel(replies=[CHAT_REPLY])
     app = make_app(model)
     open_with_ctrl_o(qtbot, app, project, monkeypatch)
@@ -165,16 +167,23 @@ def test_chat_reply_changes_are_proposed_shown_and_applied_only_on_click(qtbot, 
     pane._cache.clear()
     with settled(qtbot, app.bridge, 5000):
         pane.select_conversation(conversation)
-    qtbot.waitUntil(lambda: len(proposals.cards) == 1 and proposals.cards[0].status_badge.text() == "applied", timeout=5000)
+    qtbot.waitUntil(
+        lambda: len(proposals.cards) == 1 and proposals.cards[0].status_badge.text() == "applied",
+        timeout=5000,
+    )
     assert "passed" in proposals.checks_badge.text()
 
 
 def test_recent_projects_and_the_rules_dialog(qtbot, make_app, project, monkeypatch, demo_embedder):
-    (project / "AGENTS.md").write_text("# Rules\n\n- Always add type hints to public functions.\n- Keep functions short.\n")
+    (project / "AGENTS.md").write_text(
+        "# Rules\n\n- Always add type hints to public functions.\n- Keep functions short.\n"
+    )
     app = make_app()
     open_with_ctrl_o(qtbot, app, project, monkeypatch)
     ctl = app.window.project
-    qtbot.waitUntil(lambda: [a.text() for a in ctl.recent_menu.actions()] == [str(project.resolve())], timeout=5000)
+    qtbot.waitUntil(
+        lambda: [a.text() for a in ctl.recent_menu.actions()] == [str(project.resolve())], timeout=5000
+    )
     with settled(qtbot, app.bridge, 10_000):
         ctl.rules_action.trigger()
     qtbot.waitUntil(lambda: ctl.rules_dialog is not None and ctl.rules_dialog.isVisible(), timeout=10_000)

@@ -101,7 +101,9 @@ class WorkspaceManager:
         """Apply the chosen proposals to the attached project, then run its tests (see checks.apply_changes)."""
         from purpose_desktop.engine.workspace import apply_changes
 
-        report = apply_changes(self._engine.store, self.require(), list(proposal_ids), run_tests=run_tests, cancel=cancel)
+        report = apply_changes(
+            self._engine.store, self.require(), list(proposal_ids), run_tests=run_tests, cancel=cancel
+        )
         return {
             "applied": [p.to_dict() for p in report["applied"]],
             "stale": [p.to_dict() for p in report["stale"]],
@@ -135,4 +137,6 @@ class WorkspaceManager:
 
         if self.current is None or message.role != "assistant":
             return None
-        return propose_from_reply(self.current, self._engine.store, message.content or "", message_id=message.id)
+        return propose_from_reply(
+            self.current, self._engine.store, message.content or "", message_id=message.id
+        )

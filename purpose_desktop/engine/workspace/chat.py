@@ -41,7 +41,9 @@ def chat_note(project: Project, text: str) -> str:
     for rel in files:
         if budget <= 0:
             break
-        if rel in text or ("." in rel and re.search(rf"(?<![\w/.]){re.escape(rel.rsplit('/', 1)[-1])}\b", text)):
+        if rel in text or (
+            "." in rel and re.search(rf"(?<![\w/.]){re.escape(rel.rsplit('/', 1)[-1])}\b", text)
+        ):
             try:
                 body = project.read(rel)[:budget]
             except ToolError:
@@ -56,7 +58,9 @@ def file_blocks(text: str) -> list[tuple[str, str]]:
     return [(path.strip(), body) for path, body in _FILE_BLOCK.findall(text or "")]
 
 
-def propose_from_reply(project: Project, store, text: str, *, message_id: str | None = None) -> dict[str, Any] | None:
+def propose_from_reply(
+    project: Project, store, text: str, *, message_id: str | None = None
+) -> dict[str, Any] | None:
     """Store the reply's changes as proposals; ``{"project", "proposals": [ids], "refused": [{"path", "reason"}]}``,
     or None when the reply proposes nothing."""
     blocks = file_blocks(text)

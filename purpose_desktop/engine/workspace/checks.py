@@ -38,7 +38,14 @@ def run_project_tests(
     "backend", "at"}``. Files are read through the project's confined reader (no symlinks, nothing
     outside the folder); unreadable or binary files are left out.
     """
-    result: dict[str, Any] = {"status": NOT_RUN, "passed": 0, "failed": 0, "output": "", "reason": "", "backend": None}
+    result: dict[str, Any] = {
+        "status": NOT_RUN,
+        "passed": 0,
+        "failed": 0,
+        "output": "",
+        "reason": "",
+        "backend": None,
+    }
     result["at"] = now_iso()
     if not project.test_files():
         result.update(status=NO_TESTS, reason="the project has no test_*.py or *_test.py files")
@@ -54,7 +61,9 @@ def run_project_tests(
             continue
         total += len(text.encode("utf-8", "surrogatepass"))
         if total > MAX_TEST_BYTES:
-            result["reason"] = f"the project's code is larger than {MAX_TEST_BYTES:,} bytes; the sandbox takes less"
+            result["reason"] = (
+                f"the project's code is larger than {MAX_TEST_BYTES:,} bytes; the sandbox takes less"
+            )
             return result
         files[rel] = text
     if runner is None:
@@ -122,7 +131,9 @@ def apply_changes(
     applied, stale = [], []
     for p in proposals:
         if p.status != PROPOSED:
-            raise InputError(f"{p.path}: this change is already {p.status}.", "Only proposed changes can be applied.")
+            raise InputError(
+                f"{p.path}: this change is already {p.status}.", "Only proposed changes can be applied."
+            )
     for p in proposals:
         done = apply(book, project, p)
         (applied if done.status == APPLIED else stale).append(done)
@@ -145,6 +156,8 @@ def reject_changes(store, proposal_ids: Iterable[str], reason: str = "") -> list
     for pid in proposal_ids:
         p = book.get(pid)
         if p.status != PROPOSED:
-            raise InputError(f"{p.path}: this change is already {p.status}.", "Only proposed changes can be rejected.")
+            raise InputError(
+                f"{p.path}: this change is already {p.status}.", "Only proposed changes can be rejected."
+            )
         out.append(book.decide(p.id, "rejected", reason or "rejected by the person"))
     return out

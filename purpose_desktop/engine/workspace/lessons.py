@@ -123,5 +123,7 @@ def offer_rules(store, project: Project, policy: MemoryPolicy | None = None) -> 
             actor="user",
         )
         m = sub.memory
-        offers.append(RuleOffer(rule.file, rule.line, rule.text, sub.outcome, m.id, m.status, m.status_reason))
+        offers.append(
+            RuleOffer(rule.file, rule.line, rule.text, sub.outcome, m.id, m.status, m.status_reason)
+        )
     return offers

@@ -16,7 +16,13 @@ from purpose_desktop.engine.tools.base import ToolError
 from purpose_desktop.engine.tools.files import ReadFileTool, WriteFileTool
 
 #: The rules files coding assistants read from a project, in the order they are offered.
-RULES_FILES = ("AGENTS.md", "CONVENTIONS.md", ".cursorrules", ".clinerules", ".github/copilot-instructions.md")
+RULES_FILES = (
+    "AGENTS.md",
+    "CONVENTIONS.md",
+    ".cursorrules",
+    ".clinerules",
+    ".github/copilot-instructions.md",
+)
 #: Folders never listed, sent to the sandbox or indexed: version control, environments, caches, builds.
 SKIP_DIRS = frozenset(
     {
@@ -51,7 +57,9 @@ class Project:
         """The text of ``path`` (relative to the folder); ToolError when it is refused or missing."""
         text, data = self.reader().read(path)
         if data.get("truncated"):
-            raise ToolError(f"{data['path']}: is too large to read whole", hint="only files under 1 MB are used")
+            raise ToolError(
+                f"{data['path']}: is too large to read whole", hint="only files under 1 MB are used"
+            )
         return text
 
     def read_or_none(self, path: str) -> str | None:
@@ -67,7 +75,9 @@ class Project:
         """Relative paths of the regular files in the folder (no symlinks, no SKIP_DIRS), sorted."""
         out: list[str] = []
         for folder, dirs, names in os.walk(self.root, followlinks=False):
-            dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not os.path.islink(os.path.join(folder, d)))
+            dirs[:] = sorted(
+                d for d in dirs if d not in SKIP_DIRS and not os.path.islink(os.path.join(folder, d))
+            )
             for name in sorted(names):
                 full = os.path.join(folder, name)
                 try:
@@ -83,7 +93,9 @@ class Project:
     def test_files(self) -> list[str]:
         """The pytest files pytest would collect by default (test_*.py, *_test.py)."""
         return [
-            f for f in self.files() if f.endswith(".py") and (Path(f).name.startswith("test_") or f.endswith("_test.py"))
+            f
+            for f in self.files()
+            if f.endswith(".py") and (Path(f).name.startswith("test_") or f.endswith("_test.py"))
         ]
 
     def rules_files(self) -> list[str]:
@@ -107,7 +119,9 @@ def open_project(path: str | os.PathLike[str]) -> Project:
         raise InputError("No project folder was given.", "Choose a folder with File ▸ Open Folder… (Ctrl+O).")
     root = Path(os.path.realpath(os.path.expanduser(str(path))))
     if not root.exists():
-        raise InputError(f"The project folder {root} does not exist.", "Check the path, or choose another folder.")
+        raise InputError(
+            f"The project folder {root} does not exist.", "Check the path, or choose another folder."
+        )
     if not root.is_dir():
         raise InputError(f"{root} is a file, not a folder.", "Open the folder that holds your project.")
     if not os.access(root, os.R_OK | os.X_OK):

@@ -114,7 +114,15 @@ class ProposalBook:
                 db.execute(
                     f"UPDATE workspace_proposals SET status = ?, reason = ?, decided_at = ? "
                     f"WHERE {owner} = ? AND project = ? AND path = ? AND status = ?",
-                    [SUPERSEDED, "a later proposal replaced it", p.created_at, value, p.project, p.path, PROPOSED],
+                    [
+                        SUPERSEDED,
+                        "a later proposal replaced it",
+                        p.created_at,
+                        value,
+                        p.project,
+                        p.path,
+                        PROPOSED,
+                    ],
                 )
             db["workspace_proposals"].insert(
                 {
@@ -165,7 +173,9 @@ class ProposalBook:
             where.append(f"status IN ({', '.join('?' for _ in wanted)})")
             params += wanted
         sql = "SELECT * FROM workspace_proposals" + (f" WHERE {' AND '.join(where)}" if where else "")
-        return [_from_row(r) for r in self.store.connection.query(sql + " ORDER BY created_at, rowid", params)]
+        return [
+            _from_row(r) for r in self.store.connection.query(sql + " ORDER BY created_at, rowid", params)
+        ]
 
     def decide(self, proposal_id: str, status: str, reason: str = "", checks: dict | None = None) -> Proposal:
         if status not in STATUSES:
@@ -190,7 +200,8 @@ def apply(book: ProposalBook, project: Project, proposal: Proposal) -> Proposal:
     """
     if proposal.status != PROPOSED:
         raise InputError(
-            f"{proposal.path}: this change is already {proposal.status}.", "Only proposed changes can be applied."
+            f"{proposal.path}: this change is already {proposal.status}.",
+            "Only proposed changes can be applied.",
         )
     if proposal.project != project.key:
         raise InputError(
@@ -250,7 +261,13 @@ class ProposeWriteTool(Tool):
         return ToolResult(
             ok=True,
             output=f"Proposed a change to {p.path} ({verb}); it is written only if the person approves it{kept}.",
-            data={"proposal_id": p.id, "path": p.path, "created": p.created, "added": added, "removed": removed},
+            data={
+                "proposal_id": p.id,
+                "path": p.path,
+                "created": p.created,
+                "added": added,
+                "removed": removed,
+            },
         )
 
 
@@ -261,7 +278,9 @@ class OverlayReadTool(Tool):
     description = "Read a text file from the project. The path is relative to the project folder."
     parameters = {
         "type": "object",
-        "properties": {"path": {"type": "string", "description": "e.g. src/app.py", "maxLength": MAX_PATH_CHARS}},
+        "properties": {
+            "path": {"type": "string", "description": "e.g. src/app.py", "maxLength": MAX_PATH_CHARS}
+        },
         "required": ["path"],
         "additionalProperties": False,
     }
@@ -309,7 +328,9 @@ class WorkspaceSession:
         except ToolError as exc:
             raise ToolError(f"cannot propose a change: {exc.message}", hint=exc.hint) from None
         if before == content:
-            raise ToolError(f"{shown}: the proposed content is the same as the file's", hint="nothing to change")
+            raise ToolError(
+                f"{shown}: the proposed content is the same as the file's", hint="nothing to change"
+            )
         for old in self.proposals:
             if old.path == shown and old.status == PROPOSED:
                 old.status = SUPERSEDED

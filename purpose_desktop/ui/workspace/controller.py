@@ -116,7 +116,9 @@ class ProjectController(QObject):
         menu.addSeparator()
         menu.addActions([self.vault_action, self.rules_action])
         self.label = QLabel("No project folder", objectName="statusText")
-        self.label.setToolTip("Open a project folder with Ctrl+O: teams and chat then read it and propose changes")
+        self.label.setToolTip(
+            "Open a project folder with Ctrl+O: teams and chat then read it and propose changes"
+        )
         window.statusBar().addPermanentWidget(self.label)
         bridge.sig_engine_started.connect(lambda _id: self.refresh_recent())
         self._update()
@@ -156,7 +158,9 @@ class ProjectController(QObject):
         self._set_info(info)
         pending = f" · {info.pending} proposed change(s) waiting" if info.pending else ""
         rules = f" · rules: {', '.join(info.rules_files)}" if info.rules_files else ""
-        self.sig_status.emit(f"Opened {info.name}: {info.files} files, {info.test_files} test files{rules}{pending}", 6000)
+        self.sig_status.emit(
+            f"Opened {info.name}: {info.files} files, {info.test_files} test files{rules}{pending}", 6000
+        )
         self.refresh_recent()
 
     def _on_recent(self, recent: list[str]) -> None:
@@ -176,7 +180,9 @@ class ProjectController(QObject):
         attached = self.info is not None
         self.label.setText(f"Project: {self.info.name}" if attached else "No project folder")
         if attached:
-            self.label.setToolTip(f"{self.info.root}\nTeams and chat read this folder; every write is a proposal you approve.")
+            self.label.setToolTip(
+                f"{self.info.root}\nTeams and chat read this folder; every write is a proposal you approve."
+            )
         for action in (self.close_action, self.vault_action, self.rules_action):
             action.setEnabled(attached)
         self.recent_menu.setEnabled(bool(self.recent))
@@ -198,9 +204,9 @@ class ProjectController(QObject):
         if self.info is None:
             return
         name = self.info.name
-        EngineOp(self._window, lambda e: e.workspace.offer_rules(), what="reading the project's rules").success(
-            lambda offers: self._show_rules(name, offers)
-        ).failure(self._failed).run(self._bridge)
+        EngineOp(
+            self._window, lambda e: e.workspace.offer_rules(), what="reading the project's rules"
+        ).success(lambda offers: self._show_rules(name, offers)).failure(self._failed).run(self._bridge)
 
     def _show_rules(self, name: str, offers: list[dict]) -> None:
         self.rules_dialog = RulesDialog(name, offers, self._window)
@@ -209,7 +215,9 @@ class ProjectController(QObject):
 
     def _decide_rules(self, action: str, ids: list[str]) -> None:
         reason = RULES_REASON if action == "approve" else "rejected from the project's rules file"
-        EngineOp(self._window, lambda e: e.memories.decide(ids, action, reason), what="deciding rules").success(
+        EngineOp(
+            self._window, lambda e: e.memories.decide(ids, action, reason), what="deciding rules"
+        ).success(
             lambda _r: self.sig_status.emit(
                 f"{'Approved' if action == 'approve' else 'Rejected'} {len(ids)} rule(s) for {self.info.name if self.info else 'the project'}.",
                 5000,

@@ -107,5 +107,7 @@ class DiffView(QTextBrowser):
         self.diff = diff
         self.setHtml(diff_html(diff, path))
         lines = max(1, sum(1 for line in diff.splitlines() if not line.startswith(("--- ", "+++ "))))
-        height = self.fontMetrics().lineSpacing() * lines + 16 + self.horizontalScrollBar().sizeHint().height()
+        height = (
+            self.fontMetrics().lineSpacing() * lines + 16 + self.horizontalScrollBar().sizeHint().height()
+        )
         self.setFixedHeight(min(MAX_HEIGHT, max(48, height)))

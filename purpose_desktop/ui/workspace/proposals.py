@@ -59,7 +59,9 @@ class ProposalCard(QFrame):
         self.path_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.path_label.setToolTip(proposal["path"])
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        change = "new file" if proposal.get("before") is None else f"+{proposal['added']} −{proposal['removed']}"
+        change = (
+            "new file" if proposal.get("before") is None else f"+{proposal['added']} −{proposal['removed']}"
+        )
         self.change_label = QLabel(change, objectName="cardText")
         self.status_badge = Badge()
         self.apply_button = QPushButton("Apply", objectName="primaryButton")
@@ -105,7 +107,9 @@ class ProposalsPanel(QFrame):
     sig_rejected = Signal(list)
     sig_status = Signal(str, int)
 
-    def __init__(self, bridge: EngineBridge, parent: QWidget | None = None, *, scrolling: bool = True) -> None:
+    def __init__(
+        self, bridge: EngineBridge, parent: QWidget | None = None, *, scrolling: bool = True
+    ) -> None:
         """``scrolling``: the cards scroll inside the panel (chat); False when the panel sits in a scrolling column."""
         super().__init__(parent)
         self.setObjectName("proposalsPanel")
@@ -121,7 +125,9 @@ class ProposalsPanel(QFrame):
         self.title.setWordWrap(True)
         self.title.setMinimumWidth(80)
         self.apply_all_button = QPushButton("&Apply all", objectName="primaryButton")
-        self.apply_all_button.setToolTip("Write every proposed change shown here, then run the project's tests")
+        self.apply_all_button.setToolTip(
+            "Write every proposed change shown here, then run the project's tests"
+        )
         self.reject_all_button = QPushButton("Re&ject all", objectName="secondaryButton")
         self.reject_all_button.setToolTip("Discard every proposed change shown here; no file is touched")
         self.apply_all_button.clicked.connect(self.apply_all)
@@ -182,7 +188,9 @@ class ProposalsPanel(QFrame):
             if self._owner == owner:
                 self.set_proposals(proposals)
 
-        EngineOp(self, fn, what="reading proposed changes").success(shown).failure(self._failed).run(self._bridge)
+        EngineOp(self, fn, what="reading proposed changes").success(shown).failure(self._failed).run(
+            self._bridge
+        )
 
     def set_proposals(self, proposals: list[dict]) -> None:
         for card in self.cards:
@@ -247,7 +255,10 @@ class ProposalsPanel(QFrame):
         for p in proposals:
             self._update_card(p)
         self._update_header()
-        self.sig_status.emit(f"Rejected {len(proposals)} change{'s' if len(proposals) != 1 else ''}; no file was touched.", 4000)
+        self.sig_status.emit(
+            f"Rejected {len(proposals)} change{'s' if len(proposals) != 1 else ''}; no file was touched.",
+            4000,
+        )
         self.sig_rejected.emit([p["id"] for p in proposals])
 
     def _failed(self, err: ErrorInfo) -> None:
@@ -272,7 +283,9 @@ class ProposalsPanel(QFrame):
         pending = len(self.pending_ids())
         total = len(self.cards)
         if pending:
-            self.title.setText(f"Proposed changes — {pending} of {total} file{'s' if total != 1 else ''} waiting for you")
+            self.title.setText(
+                f"Proposed changes — {pending} of {total} file{'s' if total != 1 else ''} waiting for you"
+            )
         else:
             self.title.setText(f"Proposed changes — all {total} decided" if total else "Proposed changes")
         self.apply_all_button.setEnabled(pending > 0)

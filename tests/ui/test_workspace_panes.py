@@ -106,6 +106,15 @@ def test_team_pane_shows_the_diff_and_apply_writes_exactly_it_then_the_tests_run
     assert "all 1 decided" in proposals.title.text()
     pane.run_panel.scroll.ensureWidgetVisible(proposals.checks_badge)
     app.window.grab().save(str(SHOTS / "workspace-team-applied.png"))
+    # The result is evidence on the run: the Runs pane shows it under the run's header.
+    run_id = proposals.cards[0].proposal["run_id"]
+    app.window.open_run(run_id)
+    runs = app.window.runs_pane
+    qtbot.waitUntil(
+        lambda: any("Project tests passed" in w.text() for w in getattr(runs.detail, "workspace_labels", [])),
+        timeout=10_000,
+    )
+    app.window.grab().save(str(SHOTS / "workspace-runs.png"))
 
 
 def test_reject_all_in_the_team_pane_leaves_the_folder_byte_identical(

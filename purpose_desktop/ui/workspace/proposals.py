@@ -24,7 +24,7 @@ from purpose_desktop.ui.widgets import Badge, BusyBar
 from purpose_desktop.ui.workspace.diff_view import DiffView
 
 _STATE = {"proposed": "running", "applied": "good", "rejected": "poor", "stale": "fair", "superseded": "none"}
-_CHECK_STATE = {"passed": "good", "failed": "poor", "not run": "fair", "no tests": "none"}
+CHECK_STATES = {"passed": "good", "failed": "poor", "not run": "fair", "no tests": "none"}
 
 
 def checks_text(checks: dict | None) -> str:
@@ -276,7 +276,7 @@ class ProposalsPanel(QFrame):
         text = checks_text(checks)
         self.checks_badge.setVisible(bool(text))
         if text:
-            self.checks_badge.set_state(_CHECK_STATE.get(checks.get("status", ""), "none"), text)
+            self.checks_badge.set_state(CHECK_STATES.get(checks.get("status", ""), "none"), text)
             self.checks_badge.setToolTip((checks.get("output") or "")[-2000:])
 
     def _update_header(self) -> None:

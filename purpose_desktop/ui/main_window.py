@@ -141,6 +141,7 @@ class MainWindow(QMainWindow):
         self.project.sig_status.connect(self.statusBar().showMessage)
         self.settings_pane.projects.sig_open_requested.connect(self.project.open_path)
         self.project.sig_project_changed.connect(lambda _info: self.settings_pane.refresh())
+        self.project.sig_project_changed.connect(self.team_pane.set_project)
         # An applied change records the project's test result on its run: the Runs pane shows it afresh.
         self.team_pane.proposals_panel.sig_applied.connect(lambda *_a: self.runs_pane.reload_run())
         self._connect_bridge()

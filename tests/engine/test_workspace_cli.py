@@ -120,3 +120,28 @@ def test_rules_and_vault_commands(project, capsys, monkeypatch):
     assert main(["workspace", "vault", "--workspace", str(project), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["files_new"] >= 3 and report["chunks_added"] >= 3
+
+
+def test_chat_with_a_workspace_prints_the_reply_s_diffs_and_writes_nothing(project, capsys, monkeypatch):
+    from tests.fakes import ScriptedModel
+
+    reply = f"Fixed:\n\nFile: src/app.py\n```python\n{FIXED}```\n\nFile: .git/config\n```\n[core]\n```\n"
+    seen: list = []
+
+    class Model(ScriptedModel):
+        def chat(self, messages, **kw):
+            seen.append(messages)
+            return super().chat(messages, **kw)
+
+    monkeypatch.setattr("purpose_desktop.engine.models.LocalModel", lambda *_a, **_k: Model(replies=[reply]))
+    before = snapshot(project)
+    code = main(["chat", "--workspace", str(project), "Fix add in src/app.py"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Files: src/__init__.py, src/app.py, test_app.py" in seen[0][0]["content"]
+    assert "+    return a + b" in out and "refused .git/config: .git/config: writing inside .git/ is not allowed" in out
+    assert "Nothing was written. Apply with: purpose-desktop workspace apply" in out
+    assert snapshot(project) == before
+    main(["workspace", "proposals", "--workspace", str(project), "--json"])
+    [proposal] = json.loads(capsys.readouterr().out)
+    assert proposal["path"] == "src/app.py" and proposal["run_id"] is None

@@ -251,3 +251,24 @@ def test_add_project_to_vault_is_one_click(qtbot, make_app, project, monkeypatch
     qtbot.waitUntil(lambda: pane.source_list.count() == 1, timeout=5000)
     text = pane.source_list.item(0).text()
     assert text.startswith("calc") and "3 files" in text
+
+
+def test_a_team_without_the_files_tool_is_told_it_will_not_see_the_project(
+    qtbot, make_app, project, monkeypatch, demo_embedder
+):
+    model = fixing_team_model()
+    app = make_app(engine_factory=lambda: Engine(model_factory=lambda *_a, **_k: model))
+    open_with_ctrl_o(qtbot, app, project, monkeypatch)
+    pane = app.window.team_pane
+    app.window.show_pane("team")
+    pane.purpose_edit.setFocus()
+    qtbot.keyClicks(pane.purpose_edit, "Help me write Python code")
+    with settled(qtbot, app.bridge, 5000):
+        qtbot.keyClick(pane.purpose_edit, Qt.Key.Key_Return)
+    messages = []
+    pane.sig_status.connect(lambda text, _ms: messages.append(text))
+    qtbot.keyClicks(pane.run_panel.task_edit, "Fix add")
+    with qtbot.waitSignal(app.bridge.sig_team_run_finished, timeout=20_000):
+        pane.run_panel.run_button.click()
+    assert any("will not see calc" in m for m in messages)
+    assert not pane.proposals_panel.isVisible()  # its write_file calls had no tool to go to

@@ -45,6 +45,7 @@ class TeamPane(QWidget):
         super().__init__(parent)
         self.setObjectName("teamPane")
         self._bridge = bridge
+        self._project = None  # the open project folder (ProjectInfo), set by the main window
         self._spec: dict | None = None
         self._dirty = False
         self._catalog: TeamCatalog | None = None
@@ -398,9 +399,17 @@ class TeamPane(QWidget):
             return
         self._spec["name"] = self.name_edit.text().strip() or self._spec["name"]
         self.proposals_panel.clear()
+        if self._project is not None and not any("files" in r.get("tools", []) for r in self._spec["roles"]):
+            self.sig_status.emit(
+                f"No role has “Read/write files”, so this run will not see {self._project.name}.", 6000
+            )
         self._run_request = self._bridge.run_team(copy.deepcopy(self._spec), task, tests or None, mode)
         self.run_panel.set_role_titles({r["name"]: r["title"] for r in self._spec["roles"]})
         self.run_panel.start(self._run_request)
+
+    def set_project(self, info) -> None:
+        """The open project folder (a ProjectInfo), or None; roles with the files tool work in it."""
+        self._project = info
 
     def stop_run(self) -> None:
         if self._run_request is not None:

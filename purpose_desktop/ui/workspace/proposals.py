@@ -36,6 +36,8 @@ def checks_text(checks: dict | None) -> str:
         where = f" · sandbox: {checks['backend']}" if checks.get("backend") else ""
         return f"Project tests {status}: {checks.get('passed', 0)} passed, {checks.get('failed', 0)} failed{where}"
     reason = checks.get("reason") or ""
+    if status == "no tests":
+        return "No project tests to run" + (f" ({reason})" if reason else "")
     return f"Project tests {status}" + (f" — {reason}" if reason else "")
 
 

@@ -469,3 +469,15 @@ def test_a_project_lesson_is_replayed_in_its_project(store, project):
     role = memory.scope.roles[0] if memory.scope.roles else "coder"
     chosen = MemoryRetriever(store).for_step(task="anything", role=role, include=[memory])
     assert [r.memory_id for r in chosen][:1] == [memory.id]
+
+
+def test_indexing_a_project_into_the_vault_never_follows_a_link_out_of_it(project, tmp_path):
+    from purpose_desktop.engine.vault.ingest import walk
+    from purpose_desktop.engine.workspace.chat import chat_note
+
+    os.symlink(tmp_path / "outside" / "secret.txt", project / "secret-link.txt")
+    os.symlink(project / "src" / "app.py", project / "app-link.py")  # a link inside the project is fine
+    names = {p.name for p in walk(project)}
+    assert "secret-link.txt" not in names and {"app-link.py", "app.py", "test_app.py"} <= names
+    note = chat_note(open_project(project), "look at secret-link.txt and app-link.py")
+    assert "TOP SECRET" not in note and "secret-link.txt" not in note

@@ -373,7 +373,7 @@ def test_a_real_model_team_in_a_project_only_ever_proposes(store, project, defau
             model=model,
             store=store,
             workspace=project,
-            spark_options={"max_tokens_per_step": 48, "token_budget": 300, "max_steps": 2},
+            spark_options={"max_tokens_per_step": 64, "token_budget": 400, "max_steps": 2},
         )
         before = snapshot(project)
         result = team.run("Read src/app.py and fix add(a, b) so it returns the sum; write the fixed file.")

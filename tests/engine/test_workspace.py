@@ -384,6 +384,7 @@ def test_a_real_model_team_in_a_project_only_ever_proposes(store, project, defau
     )
     assert snapshot(project) == before
     calls = [c for s in result.steps for c in s.tool_calls]
+    print("real model tool calls:", [(c["tool"], c["ok"], c["output"][:60]) for c in calls])  # shown with -s
     assert all(c["tool"] in ("read_file", "write_file") for c in calls)
     stored = {p.id: p for p in ProposalBook(store).list(run_id=result.run_id)}
     proposed_ok = [c for c in calls if c["tool"] == "write_file" and c["ok"]]

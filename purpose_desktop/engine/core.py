@@ -22,6 +22,8 @@ from purpose_desktop.engine.services import (
     RunHistory,
     TeamManager,
 )
+from purpose_desktop.engine.services.backup import Backups
+from purpose_desktop.engine.services.chat_loop import ChatLoop
 from purpose_desktop.engine.settings import EngineSettings, load_settings
 from purpose_desktop.engine.store import Message, MessageHit, Store, now_iso
 
@@ -70,6 +72,8 @@ class Engine:
         self.runs = RunHistory(self)
         self.memories = MemoryManager(self)
         self.diagnostics = Diagnostics(self)
+        self.chat_loop = ChatLoop(self)
+        self.backups = Backups(self)
 
     # -- models ---------------------------------------------------------------------------------
     def load_model(self, spec: str | Path | None = None, on_progress: Callable[[str], None] | None = None):
@@ -300,7 +304,7 @@ class Engine:
         if message.role != "assistant":
             raise InputError("Only an answer can be marked wrong.", "Pick one of the assistant's replies.")
         feedback = message.meta.get("feedback")
-        if isinstance(feedback, dict) and feedback.get("verdict") == "wrong":
+        if isinstance(feedback, dict) and feedback.get("verdict") in ("wrong", "good"):
             return {"message_id": message.id, "already_marked": True, "memories": []}
         context = message.meta.get("context")
         used = (context or {}).get("memories") if isinstance(context, dict) else None

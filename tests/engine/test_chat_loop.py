@@ -363,3 +363,66 @@ def test_restore_refuses_what_is_not_a_backup_and_changes_nothing(tmp_path):
     with Store(home / "purpose.db") as s:
         assert [c.title for c in s.list_conversations()] == ["keep me"]
     assert not (home / "safety-copies").exists()
+
+
+# -- the CLI ------------------------------------------------------------------------------------------------
+
+
+def _main(*args) -> int:
+    from purpose_desktop.cli import main
+
+    return main(list(args))
+
+
+def test_cli_teach_kind_role_project_then_export_import_backup_restore(tmp_path, capsys, monkeypatch):
+    assert (
+        _main(
+            "memory",
+            "teach",
+            "Prefer pathlib for paths.",
+            "--kind",
+            "skill_card",
+            "--role",
+            "coder",
+            "--role",
+            "tester",
+            "--project",
+            "Site",
+            "--json",
+        )
+        == 0
+    )
+    taught = json.loads(capsys.readouterr().out)["memory"]
+    assert taught["kind"] == "skill_card" and taught["status"] == "promoted"
+    assert taught["scope"] == {"roles": ["coder", "tester"], "tools": [], "tags": ["project:site"]}
+    assert _main("memory", "teach", INJECTION, "--kind", "failure_pattern") == 1
+    capsys.readouterr()
+
+    out = tmp_path / "mem.jsonl"
+    assert _main("memory", "export", str(out)) == 0
+    assert "Exported 2 memories" in capsys.readouterr().out
+    with out.open("a", encoding="utf-8") as f:
+        f.write("[1, 2]\n")
+    backup = tmp_path / "b.zip"
+    assert _main("backup", str(backup)) == 0
+    assert "Backed up to" in capsys.readouterr().out
+
+    monkeypatch.setenv("PURPOSE_DESKTOP_HOME", str(tmp_path / "other-home"))
+    assert _main("memory", "import", str(out)) == 3  # something did not import: not a clean exit
+    captured = capsys.readouterr()
+    assert "1 imported (quarantined for review), 1 rejected by the immune scan, 1 malformed" in captured.out
+    assert (
+        "line 2: rejected" in captured.err
+        and "line 3: malformed — each line must be a JSON object" in captured.err
+    )
+    assert _main("memory", "list", "--json") == 0
+    assert [m["status"] for m in json.loads(capsys.readouterr().out)] == ["quarantined"]
+
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    assert _main("restore", str(backup)) == 2  # never without a confirmation
+    assert "Not restored" in capsys.readouterr().err
+    assert _main("restore", str(backup), "--yes") == 0
+    assert "previous data is kept in" in capsys.readouterr().out
+    assert _main("memory", "list", "--json") == 0
+    restored = json.loads(capsys.readouterr().out)
+    assert sorted(m["status"] for m in restored) == ["promoted", "rejected"]  # the backed-up folder, exactly

@@ -306,8 +306,10 @@ class ChatLoop:
             "message_id": message.id,
             "evidence": _evidence_text(passing_runs(message.meta)),
         }
+        from purpose_desktop.engine.services.memories import _scope
+
         result = self._engine.memories.bank().submit(
-            text, kind=kind, scope=scope, provenance=provenance, actor="user"
+            text, kind=kind, scope=_scope(scope), provenance=provenance, actor="user"
         )
         return result
 

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from purpose_desktop.engine.errors import InputError, ModelError
+from purpose_desktop.engine.memory.records import KINDS as MEMORY_KINDS
+
+__all__ = ["MEMORY_KINDS", "MemoryDecision", "MemoryList", "MemoryManager"]
 
 if TYPE_CHECKING:
     from purpose_desktop.engine.cancel import CancelToken

@@ -39,7 +39,10 @@ class ReplyStream:
 
 def display_key(messages) -> tuple:
     """What a chat's rendering depends on: equal keys mean nothing to redraw."""
-    return tuple((m.id, m.status, len(m.content), bool(m.meta.get("feedback"))) for m in messages)
+    return tuple(
+        (m.id, m.status, len(m.content), bool(m.meta.get("feedback")), len(m.meta.get("code_runs") or {}))
+        for m in messages
+    )
 
 
 def export_file_name(title: str) -> str:
@@ -227,6 +230,13 @@ class ChatActions:
             self.regenerate()
         elif action == "wrong":
             self.mark_wrong(widget)
+        elif action == "good":
+            self.mark_good(widget)
+        elif action == "teach":
+            self.teach_from_answer(widget)
+        elif action.startswith(("run:", "runtests:")):
+            kind, _, index = action.partition(":")
+            self.run_block(widget, int(index), tests=kind == "runtests")
 
     def _offer_undo_replace(self, conversation_id: str, replaced: tuple, mode: str) -> None:
         """After a regenerate or an edit: say what was replaced and offer to put it back."""

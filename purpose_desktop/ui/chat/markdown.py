@@ -177,7 +177,9 @@ class MarkdownRenderer:
             links = ((f"{RUN_SCHEME}:{index}", "Run"),)
             if env.get("tests"):
                 links += ((f"{RUN_TESTS_SCHEME}:{index}", "Run the tests"),)
-        out = self.code_block_html(source, language, index, copied=index == env.get("copied_index"), links=links)
+        out = self.code_block_html(
+            source, language, index, copied=index == env.get("copied_index"), links=links
+        )
         run = (env.get("runs") or {}).get(index)
         if isinstance(run, dict):
             out += self.run_output_html(run)
@@ -187,7 +189,12 @@ class MarkdownRenderer:
         """What a run printed, under its block: a one-line verdict, then stdout and stderr."""
         t = self.theme
         state, line = run_summary(run)
-        colour = {"passed": "#1a7f37", "failed": "#cf222e", "not_run": t.header_text, "running": t.header_text}[state]
+        colour = {
+            "passed": "#1a7f37",
+            "failed": "#cf222e",
+            "not_run": t.header_text,
+            "running": t.header_text,
+        }[state]
         body = ""
         if state != "running":
             parts = [p.rstrip("\n") for p in (run.get("stdout"), run.get("stderr")) if p and p.strip()]
@@ -202,7 +209,9 @@ class MarkdownRenderer:
             elif state == "passed":
                 body = f'<div style="color: {t.header_text}; font-size: small;">(no output)</div>'
             if run.get("hint") and state == "not_run":
-                body += f'<div style="color: {t.header_text}; font-size: small;">{html.escape(run["hint"])}</div>'
+                body += (
+                    f'<div style="color: {t.header_text}; font-size: small;">{html.escape(run["hint"])}</div>'
+                )
         return (
             f'<table width="100%" cellspacing="0" cellpadding="0" border="1" '
             f'style="border-collapse: collapse; border-color: {t.border}; border-style: dashed; margin-top: -6px; '

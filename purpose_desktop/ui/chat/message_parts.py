@@ -305,7 +305,9 @@ class ActionRow(QWidget):
         tip = [f"Your note: {note}"] if note else []
         if verdict == "good" and feedback.get("evidence"):
             tip.append(f"Evidence: {feedback['evidence']}")
-        self.feedback_label.setText({"wrong": "✗ Marked as wrong", "good": "✓ Marked as good"}.get(verdict, ""))
+        self.feedback_label.setText(
+            {"wrong": "✗ Marked as wrong", "good": "✓ Marked as good"}.get(verdict, "")
+        )
         self.feedback_label.setProperty("verdict", verdict or "")
         self.feedback_label.setToolTip("\n".join(tip))
         self.feedback_label.setVisible(marked)

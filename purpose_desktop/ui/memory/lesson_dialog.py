@@ -59,6 +59,80 @@ def describe_scope(scope: dict | None) -> str:
     return " · ".join(parts) or "everywhere (any role, tool and project)"
 
 
+class ScopeFields(QWidget):
+    """A lesson's kind and scope as form fields: kind picker, roles, tools, project (blank = any)."""
+
+    def __init__(self, parent: QWidget | None = None, *, compact: bool = False) -> None:
+        super().__init__(parent)
+        self.setObjectName("scopeFields")
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.kind_combo = QComboBox(self)
+        self.kind_combo.setAccessibleName("Kind")
+        for k in MEMORY_KINDS:
+            self.kind_combo.addItem(kind_title(k), k)
+            self.kind_combo.setItemData(
+                self.kind_combo.count() - 1, KIND_HELP.get(k, ""), Qt.ItemDataRole.ToolTipRole
+            )
+        self.kind_help = QLabel("", objectName="mutedText")
+        self.kind_help.setWordWrap(True)
+        self.kind_combo.currentIndexChanged.connect(self._kind_changed)
+        kind_row = QHBoxLayout()
+        kind_row.addWidget(self.kind_combo, 0)
+        kind_row.addWidget(self.kind_help, 1)
+        form.addRow("Kind", kind_row)
+        self.roles_edit = QLineEdit(self)
+        self.roles_edit.setPlaceholderText("any role — or e.g. coder, tester, architect")
+        self.tools_edit = QLineEdit(self)
+        self.tools_edit.setPlaceholderText("any tools — or e.g. python, files")
+        self.project_edit = QLineEdit(self)
+        self.project_edit.setPlaceholderText("any project — or a project's name")
+        if compact:
+            row = QHBoxLayout()
+            for label, edit in (
+                ("Roles", self.roles_edit),
+                ("Tools", self.tools_edit),
+                ("Project", self.project_edit),
+            ):
+                row.addWidget(QLabel(label))
+                row.addWidget(edit, 1)
+            form.addRow(row)
+        else:
+            form.addRow("Roles", self.roles_edit)
+            form.addRow("Tools", self.tools_edit)
+            form.addRow("Project", self.project_edit)
+        self._other_tags: list[str] = []
+        self.set_values("user_preference", {})
+
+    def set_values(self, kind: str, scope: dict | None) -> None:
+        scope = scope or {}
+        tags = list(scope.get("tags") or [])
+        i = self.kind_combo.findData(kind)
+        self.kind_combo.setCurrentIndex(max(0, i))
+        self._kind_changed()
+        self.roles_edit.setText(", ".join(scope.get("roles") or []))
+        self.tools_edit.setText(", ".join(scope.get("tools") or []))
+        projects = [t[len(PROJECT_TAG) :] for t in tags if t.startswith(PROJECT_TAG)]
+        self.project_edit.setText(", ".join(projects) or scope.get("project") or "")
+        self._other_tags = [t for t in tags if not t.startswith(PROJECT_TAG)]
+
+    def kind(self) -> str:
+        return str(self.kind_combo.currentData())
+
+    def scope(self) -> dict:
+        project = " ".join(self.project_edit.text().split())
+        return {
+            "roles": split_words(self.roles_edit.text().lower()),
+            "tools": split_words(self.tools_edit.text().lower()),
+            "tags": list(self._other_tags),
+            "project": project or None,
+        }
+
+    def _kind_changed(self, *_args) -> None:
+        self.kind_help.setText(KIND_HELP.get(self.kind(), ""))
+
+
 class LessonDialog(QDialog):
     """Edit a lesson's text, kind and scope; opened with ``open()``. Ctrl+Enter confirms."""
 
@@ -91,39 +165,11 @@ class LessonDialog(QDialog):
         self.text_edit.setMinimumHeight(130)
         self.text_edit.setAccessibleName("Lesson text")
         layout.addWidget(self.text_edit)
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.kind_combo = QComboBox(self)
-        for k in MEMORY_KINDS:
-            self.kind_combo.addItem(kind_title(k), k)
-            self.kind_combo.setItemData(
-                self.kind_combo.count() - 1, KIND_HELP.get(k, ""), Qt.ItemDataRole.ToolTipRole
-            )
-        self.kind_help = QLabel("", objectName="mutedText")
-        self.kind_help.setWordWrap(True)
-        self.kind_combo.currentIndexChanged.connect(self._kind_changed)
-        kind_row = QHBoxLayout()
-        kind_row.addWidget(self.kind_combo, 0)
-        kind_row.addWidget(self.kind_help, 1)
-        form.addRow("Kind", kind_row)
-        scope = scope or {}
-        tags = list(scope.get("tags") or [])
-        self.roles_edit = QLineEdit(", ".join(scope.get("roles") or []), self)
-        self.roles_edit.setPlaceholderText("any role — or e.g. coder, tester, architect")
-        self.tools_edit = QLineEdit(", ".join(scope.get("tools") or []), self)
-        self.tools_edit.setPlaceholderText("any tools — or e.g. python, files")
-        self.project_edit = QLineEdit(
-            ", ".join(t[len(PROJECT_TAG) :] for t in tags if t.startswith(PROJECT_TAG))
-            or scope.get("project")
-            or "",
-            self,
-        )
-        self.project_edit.setPlaceholderText("any project — or a project's name")
-        self._other_tags = [t for t in tags if not t.startswith(PROJECT_TAG)]
-        form.addRow("Roles", self.roles_edit)
-        form.addRow("Tools", self.tools_edit)
-        form.addRow("Project", self.project_edit)
-        layout.addLayout(form)
+        self.fields = ScopeFields(self)
+        self.fields.set_values(kind, scope)
+        self.kind_combo, self.roles_edit = self.fields.kind_combo, self.fields.roles_edit
+        self.tools_edit, self.project_edit = self.fields.tools_edit, self.fields.project_edit
+        layout.addWidget(self.fields)
         self.evidence_label = QLabel(f"Evidence: {evidence}" if evidence else "", objectName="mutedText")
         self.evidence_label.setWordWrap(True)
         self.evidence_label.setVisible(bool(evidence))
@@ -140,28 +186,13 @@ class LessonDialog(QDialog):
         layout.addWidget(buttons)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             QShortcut(QKeySequence(keys), self, activated=self._confirm)
-        self.set_kind(kind)
         self.text_edit.setFocus()
 
-    def set_kind(self, kind: str) -> None:
-        i = self.kind_combo.findData(kind)
-        self.kind_combo.setCurrentIndex(max(0, i))
-        self._kind_changed()
-
     def kind(self) -> str:
-        return str(self.kind_combo.currentData())
+        return self.fields.kind()
 
     def scope(self) -> dict:
-        project = " ".join(self.project_edit.text().split())
-        return {
-            "roles": split_words(self.roles_edit.text().lower()),
-            "tools": split_words(self.tools_edit.text().lower()),
-            "tags": list(self._other_tags),
-            "project": project or None,
-        }
-
-    def _kind_changed(self, *_args) -> None:
-        self.kind_help.setText(KIND_HELP.get(self.kind(), ""))
+        return self.fields.scope()
 
     def _confirm(self) -> None:
         text = self.text_edit.toPlainText().strip()

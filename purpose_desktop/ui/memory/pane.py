@@ -6,15 +6,17 @@ Shift+A archive · J / ↓ next · K / ↑ previous · Ctrl+Z undo the last deci
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFileDialog,
     QFrame,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -33,6 +35,7 @@ from purpose_desktop.ui.memory.detail import (
     KIND_LABELS,
     MemoryDetail,
 )
+from purpose_desktop.ui.memory.lesson_dialog import LessonDialog, ScopeFields
 from purpose_desktop.ui.memory.table_model import MemoryTableModel
 from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.widgets import BusyBar, EmptyState, PaneHeader
@@ -92,9 +95,15 @@ class MemoryReviewPane(QWidget):
             "A approve · R reject · E edit · T re-test · J/K next/previous · Ctrl+Z undo",
         )
         self.teach_button = header.add_button(
-            "Teach…", "Add a preference of your own, e.g. “Always add type hints”"
+            "Teach…", "Add a lesson of your own (any kind, with a scope), e.g. “Always add type hints”"
         )
         self.teach_button.clicked.connect(self.teach)
+        self.export_button = header.add_button("Export…", "Save every memory to a JSONL file")
+        self.export_button.clicked.connect(self.export_memories)
+        self.import_button = header.add_button(
+            "Import…", "Import memories from a JSONL file: scanned, and all held for your review"
+        )
+        self.import_button.clicked.connect(self.import_memories)
         self.undo_button = header.add_button("Undo", "Undo the last decision (Ctrl+Z)")
         self.undo_button.clicked.connect(self.undo)
         self.undo_button.setEnabled(False)
@@ -199,6 +208,8 @@ class MemoryReviewPane(QWidget):
         self.text_edit = QPlainTextEdit(objectName="field")
         self.text_edit.setFixedHeight(90)
         eb.addWidget(self.text_edit)
+        self.scope_fields = ScopeFields(self.edit_box, compact=True)
+        eb.addWidget(self.scope_fields)
         row = QHBoxLayout()
         row.addStretch(1)
         cancel = QPushButton("Cancel", objectName="secondaryButton")
@@ -346,6 +357,7 @@ class MemoryReviewPane(QWidget):
             return
         self.reject_box.hide()
         self.text_edit.setPlainText(chosen[0].text)
+        self.scope_fields.set_values(chosen[0].kind, chosen[0].scope.to_dict())
         self.edit_box.show()
         self.text_edit.setFocus()
 
@@ -380,13 +392,61 @@ class MemoryReviewPane(QWidget):
         self._op(lambda e: e.memories.undo(previous), "undoing", lambda d: self._on_decided(d, "undo"))
         self._update_buttons()
 
-    def teach(self) -> None:
-        text, ok = QInputDialog.getText(
-            self, "Teach a preference", "A lesson the team should always follow (it is scanned first):"
+    def teach(self) -> LessonDialog:
+        """Teach a lesson of any kind, with a scope; it is scanned, then promoted (you are its approver)."""
+        dialog = LessonDialog(
+            "Teach a lesson",
+            "A lesson of your own. It is scanned first; then, since you taught it, it is used at once "
+            "wherever its scope says (leave a field blank for any).",
+            confirm="Teach",
+            parent=self,
         )
-        if ok and text.strip():
-            lesson = text.strip()
-            self._op(lambda e: e.memories.teach(lesson), "teaching", self._on_taught)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        dialog.sig_confirmed.connect(
+            lambda text, kind, scope: self._op(
+                lambda e: e.memories.teach(text, kind=kind, scope=scope), "teaching", self._on_taught
+            )
+        )
+        self.teach_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def export_memories(self, path: str | None = None) -> None:
+        """Save every memory to a JSONL file (asks where unless ``path`` is given)."""
+        if not path:
+            path, _filter = QFileDialog.getSaveFileName(
+                self, "Export memories", str(Path.home() / "memories.jsonl"), "JSON Lines (*.jsonl)"
+            )
+        if not path:
+            return
+        self._op(
+            lambda e: e.memories.export(path),
+            "exporting memories",
+            lambda n: self.sig_status.emit(f"Exported {n} memor{'y' if n == 1 else 'ies'} to {path}", 8000),
+        )
+
+    def import_memories(self, path: str | None = None) -> None:
+        """Import a JSONL export: every line is scanned and lands in review; problems are listed by line."""
+        if not path:
+            path, _filter = QFileDialog.getOpenFileName(
+                self, "Import memories", str(Path.home()), "JSON Lines (*.jsonl);;All files (*)"
+            )
+        if not path:
+            return
+        self._op(lambda e: e.memories.import_file(path), "importing memories", self._on_imported)
+
+    def _on_imported(self, report) -> None:
+        self.last_import = report
+        problems = report.problems()
+        if problems:
+            shown = problems[:8] + ([f"… and {len(problems) - 8} more"] if len(problems) > 8 else [])
+            self.banner.show_message(f"Imported: {report.summary()}.", "\n".join(shown))
+        else:
+            self.sig_status.emit(f"Imported: {report.summary()}.", 8000)
+        if report.imported:
+            self._focus_id = report.imported[0]["id"]
+            self.tabs.setCurrentIndex(0)
+        self.refresh()
 
     # -- internals --------------------------------------------------------------------------------
     def _decide(self, action: str, reason: str = "") -> None:
@@ -435,7 +495,12 @@ class MemoryReviewPane(QWidget):
             return
         self._close_inline()
         memory_id = chosen[0].id
-        self._op(lambda e: e.memories.edit(memory_id, text), "editing a memory", self._on_edited)
+        kind, scope = self.scope_fields.kind(), self.scope_fields.scope()
+        self._op(
+            lambda e: e.memories.edit(memory_id, text, scope=scope, kind=kind),
+            "editing a memory",
+            self._on_edited,
+        )
 
     def _close_inline(self) -> None:
         self.reject_box.hide()

@@ -58,11 +58,7 @@ class BackupInfo:
         }
 
     def describe(self) -> str:
-        c = self.counts
-        return (
-            f"{c.get('conversations', 0)} chats ({c.get('messages', 0)} messages), {c.get('memories', 0)} memories, "
-            f"{c.get('runs', 0)} runs, {c.get('teams', 0)} teams, {c.get('vault_sources', 0)} Vault sources"
-        )
+        return _describe_counts(self.counts)
 
 
 @dataclass(frozen=True)
@@ -77,22 +73,26 @@ class RestorePlan:
 
     def describe(self) -> str:
         lines = [
-            f"Backup from {self.backup.created_at[:19].replace('T', ' ')} UTC: {self.backup.describe()}.",
-            "It replaces what is in "
-            + self.data_dir
-            + " now: "
-            + _describe_counts(self.current_counts)
-            + ".",
+            f"The backup, from {self.backup.created_at[:16].replace('T', ' ')} UTC:",
+            "    " + _describe_counts(self.backup.counts),
+            f"replaces what is in {self.data_dir} now:",
+            "    " + _describe_counts(self.current_counts),
             "Files replaced: " + ", ".join(self.replaced_files) + ".",
-            "Your current data is kept first as a safety copy.",
+            f"What is there now is kept first as a safety copy in {SAFETY_DIR}/.",
         ]
         return "\n".join(lines + list(self.warnings))
 
 
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
 def _describe_counts(c: dict) -> str:
     return (
-        f"{c.get('conversations', 0)} chats ({c.get('messages', 0)} messages), {c.get('memories', 0)} memories, "
-        f"{c.get('runs', 0)} runs, {c.get('teams', 0)} teams, {c.get('vault_sources', 0)} Vault sources"
+        f"{_plural(c.get('conversations', 0), 'chat', 'chats')} ({_plural(c.get('messages', 0), 'message', 'messages')}), "
+        f"{_plural(c.get('memories', 0), 'memory', 'memories')}, {_plural(c.get('runs', 0), 'run', 'runs')}, "
+        f"{_plural(c.get('teams', 0), 'team', 'teams')}, "
+        f"{_plural(c.get('vault_sources', 0), 'Vault source', 'Vault sources')}"
     )
 
 

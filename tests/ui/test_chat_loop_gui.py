@@ -11,7 +11,7 @@ from purpose_desktop.engine.memory.records import Scope
 from purpose_desktop.engine.store import Store
 from tests.fakes import ScriptedModel
 from tests.ui.conftest import settled
-from tests.ui.test_chat_window import assistant, type_and_send
+from tests.ui.test_chat_window import assistant, press, type_and_send
 
 ANSWER = (
     "Here is a function that adds two numbers:\n\n"
@@ -125,4 +125,11 @@ def test_a_refused_run_shows_not_run_with_the_reason(qtbot, make_app, monkeypatc
     qtbot.waitUntil(lambda: "Output · Not run — " in reply.body.toPlainText(), timeout=RUN_MS)
     text = reply.body.toPlainText()
     assert "network_isolated" in text and "Failed" not in text and "✗" not in text
+    # Ctrl+Shift+G marks the latest reply good (no memories shaped it: none gained credit, and it says so).
+    with settled(qtbot, app.bridge):
+        press(
+            app.window, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+        )
+    qtbot.waitUntil(lambda: reply.actions_row.feedback_label.text() == "✓ Marked as good")
+    assert "your word" in reply.actions_row.feedback_label.toolTip()
     app.window.grab().save("/tmp/chatloop-not-run.png")

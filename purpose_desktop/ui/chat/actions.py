@@ -155,7 +155,8 @@ class ChatActions:
             self.sig_status.emit("There is no stored reply to mark here.", 3000)
             return
         if widget.actions_row.marked:
-            self.sig_status.emit("This reply is already marked as wrong.", 3000)
+            verdict = (widget.meta.get("feedback") or {}).get("verdict", "wrong")
+            self.sig_status.emit(f"This reply is already marked as {verdict}.", 3000)
             return
         dialog = WrongDialog(self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)

@@ -185,8 +185,19 @@ class ChatLoopActions:
                     messages[i] = replace(m, meta={**m.meta, key: merged})
 
     # -- good answer ----------------------------------------------------------------------------------
-    def mark_good(self, widget: MessageWidget) -> None:
-        if widget.message is None or widget.actions_row.marked:
+    def _latest_reply(self) -> MessageWidget | None:
+        replies = [w for w in self.message_widgets() if w.role == "assistant" and w.message is not None]
+        return replies[-1] if replies else None
+
+    def mark_good(self, widget: MessageWidget | None = None) -> None:
+        """Mark a reply (default: the latest) as good: the memories it used gain credit."""
+        widget = widget or self._latest_reply()
+        if widget is None or widget.message is None:
+            self.sig_status.emit("There is no stored reply to mark here.", 3000)
+            return
+        if widget.actions_row.marked:
+            verdict = (widget.meta.get("feedback") or {}).get("verdict", "good")
+            self.sig_status.emit(f"This reply is already marked as {verdict}.", 3000)
             return
         message_id = widget.message.id
         EngineOp(self, lambda e: e.chat_loop.mark_good(message_id), what="marking an answer good").success(
@@ -210,9 +221,11 @@ class ChatLoopActions:
         self.sig_status.emit(text, 10_000)
 
     # -- teach from this answer -----------------------------------------------------------------------
-    def teach_from_answer(self, widget: MessageWidget) -> None:
-        """Draft a lesson from the answer; the person edits it; it goes to review (scanned, quarantined)."""
-        if widget.message is None:
+    def teach_from_answer(self, widget: MessageWidget | None = None) -> None:
+        """Draft a lesson from an answer (default: the latest); the person edits it; it goes to review."""
+        widget = widget or self._latest_reply()
+        if widget is None or widget.message is None:
+            self.sig_status.emit("There is no stored reply to teach from here.", 3000)
             return
         message_id = widget.message.id
         EngineOp(self, lambda e: e.chat_loop.draft_lesson(message_id), what="drafting a lesson").success(

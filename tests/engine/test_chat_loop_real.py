@@ -54,8 +54,8 @@ def test_a_real_answer_with_code_runs_in_the_sandbox(engine):  # noqa: F811
     from purpose_desktop.engine.chat.code_blocks import code_blocks
 
     blocks = [b for b in code_blocks(reply.content) if b.is_python]
-    if not blocks:
-        pytest.skip(f"the 135M model wrote no Python block this time: {reply.content[:120]!r}")
+    # Greedy decoding with a fixed seed: the bundled model writes a Python block for this prompt.
+    assert blocks, f"no Python block in the reply: {reply.content[:200]!r}"
     run = engine.chat_loop.run_block(reply.id, blocks[0].index)
     # Whatever the small model wrote, it ran for real and its verdict is one of the honest three.
     assert run["status"] in ("passed", "failed") and "returncode" in run and run["backend"]

@@ -363,6 +363,8 @@ def test_restore_refuses_what_is_not_a_backup_and_changes_nothing(tmp_path):
     with Store(home / "purpose.db") as s:
         assert [c.title for c in s.list_conversations()] == ["keep me"]
     assert not (home / "safety-copies").exists()
+    with pytest.raises(InputError, match="inside the data folder"):
+        take_backup(home / "backup.zip", data_dir=home)
 
 
 # -- the CLI ------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 
 from purpose_desktop.demo import DEMO_EMBEDDER_NAME, demo_embed
 from purpose_desktop.engine import core as core_module
+from purpose_desktop.engine.chat import context as chat_context
 from purpose_desktop.engine.core import Engine
 from purpose_desktop.engine.errors import InputError
 from purpose_desktop.engine.memory import similarity
@@ -88,6 +89,16 @@ def test_project_scoped_memories_stay_out_of_chat_without_that_project(tmp_path)
     _conv, reply = answer(engine)
     ids = [m["id"] for m in reply.meta["context"]["memories"]]
     assert everywhere.id in ids and kept.id not in ids
+    inside = chat_context.gather(
+        engine.store,
+        "any question",
+        use_memory=True,
+        use_vault=False,
+        vault_k=0,
+        n_ctx=2048,
+        project="billing  app",
+    )
+    assert kept.id in [m["id"] for m in inside.memories]  # a chat in that project gets it
 
 
 def test_teach_any_kind_with_a_scope_and_edit_scope_and_kind_rescans(tmp_path):

@@ -111,15 +111,19 @@ def gather(
     n_ctx: int | None,
     count_tokens: Callable[[str], int] | None = None,
     vault_factory: Callable[[], Any] | None = None,
+    project: str | None = None,
 ) -> ChatContext:
-    """The context for answering ``text``: approved memories, then Vault excerpts, each within its budget."""
+    """The context for answering ``text``: approved memories, then Vault excerpts, each within its budget.
+
+    ``project``: the chat's project, when it has one — lessons kept to that project apply too.
+    """
     count = count_tokens or approx_tokens
     n_ctx = n_ctx or DEFAULT_N_CTX
     ctx = ChatContext()
     if use_memory:
         try:
             if has_promoted_memories(store):
-                _add_memories(ctx, store, text, int(n_ctx * MEMORY_SHARE), count)
+                _add_memories(ctx, store, text, int(n_ctx * MEMORY_SHARE), count, project)
         except Exception as exc:  # a broken embedder must not cost the person their answer
             log.warning("chat: memory retrieval failed: %s", exc, exc_info=not isinstance(exc, PurposeError))
             ctx.memories = []
@@ -135,7 +139,10 @@ def gather(
     return ctx
 
 
-def _add_memories(ctx: ChatContext, store, text: str, budget: int, count: Callable[[str], int]) -> None:
+def _add_memories(
+    ctx: ChatContext, store, text: str, budget: int, count: Callable[[str], int], project: str | None = None
+) -> None:
+    from purpose_desktop.engine.memory.records import project_tag
     from purpose_desktop.engine.memory.retrieval import MemoryRetriever
 
     retriever = MemoryRetriever(store, count_tokens=count)
@@ -143,6 +150,7 @@ def _add_memories(ctx: ChatContext, store, text: str, budget: int, count: Callab
         task=text,
         role="assistant",
         roles=CHAT_ROLES,
+        tags=(project_tag(project),) if project else (),
         token_budget=min(budget, retriever.policy.token_budget),
     )
     scopes = _scopes(store, [r.memory_id for r in chosen])

@@ -186,6 +186,7 @@ class MemoryRetriever:
         task: str,
         role: str | None,
         roles: Iterable[str] = (),
+        tags: Iterable[str] = (),
         tools: Iterable[str] = (),
         purpose: str = "",
         include: Sequence[Memory] = (),
@@ -197,12 +198,13 @@ class MemoryRetriever:
         """Memories for one step: ``include`` first (a replay's subject), then the best ranked, within budget.
 
         ``roles`` widens the scope check: a memory scoped to any of them (or to ``role``, or to no role)
-        may be chosen — chat answers as the assistant *and* as the coding team's roles.
+        may be chosen — chat answers as the assistant *and* as the coding team's roles. ``tags`` are added
+        to the task's words (e.g. ``project:<name>``, so a project's lessons apply inside it).
         """
         top_k = self.policy.top_k if top_k is None else top_k
         budget = self.policy.token_budget if token_budget is None else token_budget
         tools = frozenset(t.lower() for t in tools)
-        tags = task_tags(task, purpose)
+        tags = task_tags(task, purpose) | {str(t).lower() for t in tags}
         role = (role or "").lower() or None
         as_roles = tuple(dict.fromkeys([role, *((r or "").lower() or None for r in roles)]))
         excluded = set(exclude) | {m.id for m in include}

@@ -235,6 +235,16 @@ def test_teach_from_an_answer_drafts_an_editable_candidate_that_is_quarantined(t
     assert (
         prov["source"] == "chat answer" and prov["message_id"] == reply.id and "sandbox" in prov["evidence"]
     )
+    # Its re-test replays the question it came from (with the chat's tests once some are attached).
+    from purpose_desktop.engine.learning.replay import replay_tasks
+
+    origin = replay_tasks(engine.store, m)[0]
+    assert origin.task == "How do I add two numbers in Python?" and origin.tests is None
+    engine.chat_loop.attach_tests(_conv.id, name="test_add.py", text=TESTS)
+    again = engine.chat_loop.teach_from_answer(
+        reply.id, "Add numbers with a plain function.", kind="skill_card"
+    )
+    assert replay_tasks(engine.store, again.memory)[0].tests == TESTS
     bad = engine.chat_loop.teach_from_answer(reply.id, INJECTION, kind="skill_card")
     assert bad.outcome == "rejected" and bad.memory.status == "rejected"
 

@@ -300,11 +300,15 @@ class ChatLoop:
         Unlike Teach, it is never promoted at once: an answer is the model's work, not the person's rule.
         """
         message = self._answer(message_id)
+        tests = self._test_files(message.conversation_id)
         provenance = {
             "source": "chat answer",
             "conversation_id": message.conversation_id,
             "message_id": message.id,
             "evidence": _evidence_text(passing_runs(message.meta)),
+            # What a re-test replays: the question, against the chat's tests when it has some.
+            "task": self._question_for(message)[:4000],
+            "tests": "\n\n".join(tests[name] for name in sorted(tests))[:MAX_TEST_FILE_BYTES] or None,
         }
         from purpose_desktop.engine.services.memories import _scope
 

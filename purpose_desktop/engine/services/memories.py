@@ -40,12 +40,15 @@ class MemoryManager:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def bank(self):
-        """A MemoryBank on the engine's store with the person's policy (auto-promotion from the settings)."""
+    def bank(self, store=None):
+        """A MemoryBank on the engine's store (or ``store``: the replay thread's own connection to the same
+        file) with the person's policy (auto-promotion from the settings)."""
         from purpose_desktop.engine.memory.api import MemoryBank
         from purpose_desktop.engine.memory.records import MemoryPolicy
 
-        return MemoryBank(self._engine.store, MemoryPolicy(auto_promote=self._engine.settings.auto_promote))
+        return MemoryBank(
+            store or self._engine.store, MemoryPolicy(auto_promote=self._engine.settings.auto_promote)
+        )
 
     def list(
         self, *, status: str | None = None, kind: str | None = None, limit: int | None = None
@@ -133,20 +136,22 @@ class MemoryManager:
         n: int | None = None,
         progress: Callable[[Any], None] | None = None,
         cancel: CancelToken | None = None,
+        store=None,
     ):
         """Replay A/B test now with the saved ``team`` (name or id), the team ``purpose`` builds, or — when
         neither is named — the team whose run produced the memory (the default coding team if none was recorded).
 
+        ``store``: the connection to use (the replay thread passes its own; default the engine's).
         ``model``: LOADED (the Engine's model; ModelError while none is loaded) or a model spec / object
         for the team (None: the team's default). Returns the ReplayEvidence (status "cancelled" when stopped).
         """
         from purpose_desktop.engine.learning.replay import retest
 
-        arm = self.replay_arm(team=team, purpose=purpose, model=model, memory_id=memory_id)
+        arm = self.replay_arm(team=team, purpose=purpose, model=model, memory_id=memory_id, store=store)
         kwargs: dict[str, Any] = {"progress": progress, "cancel": cancel}
         if n is not None:
             kwargs["n"] = n
-        return retest(self.bank(), memory_id, arm, **kwargs)
+        return retest(self.bank(store), memory_id, arm, **kwargs)
 
     def replay_arm(
         self,
@@ -155,6 +160,7 @@ class MemoryManager:
         purpose: str | None = None,
         model: Any = LOADED,
         memory_id: str | None = None,
+        store=None,
     ):
         """The runner a re-test replays past tasks with (the one place the replay arm is built): the named
         ``team``, else the team ``purpose`` builds, else the team that produced ``memory_id``, else the default."""
@@ -162,6 +168,7 @@ class MemoryManager:
         from purpose_desktop.engine.agents.team import Team
 
         engine = self._engine
+        store = store or engine.store
         if model is LOADED:
             model = engine.model
             if model is None:
@@ -170,7 +177,7 @@ class MemoryManager:
                     "Wait for it to load.",
                 )
         if team:
-            return replay_arm(engine.store, model=model, team=Team.load(team, store=engine.store, model=model))
+            return replay_arm(store, model=model, team=Team.load(team, store=store, model=model))
         if purpose is None and memory_id is not None:
-            return replay_arm_for_memory(engine.store, memory_id, model=model)
-        return replay_arm(engine.store, model=model, purpose=purpose or DEFAULT_PURPOSE)
+            return replay_arm_for_memory(store, memory_id, model=model)
+        return replay_arm(store, model=model, purpose=purpose or DEFAULT_PURPOSE)

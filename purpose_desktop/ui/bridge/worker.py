@@ -58,6 +58,9 @@ class EngineWorker(BridgeFacts):
         try:
             threading.current_thread().name = "engine"
             self._engine = self._engine_factory()
+            replays = getattr(self._engine, "replays", None)
+            if replays is not None:  # re-tests in the background report here
+                replays.on_status = self.sig_replay_status_changed.emit
             self._start_error = None
             self.sig_engine_started.emit(req.id)
         except Exception as exc:
@@ -151,19 +154,26 @@ class EngineWorker(BridgeFacts):
 
     @Slot(object)
     def on_memory_retest_requested(self, req: RetestRequest) -> None:
-        def retest() -> None:
-            evidence = self._require_engine().memories.retest(
+        """Queue the re-test on the engine's background queue; chat and team runs go first meanwhile.
+
+        The queue's thread answers with the same facts a re-test on this thread would.
+        """
+
+        def done(evidence) -> None:
+            cancelled = getattr(evidence, "status", "complete") == "cancelled"
+            (self.sig_memory_retest_cancelled if cancelled else self.sig_memory_retested).emit(req.id, evidence)
+
+        def queue() -> None:
+            self._require_engine().replays.submit(
                 req.memory_id,
                 team=req.team,
                 progress=lambda p: self.sig_memory_retest_progressed.emit(req.id, p),
+                done=done,
+                failed=lambda exc: self.sig_memory_retest_failed.emit(req.id, error_info("re-testing a memory", exc)),
                 cancel=req.cancel,
             )
-            cancelled = getattr(evidence, "status", "complete") == "cancelled"
-            (self.sig_memory_retest_cancelled if cancelled else self.sig_memory_retested).emit(
-                req.id, evidence
-            )
 
-        guarded(self.sig_memory_retest_failed, req.id, "re-testing a memory", retest)
+        guarded(self.sig_memory_retest_failed, req.id, "re-testing a memory", queue)
 
     @Slot(object)
     def on_engine_close_requested(self, req: CloseRequest) -> None:

@@ -33,6 +33,7 @@ from purpose_desktop.ui.memory.detail import (
     KIND_LABELS,
     MemoryDetail,
 )
+from purpose_desktop.ui.memory.replay_bar import ReplayQueueBar
 from purpose_desktop.ui.memory.table_model import MemoryTableModel
 from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.widgets import BusyBar, EmptyState, PaneHeader
@@ -80,6 +81,7 @@ class MemoryReviewPane(QWidget):
         b.sig_memory_retest_cancelled.connect(lambda rid, ev: self._on_retest_ended(rid, ev, True))
         b.sig_team_run_finished.connect(lambda *_: self.refresh())
         b.sig_memory_retest_failed.connect(self._on_retest_failed)
+        b.sig_replay_status_changed.connect(self._on_queue_status)
 
     # -- layout -----------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -166,6 +168,9 @@ class MemoryReviewPane(QWidget):
         self.retest_busy = BusyBar(cancellable=True)
         self.retest_busy.sig_cancel_requested.connect(self.cancel_retest)
         rv.addWidget(self.retest_busy)
+        self.queue_bar = ReplayQueueBar(name_of=self._short_text)
+        self.queue_bar.sig_pause_requested.connect(self.pause_retests)
+        rv.addWidget(self.queue_bar)
         self.detail = MemoryDetail()
         self.detail.sig_run_clicked.connect(self.sig_run_open_requested)
         rv.addWidget(self.detail, 1)
@@ -361,7 +366,7 @@ class MemoryReviewPane(QWidget):
 
     def _start_retest(self, memory_id: str) -> None:
         self._retest = self._bridge.retest_memory(memory_id)
-        self.retest_busy.start("Replaying past tasks with and without it…")
+        self.retest_busy.start("Replaying past tasks with and without it, in the background (chat keeps working)…")
         self._update_buttons()
 
     def cancel_retest(self) -> None:
@@ -369,6 +374,28 @@ class MemoryReviewPane(QWidget):
             self._bridge.stop(self._retest)
             self.retest_busy.label.setText("Stopping…")
             self.retest_busy.cancel_button.setEnabled(False)
+
+    def pause_retests(self, pause: bool) -> None:
+        """Pause (the re-test in progress starts over later) or resume the background re-tests."""
+        self._op(
+            (lambda e: e.replays.pause()) if pause else (lambda e: e.replays.resume()),
+            "pausing re-tests" if pause else "resuming re-tests",
+            lambda _r: self.sig_status.emit("Re-tests paused." if pause else "Re-tests resumed.", 2000),
+        )
+
+    def _short_text(self, memory_id: str) -> str | None:
+        row = self.model.row_of(memory_id)
+        m = self.model.memory(row) if row >= 0 else None
+        if m is None:
+            return None
+        text = " ".join(m.text.split())
+        return text if len(text) <= 40 else text[:39] + "…"
+
+    def _on_queue_status(self, status) -> None:
+        finished_before = self.queue_bar.status.finished if self.queue_bar.status else None
+        self.queue_bar.show_status(status)
+        if finished_before is not None and status.finished > finished_before and self._retest is None:
+            self.refresh()  # an idle-time re-test stored evidence (and may have promoted the memory)
 
     def undo(self) -> None:
         decision, self._undo = self._undo, None

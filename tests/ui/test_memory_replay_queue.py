@@ -14,6 +14,7 @@ from purpose_desktop.engine.store import Store
 from purpose_desktop.ui.memory.replay_bar import describe_queue
 from tests.engine.test_memory_team import TESTS
 from tests.engine.test_replay_queue import TASK, TeamAndChatModel
+from tests.fakes import ScriptedModel
 from tests.ui.conftest import press
 
 
@@ -74,3 +75,26 @@ def test_the_queue_line_in_plain_words():
     assert "Re-testing “abcdef12”" in line and "run 3/12" in line and "1 waiting" in line and "auto-promotion" in line
     paused = ReplayQueueStatus(None, None, 0, 0, ("x", "y"), True, True, 2, 0)
     assert describe_queue(paused) == "Re-tests paused · 2 waiting"
+
+
+def test_time_to_first_token_counts_from_send_including_a_wait_for_the_model(qtbot, make_app):
+    app = make_app(ScriptedModel(replies=["hello there"]))
+    gate = app.bridge._worker._engine.gate
+    release = threading.Event()
+
+    def busy_elsewhere():  # something else holds the model (a team run on another thread, say)
+        with gate.foreground():
+            release.wait(10)
+
+    holder = threading.Thread(target=busy_elsewhere)
+    holder.start()
+    qtbot.waitUntil(lambda: gate.busy, timeout=2000)
+    with qtbot.waitSignal(app.bridge.sig_reply_finished, timeout=10_000) as replied:
+        app.bridge.send_message(None, "hi")
+        qtbot.wait(400)
+        release.set()
+    holder.join(5)
+    result = replied.args[1]
+    assert result.ttft_ms >= 400  # the person waited for the model, so the status bar says so
+    assert (result.assistant.meta.get("ttft_ms") or 0) < 400  # the model's own figure starts later
+    assert "first token" in app.window.reply_stats.text()

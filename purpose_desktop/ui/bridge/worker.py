@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from PySide6.QtCore import Slot
@@ -107,7 +108,14 @@ class EngineWorker(BridgeFacts):
             )
         if req.mode != "regenerate" and not req.text.strip():
             raise InputError("The message is empty.", "Type a question or some code, then press Enter.")
-        stream = {"cancel": req.cancel, "on_token": lambda piece: self.sig_token_received.emit(req.id, piece)}
+        first_token_at: list[float] = []
+
+        def on_token(piece: str) -> None:
+            if not first_token_at:
+                first_token_at.append(time.perf_counter())
+            self.sig_token_received.emit(req.id, piece)
+
+        stream = {"cancel": req.cancel, "on_token": on_token}
         replaced: list = []
         if req.mode == "regenerate":
             if req.conversation_id is None:
@@ -128,8 +136,9 @@ class EngineWorker(BridgeFacts):
                 conversation_id = conversation.id
                 self.sig_conversation_created.emit(req.id, conversation)
             user, assistant = engine.send_message(conversation_id, req.text, **stream)
+        waited = (first_token_at[0] - req.sent_at) * 1000 if first_token_at else None
         result = ReplyResult(
-            engine.store.get_conversation(user.conversation_id), user, assistant, tuple(replaced)
+            engine.store.get_conversation(user.conversation_id), user, assistant, tuple(replaced), waited
         )
         if assistant.status == "cancelled":
             self.sig_reply_cancelled.emit(req.id, result)

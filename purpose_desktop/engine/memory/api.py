@@ -34,6 +34,7 @@ from purpose_desktop.engine.memory.records import (
     describe_grounding,
 )
 from purpose_desktop.engine.memory.repo import MemoryRepo, check_kind, check_text
+from purpose_desktop.engine.memory.value import expected_effects
 
 _UNDOABLE = frozenset({"promoted", "rejected", "archived", "restored"})
 TRUST_TAUGHT = 0.9
@@ -97,6 +98,8 @@ class MemoryBank:
             "evidence_runs": [e.to_dict() for e in self.repo.evidence(m.id)],
             "evidence_grounding": describe_grounding(m.evidence),
             "credits": self.repo.credits(m.id, limit=20),
+            # learned from grounded credits, per task family (memory.value); what retrieval ranks by
+            "expected_effect": [e.to_dict() for e in expected_effects(self.store, m.id)],
         }
 
     def status(self) -> dict:

@@ -241,6 +241,7 @@ class MemoryDetail(QScrollArea):
                 f"utility {m.get('utility', 0):.2f} · trust {m.get('effective_trust', m.get('trust', 0)):.2f}"
             )
         )
+        box.addWidget(_text(expected_effect_line(m.get("expected_effect")), "mutedText"))
         credits = list(reversed(m.get("credits") or []))
         if credits:
             spark = Sparkline()
@@ -263,3 +264,15 @@ class MemoryDetail(QScrollArea):
             )
         self._layout.addWidget(frame)
         self._layout.addStretch(1)
+
+
+def expected_effect_line(effects) -> str:
+    """What retrieval learned about this memory per kind of task, from grounded runs only."""
+    if not effects:
+        return "Expected effect: not learned yet (needs grounded runs that used it: tests, checks or examples)."
+    parts = []
+    for e in effects[:4]:
+        sign = "+" if e["effect"] >= 0 else "−"
+        runs = f"{e['n']} grounded run{'s' if e['n'] != 1 else ''}"
+        parts.append(f"{sign}{abs(e['effect']):.2f} on {e['family']} tasks ({runs})")
+    return "Expected effect: " + "; ".join(parts) + ". Retrieval ranks it by this for that kind of task."

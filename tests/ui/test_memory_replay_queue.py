@@ -98,3 +98,34 @@ def test_time_to_first_token_counts_from_send_including_a_wait_for_the_model(qtb
     assert result.ttft_ms >= 400  # the person waited for the model, so the status bar says so
     assert (result.assistant.meta.get("ttft_ms") or 0) < 400  # the model's own figure starts later
     assert "first token" in app.window.reply_stats.text()
+
+
+def test_propose_tidy_ups_puts_a_merge_in_review_with_why(qtbot, make_app, tmp_path):
+    from purpose_desktop.engine.memory import similarity
+    from tests.engine.test_lesson_evolution import EMPTY_A, EMPTY_B, keyed_embed
+
+    with similarity.use_embedder(keyed_embed, "keyed-test"):
+        with Store() as store:
+            bank = MemoryBank(store)
+            for text in (EMPTY_A, EMPTY_B):
+                bank.submit(text, kind="skill_card", provenance={"source": "distil"})
+        app = make_app()
+        pane = app.window.memory_pane
+        press(app.window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
+        qtbot.waitUntil(lambda: pane.model.rowCount() == 2, timeout=5000)
+        messages = []
+        pane.sig_status.connect(lambda text, _ms: messages.append(text))
+        pane.evolve_button.click()
+        qtbot.waitUntil(lambda: pane.model.rowCount() == 3, timeout=10_000)
+        assert any("1 merge" in m for m in messages) and pane.evolve_button.isEnabled()
+        merged = next(m for m in pane.model._rows if m.provenance[0].get("source") == "evolution")
+        qtbot.wait(300)
+        pane.select(merged.id)
+        assert [m.id for m in pane.selected()] == [merged.id]
+        qtbot.waitUntil(lambda: pane.detail.memory is not None and pane.detail.memory.get("id") == merged.id, timeout=5000)
+        qtbot.wait(200)  # let the detail lay out its wrapped lines
+        pane.grab().save(str(tmp_path / "memory-merge-proposal.png"))
+        from PySide6.QtWidgets import QLabel
+
+        texts = " ".join(label.text() for label in pane.detail.findChildren(QLabel))
+        assert "Proposed because lessons" in texts and "say nearly the same" in texts

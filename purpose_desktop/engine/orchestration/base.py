@@ -297,6 +297,7 @@ class TracedRun:
                 seed=seed,
                 kinds=self.kinds,
                 grounded_by=getattr(result, "grounded_by", None),
+                answer=result.answer,
             )
             errors += learned.pop("errors")
             memory.update(learned)

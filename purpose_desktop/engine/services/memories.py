@@ -81,7 +81,9 @@ class MemoryManager:
         for mid in memory_ids:
             try:
                 before = bank.get(mid)
+                replaced: list[tuple[str, str]] = []
                 if action == "approve":
+                    replaced = _statuses(bank, _evolved_from(before))
                     after = bank.approve(mid, reason=reason)
                 elif action == "reject":
                     after = bank.reject(mid, reason=reason)
@@ -106,6 +108,8 @@ class MemoryManager:
                 continue
             done.append(after)
             previous.append((before.id, before.status))
+            # an approved merge/split archived the lessons it replaces: one Undo brings them back too
+            previous += [(rid, st) for rid, st in replaced if bank.get(rid).status != st]
         return MemoryDecision(action, tuple(done), tuple(previous), tuple(failed))
 
     def undo(self, previous) -> MemoryDecision:
@@ -117,6 +121,17 @@ class MemoryManager:
             done.append(bank.undo(mid))
             back.append((mid, before.status))
         return MemoryDecision("undo", tuple(done), tuple(back))
+
+    def evolve(self, *, model: Any = LOADED, limit: int = 3) -> list:
+        """Propose merges of near-duplicate lessons, splits of lessons that help one kind of task and hurt
+        another, and retirements of lessons whose utility keeps falling — each lands in review (a list of
+        ``learning.evolution.Proposal``). ``model``: LOADED (the engine's, when one is loaded) writes merged
+        lessons; None joins them."""
+        from purpose_desktop.engine.learning.evolution import evolve
+
+        if model is LOADED:
+            model = self._engine.model
+        return evolve(self.bank(), model=model, limit=limit)
 
     def edit(self, memory_id: str, text: str, reason: str = ""):
         """New text: scanned again and back to review."""
@@ -181,3 +196,23 @@ class MemoryManager:
         if purpose is None and memory_id is not None:
             return replay_arm_for_memory(store, memory_id, model=model)
         return replay_arm(store, model=model, purpose=purpose or DEFAULT_PURPOSE)
+
+
+def _evolved_from(m) -> list[str]:
+    """The lessons a proposed merge or split was made from (what approving it replaces)."""
+    return [
+        old_id
+        for p in m.provenance
+        if p.get("source") == "evolution" and p.get("action") in ("merge", "split")
+        for old_id in p.get("of") or []
+    ]
+
+
+def _statuses(bank, ids) -> list[tuple[str, str]]:
+    out = []
+    for mid in ids:
+        try:
+            out.append((mid, bank.get(mid).status))
+        except Exception:  # gone: nothing to bring back
+            continue
+    return out

@@ -194,6 +194,8 @@ class MemoryDetail(QScrollArea):
                 box.addWidget(link)
             else:
                 box.addWidget(_text(str(p.get("source") or "unknown").capitalize()))
+            if p.get("why"):  # what produced an evolution or hindsight proposal, in plain words
+                box.addWidget(_text(f"Proposed because {p['why']}.", "mutedText"))
         if (m.get("strength") or 1) > 1:
             box.addWidget(
                 _text(f"Learned {m['strength']} times (the same lesson strengthens one memory)", "mutedText")

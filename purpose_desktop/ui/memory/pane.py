@@ -97,6 +97,12 @@ class MemoryReviewPane(QWidget):
             "Teach…", "Add a preference of your own, e.g. “Always add type hints”"
         )
         self.teach_button.clicked.connect(self.teach)
+        self.evolve_button = header.add_button(
+            "Propose tidy-ups",
+            "Propose merging near-duplicate lessons, splitting lessons that help one kind of task and hurt "
+            "another, and retiring lessons whose utility keeps falling. Each proposal waits here for you.",
+        )
+        self.evolve_button.clicked.connect(self.evolve)
         self.undo_button = header.add_button("Undo", "Undo the last decision (Ctrl+Z)")
         self.undo_button.clicked.connect(self.undo)
         self.undo_button.setEnabled(False)
@@ -302,6 +308,7 @@ class MemoryReviewPane(QWidget):
             self.tabs.setCurrentIndex(len(TABS) - 1)
         row = self.model.row_of(memory_id)
         if row >= 0:
+            self.table.clearSelection()  # show this one, not this one as well
             self.table.selectRow(row)
             self.table.scrollTo(self.model.index(row, 0))
         else:
@@ -374,6 +381,26 @@ class MemoryReviewPane(QWidget):
             self._bridge.stop(self._retest)
             self.retest_busy.label.setText("Stopping…")
             self.retest_busy.cancel_button.setEnabled(False)
+
+    def evolve(self) -> None:
+        """Ask for merge, split and retirement proposals; they land in To review like any lesson."""
+        self.evolve_button.setEnabled(False)
+
+        def done(proposals) -> None:
+            self.evolve_button.setEnabled(True)
+            if not proposals:
+                self.sig_status.emit("Nothing to tidy: no near-duplicate, split or fading lessons right now.", 4000)
+                return
+            counts: dict[str, int] = {}
+            for p in proposals:
+                counts[p.action] = counts.get(p.action, 0) + 1
+            what = ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
+            self.sig_status.emit(f"{len(proposals)} proposal(s) wait in To review: {what}.", 6000)
+            self.refresh()
+
+        EngineOp(self, lambda e: e.memories.evolve(), what="proposing tidy-ups").success(done).failure(
+            lambda err: (self.evolve_button.setEnabled(True), self._on_failed(err))
+        ).run(self._bridge)
 
     def pause_retests(self, pause: bool) -> None:
         """Pause (the re-test in progress starts over later) or resume the background re-tests."""

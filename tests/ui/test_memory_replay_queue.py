@@ -4,6 +4,7 @@ the queue line says what runs, and Pause holds it."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from PySide6.QtCore import Qt
@@ -39,13 +40,13 @@ def test_chat_answers_while_a_memory_is_retested_and_pause_holds_the_queue(qtbot
     app = make_app(model)
     pane = app.window.memory_pane
     press(app.window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
-    qtbot.waitUntil(lambda: pane.model.rowCount() > 0, timeout=5000)
-    qtbot.waitUntil(lambda: [m.id for m in pane.selected()] == [mid] and pane.detail.memory is not None, timeout=5000)
+    qtbot.waitUntil(lambda: pane.model.rowCount() > 0, timeout=15_000)
+    qtbot.waitUntil(lambda: [m.id for m in pane.selected()] == [mid] and pane.detail.memory is not None, timeout=15_000)
     pane.table.setFocus()
 
     press(app.window, Qt.Key.Key_T)
     assert model.replay_held.wait(20)  # the re-test is inside a team run on the replay thread
-    qtbot.waitUntil(lambda: "Re-testing" in pane.queue_bar.label.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "Re-testing" in pane.queue_bar.label.text(), timeout=15_000)
     assert "“Check edge cases first.”" in pane.queue_bar.label.text() and "chat goes first" in pane.queue_bar.label.text()
     pane.grab().save(str(tmp_path / "memory-retest-background.png"))
 
@@ -54,15 +55,15 @@ def test_chat_answers_while_a_memory_is_retested_and_pause_holds_the_queue(qtbot
     assert replied.args[1].assistant.content == "chat answer"
     assert pane._retest is not None  # the re-test is still going
 
-    with qtbot.waitSignal(app.bridge.sig_replay_status_changed, timeout=5000):
+    with qtbot.waitSignal(app.bridge.sig_replay_status_changed, timeout=15_000):
         pane.queue_bar.pause_button.click()
-    qtbot.waitUntil(lambda: pane.queue_bar.paused and pane.queue_bar.label.text().startswith("Re-tests paused"), timeout=5000)
+    qtbot.waitUntil(lambda: pane.queue_bar.paused and pane.queue_bar.label.text().startswith("Re-tests paused"), timeout=15_000)
     assert pane.queue_bar.pause_button.text() == "Resume re-tests"
     model.hold.set()
     with qtbot.waitSignal(app.bridge.sig_memory_retested, timeout=120_000) as done:
         pane.queue_bar.pause_button.click()  # resume: the stopped re-test starts over and finishes
     assert done.args[1].status == "complete" and done.args[1].memory_id == mid
-    qtbot.waitUntil(lambda: not pane.retest_busy.active, timeout=5000)
+    qtbot.waitUntil(lambda: not pane.retest_busy.active, timeout=15_000)
 
 
 def test_the_queue_line_in_plain_words():
@@ -89,14 +90,16 @@ def test_time_to_first_token_counts_from_send_including_a_wait_for_the_model(qtb
     holder = threading.Thread(target=busy_elsewhere)
     holder.start()
     qtbot.waitUntil(lambda: gate.busy, timeout=2000)
-    with qtbot.waitSignal(app.bridge.sig_reply_finished, timeout=10_000) as replied:
-        app.bridge.send_message(None, "hi")
+    with qtbot.waitSignal(app.bridge.sig_reply_finished, timeout=20_000) as replied:
+        request = app.bridge.send_message(None, "hi")
         qtbot.wait(400)
+        released_after_ms = (time.perf_counter() - request.sent_at) * 1000
         release.set()
     holder.join(5)
     result = replied.args[1]
-    assert result.ttft_ms >= 400  # the person waited for the model, so the status bar says so
-    assert (result.assistant.meta.get("ttft_ms") or 0) < 400  # the model's own figure starts later
+    assert released_after_ms > 300
+    assert result.ttft_ms >= released_after_ms  # the person waited for the model, so the status bar says so
+    assert (result.assistant.meta.get("ttft_ms") or 0) < released_after_ms  # the model's own figure starts later
     assert "first token" in app.window.reply_stats.text()
 
 
@@ -112,7 +115,7 @@ def test_propose_tidy_ups_puts_a_merge_in_review_with_why(qtbot, make_app, tmp_p
         app = make_app()
         pane = app.window.memory_pane
         press(app.window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
-        qtbot.waitUntil(lambda: pane.model.rowCount() == 2, timeout=5000)
+        qtbot.waitUntil(lambda: pane.model.rowCount() == 2, timeout=15_000)
         messages = []
         pane.sig_status.connect(lambda text, _ms: messages.append(text))
         pane.evolve_button.click()
@@ -122,7 +125,7 @@ def test_propose_tidy_ups_puts_a_merge_in_review_with_why(qtbot, make_app, tmp_p
         qtbot.wait(300)
         pane.select(merged.id)
         assert [m.id for m in pane.selected()] == [merged.id]
-        qtbot.waitUntil(lambda: pane.detail.memory is not None and pane.detail.memory.get("id") == merged.id, timeout=5000)
+        qtbot.waitUntil(lambda: pane.detail.memory is not None and pane.detail.memory.get("id") == merged.id, timeout=15_000)
         qtbot.wait(200)  # let the detail lay out its wrapped lines
         pane.grab().save(str(tmp_path / "memory-merge-proposal.png"))
         from PySide6.QtWidgets import QLabel

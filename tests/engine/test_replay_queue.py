@@ -192,3 +192,21 @@ def test_real_model_chat_cuts_into_a_background_generation(default_model_path):
     assert out[0].text == alone  # repeated from the start on a KV cache the chat changed: same answer
     assert gate.preemptions == 1
     assert firsts[0] - asked < 5.0  # generous: one token here is ~10 ms; a whole reply would be seconds
+
+
+def test_idle_time_also_proposes_lesson_tidy_ups_when_auto_promotion_is_on(tmp_path):
+    from purpose_desktop.engine.memory.api import MemoryBank
+    from tests.engine.test_lesson_evolution import EMPTY_A, EMPTY_B, keyed_embed
+
+    with similarity.use_embedder(keyed_embed, "keyed-test"):
+        engine, model, _ids = _engine_with_lessons(tmp_path, auto_promote=True)
+        bank = MemoryBank(engine.store)
+        for text in (EMPTY_A, EMPTY_B):
+            bank.submit(text, kind="skill_card", provenance={"source": "distil"})
+        engine.replays.idle_after_s = 0.1
+        engine.replays.evolve_every_s = 0.0
+        engine.replays.kick()
+        _wait(lambda: engine.replays.status().proposed >= 1, timeout=60)
+        merge = engine.replays.evolved[0]
+        assert merge.action == "merge" and engine.memories.show(merge.memory_id)["status"] == "quarantined"
+        engine.close()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 
 #: How long the model must have been idle before auto-promotion starts a re-test by itself.
 IDLE_AFTER_S = 20.0
+#: With auto-promotion on, lessons are looked over for merges, splits and retirements this often (idle only).
+EVOLVE_EVERY_S = 30 * 60.0
 _ids = itertools.count(1)
 
 
@@ -67,6 +70,7 @@ class ReplayQueueStatus:
     finished: int  # re-tests completed since the app started
     preemptions: int  # replay calls interrupted so a person's request could start
     last_error: str | None = None
+    proposed: int = 0  # lesson tidy-ups proposed while idle (merge, split, retire)
 
     @property
     def active(self) -> bool:
@@ -89,6 +93,9 @@ class ReplayQueue:
         self._finished = 0
         self._last_error: str | None = None
         self._auto_skip: set[str] = set()  # auto re-tests that failed this session: not retried by themselves
+        self.evolve_every_s = EVOLVE_EVERY_S
+        self._last_evolve = time.monotonic()
+        self.evolved: list = []  # proposals made while idle (learning.evolution.Proposal)
         self.on_status: Callable[[ReplayQueueStatus], None] | None = None
 
     # -- asking --------------------------------------------------------------------------------
@@ -184,6 +191,7 @@ class ReplayQueue:
                 finished=self._finished,
                 preemptions=self._engine.gate.preemptions,
                 last_error=self._last_error,
+                proposed=len(self.evolved),
             )
 
     def wait_idle(self, timeout: float | None = None) -> bool:
@@ -243,6 +251,14 @@ class ReplayQueue:
                     job = self._jobs.popleft()
                     self._running, self._progress = job, (0, 0)
                     return job
+                if not self._paused and self._auto_due() and self._evolve_due():
+                    self._last_evolve = time.monotonic()
+                    self._cond.release()
+                    try:
+                        self._evolve(store)
+                    finally:
+                        self._cond.acquire()
+                    continue
                 if not self._paused and self._auto_due():
                     job = self._auto_job(store)
                     if job is not None:
@@ -258,6 +274,27 @@ class ReplayQueue:
             and engine.model is not None
             and engine.gate.idle_for() >= self.idle_after_s
         )
+
+    def _evolve_due(self) -> bool:
+        return time.monotonic() - self._last_evolve >= self.evolve_every_s
+
+    def _evolve(self, store) -> None:
+        """Idle-time lesson evolution: merge/split/retire proposals land in review (never applied here)."""
+        from purpose_desktop.engine.learning.evolution import evolve
+
+        engine = self._engine
+        try:
+            model = engine.raw_model
+            proposals = evolve(
+                engine.memories.bank(store), model=BackgroundModel(model, engine.gate) if model else None
+            )
+        except Exception as exc:  # reported on the status line; the queue goes on
+            log.warning("proposing lesson tidy-ups failed: %s", exc)
+            self._last_error = f"proposing tidy-ups: {exc}"
+            return
+        if proposals:
+            self.evolved += proposals
+            self._announce()  # the Memory pane re-reads its list when ``proposed`` grows
 
     def _auto_job(self, store) -> ReplayJob | None:
         """The oldest quarantined memory with no evidence yet (and no failed auto re-test this session)."""

@@ -419,10 +419,12 @@ class MemoryReviewPane(QWidget):
         return text if len(text) <= 40 else text[:39] + "…"
 
     def _on_queue_status(self, status) -> None:
-        finished_before = self.queue_bar.status.finished if self.queue_bar.status else None
+        before = self.queue_bar.status
         self.queue_bar.show_status(status)
-        if finished_before is not None and status.finished > finished_before and self._retest is None:
-            self.refresh()  # an idle-time re-test stored evidence (and may have promoted the memory)
+        if before is None or self._retest is not None:
+            return
+        if status.finished > before.finished or status.proposed > before.proposed:
+            self.refresh()  # an idle-time re-test stored evidence, or tidy-ups were proposed
 
     def undo(self) -> None:
         decision, self._undo = self._undo, None

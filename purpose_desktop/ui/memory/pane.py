@@ -6,14 +6,11 @@ Shift+A archive · J / ↓ next · K / ↑ previous · Ctrl+Z undo the last deci
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QHeaderView,
@@ -36,7 +33,9 @@ from purpose_desktop.ui.memory.detail import (
     MemoryDetail,
 )
 from purpose_desktop.ui.memory.lesson_dialog import LessonDialog, ScopeFields
+from purpose_desktop.ui.memory.replay_bar import ReplayQueueBar
 from purpose_desktop.ui.memory.table_model import MemoryTableModel
+from purpose_desktop.ui.memory.transfer import MemoryTransferActions
 from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.widgets import BusyBar, EmptyState, PaneHeader
 
@@ -53,7 +52,7 @@ UNDO_MS = 15_000
 PAST = {"approve": "Approved", "reject": "Rejected", "archive": "Archived", "restore": "Moved back to review"}
 
 
-class MemoryReviewPane(QWidget):
+class MemoryReviewPane(QWidget, MemoryTransferActions):
     """Approve what helps, reject what doesn't, and see why — memories reach prompts only once promoted."""
 
     #: (text, timeout ms) for the status bar.
@@ -83,6 +82,7 @@ class MemoryReviewPane(QWidget):
         b.sig_memory_retest_cancelled.connect(lambda rid, ev: self._on_retest_ended(rid, ev, True))
         b.sig_team_run_finished.connect(lambda *_: self.refresh())
         b.sig_memory_retest_failed.connect(self._on_retest_failed)
+        b.sig_replay_status_changed.connect(self._on_queue_status)
 
     # -- layout -----------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -98,6 +98,12 @@ class MemoryReviewPane(QWidget):
             "Teach…", "Add a lesson of your own (any kind, with a scope), e.g. “Always add type hints”"
         )
         self.teach_button.clicked.connect(self.teach)
+        self.evolve_button = header.add_button(
+            "Propose tidy-ups",
+            "Propose merging near-duplicate lessons, splitting lessons that help one kind of task and hurt "
+            "another, and retiring lessons whose utility keeps falling. Each proposal waits here for you.",
+        )
+        self.evolve_button.clicked.connect(self.evolve)
         self.export_button = header.add_button("Export…", "Save every memory to a JSONL file")
         self.export_button.clicked.connect(self.export_memories)
         self.import_button = header.add_button(
@@ -175,6 +181,9 @@ class MemoryReviewPane(QWidget):
         self.retest_busy = BusyBar(cancellable=True)
         self.retest_busy.sig_cancel_requested.connect(self.cancel_retest)
         rv.addWidget(self.retest_busy)
+        self.queue_bar = ReplayQueueBar(name_of=self._short_text)
+        self.queue_bar.sig_pause_requested.connect(self.pause_retests)
+        rv.addWidget(self.queue_bar)
         self.detail = MemoryDetail()
         self.detail.sig_run_clicked.connect(self.sig_run_open_requested)
         rv.addWidget(self.detail, 1)
@@ -308,6 +317,7 @@ class MemoryReviewPane(QWidget):
             self.tabs.setCurrentIndex(len(TABS) - 1)
         row = self.model.row_of(memory_id)
         if row >= 0:
+            self.table.clearSelection()  # show this one, not this one as well
             self.table.selectRow(row)
             self.table.scrollTo(self.model.index(row, 0))
         else:
@@ -373,7 +383,7 @@ class MemoryReviewPane(QWidget):
 
     def _start_retest(self, memory_id: str) -> None:
         self._retest = self._bridge.retest_memory(memory_id)
-        self.retest_busy.start("Replaying past tasks with and without it…")
+        self.retest_busy.start("Replaying past tasks with and without it, in the background (chat keeps working)…")
         self._update_buttons()
 
     def cancel_retest(self) -> None:
@@ -381,6 +391,50 @@ class MemoryReviewPane(QWidget):
             self._bridge.stop(self._retest)
             self.retest_busy.label.setText("Stopping…")
             self.retest_busy.cancel_button.setEnabled(False)
+
+    def evolve(self) -> None:
+        """Ask for merge, split and retirement proposals; they land in To review like any lesson."""
+        self.evolve_button.setEnabled(False)
+
+        def done(proposals) -> None:
+            self.evolve_button.setEnabled(True)
+            if not proposals:
+                self.sig_status.emit("Nothing to tidy: no near-duplicate, split or fading lessons right now.", 4000)
+                return
+            counts: dict[str, int] = {}
+            for p in proposals:
+                counts[p.action] = counts.get(p.action, 0) + 1
+            what = ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
+            self.sig_status.emit(f"{len(proposals)} proposal(s) wait in To review: {what}.", 6000)
+            self.refresh()
+
+        EngineOp(self, lambda e: e.memories.evolve(), what="proposing tidy-ups").success(done).failure(
+            lambda err: (self.evolve_button.setEnabled(True), self._on_failed(err))
+        ).run(self._bridge)
+
+    def pause_retests(self, pause: bool) -> None:
+        """Pause (the re-test in progress starts over later) or resume the background re-tests."""
+        self._op(
+            (lambda e: e.replays.pause()) if pause else (lambda e: e.replays.resume()),
+            "pausing re-tests" if pause else "resuming re-tests",
+            lambda _r: self.sig_status.emit("Re-tests paused." if pause else "Re-tests resumed.", 2000),
+        )
+
+    def _short_text(self, memory_id: str) -> str | None:
+        row = self.model.row_of(memory_id)
+        m = self.model.memory(row) if row >= 0 else None
+        if m is None:
+            return None
+        text = " ".join(m.text.split())
+        return text if len(text) <= 40 else text[:39] + "…"
+
+    def _on_queue_status(self, status) -> None:
+        before = self.queue_bar.status
+        self.queue_bar.show_status(status)
+        if before is None or self._retest is not None:
+            return
+        if status.finished > before.finished or status.proposed > before.proposed:
+            self.refresh()  # an idle-time re-test stored evidence, or tidy-ups were proposed
 
     def undo(self) -> None:
         decision, self._undo = self._undo, None
@@ -411,42 +465,6 @@ class MemoryReviewPane(QWidget):
         dialog.open()
         return dialog
 
-    def export_memories(self, path: str | None = None) -> None:
-        """Save every memory to a JSONL file (asks where unless ``path`` is given)."""
-        if not path:
-            path, _filter = QFileDialog.getSaveFileName(
-                self, "Export memories", str(Path.home() / "memories.jsonl"), "JSON Lines (*.jsonl)"
-            )
-        if not path:
-            return
-        self._op(
-            lambda e: e.memories.export(path),
-            "exporting memories",
-            lambda n: self.sig_status.emit(f"Exported {n} memor{'y' if n == 1 else 'ies'} to {path}", 8000),
-        )
-
-    def import_memories(self, path: str | None = None) -> None:
-        """Import a JSONL export: every line is scanned and lands in review; problems are listed by line."""
-        if not path:
-            path, _filter = QFileDialog.getOpenFileName(
-                self, "Import memories", str(Path.home()), "JSON Lines (*.jsonl);;All files (*)"
-            )
-        if not path:
-            return
-        self._op(lambda e: e.memories.import_file(path), "importing memories", self._on_imported)
-
-    def _on_imported(self, report) -> None:
-        self.last_import = report
-        problems = report.problems()
-        if problems:
-            shown = problems[:8] + ([f"… and {len(problems) - 8} more"] if len(problems) > 8 else [])
-            self.banner.show_message(f"Imported: {report.summary()}.", "\n".join(shown))
-        else:
-            self.sig_status.emit(f"Imported: {report.summary()}.", 8000)
-        if report.imported:
-            self._focus_id = report.imported[0]["id"]
-            self.tabs.setCurrentIndex(0)
-        self.refresh()
 
     # -- internals --------------------------------------------------------------------------------
     def _decide(self, action: str, reason: str = "") -> None:

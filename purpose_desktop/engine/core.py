@@ -23,6 +23,8 @@ from purpose_desktop.engine.services import (
     RunHistory,
     TeamManager,
 )
+from purpose_desktop.engine.services.backup import Backups
+from purpose_desktop.engine.services.chat_loop import ChatLoop
 from purpose_desktop.engine.services.replays import ReplayQueue
 from purpose_desktop.engine.settings import EngineSettings, load_settings
 from purpose_desktop.engine.store import Message, MessageHit, Store, now_iso
@@ -76,6 +78,8 @@ class Engine:
         self.runs = RunHistory(self)
         self.memories = MemoryManager(self)
         self.diagnostics = Diagnostics(self)
+        self.chat_loop = ChatLoop(self)
+        self.backups = Backups(self)
         self.replays = ReplayQueue(self)
 
     @property
@@ -328,7 +332,7 @@ class Engine:
         if message.role != "assistant":
             raise InputError("Only an answer can be marked wrong.", "Pick one of the assistant's replies.")
         feedback = message.meta.get("feedback")
-        if isinstance(feedback, dict) and feedback.get("verdict") == "wrong":
+        if isinstance(feedback, dict) and feedback.get("verdict") in ("wrong", "good"):
             return {"message_id": message.id, "already_marked": True, "memories": []}
         context = message.meta.get("context")
         used = (context or {}).get("memories") if isinstance(context, dict) else None

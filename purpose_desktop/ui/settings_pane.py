@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -86,6 +89,101 @@ class SettingsPane(QWidget):
         b.sig_engine_started.connect(self._on_engine_started)
 
     # -- layout -----------------------------------------------------------------------------------
+    def _build_backup_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.backup_button = QPushButton("Back up…", objectName="secondaryButton")
+        self.backup_button.setToolTip("Save the whole data folder to one .zip file (safe while the app runs)")
+        self.backup_button.clicked.connect(lambda: self.backup())
+        self.restore_button = QPushButton("Restore…", objectName="secondaryButton")
+        self.restore_button.setToolTip("Replace your data with a backup; you see what is replaced first")
+        self.restore_button.clicked.connect(lambda: self.restore())
+        self.backup_label = QLabel("", objectName="mutedText")
+        self.backup_label.setWordWrap(True)
+        row.addWidget(self.backup_button)
+        row.addWidget(self.restore_button)
+        row.addWidget(self.backup_label, 1)
+        return row
+
+    def backup(self, path: str | None = None) -> None:
+        """Write a backup of the data folder (asks where unless ``path`` is given)."""
+        if not path:
+            from datetime import datetime
+
+            name = f"purpose-backup-{datetime.now():%Y-%m-%d}.zip"
+            path, _filter = QFileDialog.getSaveFileName(
+                self, "Back up your data", str(Path.home() / name), "Backup (*.zip)"
+            )
+        if not path:
+            return
+        if not path.lower().endswith(".zip"):
+            path += ".zip"
+        self.backup_label.setText("Backing up…")
+        EngineOp(self, lambda e: e.backups.backup(path), what="backing up").success(
+            self._on_backed_up
+        ).failure(self._on_backup_failed).run(self._bridge)
+
+    def _on_backed_up(self, info) -> None:
+        self.last_backup = info
+        text = f"Backed up to {info.path} ({info.size_bytes / 1e6:.1f} MB): {info.describe()}."
+        self.backup_label.setText(text)
+        self.sig_status.emit(text, 8000)
+
+    def _on_backup_failed(self, err: ErrorInfo) -> None:
+        self.backup_label.setText("")
+        self.banner.show_message(err.message, err.hint)
+
+    def restore(self, path: str | None = None) -> None:
+        """Pick a backup, show what it would replace, and restore only after the person confirms."""
+        if not path:
+            path, _filter = QFileDialog.getOpenFileName(
+                self, "Restore a backup", str(Path.home()), "Backup (*.zip)"
+            )
+        if not path:
+            return
+        EngineOp(self, lambda e: e.backups.plan(path), what="reading a backup").success(
+            lambda plan: self._confirm_restore(path, plan)
+        ).failure(self._on_backup_failed).run(self._bridge)
+
+    def _confirm_restore(self, path: str, plan) -> QMessageBox:
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Restore this backup?",
+            "Replace your current data with this backup?",
+            parent=self,
+        )
+        box.setObjectName("restoreConfirm")
+        box.setInformativeText(plan.describe())
+        self.restore_confirm_button = box.addButton("Replace my data", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+
+        def done(_result) -> None:
+            if box.clickedButton() is self.restore_confirm_button:
+                self.backup_label.setText("Restoring…")
+                EngineOp(self, lambda e: e.backups.restore(path), what="restoring a backup").success(
+                    self._on_restored
+                ).failure(self._on_backup_failed).run(self._bridge)
+            else:
+                self.sig_status.emit("Not restored; nothing was changed.", 4000)
+
+        box.finished.connect(done)
+        self.restore_box = box
+        box.open()
+        return box
+
+    def _on_restored(self, result) -> None:
+        plan, safety = result
+        self.last_restore = result
+        text = f"Restored the backup from {plan.backup.created_at[:10]}. Your previous data is kept in {safety.path}."
+        self.backup_label.setText(text)
+        self.sig_status.emit("Restored the backup. Restart Purpose Desktop to see it in every pane.", 10_000)
+        box = QMessageBox(QMessageBox.Icon.Information, "Restored", text, parent=self)
+        box.setInformativeText("Restart Purpose Desktop so every pane shows the restored data.")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        self.restored_box = box
+        box.open()
+
     def _build(self) -> None:
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -131,6 +229,7 @@ class SettingsPane(QWidget):
         grid.addWidget(self.open_logs_button, 2, 2)
         grid.setColumnStretch(1, 1)
         box.addLayout(grid)
+        box.addLayout(self._build_backup_row())
         column.addWidget(card)
 
         # Teams and learning

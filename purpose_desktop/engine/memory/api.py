@@ -366,19 +366,27 @@ class MemoryBank:
         *,
         reason: str = "",
         scope: Scope | dict | None = None,
+        kind: str | None = None,
         actor: str = "user",
     ) -> Memory:
-        """New text is scanned again (blocked → rejected) and goes back to quarantine (re-test it with learning.replay)."""
+        """New text (and optionally a new ``scope`` or ``kind``) is scanned again (blocked → rejected) and goes
+        back to quarantine (re-test it with learning.replay)."""
         m = self.repo.get(memory_id)
         text = check_text(text)
+        if kind is not None:
+            check_kind(kind)
         report = _scan(text)
         text = redact(text).text
         updates = {"text": text, "scan_json": json.dumps(report), "evidence_json": None}
-        if scope is not None:
-            updates["scope_json"] = json.dumps(
-                (scope if isinstance(scope, Scope) else Scope.from_dict(scope)).to_dict()
-            )
         data = {"old_text": m.text, "scan": report}
+        if scope is not None:
+            new_scope = scope if isinstance(scope, Scope) else Scope.from_dict(scope)
+            updates["scope_json"] = json.dumps(new_scope.to_dict())
+            if new_scope != m.scope:
+                data["old_scope"] = m.scope.to_dict()
+        if kind is not None and kind != m.kind:
+            updates["kind"] = kind
+            data["old_kind"] = m.kind
         why = reason or f"edited by {actor}"
         if report["blocked"]:
             return self.repo.transition(

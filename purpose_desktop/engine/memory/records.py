@@ -52,6 +52,14 @@ TAUGHT_BY_USER = "taught by user"
 MAX_TEXT_CHARS = 2000
 
 
+#: Scope tags of this form keep a memory to one project (see Scope.projects).
+PROJECT_TAG = "project:"
+
+
+def project_tag(name: str) -> str:
+    return PROJECT_TAG + " ".join(str(name).split()).lower()
+
+
 @dataclass(frozen=True)
 class Scope:
     """Where a memory applies; an empty tuple means "any"."""
@@ -71,6 +79,22 @@ class Scope:
 
     def key(self) -> tuple:
         return (self.roles, self.tools, self.tags)
+
+    @property
+    def projects(self) -> tuple[str, ...]:
+        """The projects this memory is kept to (tags ``project:<name>``; a chat or run in that project
+        passes the same tag). Empty: any project."""
+        return tuple(t[len(PROJECT_TAG) :] for t in self.tags if t.startswith(PROJECT_TAG))
+
+    @classmethod
+    def build(
+        cls, roles=(), tools=(), project: str | None = None, tags=()
+    ) -> Scope:
+        """A cleaned scope from its parts; ``project`` becomes the tag ``project:<name>``."""
+        all_tags = list(tags or ())
+        if project and str(project).strip():
+            all_tags.append(project_tag(project))
+        return cls.from_dict({"roles": list(roles or ()), "tools": list(tools or ()), "tags": all_tags})
 
     def to_dict(self) -> dict[str, list[str]]:
         return {"roles": list(self.roles), "tools": list(self.tools), "tags": list(self.tags)}

@@ -127,8 +127,10 @@ class _Snapshot:
             self._family_weights[family] = cached
         return cached
 
-    def mask(self, role: str | None, tools: frozenset[str], tags: frozenset[str]) -> np.ndarray:
-        match = np.array([s.matches(role, tools, tags) for s in self.group_scopes], dtype=bool)
+    def mask(self, roles: tuple[str | None, ...], tools: frozenset[str], tags: frozenset[str]) -> np.ndarray:
+        match = np.array(
+            [any(s.matches(r, tools, tags) for r in roles) for s in self.group_scopes], dtype=bool
+        )
         return match[self.group_of] if len(self.group_of) else np.zeros(0, dtype=bool)
 
 
@@ -181,6 +183,12 @@ def snapshot(store, repo: MemoryRepo | None = None) -> _Snapshot:
     return snap
 
 
+def _matches(
+    scope: Scope, roles: tuple[str | None, ...], tools: frozenset[str], tags: frozenset[str]
+) -> bool:
+    return any(scope.matches(r, tools, tags) for r in roles)
+
+
 class MemoryRetriever:
     """Chooses the memories for each step of one run (one task)."""
 
@@ -206,6 +214,8 @@ class MemoryRetriever:
         *,
         task: str,
         role: str | None,
+        roles: Iterable[str] = (),
+        tags: Iterable[str] = (),
         tools: Iterable[str] = (),
         purpose: str = "",
         include: Sequence[Memory] = (),
@@ -214,26 +224,32 @@ class MemoryRetriever:
         top_k: int | None = None,
         token_budget: int | None = None,
     ) -> list[Retrieved]:
-        """Memories for one step: ``include`` first (a replay's subject), then the best ranked, within budget."""
+        """Memories for one step: ``include`` first (a replay's subject), then the best ranked, within budget.
+
+        ``roles`` widens the scope check: a memory scoped to any of them (or to ``role``, or to no role)
+        may be chosen — chat answers as the assistant *and* as the coding team's roles. ``tags`` are added
+        to the task's words (e.g. ``project:<name>``, so a project's lessons apply inside it).
+        """
         top_k = self.policy.top_k if top_k is None else top_k
         budget = self.policy.token_budget if token_budget is None else token_budget
         tools = frozenset(t.lower() for t in tools)
-        tags = task_tags(task, purpose)
+        tags = task_tags(task, purpose) | {str(t).lower() for t in tags}
         role = (role or "").lower() or None
+        as_roles = tuple(dict.fromkeys([role, *((r or "").lower() or None for r in roles)]))
         excluded = set(exclude) | {m.id for m in include}
         snap = snapshot(self.store)
         family = task_family(task)
         effects = snap.effects(self.store).get(family, {})
         ranked: list[Retrieved] = []
         for m in include:
-            if m.scope.matches(role, tools, tags):
+            if _matches(m.scope, as_roles, tools, tags):
                 ranked.append(self._retrieved(m, 1.0, forced=True, effect=effects.get(m.id)))
         candidates: list[Retrieved] = []
         for m in snap.always:
-            if m.id not in excluded and m.scope.matches(role, tools, tags):
+            if m.id not in excluded and _matches(m.scope, as_roles, tools, tags):
                 candidates.append(self._retrieved(m, ALWAYS_RELEVANCE, effect=effects.get(m.id)))
         if snap.ids:
-            mask = snap.mask(role, tools, tags)
+            mask = snap.mask(as_roles, tools, tags)
             rows = [snap.row_of[i] for i in excluded if i in snap.row_of]
             if rows:
                 mask = mask.copy()

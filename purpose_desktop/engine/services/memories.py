@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from purpose_desktop.engine.errors import InputError, ModelError
+from purpose_desktop.engine.memory.records import KINDS as MEMORY_KINDS
+
+__all__ = ["MEMORY_KINDS", "MemoryDecision", "MemoryList", "MemoryManager"]
 
 if TYPE_CHECKING:
     from purpose_desktop.engine.cancel import CancelToken
@@ -133,13 +136,30 @@ class MemoryManager:
             model = self._engine.model
         return evolve(self.bank(), model=model, limit=limit)
 
-    def edit(self, memory_id: str, text: str, reason: str = ""):
-        """New text: scanned again and back to review."""
-        return self.bank().edit(memory_id, text, reason=reason)
+    def edit(
+        self, memory_id: str, text: str, reason: str = "", *, scope: dict | None = None, kind: str | None = None
+    ):
+        """New text (and, when given, a new scope or kind): scanned again and back to review."""
+        return self.bank().edit(memory_id, text, reason=reason, scope=_scope(scope), kind=kind)
 
     def teach(self, text: str, kind: str = "user_preference", scope: dict | None = None):
-        """The person's own lesson ("Always add type hints"): scanned, then promoted (a SubmitResult)."""
-        return self.bank().teach(text, kind=kind, scope=scope)
+        """The person's own lesson ("Always add type hints"): scanned, then promoted (a SubmitResult).
+
+        ``scope`` may name a ``project`` besides ``roles``, ``tools`` and ``tags``.
+        """
+        return self.bank().teach(text, kind=kind, scope=_scope(scope))
+
+    def export(self, path, *, statuses=None) -> int:
+        """Write every memory to ``path`` as JSONL (text, kind, scope, provenance, evidence, history)."""
+        from purpose_desktop.engine.services.memory_transfer import export_memories
+
+        return export_memories(self._engine, path, statuses=statuses)
+
+    def import_file(self, path):
+        """Import a JSONL export: scanned, every clean line quarantined; an ImportReport says line by line."""
+        from purpose_desktop.engine.services.memory_transfer import import_memories
+
+        return import_memories(self._engine, path)
 
     def retest(
         self,
@@ -216,3 +236,14 @@ def _statuses(bank, ids) -> list[tuple[str, str]]:
         except Exception:  # gone: nothing to bring back
             continue
     return out
+
+
+def _scope(scope: dict | None):
+    """A Scope from the GUI's or CLI's dict (``roles``, ``tools``, ``tags``, ``project``)."""
+    from purpose_desktop.engine.memory.records import Scope
+
+    if scope is None:
+        return None
+    if not isinstance(scope, dict):
+        raise InputError("A scope must name roles, tools or a project.", "Leave it empty to apply everywhere.")
+    return Scope.build(scope.get("roles") or (), scope.get("tools") or (), scope.get("project"), scope.get("tags") or ())

@@ -384,6 +384,26 @@ def m008_vault_state(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO vault_state (key, value) VALUES ('revision', 0)")
 
 
+# -- chat ---------------------------------------------------------------------------------------------
+
+
+def chat_m001_attachments(db: sqlite_utils.Database) -> None:
+    # Files attached to a chat (today: test files that "Run the tests" runs a code block against).
+    db.execute(
+        """
+        CREATE TABLE chat_attachments (
+            id TEXT PRIMARY KEY,
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_chat_attachments_conversation ON chat_attachments(conversation_id)")
+
+
 # Append-only, in this order: the memory tables were added before the vault's (whose m008_ names
 # came from a parallel branch and are kept as shipped).
 MIGRATIONS = (
@@ -403,6 +423,7 @@ MIGRATIONS = (
     m008_vault_fts,
     m008_vault_embeddings,
     m008_vault_state,
+    chat_m001_attachments,
 )
 
 migrations = Migrations(MIGRATION_SET)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from purpose_desktop.ui.charts import EvidenceChart, Sparkline
+from purpose_desktop.ui.memory.lesson_dialog import describe_scope
 from purpose_desktop.ui.widgets import Badge, EmptyState, local_time
 
 KIND_LABELS = {
@@ -161,11 +162,8 @@ class MemoryDetail(QScrollArea):
         self.text_label = _text(m.get("text", ""), "memoryText")
         self.text_label.setStyleSheet("font-size: 12pt;")
         self._layout.addWidget(self.text_label)
-        scope = m.get("scope") or {}
-        parts = [f"{k}: {', '.join(v)}" for k, v in scope.items() if v]
-        self._layout.addWidget(
-            _text("Applies to " + ("; ".join(parts) if parts else "every role and task"), "mutedText")
-        )
+        self.scope_label = _text("Applies to " + describe_scope(m.get("scope")), "mutedText")
+        self._layout.addWidget(self.scope_label)
         reason = m.get("status_reason") or ""
         demoted = next((h for h in reversed(m.get("history", [])) if h.get("action") == "demoted"), None)
         if demoted and status == "quarantined":

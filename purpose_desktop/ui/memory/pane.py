@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -33,8 +32,10 @@ from purpose_desktop.ui.memory.detail import (
     KIND_LABELS,
     MemoryDetail,
 )
+from purpose_desktop.ui.memory.lesson_dialog import LessonDialog, ScopeFields
 from purpose_desktop.ui.memory.replay_bar import ReplayQueueBar
 from purpose_desktop.ui.memory.table_model import MemoryTableModel
+from purpose_desktop.ui.memory.transfer import MemoryTransferActions
 from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.widgets import BusyBar, EmptyState, PaneHeader
 
@@ -51,7 +52,7 @@ UNDO_MS = 15_000
 PAST = {"approve": "Approved", "reject": "Rejected", "archive": "Archived", "restore": "Moved back to review"}
 
 
-class MemoryReviewPane(QWidget):
+class MemoryReviewPane(QWidget, MemoryTransferActions):
     """Approve what helps, reject what doesn't, and see why — memories reach prompts only once promoted."""
 
     #: (text, timeout ms) for the status bar.
@@ -94,7 +95,7 @@ class MemoryReviewPane(QWidget):
             "A approve · R reject · E edit · T re-test · J/K next/previous · Ctrl+Z undo",
         )
         self.teach_button = header.add_button(
-            "Teach…", "Add a preference of your own, e.g. “Always add type hints”"
+            "Teach…", "Add a lesson of your own (any kind, with a scope), e.g. “Always add type hints”"
         )
         self.teach_button.clicked.connect(self.teach)
         self.evolve_button = header.add_button(
@@ -103,6 +104,12 @@ class MemoryReviewPane(QWidget):
             "another, and retiring lessons whose utility keeps falling. Each proposal waits here for you.",
         )
         self.evolve_button.clicked.connect(self.evolve)
+        self.export_button = header.add_button("Export…", "Save every memory to a JSONL file")
+        self.export_button.clicked.connect(self.export_memories)
+        self.import_button = header.add_button(
+            "Import…", "Import memories from a JSONL file: scanned, and all held for your review"
+        )
+        self.import_button.clicked.connect(self.import_memories)
         self.undo_button = header.add_button("Undo", "Undo the last decision (Ctrl+Z)")
         self.undo_button.clicked.connect(self.undo)
         self.undo_button.setEnabled(False)
@@ -210,6 +217,8 @@ class MemoryReviewPane(QWidget):
         self.text_edit = QPlainTextEdit(objectName="field")
         self.text_edit.setFixedHeight(90)
         eb.addWidget(self.text_edit)
+        self.scope_fields = ScopeFields(self.edit_box, compact=True)
+        eb.addWidget(self.scope_fields)
         row = QHBoxLayout()
         row.addStretch(1)
         cancel = QPushButton("Cancel", objectName="secondaryButton")
@@ -358,6 +367,7 @@ class MemoryReviewPane(QWidget):
             return
         self.reject_box.hide()
         self.text_edit.setPlainText(chosen[0].text)
+        self.scope_fields.set_values(chosen[0].kind, chosen[0].scope.to_dict())
         self.edit_box.show()
         self.text_edit.setFocus()
 
@@ -436,13 +446,25 @@ class MemoryReviewPane(QWidget):
         self._op(lambda e: e.memories.undo(previous), "undoing", lambda d: self._on_decided(d, "undo"))
         self._update_buttons()
 
-    def teach(self) -> None:
-        text, ok = QInputDialog.getText(
-            self, "Teach a preference", "A lesson the team should always follow (it is scanned first):"
+    def teach(self) -> LessonDialog:
+        """Teach a lesson of any kind, with a scope; it is scanned, then promoted (you are its approver)."""
+        dialog = LessonDialog(
+            "Teach a lesson",
+            "A lesson of your own. It is scanned first; then, since you taught it, it is used at once "
+            "wherever its scope says (leave a field blank for any).",
+            confirm="Teach",
+            parent=self,
         )
-        if ok and text.strip():
-            lesson = text.strip()
-            self._op(lambda e: e.memories.teach(lesson), "teaching", self._on_taught)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        dialog.sig_confirmed.connect(
+            lambda text, kind, scope: self._op(
+                lambda e: e.memories.teach(text, kind=kind, scope=scope), "teaching", self._on_taught
+            )
+        )
+        self.teach_dialog = dialog
+        dialog.open()
+        return dialog
+
 
     # -- internals --------------------------------------------------------------------------------
     def _decide(self, action: str, reason: str = "") -> None:
@@ -491,7 +513,12 @@ class MemoryReviewPane(QWidget):
             return
         self._close_inline()
         memory_id = chosen[0].id
-        self._op(lambda e: e.memories.edit(memory_id, text), "editing a memory", self._on_edited)
+        kind, scope = self.scope_fields.kind(), self.scope_fields.scope()
+        self._op(
+            lambda e: e.memories.edit(memory_id, text, scope=scope, kind=kind),
+            "editing a memory",
+            self._on_edited,
+        )
 
     def _close_inline(self) -> None:
         self.reject_box.hide()

@@ -360,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_memory.register(sub)
     cli_vault.register(sub)
+    from purpose_desktop import cli_mcp
+
+    cli_mcp.register(sub)
 
     shots = sub.add_parser(
         "screenshots",

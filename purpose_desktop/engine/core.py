@@ -17,6 +17,7 @@ from purpose_desktop.engine.models.gguf import GGUFInfo
 from purpose_desktop.engine.services import (
     ConfigManager,
     Diagnostics,
+    McpManager,
     MemoryManager,
     ModelFiles,
     RunHistory,
@@ -70,6 +71,7 @@ class Engine:
         self.runs = RunHistory(self)
         self.memories = MemoryManager(self)
         self.diagnostics = Diagnostics(self)
+        self.mcp = McpManager(self)
 
     # -- models ---------------------------------------------------------------------------------
     def load_model(self, spec: str | Path | None = None, on_progress: Callable[[str], None] | None = None):

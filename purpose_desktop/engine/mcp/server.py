@@ -246,14 +246,17 @@ class _OneThread:
         self._lock = threading.Lock()
 
     async def call(self, name: str, **kwargs) -> dict:
+        from mcp.server.mcpserver.exceptions import ToolError
+
         loop = asyncio.get_running_loop()
 
         def work() -> dict:
             try:
                 return getattr(self.tools, name)(**kwargs)
             except PurposeError as exc:
-                # The SDK turns a raised error into an is_error result whose text is this message.
-                raise ValueError(f"{exc.message} {exc.hint}".strip()) from exc
+                # The SDK sends a ToolError's text to the client as an is_error result (anything else
+                # becomes a bare "Error executing tool", which tells the caller nothing to fix).
+                raise ToolError(f"{exc.message} {exc.hint}".strip()) from exc
 
         return await loop.run_in_executor(self._pool, work)
 

@@ -127,7 +127,9 @@ class McpToolsSection(QFrame):
         text = QLabel(
             "MCP servers whose tools your team's roles may use (tick them per role in Team). Every call "
             "shows you its arguments and runs only when you allow it, unless you ticked “Always allow” "
-            "for that tool. What a tool returns is checked by the safety scan before the model sees it.",
+            "for that tool. What a tool returns is checked by the safety scan before the model sees it. "
+            "A program (stdio) server runs on this computer with your permissions, outside the sandbox: "
+            "add only servers you trust.",
             objectName="cardText",
         )
         text.setWordWrap(True)
@@ -138,7 +140,8 @@ class McpToolsSection(QFrame):
         self.tree.setColumnCount(2)
         self.tree.setHeaderLabels(["Server / tool", "Always allow"])
         self.tree.setRootIsDecorated(True)
-        self.tree.setMinimumHeight(140)
+        self.tree.setMinimumHeight(120)
+        self.tree.setMaximumHeight(240)
         self.tree.itemChanged.connect(self._on_item_changed)
         self.tree.currentItemChanged.connect(lambda *_: self._update_buttons())
         layout.addWidget(self.tree)
@@ -182,12 +185,16 @@ class McpToolsSection(QFrame):
                 top.setData(0, ROLE_NAME, server.name)
                 top.setToolTip(0, server.target)
                 for tool in server.tools:
-                    child = QTreeWidgetItem([tool.name, ""])
+                    about = " ".join(tool.description.split())
+                    about = about if len(about) <= 90 else about[:89] + "…"
+                    child = QTreeWidgetItem([f"{tool.name}  —  {about}" if about else tool.name, ""])
                     child.setData(0, ROLE_NAME, server.name)
                     child.setData(1, ROLE_NAME, tool.name)
                     child.setToolTip(0, tool.description or tool.name)
                     child.setFlags(child.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-                    child.setCheckState(1, Qt.CheckState.Checked if tool.always_allowed else Qt.CheckState.Unchecked)
+                    child.setCheckState(
+                        1, Qt.CheckState.Checked if tool.always_allowed else Qt.CheckState.Unchecked
+                    )
                     top.addChild(child)
                 if not server.tools:
                     top.addChild(QTreeWidgetItem(["(no tools listed)", ""]))
@@ -239,13 +246,17 @@ class McpToolsSection(QFrame):
         self.add_button.setEnabled(False)
         EngineOp(self, lambda e: e.mcp.add(name, **kwargs), what="adding an MCP server").success(
             lambda servers: self._added(name, servers)
-        ).failure(self._failed).busy(self.busy, f"Connecting to {name} and listing its tools…").run(self._bridge)
+        ).failure(self._failed).busy(self.busy, f"Connecting to {name} and listing its tools…").run(
+            self._bridge
+        )
 
     def _added(self, name: str, servers) -> None:
         self.add_button.setEnabled(True)
         self.show_servers(servers)
         count = next((len(s.tools) for s in servers if s.name == name), 0)
-        self.sig_status.emit(f"Added {name}: {count} tool{'s' if count != 1 else ''}. Offer them to roles in Team.", 5000)
+        self.sig_status.emit(
+            f"Added {name}: {count} tool{'s' if count != 1 else ''}. Offer them to roles in Team.", 5000
+        )
 
     def _failed(self, err) -> None:
         self.add_button.setEnabled(True)
@@ -284,9 +295,10 @@ class McpToolsSection(QFrame):
             return
         server = item.data(0, ROLE_NAME)
         on = item.checkState(1) == Qt.CheckState.Checked
-        EngineOp(self, lambda e: e.mcp.set_always_allow(server, tool, on), what="saving a tool choice").success(
-            self.show_servers
-        ).run(self._bridge)
+        EngineOp(
+            self, lambda e: e.mcp.set_always_allow(server, tool, on), what="saving a tool choice"
+        ).success(self.show_servers).run(self._bridge)
         self.sig_status.emit(
-            f"{server}/{tool} now runs without asking." if on else f"{server}/{tool} now asks you first.", 4000
+            f"{server}/{tool} now runs without asking." if on else f"{server}/{tool} now asks you first.",
+            4000,
         )

@@ -157,7 +157,9 @@ def test_a_team_role_uses_an_mcp_tool_and_the_event_says_why_output_was_withheld
     )
     asker = Asker(ALLOW)
     events = []
-    result = engine.teams.run(spec, "Add and read the notes", mode="eval", on_event=events.append, approve_tool=asker)
+    result = engine.teams.run(
+        spec, "Add and read the notes", mode="eval", on_event=events.append, approve_tool=asker
+    )
     assert result.status == "complete"
     tools = [e for e in events if isinstance(e, ToolCalled)]
     assert [(e.tool, e.ok) for e in tools] == [("mcp:demo/add", True), ("mcp:demo/notes", False)]
@@ -166,11 +168,17 @@ def test_a_team_role_uses_an_mcp_tool_and_the_event_says_why_output_was_withheld
     assert [a.key for a in asker.asked] == ["demo/add", "demo/notes"]
     assert _ran(log) == ["add 20 22", "notes"]
     prompts = "\n".join(str(m) for _who, messages in engine.model.calls for m in messages)
-    assert "42" in prompts and HOSTILE.lower() not in prompts.lower()  # the result reached it; the attack did not
+    assert (
+        "42" in prompts and HOSTILE.lower() not in prompts.lower()
+    )  # the result reached it; the attack did not
 
 
 def test_a_removed_server_fails_the_run_with_what_to_do(engine):
-    spec = {"name": "t", "purpose": "p", "roles": [{"name": "helper", "title": "Helper", "tools": ["mcp:gone/x"]}]}
+    spec = {
+        "name": "t",
+        "purpose": "p",
+        "roles": [{"name": "helper", "title": "Helper", "tools": ["mcp:gone/x"]}],
+    }
     engine.model = ScriptedJsonModel({"Helper": [final("done")]})
     with pytest.raises(McpError, match="not set up") as info:
         engine.teams.run(spec, "anything", mode="eval")

@@ -27,7 +27,9 @@ def test_a_sandbox_that_refuses_is_not_run_never_failed(tools):
         raise ToolError("Code was not run: this machine cannot provide network_isolated for the sandbox.")
 
     tools._runner = refusing_runner
-    out = tools.run_python_tests("def f():\n    return 1\n", "from solution import f\n\ndef test_f():\n    assert f() == 1\n")
+    out = tools.run_python_tests(
+        "def f():\n    return 1\n", "from solution import f\n\ndef test_f():\n    assert f() == 1\n"
+    )
     assert out["verdict"] == "not run" and out["passed"] == out["failed"] == 0
     assert "network_isolated" in out["why_not_run"]
 

@@ -257,9 +257,7 @@ class McpTool(Tool):
         )
         if decision == DENY:
             reason = f"Not run: you did not allow {self.key} to run with these arguments."
-            return ToolResult(
-                ok=False, output=reason, data={"approval": DENY, "ran": False}, error=reason
-            )
+            return ToolResult(ok=False, output=reason, data={"approval": DENY, "ran": False}, error=reason)
         answer = call_tool(self.server, self.tool, args, cancel=cancel, timeout_s=self._access.timeout_s)
         if answer is None:
             return ToolResult(ok=False, output="Cancelled.", data={"cancelled": True}, error="cancelled")
@@ -343,7 +341,11 @@ class McpAccess:
 
     def tools(self) -> list[McpTool]:
         """Every listed tool of every configured server."""
-        return [self.tool(role_tool_name(n, t["name"])) for n, s in self.servers.items() for t in s.get("tools") or []]
+        return [
+            self.tool(role_tool_name(n, t["name"]))
+            for n, s in self.servers.items()
+            for t in s.get("tools") or []
+        ]
 
     def decide(self, ask: ToolCallAsk, cancel: CancelToken | None) -> str:
         """ALLOW, ALWAYS or DENY for one call; asks the person unless they chose "always allow"."""

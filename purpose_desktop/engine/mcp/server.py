@@ -85,7 +85,9 @@ class PurposeTools:
         limit = _limit(limit)
         if not has_promoted_memories(self.store):
             return {"memories": [], "note": "The person has not approved any lessons yet."}
-        chosen = MemoryRetriever(self.store).for_step(task=query, role=None, top_k=limit, token_budget=100_000)
+        chosen = MemoryRetriever(self.store).for_step(
+            task=query, role=None, top_k=limit, token_budget=100_000
+        )
         bank = MemoryBank(self.store)
         out = []
         for r in chosen[:limit]:
@@ -120,9 +122,7 @@ class PurposeTools:
                 withheld.append(
                     {
                         "citation": hit.citation,
-                        "reason": "; ".join(
-                            f"{f.get('category')}: {f.get('message')}" for f in hit.findings
-                        )
+                        "reason": "; ".join(f"{f.get('category')}: {f.get('message')}" for f in hit.findings)
                         or "flagged by the immune scan",
                     }
                 )
@@ -151,7 +151,9 @@ class PurposeTools:
                 f"The lesson is {len(text):,} characters long.", f"Keep it under {MAX_LESSON_CHARS:,}."
             )
         if kind not in PROPOSABLE_KINDS:
-            raise InputError(f"A proposal cannot be of kind {kind!r}.", f"Use one of: {', '.join(PROPOSABLE_KINDS)}.")
+            raise InputError(
+                f"A proposal cannot be of kind {kind!r}.", f"Use one of: {', '.join(PROPOSABLE_KINDS)}."
+            )
         why = str(why or "")[:500]
         bank = MemoryBank(self.store)
         provenance = {"source": PROVENANCE_SOURCE, "why": why} if why else {"source": PROVENANCE_SOURCE}
@@ -188,13 +190,18 @@ class PurposeTools:
 
         for name, value in (("code", code), ("tests", tests)):
             if not isinstance(value, str) or not value.strip():
-                raise InputError(f"'{name}' is empty.", "Send the solution as 'code' and pytest-style tests "
-                                 "(which import from solution) as 'tests'.")
+                raise InputError(
+                    f"'{name}' is empty.",
+                    "Send the solution as 'code' and pytest-style tests "
+                    "(which import from solution) as 'tests'.",
+                )
             if len(value) > MAX_CODE_CHARS:
                 raise InputError(f"'{name}' is longer than {MAX_CODE_CHARS:,} characters.", "Send less.")
         lo, hi = TEST_TIMEOUT_RANGE
         if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or not lo <= timeout_s <= hi:
-            raise InputError(f"timeout_s must be from {lo:g} to {hi:g} seconds.", "Send a number in that range.")
+            raise InputError(
+                f"timeout_s must be from {lo:g} to {hi:g} seconds.", "Send a number in that range."
+            )
         critic = PurposeFunction(runner=self._runner)
         outcome = critic.run_tests(code, tests, source="given", timeout_s=float(timeout_s))
         if outcome.refused:

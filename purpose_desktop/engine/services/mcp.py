@@ -87,14 +87,19 @@ class McpManager:
                 'Use up to 40 letters, digits, ".", "_" or "-", starting with a letter or digit.',
             )
         if any(s["name"] == name for s in self._engine.settings.mcp_servers):
-            raise InputError(f"There is already an MCP server named {name!r}.", "Pick another name, or remove it first.")
+            raise InputError(
+                f"There is already an MCP server named {name!r}.", "Pick another name, or remove it first."
+            )
         if bool(command) == bool(url):
             raise InputError(
                 "Give the server's command (stdio) or its URL (streamable HTTP), not both.",
                 "For example the command python with arguments -m my_server, or http://127.0.0.1:8000/mcp.",
             )
         if url and urlsplit(url).scheme not in ("http", "https"):
-            raise InputError(f"{url!r} is not an http(s) URL.", "Streamable-HTTP servers have URLs like http://127.0.0.1:8000/mcp.")
+            raise InputError(
+                f"{url!r} is not an http(s) URL.",
+                "Streamable-HTTP servers have URLs like http://127.0.0.1:8000/mcp.",
+            )
         server: dict[str, Any] = {"name": name}
         if url:
             server["url"] = url
@@ -137,14 +142,18 @@ class McpManager:
         from purpose_desktop.engine.mcp import McpAccess
 
         return McpAccess.from_settings(
-            self._engine.settings, ask=ask, remember=lambda key: self.set_always_allow(*key.split("/", 1), True)
+            self._engine.settings,
+            ask=ask,
+            remember=lambda key: self.set_always_allow(*key.split("/", 1), True),
         )
 
     def _find(self, servers: list[dict], name: str) -> dict:
         for s in servers:
             if s["name"] == name:
                 return s
-        raise InputError(f"There is no MCP server named {name!r}.", "Pick one from the list in Settings ▸ Tools.")
+        raise InputError(
+            f"There is no MCP server named {name!r}.", "Pick one from the list in Settings ▸ Tools."
+        )
 
     def _save(self, **changes) -> None:
         self._engine.config.update(changes)

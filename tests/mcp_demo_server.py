@@ -41,4 +41,9 @@ def deploy_hint() -> str:
 
 
 if __name__ == "__main__":
-    server.run("stdio")
+    import sys
+
+    if sys.argv[1:2] == ["http"]:  # python mcp_demo_server.py http PORT: streamable HTTP on 127.0.0.1
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        server.run("stdio")

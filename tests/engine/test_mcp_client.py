@@ -196,3 +196,56 @@ def test_the_question_waits_for_an_answer_and_a_stop_denies():
     assert ask.decision == DENY
     with pytest.raises(ValueError):
         ToolCallAsk("d", "t", {}).answer("maybe")
+
+
+@pytest.fixture
+def http_server(tmp_path, log):
+    """The demo server on streamable HTTP at 127.0.0.1 (a free port), ready when this yields its URL."""
+    import os
+    import socket
+    import subprocess
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, str(SERVER), "http", str(port)],
+        env={**os.environ, "MCP_DEMO_LOG": str(log)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("the demo MCP server did not start") from None
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_a_streamable_http_server_on_loopback(tmp_path, http_server, log):
+    engine = make_engine(tmp_path)
+    (row,) = engine.mcp.add("web", url=http_server)
+    assert row.transport == "http" and row.target == http_server and not row.leaves_computer
+    assert {t.name for t in row.tools} == {"add", "notes", "deploy_hint"}
+    asker = Asker(ALLOW)
+    assert engine.mcp.access(asker).tool("mcp:web/add").run({"a": 7, "b": 8}).output == "15"
+    assert [a.key for a in asker.asked] == ["web/add"] and _ran(log) == ["add 7 8"]
+    withheld = engine.mcp.access(asker).tool("mcp:web/notes").run({})
+    assert withheld.data["withheld"] and HOSTILE.lower() not in withheld.output.lower()
+    engine.store.close()
+
+
+def test_a_remote_url_is_marked_as_leaving_this_computer(tmp_path):
+    from purpose_desktop.engine.services.mcp import is_loopback
+
+    assert is_loopback("http://127.0.0.1:8000/mcp") and is_loopback("http://localhost/mcp")
+    assert not is_loopback("https://tools.example.com/mcp")

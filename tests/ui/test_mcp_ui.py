@@ -215,3 +215,24 @@ def test_a_team_run_asks_before_each_mcp_call_remembers_always_and_withholds_hos
     seen = _run(qtbot, app, pane, ["deny_button"])
     assert seen == ["notes"]
     assert log.read_text().splitlines() == ["add 2 3", "notes", "add 2 3", "add 2 3"]
+
+
+def test_stopping_the_run_while_the_prompt_is_open_denies_and_closes_it(qtbot, make_app, tmp_path):
+    log = _setup_data(tmp_path)
+    model = TeamModel({"Helper": [call("mcp:demo/notes", "{}"), final("done")]})
+    app = make_app(engine_factory=lambda: Engine(model_factory=lambda *_a, **_k: model))
+    app.window.show_pane("team")
+    pane = app.window.team_pane
+    qtbot.waitUntil(lambda: (pane.spec or {}).get("name") == "MCP team", timeout=5000)
+    panel = pane.run_panel
+    panel.mode_combo.setCurrentIndex(panel.mode_combo.findData("eval"))
+    panel.task_edit.setPlainText("Read the notes")
+    qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: _open_dialog(pane) is not None, timeout=30_000)
+    dialog = _open_dialog(pane)
+    ask = dialog.ask
+    with qtbot.waitSignal(app.bridge.sig_team_run_cancelled, timeout=30_000):
+        qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)  # Stop
+    assert ask.decision == DENY
+    qtbot.waitUntil(lambda: _open_dialog(pane) is None, timeout=5000)
+    assert not log.exists()  # the call never ran

@@ -249,3 +249,24 @@ def test_a_remote_url_is_marked_as_leaving_this_computer(tmp_path):
 
     assert is_loopback("http://127.0.0.1:8000/mcp") and is_loopback("http://localhost/mcp")
     assert not is_loopback("https://tools.example.com/mcp")
+
+
+def test_settings_keep_servers_and_refuse_malformed_ones(tmp_path):
+    from purpose_desktop.engine.settings import EngineSettings, save_settings
+
+    good = {"name": "demo", "command": "python", "args": ["-m", "x"], "tools": [{"name": "add"}]}
+    settings = EngineSettings(mcp_servers=[good], mcp_always_allow=["demo/add"])
+    save_settings(settings, tmp_path / "s.json")
+    again = load_settings(tmp_path / "s.json")
+    assert again.mcp_servers == (good,) and again.mcp_always_allow == ("demo/add",)
+    for bad in (
+        [{"name": "demo"}],  # neither command nor URL
+        [{"name": "demo", "command": "python", "url": "http://127.0.0.1/mcp"}],  # both
+        [{"name": "demo", "url": "ftp://host/mcp"}],
+        [good, good],  # the same name twice
+        [{"name": "has space", "command": "python"}],
+    ):
+        with pytest.raises(InputError, match="mcp_servers"):
+            EngineSettings(mcp_servers=bad)
+    with pytest.raises(InputError, match="mcp_always_allow"):
+        EngineSettings(mcp_always_allow=["no-slash"])

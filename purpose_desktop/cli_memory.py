@@ -90,6 +90,8 @@ def cmd_memory(args: argparse.Namespace) -> int:
             return 1 if result.outcome == "rejected" else 0
         if command == "retest":
             return _retest(args, memories_)
+        if command == "evolve":
+            return _evolve(args, memories_)
         if command == "approve":
             m = bank.approve(args.memory_id, reason=args.reason or "")
         elif command == "reject":
@@ -106,6 +108,26 @@ def cmd_memory(args: argparse.Namespace) -> int:
         print(_line(m))
         if m.status_reason:
             print(f"reason: {m.status_reason}")
+    return 0
+
+
+def _evolve(args, memories) -> int:
+    model = None
+    if args.model:
+        from purpose_desktop.engine.models.backends import resolve_backend
+
+        model = resolve_backend(args.model)
+    proposals = memories.evolve(model=model, limit=args.limit)
+    if args.json:
+        _print_json([p.to_dict() for p in proposals])
+        return 0
+    if not proposals:
+        print("Nothing to propose: no near-duplicate, split or fading lessons right now.")
+        return 0
+    for p in proposals:
+        target = f" → {p.memory_id[:8]}" if p.memory_id else ""
+        print(f"{p.action:<7} {', '.join(i[:8] for i in p.of)}{target}: {p.reason}")
+    print("Each proposal waits in review: purpose-desktop memory list --status quarantined")
     return 0
 
 
@@ -186,4 +208,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     who.add_argument("--team", help="name of a saved team")
     retest.add_argument("--model", help="GGUF file or model id (default: the bundled SmolLM2)")
     retest.add_argument("-n", type=int, default=3, help="runs per arm and task (default 3)")
+    evolve = add(
+        "evolve",
+        "propose merges of near-duplicate lessons, splits and retirements (each waits in review)",
+    )
+    evolve.add_argument("--model", help="GGUF file or model id that writes merged lessons (default: join them)")
+    evolve.add_argument("--limit", type=int, default=3, help="at most this many proposals of each kind")
     memory.set_defaults(func=cmd_memory, memory_command="list", json=False, status=None, kind=None, limit=200)

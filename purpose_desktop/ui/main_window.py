@@ -224,7 +224,7 @@ class MainWindow(QMainWindow):
         self.load_progress.setTextVisible(False)
         self.load_progress.hide()
         self.reply_stats = QLabel("", objectName="replyStats")
-        self.reply_stats.setToolTip("Time to first token and generation speed of the last reply")
+        self.reply_stats.setToolTip("Time from Send to the first token, and generation speed, of the last reply")
         self.model_status = QLabel("", objectName="modelStatus")
         bar.addPermanentWidget(self.reply_stats)
         bar.addPermanentWidget(self.load_progress)

@@ -276,6 +276,7 @@ class Team:
                         seed=self.seed,
                         kinds=kinds,
                         grounded_by=result.grounded_by,
+                        answer=result.answer,
                     )
                     learned["errors"] = [*result.memory.get("errors", []), *errors, *learned["errors"]]
                     result.memory.update(learned)

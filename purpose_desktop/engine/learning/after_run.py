@@ -23,6 +23,7 @@ from purpose_desktop.engine.learning.distil import (
     distil,
     tool_failure_signature,
 )
+from purpose_desktop.engine.learning.evolution import hindsight_case
 from purpose_desktop.engine.memory.api import MemoryBank
 from purpose_desktop.engine.memory.records import MemoryPolicy
 
@@ -39,6 +40,7 @@ def learn_from_run(
     seed: int = 0,
     kinds: Mapping[str, str] | None = None,
     grounded_by: str | None = None,
+    answer: str | None = None,
 ) -> dict:
     """Credit, then (when the policy distils) candidate lessons from ``steps``, scanned and submitted for review.
 
@@ -47,7 +49,8 @@ def learn_from_run(
     the lessons (None: evidence-based drafts only); ``grounded_by`` is what the run's score rests on
     (None: the strongest of its steps' ``grounded_by``, ``judge`` when none say). Returns
     ``{"errors", "notes", "grounded_by", "credit", "candidates"}`` ("candidates" only when distilling);
-    a candidate the bank refuses is an error, not an exception.
+    a candidate the bank refuses is an error, not an exception. A grounded run whose ``answer`` is not its
+    best-checked code also yields a hindsight case (``evolution.hindsight_case``).
     """
     policy = policy or MemoryPolicy()
     kinds = kinds or {}
@@ -83,6 +86,14 @@ def learn_from_run(
             out["errors"].append(f"candidate not stored: {exc}")
             continue
         out["candidates"].append({"id": sub.memory.id, "kind": sub.memory.kind, "outcome": sub.outcome})
+    if run_grounded:
+        try:
+            case = hindsight_case(bank, task=task, run_id=run_id, steps=steps, answer=answer)
+        except PurposeError as exc:
+            out["errors"].append(f"hindsight case not stored: {exc}")
+            case = None
+        if case is not None:
+            out["candidates"].append({"id": case.memory_id, "kind": "episodic_case", "outcome": "hindsight"})
     return out
 
 

@@ -1,4 +1,7 @@
-"""Retrieval for a prompt: promoted memories in scope, ranked by relevance × trust × utility, token-budgeted.
+"""Retrieval for a prompt: promoted memories in scope, ranked by relevance × trust × value, token-budgeted.
+
+Value is the memory's utility moved by its learned expected effect on the task's family (``memory.value``:
+grounded credits grouped by task family); with no grounded runs in that family it is the utility.
 
 A snapshot of the promoted memories (texts, scopes, weights, and a VectorIndex over the topical ones)
 is cached per Store and rebuilt only when the memories change (``memory_state.generation``); the
@@ -29,6 +32,7 @@ from purpose_desktop.engine.memory.records import (
     effective_trust,
 )
 from purpose_desktop.engine.memory.repo import MemoryRepo
+from purpose_desktop.engine.memory.value import adjusted_utility, family_effects, task_family
 
 _snapshots: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _WORD = re.compile(r"[a-z][a-z0-9_+#.-]*")
@@ -42,10 +46,11 @@ class Retrieved:
     kind: str
     text: str
     relevance: float
-    weight: float  # effective trust × utility
+    weight: float  # effective trust × value (utility moved by the expected effect on this task's family)
     score: float  # relevance × weight
     tokens: int
     forced: bool = False  # put in by a replay's "with" arm, not by ranking
+    effect: float | None = None  # learned expected effect on this task's family (None: no grounded runs yet)
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -97,6 +102,30 @@ class _Snapshot:
             [groups.setdefault(m.scope.key(), len(groups)) for m in topical], dtype=np.int64
         )
         self.group_scopes = [Scope(*k) for k in groups]
+        self._effects: dict | None = None  # family → memory id → (effect, n), read once per generation
+        self._family_weights: dict[str, np.ndarray] = {}
+
+    def effects(self, store) -> dict:
+        if self._effects is None:
+            self._effects = family_effects(store)
+        return self._effects
+
+    def weights_for(self, family: str, store) -> np.ndarray:
+        """``weights`` with each memory's utility moved by its expected effect on ``family``."""
+        cached = self._family_weights.get(family)
+        if cached is None:
+            per = self.effects(store).get(family, {})
+            cached = self.weights
+            if per and len(self.topical):
+                cached = np.array(
+                    [
+                        m.effective_trust * adjusted_utility(m.utility, per[m.id][0]) if m.id in per else w
+                        for m, w in zip(self.topical, self.weights, strict=True)
+                    ],
+                    dtype=np.float32,
+                )
+            self._family_weights[family] = cached
+        return cached
 
     def mask(self, role: str | None, tools: frozenset[str], tags: frozenset[str]) -> np.ndarray:
         match = np.array([s.matches(role, tools, tags) for s in self.group_scopes], dtype=bool)
@@ -193,14 +222,16 @@ class MemoryRetriever:
         role = (role or "").lower() or None
         excluded = set(exclude) | {m.id for m in include}
         snap = snapshot(self.store)
+        family = task_family(task)
+        effects = snap.effects(self.store).get(family, {})
         ranked: list[Retrieved] = []
         for m in include:
             if m.scope.matches(role, tools, tags):
-                ranked.append(self._retrieved(m, 1.0, forced=True))
+                ranked.append(self._retrieved(m, 1.0, forced=True, effect=effects.get(m.id)))
         candidates: list[Retrieved] = []
         for m in snap.always:
             if m.id not in excluded and m.scope.matches(role, tools, tags):
-                candidates.append(self._retrieved(m, ALWAYS_RELEVANCE))
+                candidates.append(self._retrieved(m, ALWAYS_RELEVANCE, effect=effects.get(m.id)))
         if snap.ids:
             mask = snap.mask(role, tools, tags)
             rows = [snap.row_of[i] for i in excluded if i in snap.row_of]
@@ -210,10 +241,10 @@ class MemoryRetriever:
             if mask.any():
                 q = query_vector if query_vector is not None else self._query_vector(task)
                 floors = np.where(snap.task_bound, self.policy.min_relevance_case, self.policy.min_relevance)
-                for hit in snap.index.search(
-                    q, top_k, weights=snap.weights, mask=mask, min_similarity=floors
-                ):
-                    candidates.append(self._retrieved(snap.topical[hit.row], hit.similarity))
+                weights = snap.weights_for(family, self.store)
+                for hit in snap.index.search(q, top_k, weights=weights, mask=mask, min_similarity=floors):
+                    m = snap.topical[hit.row]
+                    candidates.append(self._retrieved(m, hit.similarity, effect=effects.get(m.id)))
         candidates.sort(key=lambda r: (-r.score, r.memory_id))
         chosen, used = [], 0
         for r in ranked + candidates:
@@ -225,8 +256,11 @@ class MemoryRetriever:
             used += r.tokens
         return chosen
 
-    def _retrieved(self, m: Memory, relevance: float, *, forced: bool = False) -> Retrieved:
-        weight = m.effective_trust * m.utility
+    def _retrieved(
+        self, m: Memory, relevance: float, *, forced: bool = False, effect: tuple[float, int] | None = None
+    ) -> Retrieved:
+        value = adjusted_utility(m.utility, effect[0]) if effect else m.utility
+        weight = m.effective_trust * value
         return Retrieved(
             m.id,
             m.kind,
@@ -236,4 +270,5 @@ class MemoryRetriever:
             round(relevance * weight, 4),
             self.count_tokens(m.text),
             forced,
+            effect[0] if effect else None,
         )

@@ -2,7 +2,8 @@
 
 Each is built by :class:`~purpose_desktop.engine.core.Engine` and hung on it (Anki's ``col.decks`` style):
 ``engine.model_files``, ``engine.config``, ``engine.teams``, ``engine.runs``, ``engine.memories``,
-``engine.diagnostics``, ``engine.mcp``. They name Engine only for typing.
+``engine.diagnostics``, ``engine.replays`` (re-tests in the background), ``engine.mcp``. They name Engine only
+for typing.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from purpose_desktop.engine.services.diagnostics import Diagnostics, PrivacyRepo
 from purpose_desktop.engine.services.mcp import McpManager, McpServerRow, McpToolRow
 from purpose_desktop.engine.services.memories import MemoryDecision, MemoryList, MemoryManager
 from purpose_desktop.engine.services.models import ModelFiles, ModelRow, ModelsReport, ModelSummary
+from purpose_desktop.engine.services.replays import ReplayQueue, ReplayQueueStatus
 from purpose_desktop.engine.services.runs import RunHistory
 from purpose_desktop.engine.services.settings import ConfigManager, SettingsSnapshot
 from purpose_desktop.engine.services.teams import TeamCatalog, TeamManager, TeamSummary
@@ -29,6 +31,8 @@ __all__ = [
     "ModelSummary",
     "ModelsReport",
     "PrivacyReport",
+    "ReplayQueue",
+    "ReplayQueueStatus",
     "Protection",
     "RunHistory",
     "SettingsSnapshot",

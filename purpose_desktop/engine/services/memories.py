@@ -40,12 +40,15 @@ class MemoryManager:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def bank(self):
-        """A MemoryBank on the engine's store with the person's policy (auto-promotion from the settings)."""
+    def bank(self, store=None):
+        """A MemoryBank on the engine's store (or ``store``: the replay thread's own connection to the same
+        file) with the person's policy (auto-promotion from the settings)."""
         from purpose_desktop.engine.memory.api import MemoryBank
         from purpose_desktop.engine.memory.records import MemoryPolicy
 
-        return MemoryBank(self._engine.store, MemoryPolicy(auto_promote=self._engine.settings.auto_promote))
+        return MemoryBank(
+            store or self._engine.store, MemoryPolicy(auto_promote=self._engine.settings.auto_promote)
+        )
 
     def list(
         self, *, status: str | None = None, kind: str | None = None, limit: int | None = None
@@ -78,7 +81,9 @@ class MemoryManager:
         for mid in memory_ids:
             try:
                 before = bank.get(mid)
+                replaced: list[tuple[str, str]] = []
                 if action == "approve":
+                    replaced = _statuses(bank, _evolved_from(before))
                     after = bank.approve(mid, reason=reason)
                 elif action == "reject":
                     after = bank.reject(mid, reason=reason)
@@ -103,6 +108,8 @@ class MemoryManager:
                 continue
             done.append(after)
             previous.append((before.id, before.status))
+            # an approved merge/split archived the lessons it replaces: one Undo brings them back too
+            previous += [(rid, st) for rid, st in replaced if bank.get(rid).status != st]
         return MemoryDecision(action, tuple(done), tuple(previous), tuple(failed))
 
     def undo(self, previous) -> MemoryDecision:
@@ -114,6 +121,17 @@ class MemoryManager:
             done.append(bank.undo(mid))
             back.append((mid, before.status))
         return MemoryDecision("undo", tuple(done), tuple(back))
+
+    def evolve(self, *, model: Any = LOADED, limit: int = 3) -> list:
+        """Propose merges of near-duplicate lessons, splits of lessons that help one kind of task and hurt
+        another, and retirements of lessons whose utility keeps falling — each lands in review (a list of
+        ``learning.evolution.Proposal``). ``model``: LOADED (the engine's, when one is loaded) writes merged
+        lessons; None joins them."""
+        from purpose_desktop.engine.learning.evolution import evolve
+
+        if model is LOADED:
+            model = self._engine.model
+        return evolve(self.bank(), model=model, limit=limit)
 
     def edit(self, memory_id: str, text: str, reason: str = ""):
         """New text: scanned again and back to review."""
@@ -133,20 +151,22 @@ class MemoryManager:
         n: int | None = None,
         progress: Callable[[Any], None] | None = None,
         cancel: CancelToken | None = None,
+        store=None,
     ):
         """Replay A/B test now with the saved ``team`` (name or id), the team ``purpose`` builds, or — when
         neither is named — the team whose run produced the memory (the default coding team if none was recorded).
 
+        ``store``: the connection to use (the replay thread passes its own; default the engine's).
         ``model``: LOADED (the Engine's model; ModelError while none is loaded) or a model spec / object
         for the team (None: the team's default). Returns the ReplayEvidence (status "cancelled" when stopped).
         """
         from purpose_desktop.engine.learning.replay import retest
 
-        arm = self.replay_arm(team=team, purpose=purpose, model=model, memory_id=memory_id)
+        arm = self.replay_arm(team=team, purpose=purpose, model=model, memory_id=memory_id, store=store)
         kwargs: dict[str, Any] = {"progress": progress, "cancel": cancel}
         if n is not None:
             kwargs["n"] = n
-        return retest(self.bank(), memory_id, arm, **kwargs)
+        return retest(self.bank(store), memory_id, arm, **kwargs)
 
     def replay_arm(
         self,
@@ -155,6 +175,7 @@ class MemoryManager:
         purpose: str | None = None,
         model: Any = LOADED,
         memory_id: str | None = None,
+        store=None,
     ):
         """The runner a re-test replays past tasks with (the one place the replay arm is built): the named
         ``team``, else the team ``purpose`` builds, else the team that produced ``memory_id``, else the default."""
@@ -162,6 +183,7 @@ class MemoryManager:
         from purpose_desktop.engine.agents.team import Team
 
         engine = self._engine
+        store = store or engine.store
         if model is LOADED:
             model = engine.model
             if model is None:
@@ -170,7 +192,27 @@ class MemoryManager:
                     "Wait for it to load.",
                 )
         if team:
-            return replay_arm(engine.store, model=model, team=Team.load(team, store=engine.store, model=model))
+            return replay_arm(store, model=model, team=Team.load(team, store=store, model=model))
         if purpose is None and memory_id is not None:
-            return replay_arm_for_memory(engine.store, memory_id, model=model)
-        return replay_arm(engine.store, model=model, purpose=purpose or DEFAULT_PURPOSE)
+            return replay_arm_for_memory(store, memory_id, model=model)
+        return replay_arm(store, model=model, purpose=purpose or DEFAULT_PURPOSE)
+
+
+def _evolved_from(m) -> list[str]:
+    """The lessons a proposed merge or split was made from (what approving it replaces)."""
+    return [
+        old_id
+        for p in m.provenance
+        if p.get("source") == "evolution" and p.get("action") in ("merge", "split")
+        for old_id in p.get("of") or []
+    ]
+
+
+def _statuses(bank, ids) -> list[tuple[str, str]]:
+    out = []
+    for mid in ids:
+        try:
+            out.append((mid, bank.get(mid).status))
+        except Exception:  # gone: nothing to bring back
+            continue
+    return out

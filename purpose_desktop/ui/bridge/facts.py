@@ -67,6 +67,9 @@ class BridgeFacts(QObject):
     sig_memory_retest_cancelled = Signal(str, object)
     #: (re-test request id, ErrorInfo) the replay could not run (no model, no past tasks …).
     sig_memory_retest_failed = Signal(str, object)
+    #: (ReplayQueueStatus) the background re-test queue changed: what runs, what waits, paused or not.
+    #: Emitted from the replay thread; panes receive it queued on the GUI thread.
+    sig_replay_status_changed = Signal(object)
     # -- vault indexing (vault thread) -------------------------------------------------------------
     #: (index request id, IndexProgress) files and chunks done, rate, time left.
     sig_vault_index_progressed = Signal(str, object)

@@ -194,6 +194,8 @@ class MemoryDetail(QScrollArea):
                 box.addWidget(link)
             else:
                 box.addWidget(_text(str(p.get("source") or "unknown").capitalize()))
+            if p.get("why"):  # what produced an evolution or hindsight proposal, in plain words
+                box.addWidget(_text(f"Proposed because {p['why']}.", "mutedText"))
         if (m.get("strength") or 1) > 1:
             box.addWidget(
                 _text(f"Learned {m['strength']} times (the same lesson strengthens one memory)", "mutedText")
@@ -241,6 +243,7 @@ class MemoryDetail(QScrollArea):
                 f"utility {m.get('utility', 0):.2f} · trust {m.get('effective_trust', m.get('trust', 0)):.2f}"
             )
         )
+        box.addWidget(_text(expected_effect_line(m.get("expected_effect")), "mutedText"))
         credits = list(reversed(m.get("credits") or []))
         if credits:
             spark = Sparkline()
@@ -263,3 +266,15 @@ class MemoryDetail(QScrollArea):
             )
         self._layout.addWidget(frame)
         self._layout.addStretch(1)
+
+
+def expected_effect_line(effects) -> str:
+    """What retrieval learned about this memory per kind of task, from grounded runs only."""
+    if not effects:
+        return "Expected effect: not learned yet (needs grounded runs that used it: tests, checks or examples)."
+    parts = []
+    for e in effects[:4]:
+        sign = "+" if e["effect"] >= 0 else "−"
+        runs = f"{e['n']} grounded run{'s' if e['n'] != 1 else ''}"
+        parts.append(f"{sign}{abs(e['effect']):.2f} on {e['family']} tasks ({runs})")
+    return "Expected effect: " + "; ".join(parts) + ". Retrieval ranks it by this for that kind of task."

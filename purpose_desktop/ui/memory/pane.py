@@ -33,6 +33,7 @@ from purpose_desktop.ui.memory.detail import (
     KIND_LABELS,
     MemoryDetail,
 )
+from purpose_desktop.ui.memory.replay_bar import ReplayQueueBar
 from purpose_desktop.ui.memory.table_model import MemoryTableModel
 from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.widgets import BusyBar, EmptyState, PaneHeader
@@ -80,6 +81,7 @@ class MemoryReviewPane(QWidget):
         b.sig_memory_retest_cancelled.connect(lambda rid, ev: self._on_retest_ended(rid, ev, True))
         b.sig_team_run_finished.connect(lambda *_: self.refresh())
         b.sig_memory_retest_failed.connect(self._on_retest_failed)
+        b.sig_replay_status_changed.connect(self._on_queue_status)
 
     # -- layout -----------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -95,6 +97,12 @@ class MemoryReviewPane(QWidget):
             "Teach…", "Add a preference of your own, e.g. “Always add type hints”"
         )
         self.teach_button.clicked.connect(self.teach)
+        self.evolve_button = header.add_button(
+            "Propose tidy-ups",
+            "Propose merging near-duplicate lessons, splitting lessons that help one kind of task and hurt "
+            "another, and retiring lessons whose utility keeps falling. Each proposal waits here for you.",
+        )
+        self.evolve_button.clicked.connect(self.evolve)
         self.undo_button = header.add_button("Undo", "Undo the last decision (Ctrl+Z)")
         self.undo_button.clicked.connect(self.undo)
         self.undo_button.setEnabled(False)
@@ -166,6 +174,9 @@ class MemoryReviewPane(QWidget):
         self.retest_busy = BusyBar(cancellable=True)
         self.retest_busy.sig_cancel_requested.connect(self.cancel_retest)
         rv.addWidget(self.retest_busy)
+        self.queue_bar = ReplayQueueBar(name_of=self._short_text)
+        self.queue_bar.sig_pause_requested.connect(self.pause_retests)
+        rv.addWidget(self.queue_bar)
         self.detail = MemoryDetail()
         self.detail.sig_run_clicked.connect(self.sig_run_open_requested)
         rv.addWidget(self.detail, 1)
@@ -297,6 +308,7 @@ class MemoryReviewPane(QWidget):
             self.tabs.setCurrentIndex(len(TABS) - 1)
         row = self.model.row_of(memory_id)
         if row >= 0:
+            self.table.clearSelection()  # show this one, not this one as well
             self.table.selectRow(row)
             self.table.scrollTo(self.model.index(row, 0))
         else:
@@ -361,7 +373,7 @@ class MemoryReviewPane(QWidget):
 
     def _start_retest(self, memory_id: str) -> None:
         self._retest = self._bridge.retest_memory(memory_id)
-        self.retest_busy.start("Replaying past tasks with and without it…")
+        self.retest_busy.start("Replaying past tasks with and without it, in the background (chat keeps working)…")
         self._update_buttons()
 
     def cancel_retest(self) -> None:
@@ -369,6 +381,50 @@ class MemoryReviewPane(QWidget):
             self._bridge.stop(self._retest)
             self.retest_busy.label.setText("Stopping…")
             self.retest_busy.cancel_button.setEnabled(False)
+
+    def evolve(self) -> None:
+        """Ask for merge, split and retirement proposals; they land in To review like any lesson."""
+        self.evolve_button.setEnabled(False)
+
+        def done(proposals) -> None:
+            self.evolve_button.setEnabled(True)
+            if not proposals:
+                self.sig_status.emit("Nothing to tidy: no near-duplicate, split or fading lessons right now.", 4000)
+                return
+            counts: dict[str, int] = {}
+            for p in proposals:
+                counts[p.action] = counts.get(p.action, 0) + 1
+            what = ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
+            self.sig_status.emit(f"{len(proposals)} proposal(s) wait in To review: {what}.", 6000)
+            self.refresh()
+
+        EngineOp(self, lambda e: e.memories.evolve(), what="proposing tidy-ups").success(done).failure(
+            lambda err: (self.evolve_button.setEnabled(True), self._on_failed(err))
+        ).run(self._bridge)
+
+    def pause_retests(self, pause: bool) -> None:
+        """Pause (the re-test in progress starts over later) or resume the background re-tests."""
+        self._op(
+            (lambda e: e.replays.pause()) if pause else (lambda e: e.replays.resume()),
+            "pausing re-tests" if pause else "resuming re-tests",
+            lambda _r: self.sig_status.emit("Re-tests paused." if pause else "Re-tests resumed.", 2000),
+        )
+
+    def _short_text(self, memory_id: str) -> str | None:
+        row = self.model.row_of(memory_id)
+        m = self.model.memory(row) if row >= 0 else None
+        if m is None:
+            return None
+        text = " ".join(m.text.split())
+        return text if len(text) <= 40 else text[:39] + "…"
+
+    def _on_queue_status(self, status) -> None:
+        before = self.queue_bar.status
+        self.queue_bar.show_status(status)
+        if before is None or self._retest is not None:
+            return
+        if status.finished > before.finished or status.proposed > before.proposed:
+            self.refresh()  # an idle-time re-test stored evidence, or tidy-ups were proposed
 
     def undo(self) -> None:
         decision, self._undo = self._undo, None

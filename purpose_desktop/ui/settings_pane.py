@@ -266,6 +266,7 @@ class SettingsPane(QWidget):
         super().showEvent(event)
         if self._bridge.running:
             self._list_teams()  # teams saved or deleted in the Team pane since
+            self.tools_section.refresh()  # "always allow" chosen in an approval prompt since
         if not self._privacy_checked and self._bridge.running:
             self._privacy_checked = True
             self.check_privacy()

@@ -31,7 +31,6 @@ class ToolCallAsk:
     tool: str
     arguments: dict[str, Any]
     description: str = ""
-    role: str = ""
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     _event: threading.Event = field(default_factory=threading.Event, repr=False)
     _decision: str = field(default=DENY, repr=False)

@@ -236,3 +236,28 @@ def test_stopping_the_run_while_the_prompt_is_open_denies_and_closes_it(qtbot, m
     assert ask.decision == DENY
     qtbot.waitUntil(lambda: _open_dialog(pane) is None, timeout=5000)
     assert not log.exists()  # the call never ran
+
+
+def test_the_approval_prompt_keyboard(qtbot):
+    from PySide6.QtTest import QTest
+
+    enter = ToolCallAsk("demo", "add", {"a": 1, "b": 1})
+    dialog = ToolApprovalDialog(enter)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    qtbot.keyClick(dialog.allow_button, Qt.Key.Key_Return)
+    assert enter.decision == "allow"
+
+    always = ToolCallAsk("demo", "add", {"a": 1, "b": 1})
+    dialog = ToolApprovalDialog(always)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.activateWindow()
+    QTest.keyClick(
+        dialog.windowHandle(),
+        Qt.Key.Key_A,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    assert always.decision == ALWAYS

@@ -363,6 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     from purpose_desktop import cli_backup
 
     cli_backup.add_parser(sub)
+    from purpose_desktop import cli_mcp
+
+    cli_mcp.register(sub)
 
     shots = sub.add_parser(
         "screenshots",

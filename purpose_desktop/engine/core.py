@@ -18,6 +18,7 @@ from purpose_desktop.engine.models.gguf import GGUFInfo
 from purpose_desktop.engine.services import (
     ConfigManager,
     Diagnostics,
+    McpManager,
     MemoryManager,
     ModelFiles,
     RunHistory,
@@ -80,6 +81,7 @@ class Engine:
         self.diagnostics = Diagnostics(self)
         self.chat_loop = ChatLoop(self)
         self.backups = Backups(self)
+        self.mcp = McpManager(self)
         self.replays = ReplayQueue(self)
 
     @property

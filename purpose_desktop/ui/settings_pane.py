@@ -1,4 +1,4 @@
-"""SettingsPane: data folder, default team, auto-promotion, theme, and the privacy panel (sandbox protections)."""
+"""SettingsPane: data folder, default team, auto-promotion, chat, MCP tools, theme, and the privacy panel."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from purpose_desktop.engine.services import PrivacyReport, SettingsSnapshot, Tea
 from purpose_desktop.ui import theme
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
 from purpose_desktop.ui.chat.messages import Banner
+from purpose_desktop.ui.mcp_section import McpToolsSection
 from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.widgets import BusyBar, PaneHeader
 
@@ -284,6 +285,11 @@ class SettingsPane(QWidget):
         box.addLayout(row)
         column.addWidget(card)
 
+        # Tools (MCP servers)
+        self.tools_section = McpToolsSection(self._bridge)
+        self.tools_section.sig_status.connect(self.sig_status)
+        column.addWidget(self.tools_section)
+
         # Appearance
         card, box = _section("Appearance")
         row = QHBoxLayout()
@@ -347,6 +353,7 @@ class SettingsPane(QWidget):
             self._on_snapshot
         ).run(self._bridge)
         self._list_teams()
+        self.tools_section.refresh()
 
     def _list_teams(self) -> None:
         EngineOp(self, lambda e: e.teams.catalog(), what="listing teams").success(self._on_teams).run(
@@ -358,6 +365,7 @@ class SettingsPane(QWidget):
         super().showEvent(event)
         if self._bridge.running:
             self._list_teams()  # teams saved or deleted in the Team pane since
+            self.tools_section.refresh()  # "always allow" chosen in an approval prompt since
         if not self._privacy_checked and self._bridge.running:
             self._privacy_checked = True
             self.check_privacy()

@@ -205,6 +205,9 @@ class Team:
         self.memory_policy = memory_policy or MemoryPolicy()
         self.learn = learn
         self.spark_options = dict(spark_options or {})
+        #: The MCP servers (and approval gate) for roles' ``mcp:server/tool`` tools; None: from the settings,
+        #: with nobody to ask (calls not marked "always allow" do not run).
+        self.mcp = None
 
     @property
     def name(self) -> str:
@@ -224,7 +227,7 @@ class Team:
     def _tools_for(self, role: RoleSpec) -> list:
         from purpose_desktop.engine.agents.toolbox import tools_by_name
 
-        chosen = tools_by_name(role.tools, store=self.store)
+        chosen = tools_by_name(role.tools, store=self.store, mcp=self.mcp)
         names = {t.name for t in chosen}
         return chosen + [t for t in self.extra_tools if t.name not in names]
 

@@ -8,11 +8,12 @@ from pathlib import Path
 TOOL_NAMES = ("python", "calculator", "files", "vault")
 
 
-def tools_by_name(names: Iterable[str], workspace: Path | None = None, store=None) -> list:
+def tools_by_name(names: Iterable[str], workspace: Path | None = None, store=None, mcp=None) -> list:
     """Fresh tool objects for the names in a role template; unknown names raise ValueError.
 
     ``vault`` searches the person's Vault in ``store`` (the default database when None); its
-    flagged passages never reach the agent.
+    flagged passages never reach the agent. ``mcp:server/tool`` names come from ``mcp`` (an McpAccess;
+    None: the servers in the settings, with nobody to approve calls), see engine/mcp.
     """
     from purpose_desktop.engine.tools import CalculatorTool, PythonExecTool, ReadFileTool, WriteFileTool
 
@@ -29,6 +30,12 @@ def tools_by_name(names: Iterable[str], workspace: Path | None = None, store=Non
                 out.append(ReadFileTool(workspace))
             if name in ("files", "write_file"):
                 out.append(WriteFileTool(workspace))
+        elif name.startswith("mcp:"):
+            from purpose_desktop.engine.mcp import McpAccess
+
+            if mcp is None:
+                mcp = McpAccess.from_settings()
+            out.append(mcp.tool(name))
         elif name == "vault":
             from purpose_desktop.engine.vault import Vault
 

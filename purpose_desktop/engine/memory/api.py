@@ -208,6 +208,12 @@ class MemoryBank:
             text, kind=kind, scope=scope, provenance={"source": TAUGHT_BY_USER}, actor="user", taught=True
         )
 
+    def find_duplicate(self, text: str) -> tuple[Memory | None, float | None]:
+        """The memory ``text`` would merge into if submitted (same text, or a near-duplicate), without
+        changing anything — for callers (MCP proposals) that must not strengthen what exists."""
+        text = redact(check_text(text)).text
+        return self._duplicate(text, similarity.embed([text])[0])
+
     def _duplicate(self, text: str, vector: np.ndarray) -> tuple[Memory | None, float | None]:
         same = self.repo.by_hash(content_hash(text))
         if same is not None:

@@ -2,12 +2,14 @@
 
 Each is built by :class:`~purpose_desktop.engine.core.Engine` and hung on it (Anki's ``col.decks`` style):
 ``engine.model_files``, ``engine.config``, ``engine.teams``, ``engine.runs``, ``engine.memories``,
-``engine.diagnostics``, ``engine.replays`` (re-tests in the background). They name Engine only for typing.
+``engine.diagnostics``, ``engine.replays`` (re-tests in the background), ``engine.mcp``. They name Engine only
+for typing.
 """
 
 from __future__ import annotations
 
 from purpose_desktop.engine.services.diagnostics import Diagnostics, PrivacyReport, Protection
+from purpose_desktop.engine.services.mcp import McpManager, McpServerRow, McpToolRow
 from purpose_desktop.engine.services.memories import MemoryDecision, MemoryList, MemoryManager
 from purpose_desktop.engine.services.models import ModelFiles, ModelRow, ModelsReport, ModelSummary
 from purpose_desktop.engine.services.replays import ReplayQueue, ReplayQueueStatus
@@ -18,6 +20,9 @@ from purpose_desktop.engine.services.teams import TeamCatalog, TeamManager, Team
 __all__ = [
     "ConfigManager",
     "Diagnostics",
+    "McpManager",
+    "McpServerRow",
+    "McpToolRow",
     "MemoryDecision",
     "MemoryList",
     "MemoryManager",

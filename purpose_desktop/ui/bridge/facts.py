@@ -53,6 +53,9 @@ class BridgeFacts(QObject):
     sig_team_run_finished = Signal(str, object)
     #: (run request id, RunResult) the run was stopped; steps so far are kept in the trace.
     sig_team_run_cancelled = Signal(str, object)
+    #: (run request id, ToolCallAsk) a role wants to call an MCP tool; the run waits until the GUI calls
+    #: ``ask.answer("allow" | "always" | "deny")`` (a stopped run answers "deny" itself).
+    sig_tool_approval_requested = Signal(str, object)
     #: (run request id, ErrorInfo) the run failed.
     sig_team_run_failed = Signal(str, object)
     # -- memory re-tests ---------------------------------------------------------------------------

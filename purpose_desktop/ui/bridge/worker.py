@@ -147,6 +147,11 @@ class EngineWorker(BridgeFacts):
 
     @Slot(object)
     def on_team_run_requested(self, req: RunTeamRequest) -> None:
+        def ask(question, cancel) -> str:
+            # The engine thread waits here; the GUI answers the question object itself (any thread).
+            self.sig_tool_approval_requested.emit(req.id, question)
+            return question.wait(cancel or req.cancel)
+
         def run() -> None:
             result = self._require_engine().teams.run(
                 req.spec,
@@ -155,6 +160,7 @@ class EngineWorker(BridgeFacts):
                 mode=req.mode,
                 cancel=req.cancel,
                 on_event=lambda event: self.sig_run_event_received.emit(req.id, event),
+                approve_tool=ask,
             )
             fact = self.sig_team_run_cancelled if result.status == "cancelled" else self.sig_team_run_finished
             fact.emit(req.id, result)

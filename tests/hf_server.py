@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import mmap
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -33,6 +34,7 @@ class Hub:
     served_ranges: list[str] = field(default_factory=list)  # Range headers of GETs that sent bytes
     bytes_sent: int = 0
     drop_after: int | None = None
+    throttle_s: float = 0.0  # sleep after each 1 MiB sent (a slow link, so a test can pause mid-download)
     no_lfs: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -128,6 +130,8 @@ class _Handler(BaseHTTPRequestHandler):
                 with self.hub.lock:
                     self.hub.bytes_sent += end - pos
                 pos = end
+                if self.hub.throttle_s:
+                    time.sleep(self.hub.throttle_s)
         except (BrokenPipeError, ConnectionResetError):
             return
         if limit < size:

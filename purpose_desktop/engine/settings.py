@@ -48,6 +48,7 @@ class EngineSettings:
     chat_uses_memory: bool = True  # chat answers see the lessons the person approved
     chat_uses_vault: bool = True  # chat answers see (and cite) the best Vault excerpts
     chat_vault_k: int = 3  # how many Vault excerpts a chat answer may use at most
+    first_run_done: bool = False  # the first-run guide was answered (never shown again)
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -161,6 +162,7 @@ _VALIDATORS = {
     "chat_uses_memory": lambda v: _check_bool("chat_uses_memory", v),
     "chat_uses_vault": lambda v: _check_bool("chat_uses_vault", v),
     "chat_vault_k": _int_in("chat_vault_k", CHAT_VAULT_K_RANGE, optional=False),
+    "first_run_done": lambda v: _check_bool("first_run_done", v),
 }
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(EngineSettings))
 

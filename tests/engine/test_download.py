@@ -279,3 +279,13 @@ def test_a_pulled_model_loads_and_answers(hub):
             settings=GenerationSettings(max_tokens=8, temperature=0.0, seed=1),
         )
     assert reply.n_tokens > 0 and reply.text.strip()
+
+
+def test_privacy_report_says_when_the_app_last_went_online_and_why(hub):
+    from purpose_desktop.engine.services.diagnostics import PrivacyReport
+
+    assert PrivacyReport(()).last_online == "This app has not gone online."
+    dl.pull(f"hf:{REPO}/smol.gguf")
+    report = PrivacyReport((), network=tuple(netlog.events()))
+    assert report.last_online.startswith("Last online ") and "model download from 127.0.0.1" in report.last_online
+    assert [e.outcome.split(":")[0] for e in report.network] == ["done", "started"]

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QTableView,
     QTabWidget,
@@ -263,6 +264,7 @@ class ModelsPane(QWidget):
         self.forget_button.clicked.connect(self.forget_selected)
         detail.addWidget(self.forget_button, 0, Qt.AlignmentFlag.AlignVCenter)
         detail.addWidget(self.use_button, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.detail.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)  # never clipped in the tab
         local_box.addWidget(self.detail)
 
         # How the model is loaded.

@@ -287,5 +287,8 @@ def test_privacy_report_says_when_the_app_last_went_online_and_why(hub):
     assert PrivacyReport(()).last_online == "This app has not gone online."
     dl.pull(f"hf:{REPO}/smol.gguf")
     report = PrivacyReport((), network=tuple(netlog.events()))
-    assert report.last_online.startswith("Last online ") and "model download from 127.0.0.1" in report.last_online
+    assert (
+        report.last_online.startswith("Last online ")
+        and "model download from 127.0.0.1" in report.last_online
+    )
     assert [e.outcome.split(":")[0] for e in report.network] == ["done", "started"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
@@ -150,24 +151,30 @@ class DownloadWorker(QObject):
     def start(self) -> None:
         self.thread.start()
 
+    def _emit(self, name: str, value: Any) -> None:
+        # The window may close mid-download: its panel (and this object) are gone, the thread is not.
+        if shiboken6.isValid(self):
+            getattr(self, name).emit(value)
+        else:
+            self.cancel.set()
+
     def _run(self) -> None:
         try:
             result = dl.pull(
                 self.source,
                 accept_license=self.accept_license,
                 cancel=self.cancel,
-                on_progress=self.sig_progress.emit,
+                on_progress=lambda p: self._emit("sig_progress", p),
             )
         except dl.DownloadCancelled as exc:
-            self.sig_paused.emit(exc)
+            self._emit("sig_paused", exc)
         except PurposeError as exc:
-            self.sig_failed.emit(exc)
+            self._emit("sig_failed", exc)
         except Exception as exc:  # a bug must still reach the person, not die in a thread
-            self.sig_failed.emit(
-                PurposeError(f"The download failed: {exc}", "Try again; see the log for details.")
-            )
+            err = PurposeError(f"The download failed: {exc}", "Try again; see the log for details.")
+            self._emit("sig_failed", err)
         else:
-            self.sig_finished.emit(result)
+            self._emit("sig_finished", result)
 
 
 class CatalogPanel(QFrame):
@@ -341,6 +348,8 @@ class CatalogPanel(QFrame):
         self.worker.sig_finished.connect(self._on_finished)
         self.worker.sig_failed.connect(self._on_failed)
         self.worker.sig_paused.connect(self._on_paused)
+        token = self.worker.cancel
+        self.destroyed.connect(lambda *_: token.set())  # closing the window pauses (the .part is kept)
         self.progress.setValue(0)
         self.progress_text.setText(f"Connecting for {e.name}…")
         self.model.set_status(e.id, "connecting…")

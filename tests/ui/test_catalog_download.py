@@ -179,3 +179,22 @@ def test_settings_privacy_panel_says_when_the_app_last_went_online(qtbot, make_a
     qtbot.waitUntil(lambda: "Last online" in pane.network_label.text(), timeout=60_000)
     assert "model download from hub.example" in pane.network_label.text()
     assert "secret" not in pane.network_label.toolTip() and "token" not in pane.network_label.toolTip()
+
+
+def test_closing_the_pane_mid_download_pauses_it_and_keeps_the_part(qtbot, make_app, hub):
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    hub.hub.throttle_s = 0.03
+    app, pane = models_app(qtbot, make_app)
+    panel = pane.catalog
+    panel.select("qwen2.5-coder-0.5b")
+    panel.download_button.click()
+    qtbot.waitUntil(lambda: panel.progress.value() > 20, timeout=60_000)
+    thread = panel.worker.thread
+    panel.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    thread.join(20)
+    assert not thread.is_alive()
+    part = dl.models_dir() / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf.part"
+    assert part.is_file() and part.stat().st_size > 0
+    assert not (dl.models_dir() / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf").exists()

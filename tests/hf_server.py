@@ -36,6 +36,7 @@ class Hub:
     drop_after: int | None = None
     throttle_s: float = 0.0  # sleep after each 1 MiB sent (a slow link, so a test can pause mid-download)
     no_lfs: bool = False
+    no_head: bool = False  # answer HEAD with 405, as some plain web servers do
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(
@@ -68,6 +69,11 @@ class _Handler(BaseHTTPRequestHandler):
         return path, self.hub.files.get(path), False
 
     def do_HEAD(self) -> None:
+        if self.hub.no_head:
+            self.send_response(405)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         self._serve(body=False)
 
     def do_GET(self) -> None:

@@ -292,3 +292,12 @@ def test_privacy_report_says_when_the_app_last_went_online_and_why(hub):
         and "model download from 127.0.0.1" in report.last_online
     )
     assert [e.outcome.split(":")[0] for e in report.network] == ["done", "started"]
+
+
+def test_a_plain_url_on_a_server_without_head_still_downloads(hub, bundled):
+    hub.hub.no_head = True
+    hub.hub.no_lfs = True
+    url = f"{hub.endpoint}/{REPO}/resolve/main/smol.gguf"
+    result = dl.pull(url)
+    assert result.sha256 == bundled[2] and result.verified == "unverified"
+    assert Path(result.path).name == "smol.gguf"

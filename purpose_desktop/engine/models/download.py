@@ -295,6 +295,8 @@ def _probe(src: DownloadSource) -> tuple[int | None, str | None, str | None]:
         headers, status = resp.headers, resp.status
         resp.close()
     except urllib.error.HTTPError as exc:
+        if exc.code in (405, 501):  # a server without HEAD: size and hash come from the GET instead
+            return None, None, None
         if exc.code not in (301, 302, 303, 307, 308):
             raise _http_error(exc, src) from None
         headers, status = exc.headers, exc.code

@@ -52,6 +52,7 @@ class EngineSettings:
     # MCP servers whose tools roles may use: {"name", "command"+"args" | "url", "tools": [listed tools]}.
     mcp_servers: tuple[dict, ...] = ()
     mcp_always_allow: tuple[str, ...] = ()  # "server/tool" calls the person let run without asking
+    first_run_done: bool = False  # the first-run guide was answered (never shown again)
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -206,6 +207,7 @@ _VALIDATORS = {
     "chat_vault_k": _int_in("chat_vault_k", CHAT_VAULT_K_RANGE, optional=False),
     "mcp_servers": _check_mcp_servers,
     "mcp_always_allow": _check_always_allow,
+    "first_run_done": lambda v: _check_bool("first_run_done", v),
 }
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(EngineSettings))
 

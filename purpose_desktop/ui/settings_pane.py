@@ -308,7 +308,8 @@ class SettingsPane(QWidget):
         # Privacy
         card, box = _section(
             "Privacy",
-            "Purpose Desktop makes no network connections. Models run on this computer, and your chats, "
+            "Purpose Desktop makes no network connections unless you ask it to download a model. Models "
+            "run on this computer, and your chats, "
             "runs, memories and documents never leave the data folder above. Nothing is uploaded, and "
             "there is no telemetry.",
         )
@@ -317,6 +318,9 @@ class SettingsPane(QWidget):
                 "Protections for code that agents run, checked on this computer:", objectName="sectionTitle"
             )
         )
+        self.network_label = QLabel("", objectName="mutedText")  # when the app last went online, and why
+        self.network_label.setWordWrap(True)
+        box.addWidget(self.network_label)
         self.privacy_busy = BusyBar()
         box.addWidget(self.privacy_busy)
         self.protections = QGridLayout()
@@ -417,6 +421,8 @@ class SettingsPane(QWidget):
     def _on_privacy(self, report: PrivacyReport) -> None:
         self._privacy_running = False
         self.recheck_button.setEnabled(True)
+        self.network_label.setText(report.last_online)
+        self.network_label.setToolTip("\n".join(f"{e.at}  {e.reason}  {e.url}  {e.outcome}" for e in report.network))
         while self.protections.count():
             item = self.protections.takeAt(0)
             if item.widget():

@@ -356,6 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     models_list.add_argument("--json", action="store_true")
     models_list.set_defaults(func=cmd_models)
     models.set_defaults(func=cmd_models, json=False)
+    from purpose_desktop import cli_models
+
+    cli_models.add_models_subcommands(models_sub)
 
     run = sub.add_parser("run", help="run a team on a task headless and print the result")
     run.add_argument("task", help="the task, e.g. \"Write a fibonacci function\"")
@@ -382,6 +385,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_memory.register(sub)
     cli_vault.register(sub)
+    from purpose_desktop import cli_backup
+
+    cli_backup.add_parser(sub)
+    from purpose_desktop import cli_mcp
+
+    cli_mcp.register(sub)
+    cli_models.register(sub)
     cli_workspace.register(sub)
     cli_workspace.extend_run(run)
     cli_workspace.extend_chat(chat)

@@ -1,4 +1,4 @@
-"""`purpose-desktop memory …` subcommands: list, show, approve, reject, edit, archive, retest, teach (--json)."""
+"""`purpose-desktop memory …` subcommands: list, show, approve, reject, edit, archive, retest, teach, export, import."""
 
 from __future__ import annotations
 
@@ -77,8 +77,31 @@ def cmd_memory(args: argparse.Namespace) -> int:
             else:
                 print(_show_text(info))
             return 0
+        if command == "export":
+            n = memories_.export(args.file)
+            if args.json:
+                _print_json({"exported": n, "path": args.file})
+            else:
+                print(f"Exported {n} memor{'y' if n == 1 else 'ies'} to {args.file}")
+            return 0
+        if command == "import":
+            report = memories_.import_file(args.file)
+            if args.json:
+                _print_json(report.to_dict())
+            else:
+                print(report.summary())
+                for line in report.problems():
+                    print(f"  {line}", file=sys.stderr)
+                if report.imported:
+                    print("Review them: purpose-desktop memory list --status quarantined")
+            return 0 if not (report.rejected or report.malformed) else 3
         if command == "teach":
-            scope = {"roles": args.roles or [], "tags": args.tags or []}
+            scope = {
+                "roles": (args.role or []) + (args.roles or []),
+                "tools": args.tool or [],
+                "tags": args.tags or [],
+                "project": args.project,
+            }
             result = memories_.teach(args.text, kind=args.kind, scope=scope)
             if args.json:
                 _print_json(result.to_dict())
@@ -90,6 +113,8 @@ def cmd_memory(args: argparse.Namespace) -> int:
             return 1 if result.outcome == "rejected" else 0
         if command == "retest":
             return _retest(args, memories_)
+        if command == "evolve":
+            return _evolve(args, memories_)
         if command == "approve":
             m = bank.approve(args.memory_id, reason=args.reason or "")
         elif command == "reject":
@@ -106,6 +131,26 @@ def cmd_memory(args: argparse.Namespace) -> int:
         print(_line(m))
         if m.status_reason:
             print(f"reason: {m.status_reason}")
+    return 0
+
+
+def _evolve(args, memories) -> int:
+    model = None
+    if args.model:
+        from purpose_desktop.engine.models.backends import resolve_backend
+
+        model = resolve_backend(args.model)
+    proposals = memories.evolve(model=model, limit=args.limit)
+    if args.json:
+        _print_json([p.to_dict() for p in proposals])
+        return 0
+    if not proposals:
+        print("Nothing to propose: no near-duplicate, split or fading lessons right now.")
+        return 0
+    for p in proposals:
+        target = f" → {p.memory_id[:8]}" if p.memory_id else ""
+        print(f"{p.action:<7} {', '.join(i[:8] for i in p.of)}{target}: {p.reason}")
+    print("Each proposal waits in review: purpose-desktop memory list --status quarantined")
     return 0
 
 
@@ -173,8 +218,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     teach = add("teach", "teach a lesson yourself (scanned, then promoted)")
     teach.add_argument("text")
     teach.add_argument("--kind", choices=KINDS, default="user_preference")
-    teach.add_argument("--roles", nargs="*", help="only for these roles (default: all)")
+    teach.add_argument(
+        "--role", action="append", metavar="ROLE", help="only for this role (repeat for several; default: all)"
+    )
+    teach.add_argument("--roles", nargs="*", help=argparse.SUPPRESS)  # the older spelling
+    teach.add_argument("--tool", action="append", metavar="TOOL", help="only when this tool is available")
+    teach.add_argument("--project", metavar="NAME", help="only in this project")
     teach.add_argument("--tags", nargs="*", help="only for tasks mentioning one of these words")
+    export = add("export", "write every memory to a JSONL file (text, kind, scope, provenance, evidence, history)")
+    export.add_argument("file")
+    import_ = add("import", "import a JSONL export: scanned, and every memory lands quarantined for review")
+    import_.add_argument("file")
     retest = add("retest", "A/B replay test: past tasks with and without the memory")
     retest.add_argument("memory_id")
     who = retest.add_mutually_exclusive_group()
@@ -186,4 +240,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     who.add_argument("--team", help="name of a saved team")
     retest.add_argument("--model", help="GGUF file or model id (default: the bundled SmolLM2)")
     retest.add_argument("-n", type=int, default=3, help="runs per arm and task (default 3)")
+    evolve = add(
+        "evolve",
+        "propose merges of near-duplicate lessons, splits and retirements (each waits in review)",
+    )
+    evolve.add_argument("--model", help="GGUF file or model id that writes merged lessons (default: join them)")
+    evolve.add_argument("--limit", type=int, default=3, help="at most this many proposals of each kind")
     memory.set_defaults(func=cmd_memory, memory_command="list", json=False, status=None, kind=None, limit=200)

@@ -13,16 +13,21 @@ from purpose_desktop.engine.chat import context as chat_context
 from purpose_desktop.engine.chat import export as chat_export
 from purpose_desktop.engine.errors import InputError, ModelError
 from purpose_desktop.engine.models import GenerationSettings, LocalModel, resolve_model
+from purpose_desktop.engine.models.gate import ForegroundModel, ModelGate
 from purpose_desktop.engine.models.gguf import GGUFInfo
 from purpose_desktop.engine.services import (
     ConfigManager,
     Diagnostics,
+    McpManager,
     MemoryManager,
     ModelFiles,
     RunHistory,
     TeamManager,
     WorkspaceManager,
 )
+from purpose_desktop.engine.services.backup import Backups
+from purpose_desktop.engine.services.chat_loop import ChatLoop
+from purpose_desktop.engine.services.replays import ReplayQueue
 from purpose_desktop.engine.settings import EngineSettings, load_settings
 from purpose_desktop.engine.store import Message, MessageHit, Store, now_iso
 
@@ -60,7 +65,11 @@ class Engine:
     ) -> None:
         self.settings = settings or load_settings()
         self.store = store or Store()
-        self.model = None
+        # One model in RAM, shared by this thread (foreground: chat, team runs) and the re-test queue's
+        # thread (background): the gate lets a person's request in within one token.
+        self.gate = ModelGate()
+        self._model = None
+        self._model_view = None
         self._model_factory = model_factory or LocalModel
         self._vault_embedder = vault_embedder
         self._vault = None
@@ -71,7 +80,29 @@ class Engine:
         self.runs = RunHistory(self)
         self.memories = MemoryManager(self)
         self.diagnostics = Diagnostics(self)
+        self.chat_loop = ChatLoop(self)
+        self.backups = Backups(self)
+        self.mcp = McpManager(self)
+        self.replays = ReplayQueue(self)
         self.workspace = WorkspaceManager(self)  # the attached project folder, if any
+
+    @property
+    def model(self):
+        """The loaded chat model as this thread uses it (each call takes the model gate in the foreground),
+        or None. Assigning a model (tests assign scripted ones) wraps it the same way."""
+        return self._model_view
+
+    @model.setter
+    def model(self, model) -> None:
+        if isinstance(model, ForegroundModel):
+            model = model.wrapped
+        self._model = model
+        self._model_view = None if model is None else ForegroundModel(model, self.gate)
+
+    @property
+    def raw_model(self):
+        """The loaded model itself, for work that goes through the gate on its own (``BackgroundModel``)."""
+        return self._model
 
     # -- models ---------------------------------------------------------------------------------
     def load_model(self, spec: str | Path | None = None, on_progress: Callable[[str], None] | None = None):
@@ -88,9 +119,12 @@ class Engine:
             n_gpu_layers=self.settings.n_gpu_layers,
             on_progress=on_progress,
         )
-        old, self.model = self.model, model
-        if old is not None:
-            old.close()
+        self.replays.restart_running("the model changed")  # its A/B runs must all use one model
+        with self.gate.foreground():  # a replay call in progress gives the old model up first
+            old, self.model = self._model, model
+            if old is not None:
+                old.close()
+        self.replays.kick()
         log.info("loaded %s in %.2fs", path, time.perf_counter() - started)
         if on_progress:
             on_progress(f"Ready: {model.display_name}")
@@ -201,7 +235,7 @@ class Engine:
             n_ctx=getattr(self.model, "n_ctx", None) or s.n_ctx,
             count_tokens=getattr(self.model, "count_tokens", None),
             vault_factory=self._chat_vault,
-            project=self.workspace.current.key if self.workspace.current else None,
+            project=self.workspace.current.name if self.workspace.current else None,
         )
 
     def warm_up_context(self) -> bool:
@@ -306,7 +340,7 @@ class Engine:
         if message.role != "assistant":
             raise InputError("Only an answer can be marked wrong.", "Pick one of the assistant's replies.")
         feedback = message.meta.get("feedback")
-        if isinstance(feedback, dict) and feedback.get("verdict") == "wrong":
+        if isinstance(feedback, dict) and feedback.get("verdict") in ("wrong", "good"):
             return {"message_id": message.id, "already_marked": True, "memories": []}
         context = message.meta.get("context")
         used = (context or {}).get("memories") if isinstance(context, dict) else None
@@ -357,8 +391,10 @@ class Engine:
         if self._vault is not None:
             vault, self._vault = self._vault, None
             vault.close()
-        if self.model is not None:
-            self.model.close()
+        self.replays.close()
+        if self._model is not None:
+            with self.gate.foreground():
+                self._model.close()
             self.model = None
         if self.store is not None:
             self.store.close()

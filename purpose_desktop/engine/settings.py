@@ -7,6 +7,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,10 @@ class EngineSettings:
     chat_uses_memory: bool = True  # chat answers see the lessons the person approved
     chat_uses_vault: bool = True  # chat answers see (and cite) the best Vault excerpts
     chat_vault_k: int = 3  # how many Vault excerpts a chat answer may use at most
+    # MCP servers whose tools roles may use: {"name", "command"+"args" | "url", "tools": [listed tools]}.
+    mcp_servers: tuple[dict, ...] = ()
+    mcp_always_allow: tuple[str, ...] = ()  # "server/tool" calls the person let run without asking
+    first_run_done: bool = False  # the first-run guide was answered (never shown again)
     recent_projects: tuple[str, ...] = ()  # project folders opened lately, newest first
 
     def __post_init__(self) -> None:
@@ -69,6 +74,8 @@ class EngineSettings:
         """JSON-safe (tuples become lists)."""
         data = dataclasses.asdict(self)
         data["added_models"] = list(self.added_models)
+        data["mcp_servers"] = [dict(server) for server in self.mcp_servers]
+        data["mcp_always_allow"] = list(self.mcp_always_allow)
         data["recent_projects"] = list(self.recent_projects)
         return data
 
@@ -154,6 +161,43 @@ def _check_bool(name: str, value: Any) -> bool:
     return value
 
 
+MCP_SERVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+
+
+def _check_mcp_servers(value: Any) -> tuple[dict, ...]:
+    """Each server: a unique ``name``, and a stdio ``command`` (+ ``args``) or a streamable-HTTP ``url``."""
+    expected = (
+        'a list of {"name", "command" and "args"} or {"name", "url"} objects (names of letters, digits, '
+        '".", "_" or "-")'
+    )
+    if not isinstance(value, list | tuple):
+        raise _bad("mcp_servers", value, expected)
+    out: list[dict] = []
+    names: set[str] = set()
+    for server in value:
+        if not isinstance(server, dict) or not MCP_SERVER_NAME.match(str(server.get("name", ""))):
+            raise _bad("mcp_servers", value, expected)
+        command, url, args = server.get("command"), server.get("url"), server.get("args", [])
+        has_command = isinstance(command, str) and bool(command.strip())
+        has_url = isinstance(url, str) and url.startswith(("http://", "https://"))
+        if has_command == has_url or server["name"] in names:
+            raise _bad("mcp_servers", value, expected)
+        if not isinstance(args, list | tuple) or not all(isinstance(a, str) for a in args):
+            raise _bad("mcp_servers", value, expected)
+        tools = server.get("tools", [])
+        if not isinstance(tools, list | tuple) or not all(isinstance(t, dict) and t.get("name") for t in tools):
+            raise _bad("mcp_servers", value, expected)
+        names.add(server["name"])
+        out.append({**server, "args": list(args), "tools": [dict(t) for t in tools]})
+    return tuple(out)
+
+
+def _check_always_allow(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and "/" in v for v in value):
+        raise _bad("mcp_always_allow", value, 'a list of "server/tool" names')
+    return tuple(dict.fromkeys(value))
+
+
 _VALIDATORS = {
     "model": _check_model,
     "added_models": _check_added_models,
@@ -169,6 +213,9 @@ _VALIDATORS = {
     "chat_uses_memory": lambda v: _check_bool("chat_uses_memory", v),
     "chat_uses_vault": lambda v: _check_bool("chat_uses_vault", v),
     "chat_vault_k": _int_in("chat_vault_k", CHAT_VAULT_K_RANGE, optional=False),
+    "mcp_servers": _check_mcp_servers,
+    "mcp_always_allow": _check_always_allow,
+    "first_run_done": lambda v: _check_bool("first_run_done", v),
     "recent_projects": lambda v: _check_paths("recent_projects", v),
 }
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(EngineSettings))

@@ -178,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     if window.windowHandle() is not None:
         window.windowHandle().installEventFilter(first_expose)
     app.aboutToQuit.connect(bridge.shutdown)
+    from purpose_desktop.ui.first_run import maybe_show_first_run
+
+    maybe_show_first_run(window, bridge)  # the guide, once, after the engine is up
     bridge.start(args.model)
     try:
         code = app.exec()

@@ -232,7 +232,7 @@ class MainWindow(QMainWindow):
         self.load_progress.setTextVisible(False)
         self.load_progress.hide()
         self.reply_stats = QLabel("", objectName="replyStats")
-        self.reply_stats.setToolTip("Time to first token and generation speed of the last reply")
+        self.reply_stats.setToolTip("Time from Send to the first token, and generation speed, of the last reply")
         self.model_status = QLabel("", objectName="modelStatus")
         bar.addPermanentWidget(self.reply_stats)
         bar.addPermanentWidget(self.load_progress)
@@ -324,6 +324,10 @@ class MainWindow(QMainWindow):
         self.edit_last_action = add("Edit your last message", "Ctrl+Shift+Up", in_chat(pane.edit_last))
         self.regenerate_action = add("Regenerate the reply", "Ctrl+Shift+R", in_chat(pane.regenerate))
         self.mark_wrong_action = add("This reply was wrong…", "Ctrl+Shift+X", in_chat(pane.mark_wrong))
+        self.mark_good_action = add("This reply was good", "Ctrl+Shift+G", in_chat(pane.mark_good))
+        self.teach_reply_action = add(
+            "Teach from the last reply…", "Ctrl+Shift+T", in_chat(pane.teach_from_answer)
+        )
         # Enabled only while a reply streams, so Esc still cancels a rename or closes a menu otherwise.
         self.stop_action = add("Stop the reply", "Esc", pane.stop, enabled=False)
         self.quit_action = add("Quit", QKeySequence.StandardKey.Quit, self.close)
@@ -334,6 +338,7 @@ class MainWindow(QMainWindow):
         groups = (
             (self.new_chat_action, self.search_action, self.export_action),
             (self.copy_reply_action, self.edit_last_action, self.regenerate_action, self.mark_wrong_action),
+            (self.mark_good_action, self.teach_reply_action),
             (self.stop_action, self.focus_input_action),
             (self.quit_action,),
         )

@@ -16,8 +16,10 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QTableView,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -25,6 +27,7 @@ from PySide6.QtWidgets import (
 from purpose_desktop.engine.models.fit import judge_fit
 from purpose_desktop.engine.services import ModelRow, ModelsReport
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo, ModelSummary
+from purpose_desktop.ui.catalog_panel import CatalogPanel
 from purpose_desktop.ui.chat.messages import Banner
 from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.widgets import BusyBar, EmptyState, PaneHeader, human_bytes
@@ -138,6 +141,7 @@ _SOURCES = {
     "ollama": "Ollama",
     "gpt4all": "GPT4All",
     "huggingface": "the Hugging Face cache",
+    "downloaded": "downloaded by Purpose Desktop",
 }
 
 
@@ -175,8 +179,8 @@ class ModelsPane(QWidget):
         layout.setSpacing(8)
         header = PaneHeader(
             "Models",
-            "GGUF models on this computer — bundled, added by you, or found in LM Studio, Ollama, "
-            "GPT4All and the Hugging Face cache. Everything runs locally.",
+            "GGUF models on this computer — bundled, added by you, downloaded here, or found in LM Studio, "
+            "Ollama, GPT4All and the Hugging Face cache. Everything runs locally.",
         )
         self.add_button = header.add_button("Add model…", "Pick a .gguf file on this computer")
         self.add_button.clicked.connect(self.choose_file)
@@ -222,8 +226,21 @@ class ModelsPane(QWidget):
         )
         self.empty.sig_action_triggered.connect(self.choose_file)
         self.empty.hide()
-        body.addWidget(self.table, 3)
-        body.addWidget(self.empty, 3)
+        # Two tabs: the models on this computer (with load settings) and the catalog to download from.
+        self.tabs = QTabWidget(objectName="modelsTabs")
+        local = QWidget()
+        local_box = QVBoxLayout(local)
+        local_box.setContentsMargins(0, 10, 0, 0)
+        local_box.setSpacing(10)
+        self.tabs.addTab(local, "On this computer")
+        self.catalog = CatalogPanel()  # models to download, with a fit verdict and a recommendation
+        self.catalog.sig_status.connect(self.sig_status)
+        self.catalog.sig_model_downloaded.connect(self._on_downloaded)
+        self.catalog.sig_download_started.connect(self.show_catalog)
+        self.tabs.addTab(self.catalog, "Get a model")
+        body.addWidget(self.tabs, 1)
+        local_box.addWidget(self.table, 3)
+        local_box.addWidget(self.empty, 3)
 
         # The selected model: what it is, what it needs, and the buttons for it.
         self.detail = QFrame(objectName="card")
@@ -247,7 +264,8 @@ class ModelsPane(QWidget):
         self.forget_button.clicked.connect(self.forget_selected)
         detail.addWidget(self.forget_button, 0, Qt.AlignmentFlag.AlignVCenter)
         detail.addWidget(self.use_button, 0, Qt.AlignmentFlag.AlignVCenter)
-        body.addWidget(self.detail)
+        self.detail.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)  # never clipped in the tab
+        local_box.addWidget(self.detail)
 
         # How the model is loaded.
         self.load_box = QFrame(objectName="card")
@@ -288,7 +306,7 @@ class ModelsPane(QWidget):
         self.apply_button.clicked.connect(self.apply_load_settings)
         row.addWidget(self.apply_button)
         load.addLayout(row)
-        body.addWidget(self.load_box)
+        local_box.addWidget(self.load_box)
         layout.addLayout(body, 1)
         self._update_detail()
 
@@ -378,6 +396,23 @@ class ModelsPane(QWidget):
             loaded = next((m for m in report.models if self.model.is_loaded(m)), report.models[0])
             self.select(loaded.id)
         self._update_detail()
+
+    def show_catalog(self) -> None:
+        """Bring the “Get a model” tab forward (the first-run guide and a started download do)."""
+        self.tabs.setCurrentWidget(self.catalog)
+
+    def _on_downloaded(self, path: str) -> None:
+        """A catalog download finished: list it and select it, ready for “Use for chat”."""
+
+        def done(report: ModelsReport) -> None:
+            self._on_report(report)
+            row = next((m for m in report.models if _same_file(m.path, path)), None)
+            if row is not None:
+                self.tabs.setCurrentIndex(0)
+                self.select(row.id)
+                self._update_detail()
+
+        self._op(lambda e: e.model_files.scan(), "finding models", done)
 
     def _on_added(self, report: ModelsReport) -> None:
         self._on_report(report)

@@ -1,6 +1,8 @@
-"""SettingsPane: data folder, default team, auto-promotion, theme, and the privacy panel (sandbox protections)."""
+"""SettingsPane: data folder, default team, auto-promotion, chat, MCP tools, theme, and the privacy panel."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
@@ -8,6 +10,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -24,6 +27,7 @@ from purpose_desktop.engine.services import PrivacyReport, SettingsSnapshot, Tea
 from purpose_desktop.ui import theme
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
 from purpose_desktop.ui.chat.messages import Banner
+from purpose_desktop.ui.mcp_section import McpToolsSection
 from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.widgets import BusyBar, PaneHeader
 from purpose_desktop.ui.workspace.recent import RecentProjectsSection
@@ -87,6 +91,101 @@ class SettingsPane(QWidget):
         b.sig_engine_started.connect(self._on_engine_started)
 
     # -- layout -----------------------------------------------------------------------------------
+    def _build_backup_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.backup_button = QPushButton("Back up…", objectName="secondaryButton")
+        self.backup_button.setToolTip("Save the whole data folder to one .zip file (safe while the app runs)")
+        self.backup_button.clicked.connect(lambda: self.backup())
+        self.restore_button = QPushButton("Restore…", objectName="secondaryButton")
+        self.restore_button.setToolTip("Replace your data with a backup; you see what is replaced first")
+        self.restore_button.clicked.connect(lambda: self.restore())
+        self.backup_label = QLabel("", objectName="mutedText")
+        self.backup_label.setWordWrap(True)
+        row.addWidget(self.backup_button)
+        row.addWidget(self.restore_button)
+        row.addWidget(self.backup_label, 1)
+        return row
+
+    def backup(self, path: str | None = None) -> None:
+        """Write a backup of the data folder (asks where unless ``path`` is given)."""
+        if not path:
+            from datetime import datetime
+
+            name = f"purpose-backup-{datetime.now():%Y-%m-%d}.zip"
+            path, _filter = QFileDialog.getSaveFileName(
+                self, "Back up your data", str(Path.home() / name), "Backup (*.zip)"
+            )
+        if not path:
+            return
+        if not path.lower().endswith(".zip"):
+            path += ".zip"
+        self.backup_label.setText("Backing up…")
+        EngineOp(self, lambda e: e.backups.backup(path), what="backing up").success(
+            self._on_backed_up
+        ).failure(self._on_backup_failed).run(self._bridge)
+
+    def _on_backed_up(self, info) -> None:
+        self.last_backup = info
+        text = f"Backed up to {info.path} ({info.size_bytes / 1e6:.1f} MB): {info.describe()}."
+        self.backup_label.setText(text)
+        self.sig_status.emit(text, 8000)
+
+    def _on_backup_failed(self, err: ErrorInfo) -> None:
+        self.backup_label.setText("")
+        self.banner.show_message(err.message, err.hint)
+
+    def restore(self, path: str | None = None) -> None:
+        """Pick a backup, show what it would replace, and restore only after the person confirms."""
+        if not path:
+            path, _filter = QFileDialog.getOpenFileName(
+                self, "Restore a backup", str(Path.home()), "Backup (*.zip)"
+            )
+        if not path:
+            return
+        EngineOp(self, lambda e: e.backups.plan(path), what="reading a backup").success(
+            lambda plan: self._confirm_restore(path, plan)
+        ).failure(self._on_backup_failed).run(self._bridge)
+
+    def _confirm_restore(self, path: str, plan) -> QMessageBox:
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Restore this backup?",
+            "Replace your current data with this backup?",
+            parent=self,
+        )
+        box.setObjectName("restoreConfirm")
+        box.setInformativeText(plan.describe())
+        self.restore_confirm_button = box.addButton("Replace my data", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+
+        def done(_result) -> None:
+            if box.clickedButton() is self.restore_confirm_button:
+                self.backup_label.setText("Restoring…")
+                EngineOp(self, lambda e: e.backups.restore(path), what="restoring a backup").success(
+                    self._on_restored
+                ).failure(self._on_backup_failed).run(self._bridge)
+            else:
+                self.sig_status.emit("Not restored; nothing was changed.", 4000)
+
+        box.finished.connect(done)
+        self.restore_box = box
+        box.open()
+        return box
+
+    def _on_restored(self, result) -> None:
+        plan, safety = result
+        self.last_restore = result
+        text = f"Restored the backup from {plan.backup.created_at[:10]}. Your previous data is kept in {safety.path}."
+        self.backup_label.setText(text)
+        self.sig_status.emit("Restored the backup. Restart Purpose Desktop to see it in every pane.", 10_000)
+        box = QMessageBox(QMessageBox.Icon.Information, "Restored", text, parent=self)
+        box.setInformativeText("Restart Purpose Desktop so every pane shows the restored data.")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        self.restored_box = box
+        box.open()
+
     def _build(self) -> None:
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -132,6 +231,7 @@ class SettingsPane(QWidget):
         grid.addWidget(self.open_logs_button, 2, 2)
         grid.setColumnStretch(1, 1)
         box.addLayout(grid)
+        box.addLayout(self._build_backup_row())
         column.addWidget(card)
 
         # Teams and learning
@@ -186,6 +286,10 @@ class SettingsPane(QWidget):
         box.addLayout(row)
         column.addWidget(card)
 
+        # Tools (MCP servers)
+        self.tools_section = McpToolsSection(self._bridge)
+        self.tools_section.sig_status.connect(self.sig_status)
+        column.addWidget(self.tools_section)
         # Projects: the recent project folders (Project ▸ Open Folder…)
         self.projects = RecentProjectsSection()
         self.projects.sig_forget_requested.connect(lambda rest: self._save_setting("recent_projects", rest))
@@ -209,7 +313,8 @@ class SettingsPane(QWidget):
         # Privacy
         card, box = _section(
             "Privacy",
-            "Purpose Desktop makes no network connections. Models run on this computer, and your chats, "
+            "Purpose Desktop makes no network connections unless you ask it to download a model. Models "
+            "run on this computer, and your chats, "
             "runs, memories and documents never leave the data folder above. Nothing is uploaded, and "
             "there is no telemetry.",
         )
@@ -218,6 +323,9 @@ class SettingsPane(QWidget):
                 "Protections for code that agents run, checked on this computer:", objectName="sectionTitle"
             )
         )
+        self.network_label = QLabel("", objectName="mutedText")  # when the app last went online, and why
+        self.network_label.setWordWrap(True)
+        box.addWidget(self.network_label)
         self.privacy_busy = BusyBar()
         box.addWidget(self.privacy_busy)
         self.protections = QGridLayout()
@@ -254,6 +362,7 @@ class SettingsPane(QWidget):
             self._on_snapshot
         ).run(self._bridge)
         self._list_teams()
+        self.tools_section.refresh()
 
     def _list_teams(self) -> None:
         EngineOp(self, lambda e: e.teams.catalog(), what="listing teams").success(self._on_teams).run(
@@ -265,6 +374,7 @@ class SettingsPane(QWidget):
         super().showEvent(event)
         if self._bridge.running:
             self._list_teams()  # teams saved or deleted in the Team pane since
+            self.tools_section.refresh()  # "always allow" chosen in an approval prompt since
         if not self._privacy_checked and self._bridge.running:
             self._privacy_checked = True
             self.check_privacy()
@@ -317,6 +427,8 @@ class SettingsPane(QWidget):
     def _on_privacy(self, report: PrivacyReport) -> None:
         self._privacy_running = False
         self.recheck_button.setEnabled(True)
+        self.network_label.setText(report.last_online)
+        self.network_label.setToolTip("\n".join(f"{e.at}  {e.reason}  {e.url}  {e.outcome}" for e in report.network))
         while self.protections.count():
             item = self.protections.takeAt(0)
             if item.widget():

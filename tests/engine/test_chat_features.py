@@ -95,7 +95,7 @@ def test_only_promoted_memories_reach_the_prompt_and_the_context_is_stored(tmp_p
     assert pending.memory.status == "quarantined"
     context = reply.meta["context"]
     assert [m["id"] for m in context["memories"]] == [taught.id]
-    assert set(context["memories"][0]) == {"id", "kind", "text", "score"}
+    assert set(context["memories"][0]) == {"id", "kind", "text", "score", "roles"}
     assert context["vault"] == [] and context["withheld"] == [] and "errors" not in context
     stored = engine.store.messages(conv.id)[-1]
     assert stored.meta["context"] == context and stored.meta["finish_reason"] == "stop"

@@ -16,7 +16,7 @@ from purpose_desktop.engine.agents.team import Team, TeamSpec
 from purpose_desktop.engine.errors import InputError
 from purpose_desktop.engine.memory import similarity
 from purpose_desktop.engine.memory.api import MemoryBank
-from purpose_desktop.engine.memory.records import Scope
+from purpose_desktop.engine.memory.records import Scope, project_tag
 from purpose_desktop.engine.memory.retrieval import MemoryRetriever
 from purpose_desktop.engine.store import Store
 from purpose_desktop.engine.tools.base import ToolError
@@ -297,7 +297,7 @@ def test_rules_files_become_scanned_project_scoped_candidates_offered_once(store
     bank = MemoryBank(store)
     for o in offers:
         m = bank.get(o.memory_id)
-        assert m.scope.project == proj.key and m.kind == "user_preference"
+        assert m.scope.projects == ("proj",) and m.kind == "user_preference"
         assert m.provenance[0]["source"] == "project rules" and m.provenance[0]["file"] == o.file
     # the person decides once; nothing is offered again, whatever was decided
     bank.approve(offers[0].memory_id, reason="yes")
@@ -314,11 +314,11 @@ def test_rules_files_become_scanned_project_scoped_candidates_offered_once(store
 def test_project_memories_are_preferred_there_and_absent_elsewhere(store, project, tmp_path):
     proj = open_project(project)
     bank = MemoryBank(store)
-    here = bank.teach("Use tabs for indentation in this project.", scope={"project": proj.key}).memory
+    here = bank.teach("Use tabs for indentation in this project.", scope=Scope.build(project=proj.name)).memory
     plain = bank.teach("Use spaces for indentation everywhere.").memory
-    other = bank.teach("Use two spaces in the other project.", scope={"project": "/elsewhere"}).memory
+    other = bank.teach("Use two spaces in the other project.", scope=Scope.build(project="elsewhere")).memory
     retriever = MemoryRetriever(store)
-    inside = retriever.for_step(task="indent the code", role="coder", project=proj.key)
+    inside = retriever.for_step(task="indent the code", role="coder", tags=(project_tag(proj.name),))
     ids = [r.memory_id for r in inside]
     assert ids[0] == here.id and plain.id in ids and other.id not in ids
     assert inside[0].score > next(r.score for r in inside if r.memory_id == plain.id)
@@ -338,9 +338,7 @@ def test_lessons_distilled_from_a_project_run_are_scoped_to_the_project(store, p
     bank = MemoryBank(store)
     for c in created:
         m = bank.get(c["id"])
-        assert m.scope.project == str(project.resolve()) and m.provenance[0]["project"] == str(
-            project.resolve()
-        )
+        assert m.scope.projects == ("proj",) and m.provenance[0]["project"] == "proj"
 
 
 # -- the project's tests ---------------------------------------------------------------------------
@@ -466,9 +464,11 @@ def test_a_project_lesson_is_replayed_in_its_project(store, project):
     memory = MemoryBank(store).get(result.memory["candidates"][0]["id"])
     replayer = originating_team(store, memory)
     assert replayer.workspace is not None and replayer.workspace.key == str(project.resolve())
-    # the replay's subject is put in even where no project is attached (its "with" arm must carry it)
+    # the replay runs in the project, so its "with" arm carries the project's lesson
     role = memory.scope.roles[0] if memory.scope.roles else "coder"
-    chosen = MemoryRetriever(store).for_step(task="anything", role=role, include=[memory])
+    chosen = MemoryRetriever(store).for_step(
+        task="anything", role=role, include=[memory], tags=(project_tag(replayer.workspace.name),)
+    )
     assert [r.memory_id for r in chosen][:1] == [memory.id]
 
 

@@ -21,7 +21,7 @@ from purpose_desktop.engine.grounding import grounding_label
 from purpose_desktop.engine.learning.after_run import learn_from_run
 from purpose_desktop.engine.learning.replay import ArmResult, RunArm, replay_pending, retest
 from purpose_desktop.engine.memory.api import MemoryBank, SubmitResult
-from purpose_desktop.engine.memory.records import ALWAYS_KINDS, Memory, MemoryPolicy
+from purpose_desktop.engine.memory.records import ALWAYS_KINDS, Memory, MemoryPolicy, project_tag
 from purpose_desktop.engine.memory.retrieval import MemoryRetriever
 from purpose_desktop.engine.runmode import RunMode
 from purpose_desktop.engine.store import Store
@@ -210,6 +210,9 @@ class Team:
         self.memory_policy = memory_policy or MemoryPolicy()
         self.learn = learn
         self.spark_options = dict(spark_options or {})
+        #: The MCP servers (and approval gate) for roles' ``mcp:server/tool`` tools; None: from the settings,
+        #: with nobody to ask (calls not marked "always allow" do not run).
+        self.mcp = None
         self.workspace = workspace if workspace is None or isinstance(workspace, Project) else open_project(workspace)
         self._session: WorkspaceSession | None = None
 
@@ -231,7 +234,7 @@ class Team:
     def _tools_for(self, role: RoleSpec) -> list:
         from purpose_desktop.engine.agents.toolbox import tools_by_name
 
-        chosen = tools_by_name(role.tools, workspace=self._session, store=self.store)
+        chosen = tools_by_name(role.tools, workspace=self._session, store=self.store, mcp=self.mcp)
         names = {t.name for t in chosen}
         return chosen + [t for t in self.extra_tools if t.name not in names]
 
@@ -280,7 +283,8 @@ class Team:
                         seed=self.seed,
                         kinds=kinds,
                         grounded_by=result.grounded_by,
-                        project=self.workspace.key if self.workspace else None,
+                        answer=result.answer,
+                        project=self.workspace.name if self.workspace else None,
                     )
                     learned["errors"] = [*result.memory.get("errors", []), *errors, *learned["errors"]]
                     result.memory.update(learned)
@@ -303,9 +307,8 @@ class Team:
         memory_errors: list[str] = []
         meta = {"tests": bool(tests), "tests_text": tests} if tests else {"tests": False}
         meta["team_spec"] = self.spec.to_dict()  # so a re-test can replay with the team that ran it
-        project = self.workspace.key if self.workspace else None
-        if project:
-            meta["workspace"] = project
+        if self.workspace is not None:
+            meta["workspace"] = self.workspace.key
         trace.start(task=task, purpose=self.spec.purpose, team=self.spec.name, roles=self.roles, meta=meta)
         if self.workspace is not None:  # proposals are stored under the run as they are made
             self._session = WorkspaceSession(self.workspace, store, run_id=trace.run_id)
@@ -327,7 +330,7 @@ class Team:
                     purpose=self.spec.purpose,
                     include=include,
                     exclude=exclude,
-                    project=project,
+                    tags=(project_tag(self.workspace.name),) if self.workspace else (),
                 )
             except Exception as exc:  # a broken embedder must not stop the work; the run says so
                 memory_errors.append(f"retrieval failed for {role.name}: {exc}")

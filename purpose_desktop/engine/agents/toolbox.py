@@ -10,13 +10,17 @@ from purpose_desktop.engine.workspace import Project, WorkspaceSession, open_pro
 TOOL_NAMES = ("python", "calculator", "files", "vault")
 
 
-def tools_by_name(names: Iterable[str], workspace: WorkspaceSession | Path | None = None, store=None) -> list:
+def tools_by_name(
+    names: Iterable[str], workspace: WorkspaceSession | Path | None = None, store=None, mcp=None
+) -> list:
     """Fresh tool objects for the names in a role template; unknown names raise ValueError.
 
     ``vault`` searches the person's Vault in ``store`` (the default database when None); its
-    flagged passages never reach the agent. ``files`` needs a ``workspace`` (a project session, or a
-    folder: proposals then stay in memory): reads are confined to it and a write is only ever a
-    proposal the person applies or rejects — an agent never writes a file itself.
+    flagged passages never reach the agent. ``mcp:server/tool`` names come from ``mcp`` (an McpAccess;
+    None: the servers in the settings, with nobody to approve calls), see engine/mcp. ``files`` needs a
+    ``workspace`` (a project session, or a folder: proposals then stay in memory): reads are confined
+    to it and a write is only ever a proposal the person applies or rejects — an agent never writes a
+    file itself.
     """
     from purpose_desktop.engine.tools import CalculatorTool, PythonExecTool
 
@@ -34,6 +38,12 @@ def tools_by_name(names: Iterable[str], workspace: WorkspaceSession | Path | Non
             wanted = ("read_file", "write_file") if name == "files" else (name,)
             have = {t.name for t in out}
             out += [t for t in workspace.tools(wanted) if t.name not in have]
+        elif name.startswith("mcp:"):
+            from purpose_desktop.engine.mcp import McpAccess
+
+            if mcp is None:
+                mcp = McpAccess.from_settings()
+            out.append(mcp.tool(name))
         elif name == "vault":
             from purpose_desktop.engine.vault import Vault
 

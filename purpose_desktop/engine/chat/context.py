@@ -28,6 +28,9 @@ CITE_INSTRUCTION = (
     "you use by its number, like [1]:"
 )
 MEMORY_HEADING = "Lessons the user approved:"
+#: Whose lessons chat may use: its own (``assistant``) and the coding team's, whose runs distil
+#: skill cards, failure patterns and tool policies scoped to their role; unscoped ones always apply.
+CHAT_ROLES = ("assistant", "architect", "coder", "tester", "reviewer")
 
 
 def approx_tokens(text: str) -> int:
@@ -112,7 +115,7 @@ def gather(
 ) -> ChatContext:
     """The context for answering ``text``: approved memories, then Vault excerpts, each within its budget.
 
-    ``project``: the attached project folder's key (its memories are used and preferred; other projects' are not).
+    ``project``: the chat's project, when it has one — lessons kept to that project apply too.
     """
     count = count_tokens or approx_tokens
     n_ctx = n_ctx or DEFAULT_N_CTX
@@ -139,13 +142,48 @@ def gather(
 def _add_memories(
     ctx: ChatContext, store, text: str, budget: int, count: Callable[[str], int], project: str | None = None
 ) -> None:
+    from purpose_desktop.engine.memory.records import project_tag
     from purpose_desktop.engine.memory.retrieval import MemoryRetriever
 
     retriever = MemoryRetriever(store, count_tokens=count)
     chosen = retriever.for_step(
-        task=text, role="assistant", token_budget=min(budget, retriever.policy.token_budget), project=project
+        task=text,
+        role="assistant",
+        roles=CHAT_ROLES,
+        tags=(project_tag(project),) if project else (),
+        token_budget=min(budget, retriever.policy.token_budget),
     )
-    ctx.memories = [{"id": r.memory_id, "kind": r.kind, "text": r.text, "score": r.score} for r in chosen]
+    scopes = _scopes(store, [r.memory_id for r in chosen])
+    ctx.memories = [
+        {
+            "id": r.memory_id,
+            "kind": r.kind,
+            "text": r.text,
+            "score": r.score,
+            "roles": scopes.get(r.memory_id, []),
+        }
+        for r in chosen
+    ]
+
+
+def _scopes(store, ids: list[str]) -> dict[str, list[str]]:
+    """The roles each chosen memory is scoped to (the chips say "coder" for a lesson from a coder)."""
+    import json
+
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    with store._errors():
+        rows = store.connection.execute(
+            f"SELECT id, scope_json FROM memories WHERE id IN ({marks})", ids
+        ).fetchall()
+    out = {}
+    for mid, scope_json in rows:
+        try:
+            out[mid] = list((json.loads(scope_json or "{}") or {}).get("roles") or [])
+        except ValueError:
+            out[mid] = []
+    return out
 
 
 def _add_vault(ctx: ChatContext, vault, text: str, k: int, budget: int, count: Callable[[str], int]) -> None:

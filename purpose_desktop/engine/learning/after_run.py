@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 
 from purpose_desktop.engine.errors import PurposeError
 from purpose_desktop.engine.grounding import is_grounded, strongest
@@ -24,8 +23,9 @@ from purpose_desktop.engine.learning.distil import (
     distil,
     tool_failure_signature,
 )
+from purpose_desktop.engine.learning.evolution import hindsight_case
 from purpose_desktop.engine.memory.api import MemoryBank
-from purpose_desktop.engine.memory.records import MemoryPolicy
+from purpose_desktop.engine.memory.records import MemoryPolicy, Scope
 
 
 def learn_from_run(
@@ -40,6 +40,7 @@ def learn_from_run(
     seed: int = 0,
     kinds: Mapping[str, str] | None = None,
     grounded_by: str | None = None,
+    answer: str | None = None,
     project: str | None = None,
 ) -> dict:
     """Credit, then (when the policy distils) candidate lessons from ``steps``, scanned and submitted for review.
@@ -49,8 +50,10 @@ def learn_from_run(
     the lessons (None: evidence-based drafts only); ``grounded_by`` is what the run's score rests on
     (None: the strongest of its steps' ``grounded_by``, ``judge`` when none say). Returns
     ``{"errors", "notes", "grounded_by", "credit", "candidates"}`` ("candidates" only when distilling);
-    a candidate the bank refuses is an error, not an exception. ``project`` (an attached project
-    folder's key): every candidate is scoped to it, so what was learned there is used there.
+    a candidate the bank refuses is an error, not an exception. A grounded run whose ``answer`` is not its
+    best-checked code also yields a hindsight case (``evolution.hindsight_case``). ``project`` (the
+    attached project's name): every candidate is kept to it (tag ``project:<name>``), so what was
+    learned there is used there.
     """
     policy = policy or MemoryPolicy()
     kinds = kinds or {}
@@ -81,13 +84,21 @@ def learn_from_run(
     out["candidates"] = []
     for draft in report.drafts:
         try:
-            scope = replace(draft.scope, project=project) if project else draft.scope
+            scope = Scope.build(draft.scope.roles, draft.scope.tools, project, draft.scope.tags) if project else draft.scope
             provenance = {**draft.provenance, "project": project} if project else draft.provenance
             sub = bank.submit(draft.text, kind=draft.kind, scope=scope, provenance=provenance)
         except PurposeError as exc:
             out["errors"].append(f"candidate not stored: {exc}")
             continue
         out["candidates"].append({"id": sub.memory.id, "kind": sub.memory.kind, "outcome": sub.outcome})
+    if run_grounded:
+        try:
+            case = hindsight_case(bank, task=task, run_id=run_id, steps=steps, answer=answer)
+        except PurposeError as exc:
+            out["errors"].append(f"hindsight case not stored: {exc}")
+            case = None
+        if case is not None:
+            out["candidates"].append({"id": case.memory_id, "kind": "episodic_case", "outcome": "hindsight"})
     return out
 
 

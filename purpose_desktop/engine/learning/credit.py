@@ -220,3 +220,57 @@ def apply_feedback(
         )
     repo.apply_credits(updates)
     return CreditReport(key, base, outcome, updates)
+
+
+#: A "Good answer" in chat: this far above the baseline with a passing sandbox run of the answer's
+#: code (grounded evidence), half of it on the person's word alone.
+GOOD_ADVANTAGE_RUN = 0.5
+GOOD_ADVANTAGE_WORD = 0.25
+
+
+def apply_good_feedback(
+    store,
+    message_id: str,
+    memory_ids: Sequence[str],
+    *,
+    passed_run: bool,
+    policy: MemoryPolicy | None = None,
+) -> CreditReport:
+    """The person said a chat answer was good: each memory that shaped it "helped", in one transaction.
+
+    The mirror of :func:`apply_feedback`: utility rises by ``credit_rate`` × the advantage (larger when
+    the answer's code passed a sandbox run), ``helped`` grows and the hurt streak resets. Shares the
+    per-message key, so one answer gives one verdict — good or wrong — per memory, ever.
+    """
+    policy = policy or MemoryPolicy()
+    repo = MemoryRepo(store)
+    key = feedback_key(message_id)
+    advantage = GOOD_ADVANTAGE_RUN if passed_run else GOOD_ADVANTAGE_WORD
+    outcome, base = 1.0, 1.0 - advantage
+    why = "a passing sandbox run" if passed_run else "the person's word, no run"
+    updates = []
+    for memory in repo.get_many(memory_ids):
+        utility = min(
+            UTILITY_RANGE[1], max(UTILITY_RANGE[0], memory.utility + policy.credit_rate * advantage)
+        )
+        updates.append(
+            CreditUpdate(
+                memory_id=memory.id,
+                run_id=key,
+                steps=[],
+                outcome=outcome,
+                baseline=base,
+                advantage=advantage,
+                verdict="helped",
+                utility_after=round(utility, 4),
+                helped=memory.helped + 1,
+                hurt=memory.hurt,
+                hurt_streak=0,
+                note=(
+                    f"marked good in chat (message {message_id[:8]}; {why}): "
+                    f"utility {memory.utility:.2f} → {utility:.2f}"
+                ),
+            )
+        )
+    repo.apply_credits(updates)
+    return CreditReport(key, base, outcome, updates)

@@ -106,7 +106,8 @@ def sign_test(wins: int, losses: int) -> float | None:
 
 
 def replay_tasks(store, memory: Memory, *, similar: int = 2) -> list[ReplayTask]:
-    """The memory's originating task(s) from its provenance, then the most similar other past tasks."""
+    """The memory's originating task(s) from its provenance (a run, or a chat question with its tests), then
+    the most similar other past tasks."""
     runs = _past_runs(store)
     by_id = {r["id"]: r for r in runs}
     chosen: list[ReplayTask] = []
@@ -116,6 +117,11 @@ def replay_tasks(store, memory: Memory, *, similar: int = 2) -> list[ReplayTask]
         if run is not None and run["task"] not in seen:
             chosen.append(ReplayTask(run["task"], run["tests"], run["id"]))
             seen.add(run["task"])
+        elif run is None and isinstance(p.get("task"), str) and p["task"].strip() and p["task"] not in seen:
+            # A lesson from a chat answer: its question (and the chat's tests, if any) is its origin.
+            tests = p.get("tests")
+            chosen.append(ReplayTask(p["task"], tests if isinstance(tests, str) and tests.strip() else None))
+            seen.add(p["task"])
     others = [r for r in runs if r["task"] not in seen]
     # one row per distinct task, the newest (runs come newest first)
     distinct = list({r["task"]: r for r in reversed(others)}.values())

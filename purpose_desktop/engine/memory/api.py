@@ -34,6 +34,7 @@ from purpose_desktop.engine.memory.records import (
     describe_grounding,
 )
 from purpose_desktop.engine.memory.repo import MemoryRepo, check_kind, check_text
+from purpose_desktop.engine.memory.value import expected_effects
 
 _UNDOABLE = frozenset({"promoted", "rejected", "archived", "restored"})
 TRUST_TAUGHT = 0.9
@@ -97,6 +98,8 @@ class MemoryBank:
             "evidence_runs": [e.to_dict() for e in self.repo.evidence(m.id)],
             "evidence_grounding": describe_grounding(m.evidence),
             "credits": self.repo.credits(m.id, limit=20),
+            # learned from grounded credits, per task family (memory.value); what retrieval ranks by
+            "expected_effect": [e.to_dict() for e in expected_effects(self.store, m.id)],
         }
 
     def status(self) -> dict:
@@ -141,8 +144,12 @@ class MemoryBank:
         scope: Scope | dict | None = None,
         actor: str = "distil",
         taught: bool = False,
+        dedupe: bool = True,
     ) -> SubmitResult:
-        """Scan, de-duplicate and store a lesson; ``taught`` promotes it (the user is the approver)."""
+        """Scan, de-duplicate and store a lesson; ``taught`` promotes it (the user is the approver).
+
+        ``dedupe=False`` keeps a lesson that is meant to sit beside similar ones for a while (a proposed
+        merge or split of lessons: it replaces them only when the person approves it)."""
         check_kind(kind)
         text = check_text(text)
         scope = scope if isinstance(scope, Scope) else Scope.from_dict(scope)
@@ -175,7 +182,7 @@ class MemoryBank:
             )
             return SubmitResult(m, "rejected")
         vector = similarity.embed([text])[0]
-        duplicate, sim = self._duplicate(text, vector)
+        duplicate, sim = self._duplicate(text, vector) if dedupe else (None, None)
         if duplicate is not None:
             return self._strengthen(duplicate, sim, provenance, actor, taught)
         m = self.repo.create(
@@ -200,6 +207,12 @@ class MemoryBank:
         return self.submit(
             text, kind=kind, scope=scope, provenance={"source": TAUGHT_BY_USER}, actor="user", taught=True
         )
+
+    def find_duplicate(self, text: str) -> tuple[Memory | None, float | None]:
+        """The memory ``text`` would merge into if submitted (same text, or a near-duplicate), without
+        changing anything — for callers (MCP proposals) that must not strengthen what exists."""
+        text = redact(check_text(text)).text
+        return self._duplicate(text, similarity.embed([text])[0])
 
     def _duplicate(self, text: str, vector: np.ndarray) -> tuple[Memory | None, float | None]:
         same = self.repo.by_hash(content_hash(text))
@@ -272,7 +285,7 @@ class MemoryBank:
                 "The immune scan blocked this memory; it cannot be approved.",
                 "Edit it (it is scanned again) or leave it rejected.",
             )
-        return self.repo.transition(
+        promoted = self.repo.transition(
             m.id,
             PROMOTED,
             actor=actor,
@@ -281,6 +294,28 @@ class MemoryBank:
             updates={"trust": round(max(m.trust, TRUST_APPROVED), 4), "hurt_streak": 0},
             expect=(QUARANTINED,),
         )
+        self._replace_evolved(promoted, actor)
+        return promoted
+
+    def _replace_evolved(self, m: Memory, actor: str) -> None:
+        """An approved merge or split of lessons replaces the lessons it was made from (archived, undoable)."""
+        for p in m.provenance:
+            if p.get("source") != "evolution" or p.get("action") not in ("merge", "split"):
+                continue
+            for old_id in p.get("of") or []:
+                try:
+                    old = self.repo.get(old_id)
+                except Exception:  # deleted meanwhile: nothing to replace
+                    continue
+                if old.status in (QUARANTINED, PROMOTED) and old.id != m.id:
+                    self.repo.transition(
+                        old.id,
+                        ARCHIVED,
+                        actor=actor,
+                        action="archived",
+                        reason=f"replaced by the approved {p['action']} {m.id[:8]}: “{m.text[:60]}”",
+                        expect=(QUARANTINED, PROMOTED),
+                    )
 
     def reject(self, memory_id: str, *, reason: str, actor: str = "user") -> Memory:
         if not (reason or "").strip():
@@ -337,19 +372,27 @@ class MemoryBank:
         *,
         reason: str = "",
         scope: Scope | dict | None = None,
+        kind: str | None = None,
         actor: str = "user",
     ) -> Memory:
-        """New text is scanned again (blocked → rejected) and goes back to quarantine (re-test it with learning.replay)."""
+        """New text (and optionally a new ``scope`` or ``kind``) is scanned again (blocked → rejected) and goes
+        back to quarantine (re-test it with learning.replay)."""
         m = self.repo.get(memory_id)
         text = check_text(text)
+        if kind is not None:
+            check_kind(kind)
         report = _scan(text)
         text = redact(text).text
         updates = {"text": text, "scan_json": json.dumps(report), "evidence_json": None}
-        if scope is not None:
-            updates["scope_json"] = json.dumps(
-                (scope if isinstance(scope, Scope) else Scope.from_dict(scope)).to_dict()
-            )
         data = {"old_text": m.text, "scan": report}
+        if scope is not None:
+            new_scope = scope if isinstance(scope, Scope) else Scope.from_dict(scope)
+            updates["scope_json"] = json.dumps(new_scope.to_dict())
+            if new_scope != m.scope:
+                data["old_scope"] = m.scope.to_dict()
+        if kind is not None and kind != m.kind:
+            updates["kind"] = kind
+            data["old_kind"] = m.kind
         why = reason or f"edited by {actor}"
         if report["blocked"]:
             return self.repo.transition(

@@ -52,6 +52,14 @@ TAUGHT_BY_USER = "taught by user"
 MAX_TEXT_CHARS = 2000
 
 
+#: Scope tags of this form keep a memory to one project (see Scope.projects).
+PROJECT_TAG = "project:"
+
+
+def project_tag(name: str) -> str:
+    return PROJECT_TAG + " ".join(str(name).split()).lower()
+
+
 @dataclass(frozen=True)
 class Scope:
     """Where a memory applies; an empty tuple means "any"."""
@@ -59,18 +67,10 @@ class Scope:
     roles: tuple[str, ...] = ()
     tools: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
-    # A project folder's key (its resolved path): a memory learned there applies only there.
-    project: str = ""
 
     def matches(
-        self,
-        role: str | None,
-        tools: set[str] | frozenset[str],
-        tags: set[str] | frozenset[str],
-        project: str | None = None,
+        self, role: str | None, tools: set[str] | frozenset[str], tags: set[str] | frozenset[str]
     ) -> bool:
-        if self.project and self.project != (project or ""):
-            return False
         if self.roles and role not in self.roles:
             return False
         if self.tools and not (set(self.tools) & set(tools)):
@@ -78,13 +78,26 @@ class Scope:
         return not (self.tags and not (set(self.tags) & set(tags)))
 
     def key(self) -> tuple:
-        return (self.roles, self.tools, self.tags, self.project)
+        return (self.roles, self.tools, self.tags)
 
-    def to_dict(self) -> dict:
-        d: dict = {"roles": list(self.roles), "tools": list(self.tools), "tags": list(self.tags)}
-        if self.project:
-            d["project"] = self.project
-        return d
+    @property
+    def projects(self) -> tuple[str, ...]:
+        """The projects this memory is kept to (tags ``project:<name>``; a chat or run in that project
+        passes the same tag). Empty: any project."""
+        return tuple(t[len(PROJECT_TAG) :] for t in self.tags if t.startswith(PROJECT_TAG))
+
+    @classmethod
+    def build(
+        cls, roles=(), tools=(), project: str | None = None, tags=()
+    ) -> Scope:
+        """A cleaned scope from its parts; ``project`` becomes the tag ``project:<name>``."""
+        all_tags = list(tags or ())
+        if project and str(project).strip():
+            all_tags.append(project_tag(project))
+        return cls.from_dict({"roles": list(roles or ()), "tools": list(tools or ()), "tags": all_tags})
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return {"roles": list(self.roles), "tools": list(self.tools), "tags": list(self.tags)}
 
     @classmethod
     def from_dict(cls, data: dict | None) -> Scope:
@@ -93,7 +106,7 @@ class Scope:
         def clean(key: str) -> tuple[str, ...]:
             return tuple(sorted({str(v).strip().lower() for v in data.get(key) or () if str(v).strip()}))
 
-        return cls(clean("roles"), clean("tools"), clean("tags"), str(data.get("project") or "").strip())
+        return cls(clean("roles"), clean("tools"), clean("tags"))
 
 
 @dataclass(frozen=True)

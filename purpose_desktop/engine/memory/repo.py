@@ -55,6 +55,7 @@ GROUNDING_FIELDS = (
 _UPDATABLE = frozenset(
     {
         "text",
+        "kind",
         "scope_json",
         "status_reason",
         "provenance_json",

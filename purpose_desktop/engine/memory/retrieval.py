@@ -1,4 +1,7 @@
-"""Retrieval for a prompt: promoted memories in scope, ranked by relevance × trust × utility, token-budgeted.
+"""Retrieval for a prompt: promoted memories in scope, ranked by relevance × trust × value, token-budgeted.
+
+Value is the memory's utility moved by its learned expected effect on the task's family (``memory.value``:
+grounded credits grouped by task family); with no grounded runs in that family it is the utility.
 
 A snapshot of the promoted memories (texts, scopes, weights, and a VectorIndex over the topical ones)
 is cached per Store and rebuilt only when the memories change (``memory_state.generation``); the
@@ -13,7 +16,7 @@ import json
 import re
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -22,6 +25,7 @@ from purpose_desktop.engine.memory.index import VectorIndex
 from purpose_desktop.engine.memory.records import (
     ALWAYS_KINDS,
     ALWAYS_RELEVANCE,
+    PROJECT_TAG,
     TASK_BOUND_KINDS,
     Memory,
     MemoryPolicy,
@@ -29,9 +33,14 @@ from purpose_desktop.engine.memory.records import (
     effective_trust,
 )
 from purpose_desktop.engine.memory.repo import MemoryRepo
+from purpose_desktop.engine.memory.value import adjusted_utility, family_effects, task_family
 
 _snapshots: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _WORD = re.compile(r"[a-z][a-z0-9_+#.-]*")
+
+
+#: How much more a lesson kept to the attached project (tag ``project:<name>``) weighs there.
+PROJECT_BOOST = 1.25
 
 
 @dataclass(frozen=True)
@@ -42,17 +51,14 @@ class Retrieved:
     kind: str
     text: str
     relevance: float
-    weight: float  # effective trust × utility
+    weight: float  # effective trust × value (utility moved by the expected effect on this task's family)
     score: float  # relevance × weight
     tokens: int
     forced: bool = False  # put in by a replay's "with" arm, not by ranking
+    effect: float | None = None  # learned expected effect on this task's family (None: no grounded runs yet)
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
-
-
-#: How much more a memory learned in the attached project weighs there than an unscoped one.
-PROJECT_BOOST = 1.25
 
 
 def task_tags(*texts: str) -> frozenset[str]:
@@ -101,11 +107,35 @@ class _Snapshot:
             [groups.setdefault(m.scope.key(), len(groups)) for m in topical], dtype=np.int64
         )
         self.group_scopes = [Scope(*k) for k in groups]
+        self._effects: dict | None = None  # family → memory id → (effect, n), read once per generation
+        self._family_weights: dict[str, np.ndarray] = {}
 
-    def mask(
-        self, role: str | None, tools: frozenset[str], tags: frozenset[str], project: str | None = None
-    ) -> np.ndarray:
-        match = np.array([s.matches(role, tools, tags, project) for s in self.group_scopes], dtype=bool)
+    def effects(self, store) -> dict:
+        if self._effects is None:
+            self._effects = family_effects(store)
+        return self._effects
+
+    def weights_for(self, family: str, store) -> np.ndarray:
+        """``weights`` with each memory's utility moved by its expected effect on ``family``."""
+        cached = self._family_weights.get(family)
+        if cached is None:
+            per = self.effects(store).get(family, {})
+            cached = self.weights
+            if per and len(self.topical):
+                cached = np.array(
+                    [
+                        m.effective_trust * adjusted_utility(m.utility, per[m.id][0]) if m.id in per else w
+                        for m, w in zip(self.topical, self.weights, strict=True)
+                    ],
+                    dtype=np.float32,
+                )
+            self._family_weights[family] = cached
+        return cached
+
+    def mask(self, roles: tuple[str | None, ...], tools: frozenset[str], tags: frozenset[str]) -> np.ndarray:
+        match = np.array(
+            [any(s.matches(r, tools, tags) for r in roles) for s in self.group_scopes], dtype=bool
+        )
         return match[self.group_of] if len(self.group_of) else np.zeros(0, dtype=bool)
 
 
@@ -158,6 +188,12 @@ def snapshot(store, repo: MemoryRepo | None = None) -> _Snapshot:
     return snap
 
 
+def _matches(
+    scope: Scope, roles: tuple[str | None, ...], tools: frozenset[str], tags: frozenset[str]
+) -> bool:
+    return any(scope.matches(r, tools, tags) for r in roles)
+
+
 class MemoryRetriever:
     """Chooses the memories for each step of one run (one task)."""
 
@@ -183,6 +219,8 @@ class MemoryRetriever:
         *,
         task: str,
         role: str | None,
+        roles: Iterable[str] = (),
+        tags: Iterable[str] = (),
         tools: Iterable[str] = (),
         purpose: str = "",
         include: Sequence[Memory] = (),
@@ -190,30 +228,33 @@ class MemoryRetriever:
         query_vector: np.ndarray | None = None,
         top_k: int | None = None,
         token_budget: int | None = None,
-        project: str | None = None,
     ) -> list[Retrieved]:
         """Memories for one step: ``include`` first (a replay's subject), then the best ranked, within budget.
 
-        ``project`` (a project folder's key): memories scoped to another project are left out, and those
-        scoped to this one rank ``PROJECT_BOOST`` times higher — learned here, preferred here.
+        ``roles`` widens the scope check: a memory scoped to any of them (or to ``role``, or to no role)
+        may be chosen — chat answers as the assistant *and* as the coding team's roles. ``tags`` are added
+        to the task's words (e.g. ``project:<name>``, so a project's lessons apply inside it).
         """
         top_k = self.policy.top_k if top_k is None else top_k
         budget = self.policy.token_budget if token_budget is None else token_budget
         tools = frozenset(t.lower() for t in tools)
-        tags = task_tags(task, purpose)
+        tags = task_tags(task, purpose) | {str(t).lower() for t in tags}
         role = (role or "").lower() or None
+        as_roles = tuple(dict.fromkeys([role, *((r or "").lower() or None for r in roles)]))
         excluded = set(exclude) | {m.id for m in include}
         snap = snapshot(self.store)
+        family = task_family(task)
+        effects = snap.effects(self.store).get(family, {})
         ranked: list[Retrieved] = []
-        for m in include:  # a replay's subject is tested wherever the replay runs, its project or not
-            if m.scope.matches(role, tools, tags, m.scope.project or project):
-                ranked.append(self._retrieved(m, 1.0, forced=True))
+        for m in include:
+            if _matches(m.scope, as_roles, tools, tags):
+                ranked.append(self._retrieved(m, 1.0, forced=True, effect=effects.get(m.id)))
         candidates: list[Retrieved] = []
         for m in snap.always:
-            if m.id not in excluded and m.scope.matches(role, tools, tags, project):
-                candidates.append(self._retrieved(m, ALWAYS_RELEVANCE, project=project))
+            if m.id not in excluded and _matches(m.scope, as_roles, tools, tags):
+                candidates.append(self._retrieved(m, ALWAYS_RELEVANCE, effect=effects.get(m.id)))
         if snap.ids:
-            mask = snap.mask(role, tools, tags, project)
+            mask = snap.mask(as_roles, tools, tags)
             rows = [snap.row_of[i] for i in excluded if i in snap.row_of]
             if rows:
                 mask = mask.copy()
@@ -221,10 +262,14 @@ class MemoryRetriever:
             if mask.any():
                 q = query_vector if query_vector is not None else self._query_vector(task)
                 floors = np.where(snap.task_bound, self.policy.min_relevance_case, self.policy.min_relevance)
-                for hit in snap.index.search(
-                    q, top_k, weights=snap.weights, mask=mask, min_similarity=floors
-                ):
-                    candidates.append(self._retrieved(snap.topical[hit.row], hit.similarity, project=project))
+                weights = snap.weights_for(family, self.store)
+                for hit in snap.index.search(q, top_k, weights=weights, mask=mask, min_similarity=floors):
+                    m = snap.topical[hit.row]
+                    candidates.append(self._retrieved(m, hit.similarity, effect=effects.get(m.id)))
+        here = {t for t in tags if t.startswith(PROJECT_TAG)}  # the attached project's lessons rank higher there
+        if here:
+            mine = {m.id for m in (*snap.always, *snap.topical) if here & set(m.scope.tags)}
+            candidates = [replace(r, score=round(r.score * PROJECT_BOOST, 4)) if r.memory_id in mine else r for r in candidates]
         candidates.sort(key=lambda r: (-r.score, r.memory_id))
         chosen, used = [], 0
         for r in ranked + candidates:
@@ -237,17 +282,18 @@ class MemoryRetriever:
         return chosen
 
     def _retrieved(
-        self, m: Memory, relevance: float, *, forced: bool = False, project: str | None = None
+        self, m: Memory, relevance: float, *, forced: bool = False, effect: tuple[float, int] | None = None
     ) -> Retrieved:
-        weight = m.effective_trust * m.utility
-        boost = PROJECT_BOOST if project and m.scope.project == project else 1.0
+        value = adjusted_utility(m.utility, effect[0]) if effect else m.utility
+        weight = m.effective_trust * value
         return Retrieved(
             m.id,
             m.kind,
             m.text,
             round(relevance, 4),
             round(weight, 4),
-            round(relevance * weight * boost, 4),
+            round(relevance * weight, 4),
             self.count_tokens(m.text),
             forced,
+            effect[0] if effect else None,
         )

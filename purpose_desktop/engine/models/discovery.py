@@ -94,6 +94,12 @@ def _env_path(name: str) -> Path | None:
     return Path(value).expanduser() if value else None
 
 
+def _downloads_dir() -> Path:
+    from purpose_desktop.engine import paths
+
+    return paths.data_dir(create=False) / "models"
+
+
 def default_search_roots() -> list[tuple[str, Path]]:
     """Where other apps keep GGUF models, as (source, folder); folders that do not exist are kept."""
     home = Path.home()
@@ -107,7 +113,9 @@ def default_search_roots() -> list[tuple[str, Path]]:
     if p := _env_path("XDG_CACHE_HOME"):
         hf.append(p / "huggingface" / "hub")
     hf.append(home / ".cache" / "huggingface" / "hub")
-    roots: list[tuple[str, Path]] = [("huggingface", p) for p in hf]
+    # Models this app downloaded (engine/models/download.py) come first: the person chose them here.
+    roots: list[tuple[str, Path]] = [("downloaded", _downloads_dir())]
+    roots.extend(("huggingface", p) for p in hf)
     roots.append(("lmstudio", home / ".lmstudio" / "models"))
     roots.append(("lmstudio", home / ".cache" / "lm-studio" / "models"))
     ollama = _env_path("OLLAMA_MODELS")

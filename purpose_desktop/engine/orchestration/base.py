@@ -6,12 +6,15 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 from purpose_desktop.engine.agents.team import StepResult
 from purpose_desktop.engine.critic import PurposeFunction, Score, TestOutcome
 from purpose_desktop.engine.errors import PurposeError
 from purpose_desktop.engine.events import RunEvent, RunFinished, RunStarted, StepScored
 from purpose_desktop.engine.learning.after_run import learn_from_run
+from purpose_desktop.engine.memory.records import ALWAYS_KINDS, MemoryPolicy
+from purpose_desktop.engine.memory.retrieval import MemoryRetriever
 from purpose_desktop.engine.runmode import RunMode
 from purpose_desktop.engine.store import Store
 from purpose_desktop.engine.store.trace import TraceRecorder
@@ -56,6 +59,19 @@ def critic_for(critic: PurposeFunction | None, model) -> PurposeFunction:
     return critic if critic is not None else PurposeFunction(model)
 
 
+@dataclass(frozen=True)
+class Recall:
+    """The approved memories one Spark step carries: ``spark.run(**recall.kwargs)`` and their ids for credit."""
+
+    memories: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()
+
+    @property
+    def kwargs(self) -> dict:
+        return {"memories": list(self.memories), "rules": list(self.rules)}
+
+
 class TracedRun:
     """One run in the traces: RunStarted → scored steps → RunFinished, written as the RunMode allows.
 
@@ -75,6 +91,7 @@ class TracedRun:
         roles: Sequence[str],
         purpose: str | None = None,
         meta: dict | None = None,
+        policy: MemoryPolicy | None = None,
     ) -> None:
         self.mode = mode
         self.critic = critic
@@ -88,6 +105,8 @@ class TracedRun:
         self.finished = False
         self.store = store
         self.kinds: dict[str, str] = {}  # role → kind ("code", "text" …) for distilling lessons
+        self.policy = policy or MemoryPolicy()
+        self.memory_errors: list[str] = []  # retrieval that failed (the run goes on without memories)
         self.trace.start(task=task, purpose=purpose, team=name, roles=list(roles), meta=meta or {})
         emit(RunStarted(self.trace.run_id, task, tuple(roles), mode.value))
 
@@ -98,6 +117,30 @@ class TracedRun:
     @property
     def next_step(self) -> int:
         return len(self.steps)
+
+    def recall(
+        self, role: str, task: str, *, tools: Sequence[str] = (), purpose: str | None = None
+    ) -> Recall:
+        """The approved memories for ``role``'s step on ``task``, chosen as a Team step chooses them
+        (scope by role and tools, relevance × trust × utility, within the token budget).
+
+        Call it on the store's thread (the caller's). Without a store nothing is recalled; a failing
+        retrieval is noted in ``memory_errors`` and the step runs without memories.
+        """
+        if self.store is None:
+            return Recall()
+        try:
+            chosen = MemoryRetriever(self.store, self.policy).for_step(
+                task=task, role=role, tools=list(tools), purpose=purpose or ""
+            )
+        except Exception as exc:  # a broken embedder must not stop the work; the run says so
+            self.memory_errors.append(f"retrieval failed for {role}: {exc}")
+            return Recall()
+        return Recall(
+            memories=tuple(r.text for r in chosen),
+            rules=tuple(r.text for r in chosen if r.kind in ALWAYS_KINDS),
+            ids=tuple(r.memory_id for r in chosen),
+        )
 
     def score(
         self,
@@ -112,6 +155,10 @@ class TracedRun:
         return self.critic.score_step(
             task=task or self.task, role=role, kind=kind, output=output, tests=tests, code=code
         )
+
+    def recall_for(self, spark, task: str, *, purpose: str | None = None) -> Recall:
+        """``recall`` for a Spark: its role and its tools."""
+        return self.recall(spark.role.name, task, tools=[t.name for t in spark.tools], purpose=purpose)
 
     def record(
         self,
@@ -133,8 +180,13 @@ class TracedRun:
         thoughts: Sequence[str] = (),
         value: float | None = None,
         task: str | None = None,
+        memory_ids: Sequence[str] = (),
+        grounded_by: str | None = None,
     ):
         """Trace one step. With ``spark`` (a SparkResult) its tokens, prompt and tool calls come along.
+        ``memory_ids``: the approved memories the step's prompt carried (``recall``), credited after the run.
+        ``grounded_by``: what the score rests on — the critic's own when it scored, else what the caller says
+        (``judge``, i.e. not grounded, when nobody says).
 
         The critic scores the step unless ``score`` is given, ``value`` is given (an evidence-based
         score computed by the caller), or ``scored`` is False (plain code, not an answer).
@@ -163,18 +215,20 @@ class TracedRun:
             elapsed_ms=elapsed_ms,
             tests=tests.to_dict() if tests else None,
             flags=list(score.flags) if score is not None else [],
+            memory_ids=list(memory_ids),
+            grounded_by=grounded_by or (score.grounded_by if score is not None else "judge"),
         )
         self.steps.append(step)
         self.tokens_work += tokens
         self.tokens_judge += jt
         self.trace.add_step(
-            {**step.to_dict(), "prompt": prompt, "thoughts": list(thoughts), "memory_ids": []}
+            {**step.to_dict(), "prompt": prompt, "thoughts": list(thoughts)}
         )
         if val is not None:
-            self.emit(StepScored(self.run_id, len(self.steps) - 1, role, val, tuple(ev)))
+            self.emit(StepScored(self.run_id, len(self.steps) - 1, role, val, tuple(ev), step.grounded_by))
         return step
 
-    def finish(self, *, answer: str, score: float | None, status: str) -> None:
+    def finish(self, *, answer: str, score: float | None, status: str, grounded_by: str | None = None) -> None:
         if self.finished:
             return
         self.finished = True
@@ -184,6 +238,7 @@ class TracedRun:
             score=score,
             tokens_work=self.tokens_work,
             tokens_judge=self.tokens_judge,
+            meta={"grounded_by": grounded_by} if grounded_by else None,
         )
         self.emit(RunFinished(self.run_id, answer, score, status))
 
@@ -193,8 +248,15 @@ class TracedRun:
             self.finish(answer=f"{type(exc).__name__}: {exc}", score=None, status="failed")
 
     def result(self, cls, *, answer: str, score: float | None, status: str, **extra):
-        """Finish the trace and build ``cls`` (RunResult or a subclass) from it."""
-        self.finish(answer=answer, score=score, status=status)
+        """Finish the trace and build ``cls`` (RunResult or a subclass) from it.
+
+        The run's ``grounded_by`` is ``extra["grounded_by"]`` when the orchestrator says, else that of
+        the step whose score became the run's (the latest with that score), else ``judge``.
+        """
+        if "grounded_by" not in extra:
+            answered = next((s for s in reversed(self.steps) if score is not None and s.score == score), None)
+            extra["grounded_by"] = answered.grounded_by if answered is not None else "judge"
+        self.finish(answer=answer, score=score, status=status, grounded_by=extra["grounded_by"])
         return cls(
             answer=answer,
             run_id=self.run_id,
@@ -235,6 +297,7 @@ class TracedRun:
                 seed=seed,
                 kinds=self.kinds,
                 grounded_by=getattr(result, "grounded_by", None),
+                answer=result.answer,
             )
             errors += learned.pop("errors")
             memory.update(learned)

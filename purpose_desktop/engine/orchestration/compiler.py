@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -110,7 +110,7 @@ class LLMCompiler:
         return resolve_backend(self.joiner_spec) if self.joiner_spec is not None else self.planner
 
     # -- planning -------------------------------------------------------------------------------
-    def _plan_messages(self, task: str, feedback: str = "") -> list[dict]:
+    def _plan_messages(self, task: str, feedback: str = "", lessons: Sequence[str] = ()) -> list[dict]:
         system = (
             "You are the Planner. Turn the task into tool calls that run as a graph.\nTools:\n"
             + self.registry.prompt_text()
@@ -118,17 +118,24 @@ class LLMCompiler:
             'needs first. Inside an argument, $N stands for the output of call N (for example "$1 * 2"). '
             "Calls that do not need each other get no deps and run at the same time. Use as few calls as "
             "the task needs. Reply as JSON."
-        )
+        ) + _lessons_text(lessons)
         messages = [{"role": "system", "content": system}, {"role": "user", "content": f"Task: {task}"}]
         if feedback:
             messages.append({"role": "user", "content": feedback})
         return messages
 
     def plan(
-        self, task: str, *, feedback: str = "", cancel: CancelToken | None = None
+        self,
+        task: str,
+        *,
+        feedback: str = "",
+        cancel: CancelToken | None = None,
+        lessons: Sequence[str] = (),
     ) -> tuple[Plan, dict, int]:
-        """Ask the planner for a plan and check it: (plan, raw reply, tokens). PlanError when invalid."""
-        messages = self._plan_messages(task, feedback)
+        """Ask the planner for a plan and check it: (plan, raw reply, tokens). PlanError when invalid.
+
+        ``lessons``: approved memories for the planner's prompt (``TracedRun.recall``)."""
+        messages = self._plan_messages(task, feedback, lessons)
         settings = GenerationSettings(max_tokens=self.plan_tokens, temperature=0.0, seed=self.seed)
         planner = self.planner
         raw = planner.complete_json(
@@ -233,10 +240,13 @@ class LLMCompiler:
     def _run(self, run: TracedRun, task: str, cancel: CancelToken, emit) -> CompilerResult:
         replans_left = self.max_replans
         feedback, attempt = "", 0
+        recalled = run.recall(PLANNER, task, tools=self.registry.names())
         total_s = 0.0
         while True:
             try:
-                plan, _raw, tokens = self.plan(task, feedback=feedback, cancel=cancel)
+                plan, _raw, tokens = self.plan(
+                    task, feedback=feedback, cancel=cancel, lessons=recalled.memories
+                )
             except PlanError as exc:
                 run.record(
                     PLANNER,
@@ -244,6 +254,7 @@ class LLMCompiler:
                     attempt=attempt,
                     value=0.0,
                     evidence=[f"the plan was rejected: {exc.message}"],
+                    memory_ids=recalled.ids,
                 )
                 if replans_left <= 0 or cancel.is_set():
                     raise
@@ -288,6 +299,7 @@ class LLMCompiler:
                 tool_calls=[o.to_dict() for o in outcomes.values()],
                 tokens=tokens,
                 elapsed_ms=seconds * 1000,
+                memory_ids=recalled.ids,
             )
             results = describe_outcomes(plan, outcomes)
             if cancel.is_set():
@@ -326,12 +338,13 @@ class LLMCompiler:
         )
         return run.learn(result, self.joiner, seed=self.seed)
 
-    def _join_messages(self, task: str, results: str) -> list[dict]:
+    def _join_messages(self, task: str, results: str, lessons: Sequence[str] = ()) -> list[dict]:
         return [
             {
                 "role": "system",
                 "content": "You are the Joiner. Answer the task using only the results of the tool calls below. "
-                "If a result is missing or failed, say what is missing instead of guessing.",
+                "If a result is missing or failed, say what is missing instead of guessing."
+                + _lessons_text(lessons),
             },
             {"role": "user", "content": f"Task: {task}\n\nResults:\n{results}"},
         ]
@@ -354,7 +367,8 @@ class LLMCompiler:
 
     def _join(self, run: TracedRun, task: str, results: str, cancel, emit):
         joiner = self.joiner
-        messages = self._join_messages(task, results)
+        recalled = run.recall(JOINER, task)
+        messages = self._join_messages(task, results, recalled.memories)
         step_index = run.next_step
 
         def on_token(piece: str) -> None:
@@ -374,5 +388,13 @@ class LLMCompiler:
             tokens=tokens,
             elapsed_ms=reply.elapsed_ms,
             prompt=f"{messages[0]['content']}\n\n{messages[1]['content']}",
+            memory_ids=recalled.ids,
         )
         return answer, step
+
+
+def _lessons_text(lessons: Sequence[str]) -> str:
+    """Approved memories for a planner or joiner prompt, in the words a Spark's prompt uses."""
+    if not lessons:
+        return ""
+    return "\n\nLessons approved by the user:\n" + "\n".join(f"- {m}" for m in lessons)

@@ -147,17 +147,19 @@ class Council:
                 if cancel.is_set():
                     status = "cancelled"
                     break
+                recall = run.recall_for(agent, task, purpose=self.purpose)
                 res = agent.run(
                     task,
                     context=self._context(label, latest, r, rounds),
                     purpose=self.purpose,
+                    **recall.kwargs,
                     cancel=cancel,
                     on_event=emit,
                     run_id=run.run_id,
                     step=run.next_step,
                 )
                 # A position is deliberation, not a deliverable: judged as text whatever the role's kind.
-                run.record(label, res.answer, attempt=r - 1, spark=res)
+                run.record(label, res.answer, attempt=r - 1, spark=res, memory_ids=recall.ids)
                 if res.status == "cancelled":
                     status = "cancelled"
                     break

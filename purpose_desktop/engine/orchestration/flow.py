@@ -563,10 +563,12 @@ class Flow:
             )
             return {node.output_key: res.answer}, res.answer, run.next_step - 1, res.status
         spark: Spark = node.obj
+        recall = run.recall_for(spark, task, purpose=self.purpose)
         res = spark.run(
             task,
             context=context,
             purpose=self.purpose,
+            **recall.kwargs,
             cancel=cancel,
             on_event=emit,
             run_id=run.run_id,
@@ -577,7 +579,10 @@ class Flow:
         if tests and kind == "code" and res.status != "cancelled":
             code = extract_code(res.answer)
             outcome = run.critic.run_tests(code, tests) if code else None
-        run.record(node.name, res.answer, kind=kind, attempt=attempt, spark=res, tests=outcome, task=task)
+        run.record(
+            node.name, res.answer, kind=kind, attempt=attempt, spark=res, tests=outcome, task=task,
+            memory_ids=recall.ids,
+        )
         return {node.output_key: res.answer}, res.answer, run.next_step - 1, res.status
 
     def _context(self, name: str, outputs: Mapping[str, str], state: Mapping) -> str:

@@ -18,6 +18,7 @@ from purpose_desktop.engine.critic import PurposeFunction, extract_code
 from purpose_desktop.engine.models.backends import resolve_backend
 from purpose_desktop.engine.orchestration.base import (
     OrchestrationError,
+    Recall,
     TracedRun,
     make_emit,
     store_scope,
@@ -245,6 +246,7 @@ def swarm(
         try:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="swarm") as pool:
                 futures = {}
+                recalls: dict[int, Recall] = {}
                 for i, (task, agent) in enumerate(zip(tasks, assigned, strict=True)):
                     task_judge = PurposeFunction(
                         owners.proxy(judge.model, i),
@@ -253,6 +255,8 @@ def swarm(
                         seed=judge.seed,
                     )
                     run_id = runs[i].run_id if i in runs else ""
+                    recall = runs[i].recall_for(agent, task) if isinstance(agent, Spark) else Recall()
+                    recalls[i] = recall
                     job = _Job(
                         i,
                         task,
@@ -266,13 +270,16 @@ def swarm(
                         emit,
                         run_id,
                         db,
+                        recall,
                     )
                     futures[pool.submit(job.run)] = i
                 for future in as_completed(futures):
                     i = futures[future]
                     # Distilling may ask the model for a rule: through its owner thread, like any call.
                     learner = owners.proxy(judge.model, ("learn", i))
-                    results[i] = _collect(i, tasks[i], assigned[i], future, runs.get(i), mode, learner)
+                    results[i] = _collect(
+                        i, tasks[i], assigned[i], future, runs.get(i), mode, learner, recalls[i].ids
+                    )
         finally:
             owners.close()
             for run in runs.values():
@@ -308,6 +315,7 @@ class _Job:
     emit: Callable
     run_id: str
     db: Store
+    recall: Recall = Recall()  # chosen on the caller's (the store's) thread before the job starts
 
     def run(self) -> tuple:
         """Runs on a worker thread; returns what the caller's thread records."""
@@ -315,7 +323,14 @@ class _Job:
         if isinstance(self.agent, Spark):
             clone = copy.copy(self.agent)
             clone._model = self.owners.proxy(self.models["spark"], self.index)  # this task's queued view
-            res = clone.run(self.task, cancel=self.cancel, on_event=self.emit, run_id=self.run_id, step=0)
+            res = clone.run(
+                self.task,
+                **self.recall.kwargs,
+                cancel=self.cancel,
+                on_event=self.emit,
+                run_id=self.run_id,
+                step=0,
+            )
             outcome = None
             if self.tests and clone.role.kind == "code" and res.status != "cancelled":
                 code = extract_code(res.answer)
@@ -357,7 +372,14 @@ class _Job:
 
 
 def _collect(
-    i: int, task: str, agent, future: Future, run: TracedRun | None, mode: RunMode, learner=None
+    i: int,
+    task: str,
+    agent,
+    future: Future,
+    run: TracedRun | None,
+    mode: RunMode,
+    learner=None,
+    recall_ids: tuple[str, ...] = (),
 ) -> SwarmResult:
     """Record a finished task on the caller's thread (the store's) and build its result."""
     label = _label(agent)
@@ -404,7 +426,13 @@ def _collect(
         return SwarmResult(**fields, index=i, task=task, agent=label)
     if kind == "spark":
         step = run.record(
-            label, payload.answer, kind=agent.role.kind, spark=payload, score=score, tests=outcome
+            label,
+            payload.answer,
+            kind=agent.role.kind,
+            spark=payload,
+            score=score,
+            tests=outcome,
+            memory_ids=recall_ids,
         )
         status = payload.status
         answer = payload.answer

@@ -2,14 +2,17 @@
 
 Each is built by :class:`~purpose_desktop.engine.core.Engine` and hung on it (Anki's ``col.decks`` style):
 ``engine.model_files``, ``engine.config``, ``engine.teams``, ``engine.runs``, ``engine.memories``,
-``engine.diagnostics``, ``engine.workspace``. They name Engine only for typing.
+``engine.diagnostics``, ``engine.replays`` (re-tests in the background), ``engine.mcp``, ``engine.workspace``
+(the attached project folder). They name Engine only for typing.
 """
 
 from __future__ import annotations
 
 from purpose_desktop.engine.services.diagnostics import Diagnostics, PrivacyReport, Protection
+from purpose_desktop.engine.services.mcp import McpManager, McpServerRow, McpToolRow
 from purpose_desktop.engine.services.memories import MemoryDecision, MemoryList, MemoryManager
 from purpose_desktop.engine.services.models import ModelFiles, ModelRow, ModelsReport, ModelSummary
+from purpose_desktop.engine.services.replays import ReplayQueue, ReplayQueueStatus
 from purpose_desktop.engine.services.runs import RunHistory
 from purpose_desktop.engine.services.settings import ConfigManager, SettingsSnapshot
 from purpose_desktop.engine.services.teams import TeamCatalog, TeamManager, TeamSummary
@@ -18,6 +21,9 @@ from purpose_desktop.engine.services.workspace import ProjectInfo, WorkspaceMana
 __all__ = [
     "ConfigManager",
     "Diagnostics",
+    "McpManager",
+    "McpServerRow",
+    "McpToolRow",
     "MemoryDecision",
     "MemoryList",
     "MemoryManager",
@@ -26,6 +32,8 @@ __all__ = [
     "ModelSummary",
     "ModelsReport",
     "PrivacyReport",
+    "ReplayQueue",
+    "ReplayQueueStatus",
     "ProjectInfo",
     "Protection",
     "RunHistory",

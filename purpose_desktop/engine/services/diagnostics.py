@@ -164,10 +164,23 @@ class PrivacyReport:
     protections: tuple[Protection, ...]
     backend: str = ""
     error: str | None = None
+    network: tuple = ()  # NetworkEvent, newest first: every time the app went online, and why
+
+    @property
+    def last_online(self) -> str:
+        """One sentence: when the app last went online and why, or that it never has."""
+        if not self.network:
+            return "This app has not gone online."
+        e = self.network[0]
+        when = e.at.replace("T", " ").removesuffix("+00:00")
+        return f"Last online {when} UTC: {e.reason} from {e.host} ({e.outcome})."
 
 
 def privacy() -> PrivacyReport:
-    """Probe the sandbox for real (takes a moment the first time) and report its protections."""
+    """Probe the sandbox for real (takes a moment the first time) and report its protections and network use."""
+    from purpose_desktop.engine.models import netlog
+
+    network = tuple(netlog.events(20))
     try:
         from purpose_desktop.engine.tools.sandbox import protections, select_backend
 
@@ -175,9 +188,9 @@ def privacy() -> PrivacyReport:
         found = protections()
     except Exception as exc:  # the panel says what it could not check rather than failing
         log.warning("sandbox probe failed: %s", exc)
-        return PrivacyReport((), "", f"The sandbox could not be checked: {exc}")
+        return PrivacyReport((), "", f"The sandbox could not be checked: {exc}", network)
     rows = tuple(Protection(name, bool(p.get("active")), str(p.get("how", ""))) for name, p in found.items())
-    return PrivacyReport(rows, backend)
+    return PrivacyReport(rows, backend, network=network)
 
 
 class Diagnostics:

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from purpose_desktop.engine.errors import InputError, ModelError
+from purpose_desktop.engine.memory.records import KINDS as MEMORY_KINDS
+
+__all__ = ["MEMORY_KINDS", "MemoryDecision", "MemoryList", "MemoryManager"]
 
 if TYPE_CHECKING:
     from purpose_desktop.engine.cancel import CancelToken
@@ -40,12 +43,15 @@ class MemoryManager:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def bank(self):
-        """A MemoryBank on the engine's store with the person's policy (auto-promotion from the settings)."""
+    def bank(self, store=None):
+        """A MemoryBank on the engine's store (or ``store``: the replay thread's own connection to the same
+        file) with the person's policy (auto-promotion from the settings)."""
         from purpose_desktop.engine.memory.api import MemoryBank
         from purpose_desktop.engine.memory.records import MemoryPolicy
 
-        return MemoryBank(self._engine.store, MemoryPolicy(auto_promote=self._engine.settings.auto_promote))
+        return MemoryBank(
+            store or self._engine.store, MemoryPolicy(auto_promote=self._engine.settings.auto_promote)
+        )
 
     def list(
         self, *, status: str | None = None, kind: str | None = None, limit: int | None = None
@@ -78,7 +84,9 @@ class MemoryManager:
         for mid in memory_ids:
             try:
                 before = bank.get(mid)
+                replaced: list[tuple[str, str]] = []
                 if action == "approve":
+                    replaced = _statuses(bank, _evolved_from(before))
                     after = bank.approve(mid, reason=reason)
                 elif action == "reject":
                     after = bank.reject(mid, reason=reason)
@@ -103,6 +111,8 @@ class MemoryManager:
                 continue
             done.append(after)
             previous.append((before.id, before.status))
+            # an approved merge/split archived the lessons it replaces: one Undo brings them back too
+            previous += [(rid, st) for rid, st in replaced if bank.get(rid).status != st]
         return MemoryDecision(action, tuple(done), tuple(previous), tuple(failed))
 
     def undo(self, previous) -> MemoryDecision:
@@ -115,13 +125,41 @@ class MemoryManager:
             back.append((mid, before.status))
         return MemoryDecision("undo", tuple(done), tuple(back))
 
-    def edit(self, memory_id: str, text: str, reason: str = ""):
-        """New text: scanned again and back to review."""
-        return self.bank().edit(memory_id, text, reason=reason)
+    def evolve(self, *, model: Any = LOADED, limit: int = 3) -> list:
+        """Propose merges of near-duplicate lessons, splits of lessons that help one kind of task and hurt
+        another, and retirements of lessons whose utility keeps falling — each lands in review (a list of
+        ``learning.evolution.Proposal``). ``model``: LOADED (the engine's, when one is loaded) writes merged
+        lessons; None joins them."""
+        from purpose_desktop.engine.learning.evolution import evolve
+
+        if model is LOADED:
+            model = self._engine.model
+        return evolve(self.bank(), model=model, limit=limit)
+
+    def edit(
+        self, memory_id: str, text: str, reason: str = "", *, scope: dict | None = None, kind: str | None = None
+    ):
+        """New text (and, when given, a new scope or kind): scanned again and back to review."""
+        return self.bank().edit(memory_id, text, reason=reason, scope=_scope(scope), kind=kind)
 
     def teach(self, text: str, kind: str = "user_preference", scope: dict | None = None):
-        """The person's own lesson ("Always add type hints"): scanned, then promoted (a SubmitResult)."""
-        return self.bank().teach(text, kind=kind, scope=scope)
+        """The person's own lesson ("Always add type hints"): scanned, then promoted (a SubmitResult).
+
+        ``scope`` may name a ``project`` besides ``roles``, ``tools`` and ``tags``.
+        """
+        return self.bank().teach(text, kind=kind, scope=_scope(scope))
+
+    def export(self, path, *, statuses=None) -> int:
+        """Write every memory to ``path`` as JSONL (text, kind, scope, provenance, evidence, history)."""
+        from purpose_desktop.engine.services.memory_transfer import export_memories
+
+        return export_memories(self._engine, path, statuses=statuses)
+
+    def import_file(self, path):
+        """Import a JSONL export: scanned, every clean line quarantined; an ImportReport says line by line."""
+        from purpose_desktop.engine.services.memory_transfer import import_memories
+
+        return import_memories(self._engine, path)
 
     def retest(
         self,
@@ -133,20 +171,22 @@ class MemoryManager:
         n: int | None = None,
         progress: Callable[[Any], None] | None = None,
         cancel: CancelToken | None = None,
+        store=None,
     ):
         """Replay A/B test now with the saved ``team`` (name or id), the team ``purpose`` builds, or — when
         neither is named — the team whose run produced the memory (the default coding team if none was recorded).
 
+        ``store``: the connection to use (the replay thread passes its own; default the engine's).
         ``model``: LOADED (the Engine's model; ModelError while none is loaded) or a model spec / object
         for the team (None: the team's default). Returns the ReplayEvidence (status "cancelled" when stopped).
         """
         from purpose_desktop.engine.learning.replay import retest
 
-        arm = self.replay_arm(team=team, purpose=purpose, model=model, memory_id=memory_id)
+        arm = self.replay_arm(team=team, purpose=purpose, model=model, memory_id=memory_id, store=store)
         kwargs: dict[str, Any] = {"progress": progress, "cancel": cancel}
         if n is not None:
             kwargs["n"] = n
-        return retest(self.bank(), memory_id, arm, **kwargs)
+        return retest(self.bank(store), memory_id, arm, **kwargs)
 
     def replay_arm(
         self,
@@ -155,6 +195,7 @@ class MemoryManager:
         purpose: str | None = None,
         model: Any = LOADED,
         memory_id: str | None = None,
+        store=None,
     ):
         """The runner a re-test replays past tasks with (the one place the replay arm is built): the named
         ``team``, else the team ``purpose`` builds, else the team that produced ``memory_id``, else the default."""
@@ -162,6 +203,7 @@ class MemoryManager:
         from purpose_desktop.engine.agents.team import Team
 
         engine = self._engine
+        store = store or engine.store
         if model is LOADED:
             model = engine.model
             if model is None:
@@ -170,7 +212,38 @@ class MemoryManager:
                     "Wait for it to load.",
                 )
         if team:
-            return replay_arm(engine.store, model=model, team=Team.load(team, store=engine.store, model=model))
+            return replay_arm(store, model=model, team=Team.load(team, store=store, model=model))
         if purpose is None and memory_id is not None:
-            return replay_arm_for_memory(engine.store, memory_id, model=model)
-        return replay_arm(engine.store, model=model, purpose=purpose or DEFAULT_PURPOSE)
+            return replay_arm_for_memory(store, memory_id, model=model)
+        return replay_arm(store, model=model, purpose=purpose or DEFAULT_PURPOSE)
+
+
+def _evolved_from(m) -> list[str]:
+    """The lessons a proposed merge or split was made from (what approving it replaces)."""
+    return [
+        old_id
+        for p in m.provenance
+        if p.get("source") == "evolution" and p.get("action") in ("merge", "split")
+        for old_id in p.get("of") or []
+    ]
+
+
+def _statuses(bank, ids) -> list[tuple[str, str]]:
+    out = []
+    for mid in ids:
+        try:
+            out.append((mid, bank.get(mid).status))
+        except Exception:  # gone: nothing to bring back
+            continue
+    return out
+
+
+def _scope(scope: dict | None):
+    """A Scope from the GUI's or CLI's dict (``roles``, ``tools``, ``tags``, ``project``)."""
+    from purpose_desktop.engine.memory.records import Scope
+
+    if scope is None:
+        return None
+    if not isinstance(scope, dict):
+        raise InputError("A scope must name roles, tools or a project.", "Leave it empty to apply everywhere.")
+    return Scope.build(scope.get("roles") or (), scope.get("tools") or (), scope.get("project"), scope.get("tags") or ())

@@ -35,6 +35,10 @@ class ConfigManager:
             new = self._engine.settings.with_changes(**changes)
             save_settings(new)
             self._engine.settings = new
+            if "auto_promote" in changes:  # on: idle-time re-tests may start; off: none start by themselves
+                replays = getattr(self._engine, "replays", None)
+                if replays is not None:
+                    replays.kick()
         return self.snapshot()
 
     def snapshot(self) -> SettingsSnapshot:

@@ -30,6 +30,7 @@ class TeamCatalog:
     role_templates: dict  # role name → RoleSpec dict
     tools: tuple[str, ...]
     models: tuple[tuple[str, str], ...]  # (model id or path, label) for the per-role model picker
+    mcp_tools: tuple[tuple[str, str], ...] = ()  # (mcp:server/tool, label): tools of the MCP servers set up
 
 
 class TeamManager:
@@ -60,7 +61,7 @@ class TeamManager:
         models = tuple(
             (e.id, e.display_name) for e in discover_models(added=engine.settings.added_models) if e.usable
         )
-        return TeamCatalog(tuple(teams), templates, TOOL_NAMES, models)
+        return TeamCatalog(tuple(teams), templates, TOOL_NAMES, models, engine.mcp.role_tools())
 
     def propose(self, description: str) -> dict:
         """Turn a purpose ("Help me write Python code") into a proposed team spec (not saved)."""
@@ -115,8 +116,13 @@ class TeamManager:
         mode: str = "train",
         cancel: CancelToken | None = None,
         on_event: Callable[[Any], None] | None = None,
+        approve_tool: Callable | None = None,
     ):
-        """Run ``task`` on the team ``spec`` with the loaded model; returns the RunResult."""
+        """Run ``task`` on the team ``spec`` with the loaded model; returns the RunResult.
+
+        ``approve_tool(ToolCallAsk, cancel) -> "allow" | "always" | "deny"`` puts each MCP tool call not
+        marked "always allow" to the person; without it such calls do not run.
+        """
         from purpose_desktop.engine.agents.team import Team, TeamSpec
 
         engine = self._engine
@@ -127,6 +133,7 @@ class TeamManager:
         if not task.strip():
             raise InputError("The task is empty.", "Describe what the team should do, then press Run.")
         team = Team(TeamSpec.from_dict(spec), model=engine.model, store=engine.store, workspace=engine.workspace.current)
+        team.mcp = engine.mcp.access(approve_tool)
         return team.run(task, tests=tests or None, mode=mode, cancel=cancel, on_event=on_event)
 
 

@@ -384,6 +384,24 @@ def m008_vault_state(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO vault_state (key, value) VALUES ('revision', 0)")
 
 
+# -- chat ---------------------------------------------------------------------------------------------
+
+
+def chat_m001_attachments(db: sqlite_utils.Database) -> None:
+    # Files attached to a chat (today: test files that "Run the tests" runs a code block against).
+    db.execute(
+        """
+        CREATE TABLE chat_attachments (
+            id TEXT PRIMARY KEY,
+            conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_chat_attachments_conversation ON chat_attachments(conversation_id)")
 # -- workspace (engine/workspace/) ------------------------------------------------------------------
 # A team's or a chat's proposed file changes, stored the moment they are proposed (a crash loses none)
 # and applied or rejected by the person later. ``before_text`` NULL: the file did not exist.
@@ -433,6 +451,7 @@ MIGRATIONS = (
     m008_vault_fts,
     m008_vault_embeddings,
     m008_vault_state,
+    chat_m001_attachments,
     workspace_m001_proposals,
 )
 

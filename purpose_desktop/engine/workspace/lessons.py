@@ -2,7 +2,7 @@
 
 Each rule (a bullet, a numbered item or a plain paragraph; headings and code blocks are not rules)
 becomes a candidate memory: immune-scanned by ``MemoryBank.submit``, quarantined for the person to
-approve or reject in the Memory pane, scoped to the project. A rule already offered for this project
+approve or reject in the Memory pane, kept to the project (scope tag ``project:<folder name>``). A rule already offered for this project
 — whatever was decided — is not offered again.
 """
 
@@ -13,7 +13,13 @@ import re
 from dataclasses import asdict, dataclass
 
 from purpose_desktop.engine.memory.api import MemoryBank
-from purpose_desktop.engine.memory.records import MAX_TEXT_CHARS, MemoryPolicy, content_hash
+from purpose_desktop.engine.memory.records import (
+    MAX_TEXT_CHARS,
+    MemoryPolicy,
+    Scope,
+    content_hash,
+    project_tag,
+)
 from purpose_desktop.engine.tools.base import ToolError
 from purpose_desktop.engine.workspace.project import Project
 
@@ -100,8 +106,9 @@ def _already_offered(store, project: Project, text: str) -> tuple[str, str] | No
         "SELECT id, status, scope_json FROM memories WHERE content_hash = ? ORDER BY created_at",
         [content_hash(text)],
     ).fetchall()
+    tag = project_tag(project.name)
     for mid, status, scope_json in rows:
-        if (json.loads(scope_json or "{}") or {}).get("project") == project.key:
+        if tag in ((json.loads(scope_json or "{}") or {}).get("tags") or []):
             return mid, status
     return None
 
@@ -118,7 +125,7 @@ def offer_rules(store, project: Project, policy: MemoryPolicy | None = None) -> 
         sub = bank.submit(
             rule.text,
             kind=RULE_KIND,
-            scope={"project": project.key},
+            scope=Scope.build(project=project.name),
             provenance={"source": RULES_SOURCE, "project": project.key, "file": rule.file, "line": rule.line},
             actor="user",
         )

@@ -53,6 +53,9 @@ class BridgeFacts(QObject):
     sig_team_run_finished = Signal(str, object)
     #: (run request id, RunResult) the run was stopped; steps so far are kept in the trace.
     sig_team_run_cancelled = Signal(str, object)
+    #: (run request id, ToolCallAsk) a role wants to call an MCP tool; the run waits until the GUI calls
+    #: ``ask.answer("allow" | "always" | "deny")`` (a stopped run answers "deny" itself).
+    sig_tool_approval_requested = Signal(str, object)
     #: (run request id, ErrorInfo) the run failed.
     sig_team_run_failed = Signal(str, object)
     # -- memory re-tests ---------------------------------------------------------------------------
@@ -64,6 +67,9 @@ class BridgeFacts(QObject):
     sig_memory_retest_cancelled = Signal(str, object)
     #: (re-test request id, ErrorInfo) the replay could not run (no model, no past tasks …).
     sig_memory_retest_failed = Signal(str, object)
+    #: (ReplayQueueStatus) the background re-test queue changed: what runs, what waits, paused or not.
+    #: Emitted from the replay thread; panes receive it queued on the GUI thread.
+    sig_replay_status_changed = Signal(object)
     # -- vault indexing (vault thread) -------------------------------------------------------------
     #: (index request id, IndexProgress) files and chunks done, rate, time left.
     sig_vault_index_progressed = Signal(str, object)

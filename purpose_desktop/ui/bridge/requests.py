@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -89,6 +90,9 @@ class ChatRequest:
     id: str = field(default_factory=_new_id)
     mode: str = "send"
     message_id: str | None = None
+    #: When the person pressed Send (perf_counter, GUI thread): time to first token counts from here,
+    #: so a wait for the model (a re-test giving it up, a model still loading) is part of it.
+    sent_at: float = field(default_factory=time.perf_counter)
 
     def __post_init__(self) -> None:
         if self.mode not in CHAT_MODES:
@@ -132,9 +136,14 @@ class ReplyResult:
     assistant: Message
     #: What a regenerate or an edit removed from the chat, for Undo (Engine.restore_messages).
     replaced: tuple = ()
+    #: From Send to the first streamed token, as the person waited for it (None: no token came).
+    first_token_after_send_ms: float | None = None
 
     @property
     def ttft_ms(self) -> float | None:
+        """Time to first token from Send; the model's own figure (from its start) only when not measured."""
+        if self.first_token_after_send_ms is not None:
+            return self.first_token_after_send_ms
         return self.assistant.meta.get("ttft_ms")
 
     @property

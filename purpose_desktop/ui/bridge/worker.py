@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from PySide6.QtCore import Slot
@@ -58,6 +59,9 @@ class EngineWorker(BridgeFacts):
         try:
             threading.current_thread().name = "engine"
             self._engine = self._engine_factory()
+            replays = getattr(self._engine, "replays", None)
+            if replays is not None:  # re-tests in the background report here
+                replays.on_status = self.sig_replay_status_changed.emit
             self._start_error = None
             self.sig_engine_started.emit(req.id)
         except Exception as exc:
@@ -104,7 +108,14 @@ class EngineWorker(BridgeFacts):
             )
         if req.mode != "regenerate" and not req.text.strip():
             raise InputError("The message is empty.", "Type a question or some code, then press Enter.")
-        stream = {"cancel": req.cancel, "on_token": lambda piece: self.sig_token_received.emit(req.id, piece)}
+        first_token_at: list[float] = []
+
+        def on_token(piece: str) -> None:
+            if not first_token_at:
+                first_token_at.append(time.perf_counter())
+            self.sig_token_received.emit(req.id, piece)
+
+        stream = {"cancel": req.cancel, "on_token": on_token}
         replaced: list = []
         if req.mode == "regenerate":
             if req.conversation_id is None:
@@ -125,8 +136,9 @@ class EngineWorker(BridgeFacts):
                 conversation_id = conversation.id
                 self.sig_conversation_created.emit(req.id, conversation)
             user, assistant = engine.send_message(conversation_id, req.text, **stream)
+        waited = (first_token_at[0] - req.sent_at) * 1000 if first_token_at else None
         result = ReplyResult(
-            engine.store.get_conversation(user.conversation_id), user, assistant, tuple(replaced)
+            engine.store.get_conversation(user.conversation_id), user, assistant, tuple(replaced), waited
         )
         if assistant.status == "cancelled":
             self.sig_reply_cancelled.emit(req.id, result)
@@ -135,6 +147,11 @@ class EngineWorker(BridgeFacts):
 
     @Slot(object)
     def on_team_run_requested(self, req: RunTeamRequest) -> None:
+        def ask(question, cancel) -> str:
+            # The engine thread waits here; the GUI answers the question object itself (any thread).
+            self.sig_tool_approval_requested.emit(req.id, question)
+            return question.wait(cancel or req.cancel)
+
         def run() -> None:
             result = self._require_engine().teams.run(
                 req.spec,
@@ -143,6 +160,7 @@ class EngineWorker(BridgeFacts):
                 mode=req.mode,
                 cancel=req.cancel,
                 on_event=lambda event: self.sig_run_event_received.emit(req.id, event),
+                approve_tool=ask,
             )
             fact = self.sig_team_run_cancelled if result.status == "cancelled" else self.sig_team_run_finished
             fact.emit(req.id, result)
@@ -151,19 +169,26 @@ class EngineWorker(BridgeFacts):
 
     @Slot(object)
     def on_memory_retest_requested(self, req: RetestRequest) -> None:
-        def retest() -> None:
-            evidence = self._require_engine().memories.retest(
+        """Queue the re-test on the engine's background queue; chat and team runs go first meanwhile.
+
+        The queue's thread answers with the same facts a re-test on this thread would.
+        """
+
+        def done(evidence) -> None:
+            cancelled = getattr(evidence, "status", "complete") == "cancelled"
+            (self.sig_memory_retest_cancelled if cancelled else self.sig_memory_retested).emit(req.id, evidence)
+
+        def queue() -> None:
+            self._require_engine().replays.submit(
                 req.memory_id,
                 team=req.team,
                 progress=lambda p: self.sig_memory_retest_progressed.emit(req.id, p),
+                done=done,
+                failed=lambda exc: self.sig_memory_retest_failed.emit(req.id, error_info("re-testing a memory", exc)),
                 cancel=req.cancel,
             )
-            cancelled = getattr(evidence, "status", "complete") == "cancelled"
-            (self.sig_memory_retest_cancelled if cancelled else self.sig_memory_retested).emit(
-                req.id, evidence
-            )
 
-        guarded(self.sig_memory_retest_failed, req.id, "re-testing a memory", retest)
+        guarded(self.sig_memory_retest_failed, req.id, "re-testing a memory", queue)
 
     @Slot(object)
     def on_engine_close_requested(self, req: CloseRequest) -> None:

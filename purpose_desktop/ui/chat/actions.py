@@ -39,7 +39,10 @@ class ReplyStream:
 
 def display_key(messages) -> tuple:
     """What a chat's rendering depends on: equal keys mean nothing to redraw."""
-    return tuple((m.id, m.status, len(m.content), bool(m.meta.get("feedback"))) for m in messages)
+    return tuple(
+        (m.id, m.status, len(m.content), bool(m.meta.get("feedback")), len(m.meta.get("code_runs") or {}))
+        for m in messages
+    )
 
 
 def export_file_name(title: str) -> str:
@@ -152,7 +155,8 @@ class ChatActions:
             self.sig_status.emit("There is no stored reply to mark here.", 3000)
             return
         if widget.actions_row.marked:
-            self.sig_status.emit("This reply is already marked as wrong.", 3000)
+            verdict = (widget.meta.get("feedback") or {}).get("verdict", "wrong")
+            self.sig_status.emit(f"This reply is already marked as {verdict}.", 3000)
             return
         dialog = WrongDialog(self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
@@ -227,6 +231,13 @@ class ChatActions:
             self.regenerate()
         elif action == "wrong":
             self.mark_wrong(widget)
+        elif action == "good":
+            self.mark_good(widget)
+        elif action == "teach":
+            self.teach_from_answer(widget)
+        elif action.startswith(("run:", "runtests:")):
+            kind, _, index = action.partition(":")
+            self.run_block(widget, int(index), tests=kind == "runtests")
 
     def _offer_undo_replace(self, conversation_id: str, replaced: tuple, mode: str) -> None:
         """After a regenerate or an edit: say what was replaced and offer to put it back."""

@@ -12,8 +12,41 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from purpose_desktop.engine.chat.code_blocks import is_python
+
 #: Scheme of the links that copy a code block: ``copy:<n>`` where n indexes ``RenderedMarkdown.code_blocks``.
 COPY_SCHEME = "copy"
+#: ``run:<n>`` runs Python block n in the sandbox; ``runtests:<n>`` runs the chat's attached tests against it.
+RUN_SCHEME = "run"
+RUN_TESTS_SCHEME = "runtests"
+#: Output shown under a block is cut to this many characters (the stored run keeps more).
+RUN_OUTPUT_CHARS = 4000
+
+
+def run_link(url: str) -> tuple[str, int] | None:
+    """("run" | "runtests", block index) for a Run link, or None for any other link."""
+    scheme, sep, rest = url.partition(":")
+    if sep and scheme in (RUN_SCHEME, RUN_TESTS_SCHEME) and rest.isdigit():
+        return scheme, int(rest)
+    return None
+
+
+def run_summary(run: dict) -> tuple[str, str]:
+    """(state, one line) for a run record: state is "passed", "failed", "not_run" or "running"."""
+    status = run.get("status", "")
+    tests = run.get("kind") == "tests"
+    if status == "running":
+        return "running", "Running the tests in the sandbox…" if tests else "Running in the sandbox…"
+    if status == "not_run":
+        return "not_run", "Not run — " + str(run.get("reason") or "the sandbox refused")
+    if tests:
+        counts = f"{run.get('passed', 0)} passed, {run.get('failed', 0)} failed"
+        if status == "passed":
+            return "passed", f"✓ Tests passed ({counts})"
+        return "failed", f"✗ Tests failed ({counts})" + (f" — {run['reason']}" if run.get("reason") else "")
+    if status == "passed":
+        return "passed", f"✓ Ran in the sandbox (exit 0, {run.get('elapsed_ms', 0) / 1000:.1f} s)"
+    return "failed", "✗ Failed — " + str(run.get("reason") or "the code did not finish")
 
 
 @dataclass(frozen=True)
@@ -107,12 +140,28 @@ class MarkdownRenderer:
         for name, method in rules.items():
             self._md.add_render_rule(name, lambda _r, tokens, idx, _opts, env, m=method: m(tokens, idx, env))
 
-    def render(self, text: str, *, copied_index: int | None = None) -> RenderedMarkdown:
+    def render(
+        self,
+        text: str,
+        *,
+        copied_index: int | None = None,
+        runnable: bool = False,
+        tests: bool = False,
+        runs: dict | None = None,
+    ) -> RenderedMarkdown:
         """Render ``text``; an unterminated fence (a reply still streaming) runs to the end as a code block.
 
-        ``copied_index`` labels that block's link "Copied" (feedback right after a click).
+        ``copied_index`` labels that block's link "Copied" (feedback right after a click). ``runnable``
+        adds "Run" to Python blocks (and "Run the tests" when ``tests``); ``runs`` (block index → run
+        record) shows each block's last run under it.
         """
-        env: dict = {"code_blocks": [], "copied_index": copied_index}
+        env: dict = {
+            "code_blocks": [],
+            "copied_index": copied_index,
+            "runnable": runnable,
+            "tests": tests,
+            "runs": runs or {},
+        }
         body = self._md.render(text, env)
         return RenderedMarkdown(html=body, code_blocks=tuple(env["code_blocks"]))
 
@@ -123,9 +172,63 @@ class MarkdownRenderer:
         source = token.content[:-1] if token.content.endswith("\n") else token.content
         index = len(env["code_blocks"])
         env["code_blocks"].append(source)
-        return self.code_block_html(source, language, index, copied=index == env.get("copied_index"))
+        links: tuple[tuple[str, str], ...] = ()
+        if env.get("runnable") and is_python(language, source):
+            links = ((f"{RUN_SCHEME}:{index}", "Run"),)
+            if env.get("tests"):
+                links += ((f"{RUN_TESTS_SCHEME}:{index}", "Run the tests"),)
+        out = self.code_block_html(
+            source, language, index, copied=index == env.get("copied_index"), links=links
+        )
+        run = (env.get("runs") or {}).get(index)
+        if isinstance(run, dict):
+            out += self.run_output_html(run)
+        return out
 
-    def code_block_html(self, source: str, language: str, index: int, *, copied: bool = False) -> str:
+    def run_output_html(self, run: dict) -> str:
+        """What a run printed, under its block: a one-line verdict, then stdout and stderr."""
+        t = self.theme
+        state, line = run_summary(run)
+        colour = {
+            "passed": "#1a7f37",
+            "failed": "#cf222e",
+            "not_run": t.header_text,
+            "running": t.header_text,
+        }[state]
+        body = ""
+        if state != "running":
+            parts = [p.rstrip("\n") for p in (run.get("stdout"), run.get("stderr")) if p and p.strip()]
+            text = "\n".join(parts)
+            if len(text) > RUN_OUTPUT_CHARS:
+                text = "…" + text[-RUN_OUTPUT_CHARS:]
+            if text:
+                body = (
+                    f"<pre style=\"white-space: pre-wrap; margin: 4px 0 0 0; font-family: '{self.mono_family}';\">"
+                    f"{html.escape(text)}</pre>"
+                )
+            elif state == "passed":
+                body = f'<div style="color: {t.header_text}; font-size: small;">(no output)</div>'
+            if run.get("hint") and state == "not_run":
+                body += (
+                    f'<div style="color: {t.header_text}; font-size: small;">{html.escape(run["hint"])}</div>'
+                )
+        return (
+            f'<table width="100%" cellspacing="0" cellpadding="0" border="1" '
+            f'style="border-collapse: collapse; border-color: {t.border}; border-style: dashed; margin-top: -6px; '
+            f'margin-bottom: 10px;"><tr><td style="padding: 6px 12px; border-color: {t.border};">'
+            f'<span style="color: {colour}; font-size: small;"><b>Output</b> · {html.escape(line)}</span>'
+            f"{body}</td></tr></table>\n"
+        )
+
+    def code_block_html(
+        self,
+        source: str,
+        language: str,
+        index: int,
+        *,
+        copied: bool = False,
+        links: tuple[tuple[str, str], ...] = (),
+    ) -> str:
         """One code block as a two-row table (language + Copy link, then the code): Qt draws table
         backgrounds and padding, which it does not do for <pre>."""
         t = self.theme
@@ -143,7 +246,11 @@ class MarkdownRenderer:
             f'<table width="100%" cellspacing="0" cellpadding="0" border="0"><tr>'
             f'<td style="color: {t.header_text}; font-size: small;">{label}</td>'
             f'<td align="right" style="font-size: small;">'
-            f'<a href="{COPY_SCHEME}:{index}" style="color: {t.link}; text-decoration: none;">{"Copied ✓" if copied else "Copy"}</a>'
+            + "".join(
+                f'<a href="{href}" style="color: {t.link}; text-decoration: none;"><b>{label}</b></a>&nbsp;&nbsp;&nbsp;'
+                for href, label in links
+            )
+            + f'<a href="{COPY_SCHEME}:{index}" style="color: {t.link}; text-decoration: none;">{"Copied ✓" if copied else "Copy"}</a>'
             f"</td></tr></table></td></tr>"
             f'<tr><td bgcolor="{background}" style="padding: 10px 12px; border-color: {t.border};">'
             f"<pre style=\"white-space: pre-wrap; margin: 0; font-family: '{self.mono_family}';\">"

@@ -41,7 +41,9 @@ def kind_label(kind: str) -> str:
 
 
 def memory_chip_text(item: dict) -> str:
-    return f"Memory · {kind_label(item.get('kind', ''))}: {short(item.get('text', ''))}"
+    roles = item.get("roles") or []
+    whose = f" ({', '.join(roles[:2])})" if roles else ""
+    return f"Memory · {kind_label(item.get('kind', ''))}{whose}: {short(item.get('text', ''))}"
 
 
 def citation(item: dict) -> str:
@@ -229,6 +231,8 @@ class ActionRow(QWidget):
     sig_edit_requested = Signal()
     sig_regenerate_requested = Signal()
     sig_wrong_requested = Signal()
+    sig_good_requested = Signal()
+    sig_teach_requested = Signal()
 
     def __init__(self, role: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -246,9 +250,27 @@ class ActionRow(QWidget):
             "Mark this reply as wrong: the memories it used lose credit (Ctrl+Shift+X)",
             self.sig_wrong_requested,
         )
+        self.good_button = self._button(
+            "Good answer",
+            "Mark this reply as good: the memories it used gain credit — more when its code passed a run",
+            self.sig_good_requested,
+        )
+        self.teach_button = self._button(
+            "Teach from this answer",
+            "Draft a lesson from this reply; you edit it, then it is scanned and held for review",
+            self.sig_teach_requested,
+        )
         self.feedback_label = QLabel("", objectName="feedbackLabel")
         self.feedback_label.hide()
-        for button in (self.copy_button, self.edit_button, self.regenerate_button, self.wrong_button):
+        buttons = (
+            self.copy_button,
+            self.edit_button,
+            self.regenerate_button,
+            self.good_button,
+            self.wrong_button,
+            self.teach_button,
+        )
+        for button in buttons:
             row.addWidget(button)
         row.addSpacing(6)
         row.addWidget(self.feedback_label)
@@ -257,6 +279,8 @@ class ActionRow(QWidget):
         self.edit_button.setVisible(user)
         self.regenerate_button.setVisible(False)
         self.wrong_button.setVisible(not user)
+        self.good_button.setVisible(not user)
+        self.teach_button.setVisible(not user)
         self._copied = QTimer(self, singleShot=True, interval=COPIED_MS)
         self._copied.timeout.connect(lambda: self.copy_button.setText("Copy"))
 
@@ -274,13 +298,21 @@ class ActionRow(QWidget):
         self._copied.start()
 
     def set_feedback(self, feedback: dict | None) -> None:
-        """Show that the reply was marked wrong (with the note as tooltip), or nothing."""
-        marked = isinstance(feedback, dict) and feedback.get("verdict") == "wrong"
+        """Show that the reply was marked wrong or good (with the note and evidence as tooltip), or nothing."""
+        verdict = feedback.get("verdict") if isinstance(feedback, dict) else None
+        marked = verdict in ("wrong", "good")
         note = str(feedback.get("note") or "") if marked else ""
-        self.feedback_label.setText("✗ Marked as wrong" if marked else "")
-        self.feedback_label.setToolTip(f"Your note: {note}" if note else "")
+        tip = [f"Your note: {note}"] if note else []
+        if verdict == "good" and feedback.get("evidence"):
+            tip.append(f"Evidence: {feedback['evidence']}")
+        self.feedback_label.setText(
+            {"wrong": "✗ Marked as wrong", "good": "✓ Marked as good"}.get(verdict, "")
+        )
+        self.feedback_label.setProperty("verdict", verdict or "")
+        self.feedback_label.setToolTip("\n".join(tip))
         self.feedback_label.setVisible(marked)
         self.wrong_button.setEnabled(not marked and self.wrong_button.isEnabled())
+        self.good_button.setEnabled(not marked and self.good_button.isEnabled())
         self._marked = marked
 
     @property

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from purpose_desktop.ui import theme
 from purpose_desktop.ui.chat.markdown import DARK as DARK_CODE
 from purpose_desktop.ui.chat.markdown import LIGHT as LIGHT_CODE
-from purpose_desktop.ui.chat.markdown import MarkdownRenderer, RenderedMarkdown, copy_index
+from purpose_desktop.ui.chat.markdown import MarkdownRenderer, RenderedMarkdown, copy_index, run_link
 from purpose_desktop.ui.chat.message_parts import ActionRow, ContextChips
 
 #: Widest a message column gets: long lines are hard to read on a wide monitor.
@@ -131,7 +131,8 @@ class MessageWidget(QFrame):
 
     #: (text) something worth a status-bar line, e.g. "Copied 12 lines".
     sig_status = Signal(str)
-    #: ("edit" | "regenerate" | "wrong") the person pressed that action on this message.
+    #: ("edit" | "regenerate" | "wrong" | "good" | "teach" | "run:<n>" | "runtests:<n>") the person pressed
+    #: that action on this message (n: the code block's index).
     sig_action_requested = Signal(str)
     #: (memory id) a memory chip was clicked.
     sig_memory_requested = Signal(str)
@@ -150,6 +151,8 @@ class MessageWidget(QFrame):
         self._status = ""
         self._rendered = RenderedMarkdown("", ())
         self._copied: int | None = None
+        self._tests_attached = False
+        self._running: dict[int, dict] = {}  # block index → a run in progress (not stored yet)
         self._copied_timer = QTimer(self, singleShot=True, interval=COPIED_FEEDBACK_MS)
         self._copied_timer.timeout.connect(self._clear_copied)
 
@@ -185,6 +188,8 @@ class MessageWidget(QFrame):
             lambda: self.sig_action_requested.emit("regenerate")
         )
         self.actions_row.sig_wrong_requested.connect(lambda: self.sig_action_requested.emit("wrong"))
+        self.actions_row.sig_good_requested.connect(lambda: self.sig_action_requested.emit("good"))
+        self.actions_row.sig_teach_requested.connect(lambda: self.sig_action_requested.emit("teach"))
         self.actions_row.hide()  # shown by set_actions once the message is complete
         layout.addWidget(self.actions_row)
 
@@ -214,6 +219,7 @@ class MessageWidget(QFrame):
         """Show ``text`` (Markdown for the assistant, plain for the person) with ``status`` ("streaming", …)."""
         self._text = text
         self._meta = dict(meta or {})
+        self._status = status  # before rendering: a finished answer's Python blocks get "Run"
         self._render()
         self.set_status(status, self._meta)
         self.chips.set_context(self._meta.get("context") if self.role == "assistant" else None)
@@ -223,6 +229,33 @@ class MessageWidget(QFrame):
         """Record and show the person's verdict on this reply (after "This was wrong")."""
         self._meta["feedback"] = dict(feedback)
         self.actions_row.set_feedback(feedback)
+
+    # -- code runs ----------------------------------------------------------------------------------
+    def set_tests_attached(self, attached: bool) -> None:
+        """Offer "Run the tests" on Python blocks (the chat has tests attached)."""
+        if attached != self._tests_attached:
+            self._tests_attached = attached
+            self._render()
+
+    def runs(self) -> dict[int, dict]:
+        """Each block's last run (stored in ``meta["code_runs"]``), with runs in progress on top."""
+        stored = self._meta.get("code_runs") if isinstance(self._meta, dict) else None
+        out = {int(k): v for k, v in (stored or {}).items() if str(k).isdigit() and isinstance(v, dict)}
+        out.update(self._running)
+        return out
+
+    def set_running(self, index: int, tests: bool) -> None:
+        self._running[index] = {"status": "running", "kind": "tests" if tests else "code", "index": index}
+        self._render()
+
+    def set_run(self, index: int, record: dict | None) -> None:
+        """Show a finished run under block ``index`` (None: the run failed to start; drop "Running…")."""
+        self._running.pop(index, None)
+        if record is not None:
+            runs = dict(self._meta.get("code_runs") or {})
+            runs[str(index)] = dict(record)
+            self._meta["code_runs"] = runs
+        self._render()
 
     def set_actions(self, *, edit: bool = False, regenerate: bool | None = None, wrong: bool = False) -> None:
         """Which actions this message offers now (the chat pane decides: streaming, latest reply, stored).
@@ -236,6 +269,10 @@ class MessageWidget(QFrame):
         row.regenerate_button.setEnabled(bool(regenerate))
         row.wrong_button.setVisible(self.role == "assistant")
         row.wrong_button.setEnabled(wrong and not row.marked)
+        row.good_button.setVisible(self.role == "assistant")
+        row.good_button.setEnabled(wrong and not row.marked)
+        row.teach_button.setVisible(self.role == "assistant")
+        row.teach_button.setEnabled(wrong)
         row.setVisible(bool(self._text.strip()) and self._status != "streaming")
 
     def copy_text(self) -> None:
@@ -274,7 +311,14 @@ class MessageWidget(QFrame):
         if self.role == "user":
             self.body.setPlainText(self._text)
             return
-        self._rendered = shared_renderer().render(self._text, copied_index=self._copied)
+        runnable = self._status not in ("streaming",) and self.message is not None
+        self._rendered = shared_renderer().render(
+            self._text,
+            copied_index=self._copied,
+            runnable=runnable,
+            tests=runnable and self._tests_attached,
+            runs=self.runs(),
+        )
         self.body.setHtml(link_citations(self._rendered.html, set(self._excerpts())))
 
     def _excerpts(self) -> dict[int, dict]:
@@ -286,8 +330,12 @@ class MessageWidget(QFrame):
     # -- links --------------------------------------------------------------------------------------
     def _on_link(self, url: QUrl) -> None:
         index = copy_index(url.toString())
+        run = run_link(url.toString())
         if index is not None:
             self.copy_code_block(index)
+        elif run is not None:
+            if run[1] not in self._running:
+                self.sig_action_requested.emit(f"{run[0]}:{run[1]}")
         elif url.scheme() == "cite":
             excerpt = self._excerpts().get(int(url.path())) if url.path().isdigit() else None
             if excerpt is not None:

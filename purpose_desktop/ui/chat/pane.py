@@ -27,6 +27,7 @@ from purpose_desktop.ui.bridge import (
 from purpose_desktop.ui.chat.actions import UNDO_MS, ChatActions, ReplyStream, display_key
 from purpose_desktop.ui.chat.composer import Composer
 from purpose_desktop.ui.chat.conversation_list import ConversationListModel, ConversationListView, IdRole
+from purpose_desktop.ui.chat.loop import ChatLoopActions
 from purpose_desktop.ui.chat.markdown import warm_up as warm_up_markdown
 from purpose_desktop.ui.chat.message_parts import WrongDialog
 from purpose_desktop.ui.chat.messages import (
@@ -58,7 +59,7 @@ def provisional_title(text: str) -> str:
     return title_for(text)
 
 
-class ChatPane(QWidget, ChatActions):
+class ChatPane(QWidget, ChatActions, ChatLoopActions):
     """Chat with the loaded model: pick or start a chat, type, watch the reply stream, stop it."""
 
     #: (text, timeout ms) a line for the status bar.
@@ -167,6 +168,7 @@ class ChatPane(QWidget, ChatActions):
         right.addWidget(self.messages, 1)
         right.addWidget(self.proposals_panel)
         right.addWidget(self.undo_banner)
+        right.addWidget(self._build_tests_bar())
         right.addWidget(self.composer)
 
         self.splitter.addWidget(sidebar)
@@ -213,6 +215,7 @@ class ChatPane(QWidget, ChatActions):
         self.composer.cancel_editing()
         self._detach_stream()
         self._select_row(None)
+        self._load_attachments(None)
         self.messages.clear()
         self.proposals_panel.clear()
         self._shown_key = None
@@ -417,6 +420,7 @@ class ChatPane(QWidget, ChatActions):
         if self._current_id is None and stream.widget is not None:
             self._current_id = conv.id
             self._select_row(conv.id)
+            self._load_attachments(conv.id)
             self.sig_title_changed.emit(conv.title)
 
     def _on_token(self, request_id: str, piece: str) -> None:
@@ -548,6 +552,7 @@ class ChatPane(QWidget, ChatActions):
             waiting = self._stream is not None
             self.messages.clear("Loading… (after the reply being written)" if waiting else "Loading…")
         self._load_messages(conversation_id)
+        self._load_attachments(conversation_id)
 
     def _render(self, conversation_id: str, messages: list[Message]) -> None:
         self._detach_stream()
@@ -566,6 +571,7 @@ class ChatPane(QWidget, ChatActions):
         self._show_changes(messages)
         self.messages.scroll_to_bottom()
         self._update_actions()
+        self._apply_tests_flag()
         self._reveal_pending()
 
     def _show_changes(self, messages: list[Message]) -> None:

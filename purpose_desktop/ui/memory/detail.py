@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from purpose_desktop.ui.charts import EvidenceChart, Sparkline
+from purpose_desktop.ui.memory.lesson_dialog import describe_scope
 from purpose_desktop.ui.widgets import Badge, EmptyState, local_time
 
 KIND_LABELS = {
@@ -161,11 +162,8 @@ class MemoryDetail(QScrollArea):
         self.text_label = _text(m.get("text", ""), "memoryText")
         self.text_label.setStyleSheet("font-size: 12pt;")
         self._layout.addWidget(self.text_label)
-        scope = m.get("scope") or {}
-        parts = [f"{k}: {', '.join(v)}" for k, v in scope.items() if v]
-        self._layout.addWidget(
-            _text("Applies to " + ("; ".join(parts) if parts else "every role and task"), "mutedText")
-        )
+        self.scope_label = _text("Applies to " + describe_scope(m.get("scope")), "mutedText")
+        self._layout.addWidget(self.scope_label)
         reason = m.get("status_reason") or ""
         demoted = next((h for h in reversed(m.get("history", [])) if h.get("action") == "demoted"), None)
         if demoted and status == "quarantined":
@@ -194,6 +192,8 @@ class MemoryDetail(QScrollArea):
                 box.addWidget(link)
             else:
                 box.addWidget(_text(str(p.get("source") or "unknown").capitalize()))
+            if p.get("why"):  # what produced an evolution or hindsight proposal, in plain words
+                box.addWidget(_text(f"Proposed because {p['why']}.", "mutedText"))
         if (m.get("strength") or 1) > 1:
             box.addWidget(
                 _text(f"Learned {m['strength']} times (the same lesson strengthens one memory)", "mutedText")
@@ -241,6 +241,7 @@ class MemoryDetail(QScrollArea):
                 f"utility {m.get('utility', 0):.2f} · trust {m.get('effective_trust', m.get('trust', 0)):.2f}"
             )
         )
+        box.addWidget(_text(expected_effect_line(m.get("expected_effect")), "mutedText"))
         credits = list(reversed(m.get("credits") or []))
         if credits:
             spark = Sparkline()
@@ -263,3 +264,15 @@ class MemoryDetail(QScrollArea):
             )
         self._layout.addWidget(frame)
         self._layout.addStretch(1)
+
+
+def expected_effect_line(effects) -> str:
+    """What retrieval learned about this memory per kind of task, from grounded runs only."""
+    if not effects:
+        return "Expected effect: not learned yet (needs grounded runs that used it: tests, checks or examples)."
+    parts = []
+    for e in effects[:4]:
+        sign = "+" if e["effect"] >= 0 else "−"
+        runs = f"{e['n']} grounded run{'s' if e['n'] != 1 else ''}"
+        parts.append(f"{sign}{abs(e['effect']):.2f} on {e['family']} tasks ({runs})")
+    return "Expected effect: " + "; ".join(parts) + ". Retrieval ranks it by this for that kind of task."

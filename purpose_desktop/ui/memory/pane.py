@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -33,7 +32,10 @@ from purpose_desktop.ui.memory.detail import (
     KIND_LABELS,
     MemoryDetail,
 )
+from purpose_desktop.ui.memory.lesson_dialog import LessonDialog, ScopeFields
+from purpose_desktop.ui.memory.replay_bar import ReplayQueueBar
 from purpose_desktop.ui.memory.table_model import MemoryTableModel
+from purpose_desktop.ui.memory.transfer import MemoryTransferActions
 from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.widgets import BusyBar, EmptyState, PaneHeader
 
@@ -50,7 +52,7 @@ UNDO_MS = 15_000
 PAST = {"approve": "Approved", "reject": "Rejected", "archive": "Archived", "restore": "Moved back to review"}
 
 
-class MemoryReviewPane(QWidget):
+class MemoryReviewPane(QWidget, MemoryTransferActions):
     """Approve what helps, reject what doesn't, and see why — memories reach prompts only once promoted."""
 
     #: (text, timeout ms) for the status bar.
@@ -80,6 +82,7 @@ class MemoryReviewPane(QWidget):
         b.sig_memory_retest_cancelled.connect(lambda rid, ev: self._on_retest_ended(rid, ev, True))
         b.sig_team_run_finished.connect(lambda *_: self.refresh())
         b.sig_memory_retest_failed.connect(self._on_retest_failed)
+        b.sig_replay_status_changed.connect(self._on_queue_status)
 
     # -- layout -----------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -92,9 +95,21 @@ class MemoryReviewPane(QWidget):
             "A approve · R reject · E edit · T re-test · J/K next/previous · Ctrl+Z undo",
         )
         self.teach_button = header.add_button(
-            "Teach…", "Add a preference of your own, e.g. “Always add type hints”"
+            "Teach…", "Add a lesson of your own (any kind, with a scope), e.g. “Always add type hints”"
         )
         self.teach_button.clicked.connect(self.teach)
+        self.evolve_button = header.add_button(
+            "Propose tidy-ups",
+            "Propose merging near-duplicate lessons, splitting lessons that help one kind of task and hurt "
+            "another, and retiring lessons whose utility keeps falling. Each proposal waits here for you.",
+        )
+        self.evolve_button.clicked.connect(self.evolve)
+        self.export_button = header.add_button("Export…", "Save every memory to a JSONL file")
+        self.export_button.clicked.connect(self.export_memories)
+        self.import_button = header.add_button(
+            "Import…", "Import memories from a JSONL file: scanned, and all held for your review"
+        )
+        self.import_button.clicked.connect(self.import_memories)
         self.undo_button = header.add_button("Undo", "Undo the last decision (Ctrl+Z)")
         self.undo_button.clicked.connect(self.undo)
         self.undo_button.setEnabled(False)
@@ -166,6 +181,9 @@ class MemoryReviewPane(QWidget):
         self.retest_busy = BusyBar(cancellable=True)
         self.retest_busy.sig_cancel_requested.connect(self.cancel_retest)
         rv.addWidget(self.retest_busy)
+        self.queue_bar = ReplayQueueBar(name_of=self._short_text)
+        self.queue_bar.sig_pause_requested.connect(self.pause_retests)
+        rv.addWidget(self.queue_bar)
         self.detail = MemoryDetail()
         self.detail.sig_run_clicked.connect(self.sig_run_open_requested)
         rv.addWidget(self.detail, 1)
@@ -199,6 +217,8 @@ class MemoryReviewPane(QWidget):
         self.text_edit = QPlainTextEdit(objectName="field")
         self.text_edit.setFixedHeight(90)
         eb.addWidget(self.text_edit)
+        self.scope_fields = ScopeFields(self.edit_box, compact=True)
+        eb.addWidget(self.scope_fields)
         row = QHBoxLayout()
         row.addStretch(1)
         cancel = QPushButton("Cancel", objectName="secondaryButton")
@@ -297,6 +317,7 @@ class MemoryReviewPane(QWidget):
             self.tabs.setCurrentIndex(len(TABS) - 1)
         row = self.model.row_of(memory_id)
         if row >= 0:
+            self.table.clearSelection()  # show this one, not this one as well
             self.table.selectRow(row)
             self.table.scrollTo(self.model.index(row, 0))
         else:
@@ -346,6 +367,7 @@ class MemoryReviewPane(QWidget):
             return
         self.reject_box.hide()
         self.text_edit.setPlainText(chosen[0].text)
+        self.scope_fields.set_values(chosen[0].kind, chosen[0].scope.to_dict())
         self.edit_box.show()
         self.text_edit.setFocus()
 
@@ -361,7 +383,7 @@ class MemoryReviewPane(QWidget):
 
     def _start_retest(self, memory_id: str) -> None:
         self._retest = self._bridge.retest_memory(memory_id)
-        self.retest_busy.start("Replaying past tasks with and without it…")
+        self.retest_busy.start("Replaying past tasks with and without it, in the background (chat keeps working)…")
         self._update_buttons()
 
     def cancel_retest(self) -> None:
@@ -369,6 +391,50 @@ class MemoryReviewPane(QWidget):
             self._bridge.stop(self._retest)
             self.retest_busy.label.setText("Stopping…")
             self.retest_busy.cancel_button.setEnabled(False)
+
+    def evolve(self) -> None:
+        """Ask for merge, split and retirement proposals; they land in To review like any lesson."""
+        self.evolve_button.setEnabled(False)
+
+        def done(proposals) -> None:
+            self.evolve_button.setEnabled(True)
+            if not proposals:
+                self.sig_status.emit("Nothing to tidy: no near-duplicate, split or fading lessons right now.", 4000)
+                return
+            counts: dict[str, int] = {}
+            for p in proposals:
+                counts[p.action] = counts.get(p.action, 0) + 1
+            what = ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
+            self.sig_status.emit(f"{len(proposals)} proposal(s) wait in To review: {what}.", 6000)
+            self.refresh()
+
+        EngineOp(self, lambda e: e.memories.evolve(), what="proposing tidy-ups").success(done).failure(
+            lambda err: (self.evolve_button.setEnabled(True), self._on_failed(err))
+        ).run(self._bridge)
+
+    def pause_retests(self, pause: bool) -> None:
+        """Pause (the re-test in progress starts over later) or resume the background re-tests."""
+        self._op(
+            (lambda e: e.replays.pause()) if pause else (lambda e: e.replays.resume()),
+            "pausing re-tests" if pause else "resuming re-tests",
+            lambda _r: self.sig_status.emit("Re-tests paused." if pause else "Re-tests resumed.", 2000),
+        )
+
+    def _short_text(self, memory_id: str) -> str | None:
+        row = self.model.row_of(memory_id)
+        m = self.model.memory(row) if row >= 0 else None
+        if m is None:
+            return None
+        text = " ".join(m.text.split())
+        return text if len(text) <= 40 else text[:39] + "…"
+
+    def _on_queue_status(self, status) -> None:
+        before = self.queue_bar.status
+        self.queue_bar.show_status(status)
+        if before is None or self._retest is not None:
+            return
+        if status.finished > before.finished or status.proposed > before.proposed:
+            self.refresh()  # an idle-time re-test stored evidence, or tidy-ups were proposed
 
     def undo(self) -> None:
         decision, self._undo = self._undo, None
@@ -380,13 +446,25 @@ class MemoryReviewPane(QWidget):
         self._op(lambda e: e.memories.undo(previous), "undoing", lambda d: self._on_decided(d, "undo"))
         self._update_buttons()
 
-    def teach(self) -> None:
-        text, ok = QInputDialog.getText(
-            self, "Teach a preference", "A lesson the team should always follow (it is scanned first):"
+    def teach(self) -> LessonDialog:
+        """Teach a lesson of any kind, with a scope; it is scanned, then promoted (you are its approver)."""
+        dialog = LessonDialog(
+            "Teach a lesson",
+            "A lesson of your own. It is scanned first; then, since you taught it, it is used at once "
+            "wherever its scope says (leave a field blank for any).",
+            confirm="Teach",
+            parent=self,
         )
-        if ok and text.strip():
-            lesson = text.strip()
-            self._op(lambda e: e.memories.teach(lesson), "teaching", self._on_taught)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        dialog.sig_confirmed.connect(
+            lambda text, kind, scope: self._op(
+                lambda e: e.memories.teach(text, kind=kind, scope=scope), "teaching", self._on_taught
+            )
+        )
+        self.teach_dialog = dialog
+        dialog.open()
+        return dialog
+
 
     # -- internals --------------------------------------------------------------------------------
     def _decide(self, action: str, reason: str = "") -> None:
@@ -435,7 +513,12 @@ class MemoryReviewPane(QWidget):
             return
         self._close_inline()
         memory_id = chosen[0].id
-        self._op(lambda e: e.memories.edit(memory_id, text), "editing a memory", self._on_edited)
+        kind, scope = self.scope_fields.kind(), self.scope_fields.scope()
+        self._op(
+            lambda e: e.memories.edit(memory_id, text, scope=scope, kind=kind),
+            "editing a memory",
+            self._on_edited,
+        )
 
     def _close_inline(self) -> None:
         self.reject_box.hide()

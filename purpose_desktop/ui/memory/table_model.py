@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QWidget
 
 from purpose_desktop.ui import theme
 from purpose_desktop.ui.memory.detail import STATUS_LABELS, decided, kind_label, shown_delta, verdict_word
+from purpose_desktop.ui.memory.lesson_dialog import describe_scope
 
 COLUMNS = ("Memory", "Kind", "Evidence", "Used")
 
@@ -62,9 +63,10 @@ class MemoryTableModel(QAbstractTableModel):
             if col == 3:
                 return f"{m.retrieved}× · {m.utility:.2f}" if m.retrieved else "–"
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{m.text}\n\n{STATUS_LABELS.get(m.status, m.status)} · {kind_label(m.kind)}"
-        if role == Qt.ItemDataRole.ForegroundRole and col == 2:
-            return theme.color(
-                {"helps": "good", "hurts": "poor", "neutral": "fair"}.get(tone or "", "muted")
+            return (
+                f"{m.text}\n\n{STATUS_LABELS.get(m.status, m.status)} · {kind_label(m.kind)}\n"
+                f"Applies to {describe_scope(m.scope.to_dict())}"
             )
+        if role == Qt.ItemDataRole.ForegroundRole and col == 2:
+            return theme.color({"helps": "good", "hurts": "poor", "neutral": "fair"}.get(tone or "", "muted"))
         return None

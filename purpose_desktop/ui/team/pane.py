@@ -29,6 +29,7 @@ from purpose_desktop.ui.chat.messages import Banner
 from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.team.role_editor import RoleEditor
 from purpose_desktop.ui.team.run import RunPanel
+from purpose_desktop.ui.tool_approval import install_tool_approvals
 from purpose_desktop.ui.widgets import BusyBar, EmptyState, PaneHeader
 from purpose_desktop.ui.workspace import ProposalsPanel
 
@@ -61,6 +62,7 @@ class TeamPane(QWidget):
         b.sig_team_run_finished.connect(lambda rid, res: self._on_run_ended(rid, res, "complete"))
         b.sig_team_run_cancelled.connect(lambda rid, res: self._on_run_ended(rid, res, "cancelled"))
         b.sig_team_run_failed.connect(self._on_run_failed)
+        install_tool_approvals(b, self)
 
     # -- layout -----------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -437,6 +439,7 @@ class TeamPane(QWidget):
         custom = self.add_role_menu.addAction("Custom role")
         custom.triggered.connect(lambda: self.add_role("custom"))
         self.role_editor.set_models(catalog.models)
+        self.role_editor.set_mcp_tools(catalog.mcp_tools)
         self._select_saved(self._spec.get("id") if self._spec else None)
         self._maybe_open_default()
 

@@ -78,6 +78,16 @@ class RoleEditor(QFrame):
             tools_row.addWidget(box, i // 2, 1 + i % 2)
         tools_row.setColumnStretch(3, 1)
         layout.addLayout(tools_row)
+        # Tools of the MCP servers set up in Settings ▸ Tools (each call asks the person first).
+        self._mcp_row = QGridLayout()
+        self._mcp_row.setHorizontalSpacing(12)
+        self._mcp_title = QLabel("MCP tools", objectName="sectionTitle")
+        self._mcp_title.setToolTip("From the MCP servers in Settings ▸ Tools; every call asks you first")
+        self._mcp_title.hide()
+        self._mcp_row.addWidget(self._mcp_title, 0, 0, Qt.AlignmentFlag.AlignTop)
+        self._mcp_row.setColumnStretch(3, 1)
+        self.mcp_boxes: dict[str, QCheckBox] = {}
+        layout.addLayout(self._mcp_row)
         model_row = QHBoxLayout()
         model_row.addWidget(QLabel("Model", objectName="sectionTitle"))
         self.model_combo = QComboBox()
@@ -110,6 +120,37 @@ class RoleEditor(QFrame):
             index = self.model_combo.count() - 1
         self.model_combo.setCurrentIndex(index)
 
+    def set_mcp_tools(self, tools) -> None:
+        """(``mcp:server/tool``, label) pairs the roles may be offered; a role's MCP tool that is no longer
+        listed stays ticked and visible, marked missing, so nothing is dropped silently."""
+        wanted = dict(tools)
+        if self._role is not None:
+            for name in self._role.get("tools") or []:
+                if name.startswith("mcp:") and name not in wanted:
+                    wanted[name] = f"{name[4:]} (not found)"
+        if list(wanted.items()) == [(n, b.text()) for n, b in self.mcp_boxes.items()]:
+            return
+        for box in self.mcp_boxes.values():
+            self._mcp_row.removeWidget(box)
+            box.deleteLater()
+        self.mcp_boxes = {}
+        for i, (name, label) in enumerate(wanted.items()):
+            box = QCheckBox(label)
+            box.setToolTip(f"{name}: runs only after you allow each call (or chose Always allow)")
+            box.toggled.connect(self._changed)
+            self.mcp_boxes[name] = box
+            self._mcp_row.addWidget(box, i // 2, 1 + i % 2)
+        self._mcp_title.setVisible(bool(wanted))
+        self._sync_mcp_boxes()
+
+    def _sync_mcp_boxes(self) -> None:
+        syncing, self._syncing = self._syncing, True
+        try:
+            for name, box in self.mcp_boxes.items():
+                box.setChecked(name in ((self._role or {}).get("tools") or []))
+        finally:
+            self._syncing = syncing
+
     def set_role(self, role: dict | None) -> None:
         self._role = role
         self._syncing = True
@@ -122,6 +163,10 @@ class RoleEditor(QFrame):
             self.kind_combo.setCurrentIndex(max(0, index))
             for name, box in self.tool_boxes.items():
                 box.setChecked(name in (role.get("tools") or []))
+            missing = [n for n in role.get("tools") or [] if n.startswith("mcp:") and n not in self.mcp_boxes]
+            if missing:
+                self.set_mcp_tools([(n, b.text()) for n, b in self.mcp_boxes.items()])
+            self._sync_mcp_boxes()
             self._select_model(role.get("model"))
         finally:
             self._syncing = False
@@ -133,6 +178,8 @@ class RoleEditor(QFrame):
         r["title"] = self.title_edit.text().strip() or r.get("name", "Role").title()
         r["instructions"] = self.instructions.toPlainText()
         r["kind"] = self.kind_combo.currentData()
-        r["tools"] = [n for n, b in self.tool_boxes.items() if b.isChecked()]
+        r["tools"] = [n for n, b in self.tool_boxes.items() if b.isChecked()] + [
+            n for n, b in self.mcp_boxes.items() if b.isChecked()
+        ]
         r["model"] = self.model_combo.currentData()
         self.sig_changed.emit()

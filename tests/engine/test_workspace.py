@@ -482,3 +482,14 @@ def test_indexing_a_project_into_the_vault_never_follows_a_link_out_of_it(projec
     assert "secret-link.txt" not in names and {"app-link.py", "app.py", "test_app.py"} <= names
     note = chat_note(open_project(project), "look at secret-link.txt and app-link.py")
     assert "TOP SECRET" not in note and "secret-link.txt" not in note
+
+
+def test_write_file_input_is_a_path_line_then_a_fenced_block():
+    from purpose_desktop.engine.workspace.proposals import ProposeWriteTool
+
+    parse = ProposeWriteTool.args_from_text
+    assert parse("src/app.py\n```python\nx = 1\n```") == {"path": "src/app.py", "content": "x = 1\n"}
+    assert parse("**Path:** `src/app.py`\n```\nx = 1\n```")["path"] == "src/app.py"
+    # A reply that opens with the fence has no path: the call fails with "the path is empty" (the real
+    # model once proposed a file named "python" from the fence's language before this was handled)
+    assert parse("```python\nx = 1\n```") == {"path": "", "content": "x = 1\n"}

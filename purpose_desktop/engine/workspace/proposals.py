@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -22,6 +23,8 @@ from purpose_desktop.engine.tools.base import Tool, ToolError, ToolResult
 from purpose_desktop.engine.tools.files import MAX_PATH_CHARS, split_relative_path
 from purpose_desktop.engine.workspace.project import Project
 
+# "src/app.py", "File: src/app.py", "**Path:** `src/app.py`": what is left of the line is the path.
+_PATH_LINE = re.compile(r"^[\s*`#>-]*(?:(?:file|path)\s*(?:\*\*)?\s*[:=])?[\s*`]*", re.IGNORECASE)
 PROPOSED, APPLIED, REJECTED, STALE, SUPERSEDED = "proposed", "applied", "rejected", "stale", "superseded"
 STATUSES = (PROPOSED, APPLIED, REJECTED, STALE, SUPERSEDED)
 
@@ -247,7 +250,10 @@ class ProposeWriteTool(Tool):
         lines = (text or "").strip().splitlines()
         if not lines:
             return None
-        path = lines[0].strip().strip("`*:# ").removeprefix("path").strip(" :=")
+        if lines[0].lstrip().startswith(("```", "~~~")):  # no path line: the fence's language is no path
+            m = CODE_BLOCK.search(text)
+            return {"path": "", "content": (m.group(2) if m else text).rstrip("\n") + "\n"}
+        path = _PATH_LINE.sub("", lines[0]).strip().strip("`*").strip()
         rest = "\n".join(lines[1:])
         m = CODE_BLOCK.search(rest)
         content = m.group(2) if m else rest

@@ -68,18 +68,20 @@ def finding_basis(r: dict) -> str:
 
 
 def span_html(text: str, r: dict, context: int = 60) -> str:
-    """The words that mattered, highlighted inside their sentence (the excerpt alone if the span moved)."""
+    """The words that mattered, highlighted inside their sentence (the excerpt alone if the span moved);
+    red while they block, grey once the person allowed them."""
+    mark = "background:#dddddd;color:#333333" if r.get("allowed") else "background:#f5c2c0;color:#4a1411"
     span = r.get("span") or [0, 0]
     start, end = int(span[0]), int(span[1])
     excerpt = r.get("excerpt", "")
     if not (0 <= start < end <= len(text)) or "…" in excerpt or text[start:end][:20] != excerpt[:20]:
-        return f"<span style='background:#f5c2c0;color:#4a1411'>{html.escape(excerpt)}</span>"
+        return f"<span style='{mark}'>{html.escape(excerpt)}</span>"
     before = text[max(0, start - context) : start]
     after = text[end : end + context]
     return (
         ("…" if start > context else "")
         + html.escape(before)
-        + f"<span style='background:#f5c2c0;color:#4a1411'><b>{html.escape(text[start:end])}</b></span>"
+        + f"<span style='{mark}'><b>{html.escape(text[start:end])}</b></span>"
         + html.escape(after)
         + ("…" if end + context < len(text) else "")
     )
@@ -308,7 +310,10 @@ class MemoryDetail(QScrollArea):
         overruled = scan.get("overruled") or {}
         if scan.get("blocked"):
             box.addWidget(
-                _text(f"Blocked as {category_label(scan.get('category')).lower()}. It never reaches a prompt.", "evidence")
+                _text(
+                    f"Blocked as {category_label(scan.get('category')).lower()}. It never reaches a prompt.",
+                    "evidence",
+                )
             )
         elif overruled:
             box.addWidget(
@@ -346,8 +351,11 @@ class MemoryDetail(QScrollArea):
         if scan.get("blocked") and m.get("status") == "rejected" and m.get("id"):
             row = QHBoxLayout()
             row.addWidget(
-                _text("A false positive? Overrule it: the memory goes back to review and the scan "
-                      "allows this finding next time.", "mutedText"),
+                _text(
+                    "A false positive? Overrule it: the memory goes back to review and the scan "
+                    "allows this finding next time.",
+                    "mutedText",
+                ),
                 1,
             )
             self.overrule_button = QPushButton("Not an attack — overrule…", objectName="secondaryButton")

@@ -223,7 +223,7 @@ def scan(
     or a shell line in a document is only flagged) or "critic" (injection and score manipulation block).
     ``embedding`` is the text's all-MiniLM-L6-v2 vector when the caller already has it (the learned
     detector then reads it too). Findings on ``allow`` are reported as allowed and do not block.
-    ``learned=False`` runs the rules alone (benchmarks compare the two).
+    ``learned=False`` runs the rules alone (benchmarks compare the two); the "critic" context always does.
     """
     if not isinstance(text, str):
         raise TypeError(f"scan() needs a str, not {type(text).__name__}")
@@ -245,7 +245,10 @@ def scan(
     ]
     findings.extend(_obfuscation_flags(text))
     detector_version = None
-    if learned:
+    # Answers under critique routinely assess themselves ("this answer is correct"); the critic already
+    # keeps that from the judge, and capping a score on a classifier's guess would punish honest answers.
+    # So the critic reads answers with the rules alone.
+    if learned and context != "critic":
         learned_finding, detector_version = _learned_finding(text, context, embedding)
         if learned_finding is not None:
             findings.append(learned_finding)

@@ -1,4 +1,14 @@
-"""Benchmark of the immune scan over the dev set: per-category recall, benign false positives and scan time (JSON)."""
+"""Benchmark of the immune scan: the dev set, and the learned detector in-distribution and leave-one-source-out (JSON).
+
+Sections:
+  dev_set        the rules + learned detector over tests/data/immune (the project's own set), as before;
+  corpus         the training corpus (scripts/immune_data): per-category recall and benign false-positive
+                 rate of the rules alone, the learned detector alone and both together, measured
+                 in-distribution (k-fold over rows) and leave-one-source-out (train without a source, test
+                 on it; the threshold is chosen on the training sources only);
+  latency        p50/p99 of scan() per memory-sized text with no precomputed embedding.
+``--quick`` skips the retraining (dev set and latency only).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from purpose_desktop.engine.immune import CATEGORIES, scan  # noqa: E402
+from purpose_desktop.engine.immune.learned import LearnedDetector  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import train_immune  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "immune"
 MARK = "<<SPLIT>>"  # keeps key-shaped fakes in the data files from tripping secret scanners
@@ -87,14 +101,135 @@ def evaluate(split: str = "all", *, show_misses: bool = False, repeats: int = 3)
     return report
 
 
+ATTACK_LABELS = train_immune.LABELS[1:]
+
+
+def _fold_model(rows: list[dict], x, train_idx: list[int], seed: int) -> LearnedDetector:
+    """One fit on 80 % of ``train_idx``; the threshold from the other 20 % (benign rows only)."""
+    import random
+
+    import numpy as np
+
+    rng = random.Random(seed)
+    order = list(train_idx)
+    rng.shuffle(order)
+    cut = len(order) // 5
+    held, fit_idx = sorted(order[:cut]), sorted(order[cut:])
+    y = np.array([train_immune.LABELS.index(rows[i]["label"]) for i in fit_idx])
+    arrays = train_immune._arrays(x[fit_idx], y, [rows[i]["source"] for i in fit_idx], None, 0.5)
+    arrays["threshold"] = train_immune.choose_threshold(
+        LearnedDetector.from_arrays(arrays), [rows[i] for i in held]
+    )
+    return LearnedDetector.from_arrays(arrays)
+
+
+def _score_rows(det: LearnedDetector, rows: list[dict], idx: list[int], out: dict[int, dict]) -> None:
+    for i in idx:
+        text = rows[i]["text"]
+        found = det.detect(text)
+        rules = scan(text, learned=False).blocked
+        out[i] = {"learned": bool(found and found.flagged), "rules": rules, "category": found.category if found else None}
+
+
+def _summary(rows: list[dict], verdicts: dict[int, dict]) -> dict:
+    out: dict = {}
+    for name, pick in (
+        ("rules", lambda v: v["rules"]),
+        ("learned", lambda v: v["learned"]),
+        ("rules+learned", lambda v: v["rules"] or v["learned"]),
+    ):
+        per: dict = {}
+        for label in ATTACK_LABELS:
+            idx = [i for i in verdicts if rows[i]["label"] == label]
+            per[label] = round(sum(pick(verdicts[i]) for i in idx) / len(idx), 4) if idx else None
+        benign = [i for i in verdicts if rows[i]["label"] == "benign"]
+        out[name] = {
+            "recall": per,
+            "benign_fp_rate": round(sum(pick(verdicts[i]) for i in benign) / len(benign), 4) if benign else None,
+        }
+    exact = [i for i in verdicts if rows[i]["label"] != "benign" and verdicts[i]["learned"]]
+    out["learned_category_agreement"] = (
+        round(sum(verdicts[i]["category"] == rows[i]["label"] for i in exact) / len(exact), 4) if exact else None
+    )
+    return out
+
+
+def corpus_report(folds: int = 4, log=lambda m: print(m, file=sys.stderr, flush=True)) -> dict:
+    """In-distribution (k-fold over rows) and leave-one-source-out numbers for the learned detector."""
+    import random
+
+    rows = train_immune.load_corpus()
+    x = train_immune.matrix([r["text"] for r in rows])
+    sources = sorted({r["source"] for r in rows})
+    report: dict = {"rows": len(rows), "sources": {}}
+    # In-distribution: rows shuffled into k folds regardless of source.
+    order = list(range(len(rows)))
+    random.Random(train_immune.SEED).shuffle(order)
+    verdicts: dict[int, dict] = {}
+    for k in range(folds):
+        test = sorted(order[k::folds])
+        test_set = set(test)
+        det = _fold_model(rows, x, [i for i in range(len(rows)) if i not in test_set], train_immune.SEED + k)
+        _score_rows(det, rows, test, verdicts)
+        log(f"in-distribution fold {k + 1}/{folds} done")
+    report["in_distribution"] = {"folds": folds, **_summary(rows, verdicts)}
+    # Leave one source out: nothing from the source is seen in training or in choosing the threshold.
+    verdicts = {}
+    for source in sources:
+        test = [i for i, r in enumerate(rows) if r["source"] == source]
+        det = _fold_model(rows, x, [i for i, r in enumerate(rows) if r["source"] != source], train_immune.SEED)
+        part: dict[int, dict] = {}
+        _score_rows(det, rows, test, part)
+        verdicts.update(part)
+        counts: dict[str, int] = {}
+        for i in test:
+            counts[rows[i]["label"]] = counts.get(rows[i]["label"], 0) + 1
+        report["sources"][source] = {"counts": counts, **_summary(rows, part)}
+        log(f"held out {source}: {json.dumps(report['sources'][source]['rules+learned'])}")
+    report["leave_one_source_out"] = _summary(rows, verdicts)
+    return report
+
+
+def latency(repeats: int = 3) -> dict:
+    """scan() per memory-sized text (the dev set and short corpus texts), no precomputed embedding."""
+    texts = [r["text"] for r in load("attacks.jsonl") + load("benign.jsonl")]
+    texts += [r["text"] for r in train_immune.load_corpus() if len(r["text"]) <= 600][::10]
+    for t in texts[:50]:
+        scan(t)  # warm the model load and the memoised folding
+    times = []
+    for text in texts:
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            scan(text)
+            best = min(best, time.perf_counter() - start)
+        times.append(best * 1000)
+    times.sort()
+    return {
+        "n_texts": len(texts),
+        "scan_ms_p50": round(statistics.median(times), 3),
+        "scan_ms_p99": round(times[min(len(times) - 1, int(0.99 * len(times)))], 3),
+        "timing": f"fastest of {repeats} runs per text, rules + learned detector, no embedding",
+        "target_ms_p50": 5.0,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", choices=["all", "dev", "test"], default="all")
     parser.add_argument("--show-misses", action="store_true", help="list missed attacks and false positives")
     parser.add_argument("--repeats", type=int, default=3, help="runs per text; the fastest is reported")
+    parser.add_argument("--quick", action="store_true", help="skip the in-distribution and LOSO retraining")
+    parser.add_argument("--folds", type=int, default=4, help="folds for the in-distribution numbers")
     args = parser.parse_args(argv)
     evaluate(args.split, repeats=1)  # warm the memoised character folding
-    report = evaluate(args.split, show_misses=args.show_misses, repeats=args.repeats)
+    report = {
+        "dev_set": evaluate(args.split, show_misses=args.show_misses, repeats=args.repeats),
+        "latency": latency(args.repeats),
+    }
+    if not args.quick:
+        report["corpus"] = corpus_report(args.folds)
+        report["targets"] = {"loso_recall_min": 0.90, "benign_fp_max": 0.01, "scan_ms_p50_max": 5.0}
     print(json.dumps(report, indent=2, ensure_ascii=False))
     return 0
 

@@ -301,6 +301,9 @@ class RunDetail(QScrollArea):
             )
             line.setToolTip(str(call.get("output", ""))[:2000])
             box.addWidget(line)
+            scan = call.get("scan") or {}
+            if scan.get("fenced"):
+                box.addWidget(_fenced_label(scan))
         memories = step.get("memories") or []
         if memories:
             box.addWidget(QLabel("Memories in its prompt", objectName="sectionTitle"))
@@ -324,6 +327,25 @@ class RunDetail(QScrollArea):
                     label = QLabel(f"{cite['citation']} (no longer in the vault)", objectName="toolLine")
                 box.addWidget(label)
         return card
+
+
+def _fenced_label(scan: dict) -> QLabel:
+    """Why a tool's output reached the model only as quoted data: category, rule or confidence, the span."""
+    first = next((r for r in scan.get("reasons") or [] if r.get("blocking")), {})
+    category = str(first.get("category") or scan.get("category") or "injection").replace("_", " ")
+    if first.get("rule") == "learned_detector" and isinstance(first.get("confidence"), int | float):
+        basis = f"learned detector, {first['confidence']:.0%} confident"
+    else:
+        basis = f"rule {first.get('rule', '?')}"
+    label = QLabel(
+        f"⚠ Output fenced as quoted data with a warning: it read like {category} ({basis}) — "
+        f"“{first.get('excerpt', '')}”",
+        objectName="evidence",
+    )
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setToolTip(str(first.get("message", "")))
+    return label
 
 
 class RunsPane(QWidget):

@@ -132,7 +132,8 @@ class HitCard(QFrame):
         snippet.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(snippet)
         if hit.flagged:
-            note = QLabel("Flagged by the safety scan: kept out of every prompt.", objectName="mutedText")
+            note = QLabel(_flag_note(hit.findings), objectName="mutedText")
+            note.setWordWrap(True)
             layout.addWidget(note)
         repolish(self)
 
@@ -140,6 +141,20 @@ class HitCard(QFrame):
         """Show the cited passage in a SourceViewer, scrolled to its lines and highlighted."""
         self.viewer = show_source(self, self.hit)
         return self.viewer
+
+
+def _flag_note(findings: list) -> str:
+    """Why a passage is withheld: the first blocking finding's category, its rule or confidence, the words."""
+    first = next((f for f in findings if isinstance(f, dict) and f.get("blocking")), None)
+    if first is None:
+        return "Flagged by the safety scan: kept out of every prompt."
+    category = str(first.get("category") or "injection").replace("_", " ")
+    if first.get("rule") == "learned_detector" and isinstance(first.get("confidence"), int | float):
+        basis = f"learned detector, {first['confidence']:.0%} confident"
+    else:
+        basis = f"rule {first.get('rule', '?')}"
+    excerpt = str(first.get("excerpt") or "")
+    return f"Flagged by the safety scan as {category} ({basis}): “{excerpt}”. Kept out of every prompt."
 
 
 def _relevance(hit) -> str:

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from purpose_desktop.engine.agents.roles import RoleSpec, role_template
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.events import RunEvent, StepStarted, TokenReceived, ToolCalled
+from purpose_desktop.engine.immune.fence import guard
 from purpose_desktop.engine.models import GenerationSettings, count_tokens
 from purpose_desktop.engine.models.backends import resolve_backend
 
@@ -23,6 +24,7 @@ class ToolCall:
     ok: bool
     output: str
     elapsed_ms: float
+    scan: dict | None = None  # the immune scan of the output; ``fenced`` when it reached the prompt quoted
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -249,8 +251,16 @@ class Spark:
             t0 = time.perf_counter()
             out = tool.run(args, cancel=cancel)
             text = out.output if out.ok else (out.error or out.output)
+            # Tool output is untrusted: text in it that reads like instructions reaches the model only
+            # quoted behind a warning, and the step records why.
+            guarded = guard((text or "")[:2000], source=f"result of {action}")
             call = ToolCall(
-                action, args, bool(out.ok), (text or "")[:4000], (time.perf_counter() - t0) * 1000
+                action,
+                args,
+                bool(out.ok),
+                (text or "")[:4000],
+                (time.perf_counter() - t0) * 1000,
+                guarded.record(),
             )
             result.tool_calls.append(call)
             emit(ToolCalled(run_id, step, self.role.name, action, args, call.ok, call.output[:500]))
@@ -259,7 +269,7 @@ class Spark:
                 {"role": "assistant", "content": reply.text},
                 {
                     "role": "user",
-                    "content": f"Result of {action}:\n{call.output[:2000]}\nNow continue the task.",
+                    "content": f"Result of {action}:\n{guarded.prompt_text}\nNow continue the task.",
                 },
             ]
         result.elapsed_ms = (time.perf_counter() - started) * 1000

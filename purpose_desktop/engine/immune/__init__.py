@@ -3,20 +3,37 @@
 Every candidate memory, taught lesson, edit and vault chunk passes through :func:`scan`. The text is
 normalised into several views (look-alikes folded, invisible characters dropped, leetspeak and spaced-out
 letters undone, escapes and base64/hex/rot13/tag-character payloads decoded), rules run over the views,
-and each finding's span points back into the original text. No model is called; a typical memory takes
-well under a millisecond.
+and each finding's span points back into the original text. Beside the rules, a small learned detector
+(``learned.py``: logistic regression over hashed n-grams, plus the MiniLM embedding when the caller has
+one) catches the shapes no rule spells out and names their category with a confidence. Findings the
+person overruled (an :class:`AllowList`) are reported as allowed and do not block. No language model is
+called; a memory-sized text takes a few milliseconds.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
 from . import rules_injection, rules_score, rules_secret, rules_tool
+from .allow import AllowList, text_hash
 from .decode import base64_payloads, escapes_view, hex_payloads, tag_payloads
-from .detectors import CATEGORIES, INJECTION, SCORE, SECRET, TOOL, Hit, Rule, RuleSet
+from .detectors import (
+    ALL_CATEGORIES,
+    CATEGORIES,
+    EXFIL,
+    INJECTION,
+    LEAK,
+    SCORE,
+    SECRET,
+    TOOL,
+    Hit,
+    Rule,
+    RuleSet,
+)
 from .normalize import (
     Lexicon,
     View,
@@ -31,23 +48,49 @@ from .normalize import (
     squashed_view,
 )
 
-__all__ = ["CATEGORIES", "CONTEXTS", "SCANNER_VERSION", "Finding", "ScanResult", "scan"]
+__all__ = [
+    "ALL_CATEGORIES",
+    "CATEGORIES",
+    "CONTEXTS",
+    "LEARNED_RULE",
+    "SCANNER_VERSION",
+    "AllowList",
+    "Finding",
+    "ScanResult",
+    "scan",
+]
 
-SCANNER_VERSION = "1"
-CONTEXTS = ("memory", "vault", "critic")
+log = logging.getLogger(__name__)
+
+SCANNER_VERSION = "2"  # 2: the learned detector joined the rules
+CONTEXTS = ("memory", "vault", "critic", "tool")
+LEARNED_RULE = "learned_detector"
 
 # Which categories block in each context. Vault chunks are documents: only injection aimed at the model
 # blocks; a key in a README is flagged for the person, not refused. The critic reads answers, where
 # steering the score is the attack that matters; secrets and commands there are flagged.
+# Tool output is untrusted text like a document, but nothing in it is the person's own file.
 _BLOCKING = {
-    "memory": frozenset(CATEGORIES),
-    "vault": frozenset({INJECTION}),
-    "critic": frozenset({INJECTION, SCORE}),
+    "memory": frozenset(ALL_CATEGORIES),
+    "vault": frozenset({INJECTION, EXFIL, LEAK}),
+    "critic": frozenset({INJECTION, SCORE, EXFIL, LEAK}),
+    "tool": frozenset({INJECTION, EXFIL, LEAK}),
+}
+# The learned detector was trained on text aimed at a model, so in tool output whatever it flags (a
+# payment order, a note to the grader) is an injection attempt and every category but a secret blocks.
+# The person's own documents legitimately hold commands ("to reset the VM: rm -rf ..."), so there a
+# learned tool-misuse finding is only flagged, as the rules' is.
+_LEARNED_BLOCKING = {
+    "memory": frozenset(ALL_CATEGORIES),
+    "vault": frozenset(ALL_CATEGORIES) - {SECRET, TOOL},
+    "critic": frozenset(ALL_CATEGORIES) - {SECRET, TOOL},
+    "tool": frozenset(ALL_CATEGORIES) - {SECRET},
 }
 _SEVERITY = {
-    "memory": (INJECTION, TOOL, SECRET, SCORE),
-    "vault": (INJECTION, TOOL, SECRET, SCORE),
-    "critic": (SCORE, INJECTION, TOOL, SECRET),
+    "memory": (INJECTION, EXFIL, TOOL, LEAK, SECRET, SCORE),
+    "vault": (INJECTION, EXFIL, LEAK, TOOL, SECRET, SCORE),
+    "critic": (SCORE, INJECTION, EXFIL, LEAK, TOOL, SECRET),
+    "tool": (INJECTION, EXFIL, LEAK, TOOL, SECRET, SCORE),
 }
 _RULES: tuple[Rule, ...] = rules_injection.RULES + rules_score.RULES + rules_secret.RULES + rules_tool.RULES
 _SQUASHED = (
@@ -82,10 +125,12 @@ class Finding:
     span: tuple[int, int]
     excerpt: str
     blocking: bool = True
-    via: str = "text"  # how it was seen: text, normalized, leet, spaced, escapes, base64, hex, rot13, tags, …
+    via: str = "text"  # how it was seen: text, normalized, leet, spaced, escapes, base64, hex, rot13, tags, model, …
+    confidence: float | None = None  # the learned detector's P(attack); None for a rule
+    allowed: bool = False  # the person overruled this finding before; it no longer blocks
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "category": self.category,
             "rule": self.rule,
             "message": self.message,
@@ -94,6 +139,11 @@ class Finding:
             "blocking": self.blocking,
             "via": self.via,
         }
+        if self.confidence is not None:
+            out["confidence"] = self.confidence
+        if self.allowed:
+            out["allowed"] = True
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
@@ -105,6 +155,8 @@ class Finding:
             excerpt=data["excerpt"],
             blocking=bool(data.get("blocking", True)),
             via=data.get("via", "text"),
+            confidence=data.get("confidence"),
+            allowed=bool(data.get("allowed", False)),
         )
 
 
@@ -116,6 +168,8 @@ class ScanResult:
     category: str | None
     reasons: list[Finding] = field(default_factory=list)
     context: str = "memory"
+    # The learned detector's version, or "unavailable": provenance, not part of the verdict.
+    detector: str | None = field(default=None, compare=False)
 
     def findings_by_category(self) -> dict[str, list[Finding]]:
         grouped: dict[str, list[Finding]] = {}
@@ -131,6 +185,7 @@ class ScanResult:
             "context": self.context,
             "reasons": [finding.to_dict() for finding in self.reasons],
             "scanner": SCANNER_VERSION,
+            "detector": self.detector,
         }
 
     @classmethod
@@ -140,6 +195,7 @@ class ScanResult:
             category=data.get("category"),
             reasons=[Finding.from_dict(item) for item in data.get("reasons", [])],
             context=data.get("context", "memory"),
+            detector=data.get("detector"),
         )
 
 
@@ -153,11 +209,21 @@ class _Raw:
     order: int
 
 
-def scan(text: str, *, context: str = "memory") -> ScanResult:
-    """Scan ``text`` for injection, score manipulation, secrets and tool misuse.
+def scan(
+    text: str,
+    *,
+    context: str = "memory",
+    embedding: Any = None,
+    allow: AllowList | None = None,
+    learned: bool = True,
+) -> ScanResult:
+    """Scan ``text`` for injection, score manipulation, exfiltration, prompt leaks, secrets and tool misuse.
 
-    ``context`` is "memory" (everything blocks), "vault" (only injection blocks; the rest is flagged) or
-    "critic" (injection and score manipulation block).
+    ``context`` is "memory" (everything blocks), "vault" or "tool" (text aimed at the model blocks; a key
+    or a shell line in a document is only flagged) or "critic" (injection and score manipulation block).
+    ``embedding`` is the text's all-MiniLM-L6-v2 vector when the caller already has it (the learned
+    detector then reads it too). Findings on ``allow`` are reported as allowed and do not block.
+    ``learned=False`` runs the rules alone (benchmarks compare the two); the "critic" context always does.
     """
     if not isinstance(text, str):
         raise TypeError(f"scan() needs a str, not {type(text).__name__}")
@@ -178,6 +244,22 @@ def scan(text: str, *, context: str = "memory") -> ScanResult:
         for raw in raws
     ]
     findings.extend(_obfuscation_flags(text))
+    detector_version = None
+    # Answers under critique routinely assess themselves ("this answer is correct"); the critic already
+    # keeps that from the judge, and capping a score on a classifier's guess would punish honest answers.
+    # So the critic reads answers with the rules alone.
+    if learned and context != "critic":
+        learned_finding, detector_version = _learned_finding(text, context, embedding)
+        if learned_finding is not None:
+            findings.append(learned_finding)
+    if allow is not None and len(allow):
+        whole = text_hash(text)
+        findings = [
+            replace(f, blocking=False, allowed=True, message=f"{f.message} — allowed: you overruled this before")
+            if allow.allows(f.rule, f.category, f.excerpt, whole)
+            else f
+            for f in findings
+        ]
     if any(f.blocking for f in findings):
         # Invisible or look-alike characters alongside a real finding are part of the attack.
         findings = [
@@ -188,11 +270,52 @@ def scan(text: str, *, context: str = "memory") -> ScanResult:
     # Substantive findings lead; obfuscation flags only support them, so they never set the category
     # unless they are all there is.
     findings.sort(
-        key=lambda f: (not f.blocking, f.rule in _SUPPORTING, severity.index(f.category), f.span[0], f.rule)
+        key=lambda f: (
+            not f.blocking,
+            f.rule in _SUPPORTING,
+            f.rule == LEARNED_RULE,
+            severity.index(f.category),
+            f.span[0],
+            f.rule,
+        )
     )
     blocked = any(f.blocking for f in findings)
     category = findings[0].category if findings else None
-    return ScanResult(blocked=blocked, category=category, reasons=findings, context=context)
+    return ScanResult(
+        blocked=blocked, category=category, reasons=findings, context=context, detector=detector_version
+    )
+
+
+def _learned_finding(text: str, context: str, embedding: Any) -> tuple[Finding | None, str]:
+    from .learned import DetectorUnavailable, detector
+
+    try:
+        model = detector()
+    except DetectorUnavailable as exc:
+        log.warning("immune scan: rules only: %s", exc)
+        return None, "unavailable"
+    found = model.detect(text, embedding)
+    version = f"learned-{model.version}"
+    if found is None or not found.flagged:
+        return None, version
+    category = found.category
+    message = (
+        f"learned detector: {found.confidence:.0%} likely an attack, most like "
+        f"{category.replace('_', ' ')} ({found.category_probability:.0%})"
+    )
+    return (
+        Finding(
+            category=category,
+            rule=LEARNED_RULE,
+            message=message,
+            span=found.span,
+            excerpt=_excerpt(text, found.span, category == SECRET),
+            blocking=category in _LEARNED_BLOCKING[context],
+            via="model",
+            confidence=found.confidence,
+        ),
+        version,
+    )
 
 
 def _scan_text(text: str, depth: int) -> list[_Raw]:

@@ -13,6 +13,10 @@ SCORE = "score_manipulation"
 SECRET = "secret"
 TOOL = "tool_misuse"
 CATEGORIES = (INJECTION, SCORE, SECRET, TOOL)
+# The learned detector also names these two; the rules file them under injection.
+EXFIL = "exfiltration"
+LEAK = "prompt_leak"
+ALL_CATEGORIES = (*CATEGORIES, EXFIL, LEAK)
 
 # Natural-language rules read every view; literal rules (keys, shell syntax) only the text as written
 # (after invisible characters and look-alikes are folded) and its decoded escapes.

@@ -35,6 +35,7 @@ from purpose_desktop.engine.memory.records import (
 )
 from purpose_desktop.engine.memory.repo import MemoryRepo, check_kind, check_text
 from purpose_desktop.engine.memory.value import expected_effects
+from purpose_desktop.engine.store import now_iso
 
 _UNDOABLE = frozenset({"promoted", "rejected", "archived", "restored"})
 TRUST_TAUGHT = 0.9
@@ -59,10 +60,10 @@ class SubmitResult:
         return {"outcome": self.outcome, "similarity": self.similarity, "memory": self.memory.to_dict()}
 
 
-def _scan(text: str) -> dict:
+def _scan(text: str, allow=None) -> dict:
     from purpose_desktop.engine.immune import scan
 
-    return scan(text, context="memory").to_dict()
+    return scan(text, context="memory", allow=allow).to_dict()
 
 
 def _block_reason(report: dict) -> str:
@@ -153,7 +154,7 @@ class MemoryBank:
         check_kind(kind)
         text = check_text(text)
         scope = scope if isinstance(scope, Scope) else Scope.from_dict(scope)
-        report = _scan(text)  # decided on the text as given …
+        report = _scan(text, self._allowlist())  # decided on the text as given …
         text = redact(text).text  # … but a credential in it is never stored, even for the audit record
         trust = TRUST_TAUGHT if taught else TRUST_DISTILLED
         if report["blocked"]:
@@ -381,7 +382,7 @@ class MemoryBank:
         text = check_text(text)
         if kind is not None:
             check_kind(kind)
-        report = _scan(text)
+        report = _scan(text, self._allowlist())
         text = redact(text).text
         updates = {"text": text, "scan_json": json.dumps(report), "evidence_json": None}
         data = {"old_text": m.text, "scan": report}
@@ -415,6 +416,61 @@ class MemoryBank:
         )
         self.repo.vectors([m])  # re-embed the new text now (dedup and retrieval need it)
         return m
+
+    def overrule(self, memory_id: str, *, reason: str, actor: str = "user") -> Memory:
+        """The person says the scan was wrong: the blocking findings go on the allow-list (later scans
+        report them as allowed), the memory goes back to review, and its history records it."""
+        from purpose_desktop.engine.immune.allow import text_hash
+        from purpose_desktop.engine.store.allowlist import add_entries
+
+        if not (reason or "").strip():
+            raise InputError(
+                "Say why the scan was wrong before overruling it.",
+                'Give a reason, e.g. "this is advice about SQL injection, not an attack".',
+            )
+        m = self.repo.get(memory_id)
+        report = dict(m.scan or {})
+        blocking = [r for r in report.get("reasons", []) if r.get("blocking")]
+        if not report.get("blocked") or not blocking:
+            raise InputError(
+                "The immune scan did not block this memory; there is nothing to overrule.",
+                "Approve or reject it as usual.",
+            )
+        if m.status != REJECTED:
+            raise InputError(
+                f"This memory is {m.status}; only a memory the scan rejected can be overruled.",
+                "Edit it instead.",
+            )
+        now = now_iso()
+        report["reasons"] = [
+            {**r, "blocking": False, "allowed": True, "overruled_at": now} if r.get("blocking") else r
+            for r in report.get("reasons", [])
+        ]
+        report["blocked"] = False
+        report["overruled"] = {"at": now, "by": actor, "reason": reason.strip()}
+        shown = "; ".join(
+            f"{r.get('category')} — {r.get('rule')}"
+            + (f" {r['confidence']:.0%}" if isinstance(r.get("confidence"), int | float) else "")
+            for r in blocking
+        )
+        m = self.repo.transition(
+            m.id,
+            QUARANTINED,
+            actor=actor,
+            action="overruled",
+            reason=f"{actor} overruled the immune scan ({shown}): {reason.strip()}; back in review",
+            updates={"scan_json": json.dumps(report)},
+            data={"findings": blocking},
+            expect=(REJECTED,),
+        )
+        add_entries(self.store, blocking, text_hash=text_hash(m.text), memory_id=m.id, reason=reason.strip())
+        self.repo.vectors([m])  # a blocked memory was stored without one; retrieval and dedup need it
+        return m
+
+    def _allowlist(self):
+        from purpose_desktop.engine.store.allowlist import load_allowlist
+
+        return load_allowlist(self.store)
 
     def apply_policy(self, memory_id: str, evidence: ReplayEvidence) -> Memory:
         m = self.repo.get(memory_id)

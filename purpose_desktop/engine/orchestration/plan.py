@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
+from purpose_desktop.engine.immune.fence import guard
 from purpose_desktop.engine.orchestration.base import OrchestrationError
 from purpose_desktop.engine.tools.base import ToolRegistry
 
@@ -245,7 +246,8 @@ def describe_outcomes(plan: Plan, outcomes: Mapping[str, CallOutcome]) -> str:
         elif out.skipped:
             what = f"skipped ({out.error})"
         elif out.ok:
-            what = out.output[:_RESULT_CHARS]
+            # Untrusted: output that reads like instructions reaches the joiner quoted behind a warning.
+            what = guard(out.output[:_RESULT_CHARS], source=f"result of call {call.id}").prompt_text
         else:
             what = f"failed: {(out.error or out.output)[:_RESULT_CHARS]}"
         lines.append(f"Call {call.id}: {call.tool}({args}) → {what}")

@@ -142,6 +142,16 @@ class MemoryManager:
         """New text (and, when given, a new scope or kind): scanned again and back to review."""
         return self.bank().edit(memory_id, text, reason=reason, scope=_scope(scope), kind=kind)
 
+    def overrule(self, memory_id: str, reason: str):
+        """The scan was wrong about this memory: allow-list its findings and send it back to review."""
+        return self.bank().overrule(memory_id, reason=reason)
+
+    def allowlist(self, limit: int = 500) -> list[dict]:
+        """Findings the person overruled, newest first (the scan reports them as allowed)."""
+        from purpose_desktop.engine.store.allowlist import list_entries
+
+        return list_entries(self._engine.store, limit)
+
     def teach(self, text: str, kind: str = "user_preference", scope: dict | None = None):
         """The person's own lesson ("Always add type hints"): scanned, then promoted (a SubmitResult).
 

@@ -432,6 +432,29 @@ def workspace_m001_proposals(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_workspace_proposals_project ON workspace_proposals(project, status)")
 
 
+# -- immune -------------------------------------------------------------------------------------------
+
+
+def immune_m001_allowlist(db: sqlite_utils.Database) -> None:
+    # Findings the person overruled as false positives; later scans report them as allowed. excerpt is
+    # the flagged words (never a secret: the scan masks those), text_hash the sha256 of the whole text.
+    db.execute(
+        """
+        CREATE TABLE immune_allowlist (
+            id TEXT PRIMARY KEY,
+            rule TEXT NOT NULL,
+            category TEXT NOT NULL,
+            excerpt TEXT NOT NULL DEFAULT '',
+            text_hash TEXT NOT NULL DEFAULT '',
+            memory_id TEXT,
+            reason TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_immune_allowlist_memory ON immune_allowlist(memory_id)")
+
+
 # Append-only, in this order: the memory tables were added before the vault's (whose m008_ names
 # came from a parallel branch and are kept as shipped).
 MIGRATIONS = (
@@ -452,6 +475,7 @@ MIGRATIONS = (
     m008_vault_embeddings,
     m008_vault_state,
     chat_m001_attachments,
+    immune_m001_allowlist,
     workspace_m001_proposals,
 )
 

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QScrollArea,
     QSizePolicy,
     QVBoxLayout,
@@ -41,6 +42,50 @@ VERDICT_WORDS = {
     "hurts": "Hurts",
     "untested": "Not testable yet",
 }
+
+
+CATEGORY_LABELS = {
+    "injection": "Injection",
+    "score_manipulation": "Score manipulation",
+    "tool_misuse": "Tool misuse",
+    "exfiltration": "Data exfiltration",
+    "prompt_leak": "Prompt leak",
+    "secret": "Secret",
+}
+
+
+def category_label(category: str | None) -> str:
+    return CATEGORY_LABELS.get(category or "", (category or "unknown").replace("_", " ").capitalize())
+
+
+def finding_basis(r: dict) -> str:
+    """What a finding rests on: the rule that matched, or the learned detector and its confidence."""
+    if r.get("rule") == "learned_detector":
+        conf = r.get("confidence")
+        return "learned detector" + (f", {conf:.0%} confident" if isinstance(conf, int | float) else "")
+    via = r.get("via") or "text"
+    seen = "" if via in ("text", "normalized") else f", seen via {via.replace('+', ' then ')}"
+    return f"rule “{r.get('rule', '?')}”{seen}"
+
+
+def span_html(text: str, r: dict, context: int = 60) -> str:
+    """The words that mattered, highlighted inside their sentence (the excerpt alone if the span moved);
+    red while they block, grey once the person allowed them."""
+    mark = "background:#dddddd;color:#333333" if r.get("allowed") else "background:#f5c2c0;color:#4a1411"
+    span = r.get("span") or [0, 0]
+    start, end = int(span[0]), int(span[1])
+    excerpt = r.get("excerpt", "")
+    if not (0 <= start < end <= len(text)) or "…" in excerpt or text[start:end][:20] != excerpt[:20]:
+        return f"<span style='{mark}'>{html.escape(excerpt)}</span>"
+    before = text[max(0, start - context) : start]
+    after = text[end : end + context]
+    return (
+        ("…" if start > context else "")
+        + html.escape(before)
+        + f"<span style='{mark}'><b>{html.escape(text[start:end])}</b></span>"
+        + html.escape(after)
+        + ("…" if end + context < len(text) else "")
+    )
 
 
 def kind_label(kind: str) -> str:
@@ -112,6 +157,8 @@ class MemoryDetail(QScrollArea):
 
     #: (run id) the person clicked the run a memory came from.
     sig_run_clicked = Signal(str)
+    #: (memory id) the person says the scan's block is a false positive and wants to overrule it.
+    sig_overrule_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -127,6 +174,8 @@ class MemoryDetail(QScrollArea):
         self.empty = EmptyState("Nothing selected", "")
         self.memory: dict | None = None
         self.grounding_label: QLabel | None = None  # what the replay verdict rests on, when replayed
+        self.finding_labels: list[QLabel] = []  # one per scan finding: category, basis, the span
+        self.overrule_button: QPushButton | None = None
         self.show_empty("Nothing to review", "New lessons from runs land here for you to approve or reject.")
 
     def _clear(self) -> None:
@@ -147,6 +196,8 @@ class MemoryDetail(QScrollArea):
     def show_memory(self, m: dict) -> None:
         self.memory = m
         self.grounding_label = None
+        self.finding_labels = []
+        self.overrule_button = None
         self._clear()
         self.empty.hide()
         # What it says
@@ -200,20 +251,8 @@ class MemoryDetail(QScrollArea):
             )
         self._layout.addWidget(frame)
 
-        # Scan report
-        frame, box = _section("Immune scan")
-        scan = m.get("scan") or {}
-        reasons = scan.get("reasons") or []
-        if scan.get("blocked"):
-            box.addWidget(_text(f"Blocked ({scan.get('category')}). It never reaches a prompt.", "evidence"))
-        elif not reasons:
-            box.addWidget(_text("Clean: no injection, score manipulation, secret or risky tool use found."))
-        for r in reasons:
-            flag = "blocks" if r.get("blocking") else "note"
-            box.addWidget(
-                _text(f"• {r.get('category')} ({flag}): {r.get('message')} — “{r.get('excerpt', '')}”")
-            )
-        self._layout.addWidget(frame)
+        # Scan report: for each finding, the category, what it rests on and the words that mattered
+        self._layout.addWidget(self._scan_section(m))
 
         # Replay evidence
         frame, box = _section("Replay test (with vs without this memory)")
@@ -264,6 +303,71 @@ class MemoryDetail(QScrollArea):
             )
         self._layout.addWidget(frame)
         self._layout.addStretch(1)
+
+    def _scan_section(self, m: dict) -> QFrame:
+        frame, box = _section("Immune scan")
+        scan = m.get("scan") or {}
+        reasons = scan.get("reasons") or []
+        overruled = scan.get("overruled") or {}
+        if scan.get("blocked"):
+            box.addWidget(
+                _text(
+                    f"Blocked as {category_label(scan.get('category')).lower()}. It never reaches a prompt.",
+                    "evidence",
+                )
+            )
+        elif overruled:
+            box.addWidget(
+                _text(
+                    f"You overruled the block on {local_time(overruled.get('at'))}: {overruled.get('reason', '')}. "
+                    "The same finding is allowed from now on.",
+                    "mutedText",
+                )
+            )
+        elif not reasons:
+            box.addWidget(
+                _text(
+                    "Clean: no injection, score manipulation, exfiltration, prompt leak, secret or risky "
+                    "tool use found (rules and learned detector)."
+                )
+            )
+        text = m.get("text", "")
+        for r in reasons:
+            if r.get("allowed"):
+                flag = "allowed by you"
+            else:
+                flag = "blocks" if r.get("blocking") else "note"
+            label = QLabel(objectName="cardText")
+            label.setTextFormat(Qt.TextFormat.RichText)
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            label.setText(
+                f"<b>{html.escape(category_label(r.get('category')))}</b> ({flag}) · "
+                f"{html.escape(finding_basis(r))}<br>{html.escape(str(r.get('message', '')))}<br>"
+                f"<span style='font-family:monospace'>{span_html(text, r)}</span>"
+            )
+            label.setProperty("category", r.get("category"))
+            self.finding_labels.append(label)
+            box.addWidget(label)
+        if scan.get("blocked") and m.get("status") == "rejected" and m.get("id"):
+            row = QHBoxLayout()
+            row.addWidget(
+                _text(
+                    "A false positive? Overrule it: the memory goes back to review and the scan "
+                    "allows this finding next time.",
+                    "mutedText",
+                ),
+                1,
+            )
+            self.overrule_button = QPushButton("Not an attack — overrule…", objectName="secondaryButton")
+            self.overrule_button.setToolTip("Overrule the scan for this memory (O); you give the reason")
+            memory_id = m["id"]
+            self.overrule_button.clicked.connect(lambda: self.sig_overrule_requested.emit(memory_id))
+            row.addWidget(self.overrule_button)
+            holder = QWidget()
+            holder.setLayout(row)
+            box.addWidget(holder)
+        return frame
 
 
 def expected_effect_line(effects) -> str:

@@ -186,7 +186,28 @@ class MemoryReviewPane(QWidget, MemoryTransferActions):
         rv.addWidget(self.queue_bar)
         self.detail = MemoryDetail()
         self.detail.sig_run_clicked.connect(self.sig_run_open_requested)
+        self.detail.sig_overrule_requested.connect(lambda _mid: self.start_overrule())
         rv.addWidget(self.detail, 1)
+        # Inline box: why the scan's block is a false positive (recorded in history and the allow-list).
+        self.overrule_box = QFrame(objectName="card")
+        ob = QVBoxLayout(self.overrule_box)
+        ob.setContentsMargins(12, 8, 12, 8)
+        ob.addWidget(
+            QLabel(
+                "Why is this not an attack? (Enter to overrule, Esc to cancel)", objectName="sectionTitle"
+            )
+        )
+        row = QHBoxLayout()
+        self.overrule_edit = QLineEdit()
+        self.overrule_edit.setPlaceholderText("e.g. advice about SQL injection, not an instruction")
+        self.overrule_edit.returnPressed.connect(self._confirm_overrule)
+        row.addWidget(self.overrule_edit, 1)
+        confirm = QPushButton("Overrule", objectName="primaryButton")
+        confirm.clicked.connect(self._confirm_overrule)
+        row.addWidget(confirm)
+        ob.addLayout(row)
+        self.overrule_box.hide()
+        rv.addWidget(self.overrule_box)
         # Inline editors: a reason for Reject, new text for Edit.
         self.reject_box = QFrame(objectName="card")
         rb = QVBoxLayout(self.reject_box)
@@ -275,6 +296,7 @@ class MemoryReviewPane(QWidget, MemoryTransferActions):
             ("E", self.start_edit),
             ("T", self.retest),
             ("Shift+A", self.archive),
+            ("O", self.start_overrule),
             ("J", lambda: self.move(1)),
             ("K", lambda: self.move(-1)),
         ):
@@ -353,6 +375,36 @@ class MemoryReviewPane(QWidget, MemoryTransferActions):
         self.reject_box.show()
         self.reason_edit.clear()
         self.reason_edit.setFocus()
+
+    def start_overrule(self) -> None:
+        chosen = self.selected()
+        if len(chosen) != 1 or chosen[0].status != "rejected" or not chosen[0].scan.get("blocked"):
+            self.sig_status.emit("Only a memory the immune scan blocked can be overruled.", 3000)
+            return
+        self.edit_box.hide()
+        self.reject_box.hide()
+        self.overrule_box.show()
+        self.overrule_edit.clear()
+        self.overrule_edit.setFocus()
+
+    def _confirm_overrule(self) -> None:
+        chosen = self.selected()
+        reason = self.overrule_edit.text().strip()
+        if len(chosen) != 1:
+            return
+        if not reason:
+            self.sig_status.emit("Say why the scan was wrong; it is kept in the memory's history.", 4000)
+            return
+        self._close_inline()
+        memory_id = chosen[0].id
+        self._op(lambda e: e.memories.overrule(memory_id, reason), "overruling the scan", self._on_overruled)
+
+    def _on_overruled(self, memory) -> None:
+        self.sig_status.emit(
+            "Overruled. The memory is back in review, and the scan allows this finding from now on.", 5000
+        )
+        self._focus_id = memory.id
+        self.refresh()
 
     def reject(self, reason: str) -> None:
         if not reason.strip():
@@ -523,6 +575,7 @@ class MemoryReviewPane(QWidget, MemoryTransferActions):
     def _close_inline(self) -> None:
         self.reject_box.hide()
         self.edit_box.hide()
+        self.overrule_box.hide()
         self.table.setFocus()
 
     def _apply_filters(self) -> None:

@@ -68,6 +68,15 @@ def cmd_chat(args: argparse.Namespace) -> int:
             model.close()
             return _fail(exc, args.json)
         system = context.system_prompt(system)
+    from purpose_desktop import cli_workspace
+
+    try:
+        project = cli_workspace.project_for(args)
+    except PurposeError as exc:
+        model.close()
+        return _fail(exc, args.json)
+    if project is not None:
+        system = cli_workspace.chat_system(system, project, prompt)
     messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
 
     def echo(piece: str) -> None:
@@ -84,9 +93,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
         return _fail(exc, args.json)
     finally:
         model.close()
+    changes = cli_workspace.chat_changes(project, reply.text, sys.stderr if args.json else sys.stdout)
     if args.json:
         _print_json(
             {
+                **({"workspace": changes} if changes is not None else {}),
                 "text": reply.text,
                 "model": reply.model,
                 "model_path": str(path),
@@ -205,12 +216,19 @@ def cmd_run(args: argparse.Namespace) -> int:
             tests = Path(args.tests).read_text(encoding="utf-8")
         except OSError as exc:
             return _fail(PurposeError(f"Cannot read the tests file {args.tests}: {exc.strerror}.", "Check the path."), args.json)
+    from purpose_desktop import cli_workspace
+
+    try:
+        project = cli_workspace.project_for(args)
+    except PurposeError as exc:
+        return _fail(exc, args.json)
     store = Store()
     try:
         if args.team:
             team = Team.load(args.team, store=store, model=args.model)
         else:
             team = purpose(args.purpose, model=args.model, store=store)
+        cli_workspace.equip(team, project)
 
         def show(event) -> None:
             if args.json:
@@ -223,10 +241,14 @@ def cmd_run(args: argparse.Namespace) -> int:
                 sys.stderr.write(f"  ★ {event.score:.1f}/10  {'; '.join(event.evidence[:2])}\n")
 
         result = team.run(args.task, tests=tests, mode=args.mode, on_event=show)
+        try:
+            applied = cli_workspace.finish_run(args, store, project, result)
+        except PurposeError as exc:
+            return _fail(exc, args.json)
     finally:
         store.close()
     if args.json:
-        _print_json(result.to_dict())
+        _print_json({**result.to_dict(), **({"workspace": applied} if applied is not None else {})})
     else:
         print(result.answer)
         score = "–" if result.score is None else f"{result.score:.1f}/10"
@@ -359,7 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs_show.add_argument("--json", action="store_true")
     runs.set_defaults(func=cmd_runs, runs_command="list", json=False, limit=50)
 
-    from purpose_desktop import cli_memory, cli_vault
+    from purpose_desktop import cli_memory, cli_vault, cli_workspace
 
     cli_memory.register(sub)
     cli_vault.register(sub)
@@ -370,6 +392,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_mcp.register(sub)
     cli_models.register(sub)
+    cli_workspace.register(sub)
+    cli_workspace.extend_run(run)
+    cli_workspace.extend_chat(chat)
 
     shots = sub.add_parser(
         "screenshots",

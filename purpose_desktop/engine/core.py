@@ -23,6 +23,7 @@ from purpose_desktop.engine.services import (
     ModelFiles,
     RunHistory,
     TeamManager,
+    WorkspaceManager,
 )
 from purpose_desktop.engine.services.backup import Backups
 from purpose_desktop.engine.services.chat_loop import ChatLoop
@@ -83,6 +84,7 @@ class Engine:
         self.backups = Backups(self)
         self.mcp = McpManager(self)
         self.replays = ReplayQueue(self)
+        self.workspace = WorkspaceManager(self)  # the attached project folder, if any
 
     @property
     def model(self):
@@ -233,6 +235,7 @@ class Engine:
             n_ctx=getattr(self.model, "n_ctx", None) or s.n_ctx,
             count_tokens=getattr(self.model, "count_tokens", None),
             vault_factory=self._chat_vault,
+            project=self.workspace.current.name if self.workspace.current else None,
         )
 
     def warm_up_context(self) -> bool:
@@ -284,6 +287,8 @@ class Engine:
             meta={"model": self.model.display_name, "context": context.to_meta()},
         )
         system = context.system_prompt(self.settings.system_prompt)
+        if note := self.workspace.chat_note(user.content):
+            system = f"{system}\n\n{note}"
         messages = [
             {"role": "system", "content": system},
             *history,
@@ -315,9 +320,10 @@ class Engine:
             )
             raise
         status = "cancelled" if reply.finish_reason == "cancelled" else "complete"
-        return self.store.update_message(
-            assistant.id, content=reply.text, status=status, meta=reply.to_dict()
-        )
+        message = self.store.update_message(assistant.id, content=reply.text, status=status, meta=reply.to_dict())
+        if status == "complete" and (changes := self.workspace.after_reply(message)):
+            message = self.store.update_message(assistant.id, meta={"workspace": changes}, touch=False)
+        return message
 
     # -- feedback, search, export ------------------------------------------------------------------
     def mark_wrong(self, message_id: str, note: str = "") -> dict:

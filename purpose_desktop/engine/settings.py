@@ -53,6 +53,7 @@ class EngineSettings:
     mcp_servers: tuple[dict, ...] = ()
     mcp_always_allow: tuple[str, ...] = ()  # "server/tool" calls the person let run without asking
     first_run_done: bool = False  # the first-run guide was answered (never shown again)
+    recent_projects: tuple[str, ...] = ()  # project folders opened lately, newest first
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -75,6 +76,7 @@ class EngineSettings:
         data["added_models"] = list(self.added_models)
         data["mcp_servers"] = [dict(server) for server in self.mcp_servers]
         data["mcp_always_allow"] = list(self.mcp_always_allow)
+        data["recent_projects"] = list(self.recent_projects)
         return data
 
     @classmethod
@@ -132,6 +134,12 @@ def _check_added_models(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v.strip() for v in value):
         raise _bad("added_models", value, "a list of paths to .gguf files")
     return tuple(dict.fromkeys(value))  # drop duplicates, keep order
+
+
+def _check_paths(name: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise _bad(name, value, "a list of folder paths")
+    return tuple(dict.fromkeys(value))
 
 
 def _check_system_prompt(value: Any) -> str:
@@ -208,6 +216,7 @@ _VALIDATORS = {
     "mcp_servers": _check_mcp_servers,
     "mcp_always_allow": _check_always_allow,
     "first_run_done": lambda v: _check_bool("first_run_done", v),
+    "recent_projects": lambda v: _check_paths("recent_projects", v),
 }
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(EngineSettings))
 

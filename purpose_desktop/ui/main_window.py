@@ -30,6 +30,7 @@ from purpose_desktop.ui.settings_pane import SettingsPane
 from purpose_desktop.ui.team.pane import TeamPane
 from purpose_desktop.ui.theme import icon
 from purpose_desktop.ui.vault_pane import VaultPane
+from purpose_desktop.ui.workspace import ProjectController
 
 APP_TITLE = "Purpose Desktop"
 #: Quick loads never flash a progress bar (the Anki rule).
@@ -136,6 +137,13 @@ class MainWindow(QMainWindow):
 
         self._build_status_bar()
         self._build_actions()
+        self.project = ProjectController(self, bridge)  # the Project menu: Open Folder… (Ctrl+O), recent
+        self.project.sig_status.connect(self.statusBar().showMessage)
+        self.settings_pane.projects.sig_open_requested.connect(self.project.open_path)
+        self.project.sig_project_changed.connect(lambda _info: self.settings_pane.refresh())
+        self.project.sig_project_changed.connect(self.team_pane.set_project)
+        # An applied change records the project's test result on its run: the Runs pane shows it afresh.
+        self.team_pane.proposals_panel.sig_applied.connect(lambda *_a: self.runs_pane.reload_run())
         self._connect_bridge()
         self._restore_state()
 

@@ -42,6 +42,7 @@ from purpose_desktop.ui.widgets import (
     score_text,
     seconds_between,
 )
+from purpose_desktop.ui.workspace.proposals import CHECK_STATES, checks_text
 
 COLUMNS = ("When", "Task", "Team", "Mode", "Score", "Grounding", "Time")
 SCORE_COL, GROUNDING_COL, TIME_COL = 4, 5, 6
@@ -209,6 +210,9 @@ class RunDetail(QScrollArea):
         )
         meta.setWordWrap(True)
         self._layout.addWidget(meta)
+        self.workspace_labels = self._workspace_lines(run.get("meta") or {})
+        for label in self.workspace_labels:
+            self._layout.addWidget(label)
         self.run_grounding = None
         if run.get("score") is not None:
             self.run_grounding = GroundingBadge(run.get("grounded_by"), run_tests(run))
@@ -234,6 +238,20 @@ class RunDetail(QScrollArea):
             box.addWidget(message)
             self._layout.addWidget(card)
         self._layout.addStretch(1)
+
+    @staticmethod
+    def _workspace_lines(meta: dict) -> list[QLabel]:
+        """The project folder a run worked in, and the project's tests after each applied change."""
+        if not meta.get("workspace"):
+            return []
+        out = [QLabel(f"Project folder: {meta['workspace']}", objectName="mutedText")]
+        for checks in meta.get("workspace_checks") or []:
+            n = len(checks.get("proposals") or [])
+            badge = Badge(f"After applying {n} change{'s' if n != 1 else ''}: {checks_text(checks)}")
+            badge.set_state(CHECK_STATES.get(checks.get("status", ""), "none"))
+            badge.setWordWrap(True)
+            out.append(badge)
+        return out
 
     def _step_card(self, step: dict) -> QFrame:
         card = QFrame(objectName="stepCard")
@@ -431,6 +449,16 @@ class RunsPane(QWidget):
     # -- actions ----------------------------------------------------------------------------------
     def refresh(self) -> None:
         EngineOp(self, lambda e: e.runs.list(), what="listing runs").success(self._on_runs).run(self._bridge)
+
+    def reload_run(self, run_id: str | None = None) -> None:
+        """Show the open run afresh (e.g. a project test result was just recorded on it)."""
+        shown = self.detail.run.get("id") if self.detail.run else None
+        if shown is None or (run_id is not None and run_id != shown):
+            return
+        token = self._detail_request = object()
+        EngineOp(self, lambda e: e.runs.load(shown), what="opening a run").success(
+            lambda run: self._on_run(token, run)
+        ).run(self._bridge)
 
     def select_run(self, run_id: str) -> None:
         row = self.model.row_of(run_id)

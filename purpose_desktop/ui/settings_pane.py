@@ -30,6 +30,7 @@ from purpose_desktop.ui.chat.messages import Banner
 from purpose_desktop.ui.mcp_section import McpToolsSection
 from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.widgets import BusyBar, PaneHeader
+from purpose_desktop.ui.workspace.recent import RecentProjectsSection
 
 THEME_KEY = "ui/theme"
 
@@ -289,6 +290,10 @@ class SettingsPane(QWidget):
         self.tools_section = McpToolsSection(self._bridge)
         self.tools_section.sig_status.connect(self.sig_status)
         column.addWidget(self.tools_section)
+        # Projects: the recent project folders (Project ▸ Open Folder…)
+        self.projects = RecentProjectsSection()
+        self.projects.sig_forget_requested.connect(lambda rest: self._save_setting("recent_projects", rest))
+        column.addWidget(self.projects)
 
         # Appearance
         card, box = _section("Appearance")
@@ -397,6 +402,7 @@ class SettingsPane(QWidget):
             self.chat_k.setValue(int(snap.settings.get("chat_vault_k") or 3))
             self.chat_k.setEnabled(self.chat_vault.isChecked())
             self._select_team(snap.settings.get("default_team"))
+            self.projects.set_recent(list(snap.settings.get("recent_projects") or []))
         finally:
             self._syncing = False
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from purpose_desktop.engine.agents.team import Team, TeamSpec, purpose
 from purpose_desktop.engine.errors import PurposeError
 from purpose_desktop.engine.learning.replay import RunArm
@@ -46,8 +48,10 @@ def originating_team(store, memory: Memory | str, *, model=None) -> Team | None:
         meta = run.get("meta") or {}
         spec = meta.get("team_spec") if isinstance(meta, dict) else None
         if isinstance(spec, dict):
+            folder = meta.get("workspace")  # a project run replays in its project, when the folder still exists
+            workspace = folder if isinstance(folder, str) and os.path.isdir(folder) else None
             try:
-                return Team(TeamSpec.from_dict(spec), model=model, store=store)
+                return Team(TeamSpec.from_dict(spec), model=model, store=store, workspace=workspace)
             except (TypeError, ValueError):  # a spec this version cannot read: fall back
                 continue
     return None

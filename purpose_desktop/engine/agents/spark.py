@@ -88,6 +88,23 @@ def _primary_args(tool, text: str) -> dict:
     return {required[0] if required else "input": text}
 
 
+def _tool_args(tool, text: str) -> dict:
+    """A tool's arguments from a free-text reply; a tool with ``args_from_text`` reads the whole reply
+    (e.g. a file's path on the first line, then its content in a fenced block), a JSON object first."""
+    parse = getattr(tool, "args_from_text", None)
+    if parse is not None:
+        try:
+            data = json.loads((text or "").strip(), strict=False)
+            if isinstance(data, dict):
+                return data
+        except (TypeError, ValueError):
+            pass
+        parsed = parse(text)
+        if parsed:
+            return parsed
+    return _primary_args(tool, tool_input(tool, text))
+
+
 class Spark:
     """One agent with one role.
 
@@ -230,7 +247,7 @@ class Spark:
                 result.status = "complete"
                 break
             tool = tools[action]
-            args = _primary_args(tool, tool_input(tool, reply.text))
+            args = _tool_args(tool, reply.text)
             t0 = time.perf_counter()
             out = tool.run(args, cancel=cancel)
             text = out.output if out.ok else (out.error or out.output)

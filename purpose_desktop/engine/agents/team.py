@@ -21,11 +21,12 @@ from purpose_desktop.engine.grounding import grounding_label
 from purpose_desktop.engine.learning.after_run import learn_from_run
 from purpose_desktop.engine.learning.replay import ArmResult, RunArm, replay_pending, retest
 from purpose_desktop.engine.memory.api import MemoryBank, SubmitResult
-from purpose_desktop.engine.memory.records import ALWAYS_KINDS, Memory, MemoryPolicy
+from purpose_desktop.engine.memory.records import ALWAYS_KINDS, Memory, MemoryPolicy, project_tag
 from purpose_desktop.engine.memory.retrieval import MemoryRetriever
 from purpose_desktop.engine.runmode import RunMode
 from purpose_desktop.engine.store import Store
 from purpose_desktop.engine.store.trace import TraceRecorder
+from purpose_desktop.engine.workspace import Project, WorkspaceSession, open_project
 
 
 @dataclass
@@ -110,6 +111,7 @@ class RunResult:
     # What the run did to memory: ids used, credit applied, candidates distilled, errors (train runs).
     memory: dict = field(default_factory=dict)
     grounded_by: str = "judge"  # what the run's score rests on (its chosen answer's step)
+    proposals: list = field(default_factory=list)  # workspace.Proposal: file changes awaiting the person
 
     @property
     def scores(self) -> list[float | None]:
@@ -123,6 +125,7 @@ class RunResult:
         d = asdict(self)
         d["steps"] = [s.to_dict() for s in self.steps]
         d["grounding"] = self.grounding
+        d["proposals"] = [p.to_dict() for p in self.proposals]
         return d
 
 
@@ -190,10 +193,12 @@ class Team:
         memory_policy: MemoryPolicy | None = None,
         learn: bool = True,
         spark_options: dict | None = None,
+        workspace=None,
     ) -> None:
         """``learn``: after a train run, credit the memories used and distil candidates (see memory/).
 
         ``spark_options`` go to every Spark (``max_tokens_per_step``, ``token_budget``, ``max_steps``).
+        ``workspace`` (a project folder): roles with the files tool read in it and propose writes.
         """
         self.spec = spec
         self.model = model
@@ -208,6 +213,8 @@ class Team:
         #: The MCP servers (and approval gate) for roles' ``mcp:server/tool`` tools; None: from the settings,
         #: with nobody to ask (calls not marked "always allow" do not run).
         self.mcp = None
+        self.workspace = workspace if workspace is None or isinstance(workspace, Project) else open_project(workspace)
+        self._session: WorkspaceSession | None = None
 
     @property
     def name(self) -> str:
@@ -227,7 +234,7 @@ class Team:
     def _tools_for(self, role: RoleSpec) -> list:
         from purpose_desktop.engine.agents.toolbox import tools_by_name
 
-        chosen = tools_by_name(role.tools, store=self.store, mcp=self.mcp)
+        chosen = tools_by_name(role.tools, workspace=self._session, store=self.store, mcp=self.mcp)
         names = {t.name for t in chosen}
         return chosen + [t for t in self.extra_tools if t.name not in names]
 
@@ -277,6 +284,7 @@ class Team:
                         kinds=kinds,
                         grounded_by=result.grounded_by,
                         answer=result.answer,
+                        project=self.workspace.name if self.workspace else None,
                     )
                     learned["errors"] = [*result.memory.get("errors", []), *errors, *learned["errors"]]
                     result.memory.update(learned)
@@ -299,7 +307,11 @@ class Team:
         memory_errors: list[str] = []
         meta = {"tests": bool(tests), "tests_text": tests} if tests else {"tests": False}
         meta["team_spec"] = self.spec.to_dict()  # so a re-test can replay with the team that ran it
+        if self.workspace is not None:
+            meta["workspace"] = self.workspace.key
         trace.start(task=task, purpose=self.spec.purpose, team=self.spec.name, roles=self.roles, meta=meta)
+        if self.workspace is not None:  # proposals are stored under the run as they are made
+            self._session = WorkspaceSession(self.workspace, store, run_id=trace.run_id)
         emit(RunStarted(trace.run_id, task, tuple(self.roles), mode.value))
         started = time.perf_counter()
         steps: list[StepResult] = []
@@ -318,6 +330,7 @@ class Team:
                     purpose=self.spec.purpose,
                     include=include,
                     exclude=exclude,
+                    tags=(project_tag(self.workspace.name),) if self.workspace else (),
                 )
             except Exception as exc:  # a broken embedder must not stop the work; the run says so
                 memory_errors.append(f"retrieval failed for {role.name}: {exc}")
@@ -487,6 +500,7 @@ class Team:
                 "errors": memory_errors,
             },
             grounded_by=final["grounded_by"],
+            proposals=[p for p in (self._session.proposals if self._session else []) if p.status == "proposed"],
         )
 
     # -- learning -------------------------------------------------------------------------------
@@ -563,6 +577,7 @@ class Team:
                 memory_policy=self.memory_policy,
                 learn=False,
                 spark_options=self.spark_options,
+                workspace=self.workspace,  # proposals in validation mode are never stored
             )
             result = arm.run(
                 task,

@@ -25,7 +25,7 @@ from purpose_desktop.engine.learning.distil import (
 )
 from purpose_desktop.engine.learning.evolution import hindsight_case
 from purpose_desktop.engine.memory.api import MemoryBank
-from purpose_desktop.engine.memory.records import MemoryPolicy
+from purpose_desktop.engine.memory.records import MemoryPolicy, Scope
 
 
 def learn_from_run(
@@ -41,6 +41,7 @@ def learn_from_run(
     kinds: Mapping[str, str] | None = None,
     grounded_by: str | None = None,
     answer: str | None = None,
+    project: str | None = None,
 ) -> dict:
     """Credit, then (when the policy distils) candidate lessons from ``steps``, scanned and submitted for review.
 
@@ -50,7 +51,9 @@ def learn_from_run(
     (None: the strongest of its steps' ``grounded_by``, ``judge`` when none say). Returns
     ``{"errors", "notes", "grounded_by", "credit", "candidates"}`` ("candidates" only when distilling);
     a candidate the bank refuses is an error, not an exception. A grounded run whose ``answer`` is not its
-    best-checked code also yields a hindsight case (``evolution.hindsight_case``).
+    best-checked code also yields a hindsight case (``evolution.hindsight_case``). ``project`` (the
+    attached project's name): every candidate is kept to it (tag ``project:<name>``), so what was
+    learned there is used there.
     """
     policy = policy or MemoryPolicy()
     kinds = kinds or {}
@@ -81,7 +84,9 @@ def learn_from_run(
     out["candidates"] = []
     for draft in report.drafts:
         try:
-            sub = bank.submit(draft.text, kind=draft.kind, scope=draft.scope, provenance=draft.provenance)
+            scope = Scope.build(draft.scope.roles, draft.scope.tools, project, draft.scope.tags) if project else draft.scope
+            provenance = {**draft.provenance, "project": project} if project else draft.provenance
+            sub = bank.submit(draft.text, kind=draft.kind, scope=scope, provenance=provenance)
         except PurposeError as exc:
             out["errors"].append(f"candidate not stored: {exc}")
             continue

@@ -16,7 +16,7 @@ import json
 import re
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from purpose_desktop.engine.memory.index import VectorIndex
 from purpose_desktop.engine.memory.records import (
     ALWAYS_KINDS,
     ALWAYS_RELEVANCE,
+    PROJECT_TAG,
     TASK_BOUND_KINDS,
     Memory,
     MemoryPolicy,
@@ -36,6 +37,10 @@ from purpose_desktop.engine.memory.value import adjusted_utility, family_effects
 
 _snapshots: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _WORD = re.compile(r"[a-z][a-z0-9_+#.-]*")
+
+
+#: How much more a lesson kept to the attached project (tag ``project:<name>``) weighs there.
+PROJECT_BOOST = 1.25
 
 
 @dataclass(frozen=True)
@@ -261,6 +266,10 @@ class MemoryRetriever:
                 for hit in snap.index.search(q, top_k, weights=weights, mask=mask, min_similarity=floors):
                     m = snap.topical[hit.row]
                     candidates.append(self._retrieved(m, hit.similarity, effect=effects.get(m.id)))
+        here = {t for t in tags if t.startswith(PROJECT_TAG)}  # the attached project's lessons rank higher there
+        if here:
+            mine = {m.id for m in (*snap.always, *snap.topical) if here & set(m.scope.tags)}
+            candidates = [replace(r, score=round(r.score * PROJECT_BOOST, 4)) if r.memory_id in mine else r for r in candidates]
         candidates.sort(key=lambda r: (-r.score, r.memory_id))
         chosen, used = [], 0
         for r in ranked + candidates:

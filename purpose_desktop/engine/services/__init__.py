@@ -2,8 +2,8 @@
 
 Each is built by :class:`~purpose_desktop.engine.core.Engine` and hung on it (Anki's ``col.decks`` style):
 ``engine.model_files``, ``engine.config``, ``engine.teams``, ``engine.runs``, ``engine.memories``,
-``engine.diagnostics``, ``engine.replays`` (re-tests in the background), ``engine.mcp``. They name Engine only
-for typing.
+``engine.diagnostics``, ``engine.replays`` (re-tests in the background), ``engine.mcp``, ``engine.workspace``
+(the attached project folder). They name Engine only for typing.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from purpose_desktop.engine.services.replays import ReplayQueue, ReplayQueueStat
 from purpose_desktop.engine.services.runs import RunHistory
 from purpose_desktop.engine.services.settings import ConfigManager, SettingsSnapshot
 from purpose_desktop.engine.services.teams import TeamCatalog, TeamManager, TeamSummary
+from purpose_desktop.engine.services.workspace import ProjectInfo, WorkspaceManager
 
 __all__ = [
     "ConfigManager",
@@ -33,10 +34,12 @@ __all__ = [
     "PrivacyReport",
     "ReplayQueue",
     "ReplayQueueStatus",
+    "ProjectInfo",
     "Protection",
     "RunHistory",
     "SettingsSnapshot",
     "TeamCatalog",
     "TeamManager",
     "TeamSummary",
+    "WorkspaceManager",
 ]

@@ -132,7 +132,7 @@ class TeamManager:
             )
         if not task.strip():
             raise InputError("The task is empty.", "Describe what the team should do, then press Run.")
-        team = Team(TeamSpec.from_dict(spec), model=engine.model, store=engine.store)
+        team = Team(TeamSpec.from_dict(spec), model=engine.model, store=engine.store, workspace=engine.workspace.current)
         team.mcp = engine.mcp.access(approve_tool)
         return team.run(task, tests=tests or None, mode=mode, cancel=cancel, on_event=on_event)
 

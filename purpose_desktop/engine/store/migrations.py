@@ -402,6 +402,34 @@ def chat_m001_attachments(db: sqlite_utils.Database) -> None:
         """
     )
     db.execute("CREATE INDEX idx_chat_attachments_conversation ON chat_attachments(conversation_id)")
+# -- workspace (engine/workspace/) ------------------------------------------------------------------
+# A team's or a chat's proposed file changes, stored the moment they are proposed (a crash loses none)
+# and applied or rejected by the person later. ``before_text`` NULL: the file did not exist.
+
+
+def workspace_m001_proposals(db: sqlite_utils.Database) -> None:
+    # Statuses are validated in Python (workspace.proposals.STATUSES), not by a CHECK constraint.
+    db.execute(
+        """
+        CREATE TABLE workspace_proposals (
+            id TEXT PRIMARY KEY,
+            project TEXT NOT NULL,
+            path TEXT NOT NULL,
+            run_id TEXT,
+            message_id TEXT,
+            before_text TEXT,
+            after_text TEXT NOT NULL,
+            status TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            checks_json TEXT,
+            created_at TEXT NOT NULL,
+            decided_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_workspace_proposals_run ON workspace_proposals(run_id)")
+    db.execute("CREATE INDEX idx_workspace_proposals_message ON workspace_proposals(message_id)")
+    db.execute("CREATE INDEX idx_workspace_proposals_project ON workspace_proposals(project, status)")
 
 
 # -- immune -------------------------------------------------------------------------------------------
@@ -448,6 +476,7 @@ MIGRATIONS = (
     m008_vault_state,
     chat_m001_attachments,
     immune_m001_allowlist,
+    workspace_m001_proposals,
 )
 
 migrations = Migrations(MIGRATION_SET)

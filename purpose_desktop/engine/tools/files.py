@@ -250,7 +250,9 @@ class WriteFileTool(Tool):
         self.max_bytes = max_bytes
         self.protected_folders = frozenset(name.lower() for name in protected_folders)
 
-    def write(self, path: str, content: str) -> dict[str, Any]:
+    def check(self, path: str, content: str) -> tuple[list[str], str, bytes]:
+        """The path's parts, its shown form and the encoded content — or ToolError saying why a write
+        there (of this content) is refused. ``write`` runs it first; a proposal runs it before it is stored."""
         parts = split_relative_path(path)
         shown = "/".join(parts)
         protected = [p for p in parts if p.lower() in self.protected_folders]
@@ -267,6 +269,10 @@ class WriteFileTool(Tool):
             raise ToolError("the content is not valid Unicode text") from None
         if len(payload) > self.max_bytes:
             raise ToolError(f"the content is {len(payload):,} bytes; the limit is {self.max_bytes:,}")
+        return parts, shown, payload
+
+    def write(self, path: str, content: str) -> dict[str, Any]:
+        parts, shown, payload = self.check(path, content)
         try:
             dir_fd = self.root.open_parent(parts, create=True)
             try:

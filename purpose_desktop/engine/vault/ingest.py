@@ -221,9 +221,11 @@ def walk(root: Path) -> list[Path]:
     """Files under ``root`` in a stable order, skipping hidden and dependency/cache folders.
 
     Virtual environments (a ``pyvenv.cfg`` inside) are skipped wherever they are. Symlinked folders
-    are not followed (no loops); symlinked files are read like files.
+    are not followed (no loops); symlinked files are read like files when they point inside ``root``,
+    and left out when they point outside it (indexing a project never reads beyond its folder).
     """
     found: list[Path] = []
+    inside = os.path.realpath(root)
     for folder, dirs, files in os.walk(root, followlinks=False):
         dirs[:] = sorted(
             d
@@ -236,6 +238,8 @@ def walk(root: Path) -> list[Path]:
             if name.startswith("."):
                 continue
             path = Path(folder, name)
+            if path.is_symlink() and os.path.commonpath([inside, os.path.realpath(path)]) != inside:
+                continue
             if path.is_file():
                 found.append(path)
     return found

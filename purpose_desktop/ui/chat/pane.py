@@ -40,6 +40,7 @@ from purpose_desktop.ui.chat.messages import (
 from purpose_desktop.ui.chat.search import ChatSearch
 from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.source_viewer import SourceViewer
+from purpose_desktop.ui.workspace import ProposalsPanel
 
 #: Streaming text is re-rendered at most this often (ms): one re-render per token would stall the GUI.
 FLUSH_MS = 50
@@ -151,6 +152,9 @@ class ChatPane(QWidget, ChatActions, ChatLoopActions):
         self.messages.sig_memory_requested.connect(self.sig_memory_open_requested)
         self.messages.sig_source_requested.connect(self.open_source)
         self.undo_banner = Banner("info")
+        # The file changes the latest reply proposed in the open project folder, to apply or reject.
+        self.proposals_panel = ProposalsPanel(self._bridge)
+        self.proposals_panel.sig_status.connect(self.sig_status)
         self.composer = Composer(MAX_INPUT_CHARS)
         self.composer.sig_send_requested.connect(self.send)
         self.composer.sig_stop_requested.connect(self.stop)
@@ -162,6 +166,7 @@ class ChatPane(QWidget, ChatActions, ChatLoopActions):
         right.addSpacing(6)
         right.addWidget(self.error_banner)
         right.addWidget(self.messages, 1)
+        right.addWidget(self.proposals_panel)
         right.addWidget(self.undo_banner)
         right.addWidget(self._build_tests_bar())
         right.addWidget(self.composer)
@@ -212,6 +217,7 @@ class ChatPane(QWidget, ChatActions, ChatLoopActions):
         self._select_row(None)
         self._load_attachments(None)
         self.messages.clear()
+        self.proposals_panel.clear()
         self._shown_key = None
         self._refresh_empty_state()
         self.sig_title_changed.emit("")
@@ -455,6 +461,8 @@ class ChatPane(QWidget, ChatActions, ChatLoopActions):
             if stream.mode != "send":
                 # Earlier messages were replaced in the store: show exactly what it now holds.
                 self._load_messages(conv.id)
+        if self._current_id == conv.id:
+            self._show_changes(self._cache.get(conv.id) or [assistant])
         if assistant.status == "cancelled":
             self.sig_status.emit("Reply stopped — what arrived is kept.", 4000)
         self._set_streaming(False)
@@ -560,10 +568,19 @@ class ChatPane(QWidget, ChatActions, ChatLoopActions):
                 stream.user_widget = self.messages.add_message("user", "You", stream.request.text)
             stream.widget = self.messages.add_message("assistant", self._model_name, stream.text, "streaming")
         self._shown_key = display_key(messages)
+        self._show_changes(messages)
         self.messages.scroll_to_bottom()
         self._update_actions()
         self._apply_tests_flag()
         self._reveal_pending()
+
+    def _show_changes(self, messages: list[Message]) -> None:
+        """The proposed file changes of the latest reply that made any (hidden when there are none)."""
+        last = next((m for m in reversed(messages) if m.role == "assistant" and m.meta.get("workspace")), None)
+        if last is None:
+            self.proposals_panel.clear()
+        else:
+            self.proposals_panel.load_message(last.id, last.meta["workspace"].get("refused", []))
 
     def _reveal_pending(self) -> None:
         message_id = self._reveal_id

@@ -31,6 +31,7 @@ from purpose_desktop.ui.team.role_editor import RoleEditor
 from purpose_desktop.ui.team.run import RunPanel
 from purpose_desktop.ui.tool_approval import install_tool_approvals
 from purpose_desktop.ui.widgets import BusyBar, EmptyState, PaneHeader
+from purpose_desktop.ui.workspace import ProposalsPanel
 
 UNDO_MS = 10_000
 
@@ -45,6 +46,7 @@ class TeamPane(QWidget):
         super().__init__(parent)
         self.setObjectName("teamPane")
         self._bridge = bridge
+        self._project = None  # the open project folder (ProjectInfo), set by the main window
         self._spec: dict | None = None
         self._dirty = False
         self._catalog: TeamCatalog | None = None
@@ -211,6 +213,10 @@ class TeamPane(QWidget):
         self.run_panel.sig_stop_requested.connect(self.stop_run)
         self.run_panel.sig_status.connect(self.sig_status)
         self.splitter.addWidget(self.run_panel)
+        # A run's proposed file changes (when a project folder is open), under its answer.
+        self.proposals_panel = ProposalsPanel(self._bridge, scrolling=False)
+        self.proposals_panel.sig_status.connect(self.sig_status)
+        self.run_panel.add_below_answer(self.proposals_panel)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setStretchFactor(2, 3)
@@ -394,9 +400,18 @@ class TeamPane(QWidget):
             )
             return
         self._spec["name"] = self.name_edit.text().strip() or self._spec["name"]
+        self.proposals_panel.clear()
+        if self._project is not None and not any("files" in r.get("tools", []) for r in self._spec["roles"]):
+            self.sig_status.emit(
+                f"No role has “Read/write files”, so this run will not see {self._project.name}.", 6000
+            )
         self._run_request = self._bridge.run_team(copy.deepcopy(self._spec), task, tests or None, mode)
         self.run_panel.set_role_titles({r["name"]: r["title"] for r in self._spec["roles"]})
         self.run_panel.start(self._run_request)
+
+    def set_project(self, info) -> None:
+        """The open project folder (a ProjectInfo), or None; roles with the files tool work in it."""
+        self._project = info
 
     def stop_run(self) -> None:
         if self._run_request is not None:
@@ -483,6 +498,8 @@ class TeamPane(QWidget):
         if self._run_request is not None and request_id == self._run_request.id:
             self._run_request = None
         self.run_panel.finish(request_id, result, status)
+        if getattr(result, "proposals", None):
+            self.proposals_panel.load_run(result.run_id)
 
     def _on_run_failed(self, request_id: str, err: ErrorInfo) -> None:
         if self._run_request is not None and request_id == self._run_request.id:

@@ -69,6 +69,11 @@ class RoleEditor(QFrame):
         for i, (name, label) in enumerate(TOOL_LABELS.items()):
             box = QCheckBox(label)
             box.toggled.connect(self._changed)
+            if name == "files":
+                box.setToolTip(
+                    "Read files in the open project folder (Project ▸ Open Folder…, Ctrl+O). Writes are only "
+                    "proposals: you see each as a diff and apply or reject it."
+                )
             self.tool_boxes[name] = box
             tools_row.addWidget(box, i // 2, 1 + i % 2)
         tools_row.setColumnStretch(3, 1)

@@ -269,6 +269,10 @@ class RunPanel(QWidget):
         self._update_button()
 
     # -- public -----------------------------------------------------------------------------------
+    def add_below_answer(self, widget: QWidget) -> None:
+        """Put ``widget`` in the timeline under the answer (the proposed file changes)."""
+        self._column.insertWidget(self._column.indexOf(self.answer) + 1, widget)
+
     @property
     def running(self) -> bool:
         return self._run is not None

@@ -11,6 +11,7 @@ from purpose_desktop.engine.services.diagnostics import Diagnostics, PrivacyRepo
 from purpose_desktop.engine.services.memories import MemoryDecision, MemoryList, MemoryManager
 from purpose_desktop.engine.services.models import ModelFiles, ModelRow, ModelsReport, ModelSummary
 from purpose_desktop.engine.services.runs import RunHistory
+from purpose_desktop.engine.services.servers import RemoteServers, ServerRow
 from purpose_desktop.engine.services.settings import ConfigManager, SettingsSnapshot
 from purpose_desktop.engine.services.teams import TeamCatalog, TeamManager, TeamSummary
 
@@ -26,7 +27,9 @@ __all__ = [
     "ModelsReport",
     "PrivacyReport",
     "Protection",
+    "RemoteServers",
     "RunHistory",
+    "ServerRow",
     "SettingsSnapshot",
     "TeamCatalog",
     "TeamManager",

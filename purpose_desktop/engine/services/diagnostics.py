@@ -164,6 +164,8 @@ class PrivacyReport:
     protections: tuple[Protection, ...]
     backend: str = ""
     error: str | None = None
+    #: Plain sentences for each way text leaves this computer (a remote model in use, remote servers added).
+    leaves_computer: tuple[str, ...] = ()
 
 
 def privacy() -> PrivacyReport:
@@ -187,7 +189,28 @@ class Diagnostics:
         self._engine = engine
 
     def diagnose(self) -> dict:
-        return diagnose()
+        report = diagnose()
+        report["leaves_computer"] = list(self.leaves_computer())
+        return report
 
     def privacy(self) -> PrivacyReport:
-        return privacy()
+        import dataclasses
+
+        return dataclasses.replace(privacy(), leaves_computer=self.leaves_computer())
+
+    def leaves_computer(self) -> tuple[str, ...]:
+        """Where text goes beyond this computer: the model in use, and every remote server added."""
+        from purpose_desktop.engine.services.models import _remote_host
+        from purpose_desktop.engine.services.servers import describe_remote
+
+        lines = []
+        host = _remote_host(self._engine.model)
+        if host:
+            lines.append(f"The chat model runs on {host}. " + describe_remote(host))
+        for row in self._engine.servers.list(probe=False):
+            if row.remote:
+                lines.append(
+                    f"Server {row.name!r} ({row.base_url}) is on another computer: anything sent to its "
+                    f"models goes to {row.host}."
+                )
+        return tuple(lines)

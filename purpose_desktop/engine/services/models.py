@@ -68,6 +68,7 @@ class ModelSummary:
     gpu_offload: bool = False
     load_s: float = 0.0
     note: str | None = None  # e.g. "x.gguf has no chat template; using the ChatML format instead."
+    remote_host: str | None = None  # set when prompts go to a server on another computer
 
 
 class ModelFiles:
@@ -169,7 +170,21 @@ class ModelFiles:
             gpu_offload=bool(getattr(model, "gpu_offload", False)),
             load_s=load_s,
             note=getattr(model, "template_note", None),
+            remote_host=_remote_host(model),
         )
+
+
+def _remote_host(model: Any) -> str | None:
+    """The host a model on another computer sends prompts to (None for local models and loopback servers)."""
+    from urllib.parse import urlsplit
+
+    from purpose_desktop.engine.models.backends import is_loopback_host
+
+    base_url = getattr(model, "base_url", None)
+    if not isinstance(base_url, str):
+        return None
+    host = urlsplit(base_url).hostname or ""
+    return None if is_loopback_host(host) else host
 
 
 def _size(path: Path) -> int:

@@ -205,7 +205,9 @@ def create_app(owner: ModelOwner, catalog: ModelCatalog, options: ServeOptions |
         ctx.model = model
         vectors = await asyncio.to_thread(catalog.embed, texts)
         ctx.tokens = sum(max(1, len(t) // 4) for t in texts)
-        data = [{"object": "embedding", "index": i, "embedding": _vector(v, fmt)} for i, v in enumerate(vectors)]
+        data = [
+            {"object": "embedding", "index": i, "embedding": _vector(v, fmt)} for i, v in enumerate(vectors)
+        ]
         usage = {"prompt_tokens": ctx.tokens, "total_tokens": ctx.tokens}
         return JSONResponse({"object": "list", "data": data, "model": model, "usage": usage})
 

@@ -35,6 +35,7 @@ def check_bind(host: str, api_key: str | None, *, host_given: bool) -> None:
 
 def port_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is not "in use"
         try:
             s.bind((host, port))
         except OSError:
@@ -70,9 +71,29 @@ def start_server(
     """Run ``app`` with uvicorn on a daemon thread and wait until it listens (port 0: any free port)."""
     import uvicorn
 
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=2,
+    )
+    if port and not port_free(host, port):
+        raise InputError(
+            f"Port {port} on {host} is already in use.",
+            "Pick another port, or stop the program that is using it.",
+        )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="serve-http", daemon=True)
+
+    def run() -> None:
+        try:
+            server.run()
+        except SystemExit:  # uvicorn exits when it cannot bind; the caller sees the thread end
+            log.warning("the server on %s:%s could not start", host, port)
+
+    thread = threading.Thread(target=run, name="serve-http", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout
     while not server.started:

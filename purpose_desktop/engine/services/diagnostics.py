@@ -145,7 +145,9 @@ def diagnose() -> dict:
     if report["lock"]["matches"] is False:
         warnings.append(
             "versions differ from requirements/lock.txt: "
-            + ", ".join(f"{d} {v['installed']} (locked {v['locked']})" for d, v in report["lock"]["differs"].items())
+            + ", ".join(
+                f"{d} {v['installed']} (locked {v['locked']})" for d, v in report["lock"]["differs"].items()
+            )
         )
     report["summary"] = {"ok": not problems, "problems": problems, "warnings": warnings}
     return report

@@ -213,7 +213,8 @@ def create_app(owner: ModelOwner, catalog: ModelCatalog, options: ServeOptions |
 
     async def chat(request: Request, ctx: _Ctx) -> Response:
         call = parse_chat(await read_json(request))
-        model_id, spec = catalog.resolve(call.model)  # ApiError 404 for an unknown model
+        # ApiError 404 for an unknown model; off the event loop, as the first look scans for GGUF files
+        model_id, spec = await asyncio.to_thread(catalog.resolve, call.model)
         ctx.model = model_id
         loop = asyncio.get_running_loop()
         events: asyncio.Queue = asyncio.Queue()

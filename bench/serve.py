@@ -15,6 +15,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import sys
 import threading
 import time
 
@@ -93,12 +94,17 @@ def main() -> None:
         ttft, stamps, _ = stream(handle.port, body)
         return ttft, rate(stamps), len(stamps)
 
+    def progress(text: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
     engine_run()  # warm both paths once
     serve_run()
+    progress("warmed up")
     eng, srv = [], []
-    for _ in range(ROUNDS):
+    for i in range(ROUNDS):
         eng.append(engine_run())
         srv.append(serve_run())
+        progress(f"round {i + 1}: engine {eng[-1]}, serve {srv[-1]}")
     eng_rate, srv_rate = median([e[1] for e in eng]), median([s[1] for s in srv])
     eng_ttft, srv_ttft = median([e[0] for e in eng]), median([s[0] for s in srv])
 
@@ -119,6 +125,7 @@ def main() -> None:
     for t in threads:
         t.join()
     wall = time.perf_counter() - t0
+    progress(f"fairness: {CLIENTS * 2} requests in {wall:.1f} s")
     jobs = sorted((j for j in owner.recent() if j.seq > first_seq), key=lambda j: j.started_at or 0)
     order = [j.client for j in jobs]
     first_round = order[:CLIENTS]

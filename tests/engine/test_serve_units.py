@@ -173,3 +173,19 @@ def test_server_settings_are_validated_saved_0600_and_never_echo_a_key(tmp_path)
         EngineSettings(serve_api_key="")
     with pytest.raises(InputError):
         EngineSettings(serve_port=70000)
+
+
+def test_doctor_lists_remote_servers_and_where_text_goes(_isolated_home):
+    from purpose_desktop.engine.services.diagnostics import _network
+
+    assert _network() == {"remote_servers": "none: nothing leaves this computer"}
+    save_settings(
+        EngineSettings(
+            servers=(
+                {"name": "gpu", "base_url": "http://10.0.0.2:8080/v1", "api_key": "sk-x", "allowed": True},
+                {"name": "local", "base_url": "http://127.0.0.1:8080/v1", "api_key": None, "allowed": True},
+            )
+        )
+    )
+    report = _network()
+    assert list(report) == ["gpu"] and "10.0.0.2" in report["gpu"] and "sk-x" not in report["gpu"]

@@ -330,6 +330,9 @@ def test_chain_a_second_data_folder_chats_through_serve(served, _isolated_home):
         row = engine.servers.add(served.url, name="first app", api_key=KEY)
         assert row.models and not row.remote and row.has_key
         spec = row.spec(row.models[0])
+        # its models are offered for chat (Models pane) and for single roles (Team builder) too
+        assert spec in [m.id for m in engine.model_files.scan().models if m.source == "server"]
+        assert spec in [model_id for model_id, _label in engine.teams.catalog().models]
         before = max((j.seq for j in served.owner.recent()), default=0)
         engine.load_model(spec)
         assert engine.model_files.summary().remote_host is None  # loopback: nothing leaves the computer

@@ -149,8 +149,24 @@ def diagnose() -> dict:
                 f"{d} {v['installed']} (locked {v['locked']})" for d, v in report["lock"]["differs"].items()
             )
         )
+    report["network"] = _network()
     report["summary"] = {"ok": not problems, "problems": problems, "warnings": warnings}
     return report
+
+
+def _network() -> dict:
+    """Where text may leave this computer: each added server on another machine, and its host."""
+    from urllib.parse import urlsplit
+
+    from purpose_desktop.engine.models.backends import is_loopback_host
+    from purpose_desktop.engine.settings import load_settings
+
+    remote = {}
+    for server in load_settings().servers:
+        host = urlsplit(server["base_url"]).hostname or ""
+        if not is_loopback_host(host):
+            remote[server["name"]] = f"{server['base_url']} — text sent to its models goes to {host}"
+    return remote or {"remote_servers": "none: nothing leaves this computer"}
 
 
 # -- privacy (the Settings pane's panel) ---------------------------------------------------------
@@ -191,9 +207,7 @@ class Diagnostics:
         self._engine = engine
 
     def diagnose(self) -> dict:
-        report = diagnose()
-        report["leaves_computer"] = list(self.leaves_computer())
-        return report
+        return diagnose()
 
     def privacy(self) -> PrivacyReport:
         import dataclasses

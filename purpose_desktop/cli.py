@@ -162,16 +162,19 @@ def _context_lines(context) -> list[str]:
 
 # -- models ---------------------------------------------------------------------------------------
 def cmd_models(args: argparse.Namespace) -> int:
+    from purpose_desktop import cli_serve
     from purpose_desktop.engine.models import discover_models
     from purpose_desktop.engine.settings import load_settings
 
     settings = load_settings()
     entries = discover_models(added=[Path(p) for p in settings.added_models])
+    servers = cli_serve.server_rows(settings) if settings.servers else []
     if args.json:
-        _print_json([e.to_dict() for e in entries])
+        _print_json([e.to_dict() for e in entries] + cli_serve.server_entries(servers))
         return 0
     if not entries:
         print("No GGUF models found. Add one with the Models pane or pass --model PATH.")
+        cli_serve.print_servers(servers)
         return 0
     for e in entries:
         if e.error:
@@ -183,6 +186,7 @@ def cmd_models(args: argparse.Namespace) -> int:
             f"{e.id:<28} {e.source:<11} {i.architecture:<10} {i.size_label or '?':>6} "
             f"{i.quantization or '?':<7} ctx {ctx:<7} {i.file_size / 1e6:8.1f} MB  {e.path}"
         )
+    cli_serve.print_servers(servers)
     return 0
 
 
@@ -359,6 +363,10 @@ def build_parser() -> argparse.ArgumentParser:
     from purpose_desktop import cli_models
 
     cli_models.add_models_subcommands(models_sub)
+    from purpose_desktop import cli_serve
+
+    cli_serve.register_models(models_sub)
+    cli_serve.register(sub)
 
     run = sub.add_parser("run", help="run a team on a task headless and print the result")
     run.add_argument("task", help="the task, e.g. \"Write a fibonacci function\"")

@@ -13,6 +13,7 @@ from purpose_desktop.engine.chat import context as chat_context
 from purpose_desktop.engine.chat import export as chat_export
 from purpose_desktop.engine.errors import InputError, ModelError
 from purpose_desktop.engine.models import GenerationSettings, LocalModel, resolve_model
+from purpose_desktop.engine.models.backends import endpoint_model, is_endpoint_spec, list_endpoint_models
 from purpose_desktop.engine.models.gate import ForegroundModel, ModelGate
 from purpose_desktop.engine.models.gguf import GGUFInfo
 from purpose_desktop.engine.services import (
@@ -21,6 +22,7 @@ from purpose_desktop.engine.services import (
     McpManager,
     MemoryManager,
     ModelFiles,
+    RemoteServers,
     RunHistory,
     TeamManager,
     WorkspaceManager,
@@ -85,6 +87,7 @@ class Engine:
         self.mcp = McpManager(self)
         self.replays = ReplayQueue(self)
         self.workspace = WorkspaceManager(self)  # the attached project folder, if any
+        self.servers = RemoteServers(self)
 
     @property
     def model(self):
@@ -108,17 +111,21 @@ class Engine:
     def load_model(self, spec: str | Path | None = None, on_progress: Callable[[str], None] | None = None):
         """Load (or switch to) a chat model; the previous one is closed only once the new one works."""
         spec = spec if spec is not None else self.settings.model
-        path = resolve_model(spec, added=[Path(p) for p in self.settings.added_models])
-        if on_progress:
-            on_progress(f"Loading {path.name}…")
         started = time.perf_counter()
-        model = self._model_factory(
-            path,
-            n_ctx=self.settings.n_ctx,
-            n_threads=self.settings.n_threads,
-            n_gpu_layers=self.settings.n_gpu_layers,
-            on_progress=on_progress,
-        )
+        if is_endpoint_spec(spec):
+            model = self._endpoint_model(str(spec), on_progress)
+            path = model.base_url
+        else:
+            path = resolve_model(spec, added=[Path(p) for p in self.settings.added_models])
+            if on_progress:
+                on_progress(f"Loading {path.name}…")
+            model = self._model_factory(
+                path,
+                n_ctx=self.settings.n_ctx,
+                n_threads=self.settings.n_threads,
+                n_gpu_layers=self.settings.n_gpu_layers,
+                on_progress=on_progress,
+            )
         self.replays.restart_running("the model changed")  # its A/B runs must all use one model
         with self.gate.foreground():  # a replay call in progress gives the old model up first
             old, self.model = self._model, model
@@ -129,6 +136,19 @@ class Engine:
         if on_progress:
             on_progress(f"Ready: {model.display_name}")
         return model.info
+
+    def _endpoint_model(self, spec: str, on_progress: Callable[[str], None] | None):
+        """A model on an added OpenAI-compatible server; refused when it is remote and not allowed."""
+        model = endpoint_model(spec, self.settings.servers)
+        if on_progress:
+            on_progress(f"Connecting to {model.base_url}…")
+        names = list_endpoint_models(model.base_url, api_key=model._api_key, allow_remote=model.allow_remote)
+        if model.model and model.model not in names:
+            raise ModelError(
+                f"The server at {model.base_url} has no model {model.model!r}.",
+                f"Pick one it lists: {', '.join(names) or 'none'}.",
+            )
+        return model
 
     @property
     def model_info(self) -> GGUFInfo | None:

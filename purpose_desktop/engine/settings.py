@@ -54,6 +54,12 @@ class EngineSettings:
     mcp_always_allow: tuple[str, ...] = ()  # "server/tool" calls the person let run without asking
     first_run_done: bool = False  # the first-run guide was answered (never shown again)
     recent_projects: tuple[str, ...] = ()  # project folders opened lately, newest first
+    # OpenAI-compatible servers the person added ({"name", "base_url", "api_key", "allowed"}); "allowed"
+    # is the person's confirmation that text may go to a host that is not this computer.
+    servers: tuple[dict, ...] = ()
+    serve_port: int = 8765  # the app's own OpenAI-compatible server (Settings → Server), off by default
+    serve_api_key: str | None = None
+    serve_grounding: bool = True  # serve answers with approved lessons and Vault excerpts
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -77,6 +83,7 @@ class EngineSettings:
         data["mcp_servers"] = [dict(server) for server in self.mcp_servers]
         data["mcp_always_allow"] = list(self.mcp_always_allow)
         data["recent_projects"] = list(self.recent_projects)
+        data["servers"] = [dict(s) for s in self.servers]
         return data
 
     @classmethod
@@ -196,6 +203,38 @@ def _check_always_allow(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) and "/" in v for v in value):
         raise _bad("mcp_always_allow", value, 'a list of "server/tool" names')
     return tuple(dict.fromkeys(value))
+def _check_servers(value: Any) -> tuple[dict, ...]:
+    expected = 'a list of {"name", "base_url", "api_key", "allowed"} objects'
+    if not isinstance(value, list | tuple):
+        raise _bad("servers", value, expected)
+    out: list[dict] = []
+    for item in value:
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("name"), str)
+            or not item["name"].strip()
+            or not isinstance(item.get("base_url"), str)
+            or not item["base_url"].strip()
+            or not isinstance(item.get("api_key"), str | type(None))
+            or not isinstance(item.get("allowed", False), bool)
+        ):
+            # never echo a server entry back: it may hold a key
+            raise _bad("servers", "<a server entry>", expected)
+        out.append(
+            {
+                "name": item["name"].strip(),
+                "base_url": item["base_url"].strip(),
+                "api_key": item.get("api_key") or None,
+                "allowed": bool(item.get("allowed", False)),
+            }
+        )
+    return tuple(out)
+
+
+def _check_serve_key(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and value.strip() and len(value) <= 512):
+        return value
+    raise _bad("serve_api_key", "<hidden>", "text of 1 to 512 characters, or nothing")
 
 
 _VALIDATORS = {
@@ -217,6 +256,10 @@ _VALIDATORS = {
     "mcp_always_allow": _check_always_allow,
     "first_run_done": lambda v: _check_bool("first_run_done", v),
     "recent_projects": lambda v: _check_paths("recent_projects", v),
+    "servers": _check_servers,
+    "serve_port": _int_in("serve_port", (1, 65535), optional=False),
+    "serve_api_key": _check_serve_key,
+    "serve_grounding": lambda v: _check_bool("serve_grounding", v),
 }
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(EngineSettings))
 
@@ -271,6 +314,7 @@ def save_settings(settings: EngineSettings, path: Path | str | None = None) -> P
     tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        # mkstemp makes the file 0600 and os.replace keeps that: the settings may hold server API keys.
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)

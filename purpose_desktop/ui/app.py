@@ -177,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     first_expose = _FirstExpose(app, started)
     if window.windowHandle() is not None:
         window.windowHandle().installEventFilter(first_expose)
+    # The server (Settings → Server) stops first: its requests run on the engine thread.
+    app.aboutToQuit.connect(window.settings_pane.server_section.controller.stop)
     app.aboutToQuit.connect(bridge.shutdown)
     from purpose_desktop.ui.first_run import maybe_show_first_run
 

@@ -269,6 +269,10 @@ class MainWindow(QMainWindow):
         ]
         text = summary.name + (f"  ({' · '.join(extra)})" if extra else "")
         tip = [summary.path]
+        remote = getattr(summary, "remote_host", None)
+        if remote:  # say plainly that prompts leave this computer, and to where
+            text += f"  —  text goes to {remote}"
+            tip.append(f"Text you send leaves this computer: it goes to {remote}.")
         if summary.context_length:
             tip.append(f"Context: {summary.context_length:,} tokens")
         tip.append("GPU offload: on" if summary.gpu_offload else "Runs on the CPU")

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from purpose_desktop.engine.models.fit import judge_fit
 from purpose_desktop.engine.services import ModelRow, ModelsReport
+from purpose_desktop.ui.add_server_dialog import AddServerDialog, confirm_remote
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo, ModelSummary
 from purpose_desktop.ui.catalog_panel import CatalogPanel
 from purpose_desktop.ui.chat.messages import Banner
@@ -102,7 +103,7 @@ class ModelsTableModel(QAbstractTableModel):
                 m.size_label or "–",
                 m.quantization or "–",
                 ctx,
-                human_bytes(m.file_size),
+                human_bytes(m.file_size) if m.source != "server" else "–",
                 self._ram_text(m),
             )[col]
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -134,6 +135,7 @@ class ModelsTableModel(QAbstractTableModel):
 
 
 _SOURCES = {
+    "server": "an OpenAI-compatible server you added",
     "bundled": "bundled with Purpose Desktop",
     "added": "added by you",
     "folder": "a folder you added",
@@ -184,6 +186,10 @@ class ModelsPane(QWidget):
         )
         self.add_button = header.add_button("Add model…", "Pick a .gguf file on this computer")
         self.add_button.clicked.connect(self.choose_file)
+        self.add_server_button = header.add_button(
+            "Add server…", "Use the models of an OpenAI-compatible server (llama-server, vLLM, Ollama)"
+        )
+        self.add_server_button.clicked.connect(self.choose_server)
         self.refresh_button = header.add_button("Refresh", "Look for new model files")
         self.refresh_button.clicked.connect(self.refresh)
         layout.addWidget(header)
@@ -331,6 +337,38 @@ class ModelsPane(QWidget):
         self._op(lambda e: e.model_files.add(path), "adding a model", self._on_added)
         self.busy.start(f"Reading {Path(path).name}…")
 
+    def choose_server(self) -> None:
+        dialog = AddServerDialog(self)
+        if dialog.exec() != AddServerDialog.DialogCode.Accepted:
+            return
+        url, name, key = dialog.values()
+        allow = False
+        if dialog.remote():
+            if not confirm_remote(self, dialog.host() or url):
+                self.sig_status.emit("The server was not added.", 4000)
+                return
+            allow = True
+        self.add_server(url, name, key, allow_remote=allow)
+
+    def add_server(self, url: str, name: str | None, key: str | None, *, allow_remote: bool = False) -> None:
+        """Check the server lists its models, remember it (key in settings.json, 0600), and show its models."""
+        self.banner.dismiss()
+
+        def add(engine):
+            row = engine.servers.add(url, name=name, api_key=key, allow_remote=allow_remote)
+            return row, engine.model_files.scan()
+
+        def added(result) -> None:
+            row, report = result
+            self._on_report(report)
+            if row.models:
+                self.select(row.spec(row.models[0]))
+            where = f" Text sent to them goes to {row.host}." if row.remote else ""
+            self.sig_status.emit(f"Added {row.name}: {len(row.models)} model(s).{where}", 8000)
+
+        self._op(add, "adding a server", added)
+        self.busy.start(f"Asking {url} for its models…")
+
     def selected(self) -> ModelRow | None:
         index = self.table.currentIndex()
         return self.model.row(index.row()) if index.isValid() else None
@@ -353,6 +391,15 @@ class ModelsPane(QWidget):
 
     def forget_selected(self) -> None:
         m = self.selected()
+        if m is not None and m.source == "server" and m.server:
+            name = m.server
+            self._op(
+                lambda e: (e.servers.remove(name), e.model_files.scan())[1],
+                "removing a server",
+                self._on_report,
+            )
+            self.sig_status.emit(f"Server {name} and its key are forgotten.", 5000)
+            return
         if m is None or m.source not in ("added", "folder"):
             return
         forgotten = m.path
@@ -470,6 +517,19 @@ class ModelsPane(QWidget):
         loaded = self.model.is_loaded(m)
         self.detail_title.setText(m.name + ("  —  in use for chat" if loaded else ""))
         lines = [m.path]
+        if m.source == "server":
+            lines.append(f"Served by {m.server}: {m.architecture}.")
+            if m.error:
+                lines.append(f"Can't be reached: {m.error}")
+            else:
+                lines.append("Use it for chat here, or pick it as a role's model in the Team builder.")
+            self.detail_text.setText("\n".join(lines))
+            busy = self._load_request is not None
+            self.use_button.setEnabled(not m.error and not loaded and not busy)
+            self.use_button.setText("In use" if loaded else "Use for chat")
+            self.forget_button.setVisible(True)
+            self.forget_button.setText("Remove server")
+            return
         if m.error:
             lines.append(f"Can't be used: {m.error}")
         else:
@@ -492,4 +552,5 @@ class ModelsPane(QWidget):
         busy = self._load_request is not None
         self.use_button.setEnabled(not m.error and not loaded and not busy)
         self.use_button.setText("In use" if loaded else "Use for chat")
-        self.forget_button.setVisible(m.source in ("added", "folder"))
+        self.forget_button.setVisible(m.source in ("added", "folder", "server"))
+        self.forget_button.setText("Remove server" if m.source == "server" else "Remove from list")

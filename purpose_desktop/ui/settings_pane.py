@@ -29,6 +29,7 @@ from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
 from purpose_desktop.ui.chat.messages import Banner
 from purpose_desktop.ui.mcp_section import McpToolsSection
 from purpose_desktop.ui.ops import EngineOp
+from purpose_desktop.ui.serve_section import ServerSection
 from purpose_desktop.ui.widgets import BusyBar, PaneHeader
 from purpose_desktop.ui.workspace.recent import RecentProjectsSection
 
@@ -310,6 +311,10 @@ class SettingsPane(QWidget):
         box.addLayout(row)
         column.addWidget(card)
 
+        # Server (the OpenAI-compatible API; off by default)
+        self.server_section = ServerSection(self._bridge)
+        column.addWidget(self.server_section)
+
         # Privacy
         card, box = _section(
             "Privacy",
@@ -403,6 +408,7 @@ class SettingsPane(QWidget):
             self.chat_k.setEnabled(self.chat_vault.isChecked())
             self._select_team(snap.settings.get("default_team"))
             self.projects.set_recent(list(snap.settings.get("recent_projects") or []))
+            self.server_section.apply_settings(snap.settings)
         finally:
             self._syncing = False
 
@@ -443,11 +449,13 @@ class SettingsPane(QWidget):
             self.protections.addWidget(how, row, 2, Qt.AlignmentFlag.AlignTop)
         self.protections.setColumnStretch(2, 1)
         active = sum(p.active for p in report.protections)
+        leaving = " ".join(getattr(report, "leaves_computer", ()) or ())
         if report.error:
-            self.privacy_summary.setText(report.error)
+            self.privacy_summary.setText(report.error + (f"\n\n{leaving}" if leaving else ""))
         else:
             self.privacy_summary.setText(
-                f"{active} of {len(report.protections)} protections are active (sandbox: {report.backend}). "
+                (f"{leaving}\n\n" if leaving else "")
+                + f"{active} of {len(report.protections)} protections are active (sandbox: {report.backend}). "
                 + (
                     ""
                     if active == len(report.protections)

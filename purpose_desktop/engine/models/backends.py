@@ -88,10 +88,15 @@ def resolve_backend(spec=None, *, added=(), allow_remote: bool = False):
     _local.models = cache
     if is_endpoint_spec(spec):
         base_url, model_name = parse_endpoint_spec(spec)
-        key = ("endpoint", base_url, model_name, allow_remote)
+        server = registered_server(base_url)
+        # A server the person added and confirmed (Models → Add server…) counts as allowed.
+        allowed = allow_remote or bool(server and server.get("allowed"))
+        key = ("endpoint", base_url, model_name, allowed)
         model = cache.get(key)
         if model is None:
-            model = EndpointModel(base_url, model_name, allow_remote=allow_remote)
+            model = EndpointModel(
+                base_url, model_name, allow_remote=allowed, api_key=(server or {}).get("api_key")
+            )
             cache[key] = model
         return model
     provider = _cloud_provider(spec)
@@ -111,6 +116,76 @@ def resolve_backend(spec=None, *, added=(), allow_remote: bool = False):
         model = LocalModel(path)
         cache[path] = model
     return model
+
+
+def registered_server(base_url: str, servers=None) -> dict | None:
+    """The server entry (settings ``servers``) whose base URL is ``base_url``, if the person added one."""
+    if servers is None:
+        from purpose_desktop.engine.settings import load_settings
+
+        servers = load_settings().servers
+    for server in servers:
+        try:
+            if parse_endpoint_spec(server["base_url"])[0] == base_url:
+                return server
+        except ModelError:
+            continue
+    return None
+
+
+def endpoint_model(spec: str, servers=(), *, allow_remote: bool = False) -> EndpointModel:
+    """An EndpointModel for ``spec`` with the key and the permission stored for its server."""
+    base_url, name = parse_endpoint_spec(spec)
+    server = registered_server(base_url, servers) or {}
+    return EndpointModel(
+        base_url, name, allow_remote=allow_remote or bool(server.get("allowed")), api_key=server.get("api_key")
+    )
+
+
+def endpoint_spec(base_url: str, model: str) -> str:
+    """The model spec that names ``model`` on the server at ``base_url``."""
+    return f"{ENDPOINT_PREFIX}{parse_endpoint_spec(base_url)[0]}#{model}"
+
+
+def list_endpoint_models(
+    base_url: str, *, api_key: str | None = None, allow_remote: bool = False, timeout_s: float = 10.0
+) -> list[str]:
+    """The model ids an OpenAI-compatible server lists at GET /models (ModelError says what failed)."""
+    base_url, _ = parse_endpoint_spec(base_url)
+    check_endpoint_allowed(base_url, allow_remote)
+    parts = urlsplit(base_url)
+    cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    conn = cls(parts.hostname, parts.port, timeout=timeout_s)
+    headers = {"Accept": "application/json"}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    try:
+        conn.request("GET", parts.path + "/models", headers=headers)
+        resp = conn.getresponse()
+        body = resp.read(2_000_000).decode("utf-8", "replace")
+    except (OSError, http.client.HTTPException) as exc:
+        raise ModelError(
+            f"Cannot reach the model server at {base_url} ({type(exc).__name__}: {exc}).",
+            "Check the address and port, and that the server (llama-server, vLLM, Ollama, serve) is running.",
+        ) from exc
+    finally:
+        conn.close()
+    if resp.status == 401:
+        raise ModelError(f"The server at {base_url} refused the API key.", "Check the key, or add the server again.")
+    if resp.status >= 400:
+        raise ModelError(
+            f"The server at {base_url} answered HTTP {resp.status}: {_error_message(body)}",
+            "Check that the address ends with the API path (usually /v1).",
+        )
+    try:
+        data = json.loads(body)
+        ids = [str(m["id"]) for m in data["data"] if isinstance(m, dict) and m.get("id")]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelError(
+            f"The server at {base_url} did not answer GET /models like an OpenAI-compatible server.",
+            "Check the address (it usually ends with /v1).",
+        ) from exc
+    return ids
 
 
 def close_thread_models() -> None:

@@ -14,6 +14,7 @@ from purpose_desktop.engine.services.memories import MemoryDecision, MemoryList,
 from purpose_desktop.engine.services.models import ModelFiles, ModelRow, ModelsReport, ModelSummary
 from purpose_desktop.engine.services.replays import ReplayQueue, ReplayQueueStatus
 from purpose_desktop.engine.services.runs import RunHistory
+from purpose_desktop.engine.services.servers import RemoteServers, ServerRow
 from purpose_desktop.engine.services.settings import ConfigManager, SettingsSnapshot
 from purpose_desktop.engine.services.teams import TeamCatalog, TeamManager, TeamSummary
 from purpose_desktop.engine.services.workspace import ProjectInfo, WorkspaceManager
@@ -36,7 +37,9 @@ __all__ = [
     "ReplayQueueStatus",
     "ProjectInfo",
     "Protection",
+    "RemoteServers",
     "RunHistory",
+    "ServerRow",
     "SettingsSnapshot",
     "TeamCatalog",
     "TeamManager",

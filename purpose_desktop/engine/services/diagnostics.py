@@ -145,10 +145,28 @@ def diagnose() -> dict:
     if report["lock"]["matches"] is False:
         warnings.append(
             "versions differ from requirements/lock.txt: "
-            + ", ".join(f"{d} {v['installed']} (locked {v['locked']})" for d, v in report["lock"]["differs"].items())
+            + ", ".join(
+                f"{d} {v['installed']} (locked {v['locked']})" for d, v in report["lock"]["differs"].items()
+            )
         )
+    report["network"] = _network()
     report["summary"] = {"ok": not problems, "problems": problems, "warnings": warnings}
     return report
+
+
+def _network() -> dict:
+    """Where text may leave this computer: each added server on another machine, and its host."""
+    from urllib.parse import urlsplit
+
+    from purpose_desktop.engine.models.backends import is_loopback_host
+    from purpose_desktop.engine.settings import load_settings
+
+    remote = {}
+    for server in load_settings().servers:
+        host = urlsplit(server["base_url"]).hostname or ""
+        if not is_loopback_host(host):
+            remote[server["name"]] = f"{server['base_url']} — text sent to its models goes to {host}"
+    return remote or {"remote_servers": "none: nothing leaves this computer"}
 
 
 # -- privacy (the Settings pane's panel) ---------------------------------------------------------
@@ -174,6 +192,8 @@ class PrivacyReport:
         e = self.network[0]
         when = e.at.replace("T", " ").removesuffix("+00:00")
         return f"Last online {when} UTC: {e.reason} from {e.host} ({e.outcome})."
+    #: Plain sentences for each way text leaves this computer (a remote model in use, remote servers added).
+    leaves_computer: tuple[str, ...] = ()
 
 
 def privacy() -> PrivacyReport:
@@ -203,4 +223,23 @@ class Diagnostics:
         return diagnose()
 
     def privacy(self) -> PrivacyReport:
-        return privacy()
+        import dataclasses
+
+        return dataclasses.replace(privacy(), leaves_computer=self.leaves_computer())
+
+    def leaves_computer(self) -> tuple[str, ...]:
+        """Where text goes beyond this computer: the model in use, and every remote server added."""
+        from purpose_desktop.engine.services.models import _remote_host
+        from purpose_desktop.engine.services.servers import describe_remote
+
+        lines = []
+        host = _remote_host(self._engine.model)
+        if host:
+            lines.append(f"The chat model runs on {host}. " + describe_remote(host))
+        for row in self._engine.servers.list(probe=False):
+            if row.remote:
+                lines.append(
+                    f"Server {row.name!r} ({row.base_url}) is on another computer: anything sent to its "
+                    f"models goes to {row.host}."
+                )
+        return tuple(lines)

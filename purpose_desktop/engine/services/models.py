@@ -33,6 +33,7 @@ class ModelRow:
     ram_bytes: int | None = None  # estimated RAM to run it at ``ram_context`` tokens
     ram_context: int | None = None
     error: str | None = None
+    server: str | None = None  # source "server": the added server's name (``path`` is the model spec)
 
     @property
     def usable(self) -> bool:
@@ -68,6 +69,7 @@ class ModelSummary:
     gpu_offload: bool = False
     load_s: float = 0.0
     note: str | None = None  # e.g. "x.gguf has no chat template; using the ChatML format instead."
+    remote_host: str | None = None  # set when prompts go to a server on another computer
 
 
 class ModelFiles:
@@ -104,6 +106,7 @@ class ModelFiles:
                     error=entry.error,
                 )
             )
+        rows += self._server_rows()
         total, available = memory_info()
         return ModelsReport(
             models=tuple(rows),
@@ -118,6 +121,40 @@ class ModelFiles:
             cpu_count=os.cpu_count(),
             added_id=added_id,
         )
+
+    def _server_rows(self) -> list[ModelRow]:
+        """Each model of each added OpenAI-compatible server (one row saying why, when it is unreachable)."""
+        rows = []
+        for server in self._engine.servers.list():
+            where = (
+                f"on {server.host} (text leaves this computer)"
+                if server.remote
+                else "server on this computer"
+            )
+            if server.error:
+                rows.append(
+                    ModelRow(
+                        id=server.base_url,
+                        path=server.base_url,
+                        source="server",
+                        name=f"{server.name} (server)",
+                        architecture=where,
+                        error=server.error,
+                        server=server.name,
+                    )
+                )
+            for m in server.models:
+                rows.append(
+                    ModelRow(
+                        id=server.spec(m),
+                        path=server.spec(m),
+                        source="server",
+                        name=f"{m} @ {server.name}",
+                        architecture=where,
+                        server=server.name,
+                    )
+                )
+        return rows
 
     def add(self, path: str) -> ModelsReport:
         """Check ``path`` is a usable GGUF, remember it, and report (``added_id`` names it)."""
@@ -160,16 +197,35 @@ class ModelFiles:
         """The loaded model as the status bar shows it (``info``: its GGUFInfo, default the loaded one's)."""
         model = self._engine.model
         info = info if info is not None else getattr(model, "info", None)
+        path = str(getattr(info, "path", ""))
+        if isinstance(getattr(model, "base_url", None), str):
+            from purpose_desktop.engine.models.backends import endpoint_spec
+
+            path = endpoint_spec(model.base_url, model.model or "")
         return ModelSummary(
             name=str(getattr(model, "display_name", None) or getattr(info, "name", None) or "model"),
-            path=str(getattr(info, "path", "")),
+            path=path,
             size_label=getattr(info, "size_label", None),
             quantization=getattr(info, "quantization", None),
             context_length=getattr(model, "n_ctx", None) or getattr(info, "context_length", None),
             gpu_offload=bool(getattr(model, "gpu_offload", False)),
             load_s=load_s,
             note=getattr(model, "template_note", None),
+            remote_host=_remote_host(model),
         )
+
+
+def _remote_host(model: Any) -> str | None:
+    """The host a model on another computer sends prompts to (None for local models and loopback servers)."""
+    from urllib.parse import urlsplit
+
+    from purpose_desktop.engine.models.backends import is_loopback_host
+
+    base_url = getattr(model, "base_url", None)
+    if not isinstance(base_url, str):
+        return None
+    host = urlsplit(base_url).hostname or ""
+    return None if is_loopback_host(host) else host
 
 
 def _size(path: Path) -> int:

@@ -61,6 +61,10 @@ class TeamManager:
         models = tuple(
             (e.id, e.display_name) for e in discover_models(added=engine.settings.added_models) if e.usable
         )
+        # Models on the OpenAI-compatible servers the person added (Models → Add server…).
+        models += tuple(
+            (row.spec(m), f"{m} @ {row.name}") for row in engine.servers.list() for m in row.models
+        )
         return TeamCatalog(tuple(teams), templates, TOOL_NAMES, models, engine.mcp.role_tools())
 
     def propose(self, description: str) -> dict:

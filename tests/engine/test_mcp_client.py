@@ -270,3 +270,17 @@ def test_settings_keep_servers_and_refuse_malformed_ones(tmp_path):
             EngineSettings(mcp_servers=bad)
     with pytest.raises(InputError, match="mcp_always_allow"):
         EngineSettings(mcp_always_allow=["no-slash"])
+
+
+def test_an_mcp_server_on_another_computer_is_named_in_the_privacy_report(tmp_path):
+    from purpose_desktop.engine.core import Engine
+    from purpose_desktop.engine.settings import EngineSettings
+    from purpose_desktop.engine.store import Store
+
+    far = {"name": "far", "url": "https://mcp.example.com/mcp", "tools": []}
+    near = {"name": "near", "url": "http://127.0.0.1:9/mcp", "tools": []}
+    engine = Engine(store=Store(tmp_path / "p.db"), settings=EngineSettings(mcp_servers=(far, near)))
+    lines = engine.diagnostics.leaves_computer()
+    assert any("MCP server 'far'" in line and "mcp.example.com" in line for line in lines)
+    assert not any("'near'" in line for line in lines)
+    engine.close()

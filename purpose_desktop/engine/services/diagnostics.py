@@ -242,4 +242,10 @@ class Diagnostics:
                     f"Server {row.name!r} ({row.base_url}) is on another computer: anything sent to its "
                     f"models goes to {row.host}."
                 )
+        for mcp in self._engine.mcp.servers():
+            if mcp.leaves_computer:
+                lines.append(
+                    f"MCP server {mcp.name!r} ({mcp.target}) is on another computer: the arguments of every "
+                    "call you allow to its tools go there."
+                )
         return tuple(lines)

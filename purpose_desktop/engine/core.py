@@ -22,6 +22,7 @@ from purpose_desktop.engine.services import (
     RunHistory,
     TeamManager,
 )
+from purpose_desktop.engine.services.evaluation import EvalManager
 from purpose_desktop.engine.settings import EngineSettings, load_settings
 from purpose_desktop.engine.store import Message, MessageHit, Store, now_iso
 
@@ -70,6 +71,7 @@ class Engine:
         self.runs = RunHistory(self)
         self.memories = MemoryManager(self)
         self.diagnostics = Diagnostics(self)
+        self.evals = EvalManager(self)
 
     # -- models ---------------------------------------------------------------------------------
     def load_model(self, spec: str | Path | None = None, on_progress: Callable[[str], None] | None = None):

@@ -110,6 +110,9 @@ class RunResult:
     # What the run did to memory: ids used, credit applied, candidates distilled, errors (train runs).
     memory: dict = field(default_factory=dict)
     grounded_by: str = "judge"  # what the run's score rests on (its chosen answer's step)
+    # The tester's blind checks (plain asserts) as they ran against the solution; "" when none. The
+    # Team pane's "Keep these tests" turns them into the task's tests.
+    checks: str = ""
 
     @property
     def scores(self) -> list[float | None]:
@@ -416,6 +419,7 @@ class Team:
             outputs[coder.name] = answer
             if tester is not None:
                 outputs[tester.name] = asserts
+                final["checks"] = "" if tests else asserts  # given tests replace them
             final.update(
                 answer=_format_answer(answer, "code"),
                 score=step.score,
@@ -483,6 +487,7 @@ class Team:
                 "errors": memory_errors,
             },
             grounded_by=final["grounded_by"],
+            checks=final.get("checks", ""),
         )
 
     # -- learning -------------------------------------------------------------------------------

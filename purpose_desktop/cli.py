@@ -356,10 +356,11 @@ def build_parser() -> argparse.ArgumentParser:
     runs_show.add_argument("--json", action="store_true")
     runs.set_defaults(func=cmd_runs, runs_command="list", json=False, limit=50)
 
-    from purpose_desktop import cli_memory, cli_vault
+    from purpose_desktop import cli_eval, cli_memory, cli_vault
 
     cli_memory.register(sub)
     cli_vault.register(sub)
+    cli_eval.register(sub)
 
     shots = sub.add_parser(
         "screenshots",

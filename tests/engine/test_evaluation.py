@@ -16,7 +16,7 @@ from purpose_desktop.engine.critic import PurposeFunction
 from purpose_desktop.engine.errors import InputError, ModelError
 from purpose_desktop.engine.memory import similarity
 from purpose_desktop.engine.memory.api import MemoryBank
-from purpose_desktop.engine.services.evaluation import curve, read_suite_folder, run_suite, checks_as_tests
+from purpose_desktop.engine.services.evaluation import checks_as_tests, curve, read_suite_folder, run_suite
 from purpose_desktop.engine.store import Store
 from purpose_desktop.engine.store.evals import EvalRepo
 from tests.fakes import DEMO_EMBEDDER_NAME, ScriptedJsonModel, demo_embed, final
@@ -43,7 +43,9 @@ def store(tmp_path):
 
 
 def _team(store, coder=GOOD, max_retries=0):
-    model = ScriptedJsonModel({"Architect": [final(PLAN)], "Coder": [final(coder)], "Tester": [final(CHECKS)]})
+    model = ScriptedJsonModel(
+        {"Architect": [final(PLAN)], "Coder": [final(coder)], "Tester": [final(CHECKS)]}
+    )
     team = purpose("Help me write Python code", model=model, store=store)
     team.spec.max_retries = max_retries
     return team, model
@@ -57,7 +59,11 @@ def _dump_except_eval(store) -> str:
 # -- the suite's format ---------------------------------------------------------------------------------
 def test_tester_checks_become_pytest_tests_that_pass_and_fail_like_the_checks():
     tests = checks_as_tests("x = 2\nassert add(x, 2) == 4\nassert add(-1, 1) == 0\n")
-    assert "from solution import *" in tests and "def test_check_1():" in tests and "def test_check_2():" in tests
+    assert (
+        "from solution import *" in tests
+        and "def test_check_1():" in tests
+        and "def test_check_2():" in tests
+    )
     critic = PurposeFunction(ScriptedJsonModel())
     good = critic.run_tests("def add(a, b):\n    return a + b\n", tests)
     bad = critic.run_tests("def add(a, b):\n    return a - b\n", tests)
@@ -127,7 +133,14 @@ def test_an_evaluation_runs_the_suite_in_eval_mode_and_touches_no_memory_or_trac
 def test_the_evaluation_log_is_append_only(store):
     repo = EvalRepo(store)
     entry = repo.append(
-        {"started_at": "2026-01-01T00:00:00", "status": "complete", "n_tasks": 1, "n_passed": 1, "n_grounded": 1, "pass_rate": 1.0}
+        {
+            "started_at": "2026-01-01T00:00:00",
+            "status": "complete",
+            "n_tasks": 1,
+            "n_passed": 1,
+            "n_grounded": 1,
+            "pass_rate": 1.0,
+        }
     )
     for sql in ("UPDATE eval_log SET pass_rate = 0", "DELETE FROM eval_log"):
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
@@ -169,7 +182,16 @@ def test_the_curve_names_the_memories_promoted_between_evaluations(store):
     repo.append({**base, "started_at": "2026-01-01", "n_passed": 1, "pass_rate": 0.5, "promoted": [m1]})
     repo.append({**base, "started_at": "2026-01-02", "status": "cancelled", "n_passed": 0, "pass_rate": None})
     repo.append({**base, "started_at": "2026-01-03", "n_passed": 2, "pass_rate": 1.0, "promoted": [m2]})
-    repo.append({**base, "started_at": "2026-01-04", "n_passed": 1, "n_grounded": 1, "pass_rate": 0.5, "promoted": [m2]})
+    repo.append(
+        {
+            **base,
+            "started_at": "2026-01-04",
+            "n_passed": 1,
+            "n_grounded": 1,
+            "pass_rate": 0.5,
+            "promoted": [m2],
+        }
+    )
     points = curve(repo.evaluations())
     assert [p["pass_rate"] for p in points] == [0.5, 1.0, 0.5]
     assert points[0]["promoted_since"] == []  # the first evaluation is the baseline
@@ -181,7 +203,16 @@ def test_the_curve_names_the_memories_promoted_between_evaluations(store):
 def test_learning_never_reads_the_evaluation_tables(store):
     repo = EvalRepo(store)
     repo.add_task(name="add", task="Write add(a, b) that returns the sum.", tests=ADD_TESTS)
-    repo.append({"started_at": "2026-01-01", "status": "complete", "n_tasks": 1, "n_passed": 1, "n_grounded": 1, "pass_rate": 1.0})
+    repo.append(
+        {
+            "started_at": "2026-01-01",
+            "status": "complete",
+            "n_tasks": 1,
+            "n_passed": 1,
+            "n_grounded": 1,
+            "pass_rate": 1.0,
+        }
+    )
     read: set[str] = set()
 
     def authorizer(action, table, _column, _db, _trigger):

@@ -105,10 +105,15 @@ def read_suite_folder(folder: str | Path) -> tuple[list[dict[str, str]], list[di
         task = task or (ast.get_docstring(tree) or "").strip()
         if not task:
             skipped.append(
-                {"file": path.name, "reason": f"no task text: add a module docstring or {path.stem}.md beside it"}
+                {
+                    "file": path.name,
+                    "reason": f"no task text: add a module docstring or {path.stem}.md beside it",
+                }
             )
             continue
-        tasks.append({"name": path.stem.removeprefix("test_"), "task": task, "tests": tests, "origin": str(path)})
+        tasks.append(
+            {"name": path.stem.removeprefix("test_"), "task": task, "tests": tests, "origin": str(path)}
+        )
     return tasks, skipped
 
 
@@ -157,7 +162,14 @@ def run_suite(
             status = "cancelled"
             break
         if progress is not None:
-            progress({"done": n, "total": len(tasks), "name": task["name"], "passed": sum(r["passed"] for r in results)})
+            progress(
+                {
+                    "done": n,
+                    "total": len(tasks),
+                    "name": task["name"],
+                    "passed": sum(r["passed"] for r in results),
+                }
+            )
         t0 = time.perf_counter()
         try:
             result = team.run(task["task"], tests=task["tests"], mode=RunMode.EVAL_TEST, cancel=cancel)
@@ -263,7 +275,8 @@ class EvalManager:
             ast.parse(tests)
         except SyntaxError as exc:
             raise InputError(
-                f"These tests are not valid Python ({exc.msg}, line {exc.lineno}).", "Fix them, then keep them."
+                f"These tests are not valid Python ({exc.msg}, line {exc.lineno}).",
+                "Fix them, then keep them.",
             ) from exc
         return self._repo.add_task(name=name, task=task, tests=tests, source=source, origin=origin)
 
@@ -278,7 +291,9 @@ class EvalManager:
         tasks, skipped = read_suite_folder(folder)
         out = FolderImport(skipped=skipped)
         for t in tasks:
-            self._repo.add_task(name=t["name"], task=t["task"], tests=t["tests"], source="imported", origin=t["origin"])
+            self._repo.add_task(
+                name=t["name"], task=t["task"], tests=t["tests"], source="imported", origin=t["origin"]
+            )
             out.added.append(t["name"])
         return out
 
@@ -293,7 +308,9 @@ class EvalManager:
             return self._repo.evaluation(eval_id)
         evs = self._repo.evaluations(1)
         if not evs:
-            raise InputError("No evaluation has run yet.", "Run one with `purpose-desktop eval run` or Evaluate.")
+            raise InputError(
+                "No evaluation has run yet.", "Run one with `purpose-desktop eval run` or Evaluate."
+            )
         return evs[-1]
 
     def curve(self) -> list[dict[str, Any]]:
@@ -311,7 +328,9 @@ class EvalManager:
 
         engine = self._engine
         if engine.model is None:
-            raise ModelError("No model is loaded yet.", "Wait for the model to finish loading, then Evaluate.")
+            raise ModelError(
+                "No model is loaded yet.", "Wait for the model to finish loading, then Evaluate."
+            )
         if team_spec:
             team = Team(TeamSpec.from_dict(team_spec), model=engine.model, store=engine.store, learn=False)
         else:

@@ -56,7 +56,9 @@ class EvalRepo:
         """Add a task to the suite, or replace the task of the same name (its tests were edited)."""
         name, task, tests = name.strip(), task.strip(), tests.strip()
         if not name:
-            raise InputError("The suite task needs a name.", "Give it a short name, e.g. the function's name.")
+            raise InputError(
+                "The suite task needs a name.", "Give it a short name, e.g. the function's name."
+            )
         if not task:
             raise InputError(f"The suite task {name!r} has no task text.", "Say what the code must do.")
         if not tests:
@@ -68,7 +70,9 @@ class EvalRepo:
             raise ValueError(f"unknown source {source!r}: use one of {SOURCES}")
         now = now_iso()
         with self.store._errors(), self.store.transaction("eval_suite") as db:
-            existing = db.execute("SELECT id, created_at FROM eval_suite_tasks WHERE name = ?", [name]).fetchone()
+            existing = db.execute(
+                "SELECT id, created_at FROM eval_suite_tasks WHERE name = ?", [name]
+            ).fetchone()
             row = {
                 "id": existing[0] if existing else new_id(),
                 "name": name,
@@ -121,7 +125,9 @@ class EvalRepo:
     def evaluation(self, eval_id: str) -> dict[str, Any]:
         """One evaluation; ``eval_id`` may be a unique prefix."""
         with self.store._errors():
-            rows = list(self.store.connection.query("SELECT * FROM eval_log WHERE id LIKE ? LIMIT 2", [eval_id + "%"]))
+            rows = list(
+                self.store.connection.query("SELECT * FROM eval_log WHERE id LIKE ? LIMIT 2", [eval_id + "%"])
+            )
         if len(rows) != 1:
             raise StoreError(
                 f"No evaluation {'matches' if not rows else 'is uniquely named by'} {eval_id!r}.",

@@ -1,4 +1,4 @@
-"""`purpose-desktop eval …`: the evaluation suite — run, list, show, import, remove (--json).
+"""`purpose-desktop eval …`: the evaluation suite — run, list, show, import, remove, screenshot (--json).
 
 Suite folder format (for ``eval import``): see ``engine/services/evaluation.py`` and docs/EVALUATION.md.
 """
@@ -47,6 +47,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from purpose_desktop.engine.errors import PurposeError
 
     command = args.eval_command or "list"
+    if command == "screenshot":
+        from purpose_desktop.ui.screenshots import render_runs_pane
+
+        try:
+            path = render_runs_pane(args.out, theme=args.theme)
+        except PurposeError as exc:
+            return _fail(exc, args.json)
+        _print_json({"path": str(path)}) if args.json else print(path)
+        return 0
     engine = Engine()
     try:
         if command == "list":
@@ -126,4 +135,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("folder")
     rm = add("remove", "remove a task from the suite (past evaluations keep their results)")
     rm.add_argument("name")
+    shot = add("screenshot", "the Runs pane with your own learning curve as a PNG (real data: no DEMO stamp)")
+    shot.add_argument("out", help="the PNG file to write")
+    shot.add_argument("--theme", choices=["light", "dark"], default="light")
     ev.set_defaults(func=cmd_eval, eval_command="list", json=False)

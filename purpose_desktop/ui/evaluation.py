@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -35,7 +36,9 @@ SERIES = "suite pass rate"
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
 
 
 def point_label(p: dict) -> str:
@@ -91,6 +94,7 @@ class EvaluationCard(QFrame):
         self.points: list[dict] = []
         self.suite: list[dict] = []
         self.shown: dict | None = None  # the evaluation whose details are shown under the curve
+        self.loaded = False  # the engine has answered at least once
 
         box = QVBoxLayout(self)
         box.setContentsMargins(12, 8, 12, 8)
@@ -136,8 +140,8 @@ class EvaluationCard(QFrame):
         self.chart.sig_point_clicked.connect(self.show_evaluation)
         box.addWidget(self.chart)
         self.details = QLabel("", objectName="mutedText")
-        self.details.setWordWrap(True)
         self.details.setTextFormat(Qt.TextFormat.RichText)
+        self.details.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.details.hide()
         box.addWidget(self.details)
 
@@ -162,6 +166,7 @@ class EvaluationCard(QFrame):
 
     def _on_curve(self, answer) -> None:
         self.suite, self.points = list(answer[0]), list(answer[1])
+        self.loaded = True
         pts = []
         for i, p in enumerate(self.points):
             n = len(p["promoted_since"])
@@ -277,21 +282,25 @@ class EvaluationCard(QFrame):
         self.refresh()
 
     def _show_details(self, ev: dict) -> None:
+        """One line under the curve (the whole lists in its tooltip): when, how many passed, what failed."""
         self.shown = ev
         passed = [r["name"] for r in ev["results"] if r["passed"]]
         failed = [r["name"] for r in ev["results"] if not r["passed"]]
         not_run = [r["name"] for r in ev["results"] if r.get("grounded_by") != "given_tests"]
         rate = "–" if ev.get("pass_rate") is None else f"{ev['pass_rate'] * 100:.0f}%"
         took = human_duration(seconds_between(ev.get("started_at"), ev.get("finished_at")))
-        parts = [
-            f"<b>{html.escape(local_time(ev['started_at']))}</b> · {ev['n_passed']}/{ev['n_tasks']} passed ({rate})"
-            f" · {html.escape(ev['status'])} · {took} · {html.escape(ev.get('model') or '')} · "
-            f"{html.escape(ev.get('team') or '')} · {_plural(len(ev.get('promoted') or []), 'promoted memory')}"
-            " in use",
-            "passed: " + html.escape(", ".join(passed) or "none"),
-            "failed: " + html.escape(", ".join(failed) or "none"),
-        ]
+        n_mem = len(ev.get("promoted") or [])
+        head = (
+            f"{local_time(ev['started_at'])} · {ev['n_passed']}/{ev['n_tasks']} passed ({rate}) · {ev['status']} · "
+            f"{took} · {ev.get('model') or ''} · {ev.get('team') or ''} · "
+            f"{n_mem} promoted {'memory' if n_mem == 1 else 'memories'} in use"
+        )
+        lines = [head, "passed: " + (", ".join(passed) or "none"), "failed: " + (", ".join(failed) or "none")]
         if not_run:
-            parts.append("tests did not run for: " + html.escape(", ".join(not_run)))
-        self.details.setText("<br>".join(parts))
+            lines.append("tests did not run for: " + ", ".join(not_run))
+        shown = f"<b>{html.escape(head)}</b> · failed: {html.escape(', '.join(failed) or 'none')}"
+        if not_run:
+            shown += f" · tests did not run for {len(not_run)}"
+        self.details.setText(shown)
+        self.details.setToolTip("\n".join(lines))
         self.details.show()

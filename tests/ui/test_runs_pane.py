@@ -81,6 +81,7 @@ def test_clicking_a_point_shows_that_evaluation_and_the_team_filter_narrows_the_
         qtbot.mouseClick(pane.chart, Qt.MouseButton.LeftButton, pos=target.toPoint())
     assert pane.evaluation.shown["id"] == oldest.key and "4/10 passed (40%)" in pane.evaluation.details.text()
     assert "factorial" in pane.evaluation.details.text().split("failed:")[1]
+    assert "passed: add, square, is_even, maximum" in pane.evaluation.details.toolTip()
     pane.team_filter.setCurrentIndex(pane.team_filter.findData("Docs writer"))
     assert pane.model.rowCount() == 3
 

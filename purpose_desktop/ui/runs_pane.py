@@ -395,6 +395,11 @@ class RunsPane(QWidget):
         layout.addLayout(body, 1)
         self._apply()
 
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._loaded and not self.evaluation.running:
+            self.evaluation.refresh()  # tests kept in the Team pane since: the suite's size is current
+
     # -- actions ----------------------------------------------------------------------------------
     def refresh(self) -> None:
         EngineOp(self, lambda e: e.runs.list(), what="listing runs").success(self._on_runs).run(self._bridge)

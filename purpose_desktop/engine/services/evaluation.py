@@ -50,12 +50,14 @@ def checks_as_tests(checks: str) -> str:
     asserts = [s for s in tree.body if any(isinstance(n, ast.Assert) for n in ast.walk(s))]
     if not asserts:
         raise InputError("There are no assert statements to keep.", "Write at least one `assert …` line.")
-    lines = ["from solution import *  # noqa: F403 - the checks use the solution's names", ""]
-    lines += [ast.unparse(s) for s in setup]
+    text = "\n".join(
+        ["from solution import *  # noqa: F403 - the checks use the solution's names"]
+        + [ast.unparse(x) for x in setup]
+    )
     for n, stmt in enumerate(asserts, 1):
         body = "\n".join("    " + ln for ln in ast.unparse(stmt).splitlines())
-        lines += ["", "", f"def test_check_{n}():", body]
-    return "\n".join(lines).strip() + "\n"
+        text += f"\n\n\ndef test_check_{n}():\n{body}"
+    return text + "\n"
 
 
 @dataclass

@@ -208,6 +208,7 @@ class TeamPane(QWidget):
         self.run_panel.sig_run_requested.connect(self.run_task)
         self.run_panel.sig_stop_requested.connect(self.stop_run)
         self.run_panel.sig_status.connect(self.sig_status)
+        self.run_panel.sig_tests_kept.connect(self.keep_tests)
         self.splitter.addWidget(self.run_panel)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 2)
@@ -395,6 +396,14 @@ class TeamPane(QWidget):
         self._run_request = self._bridge.run_team(copy.deepcopy(self._spec), task, tests or None, mode)
         self.run_panel.set_role_titles({r["name"]: r["title"] for r in self._spec["roles"]})
         self.run_panel.start(self._run_request)
+
+    def keep_tests(self, name: str, task: str, tests: str) -> None:
+        """Add a run's kept tests to the evaluation suite (same name: replaced)."""
+        EngineOp(self, lambda e: e.evals.keep(name, task, tests, source="kept"), what="keeping tests").success(
+            lambda row: self.sig_status.emit(
+                f"Kept the tests of “{row['name']}” in the evaluation suite (Runs → Evaluate).", 5000
+            )
+        ).run(self._bridge)
 
     def stop_run(self) -> None:
         if self._run_request is not None:

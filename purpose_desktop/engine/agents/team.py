@@ -38,6 +38,9 @@ class TeamSpec:
     chosen_by: str = "user"
     max_retries: int = 2
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # What the team is for, its roles and what "done" means, as the person wrote or accepted it ("" until
+    # they do: the default from agents/contract.py). Saved, it becomes the team's purpose_contract memory.
+    contract: str = ""
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -56,6 +59,7 @@ class TeamSpec:
             chosen_by=str(data.get("chosen_by") or "user"),
             max_retries=int(data.get("max_retries", 2)),
             id=str(data.get("id") or uuid.uuid4().hex),
+            contract=str(data.get("contract") or ""),
         )
 
     def to_json(self) -> str:
@@ -296,6 +300,9 @@ class Team:
         retriever = MemoryRetriever(store, self.memory_policy)
         include, exclude = arms
         memory_errors: list[str] = []
+        contract = self._contract(store, memory_errors)
+        prompt_purpose = contract.text if contract is not None else self.spec.purpose
+        contract_ids = [contract.id] if contract is not None else []
         meta = {"tests": bool(tests), "tests_text": tests} if tests else {"tests": False}
         meta["team_spec"] = self.spec.to_dict()  # so a re-test can replay with the team that ran it
         trace.start(task=task, purpose=self.spec.purpose, team=self.spec.name, roles=self.roles, meta=meta)
@@ -324,7 +331,7 @@ class Team:
             res = spark.run(
                 task,
                 context=context,
-                purpose=self.spec.purpose,
+                purpose=prompt_purpose,  # the team's promoted purpose contract, else its purpose
                 memories=[r.text for r in chosen],
                 rules=[r.text for r in chosen if r.kind in ALWAYS_KINDS],
                 cancel=cancel,
@@ -332,7 +339,7 @@ class Team:
                 run_id=trace.run_id,
                 step=len(steps) if step is None else step,
             )
-            return res, [r.memory_id for r in chosen]
+            return res, contract_ids + [r.memory_id for r in chosen]
 
         def record(role, attempt, res, used_ids, tests_outcome=None, code_for_score=None) -> tuple[StepResult, Score]:
             score = critic.score_step(
@@ -489,6 +496,16 @@ class Team:
             grounded_by=final["grounded_by"],
             checks=final.get("checks", ""),
         )
+
+    def _contract(self, store, errors: list[str]):
+        """The team's promoted purpose contract (every role's prompt carries it), or None."""
+        try:
+            from purpose_desktop.engine.agents.contract import current_contract
+
+            return current_contract(store, self.spec.id)
+        except Exception as exc:  # a broken memory table must not stop the work; the run says so
+            errors.append(f"reading the purpose contract failed: {exc}")
+            return None
 
     # -- learning -------------------------------------------------------------------------------
     def _kind_of(self, role_name: str) -> str:
@@ -659,11 +676,20 @@ class Team:
 
 
 def purpose(
-    description: str, model=None, tools: Sequence | None = None, *, store=None, name: str | None = None
+    description: str,
+    model=None,
+    tools: Sequence | None = None,
+    *,
+    store=None,
+    name: str | None = None,
+    contract: bool = False,
 ) -> Team:
     """Build a Team for a purpose: whole-word rules first, the model when no rule matches.
 
     ``model`` is used for asking (only when no rule matches) and for every role without its own.
+    ``contract=True`` (with a ``store``) records the purpose as the team's ``purpose_contract`` memory —
+    scanned, and promoted by this call, the person's own act (see agents/contract.py); every role's
+    prompt then carries it. Saving a team in the Team pane does the same.
     """
     if not description or not description.strip():
         raise ValueError('Describe the purpose, e.g. purpose("Help me write Python code").')
@@ -681,5 +707,12 @@ def purpose(
         roles=[role_template(n) for n in names],
         chosen_by=chosen_by,
     )
-    return Team(spec, model=model, tools=tools, store=store)
+    team = Team(spec, model=model, tools=tools, store=store)
+    if contract:
+        if store is None:
+            raise ValueError("purpose(..., contract=True) needs the store to record the contract in")
+        from purpose_desktop.engine.agents.contract import record_contract
+
+        team.contract_result = record_contract(store, spec)
+    return team
 

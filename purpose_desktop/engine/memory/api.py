@@ -141,8 +141,13 @@ class MemoryBank:
         scope: Scope | dict | None = None,
         actor: str = "distil",
         taught: bool = False,
+        merge: bool = True,
     ) -> SubmitResult:
-        """Scan, de-duplicate and store a lesson; ``taught`` promotes it (the user is the approver)."""
+        """Scan, de-duplicate and store a lesson; ``taught`` promotes it (the user is the approver).
+
+        ``merge=False`` stores it on its own, unembedded (a team's purpose contract: always in its
+        prompts, never found by similarity, never merged into another team's).
+        """
         check_kind(kind)
         text = check_text(text)
         scope = scope if isinstance(scope, Scope) else Scope.from_dict(scope)
@@ -174,8 +179,8 @@ class MemoryBank:
                 reason=reason,
             )
             return SubmitResult(m, "rejected")
-        vector = similarity.embed([text])[0]
-        duplicate, sim = self._duplicate(text, vector)
+        vector = similarity.embed([text])[0] if merge else None
+        duplicate, sim = self._duplicate(text, vector) if merge else (None, None)
         if duplicate is not None:
             return self._strengthen(duplicate, sim, provenance, actor, taught)
         m = self.repo.create(

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
+from purpose_desktop.engine.agents.attempts import _failing_output, _failure_note, _format_answer, _rank
 from purpose_desktop.engine.agents.roles import RoleSpec, choose_roles, role_template
 from purpose_desktop.engine.agents.spark import Spark, SparkResult
 from purpose_desktop.engine.cancel import CancelToken
@@ -19,6 +20,7 @@ from purpose_desktop.engine.critic import PurposeFunction, Score, TestOutcome, e
 from purpose_desktop.engine.events import RunEvent, RunFinished, RunStarted, StepScored
 from purpose_desktop.engine.grounding import grounding_label
 from purpose_desktop.engine.learning.after_run import learn_from_run
+from purpose_desktop.engine.learning.calibration import disagreement, load_calibration, submit_calibrations
 from purpose_desktop.engine.learning.replay import ArmResult, RunArm, replay_pending, retest
 from purpose_desktop.engine.memory.api import MemoryBank, SubmitResult
 from purpose_desktop.engine.memory.records import ALWAYS_KINDS, Memory, MemoryPolicy
@@ -138,49 +140,6 @@ def _slug(text: str) -> str:
     return " ".join(words).capitalize() or "Team"
 
 
-def _format_answer(output: str, kind: str) -> str:
-    """A coder's answer with its code fenced, so every view can highlight and copy it."""
-    fences = re.findall(r"^[ \t]*```", output, re.MULTILINE)
-    if kind == "code" and len(fences) % 2 == 1:  # code, a lone closing fence, prose: fence the code
-        code = extract_code(output)
-        head, _, tail = output.partition("```")
-        if code and not head.lstrip().startswith("```") and code.strip() in head:
-            return f"```python\n{code.rstrip()}\n```\n{tail.strip()}".strip()
-    if kind != "code" or "```" in output:
-        return output.strip()
-    code = extract_code(output)
-    if code and code.strip() == output.strip():
-        return f"```python\n{code.rstrip()}\n```"
-    return output.strip()
-
-
-def _failure_note(code: str | None, output: str) -> str:
-    if code is None:
-        return (
-            "Your previous reply had no Python code. Reply with one complete ```python code block "
-            "that defines everything the task asks for."
-        )
-    return (
-        "Your previous solution failed these checks. Fix it.\n"
-        f"Previous solution:\n```python\n{code or ''}```\nTest output:\n{output[-1500:]}"
-    )
-
-
-def _failing_output(score: Score) -> str:
-    """What to show the coder on a retry: the failing checks' output, else the failing evidence."""
-    for outcome in score.checks:
-        if outcome.ran and not outcome.all_passed:
-            return outcome.output
-    return "\n".join(e for e in score.evidence if "failed" in e or "timed out" in e or "not" in e)
-
-
-def _rank(score: Score) -> tuple:
-    """Order candidate solutions: fewer failing grounds, more checks passed, then the score itself."""
-    ran = [c for c in score.checks if c.ran]
-    fraction = min((c.fraction_passed for c in ran), default=-1.0)
-    return (not score.failed, fraction, score.value)
-
-
 class Team:
     """A team of Sparks built from a TeamSpec; ``run`` executes the roles in order."""
 
@@ -282,6 +241,12 @@ class Team:
                         grounded_by=result.grounded_by,
                     )
                     learned["errors"] = [*result.memory.get("errors", []), *errors, *learned["errors"]]
+                    signals = result.memory.get("calibration_signals") or []
+                    if signals and self.memory_policy.distil:
+                        try:
+                            learned["calibrations"] = submit_calibrations(store, signals, result.run_id, self.memory_policy)
+                        except Exception as exc:  # a lesson about the critic must not fail the run
+                            learned["errors"].append(f"critic calibration not submitted: {exc}")
                     result.memory.update(learned)
             return result
         finally:
@@ -301,6 +266,11 @@ class Team:
         include, exclude = arms
         memory_errors: list[str] = []
         contract = self._contract(store, memory_errors)
+        calibration_signals: list[dict] = []  # where the judge and the checks disagreed (critic_calibration)
+        try:
+            critic.calibration = load_calibration(store)  # the person's approved calibrations
+        except Exception as exc:
+            memory_errors.append(f"reading critic calibrations failed: {exc}")
         prompt_purpose = contract.text if contract is not None else self.spec.purpose
         contract_ids = [contract.id] if contract is not None else []
         meta = {"tests": bool(tests), "tests_text": tests} if tests else {"tests": False}
@@ -352,6 +322,9 @@ class Team:
             )
             tokens["work"] += res.tokens
             tokens["judge"] += score.judge_tokens
+            signal = disagreement(score, task, role.name)
+            if signal is not None:
+                calibration_signals.append(signal)
             shown = tests_outcome or next(iter(score.checks), None)
             step = StepResult(
                 role=role.name,
@@ -492,6 +465,7 @@ class Team:
             memory={
                 "used": list(dict.fromkeys(m for s in steps for m in s.memory_ids)),
                 "errors": memory_errors,
+                "calibration_signals": calibration_signals,
             },
             grounded_by=final["grounded_by"],
             checks=final.get("checks", ""),

@@ -103,7 +103,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
                     f"[{p['done'] + 1}/{p['total']}] {p['name']} (passed so far: {p['passed']})\n"
                 )
 
-        ev = engine.evals.run(team_spec=team_spec, progress=progress)
+        options = {}
+        if args.step_tokens:
+            options["max_tokens_per_step"] = args.step_tokens
+        if args.steps:
+            options["max_steps"] = args.steps
+        ev = engine.evals.run(team_spec=team_spec, progress=progress, spark_options=options)
         _print_json(ev) if args.json else print(_show_text(ev))
         return 0 if ev["status"] == "complete" else 1
     except PurposeError as exc:
@@ -128,6 +133,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     run = add("run", "run every suite task with its tests in evaluation mode and log the pass rate")
     run.add_argument("--team", help="name of a saved team (default: the Python coding team)")
     run.add_argument("--model", help="GGUF file or model id (default: the bundled SmolLM2)")
+    run.add_argument("--step-tokens", type=int, help="most tokens a role may write per step (default 384)")
+    run.add_argument("--steps", type=int, help="most steps (tool calls + answer) per role (default 3)")
     add("list", "the suite's tasks and past evaluations")
     show = add("show", "one evaluation, task by task (default: the latest)")
     show.add_argument("eval_id", nargs="?", help="id or unique id prefix")

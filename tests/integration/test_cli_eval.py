@@ -39,7 +39,7 @@ def test_a_real_evaluation_of_two_tasks_is_logged_and_leaves_no_trace(tmp_path):
     found = json.loads(out.stdout)
     assert found["added"] == ["add", "square"] and found["skipped"][0]["file"] == "test_broken.py"
 
-    out = cli("eval", "run", "--json")
+    out = cli("eval", "run", "--json", "--step-tokens", "160", "--steps", "1")  # short steps: mechanics, not skill
     assert out.returncode == 0, out.stdout + out.stderr
     ev = json.loads(out.stdout)
     assert ev["status"] == "complete" and ev["n_tasks"] == 2 and "SmolLM2" in ev["model"]

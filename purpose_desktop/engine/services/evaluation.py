@@ -324,8 +324,12 @@ class EvalManager:
         team_spec: dict | None = None,
         progress: Callable[[dict], None] | None = None,
         cancel: CancelToken | None = None,
+        spark_options: dict | None = None,
     ) -> dict[str, Any]:
-        """Evaluate the suite with the loaded model on ``team_spec`` (default: the Python coding team)."""
+        """Evaluate the suite with the loaded model on ``team_spec`` (default: the Python coding team).
+
+        ``spark_options`` (``max_tokens_per_step``, ``max_steps``) bound every role's step, as for a run.
+        """
         from purpose_desktop.engine.agents.team import Team, TeamSpec, purpose
 
         engine = self._engine
@@ -337,5 +341,6 @@ class EvalManager:
             team = Team(TeamSpec.from_dict(team_spec), model=engine.model, store=engine.store, learn=False)
         else:
             team = purpose(DEFAULT_PURPOSE, model=engine.model, store=engine.store, name="Python coding team")
+        team.spark_options = dict(spark_options or {})
         name = getattr(engine.model, "display_name", "") or ""
         return run_suite(engine.store, team, model_name=name, progress=progress, cancel=cancel)

@@ -389,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs_show.add_argument("--json", action="store_true")
     runs.set_defaults(func=cmd_runs, runs_command="list", json=False, limit=50)
 
-    from purpose_desktop import cli_memory, cli_vault, cli_workspace
+    from purpose_desktop import cli_eval, cli_memory, cli_vault, cli_workspace
 
     cli_memory.register(sub)
     cli_vault.register(sub)
@@ -403,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_workspace.register(sub)
     cli_workspace.extend_run(run)
     cli_workspace.extend_chat(chat)
+    cli_eval.register(sub)
 
     shots = sub.add_parser(
         "screenshots",

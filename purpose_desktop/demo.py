@@ -430,6 +430,8 @@ def build_demo(home: Path, *, embedder=None) -> dict:
         for u in updates:
             bank.repo.apply_credits([u])
 
+        _demo_evaluations(store, memories)
+
         conv = store.create_conversation(title="Retrying failed uploads")
         for question, answer in CHAT:
             store.add_message(conv.id, "user", question)
@@ -452,3 +454,46 @@ def build_demo(home: Path, *, embedder=None) -> dict:
         )
         made["cited_chat"] = conv.id
     return made
+
+
+#: (days ago, tasks passed of EVAL_TASKS, how many of the promoted memories were in use): the demo curve.
+EVALUATIONS = ((11, 4, 0), (7, 5, 1), (3, 6, 1), (1, 7, 2))
+EVAL_TASKS = ("add", "square", "is_even", "maximum", "reverse_string", "factorial", "sum_list", "count_vowels",
+              "celsius_to_fahrenheit", "is_palindrome")
+
+
+def _demo_evaluations(store, memories) -> None:
+    """A demo suite (the tasks of bench/suites/basic) and four evaluations, memories promoted in between."""
+    from purpose_desktop.engine.store.evals import EvalRepo
+
+    repo = EvalRepo(store)
+    for name in EVAL_TASKS:
+        repo.add_task(
+            name=name,
+            task=f"Write a Python function {name}(…) (demo suite task).",
+            tests=f"from solution import {name}\n\n\ndef test_{name}():\n    assert callable({name})\n",
+            source="imported",
+        )
+    promoted = [m for m, status, _e, _r in memories if status == "promoted"]
+    for days, n_passed, n_memories in EVALUATIONS:
+        results = [
+            {"task_id": "", "name": name, "passed": i < n_passed, "grounded_by": "given_tests", "score": None,
+             "tests": {"passed": 1 if i < n_passed else 0, "failed": 0 if i < n_passed else 1, "timed_out": False,
+                       "refused": False}, "status": "complete", "elapsed_ms": 9000.0}
+            for i, name in enumerate(EVAL_TASKS)
+        ]
+        repo.append(
+            {
+                "started_at": _at(days),
+                "finished_at": _at(days, 2.5),
+                "status": "complete",
+                "model": "SmolLM2-135M-Instruct (demo)",
+                "team": "Python helper",
+                "n_tasks": len(EVAL_TASKS),
+                "n_passed": n_passed,
+                "n_grounded": len(EVAL_TASKS),
+                "pass_rate": n_passed / len(EVAL_TASKS),
+                "promoted": [{"id": m.id, "kind": m.kind, "text": m.text[:160]} for m in promoted[:n_memories]],
+                "results": results,
+            }
+        )

@@ -29,6 +29,7 @@ from purpose_desktop.engine.services import (
 )
 from purpose_desktop.engine.services.backup import Backups
 from purpose_desktop.engine.services.chat_loop import ChatLoop
+from purpose_desktop.engine.services.evaluation import EvalManager
 from purpose_desktop.engine.services.replays import ReplayQueue
 from purpose_desktop.engine.settings import EngineSettings, load_settings
 from purpose_desktop.engine.store import Message, MessageHit, Store, now_iso
@@ -88,6 +89,7 @@ class Engine:
         self.replays = ReplayQueue(self)
         self.workspace = WorkspaceManager(self)  # the attached project folder, if any
         self.servers = RemoteServers(self)
+        self.evals = EvalManager(self)
 
     @property
     def model(self):

@@ -205,6 +205,26 @@ def content_heuristic(task: str, output: str) -> tuple[float, str]:
     return max(0.0, min(9.0, score)), f"covers {len(found)} of {len(words)} key terms of the task"
 
 
+# -- task families (what a critic_calibration applies to) ------------------------------------------
+_FAMILIES = (
+    ("strings", ("string", "strings", "text", "word", "words", "vowel", "vowels", "palindrome", "character",
+                 "characters", "letter", "letters", "substring", "uppercase", "lowercase")),
+    ("lists", ("list", "lists", "array", "arrays", "sort", "sorts", "sorted", "duplicates", "element",
+               "elements", "items", "dictionary", "dict")),
+    ("numbers", ("number", "numbers", "integer", "integers", "prime", "factorial", "fibonacci", "sum", "square",
+                 "even", "odd", "celsius", "fahrenheit", "divisible", "digits", "average", "maximum", "minimum")),
+)
+
+
+def task_family(task: str) -> str:
+    """The kind of task a calibration applies to: strings, lists, numbers or general (the first that matches)."""
+    words = set(re.findall(r"[a-z]+", (task or "").lower()))
+    for family, keys in _FAMILIES:
+        if words & set(keys):
+            return family
+    return "general"
+
+
 class PurposeFunction:
     """The critic. ``model`` (optional) is the judge; ``runner`` runs code in the sandbox.
 
@@ -227,6 +247,9 @@ class PurposeFunction:
         self.judge_s = 0.0
         self.evidence_s = 0.0
         self.refusal = ""
+        #: task family → how much the judge's opinion may count (1.0 full, 0.0 not at all), from the
+        #: person's approved critic_calibration memories (the Team loads them; the critic imports no memory).
+        self.calibration: dict[str, float] = {}
 
     # -- evidence -------------------------------------------------------------------------------
     def run_tests(self, code: str, tests: str, source: str = "given", timeout_s: float = 20.0) -> TestOutcome:
@@ -410,15 +433,21 @@ class PurposeFunction:
         judge_score, reason, judge_tokens = self.judge(task, role, strip_self_assessment(output), evidence)
         if judge_score is not None:
             evidence.append(f"judge: {judge_score}/10 — {reason}" if reason else f"judge: {judge_score}/10")
+        family = task_family(task)
+        weight = max(0.0, min(1.0, self.calibration.get(family, 1.0)))
+        if judge_score is not None and weight < 1.0:
+            evidence.append(f"the judge counts at weight {weight:g} for {family} tasks (an approved calibration)")
         if grade is None:  # text and plans: the judge and how well the text engages with the task
             heuristic, why = content_heuristic(task, output)
             evidence.append(f"content: {heuristic:.0f}/10 ({why})")
-            value = heuristic if judge_score is None else 0.6 * heuristic + 0.4 * judge_score
+            share = 0.4 * weight
+            value = heuristic if judge_score is None else (1 - share) * heuristic + share * judge_score
             grounded_by = "judge"
         else:
             grounded_by, lo, hi = grade
-            # Keyword overlap never moves a code score; the judge moves it only inside its band.
-            quality = 5.0 if judge_score is None else float(judge_score)
+            # Keyword overlap never moves a code score; the judge moves it only inside its band (less when
+            # a calibration says the judge is unreliable for this kind of task: towards neutral 5).
+            quality = 5.0 if judge_score is None else 5.0 + weight * (float(judge_score) - 5.0)
             value = lo + (hi - lo) * quality / 10.0
         value = min(value, cap)
         return Score(

@@ -25,6 +25,7 @@ class Point:
     key: str  # the run id
     label: str  # tooltip text
     grounded: bool = True  # False: drawn hollow (a judge-only score, which does not teach)
+    note: str = ""  # drawn as a dashed marker just before the point (e.g. "+2" memories promoted since)
 
 
 class LearningCurve(QWidget):
@@ -45,6 +46,10 @@ class LearningCurve(QWidget):
         self._n = 0
         self._hover: Point | None = None
         self.empty_text = "Scores appear here once runs finish."
+        self.y_max = 10.0  # the top of the scale (10 for scores, 100 for a pass rate in %)
+        self.y_suffix = ""  # after each tick label ("%" for a pass rate)
+        self.window = 3  # the line is the mean of the last ``window`` points (1: through the points)
+        self.hollow_text = "hollow: not grounded — judge-only scores do not teach"
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return QSize(600, 200)
@@ -67,7 +72,7 @@ class LearningCurve(QWidget):
     def _to_screen(self, p: Point, plot: QRectF) -> QPointF:
         span = max(1, self._n - 1)
         x = plot.left() + (p.x / span) * plot.width() if self._n > 1 else plot.center().x()
-        y = plot.bottom() - (max(0.0, min(10.0, p.y)) / 10.0) * plot.height()
+        y = plot.bottom() - (max(0.0, min(self.y_max, p.y)) / self.y_max) * plot.height()
         return QPointF(x, y)
 
     def _colour(self, index: int) -> QColor:
@@ -82,15 +87,16 @@ class LearningCurve(QWidget):
         small = QFont(self.font())
         small.setPointSizeF(max(7.5, self.font().pointSizeF() - 1.5))
         painter.setFont(small)
-        for score in (0, 2.5, 5, 7.5, 10):
-            y = plot.bottom() - score / 10 * plot.height()
+        for fraction in (0, 0.25, 0.5, 0.75, 1.0):
+            score = fraction * self.y_max
+            y = plot.bottom() - fraction * plot.height()
             painter.setPen(QPen(faint, 1))
             painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
             painter.setPen(muted)
             painter.drawText(
                 QRectF(0, y - 8, self.MARGIN_LEFT - 8, 16),
                 int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
-                f"{score:g}",
+                f"{score:g}{self.y_suffix}",
             )
         painter.drawText(
             QRectF(plot.left(), plot.bottom() + 4, plot.width(), 18),
@@ -121,18 +127,30 @@ class LearningCurve(QWidget):
         if any(not p.grounded for pts in self._series.values() for p in pts):
             painter.setPen(QPen(muted, 1.5))
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            label = "hollow: not grounded — judge-only scores do not teach"
+            label = self.hollow_text
             width = painter.fontMetrics().horizontalAdvance(label)
             right = plot.right() - width
             painter.drawEllipse(QPointF(right - 9, 12), 3.5, 3.5)
             painter.drawText(QPointF(right, 16), label)
+        for points in self._series.values():  # notes first, so the points are drawn over them
+            for j, p in enumerate(points):
+                if not p.note:
+                    continue
+                here = self._to_screen(p, plot)
+                before = self._to_screen(points[j - 1], plot) if j else QPointF(plot.left(), here.y())
+                x = (before.x() + here.x()) / 2
+                painter.setPen(QPen(theme.color("accent"), 1.2, Qt.PenStyle.DashLine))
+                painter.drawLine(QPointF(x, plot.top() + 14), QPointF(x, plot.bottom()))
+                painter.setPen(theme.color("accent"))
+                width = painter.fontMetrics().horizontalAdvance(p.note)
+                painter.drawText(QPointF(x - width / 2, plot.top() + 10), p.note)
         for i, (_name, points) in enumerate(self._series.items()):
             colour = self._colour(i)
             # rolling mean of the last 3 runs: the trend people care about
             if len(points) >= 2:
                 path = QPainterPath()
                 for j, p in enumerate(points):
-                    window = [q.y for q in points[max(0, j - 2) : j + 1]]
+                    window = [q.y for q in points[max(0, j - self.window + 1) : j + 1]]
                     pt = self._to_screen(Point(p.x, statistics.fmean(window), "", ""), plot)
                     path.moveTo(pt) if j == 0 else path.lineTo(pt)
                 painter.setBrush(Qt.BrushStyle.NoBrush)

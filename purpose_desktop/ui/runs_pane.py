@@ -1,4 +1,5 @@
-"""RunsPane: past runs (task, team, mode, score, duration), one run's step timeline, and the learning curve."""
+"""RunsPane: past runs (task, team, mode, score, duration), one run's step timeline, and the learning curve
+(the evaluation suite's pass rate per evaluation, see ui/evaluation.py)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ from PySide6.QtWidgets import (
 from purpose_desktop.engine.grounding import is_grounded
 from purpose_desktop.ui import theme
 from purpose_desktop.ui.bridge import EngineBridge
-from purpose_desktop.ui.charts import LearningCurve, Point
 from purpose_desktop.ui.chat.messages import Banner, MessageWidget
+from purpose_desktop.ui.evaluation import EvaluationCard
 from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.source_viewer import show_source
 from purpose_desktop.ui.widgets import (
@@ -393,23 +394,11 @@ class RunsPane(QWidget):
         body = QVBoxLayout()
         body.setContentsMargins(20, 0, 20, 0)
         body.setSpacing(10)
-        chart_card = QFrame(objectName="card")
-        chart_box = QVBoxLayout(chart_card)
-        chart_box.setContentsMargins(12, 8, 12, 8)
-        head = QHBoxLayout()
-        head.addWidget(QLabel("Learning curve", objectName="cardTitle"))
-        head.addWidget(
-            QLabel(
-                "final score per run · line: mean of the last 3 · click a point to open it",
-                objectName="mutedText",
-            )
-        )
-        head.addStretch(1)
-        chart_box.addLayout(head)
-        self.chart = LearningCurve()
-        self.chart.sig_point_clicked.connect(self.select_run)
-        chart_box.addWidget(self.chart)
-        body.addWidget(chart_card)
+        self.evaluation = EvaluationCard(self._bridge)
+        self.evaluation.add_shortcuts(self)
+        self.evaluation.sig_status.connect(self.sig_status)
+        self.chart = self.evaluation.chart  # the learning curve: suite pass rate per evaluation
+        body.addWidget(self.evaluation)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, objectName="runsSplitter")
         self.splitter.setChildrenCollapsible(False)
@@ -446,9 +435,15 @@ class RunsPane(QWidget):
         layout.addLayout(body, 1)
         self._apply()
 
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self._loaded and not self.evaluation.running:
+            self.evaluation.refresh()  # tests kept in the Team pane since: the suite's size is current
+
     # -- actions ----------------------------------------------------------------------------------
     def refresh(self) -> None:
         EngineOp(self, lambda e: e.runs.list(), what="listing runs").success(self._on_runs).run(self._bridge)
+        self.evaluation.refresh()
 
     def reload_run(self, run_id: str | None = None) -> None:
         """Show the open run afresh (e.g. a project test result was just recorded on it)."""
@@ -492,21 +487,6 @@ class RunsPane(QWidget):
         has = bool(self._runs)
         self.splitter.setVisible(has)
         self.empty.setVisible(self._loaded and not has)
-        # The curve: scored runs in time order (oldest first), one series per team.
-        ordered = sorted(
-            (r for r in shown if r.get("score") is not None), key=lambda r: r.get("started_at") or ""
-        )
-        series: dict[str, list[Point]] = {}
-        for i, r in enumerate(ordered):
-            label = (
-                f"{r.get('team') or 'no team'} · {score_text(r['score'])}/10 · "
-                f"{local_time(r.get('started_at'))}\n{' '.join((r.get('task') or '').split())[:100]}\n"
-                + grounding_tooltip(r.get("grounded_by")).split("\n")[0]
-            )
-            series.setdefault(r.get("team") or "no team", []).append(
-                Point(i, float(r["score"]), r["id"], label, is_grounded(r.get("grounded_by")))
-            )
-        self.chart.set_series(series)
         if selected and self.model.row_of(selected) >= 0:
             self.select_run(selected)
         elif shown:

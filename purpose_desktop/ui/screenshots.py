@@ -121,8 +121,10 @@ def stamp_demo(pixmap):
     return pixmap
 
 
-def _save(widget, path: Path) -> Path:
-    if not stamp_demo(widget.grab()).save(str(path)):
+def _save(widget, path: Path, demo: bool = True) -> Path:
+    """Grab ``widget`` into ``path``; demo data is stamped DEMO, a person's real data never is."""
+    pixmap = widget.grab()
+    if not (stamp_demo(pixmap) if demo else pixmap).save(str(path)):
         raise ScreenshotError(f"Could not write {path}.", "Check that the folder exists and is writable.")
     return path
 
@@ -130,16 +132,26 @@ def _save(widget, path: Path) -> Path:
 class _Session:
     """One window on one theme: visits each pane, waits for it to fill, saves it."""
 
-    def __init__(self, out_dir: Path, theme: str, size: tuple[int, int], on_saved) -> None:
+    def __init__(
+        self,
+        out_dir: Path,
+        theme: str,
+        size: tuple[int, int],
+        on_saved,
+        *,
+        demo: bool = True,
+        ui_ini: Path | None = None,
+    ) -> None:
         from PySide6.QtCore import QSettings
 
         from purpose_desktop.ui.bridge import EngineBridge
         from purpose_desktop.ui.main_window import MainWindow
 
-        self.out_dir, self.theme, self.on_saved = out_dir, theme, on_saved
+        self.out_dir, self.theme, self.on_saved, self.demo = out_dir, theme, on_saved, demo
         self.written: list[Path] = []
         # Window state goes beside the demo data (the temp home), never into the person's settings.
-        self.settings = QSettings(str(paths.data_dir() / "ui-settings.ini"), QSettings.Format.IniFormat)
+        ini = ui_ini or paths.data_dir() / "ui-settings.ini"
+        self.settings = QSettings(str(ini), QSettings.Format.IniFormat)
         self.bridge = EngineBridge()
         self.window = MainWindow(self.bridge, self.settings)
         self.window.resize(*size)
@@ -167,7 +179,7 @@ class _Session:
 
     def save(self, shot: str, widget=None) -> None:
         settle()
-        path = _save(widget or self.window, self.out_dir / file_name(shot, self.theme))
+        path = _save(widget or self.window, self.out_dir / file_name(shot, self.theme), self.demo)
         self.written.append(path)
         if self.on_saved:
             self.on_saved(path)
@@ -251,7 +263,11 @@ class _Session:
     def runs(self) -> None:
         w = self.window
         w.show_pane("runs")
-        wait_until(lambda: w.runs_pane.detail.run is not None, PANE_TIMEOUT_S, "Runs pane")
+        wait_until(
+            lambda: w.runs_pane.detail.run is not None and w.runs_pane.evaluation.details.isVisible(),
+            PANE_TIMEOUT_S,
+            "Runs pane",
+        )
         self.save("runs")
 
     def memory(self) -> None:
@@ -351,3 +367,39 @@ def render_screenshots(
             os.environ[paths.HOME_ENV] = previous_home
         shutil.rmtree(home, ignore_errors=True)
     return written
+
+
+def render_runs_pane(
+    out_path: Path, *, theme: str = "light", size: tuple[int, int] = (1280, 800), offscreen: bool = True
+) -> Path:
+    """The Runs pane on the person's own data (the current data folder) as a PNG, without the DEMO stamp.
+
+    Nothing is written to the data folder (window state goes to a temporary file). Raises
+    ScreenshotError when no evaluation has been recorded yet: the learning curve would be empty.
+    """
+    if theme not in THEMES:
+        raise ScreenshotError(f"Unknown theme {theme!r}.", f"Use one of: {', '.join(THEMES)}.")
+    out_path = Path(out_path)
+    app = _ensure_app(offscreen)
+    from purpose_desktop.ui.theme import apply_theme
+
+    apply_theme(app, theme)
+    with tempfile.TemporaryDirectory(prefix="purpose-desktop-shot-") as tmp:
+        session = _Session(out_path.parent, theme, size, None, demo=False, ui_ini=Path(tmp) / "ui.ini")
+        try:
+            w = session.window
+            w.show_pane("runs")
+            card = w.runs_pane.evaluation
+            wait_until(
+                lambda: card.loaded and (not card.points or card.details.isVisible()),
+                PANE_TIMEOUT_S,
+                "Runs pane",
+            )
+            if not card.points:
+                raise ScreenshotError(
+                    "There is no evaluation to show yet.", "Run one first: `purpose-desktop eval run`."
+                )
+            settle()
+            return _save(w, out_path, demo=False)
+        finally:
+            session.close()

@@ -50,9 +50,15 @@ def test_runs_table_detail_and_learning_curve(qtbot, make_app, demo):
     first = [pane.model.data(pane.model.index(0, c)) for c in range(6)]
     assert first[1].startswith("Parse ISO dates") and first[2] == "Python helper" and first[3] == "learn"
     assert first[4] == "8.0"
-    series = pane.chart.series()
-    assert sorted(series) == ["Docs writer", "Python helper"]
-    assert len(series["Python helper"]) == 9 and [p.y for p in series["Docs writer"]] == [6.0, 7.0, 7.5]
+    # The learning curve is the suite's pass rate per evaluation (the same tasks each time), not run scores;
+    # a dashed note before a point counts the memories promoted since the evaluation before.
+    qtbot.waitUntil(lambda: bool(pane.chart.series()), timeout=5000)
+    assert list(pane.chart.series()) == ["suite pass rate"]
+    points = pane.chart.series()["suite pass rate"]
+    assert [p.y for p in points] == [40.0, 50.0, 60.0, 70.0]
+    assert [p.note for p in points] == ["", "+1", "", "+1"] and all(p.grounded for p in points)
+    assert "promoted since the evaluation before" in points[1].label
+    assert "the same 10 tasks" in pane.evaluation.caption.text()
 
     # The newest run is open: its steps, their evidence, and the memories they used.
     qtbot.waitUntil(lambda: pane.detail.run is not None, timeout=5000)
@@ -63,17 +69,21 @@ def test_runs_table_detail_and_learning_curve(qtbot, make_app, demo):
     assert app.window.current_pane() == "memory"
 
 
-def test_clicking_a_point_opens_that_run_and_the_team_filter_narrows(qtbot, make_app, demo):
+def test_clicking_a_point_shows_that_evaluation_and_the_team_filter_narrows_the_runs(qtbot, make_app, demo):
     app, pane = runs_app(qtbot, make_app)
     pane.resize(1100, 700)
-    oldest = pane.chart.series()["Python helper"][0]
+    qtbot.waitUntil(lambda: pane.evaluation.details.isVisible(), timeout=5000)
+    assert "7/10 passed (70%)" in pane.evaluation.details.text()  # the latest, at first
+    oldest = pane.chart.series()["suite pass rate"][0]
     target = pane.chart._to_screen(oldest, pane.chart._plot())
     assert pane.chart.point_at(QPointF(target)) is oldest
     with settled(qtbot, app.bridge, 5000):
         qtbot.mouseClick(pane.chart, Qt.MouseButton.LeftButton, pos=target.toPoint())
-    assert pane.detail.run["id"] == oldest.key
+    assert pane.evaluation.shown["id"] == oldest.key and "4/10 passed (40%)" in pane.evaluation.details.text()
+    assert "factorial" in pane.evaluation.details.text().split("failed:")[1]
+    assert "passed: add, square, is_even, maximum" in pane.evaluation.details.toolTip()
     pane.team_filter.setCurrentIndex(pane.team_filter.findData("Docs writer"))
-    assert pane.model.rowCount() == 3 and list(pane.chart.series()) == ["Docs writer"]
+    assert pane.model.rowCount() == 3
 
 
 def test_a_team_run_shows_up_at_once(qtbot, make_app):
@@ -130,11 +140,6 @@ def test_runs_say_what_grounds_their_scores_and_old_runs_say_it_was_not_recorded
     steps = step_badges(pane)
     assert {b.full_text for b in steps} == {"grounding not recorded"}
 
-    # On the learning curve, scores that were not grounded are hollow.
-    points = {p.key: p for pts in pane.chart.series().values() for p in pts}
-    assert points[pane.detail.run["id"]].grounded is False
-    assert points[pane.model.run(0)["id"]].grounded is True
-    assert all(not p.grounded for p in pane.chart.series()["Docs writer"])
 
 
 def test_a_narrow_grounding_badge_is_cut_short_but_its_tooltip_has_it_all(qtbot):

@@ -41,7 +41,9 @@ def _fill(qtbot, app, pane: str) -> None:
         with qtbot.waitSignal(app.bridge.sig_team_run_finished, timeout=15_000):
             team.run_panel.run_button.click()
     elif pane == "runs":
-        qtbot.waitUntil(lambda: w.runs_pane.detail.run is not None, timeout=5000)
+        qtbot.waitUntil(
+            lambda: w.runs_pane.detail.run is not None and w.runs_pane.evaluation.details.isVisible(), timeout=5000
+        )
     elif pane == "memory":
         qtbot.waitUntil(lambda: w.memory_pane.detail.memory is not None, timeout=5000)
     elif pane == "vault":

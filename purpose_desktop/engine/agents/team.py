@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
+from purpose_desktop.engine.agents.attempts import _failing_output, _failure_note, _format_answer, _rank
 from purpose_desktop.engine.agents.roles import RoleSpec, choose_roles, role_template
 from purpose_desktop.engine.agents.spark import Spark, SparkResult
 from purpose_desktop.engine.cancel import CancelToken
@@ -19,6 +20,7 @@ from purpose_desktop.engine.critic import PurposeFunction, Score, TestOutcome, e
 from purpose_desktop.engine.events import RunEvent, RunFinished, RunStarted, StepScored
 from purpose_desktop.engine.grounding import grounding_label
 from purpose_desktop.engine.learning.after_run import learn_from_run
+from purpose_desktop.engine.learning.calibration import disagreement, load_calibration, submit_calibrations
 from purpose_desktop.engine.learning.replay import ArmResult, RunArm, replay_pending, retest
 from purpose_desktop.engine.memory.api import MemoryBank, SubmitResult
 from purpose_desktop.engine.memory.records import ALWAYS_KINDS, Memory, MemoryPolicy, project_tag
@@ -39,6 +41,9 @@ class TeamSpec:
     chosen_by: str = "user"
     max_retries: int = 2
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # What the team is for, its roles and what "done" means, as the person wrote or accepted it ("" until
+    # they do: the default from agents/contract.py). Saved, it becomes the team's purpose_contract memory.
+    contract: str = ""
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -57,6 +62,7 @@ class TeamSpec:
             chosen_by=str(data.get("chosen_by") or "user"),
             max_retries=int(data.get("max_retries", 2)),
             id=str(data.get("id") or uuid.uuid4().hex),
+            contract=str(data.get("contract") or ""),
         )
 
     def to_json(self) -> str:
@@ -112,6 +118,9 @@ class RunResult:
     memory: dict = field(default_factory=dict)
     grounded_by: str = "judge"  # what the run's score rests on (its chosen answer's step)
     proposals: list = field(default_factory=list)  # workspace.Proposal: file changes awaiting the person
+    # The tester's blind checks (plain asserts) as they ran against the solution; "" when none. The
+    # Team pane's "Keep these tests" turns them into the task's tests.
+    checks: str = ""
 
     @property
     def scores(self) -> list[float | None]:
@@ -132,49 +141,6 @@ class RunResult:
 def _slug(text: str) -> str:
     words = re.findall(r"[A-Za-z0-9]+", text)[:5]
     return " ".join(words).capitalize() or "Team"
-
-
-def _format_answer(output: str, kind: str) -> str:
-    """A coder's answer with its code fenced, so every view can highlight and copy it."""
-    fences = re.findall(r"^[ \t]*```", output, re.MULTILINE)
-    if kind == "code" and len(fences) % 2 == 1:  # code, a lone closing fence, prose: fence the code
-        code = extract_code(output)
-        head, _, tail = output.partition("```")
-        if code and not head.lstrip().startswith("```") and code.strip() in head:
-            return f"```python\n{code.rstrip()}\n```\n{tail.strip()}".strip()
-    if kind != "code" or "```" in output:
-        return output.strip()
-    code = extract_code(output)
-    if code and code.strip() == output.strip():
-        return f"```python\n{code.rstrip()}\n```"
-    return output.strip()
-
-
-def _failure_note(code: str | None, output: str) -> str:
-    if code is None:
-        return (
-            "Your previous reply had no Python code. Reply with one complete ```python code block "
-            "that defines everything the task asks for."
-        )
-    return (
-        "Your previous solution failed these checks. Fix it.\n"
-        f"Previous solution:\n```python\n{code or ''}```\nTest output:\n{output[-1500:]}"
-    )
-
-
-def _failing_output(score: Score) -> str:
-    """What to show the coder on a retry: the failing checks' output, else the failing evidence."""
-    for outcome in score.checks:
-        if outcome.ran and not outcome.all_passed:
-            return outcome.output
-    return "\n".join(e for e in score.evidence if "failed" in e or "timed out" in e or "not" in e)
-
-
-def _rank(score: Score) -> tuple:
-    """Order candidate solutions: fewer failing grounds, more checks passed, then the score itself."""
-    ran = [c for c in score.checks if c.ran]
-    fraction = min((c.fraction_passed for c in ran), default=-1.0)
-    return (not score.failed, fraction, score.value)
 
 
 class Team:
@@ -287,6 +253,12 @@ class Team:
                         project=self.workspace.name if self.workspace else None,
                     )
                     learned["errors"] = [*result.memory.get("errors", []), *errors, *learned["errors"]]
+                    signals = result.memory.get("calibration_signals") or []
+                    if signals and self.memory_policy.distil:
+                        try:
+                            learned["calibrations"] = submit_calibrations(store, signals, result.run_id, self.memory_policy)
+                        except Exception as exc:  # a lesson about the critic must not fail the run
+                            learned["errors"].append(f"critic calibration not submitted: {exc}")
                     result.memory.update(learned)
             return result
         finally:
@@ -305,6 +277,14 @@ class Team:
         retriever = MemoryRetriever(store, self.memory_policy)
         include, exclude = arms
         memory_errors: list[str] = []
+        contract = self._contract(store, memory_errors)
+        calibration_signals: list[dict] = []  # where the judge and the checks disagreed (critic_calibration)
+        try:
+            critic.calibration = load_calibration(store)  # the person's approved calibrations
+        except Exception as exc:
+            memory_errors.append(f"reading critic calibrations failed: {exc}")
+        prompt_purpose = contract.text if contract is not None else self.spec.purpose
+        contract_ids = [contract.id] if contract is not None else []
         meta = {"tests": bool(tests), "tests_text": tests} if tests else {"tests": False}
         meta["team_spec"] = self.spec.to_dict()  # so a re-test can replay with the team that ran it
         if self.workspace is not None:
@@ -338,7 +318,7 @@ class Team:
             res = spark.run(
                 task,
                 context=context,
-                purpose=self.spec.purpose,
+                purpose=prompt_purpose,  # the team's promoted purpose contract, else its purpose
                 memories=[r.text for r in chosen],
                 rules=[r.text for r in chosen if r.kind in ALWAYS_KINDS],
                 cancel=cancel,
@@ -346,7 +326,7 @@ class Team:
                 run_id=trace.run_id,
                 step=len(steps) if step is None else step,
             )
-            return res, [r.memory_id for r in chosen]
+            return res, contract_ids + [r.memory_id for r in chosen]
 
         def record(role, attempt, res, used_ids, tests_outcome=None, code_for_score=None) -> tuple[StepResult, Score]:
             score = critic.score_step(
@@ -359,6 +339,9 @@ class Team:
             )
             tokens["work"] += res.tokens
             tokens["judge"] += score.judge_tokens
+            signal = disagreement(score, task, role.name)
+            if signal is not None:
+                calibration_signals.append(signal)
             shown = tests_outcome or next(iter(score.checks), None)
             step = StepResult(
                 role=role.name,
@@ -433,6 +416,7 @@ class Team:
             outputs[coder.name] = answer
             if tester is not None:
                 outputs[tester.name] = asserts
+                final["checks"] = "" if tests else asserts  # given tests replace them
             final.update(
                 answer=_format_answer(answer, "code"),
                 score=step.score,
@@ -498,10 +482,22 @@ class Team:
             memory={
                 "used": list(dict.fromkeys(m for s in steps for m in s.memory_ids)),
                 "errors": memory_errors,
+                "calibration_signals": calibration_signals,
             },
             grounded_by=final["grounded_by"],
             proposals=[p for p in (self._session.proposals if self._session else []) if p.status == "proposed"],
+            checks=final.get("checks", ""),
         )
+
+    def _contract(self, store, errors: list[str]):
+        """The team's promoted purpose contract (every role's prompt carries it), or None."""
+        try:
+            from purpose_desktop.engine.agents.contract import current_contract
+
+            return current_contract(store, self.spec.id)
+        except Exception as exc:  # a broken memory table must not stop the work; the run says so
+            errors.append(f"reading the purpose contract failed: {exc}")
+            return None
 
     # -- learning -------------------------------------------------------------------------------
     def _kind_of(self, role_name: str) -> str:
@@ -673,11 +669,20 @@ class Team:
 
 
 def purpose(
-    description: str, model=None, tools: Sequence | None = None, *, store=None, name: str | None = None
+    description: str,
+    model=None,
+    tools: Sequence | None = None,
+    *,
+    store=None,
+    name: str | None = None,
+    contract: bool = False,
 ) -> Team:
     """Build a Team for a purpose: whole-word rules first, the model when no rule matches.
 
     ``model`` is used for asking (only when no rule matches) and for every role without its own.
+    ``contract=True`` (with a ``store``) records the purpose as the team's ``purpose_contract`` memory —
+    scanned, and promoted by this call, the person's own act (see agents/contract.py); every role's
+    prompt then carries it. Saving a team in the Team pane does the same.
     """
     if not description or not description.strip():
         raise ValueError('Describe the purpose, e.g. purpose("Help me write Python code").')
@@ -695,5 +700,12 @@ def purpose(
         roles=[role_template(n) for n in names],
         chosen_by=chosen_by,
     )
-    return Team(spec, model=model, tools=tools, store=store)
+    team = Team(spec, model=model, tools=tools, store=store)
+    if contract:
+        if store is None:
+            raise ValueError("purpose(..., contract=True) needs the store to record the contract in")
+        from purpose_desktop.engine.agents.contract import record_contract
+
+        team.contract_result = record_contract(store, spec)
+    return team
 

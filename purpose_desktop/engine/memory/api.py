@@ -146,11 +146,15 @@ class MemoryBank:
         actor: str = "distil",
         taught: bool = False,
         dedupe: bool = True,
+        merge: bool = True,
     ) -> SubmitResult:
         """Scan, de-duplicate and store a lesson; ``taught`` promotes it (the user is the approver).
 
         ``dedupe=False`` keeps a lesson that is meant to sit beside similar ones for a while (a proposed
-        merge or split of lessons: it replaces them only when the person approves it)."""
+        merge or split of lessons: it replaces them only when the person approves it).
+        ``merge=False`` stores it on its own, unembedded (a team's purpose contract: always in its
+        prompts, never found by similarity, never merged into another team's).
+        """
         check_kind(kind)
         text = check_text(text)
         scope = scope if isinstance(scope, Scope) else Scope.from_dict(scope)
@@ -182,8 +186,8 @@ class MemoryBank:
                 reason=reason,
             )
             return SubmitResult(m, "rejected")
-        vector = similarity.embed([text])[0]
-        duplicate, sim = self._duplicate(text, vector) if dedupe else (None, None)
+        vector = similarity.embed([text])[0] if merge else None
+        duplicate, sim = self._duplicate(text, vector) if (merge and dedupe) else (None, None)
         if duplicate is not None:
             return self._strengthen(duplicate, sim, provenance, actor, taught)
         m = self.repo.create(

@@ -100,7 +100,32 @@ class TeamManager:
         if not team.name.strip():
             raise InputError("The team needs a name.", "Type a name above the roles.")
         self._engine.store.save_team(team.id, team.name.strip(), team.to_dict(), now_iso())
-        return team.to_dict()
+        saved = team.to_dict()
+        saved["contract_state"] = self.record_contract(team)
+        return saved
+
+    def contract(self, spec: dict) -> dict:
+        """The team's contract as the Team pane shows it: its text (the default when none was written) and state."""
+        from purpose_desktop.engine.agents.contract import contract_text, current_contract
+        from purpose_desktop.engine.agents.team import TeamSpec
+
+        team = TeamSpec.from_dict(spec)
+        current = current_contract(self._engine.store, team.id)
+        text = current.text if current is not None else (team.contract or contract_text(team))
+        state = {"status": "promoted", "memory_id": current.id} if current is not None else {"status": "unsaved"}
+        return {"text": text, "default": contract_text(team), **state}
+
+    def record_contract(self, team) -> dict:
+        """Record ``team``'s contract (scanned; promoted by the person's save). Never fails the save itself:
+        a blocked contract is reported, stored rejected, and kept out of every prompt."""
+        from purpose_desktop.engine.agents.contract import record_contract
+
+        result = record_contract(self._engine.store, team)
+        m = result.memory
+        state = {"status": m.status, "memory_id": m.id, "outcome": result.outcome, "text": m.text}
+        if result.blocked:
+            state["reason"] = m.status_reason
+        return state
 
     def load(self, name_or_id: str) -> dict:
         from purpose_desktop.engine.agents.team import TeamSpec

@@ -455,6 +455,60 @@ def immune_m001_allowlist(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_immune_allowlist_memory ON immune_allowlist(memory_id)")
 
 
+# -- evaluation suite and its log ------------------------------------------------------------------
+
+
+def eval001_suite_tasks(db: sqlite_utils.Database) -> None:
+    # The person's fixed evaluation suite: a task, its pytest tests (importing ``solution``), where it came
+    # from ("kept" from a run's tester checks, "imported" from a folder, "added").
+    db.execute(
+        """
+        CREATE TABLE eval_suite_tasks (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            task TEXT NOT NULL,
+            tests TEXT NOT NULL,
+            source TEXT NOT NULL DEFAULT 'added',
+            origin TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+
+
+def eval002_log(db: sqlite_utils.Database) -> None:
+    # One row per evaluation, written once when it ends and never changed: triggers refuse UPDATE and
+    # DELETE, so a pass rate once recorded stays what it was. Learning never reads this table.
+    db.execute(
+        """
+        CREATE TABLE eval_log (
+            id TEXT PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            finished_at TEXT NOT NULL,
+            status TEXT NOT NULL,
+            model TEXT NOT NULL DEFAULT '',
+            team TEXT NOT NULL DEFAULT '',
+            n_tasks INTEGER NOT NULL,
+            n_passed INTEGER NOT NULL,
+            n_grounded INTEGER NOT NULL,
+            pass_rate REAL,
+            promoted_json TEXT NOT NULL DEFAULT '[]',
+            results_json TEXT NOT NULL DEFAULT '[]'
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_eval_log_started_at ON eval_log(started_at)")
+    for op in ("UPDATE", "DELETE"):
+        db.execute(
+            f"""
+            CREATE TRIGGER eval_log_no_{op.lower()} BEFORE {op} ON eval_log BEGIN
+                SELECT RAISE(ABORT, 'the evaluation log is append-only');
+            END
+            """
+        )
+
+
 # Append-only, in this order: the memory tables were added before the vault's (whose m008_ names
 # came from a parallel branch and are kept as shipped).
 MIGRATIONS = (
@@ -477,6 +531,8 @@ MIGRATIONS = (
     chat_m001_attachments,
     immune_m001_allowlist,
     workspace_m001_proposals,
+    eval001_suite_tasks,
+    eval002_log,
 )
 
 migrations = Migrations(MIGRATION_SET)

@@ -27,6 +27,7 @@ from purpose_desktop.engine.services import TeamCatalog
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
 from purpose_desktop.ui.chat.messages import Banner
 from purpose_desktop.ui.ops import EngineOp
+from purpose_desktop.ui.team.contract_editor import ContractEditor
 from purpose_desktop.ui.team.role_editor import RoleEditor
 from purpose_desktop.ui.team.run import RunPanel
 from purpose_desktop.ui.tool_approval import install_tool_approvals
@@ -181,6 +182,9 @@ class TeamPane(QWidget):
         self.role_editor = RoleEditor()
         self.role_editor.sig_changed.connect(self._on_role_changed)
         ev.addWidget(self.role_editor, 1)
+        self.contract_editor = ContractEditor()
+        self.contract_editor.sig_changed.connect(self._on_contract_edited)
+        ev.addWidget(self.contract_editor)
         buttons = QHBoxLayout()
         self.delete_button = QPushButton("Delete", objectName="dangerButton")
         self.delete_button.clicked.connect(self.delete_current)
@@ -212,6 +216,7 @@ class TeamPane(QWidget):
         self.run_panel.sig_run_requested.connect(self.run_task)
         self.run_panel.sig_stop_requested.connect(self.stop_run)
         self.run_panel.sig_status.connect(self.sig_status)
+        self.run_panel.sig_tests_kept.connect(self.keep_tests)
         self.splitter.addWidget(self.run_panel)
         # A run's proposed file changes (when a project folder is open), under its answer.
         self.proposals_panel = ProposalsPanel(self._bridge, scrolling=False)
@@ -412,6 +417,15 @@ class TeamPane(QWidget):
     def set_project(self, info) -> None:
         """The open project folder (a ProjectInfo), or None; roles with the files tool work in it."""
         self._project = info
+    def keep_tests(self, name: str, task: str, tests: str) -> None:
+        """Add a run's kept tests to the evaluation suite (same name: replaced)."""
+        EngineOp(
+            self, lambda e: e.evals.keep(name, task, tests, source="kept"), what="keeping tests"
+        ).success(
+            lambda row: self.sig_status.emit(
+                f"Kept the tests of “{row['name']}” in the evaluation suite (Runs → Evaluate).", 5000
+            )
+        ).run(self._bridge)
 
     def stop_run(self) -> None:
         if self._run_request is not None:
@@ -478,7 +492,8 @@ class TeamPane(QWidget):
     def _on_saved(self, spec: dict, what: str) -> None:
         if self._spec is not None and self._spec.get("id") == spec.get("id"):
             self._spec, self._dirty = spec, False
-            self._show_spec()
+            self._show_spec(load_contract=False)
+            self._show_contract_state(spec.get("contract_state") or {})
         self.sig_status.emit(
             {"restore": f"Restored “{spec['name']}”.", "save": f"Saved “{spec['name']}”."}.get(what, ""), 3000
         )
@@ -531,7 +546,44 @@ class TeamPane(QWidget):
             return True
         return answer == QMessageBox.StandardButton.Discard
 
-    def _show_spec(self) -> None:
+    def _on_contract_edited(self) -> None:
+        if self._spec is not None:
+            self._spec["contract"] = self.contract_editor.text()
+            self._mark_dirty()
+
+    def _load_contract(self) -> None:
+        spec = copy.deepcopy(self._spec)
+        EngineOp(self, lambda e: e.teams.contract(spec), what="reading the team's contract").success(
+            lambda c: (
+                self._spec is not None
+                and self._spec.get("id") == spec.get("id")
+                and self.contract_editor.set_contract(
+                    self._spec.get("contract") or c["text"],
+                    c["default"],
+                    "unsaved" if self._dirty else c["status"],
+                )
+            )
+        ).run(self._bridge)
+
+    def _show_contract_state(self, state: dict) -> None:
+        """After a save: what became of the contract (promoted, or blocked and why)."""
+        if state.get("status") == "rejected":
+            self.contract_editor.set_contract(
+                self._spec.get("contract") or "",
+                self.contract_editor._default,
+                "rejected",
+                state.get("reason", ""),
+            )
+            self.banner.show_message(
+                "The immune scan blocked the team's contract, so no prompt uses it.",
+                f"{state.get('reason', '')} Edit the contract and save again.".strip(),
+            )
+        elif state:
+            self.contract_editor.set_contract(
+                state.get("text", ""), self.contract_editor._default, state["status"]
+            )
+
+    def _show_spec(self, load_contract: bool = True) -> None:
         spec = self._spec
         self.editor.setVisible(spec is not None)
         self.editor_empty.setVisible(spec is None)
@@ -543,6 +595,8 @@ class TeamPane(QWidget):
             self.purpose_edit.setText(spec["purpose"])
         self.name_edit.setText(spec.get("name", ""))
         self._fill_roles(select=0)
+        if load_contract:
+            self._load_contract()
         self._select_saved(spec.get("id"))
         self._update_dirty()
 

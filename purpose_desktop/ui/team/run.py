@@ -165,10 +165,14 @@ class RunPanel(QWidget):
     sig_stop_requested = Signal()
     #: (text, timeout ms) for the status bar.
     sig_status = Signal(str, int)
+    #: (name, task, tests) the person kept a run's tester checks for the evaluation suite.
+    sig_tests_kept = Signal(str, str, str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("runPanel")
+        self._kept: tuple[str, str] | None = None  # (task, checks) of the last finished run
+        self.keep_dialog = None
         self._run: _Run | None = None
         self._titles: dict[str, str] = {}
         self._seen_roles: dict[str, int] = {}
@@ -233,7 +237,20 @@ class RunPanel(QWidget):
         layout.addWidget(self.summary)
         self.summary_grounding = GroundingBadge()  # what the run's final score rests on, once it has one
         self.summary_grounding.hide()
-        layout.addWidget(self.summary_grounding, 0, Qt.AlignmentFlag.AlignLeft)
+        grounding_row = QHBoxLayout()
+        grounding_row.setSpacing(12)
+        grounding_row.addWidget(self.summary_grounding, 0, Qt.AlignmentFlag.AlignLeft)
+        self.keep_button = QPushButton("Keep these tests…", objectName="linkButton")
+        self.keep_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.keep_button.setToolTip(
+            "See and edit the tester's checks (written before it saw the solution), and keep them as this "
+            "task's tests and in the evaluation suite"
+        )
+        self.keep_button.clicked.connect(self.keep_tests)
+        self.keep_button.hide()
+        grounding_row.addWidget(self.keep_button)
+        grounding_row.addStretch(1)
+        layout.addLayout(grounding_row)
 
         self.scroll = QScrollArea(objectName="timeline")
         self.scroll.setWidgetResizable(True)
@@ -310,6 +327,8 @@ class RunPanel(QWidget):
         self._update_button()
 
     def clear(self) -> None:
+        self._kept = None
+        self.keep_button.hide()
         for card in self.cards():
             self._column.removeWidget(card)
             card.deleteLater()
@@ -384,7 +403,30 @@ class RunPanel(QWidget):
         )
         self.summary_grounding.set_grounding(grounded_by, tests)
         self.summary_grounding.setVisible(score is not None)
+        checks = getattr(result, "checks", "") or ""
+        self._kept = (getattr(run.request, "task", ""), checks) if checks.strip() else None
+        self.keep_button.setVisible(self._kept is not None)
         self._update_button()
+
+    def keep_tests(self) -> None:
+        """Open the tester's checks of the last run as editable pytest tests (Keep these tests…)."""
+        if self._kept is None:
+            return
+        from purpose_desktop.ui.team.keep_tests import KeepTestsDialog
+
+        task, checks = self._kept
+        self.keep_dialog = KeepTestsDialog(task, checks, self)
+        self.keep_dialog.sig_kept.connect(self._on_kept)
+        self.keep_dialog.open()
+
+    def _on_kept(self, name: str, task: str, tests: str, to_suite: bool, use_here: bool) -> None:
+        if use_here:
+            self.tests_edit.setPlainText(tests)
+            if not self.tests_edit.isVisible():
+                self._toggle_tests()
+            self.sig_status.emit("These tests now ground the next run of this task.", 4000)
+        if to_suite:
+            self.sig_tests_kept.emit(name, task, tests)
 
     def fail(self, request_id: str, err) -> None:
         run = self._run

@@ -9,6 +9,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from purpose_desktop.engine.errors import PurposeError
+from purpose_desktop.engine.families import task_family  # noqa: F401 (what a calibration applies to)
 from purpose_desktop.engine.grounding import (
     GROUNDS,
     SOURCE_GROUND,
@@ -203,26 +204,6 @@ def content_heuristic(task: str, output: str) -> tuple[float, str]:
     if len(text) < 20:
         score -= 2.0
     return max(0.0, min(9.0, score)), f"covers {len(found)} of {len(words)} key terms of the task"
-
-
-# -- task families (what a critic_calibration applies to) ------------------------------------------
-_FAMILIES = (
-    ("strings", ("string", "strings", "text", "word", "words", "vowel", "vowels", "palindrome", "character",
-                 "characters", "letter", "letters", "substring", "uppercase", "lowercase")),
-    ("lists", ("list", "lists", "array", "arrays", "sort", "sorts", "sorted", "duplicates", "element",
-               "elements", "items", "dictionary", "dict")),
-    ("numbers", ("number", "numbers", "integer", "integers", "prime", "factorial", "fibonacci", "sum", "square",
-                 "even", "odd", "celsius", "fahrenheit", "divisible", "digits", "average", "maximum", "minimum")),
-)
-
-
-def task_family(task: str) -> str:
-    """The kind of task a calibration applies to: strings, lists, numbers or general (the first that matches)."""
-    words = set(re.findall(r"[a-z]+", (task or "").lower()))
-    for family, keys in _FAMILIES:
-        if words & set(keys):
-            return family
-    return "general"
 
 
 class PurposeFunction:

@@ -39,7 +39,7 @@ def store(tmp_path):
     [
         (LIST_TASK, "lists"),
         (STRING_TASK, "strings"),
-        ("Write is_prime(n) for an integer n", "maths"),
+        ("Write is_prime(n) for an integer n", "numbers"),
         ("Read a CSV file and print its rows", "files"),
         ("Explain what a context manager is", "general"),
     ],

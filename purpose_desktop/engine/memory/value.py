@@ -1,8 +1,8 @@
 """Value of experience: what a memory is expected to do for a kind of task, learned from its grounded credits.
 
 Every grounded train run that carried a memory leaves one row in ``memory_credits``: the run's outcome
-against the baseline (``advantage``, −1…+1). Grouped by the run task's *family* (strings, lists, maths …,
-from the task's words), those rows give a memory's expected effect on that family: the mean advantage,
+against the baseline (``advantage``, −1…+1). Grouped by the run task's *family* (strings, lists, numbers …,
+from the task's words: ``engine.families``), those rows give a memory's expected effect on that family: the mean advantage,
 shrunk towards 0 by ``PRIOR_RUNS`` imaginary neutral runs so one lucky run says little. Retrieval ranks a
 memory by relevance × trust × value, where value is its utility moved by the expected effect on this task's
 family (``adjusted_utility``): a lesson that helps list tasks and hurts string tasks ranks high for the one
@@ -12,41 +12,15 @@ and low for the other, instead of one fixed mix for every task. The Memory pane 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+from purpose_desktop.engine.families import FAMILIES, GENERAL, task_family  # noqa: F401 (re-exported)
 
 #: Imaginary neutral runs each family's mean is shrunk with (a Bayesian prior at "no effect").
 PRIOR_RUNS = 3
 #: How far the expected effect may move a memory's utility (utility ± this × effect).
 EFFECT_WEIGHT = 0.5
 UTILITY_RANGE = (0.05, 1.0)
-
-#: Task families: the one whose keyword stems match most of the task's lower-cased words (ties: first listed).
-FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("files", ("file", "path", "folder", "director", "csv", "json")),
-    ("strings", ("string", "str", "text", "word", "char", "letter", "palindrome", "vowel", "substring",
-                 "upper", "lower", "reverse", "anagram", "format")),
-    ("lists", ("list", "array", "element", "item", "duplicate", "sort", "merge", "flatten", "max", "min",
-               "sum", "average", "median", "unique")),
-    ("maths", ("prime", "factorial", "fibonacci", "number", "integer", "digit", "gcd", "lcm", "square",
-               "power", "divis", "even", "odd", "add", "multiply")),
-    ("dicts", ("dict", "dictionar", "key", "map", "count", "frequen", "group")),
-    ("classes", ("class", "method", "object", "stack", "queue", "tree", "graph", "node")),
-)
-GENERAL = "general"
-_WORD = re.compile(r"[a-z]+")
-
-
-def task_family(task: str) -> str:
-    """The family a task belongs to, by its words ("general" when none fits)."""
-    words = _WORD.findall((task or "").lower())
-    best, hits = GENERAL, 0
-    for name, stems in FAMILIES:
-        n = sum(any(w.startswith(stem) for stem in stems) for w in words)
-        if n > hits:
-            best, hits = name, n
-    return best
-
 
 @dataclass(frozen=True)
 class ExpectedEffect:

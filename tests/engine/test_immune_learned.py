@@ -174,3 +174,9 @@ def test_guard_fences_flagged_tool_output_and_passes_clean_output():
     assert bad.fenced and bad.prompt_text.startswith("SAFETY WARNING")
     assert "<|im_start|>" not in bad.prompt_text and "> Weather: sunny." in bad.prompt_text
     assert bad.record()["fenced"] is True and bad.record()["blocked"] is True
+
+
+@pytest.mark.parametrize("output", ["10", "42.0", "True", "[1, 2, 3]", "{'a': 1}", "ok", "5 passed"])
+def test_tool_outputs_without_words_are_not_judged_by_the_detector(output):
+    assert learned.detector().detect(output) is None
+    assert not scan(output, context="tool").blocked

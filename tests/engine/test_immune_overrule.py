@@ -32,8 +32,9 @@ def store(tmp_path):
     s.close()
 
 
-def test_allowlist_migration_is_appended_last_and_named_for_the_area(store):
-    assert KNOWN_MIGRATIONS[-1].startswith("immune")
+def test_allowlist_migration_is_appended_after_the_first_wave_and_named_for_the_area(store):
+    names = list(KNOWN_MIGRATIONS)
+    assert "immune_m001_allowlist" in names and names.index("immune_m001_allowlist") > names.index("m008_vault_state")
     cols = {row[1] for row in store.connection.execute("PRAGMA table_info(immune_allowlist)")}
     assert {"rule", "category", "excerpt", "text_hash", "memory_id", "reason", "created_at"} <= cols
 

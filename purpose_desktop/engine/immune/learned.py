@@ -37,6 +37,11 @@ NOT_ATTACK = frozenset({"benign", "secret"})
 WINDOW = 320  # characters a window holds; longer texts are read in several
 MAX_WINDOWS = 64
 MIN_SENTENCE = 40
+#: An instruction needs words: text with fewer than this many words of letters (a tool's "10", "True",
+#: "[1, 2, 3]") is not judged by the detector — it has nothing to tell a model, and short numbers read as
+#: scores to an n-gram model. The rules still see it.
+MIN_WORDS = 3
+_LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
 _WORD = re.compile(r"[a-z0-9_]+|[^\sa-z0-9_]{1,3}")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _WS = re.compile(r"\s+")
@@ -164,11 +169,12 @@ class LearnedDetector:
 
     # -- detection ----------------------------------------------------------------------------------
     def detect(self, text: str, embedding: Any = None) -> Detection | None:
-        """The verdict on ``text``; None for empty text. Long texts are read window by window.
+        """The verdict on ``text``; None for empty text or one of fewer than MIN_WORDS words of letters.
+        Long texts are read window by window.
 
         The embedding (of the whole text) is used only when the text fits in one window.
         """
-        if not text.strip():
+        if not text.strip() or len(_LETTER_WORD.findall(text)) < MIN_WORDS:
             return None
         windows = _windows(text)
         best: tuple[float, np.ndarray, tuple[int, int]] | None = None

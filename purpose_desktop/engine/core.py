@@ -14,6 +14,7 @@ from purpose_desktop.engine.chat import export as chat_export
 from purpose_desktop.engine.errors import InputError, ModelError
 from purpose_desktop.engine.models import GenerationSettings, LocalModel, resolve_model
 from purpose_desktop.engine.models.gguf import GGUFInfo
+from purpose_desktop.engine.models.thinking import strip_thinking
 from purpose_desktop.engine.services import (
     ConfigManager,
     Diagnostics,
@@ -373,5 +374,13 @@ def _check_text(text: str) -> str:
 
 
 def _history(messages: Iterable[Message]) -> list[dict]:
-    """Earlier turns as the model sees them: finished messages with text (no stored context)."""
-    return [{"role": m.role, "content": m.content} for m in messages if m.status == "complete" and m.content]
+    """Earlier turns as the model sees them: finished messages with text (no stored context, and no
+    ``<think>`` blocks: a reasoning model's earlier thinking only costs context)."""
+    out = []
+    for m in messages:
+        if m.status != "complete" or not m.content:
+            continue
+        content = strip_thinking(m.content) if m.role == "assistant" else m.content
+        if content:
+            out.append({"role": m.role, "content": content})
+    return out

@@ -107,12 +107,15 @@ class MarkdownRenderer:
         for name, method in rules.items():
             self._md.add_render_rule(name, lambda _r, tokens, idx, _opts, env, m=method: m(tokens, idx, env))
 
-    def render(self, text: str, *, copied_index: int | None = None) -> RenderedMarkdown:
+    def render(
+        self, text: str, *, copied_index: int | None = None, first_index: int = 0
+    ) -> RenderedMarkdown:
         """Render ``text``; an unterminated fence (a reply still streaming) runs to the end as a code block.
 
         ``copied_index`` labels that block's link "Copied" (feedback right after a click).
+        ``first_index`` numbers the Copy links from there (a piece of a longer message rendered alone).
         """
-        env: dict = {"code_blocks": [], "copied_index": copied_index}
+        env: dict = {"code_blocks": [], "copied_index": copied_index, "first_index": first_index}
         body = self._md.render(text, env)
         return RenderedMarkdown(html=body, code_blocks=tuple(env["code_blocks"]))
 
@@ -121,7 +124,7 @@ class MarkdownRenderer:
         token = tokens[idx]
         language = token.info.strip().split(" ")[0] if token.info else ""
         source = token.content[:-1] if token.content.endswith("\n") else token.content
-        index = len(env["code_blocks"])
+        index = len(env["code_blocks"]) + env.get("first_index", 0)
         env["code_blocks"].append(source)
         return self.code_block_html(source, language, index, copied=index == env.get("copied_index"))
 
@@ -181,6 +184,34 @@ class MarkdownRenderer:
         alt = html.escape(token.content or "image")
         src = token.attrGet("src") or ""
         return f'<a href="{html.escape(str(src), quote=True)}">[{alt}]</a>'
+
+
+def stable_boundary(text: str, start: int = 0) -> int:
+    """Where the finished Markdown blocks of a streaming ``text`` end: just after the last blank line (or
+    closing fence) outside a code fence, searching from ``start`` (itself such a boundary).
+
+    Everything before the boundary will not change as more tokens arrive, so a streaming view renders it
+    once and re-renders only what follows. Only complete lines count.
+    """
+    boundary = start
+    fence: str | None = None
+    pos = start
+    while True:
+        end = text.find("\n", pos)
+        if end == -1:
+            return boundary
+        line = text[pos:end]
+        stripped = line.lstrip(" ")
+        if len(line) - len(stripped) <= 3 and stripped[:3] in ("```", "~~~"):
+            marker = stripped[:3]
+            if fence is None:
+                fence = marker
+            elif marker == fence and not stripped.strip("`~ "):
+                fence = None
+                boundary = end + 1  # a closed code block is finished
+        elif fence is None and not line.strip():
+            boundary = end + 1
+        pos = end + 1
 
 
 @lru_cache(maxsize=1)

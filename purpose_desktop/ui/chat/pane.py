@@ -424,7 +424,7 @@ class ChatPane(QWidget, ChatActions):
     def _flush(self) -> None:
         stream = self._stream
         if stream is not None and stream.widget is not None:
-            stream.widget.set_text(stream.text, "streaming")
+            stream.widget.stream_text(stream.text)
 
     def _on_reply_ended(self, request_id: str, result: ReplyResult) -> None:
         stream = self._stream

@@ -23,7 +23,12 @@ from purpose_desktop.engine.services import (
     RunHistory,
     TeamManager,
 )
-from purpose_desktop.engine.settings import EngineSettings, load_settings
+from purpose_desktop.engine.settings import (
+    CHAT_OVERRIDE_FIELDS,
+    EngineSettings,
+    check_chat_overrides,
+    load_settings,
+)
 from purpose_desktop.engine.store import Message, MessageHit, Store, now_iso
 
 log = logging.getLogger(__name__)
@@ -99,8 +104,34 @@ class Engine:
     def model_info(self) -> GGUFInfo | None:
         return getattr(self.model, "info", None)
 
-    def generation_settings(self) -> GenerationSettings:
-        return GenerationSettings(max_tokens=self.settings.max_tokens, temperature=self.settings.temperature)
+    def generation_settings(self, overrides: dict | None = None) -> GenerationSettings:
+        """Sampling for a reply: Settings → Generation, with a chat's own ``overrides`` on top."""
+        values = {**{k: getattr(self.settings, k) for k in CHAT_OVERRIDE_FIELDS}, **(overrides or {})}
+        return GenerationSettings(
+            max_tokens=values["max_tokens"],
+            temperature=values["temperature"],
+            top_p=values["top_p"],
+            seed=values["seed"],
+            thinking=values["thinking"],
+        )
+
+    def chat_settings(self, conversation_id: str) -> dict:
+        """What a chat answers with: ``{"defaults": {...}, "overrides": {...}, "effective": {...}}``
+        plus whether the loaded model can think (``model_thinks``) and be told not to (``thinking_switch``)."""
+        defaults = {k: getattr(self.settings, k) for k in CHAT_OVERRIDE_FIELDS}
+        overrides = self.store.get_conversation(conversation_id).settings if conversation_id else {}
+        return {
+            "defaults": defaults,
+            "overrides": dict(overrides),
+            "effective": {**defaults, **overrides},
+            "model_thinks": bool(getattr(self.model, "thinks", False)),
+            "thinking_switch": bool(getattr(self.model, "thinking_switch", False)),
+        }
+
+    def set_chat_settings(self, conversation_id: str, overrides: dict) -> dict:
+        """Store a chat's own generation settings (validated; ``{}`` goes back to the app's); see chat_settings."""
+        self.store.set_conversation_settings(conversation_id, check_chat_overrides(overrides))
+        return self.chat_settings(conversation_id)
 
     # -- chat -----------------------------------------------------------------------------------
     def send_message(
@@ -242,6 +273,7 @@ class Engine:
     ) -> Message:
         """Stream the reply to the stored ``user`` message, checkpointing it; returns the stored reply."""
         cancel = cancel or CancelToken()
+        overrides = self.store.get_conversation(user.conversation_id).settings
         context = self.chat_context(user.content)
         assistant = self.store.add_message(
             user.conversation_id,
@@ -250,7 +282,7 @@ class Engine:
             status="streaming",
             meta={"model": self.model.display_name, "context": context.to_meta()},
         )
-        system = context.system_prompt(self.settings.system_prompt)
+        system = context.system_prompt(overrides.get("system_prompt", self.settings.system_prompt))
         messages = [
             {"role": "system", "content": system},
             *history,
@@ -271,7 +303,7 @@ class Engine:
 
         try:
             reply = self.model.chat(
-                messages, settings=settings or self.generation_settings(), cancel=cancel, on_token=collect
+                messages, settings=settings or self.generation_settings(overrides), cancel=cancel, on_token=collect
             )
         except Exception as exc:
             self.store.update_message(

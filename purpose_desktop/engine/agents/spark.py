@@ -29,6 +29,13 @@ class ToolCall:
         return asdict(self)
 
 
+#: A step's answer budget, and a role's whole budget, unless the team sets its own (Team pane).
+DEFAULT_STEP_TOKENS = 384
+DEFAULT_TOKEN_BUDGET = 1536
+STEP_TOKENS_RANGE = (16, 8192)
+TOKEN_BUDGET_RANGE = (64, 65536)
+
+
 @dataclass
 class SparkResult:
     """One agent turn: its answer, its raw steps (JSON replies) and the tools it called."""
@@ -101,8 +108,8 @@ class Spark:
         *,
         instructions: str | None = None,
         max_steps: int = 3,
-        token_budget: int = 1536,
-        max_tokens_per_step: int = 384,
+        token_budget: int = DEFAULT_TOKEN_BUDGET,
+        max_tokens_per_step: int = DEFAULT_STEP_TOKENS,
         temperature: float = 0.0,
         seed: int = 0,
     ) -> None:

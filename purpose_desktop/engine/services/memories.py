@@ -146,7 +146,12 @@ class MemoryManager:
         kwargs: dict[str, Any] = {"progress": progress, "cancel": cancel}
         if n is not None:
             kwargs["n"] = n
-        return retest(self.bank(), memory_id, arm, **kwargs)
+        from purpose_desktop.engine.models.backends import release_thread_models
+
+        try:
+            return retest(self.bank(), memory_id, arm, **kwargs)
+        finally:
+            release_thread_models(keep=(self._engine.model,))  # the replayed team's per-role models
 
     def replay_arm(
         self,

@@ -384,6 +384,11 @@ def m008_vault_state(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO vault_state (key, value) VALUES ('revision', 0)")
 
 
+def generation_conversation_settings(db: sqlite_utils.Database) -> None:
+    """A chat's own generation settings (temperature, top-p, max tokens, seed, system prompt, thinking)."""
+    db.execute("ALTER TABLE conversations ADD COLUMN settings_json TEXT")
+
+
 # Append-only, in this order: the memory tables were added before the vault's (whose m008_ names
 # came from a parallel branch and are kept as shipped).
 MIGRATIONS = (
@@ -403,6 +408,7 @@ MIGRATIONS = (
     m008_vault_fts,
     m008_vault_embeddings,
     m008_vault_state,
+    generation_conversation_settings,
 )
 
 migrations = Migrations(MIGRATION_SET)

@@ -89,6 +89,8 @@ class ChatRequest:
     id: str = field(default_factory=_new_id)
     mode: str = "send"
     message_id: str | None = None
+    #: A new chat's own generation settings, stored with it when it is created (None: the app's).
+    chat_settings: dict | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in CHAT_MODES:

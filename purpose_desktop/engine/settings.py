@@ -30,6 +30,11 @@ N_THREADS_RANGE = (1, 1024)
 N_GPU_LAYERS_RANGE = (-1, 100_000)  # llama.cpp: -1 = offload every layer
 MAX_SYSTEM_PROMPT_CHARS = 32_000
 CHAT_VAULT_K_RANGE = (1, 10)
+#: A team step's answer budget and a role's whole budget, unless the team sets its own (Team pane).
+DEFAULT_STEP_TOKENS = 384
+DEFAULT_TOKEN_BUDGET = 1536
+STEP_TOKENS_RANGE = (16, 8192)
+TOKEN_BUDGET_RANGE = (64, 65536)
 
 
 @dataclass(frozen=True)

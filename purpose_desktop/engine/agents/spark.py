@@ -13,6 +13,12 @@ from purpose_desktop.engine.events import RunEvent, StepStarted, TokenReceived, 
 from purpose_desktop.engine.models import GenerationSettings, count_tokens
 from purpose_desktop.engine.models.backends import resolve_backend
 from purpose_desktop.engine.models.thinking import strip_thinking
+from purpose_desktop.engine.settings import (  # noqa: F401 - re-exported for Team
+    DEFAULT_STEP_TOKENS,
+    DEFAULT_TOKEN_BUDGET,
+    STEP_TOKENS_RANGE,
+    TOKEN_BUDGET_RANGE,
+)
 
 FINAL = "final_answer"
 
@@ -27,13 +33,6 @@ class ToolCall:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-#: A step's answer budget, and a role's whole budget, unless the team sets its own (Team pane).
-DEFAULT_STEP_TOKENS = 384
-DEFAULT_TOKEN_BUDGET = 1536
-STEP_TOKENS_RANGE = (16, 8192)
-TOKEN_BUDGET_RANGE = (64, 65536)
 
 
 @dataclass

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
+    QHBoxLayout,
     QLabel,
     QPushButton,
     QSplitter,
@@ -25,6 +27,8 @@ from purpose_desktop.ui.bridge import (
     ReplyResult,
 )
 from purpose_desktop.ui.chat.actions import UNDO_MS, ChatActions, ReplyStream, display_key
+from purpose_desktop.ui.chat.chat_settings import SHORTCUT as CHAT_SETTINGS_SHORTCUT
+from purpose_desktop.ui.chat.chat_settings import ChatSettingsButton
 from purpose_desktop.ui.chat.composer import Composer
 from purpose_desktop.ui.chat.conversation_list import ConversationListModel, ConversationListView, IdRole
 from purpose_desktop.ui.chat.markdown import warm_up as warm_up_markdown
@@ -158,7 +162,14 @@ class ChatPane(QWidget, ChatActions):
         self.send_button = self.composer.send_button
         self.paste_banner = self.composer.paste_banner
 
-        right.addSpacing(6)
+        self.chat_settings_button = ChatSettingsButton(self._bridge, lambda: self._current_id, area)
+        self.chat_settings_button.sig_status.connect(self.sig_status)
+        QShortcut(QKeySequence(CHAT_SETTINGS_SHORTCUT), self, self.chat_settings_button.open_dialog)
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 12, 0)
+        top.addStretch(1)
+        top.addWidget(self.chat_settings_button)
+        right.addLayout(top)
         right.addWidget(self.error_banner)
         right.addWidget(self.messages, 1)
         right.addWidget(self.undo_banner)
@@ -208,6 +219,7 @@ class ChatPane(QWidget, ChatActions):
         self.composer.cancel_editing()
         self._detach_stream()
         self._select_row(None)
+        self.chat_settings_button.chat_changed(None)
         self.messages.clear()
         self._shown_key = None
         self._refresh_empty_state()
@@ -228,7 +240,8 @@ class ChatPane(QWidget, ChatActions):
         if editing is not None and self._current_id is not None:
             self._resend_edited(editing.message_id, text)
             return
-        request = self._bridge.send_message(self._current_id, text)
+        new_chat_settings = self.chat_settings_button.take_pending() if self._current_id is None else None
+        request = self._bridge.send_message(self._current_id, text, new_chat_settings)
         self.input.clear()
         self.error_banner.dismiss()
         user = self.messages.add_message("user", "You", text)
@@ -531,6 +544,7 @@ class ChatPane(QWidget, ChatActions):
         self.composer.cancel_editing()
         self._detach_stream()
         conv = self.list_model.get(conversation_id)
+        self.chat_settings_button.chat_changed(conv)
         self.sig_title_changed.emit(conv.title if conv else "")
         cached = self._cache.get(conversation_id)
         if cached is not None:

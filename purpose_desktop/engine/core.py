@@ -273,7 +273,7 @@ class Engine:
     ) -> Message:
         """Stream the reply to the stored ``user`` message, checkpointing it; returns the stored reply."""
         cancel = cancel or CancelToken()
-        overrides = self.store.get_conversation(user.conversation_id).settings
+        overrides = self.store.get_conversation(user.conversation_id, include_deleted=True).settings
         context = self.chat_context(user.content)
         assistant = self.store.add_message(
             user.conversation_id,

@@ -138,3 +138,17 @@ def test_a_thinking_reply_streams_through_the_chat_pane(qtbot, make_app):
     assert widget.thinking.toggle.text() == "Thought for 2 words"
     assert widget.body.toPlainText().strip() == "Use a set."
     assert widget.message.content.startswith("<think>")  # stored whole
+
+
+def test_the_code_block_being_written_is_coloured_once_it_is_finished(qtbot):
+    keyword = "#008000"  # pygments' default colour for "def" / "return"
+    widget = MessageWidget("assistant", "Model")
+    qtbot.addWidget(widget)
+    widget.set_text("", "streaming")
+    widget.stream_text("Code:\n\n```python\ndef f():\n    return 1\n")
+    assert keyword not in widget.body.toHtml()  # still open: plain, so each frame stays cheap
+    assert "def f():" in widget.body.toPlainText()
+    widget.stream_text("Code:\n\n```python\ndef f():\n    return 1\n```\n\nMore text")
+    assert keyword in widget.body.toHtml()  # a finished block is rendered (coloured) once
+    widget.set_text("Code:\n\n```python\ndef f():\n    return 1\n", "complete")
+    assert keyword in widget.body.toHtml()  # the final render colours even a block cut off unclosed

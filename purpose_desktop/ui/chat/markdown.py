@@ -108,14 +108,21 @@ class MarkdownRenderer:
             self._md.add_render_rule(name, lambda _r, tokens, idx, _opts, env, m=method: m(tokens, idx, env))
 
     def render(
-        self, text: str, *, copied_index: int | None = None, first_index: int = 0
+        self, text: str, *, copied_index: int | None = None, first_index: int = 0, highlight: bool = True
     ) -> RenderedMarkdown:
         """Render ``text``; an unterminated fence (a reply still streaming) runs to the end as a code block.
 
         ``copied_index`` labels that block's link "Copied" (feedback right after a click).
         ``first_index`` numbers the Copy links from there (a piece of a longer message rendered alone).
+        ``highlight`` False shows code as plain text (the block still being streamed: highlighting it again
+        on every frame is most of the cost; the final render colours it).
         """
-        env: dict = {"code_blocks": [], "copied_index": copied_index, "first_index": first_index}
+        env: dict = {
+            "code_blocks": [],
+            "copied_index": copied_index,
+            "first_index": first_index,
+            "highlight": highlight,
+        }
         body = self._md.render(text, env)
         return RenderedMarkdown(html=body, code_blocks=tuple(env["code_blocks"]))
 
@@ -126,16 +133,25 @@ class MarkdownRenderer:
         source = token.content[:-1] if token.content.endswith("\n") else token.content
         index = len(env["code_blocks"]) + env.get("first_index", 0)
         env["code_blocks"].append(source)
-        return self.code_block_html(source, language, index, copied=index == env.get("copied_index"))
+        return self.code_block_html(
+            source, language, index, copied=index == env.get("copied_index"), highlight_code=env.get("highlight", True)
+        )
 
-    def code_block_html(self, source: str, language: str, index: int, *, copied: bool = False) -> str:
+    def code_block_html(
+        self, source: str, language: str, index: int, *, copied: bool = False, highlight_code: bool = True
+    ) -> str:
         """One code block as a two-row table (language + Copy link, then the code): Qt draws table
         backgrounds and padding, which it does not do for <pre>."""
         t = self.theme
         lexer = _lexer(language.lower())
         style = t.pygments_style
         # Pygments ends its output with a newline, which a <pre> would show as an extra empty line.
-        code_html = highlight(source, lexer, _formatter(style)).rstrip("\n") if source else ""
+        if not source:
+            code_html = ""
+        elif highlight_code:
+            code_html = highlight(source, lexer, _formatter(style)).rstrip("\n")
+        else:
+            code_html = html.escape(source)
         background = t.background
         label = html.escape(language or "text")
         return (

@@ -281,7 +281,13 @@ class MessageWidget(QFrame):
             self._stream_prefix = answer[:boundary]
             self._tail_pos = cursor.position()
         tail_text = answer[boundary:]
-        tail = renderer.render(tail_text, first_index=len(self._stream_blocks)) if tail_text.strip() else None
+        # The block still being written is drawn again every frame: without colours (the costly part);
+        # finished blocks above are coloured once, and the final render colours everything.
+        tail = (
+            renderer.render(tail_text, first_index=len(self._stream_blocks), highlight=False)
+            if tail_text.strip()
+            else None
+        )
         if tail is not None:
             _new_block(cursor)
             cursor.insertHtml(link_citations(tail.html, set(self._excerpts())))

@@ -14,6 +14,7 @@ test: dev
 	$(VENV)/bin/lint-imports
 	QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 $(PY) -m pytest -q
 
+# GPU=cuda|vulkan|metal (environment) builds llama.cpp for that GPU; unset keeps the CPU build (README).
 install:
 	@scripts/setup.sh app
 

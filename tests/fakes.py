@@ -19,6 +19,7 @@ from pathlib import Path
 
 from purpose_desktop.demo import DEMO_EMBEDDER_NAME, DemoEmbedder, demo_embed
 from purpose_desktop.engine.models.local import GenerationSettings, Reply
+from purpose_desktop.engine.models.thinking import ThinkingCounter
 
 __all__ = [
     "DEMO_EMBEDDER_NAME",
@@ -92,6 +93,7 @@ class ScriptedModel:
         self.n_ctx = 2048
         self.info = ScriptedInfo()
         self.calls = []
+        self.settings_seen: list[GenerationSettings | None] = []  # what each chat() call was given
         self.closed = False
         self._turn = 0
 
@@ -99,6 +101,7 @@ class ScriptedModel:
         self, messages, *, settings: GenerationSettings | None = None, cancel=None, on_token=None
     ) -> Reply:
         self.calls.append(list(messages))
+        self.settings_seen.append(settings)
         text = self.replies[self._turn % len(self.replies)]
         self._turn += 1
         start = time.perf_counter()
@@ -109,6 +112,7 @@ class ScriptedModel:
         ttft = None
         words = text.split(" ")
         max_tokens = settings.max_tokens if settings else 10_000
+        counter = ThinkingCounter()
         for i, word in enumerate(words):
             if i == self.hold_after and (self.hold is not None or self.error is not None):
                 while self.hold is not None and not self.hold.wait(0.01):
@@ -119,10 +123,11 @@ class ScriptedModel:
             if cancel is not None and cancel.is_set():
                 finish = "cancelled"
                 break
-            if i >= max_tokens:
+            if counter.answer_tokens >= max_tokens:  # like LocalModel: <think> is not the answer's budget
                 finish = "length"
                 break
             piece = word if i == 0 else " " + word
+            counter.feed(piece)
             if ttft is None:
                 ttft = (time.perf_counter() - start) * 1000
             out.append(piece)
@@ -134,12 +139,13 @@ class ScriptedModel:
         return Reply(
             text="".join(out),
             finish_reason=finish,
-            n_tokens=len(out),
+            n_tokens=counter.answer_tokens,
             ttft_ms=ttft,
             tokens_per_s=(len(out) / (elapsed / 1000)) if elapsed and out else None,
             elapsed_ms=elapsed,
             n_prompt_messages_dropped=0,
             model=self.display_name,
+            n_thinking_tokens=counter.thinking_tokens,
         )
 
     def complete_json(self, messages, schema, *, settings=None, cancel=None) -> dict:

@@ -16,6 +16,7 @@ from purpose_desktop.engine.models import GenerationSettings, LocalModel, resolv
 from purpose_desktop.engine.models.backends import endpoint_model, is_endpoint_spec, list_endpoint_models
 from purpose_desktop.engine.models.gate import ForegroundModel, ModelGate
 from purpose_desktop.engine.models.gguf import GGUFInfo
+from purpose_desktop.engine.models.thinking import strip_thinking
 from purpose_desktop.engine.services import (
     ConfigManager,
     Diagnostics,
@@ -31,7 +32,12 @@ from purpose_desktop.engine.services.backup import Backups
 from purpose_desktop.engine.services.chat_loop import ChatLoop
 from purpose_desktop.engine.services.evaluation import EvalManager
 from purpose_desktop.engine.services.replays import ReplayQueue
-from purpose_desktop.engine.settings import EngineSettings, load_settings
+from purpose_desktop.engine.settings import (
+    CHAT_OVERRIDE_FIELDS,
+    EngineSettings,
+    check_chat_overrides,
+    load_settings,
+)
 from purpose_desktop.engine.store import Message, MessageHit, Store, now_iso
 
 log = logging.getLogger(__name__)
@@ -156,8 +162,34 @@ class Engine:
     def model_info(self) -> GGUFInfo | None:
         return getattr(self.model, "info", None)
 
-    def generation_settings(self) -> GenerationSettings:
-        return GenerationSettings(max_tokens=self.settings.max_tokens, temperature=self.settings.temperature)
+    def generation_settings(self, overrides: dict | None = None) -> GenerationSettings:
+        """Sampling for a reply: Settings → Generation, with a chat's own ``overrides`` on top."""
+        values = {**{k: getattr(self.settings, k) for k in CHAT_OVERRIDE_FIELDS}, **(overrides or {})}
+        return GenerationSettings(
+            max_tokens=values["max_tokens"],
+            temperature=values["temperature"],
+            top_p=values["top_p"],
+            seed=values["seed"],
+            thinking=values["thinking"],
+        )
+
+    def chat_settings(self, conversation_id: str) -> dict:
+        """What a chat answers with: ``{"defaults": {...}, "overrides": {...}, "effective": {...}}``
+        plus whether the loaded model can think (``model_thinks``) and be told not to (``thinking_switch``)."""
+        defaults = {k: getattr(self.settings, k) for k in CHAT_OVERRIDE_FIELDS}
+        overrides = self.store.get_conversation(conversation_id).settings if conversation_id else {}
+        return {
+            "defaults": defaults,
+            "overrides": dict(overrides),
+            "effective": {**defaults, **overrides},
+            "model_thinks": bool(getattr(self.model, "thinks", False)),
+            "thinking_switch": bool(getattr(self.model, "thinking_switch", False)),
+        }
+
+    def set_chat_settings(self, conversation_id: str, overrides: dict) -> dict:
+        """Store a chat's own generation settings (validated; ``{}`` goes back to the app's); see chat_settings."""
+        self.store.set_conversation_settings(conversation_id, check_chat_overrides(overrides))
+        return self.chat_settings(conversation_id)
 
     # -- chat -----------------------------------------------------------------------------------
     def send_message(
@@ -300,6 +332,7 @@ class Engine:
     ) -> Message:
         """Stream the reply to the stored ``user`` message, checkpointing it; returns the stored reply."""
         cancel = cancel or CancelToken()
+        overrides = self.store.get_conversation(user.conversation_id, include_deleted=True).settings
         context = self.chat_context(user.content)
         assistant = self.store.add_message(
             user.conversation_id,
@@ -308,7 +341,7 @@ class Engine:
             status="streaming",
             meta={"model": self.model.display_name, "context": context.to_meta()},
         )
-        system = context.system_prompt(self.settings.system_prompt)
+        system = context.system_prompt(overrides.get("system_prompt", self.settings.system_prompt))
         if note := self.workspace.chat_note(user.content):
             system = f"{system}\n\n{note}"
         messages = [
@@ -331,7 +364,7 @@ class Engine:
 
         try:
             reply = self.model.chat(
-                messages, settings=settings or self.generation_settings(), cancel=cancel, on_token=collect
+                messages, settings=settings or self.generation_settings(overrides), cancel=cancel, on_token=collect
             )
         except Exception as exc:
             self.store.update_message(
@@ -437,5 +470,13 @@ def _check_text(text: str) -> str:
 
 
 def _history(messages: Iterable[Message]) -> list[dict]:
-    """Earlier turns as the model sees them: finished messages with text (no stored context)."""
-    return [{"role": m.role, "content": m.content} for m in messages if m.status == "complete" and m.content]
+    """Earlier turns as the model sees them: finished messages with text (no stored context, and no
+    ``<think>`` blocks: a reasoning model's earlier thinking only costs context)."""
+    out = []
+    for m in messages:
+        if m.status != "complete" or not m.content:
+            continue
+        content = strip_thinking(m.content) if m.role == "assistant" else m.content
+        if content:
+            out.append({"role": m.role, "content": content})
+    return out

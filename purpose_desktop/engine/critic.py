@@ -20,6 +20,7 @@ from purpose_desktop.engine.grounding import (
     task_examples,
 )
 from purpose_desktop.engine.models import GenerationSettings
+from purpose_desktop.engine.models.thinking import strip_thinking
 
 CODE_BLOCK = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 PYTEST_COUNTS = re.compile(r"(\d+) (passed|failed|error|errors)\b")
@@ -388,6 +389,8 @@ class PurposeFunction:
         """
         from purpose_desktop.engine.immune import scan
 
+        # A reasoning model's <think> block is not the step's output: only the answer is scored.
+        output = strip_thinking(output or "")
         evidence: list[str] = []
         flags: list[str] = []
         cap = 10.0

@@ -23,12 +23,19 @@ DEFAULT_SYSTEM_PROMPT = (
     "Answer with correct code in fenced Markdown blocks."
 )
 TEMPERATURE_RANGE = (0.0, 2.0)
+TOP_P_RANGE = (0.01, 1.0)
+SEED_RANGE = (0, 2**31 - 1)
 MAX_TOKENS_RANGE = (1, 8192)
 N_CTX_RANGE = (256, 131072)
 N_THREADS_RANGE = (1, 1024)
 N_GPU_LAYERS_RANGE = (-1, 100_000)  # llama.cpp: -1 = offload every layer
 MAX_SYSTEM_PROMPT_CHARS = 32_000
 CHAT_VAULT_K_RANGE = (1, 10)
+#: A team step's answer budget and a role's whole budget, unless the team sets its own (Team pane).
+DEFAULT_STEP_TOKENS = 384
+DEFAULT_TOKEN_BUDGET = 1536
+STEP_TOKENS_RANGE = (16, 8192)
+TOKEN_BUDGET_RANGE = (64, 65536)
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,9 @@ class EngineSettings:
     temperature: float = 0.7
     max_tokens: int = 512
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    top_p: float = 0.95
+    seed: int | None = None  # None: a new random seed per reply; a number makes replies repeatable
+    thinking: bool = True  # reasoning models (Qwen3) may think before answering, where they can be told not to
     default_team: str | None = None  # name of the saved team the Team pane opens with
     auto_promote: bool = False  # promote memories whose replay evidence clearly helps, without asking
     allow_unprotected_code: bool = False  # the person's approval to run code where the sandbox is weak
@@ -126,6 +136,13 @@ def _check_temperature(value: Any) -> float:
     lo, hi = TEMPERATURE_RANGE
     if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
         raise _bad("temperature", value, f"a number from {lo:g} to {hi:g}")
+    return float(value)
+
+
+def _check_top_p(value: Any) -> float:
+    lo, hi = TOP_P_RANGE
+    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
+        raise _bad("top_p", value, f"a number from {lo:g} to {hi:g}")
     return float(value)
 
 
@@ -246,6 +263,9 @@ _VALIDATORS = {
     "temperature": _check_temperature,
     "max_tokens": _int_in("max_tokens", MAX_TOKENS_RANGE, optional=False),
     "system_prompt": _check_system_prompt,
+    "top_p": _check_top_p,
+    "seed": _int_in("seed", SEED_RANGE, optional=True),
+    "thinking": lambda v: _check_bool("thinking", v),
     "default_team": lambda v: _check_optional_text("default_team", v),
     "auto_promote": lambda v: _check_bool("auto_promote", v),
     "allow_unprotected_code": lambda v: _check_bool("allow_unprotected_code", v),
@@ -262,6 +282,28 @@ _VALIDATORS = {
     "serve_grounding": lambda v: _check_bool("serve_grounding", v),
 }
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(EngineSettings))
+#: What a chat may set for itself (stored with the conversation); context length is the loaded model's.
+CHAT_OVERRIDE_FIELDS: tuple[str, ...] = (
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "seed",
+    "system_prompt",
+    "thinking",
+)
+
+
+def check_chat_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
+    """``overrides`` validated (InputError names the field and its range); unknown keys are refused."""
+    if not isinstance(overrides, dict):
+        raise InputError("A chat's settings must be a set of named values.", "Pick values in the chat's settings.")
+    unknown = sorted(set(overrides) - set(CHAT_OVERRIDE_FIELDS))
+    if unknown:
+        raise InputError(
+            f"A chat cannot override: {', '.join(unknown)}.",
+            f"A chat can set {', '.join(CHAT_OVERRIDE_FIELDS)}; the context length is set in Settings.",
+        )
+    return {name: _VALIDATORS[name](value) for name, value in overrides.items()}
 
 
 def load_settings(path: Path | str | None = None) -> EngineSettings:

@@ -432,9 +432,12 @@ class ModelsPane(QWidget):
         self.gpu_spin.setValue(-1 if report.n_gpu_layers is None else report.n_gpu_layers)
         self.gpu_spin.setEnabled(report.gpu_offload)
         self.gpu_note.setText(
-            "GPU offload is available."
-            if report.gpu_offload
-            else "This build of llama.cpp runs on the CPU only, so GPU layers do not apply."
+            report.gpu_note
+            or (
+                "GPU offload is available."
+                if report.gpu_offload
+                else "This build of llama.cpp runs on the CPU only, so GPU layers do not apply."
+            )
         )
         target = current.id if current else None
         if target and self.model.row_of(target) >= 0:

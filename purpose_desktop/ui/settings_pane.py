@@ -1,10 +1,11 @@
-"""SettingsPane: data folder, default team, auto-promotion, chat, MCP tools, theme, and the privacy panel."""
+"""SettingsPane: data folder, default team, auto-promotion, chat sources, generation, MCP tools, theme, and the
+privacy panel."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QUrl, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QApplication,
@@ -27,6 +28,7 @@ from purpose_desktop.engine.services import PrivacyReport, SettingsSnapshot, Tea
 from purpose_desktop.ui import theme
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
 from purpose_desktop.ui.chat.messages import Banner
+from purpose_desktop.ui.generation import FORM_FIELDS, GenerationForm
 from purpose_desktop.ui.mcp_section import McpToolsSection
 from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.serve_section import ServerSection
@@ -34,6 +36,8 @@ from purpose_desktop.ui.widgets import BusyBar, PaneHeader
 from purpose_desktop.ui.workspace.recent import RecentProjectsSection
 
 THEME_KEY = "ui/theme"
+#: Generation changes are saved this long after the last edit (typing a system prompt saves once).
+GENERATION_SAVE_MS = 600
 
 PROTECTION_LABELS = {
     "network_isolated": "Code that agents run cannot reach the network",
@@ -295,6 +299,19 @@ class SettingsPane(QWidget):
         self.projects = RecentProjectsSection()
         self.projects.sig_forget_requested.connect(lambda rest: self._save_setting("recent_projects", rest))
         column.addWidget(self.projects)
+        # Generation
+        card, box = _section(
+            "Generation",
+            "How answers are sampled. A chat can set its own (Chat settings, Ctrl+Shift+G); "
+            "a team sets its token budgets in the Team pane.",
+        )
+        self.generation = GenerationForm(with_context=True)
+        self.generation.sig_changed.connect(self._on_generation_changed)
+        box.addWidget(self.generation)
+        column.addWidget(card)
+        self._generation_pending: dict = {}
+        self._generation_timer = QTimer(self, singleShot=True, interval=GENERATION_SAVE_MS)
+        self._generation_timer.timeout.connect(self._save_generation)
 
         # Appearance
         card, box = _section("Appearance")
@@ -369,6 +386,15 @@ class SettingsPane(QWidget):
         self._list_teams()
         self.tools_section.refresh()
 
+    def hideEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.flush_generation()  # leaving the pane saves what was just typed
+        super().hideEvent(event)
+
+    def _check_thinking(self) -> None:
+        EngineOp(self, lambda e: e.chat_settings(None), what="reading the model's abilities").success(
+            lambda r: self.generation.set_thinking_support(r["model_thinks"], r["thinking_switch"])
+        ).run(self._bridge)
+
     def _list_teams(self) -> None:
         EngineOp(self, lambda e: e.teams.catalog(), what="listing teams").success(self._on_teams).run(
             self._bridge
@@ -380,6 +406,7 @@ class SettingsPane(QWidget):
         if self._bridge.running:
             self._list_teams()  # teams saved or deleted in the Team pane since
             self.tools_section.refresh()  # "always allow" chosen in an approval prompt since
+            self._check_thinking()  # the loaded model may have changed
         if not self._privacy_checked and self._bridge.running:
             self._privacy_checked = True
             self.check_privacy()
@@ -409,6 +436,13 @@ class SettingsPane(QWidget):
             self._select_team(snap.settings.get("default_team"))
             self.projects.set_recent(list(snap.settings.get("recent_projects") or []))
             self.server_section.apply_settings(snap.settings)
+            # Never overwrite what the person is still typing or has not saved yet.
+            skip = set(self._generation_pending)
+            if self.generation.system_prompt.hasFocus():
+                skip.add("system_prompt")
+            self.generation.set_values(
+                {k: v for k, v in snap.settings.items() if k in FORM_FIELDS and k not in skip}
+            )
         finally:
             self._syncing = False
 
@@ -474,6 +508,27 @@ class SettingsPane(QWidget):
         EngineOp(self, lambda e: e.config.update(changes), what="saving the settings").success(
             self._on_snapshot
         ).run(self._bridge)
+
+    def _on_generation_changed(self, name: str) -> None:
+        self._generation_pending[name] = self.generation.value(name)
+        self._generation_timer.start()  # one save after the person pauses, not one per keystroke
+
+    def _save_generation(self) -> None:
+        changes, self._generation_pending = self._generation_pending, {}
+        if not changes:
+            return
+        words = "Context length saved; it applies when a model is loaded next." if "n_ctx" in changes else (
+            "Generation settings saved; new answers use them."
+        )
+        EngineOp(self, lambda e: e.config.update(changes), what="saving the generation settings").success(
+            lambda snap: (self._on_snapshot(snap), self.sig_status.emit(words, 3000))
+        ).run(self._bridge)
+
+    def flush_generation(self) -> None:
+        """Save pending generation changes now (the pane is closing or a test wants them)."""
+        if self._generation_timer.isActive():
+            self._generation_timer.stop()
+            self._save_generation()
 
     def _on_team_chosen(self, _index: int) -> None:
         if self._syncing:

@@ -86,7 +86,14 @@ def test_load_settings_apply_and_reload(qtbot, make_app):
         pane.apply_button.click()
     saved = saved_settings()
     assert (saved["n_ctx"], saved["n_threads"]) == (4096, 2)
-    assert not pane.gpu_spin.isEnabled() or pane.gpu_note.text().startswith("GPU offload is available")
+    # The GPU-layers control works only with an offloading build, and says why when it is off.
+    from purpose_desktop.engine.models.gpu import offload_report
+
+    report = offload_report()
+    assert pane.gpu_spin.isEnabled() == report["gpu_offload"]
+    assert pane.gpu_note.text() == report["why"]
+    if not report["gpu_offload"]:
+        assert "CPU only" in pane.gpu_note.text() and "GPU=cuda" in pane.gpu_note.text()
 
 
 def test_settings_show_the_data_folder_and_keep_choices(qtbot, make_app, qapp, _isolated_home):

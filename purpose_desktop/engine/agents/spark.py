@@ -13,6 +13,13 @@ from purpose_desktop.engine.events import RunEvent, StepStarted, TokenReceived, 
 from purpose_desktop.engine.immune.fence import guard
 from purpose_desktop.engine.models import GenerationSettings, count_tokens
 from purpose_desktop.engine.models.backends import resolve_backend
+from purpose_desktop.engine.models.thinking import strip_thinking
+from purpose_desktop.engine.settings import (  # noqa: F401 - re-exported for Team
+    DEFAULT_STEP_TOKENS,
+    DEFAULT_TOKEN_BUDGET,
+    STEP_TOKENS_RANGE,
+    TOKEN_BUDGET_RANGE,
+)
 
 FINAL = "final_answer"
 
@@ -119,8 +126,8 @@ class Spark:
         *,
         instructions: str | None = None,
         max_steps: int = 3,
-        token_budget: int = 1536,
-        max_tokens_per_step: int = 384,
+        token_budget: int = DEFAULT_TOKEN_BUDGET,
+        max_tokens_per_step: int = DEFAULT_STEP_TOKENS,
         temperature: float = 0.0,
         seed: int = 0,
     ) -> None:
@@ -236,18 +243,23 @@ class Spark:
             )
             reply = self.model.chat(request, settings=settings, cancel=cancel, on_token=on_token)
             result.tokens += reply.n_tokens + (count_tokens(self.model, result.prompt) if i == 0 else 0)
-            record = {"thought": str(decision.get("thought", "")), "action": action, "input": reply.text}
+            # A reasoning model's <think> block is neither the answer nor a tool's input; the budget
+            # (reply.n_tokens) already counts only the answer's tokens.
+            text = strip_thinking(reply.text)
+            record = {"thought": str(decision.get("thought", "")), "action": action, "input": text}
+            if getattr(reply, "n_thinking_tokens", 0):
+                record["thinking_tokens"] = reply.n_thinking_tokens
             result.raw_steps.append(record)
             if reply.finish_reason == "cancelled" or cancel.is_set():
                 result.status = "cancelled"
-                result.answer = reply.text if action == FINAL else result.answer
+                result.answer = text if action == FINAL else result.answer
                 break
             if action == FINAL:
-                result.answer = reply.text.strip()
+                result.answer = text.strip()
                 result.status = "complete"
                 break
             tool = tools[action]
-            args = _tool_args(tool, reply.text)
+            args = _tool_args(tool, text)  # the reply without its thinking
             t0 = time.perf_counter()
             out = tool.run(args, cancel=cancel)
             text = out.output if out.ok else (out.error or out.output)
@@ -266,7 +278,7 @@ class Spark:
             emit(ToolCalled(run_id, step, self.role.name, action, args, call.ok, call.output[:500]))
             messages = [
                 *messages,
-                {"role": "assistant", "content": reply.text},
+                {"role": "assistant", "content": text},
                 {
                     "role": "user",
                     "content": f"Result of {action}:\n{guarded.prompt_text}\nNow continue the task.",

@@ -14,7 +14,14 @@ from dataclasses import asdict, dataclass, field
 
 from purpose_desktop.engine.agents.attempts import _failing_output, _failure_note, _format_answer, _rank
 from purpose_desktop.engine.agents.roles import RoleSpec, choose_roles, role_template
-from purpose_desktop.engine.agents.spark import Spark, SparkResult
+from purpose_desktop.engine.agents.spark import (
+    DEFAULT_STEP_TOKENS,
+    DEFAULT_TOKEN_BUDGET,
+    STEP_TOKENS_RANGE,
+    TOKEN_BUDGET_RANGE,
+    Spark,
+    SparkResult,
+)
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.critic import PurposeFunction, Score, TestOutcome, extract_checks, extract_code
 from purpose_desktop.engine.events import RunEvent, RunFinished, RunStarted, StepScored
@@ -44,6 +51,9 @@ class TeamSpec:
     # What the team is for, its roles and what "done" means, as the person wrote or accepted it ("" until
     # they do: the default from agents/contract.py). Saved, it becomes the team's purpose_contract memory.
     contract: str = ""
+    #: Token budgets (answer tokens; a reasoning model's thinking is not counted): per step, per role.
+    max_tokens_per_step: int = DEFAULT_STEP_TOKENS
+    token_budget: int = DEFAULT_TOKEN_BUDGET
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -63,6 +73,8 @@ class TeamSpec:
             max_retries=int(data.get("max_retries", 2)),
             id=str(data.get("id") or uuid.uuid4().hex),
             contract=str(data.get("contract") or ""),
+            max_tokens_per_step=_budget(data, "max_tokens_per_step", DEFAULT_STEP_TOKENS, STEP_TOKENS_RANGE),
+            token_budget=_budget(data, "token_budget", DEFAULT_TOKEN_BUDGET, TOKEN_BUDGET_RANGE),
         )
 
     def to_json(self) -> str:
@@ -71,6 +83,16 @@ class TeamSpec:
     @classmethod
     def from_json(cls, text: str) -> TeamSpec:
         return cls.from_dict(json.loads(text))
+
+
+def _budget(data: dict, name: str, default: int, bounds: tuple[int, int]) -> int:
+    """A team's token budget from its spec (older specs have none: the default); ValueError out of range."""
+    value = data.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not bounds[0] <= value <= bounds[1]:
+        raise ValueError(f"{name} must be a whole number from {bounds[0]} to {bounds[1]}, not {value!r}")
+    return value
 
 
 @dataclass
@@ -212,7 +234,11 @@ class Team:
             tools=self._tools_for(role),
             seed=self.seed,
             temperature=self.temperature,
-            **self.spark_options,
+            **{
+                "max_tokens_per_step": self.spec.max_tokens_per_step,
+                "token_budget": self.spec.token_budget,
+                **self.spark_options,  # a caller's explicit options win over the team's saved budgets
+            },
         )
 
     # -- running --------------------------------------------------------------------------------

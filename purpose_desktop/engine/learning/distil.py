@@ -27,6 +27,7 @@ from purpose_desktop.engine.grounding import SOURCE_GROUND, is_grounded
 from purpose_desktop.engine.memory.records import Scope
 from purpose_desktop.engine.models import GenerationSettings
 from purpose_desktop.engine.models.local import close_truncated_json
+from purpose_desktop.engine.models.thinking import strip_thinking
 
 MAX_CASE_CODE_CHARS = 700
 #: A tool_policy needs the same tool failing the same way in at least this many runs (this one included).
@@ -65,6 +66,10 @@ class StepRecord:
     tool_calls: list[dict] = field(default_factory=list)
     attempt: int = 0
     grounded_by: str | None = None  # None: grounded only when its tests say so (given/tester/examples)
+
+    def __post_init__(self) -> None:
+        # Lessons are drawn from answers, never from a reasoning model's <think> block.
+        object.__setattr__(self, "output", strip_thinking(self.output or ""))
 
     @property
     def grounded(self) -> bool:

@@ -190,10 +190,32 @@ def list_endpoint_models(
 
 def close_thread_models() -> None:
     """Free every model this thread loaded through resolve_backend."""
+    release_thread_models()
+
+
+def thread_models() -> list:
+    """The models this thread holds through resolve_backend (per-role models of a team, endpoints)."""
+    return list((getattr(_local, "models", None) or {}).values())
+
+
+def release_thread_models(keep=()) -> int:
+    """Close and forget the models this thread loaded through resolve_backend, except those in ``keep``.
+
+    A team's per-role models are loaded on first use; the app calls this when a run ends so they do
+    not stay in memory until quit. Returns how many were released.
+    """
     cache: dict = getattr(_local, "models", None) or {}
-    for model in cache.values():
-        model.close()
-    cache.clear()
+    kept = {id(m) for m in keep if m is not None}
+    released = 0
+    for key, model in list(cache.items()):
+        if id(model) in kept:
+            continue
+        del cache[key]
+        close = getattr(model, "close", None)
+        if close is not None:
+            close()
+        released += 1
+    return released
 
 
 # -- OpenAI-compatible local endpoints ------------------------------------------------------------

@@ -7,13 +7,19 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.errors import ModelError
 from purpose_desktop.engine.models.gguf import GGUFInfo, read_gguf_info
+from purpose_desktop.engine.models.thinking import (
+    ThinkingCounter,
+    template_supports_thinking_switch,
+    template_thinks,
+    with_thinking_switch,
+)
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -32,7 +38,12 @@ _HASH_STEM = re.compile(r"^(sha256[-:])?[0-9a-f]{32,}$")
 
 @dataclass(frozen=True)
 class GenerationSettings:
-    """Sampling settings for one reply; ``seed`` fixed makes a reply repeatable."""
+    """Sampling settings for one reply; ``seed`` fixed makes a reply repeatable.
+
+    ``max_tokens`` is the answer's budget: a reasoning model's ``<think>`` block is not counted against
+    it but gets ``thinking_tokens`` more. ``thinking`` False turns thinking off where the model's chat
+    template has a switch (Qwen3); None leaves the model's default.
+    """
 
     max_tokens: int = 512
     temperature: float = 0.7
@@ -40,6 +51,8 @@ class GenerationSettings:
     top_k: int = 40
     repeat_penalty: float = 1.1
     seed: int | None = None
+    thinking: bool | None = None
+    thinking_tokens: int = 1024
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,7 @@ class Reply:
     n_prompt_messages_dropped: int
     model: str
     max_tokens_used: int | None = None  # the budget after fitting the context (may be below the setting)
+    n_thinking_tokens: int = 0  # tokens inside <think> blocks; ``n_tokens`` counts only the answer's
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -145,6 +159,9 @@ class LocalModel:
         # Without a template llama-cpp-python silently uses "llama-2"; ChatML is what most small models know.
         self.template_fallback: bool = not self.info.has_chat_template
         self.chat_format: str | None = FALLBACK_CHAT_FORMAT if self.template_fallback else None
+        #: A reasoning model (its template knows <think>), and whether thinking can be switched off.
+        self.thinks: bool = template_thinks(self.info.chat_template)
+        self.thinking_switch: bool = template_supports_thinking_switch(self.info.chat_template)
 
         progress(f"Loading {self.display_name}…")
         try:
@@ -309,7 +326,7 @@ class LocalModel:
         llm = self._require()
         margin = 0
         for attempt in range(2):
-            fitted, dropped, max_tokens = self.fit_messages(messages, settings.max_tokens, margin)
+            fitted, dropped, max_tokens = self.fit_messages(messages, self._call_budget(settings), margin)
             self._last_fit = (dropped, max_tokens)
             stream = llm.create_chat_completion(
                 messages=fitted,
@@ -345,6 +362,13 @@ class LocalModel:
                 if close is not None:
                     close()  # leaving the loop early stops llama.cpp at once
 
+    def _call_budget(self, settings: GenerationSettings) -> int:
+        """Tokens llama.cpp may generate: the answer's budget, plus the thinking allowance of a reasoning model."""
+        if settings.max_tokens <= 0:
+            return settings.max_tokens
+        thinking = self.thinks and settings.thinking is not False
+        return settings.max_tokens + (max(0, settings.thinking_tokens) if thinking else 0)
+
     def chat(
         self,
         messages: list[dict],
@@ -373,6 +397,9 @@ class LocalModel:
         parts: list[str] = []
         finish: str | None = None
         first_at = last_at = None
+        counter = ThinkingCounter(enabled=self.thinks)
+        if self.thinking_switch and settings.thinking is False:
+            messages = with_thinking_switch(messages, False)
         stream = self._stream(messages, settings, extra)
         try:
             while True:
@@ -396,10 +423,14 @@ class LocalModel:
                     if first_at is None:
                         first_at = last_at
                     parts.append(content)
+                    counter.feed(content)
                     if on_token is not None:
                         on_token(content)
                     if cancel is not None and cancel.is_set():
                         finish = "cancelled"  # stop now rather than compute one more token
+                        break
+                    if 0 < settings.max_tokens <= counter.answer_tokens:
+                        finish = "length"  # the answer's budget is spent (thinking is not counted)
                         break
                 if choice.get("finish_reason"):
                     finish = choice["finish_reason"]
@@ -413,10 +444,19 @@ class LocalModel:
         elif n == 1 and first_at is not None:
             rate = 1 / max(first_at - started, 1e-6)
         ttft = (first_at - started) * 1000 if first_at is not None else None
-        return self._reply("".join(parts), finish or "stop", n, started, ttft, rate)
+        return self._reply(
+            "".join(parts), finish or "stop", counter.answer_tokens, started, ttft, rate, counter.thinking_tokens
+        )
 
     def _reply(
-        self, text: str, finish: str, n: int, started: float, ttft: float | None, rate: float | None
+        self,
+        text: str,
+        finish: str,
+        n: int,
+        started: float,
+        ttft: float | None,
+        rate: float | None,
+        n_thinking: int = 0,
     ) -> Reply:
         dropped, budget = self._last_fit
         if finish not in ("stop", "length", "cancelled"):
@@ -431,6 +471,7 @@ class LocalModel:
             n_prompt_messages_dropped=dropped,
             model=self.display_name,
             max_tokens_used=budget,
+            n_thinking_tokens=n_thinking,
         )
 
     def complete_json(
@@ -450,6 +491,8 @@ class LocalModel:
         token); ModelError if the output still does not parse.
         """
         settings = settings or GenerationSettings(temperature=0.0, max_tokens=512)
+        # The grammar allows only JSON, so a reasoning model must not start a <think> block.
+        settings = replace(settings, thinking=False)
         extra = {"response_format": {"type": "json_object", "schema": schema}}
         reply = self._generate(messages, settings, cancel, on_token, extra)
         if reply.finish_reason == "cancelled":

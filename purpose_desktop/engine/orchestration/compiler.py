@@ -15,6 +15,7 @@ from purpose_desktop.engine.errors import PurposeError
 from purpose_desktop.engine.events import PlanMade, TokenReceived, ToolCalled
 from purpose_desktop.engine.models import GenerationSettings, count_tokens
 from purpose_desktop.engine.models.backends import resolve_backend
+from purpose_desktop.engine.models.thinking import strip_thinking
 from purpose_desktop.engine.orchestration.base import (
     OrchestrationError,
     TracedRun,
@@ -380,7 +381,7 @@ class LLMCompiler:
             cancel=cancel,
             on_token=on_token,
         )
-        answer = reply.text.strip()
+        answer = strip_thinking(reply.text).strip()
         tokens = reply.n_tokens + count_tokens(joiner, messages[0]["content"] + messages[1]["content"])
         step = run.record(
             JOINER,

@@ -12,6 +12,7 @@ from purpose_desktop.engine.critic import PurposeFunction
 from purpose_desktop.engine.events import RoundStarted, TokenReceived
 from purpose_desktop.engine.models import GenerationSettings, count_tokens
 from purpose_desktop.engine.models.backends import resolve_backend
+from purpose_desktop.engine.models.thinking import strip_thinking
 from purpose_desktop.engine.orchestration.base import (
     OrchestrationError,
     TracedRun,
@@ -245,7 +246,7 @@ class Council:
             cancel=cancel,
             on_token=on_token,
         )
-        answer = reply.text.strip() or str(record.get("decision") or "").strip()
+        answer = strip_thinking(reply.text).strip() or str(record.get("decision") or "").strip()
         tokens = reply.n_tokens + count_tokens(
             chair, ask[0]["content"] + ask[1]["content"] + str(record) + write[1]["content"]
         )

@@ -68,10 +68,16 @@ def _llama() -> dict:
         import llama_cpp
     except Exception as exc:  # a broken native build shows up here, not as a crash later
         return {"importable": False, "error": f"{type(exc).__name__}: {exc}"}
+    from purpose_desktop.engine.models.gpu import offload_report
+
+    report = offload_report()
     return {
         "importable": True,
         "version": getattr(llama_cpp, "__version__", _version("llama-cpp-python")),
-        "gpu_offload": bool(llama_cpp.llama_supports_gpu_offload()),
+        "gpu_offload": report["gpu_offload"],
+        "offload_backend": report["offload_backend"] or "none (CPU build)",
+        "backends": ", ".join(report["backends"]) or "unknown",
+        "gpu_layers": report["why"],
     }
 
 

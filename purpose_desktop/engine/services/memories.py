@@ -196,7 +196,13 @@ class MemoryManager:
         kwargs: dict[str, Any] = {"progress": progress, "cancel": cancel}
         if n is not None:
             kwargs["n"] = n
-        return retest(self.bank(store), memory_id, arm, **kwargs)
+        from purpose_desktop.engine.models.backends import release_thread_models
+
+        try:
+            return retest(self.bank(store), memory_id, arm, **kwargs)
+        finally:
+            # the replayed team's per-role models, cached on this (the replay) thread
+            release_thread_models(keep=(self._engine.model, self._engine.raw_model))
 
     def replay_arm(
         self,

@@ -55,6 +55,7 @@ class ModelsReport:
     available_ram: int | None
     cpu_count: int | None
     added_id: str | None = None  # the model ModelFiles.add added
+    gpu_note: str = ""  # what the GPU-layers control can do with this build, and why (engine.models.gpu)
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class ModelFiles:
         """Discover GGUF models (bundled, added, other apps' folders) and read their headers."""
         from purpose_desktop.engine.models import discover_models
         from purpose_desktop.engine.models.fit import estimate_ram, gpu_offload_available, memory_info
+        from purpose_desktop.engine.models.gpu import offload_report
 
         s = self._engine.settings
         rows = []
@@ -120,6 +122,7 @@ class ModelFiles:
             available_ram=available,
             cpu_count=os.cpu_count(),
             added_id=added_id,
+            gpu_note=offload_report()["why"],
         )
 
     def _server_rows(self) -> list[ModelRow]:

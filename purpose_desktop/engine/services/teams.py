@@ -161,9 +161,15 @@ class TeamManager:
             )
         if not task.strip():
             raise InputError("The task is empty.", "Describe what the team should do, then press Run.")
+        from purpose_desktop.engine.models.backends import release_thread_models
+
         team = Team(TeamSpec.from_dict(spec), model=engine.model, store=engine.store, workspace=engine.workspace.current)
         team.mcp = engine.mcp.access(approve_tool)
-        return team.run(task, tests=tests or None, mode=mode, cancel=cancel, on_event=on_event)
+        try:
+            return team.run(task, tests=tests or None, mode=mode, cancel=cancel, on_event=on_event)
+        finally:
+            # Per-role models were loaded for this run: free them now, not at quit (the chat model stays).
+            release_thread_models(keep=(engine.model, engine.raw_model))
 
 
 def _unique_name(name: str, taken: set[str]) -> str:

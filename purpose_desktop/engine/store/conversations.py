@@ -29,6 +29,8 @@ class Conversation:
     message_count: int
     _: KW_ONLY
     deleted_at: str | None = None
+    #: This chat's own generation settings (overrides of the app's; empty: the app's settings apply).
+    settings: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -49,6 +51,14 @@ class Message:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _settings_of(row: dict[str, Any]) -> dict:
+    try:
+        value = json.loads(row.get("settings_json") or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 class ConversationsMixin:
@@ -76,6 +86,7 @@ class ConversationsMixin:
             model=row["model"],
             message_count=row["message_count"],
             deleted_at=row["deleted_at"],
+            settings=_settings_of(row),
         )
 
     @staticmethod
@@ -135,6 +146,17 @@ class ConversationsMixin:
         if row is None or (row["deleted_at"] is not None and not include_deleted):
             raise self._unknown("chat", id)
         return self._to_conversation(row)
+
+    def set_conversation_settings(self, id: str, settings: dict[str, Any]) -> Conversation:
+        """Replace the chat's own generation settings (already validated; ``{}`` clears them)."""
+        text = json.dumps(settings, ensure_ascii=False) if settings else None
+        with self._errors(), self.transaction() as db:
+            cur = db.execute(
+                "UPDATE conversations SET settings_json = ? WHERE id = ? AND deleted_at IS NULL", [text, id]
+            )
+            if cur.rowcount == 0:
+                raise self._unknown("chat", id)
+        return self.get_conversation(id)
 
     def rename_conversation(self, id: str, title: str) -> Conversation:
         title = _check_title(title)

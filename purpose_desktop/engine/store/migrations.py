@@ -509,6 +509,11 @@ def eval002_log(db: sqlite_utils.Database) -> None:
         )
 
 
+def generation_conversation_settings(db: sqlite_utils.Database) -> None:
+    """A chat's own generation settings (temperature, top-p, max tokens, seed, system prompt, thinking)."""
+    db.execute("ALTER TABLE conversations ADD COLUMN settings_json TEXT")
+
+
 # Append-only, in this order: the memory tables were added before the vault's (whose m008_ names
 # came from a parallel branch and are kept as shipped).
 MIGRATIONS = (
@@ -533,6 +538,7 @@ MIGRATIONS = (
     workspace_m001_proposals,
     eval001_suite_tasks,
     eval002_log,
+    generation_conversation_settings,
 )
 
 migrations = Migrations(MIGRATION_SET)

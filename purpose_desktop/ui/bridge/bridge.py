@@ -217,9 +217,15 @@ class EngineBridge(BridgeFacts):
         """Try the last requested model again (the Retry button after a failed load)."""
         return self.load_model(self._model_spec)
 
-    def send_message(self, conversation_id: str | None, text: str) -> ChatRequest:
-        """Ask for a reply; keep the returned request to match its tokens and to stop it."""
-        return self._ask(self.sig_chat_requested, ChatRequest(conversation_id, text))
+    def send_message(
+        self, conversation_id: str | None, text: str, chat_settings: dict | None = None
+    ) -> ChatRequest:
+        """Ask for a reply; keep the returned request to match its tokens and to stop it.
+
+        ``chat_settings``: a new chat's own generation settings (stored when the chat is created).
+        """
+        req = ChatRequest(conversation_id, text, chat_settings=chat_settings or None)
+        return self._ask(self.sig_chat_requested, req)
 
     def regenerate(self, conversation_id: str) -> ChatRequest:
         """Answer the chat's last user message again; streams and ends like send_message (stop with stop())."""

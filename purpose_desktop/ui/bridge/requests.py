@@ -93,6 +93,8 @@ class ChatRequest:
     #: When the person pressed Send (perf_counter, GUI thread): time to first token counts from here,
     #: so a wait for the model (a re-test giving it up, a model still loading) is part of it.
     sent_at: float = field(default_factory=time.perf_counter)
+    #: A new chat's own generation settings, stored with it when it is created (None: the app's).
+    chat_settings: dict | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in CHAT_MODES:

@@ -134,6 +134,9 @@ class EngineWorker(BridgeFacts):
                     model=getattr(engine.model, "display_name", None)
                 )
                 conversation_id = conversation.id
+                if req.chat_settings:
+                    engine.set_chat_settings(conversation_id, req.chat_settings)
+                    conversation = engine.store.get_conversation(conversation_id)
                 self.sig_conversation_created.emit(req.id, conversation)
             user, assistant = engine.send_message(conversation_id, req.text, **stream)
         waited = (first_token_at[0] - req.sent_at) * 1000 if first_token_at else None

@@ -148,12 +148,17 @@ class MarkdownRenderer:
         runnable: bool = False,
         tests: bool = False,
         runs: dict | None = None,
+        first_index: int = 0,
+        highlight: bool = True,
     ) -> RenderedMarkdown:
         """Render ``text``; an unterminated fence (a reply still streaming) runs to the end as a code block.
 
         ``copied_index`` labels that block's link "Copied" (feedback right after a click). ``runnable``
         adds "Run" to Python blocks (and "Run the tests" when ``tests``); ``runs`` (block index → run
         record) shows each block's last run under it.
+        ``first_index`` numbers the Copy links from there (a piece of a longer message rendered alone).
+        ``highlight`` False shows code as plain text (the block still being streamed: highlighting it again
+        on every frame is most of the cost; the final render colours it).
         """
         env: dict = {
             "code_blocks": [],
@@ -161,6 +166,8 @@ class MarkdownRenderer:
             "runnable": runnable,
             "tests": tests,
             "runs": runs or {},
+            "first_index": first_index,
+            "highlight": highlight,
         }
         body = self._md.render(text, env)
         return RenderedMarkdown(html=body, code_blocks=tuple(env["code_blocks"]))
@@ -170,7 +177,7 @@ class MarkdownRenderer:
         token = tokens[idx]
         language = token.info.strip().split(" ")[0] if token.info else ""
         source = token.content[:-1] if token.content.endswith("\n") else token.content
-        index = len(env["code_blocks"])
+        index = len(env["code_blocks"]) + env.get("first_index", 0)
         env["code_blocks"].append(source)
         links: tuple[tuple[str, str], ...] = ()
         if env.get("runnable") and is_python(language, source):
@@ -178,7 +185,12 @@ class MarkdownRenderer:
             if env.get("tests"):
                 links += ((f"{RUN_TESTS_SCHEME}:{index}", "Run the tests"),)
         out = self.code_block_html(
-            source, language, index, copied=index == env.get("copied_index"), links=links
+            source,
+            language,
+            index,
+            copied=index == env.get("copied_index"),
+            links=links,
+            highlight_code=env.get("highlight", True),
         )
         run = (env.get("runs") or {}).get(index)
         if isinstance(run, dict):
@@ -228,6 +240,7 @@ class MarkdownRenderer:
         *,
         copied: bool = False,
         links: tuple[tuple[str, str], ...] = (),
+        highlight_code: bool = True,
     ) -> str:
         """One code block as a two-row table (language + Copy link, then the code): Qt draws table
         backgrounds and padding, which it does not do for <pre>."""
@@ -235,7 +248,12 @@ class MarkdownRenderer:
         lexer = _lexer(language.lower())
         style = t.pygments_style
         # Pygments ends its output with a newline, which a <pre> would show as an extra empty line.
-        code_html = highlight(source, lexer, _formatter(style)).rstrip("\n") if source else ""
+        if not source:
+            code_html = ""
+        elif highlight_code:
+            code_html = highlight(source, lexer, _formatter(style)).rstrip("\n")
+        else:
+            code_html = html.escape(source)
         background = t.background
         label = html.escape(language or "text")
         return (
@@ -288,6 +306,34 @@ class MarkdownRenderer:
         alt = html.escape(token.content or "image")
         src = token.attrGet("src") or ""
         return f'<a href="{html.escape(str(src), quote=True)}">[{alt}]</a>'
+
+
+def stable_boundary(text: str, start: int = 0) -> int:
+    """Where the finished Markdown blocks of a streaming ``text`` end: just after the last blank line (or
+    closing fence) outside a code fence, searching from ``start`` (itself such a boundary).
+
+    Everything before the boundary will not change as more tokens arrive, so a streaming view renders it
+    once and re-renders only what follows. Only complete lines count.
+    """
+    boundary = start
+    fence: str | None = None
+    pos = start
+    while True:
+        end = text.find("\n", pos)
+        if end == -1:
+            return boundary
+        line = text[pos:end]
+        stripped = line.lstrip(" ")
+        if len(line) - len(stripped) <= 3 and stripped[:3] in ("```", "~~~"):
+            marker = stripped[:3]
+            if fence is None:
+                fence = marker
+            elif marker == fence and not stripped.strip("`~ "):
+                fence = None
+                boundary = end + 1  # a closed code block is finished
+        elif fence is None and not line.strip():
+            boundary = end + 1
+        pos = end + 1
 
 
 @lru_cache(maxsize=1)

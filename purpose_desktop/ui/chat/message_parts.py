@@ -352,3 +352,69 @@ class WrongDialog(QDialog):
         layout.addWidget(buttons)
         self.accepted.connect(lambda: self.sig_confirmed.emit(self.note_edit.text().strip()))
         self.note_edit.setFocus()
+
+
+class ThinkingDisclosure(QWidget):
+    """A reasoning model's ``<think>`` text above its answer: one "Thinking" line, collapsed by default.
+
+    While the block is still open (streaming) the header says "Thinking…"; the text itself is put on
+    screen only when the person expands it, so a long think block costs nothing while it streams.
+    """
+
+    #: (expanded) the person opened or closed the disclosure.
+    sig_toggled = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("thinkingDisclosure")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 2)
+        layout.setSpacing(2)
+        self.toggle = QToolButton(self, objectName="thinkingToggle")
+        self.toggle.setCheckable(True)
+        self.toggle.setAutoRaise(True)
+        self.toggle.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.toggle.setToolTip("Show what the model thought before answering (not part of the answer)")
+        self.toggle.toggled.connect(self._on_toggled)
+        layout.addWidget(self.toggle, 0, Qt.AlignmentFlag.AlignLeft)
+        self.text_label = QLabel("", self, objectName="thinkingText")
+        self.text_label.setWordWrap(True)
+        self.text_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.text_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.text_label.hide()
+        layout.addWidget(self.text_label)
+        self._text = ""
+        self._open = False
+        self.hide()
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    @property
+    def expanded(self) -> bool:
+        return self.toggle.isChecked()
+
+    def set_thinking(self, text: str, *, still_open: bool = False) -> None:
+        """Show ``text`` as the thinking (hidden when there is none and no block is open)."""
+        self._text = text
+        self._open = still_open
+        if still_open:
+            title = "Thinking…"
+        else:
+            words = len(text.split())
+            title = f"Thought for {words} word{'s' if words != 1 else ''}"
+        if self.toggle.text() != title:
+            self.toggle.setText(title)
+        if self.expanded:
+            self.text_label.setText(text)
+        self.setVisible(bool(text.strip()) or still_open)
+
+    def _on_toggled(self, expanded: bool) -> None:
+        self.toggle.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
+        if expanded:
+            self.text_label.setText(self._text)
+        self.text_label.setVisible(expanded)
+        self.sig_toggled.emit(expanded)

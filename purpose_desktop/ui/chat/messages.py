@@ -6,7 +6,15 @@ import math
 import re
 
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QFontDatabase, QGuiApplication, QTextOption
+from PySide6.QtGui import (
+    QDesktopServices,
+    QFontDatabase,
+    QGuiApplication,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+    QTextOption,
+)
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -21,11 +29,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from purpose_desktop.engine.models.thinking import split_thinking
 from purpose_desktop.ui import theme
 from purpose_desktop.ui.chat.markdown import DARK as DARK_CODE
 from purpose_desktop.ui.chat.markdown import LIGHT as LIGHT_CODE
-from purpose_desktop.ui.chat.markdown import MarkdownRenderer, RenderedMarkdown, copy_index, run_link
-from purpose_desktop.ui.chat.message_parts import ActionRow, ContextChips
+from purpose_desktop.ui.chat.markdown import (
+    MarkdownRenderer,
+    RenderedMarkdown,
+    copy_index,
+    run_link,
+    stable_boundary,
+)
+from purpose_desktop.ui.chat.message_parts import ActionRow, ContextChips, ThinkingDisclosure
 
 #: Widest a message column gets: long lines are hard to read on a wide monitor.
 MAX_COLUMN_WIDTH = 860
@@ -125,6 +140,13 @@ class MessageBody(QTextBrowser):
         return QSize(super().sizeHint().width(), self.height())
 
 
+def _new_block(cursor: QTextCursor) -> None:
+    """Start a fresh block (no list, no table) at the cursor, so inserted HTML never merges into the block
+    before it (a paragraph would otherwise join the last list item)."""
+    if cursor.position() > 0:
+        cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
+
+
 class MessageWidget(QFrame):
     """One message: a header (who, status badge), its body (assistant text is rendered Markdown), the
     context chips of an answer and a row of actions."""
@@ -148,8 +170,15 @@ class MessageWidget(QFrame):
         self.setObjectName("userMessage" if role == "user" else "assistantMessage")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self._text = ""
+        self._answer = ""  # the text without a reasoning model's <think> block (what is rendered)
         self._status = ""
         self._rendered = RenderedMarkdown("", ())
+        # Incremental rendering while streaming: the answer's source up to ``_stream_done`` is final and
+        # already in the document up to character ``_tail_pos``; only what follows is re-rendered.
+        self._stream_done = 0
+        self._tail_pos = 0
+        self._stream_prefix = ""
+        self._stream_blocks: list[str] = []
         self._copied: int | None = None
         self._tests_attached = False
         self._running: dict[int, dict] = {}  # block index → a run in progress (not stored yet)
@@ -171,6 +200,8 @@ class MessageWidget(QFrame):
         header.addWidget(self.badge)
         header.addStretch(1)
         layout.addLayout(header)
+        self.thinking = ThinkingDisclosure(self)
+        layout.addWidget(self.thinking)
         self.body = MessageBody(self)
         self.body.anchorClicked.connect(self._on_link)
         layout.addWidget(self.body)
@@ -215,15 +246,82 @@ class MessageWidget(QFrame):
         self.message = message
         self.set_text(message.content, message.status, meta=message.meta)
 
+    @property
+    def answer(self) -> str:
+        """The reply without its ``<think>`` block (the person's own text as typed)."""
+        return self._answer
+
     def set_text(self, text: str, status: str = "", *, meta: dict | None = None) -> None:
         """Show ``text`` (Markdown for the assistant, plain for the person) with ``status`` ("streaming", …)."""
         self._text = text
         self._meta = dict(meta or {})
         self._status = status  # before rendering: a finished answer's Python blocks get "Run"
+        self._split(streaming=status == "streaming")
         self._render()
         self.set_status(status, self._meta)
         self.chips.set_context(self._meta.get("context") if self.role == "assistant" else None)
         self.actions_row.set_feedback(self._meta.get("feedback"))
+
+    def stream_text(self, text: str) -> None:
+        """Show a reply that is still streaming: ``text`` is all of it so far.
+
+        Bounded work per call: finished Markdown blocks are rendered once and appended to the document;
+        only the block being written is rendered again. A think block updates its disclosure (whose text
+        is drawn only when open). ``set_text``/``set_message`` at the end renders everything once more.
+        """
+        self._text = text
+        self._split(streaming=True)
+        if self.role == "user":
+            self.body.setPlainText(text)
+            return
+        answer = self._answer
+        if not answer.startswith(self._stream_prefix):  # the think block closed late (R1) or text changed
+            self._reset_stream()
+        doc = self.body.document()
+        cursor = QTextCursor(doc)
+        cursor.setPosition(min(self._tail_pos, doc.characterCount() - 1))
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        renderer = shared_renderer()
+        boundary = stable_boundary(answer, self._stream_done)
+        if boundary > self._stream_done:
+            done = renderer.render(answer[self._stream_done : boundary], first_index=len(self._stream_blocks))
+            _new_block(cursor)
+            cursor.insertHtml(link_citations(done.html, set(self._excerpts())))
+            self._stream_blocks.extend(done.code_blocks)
+            self._stream_done = boundary
+            self._stream_prefix = answer[:boundary]
+            self._tail_pos = cursor.position()
+        tail_text = answer[boundary:]
+        # The block still being written is drawn again every frame: without colours (the costly part);
+        # finished blocks above are coloured once, and the final render colours everything.
+        tail = (
+            renderer.render(tail_text, first_index=len(self._stream_blocks), highlight=False)
+            if tail_text.strip()
+            else None
+        )
+        if tail is not None:
+            _new_block(cursor)
+            cursor.insertHtml(link_citations(tail.html, set(self._excerpts())))
+        self._rendered = RenderedMarkdown("", (*self._stream_blocks, *(tail.code_blocks if tail else ())))
+        if self._status != "streaming":
+            self.set_status("streaming", self._meta)
+        else:
+            self._show_body()
+
+    def _reset_stream(self) -> None:
+        self.body.document().clear()
+        self._stream_done = self._tail_pos = 0
+        self._stream_prefix = ""
+        self._stream_blocks = []
+
+    def _split(self, *, streaming: bool) -> None:
+        if self.role == "user":
+            self._answer = self._text
+            return
+        split = split_thinking(self._text, streaming=streaming)
+        self._answer = split.answer
+        self.thinking.set_thinking(split.thinking, still_open=split.open and streaming)
 
     def set_feedback(self, feedback: dict) -> None:
         """Record and show the person's verdict on this reply (after "This was wrong")."""
@@ -276,8 +374,8 @@ class MessageWidget(QFrame):
         row.setVisible(bool(self._text.strip()) and self._status != "streaming")
 
     def copy_text(self) -> None:
-        """Put the whole message (its Markdown source) on the clipboard and say so."""
-        QGuiApplication.clipboard().setText(self._text)
+        """Put the whole message (its Markdown source, without a <think> block) on the clipboard and say so."""
+        QGuiApplication.clipboard().setText(self._answer)
         self.actions_row.show_copied()
         self.sig_status.emit("Copied the message")
 
@@ -289,8 +387,10 @@ class MessageWidget(QFrame):
         self.badge.style().unpolish(self.badge)
         self.badge.style().polish(self.badge)
         self.badge.setVisible(bool(label))
-        empty = not self._text.strip()
-        if empty and status == "streaming":
+        empty = not self._answer.strip()
+        if empty and status == "streaming" and self.thinking.isVisibleTo(self):
+            self.placeholder.setText("")  # the disclosure already says "Thinking…"
+        elif empty and status == "streaming":
             self.placeholder.setText("Thinking…")
         elif empty and status == "cancelled":
             self.placeholder.setText("Stopped before the first word.")
@@ -301,6 +401,13 @@ class MessageWidget(QFrame):
         self.placeholder.setVisible(bool(self.placeholder.text()))
         self.body.setVisible(not empty)
 
+    def _show_body(self) -> None:
+        """Refresh what shows (body, placeholder) only when it changes: cheap enough for every flush."""
+        body = bool(self._answer.strip())
+        placeholder = not body and not self.thinking.isVisibleTo(self)
+        if self.body.isVisibleTo(self) != body or self.placeholder.isVisibleTo(self) != placeholder:
+            self.set_status(self._status, self._meta)
+
     def status(self) -> str:
         return self._status
 
@@ -308,12 +415,15 @@ class MessageWidget(QFrame):
         return self.badge.text() if self.badge.isVisible() or self.badge.text() else ""
 
     def _render(self) -> None:
+        self._stream_done = self._tail_pos = 0
+        self._stream_prefix = ""
+        self._stream_blocks = []
         if self.role == "user":
             self.body.setPlainText(self._text)
             return
         runnable = self._status not in ("streaming",) and self.message is not None
         self._rendered = shared_renderer().render(
-            self._text,
+            self._answer,
             copied_index=self._copied,
             runnable=runnable,
             tests=runnable and self._tests_attached,

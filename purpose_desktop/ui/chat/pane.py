@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
+    QHBoxLayout,
     QLabel,
     QPushButton,
     QSplitter,
@@ -25,6 +27,8 @@ from purpose_desktop.ui.bridge import (
     ReplyResult,
 )
 from purpose_desktop.ui.chat.actions import UNDO_MS, ChatActions, ReplyStream, display_key
+from purpose_desktop.ui.chat.chat_settings import SHORTCUT as CHAT_SETTINGS_SHORTCUT
+from purpose_desktop.ui.chat.chat_settings import ChatSettingsButton
 from purpose_desktop.ui.chat.composer import Composer
 from purpose_desktop.ui.chat.conversation_list import ConversationListModel, ConversationListView, IdRole
 from purpose_desktop.ui.chat.loop import ChatLoopActions
@@ -163,7 +167,14 @@ class ChatPane(QWidget, ChatActions, ChatLoopActions):
         self.send_button = self.composer.send_button
         self.paste_banner = self.composer.paste_banner
 
-        right.addSpacing(6)
+        self.chat_settings_button = ChatSettingsButton(self._bridge, lambda: self._current_id, area)
+        self.chat_settings_button.sig_status.connect(self.sig_status)
+        QShortcut(QKeySequence(CHAT_SETTINGS_SHORTCUT), self, self.chat_settings_button.open_dialog)
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 12, 0)
+        top.addStretch(1)
+        top.addWidget(self.chat_settings_button)
+        right.addLayout(top)
         right.addWidget(self.error_banner)
         right.addWidget(self.messages, 1)
         right.addWidget(self.proposals_panel)
@@ -216,6 +227,7 @@ class ChatPane(QWidget, ChatActions, ChatLoopActions):
         self._detach_stream()
         self._select_row(None)
         self._load_attachments(None)
+        self.chat_settings_button.chat_changed(None)
         self.messages.clear()
         self.proposals_panel.clear()
         self._shown_key = None
@@ -237,7 +249,8 @@ class ChatPane(QWidget, ChatActions, ChatLoopActions):
         if editing is not None and self._current_id is not None:
             self._resend_edited(editing.message_id, text)
             return
-        request = self._bridge.send_message(self._current_id, text)
+        new_chat_settings = self.chat_settings_button.take_pending() if self._current_id is None else None
+        request = self._bridge.send_message(self._current_id, text, new_chat_settings)
         self.input.clear()
         self.error_banner.dismiss()
         user = self.messages.add_message("user", "You", text)
@@ -434,7 +447,7 @@ class ChatPane(QWidget, ChatActions, ChatLoopActions):
     def _flush(self) -> None:
         stream = self._stream
         if stream is not None and stream.widget is not None:
-            stream.widget.set_text(stream.text, "streaming")
+            stream.widget.stream_text(stream.text)
 
     def _on_reply_ended(self, request_id: str, result: ReplyResult) -> None:
         stream = self._stream
@@ -543,6 +556,7 @@ class ChatPane(QWidget, ChatActions, ChatLoopActions):
         self.composer.cancel_editing()
         self._detach_stream()
         conv = self.list_model.get(conversation_id)
+        self.chat_settings_button.chat_changed(conv)
         self.sig_title_changed.emit(conv.title if conv else "")
         cached = self._cache.get(conversation_id)
         if cached is not None:

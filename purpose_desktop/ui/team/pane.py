@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPushButton,
+    QSpinBox,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -24,6 +26,12 @@ from PySide6.QtWidgets import (
 )
 
 from purpose_desktop.engine.services import TeamCatalog
+from purpose_desktop.engine.settings import (
+    DEFAULT_STEP_TOKENS,
+    DEFAULT_TOKEN_BUDGET,
+    STEP_TOKENS_RANGE,
+    TOKEN_BUDGET_RANGE,
+)
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
 from purpose_desktop.ui.chat.messages import Banner
 from purpose_desktop.ui.ops import EngineOp
@@ -50,6 +58,7 @@ class TeamPane(QWidget):
         self._project = None  # the open project folder (ProjectInfo), set by the main window
         self._spec: dict | None = None
         self._dirty = False
+        self._showing = False  # filling the budget controls from a spec is not an edit
         self._catalog: TeamCatalog | None = None
         self._opening: str | None = None  # the saved team being loaded (a second click waits for it)
         self._run_request = None
@@ -185,6 +194,7 @@ class TeamPane(QWidget):
         self.contract_editor = ContractEditor()
         self.contract_editor.sig_changed.connect(self._on_contract_edited)
         ev.addWidget(self.contract_editor)
+        ev.addLayout(self._build_budgets())
         buttons = QHBoxLayout()
         self.delete_button = QPushButton("Delete", objectName="dangerButton")
         self.delete_button.clicked.connect(self.delete_current)
@@ -583,6 +593,42 @@ class TeamPane(QWidget):
                 state.get("text", ""), self.contract_editor._default, state["status"]
             )
 
+    def _build_budgets(self) -> QFormLayout:
+        """Token budgets saved with the team: answer tokens per step and per role (thinking not counted)."""
+        form = QFormLayout()
+        form.setHorizontalSpacing(10)
+        form.setVerticalSpacing(4)
+        self.step_tokens_spin = QSpinBox(objectName="stepTokensSpin")
+        self.step_tokens_spin.setRange(*STEP_TOKENS_RANGE)
+        self.step_tokens_spin.setSingleStep(64)
+        self.step_tokens_spin.setToolTip(
+            "The longest answer one step may write, in tokens (a reasoning model's thinking is not counted)"
+        )
+        self.role_tokens_spin = QSpinBox(objectName="roleTokensSpin")
+        self.role_tokens_spin.setRange(*TOKEN_BUDGET_RANGE)
+        self.role_tokens_spin.setSingleStep(256)
+        self.role_tokens_spin.setToolTip("All the tokens one role may spend on a task, over all its steps")
+        for spin, key in ((self.step_tokens_spin, "max_tokens_per_step"), (self.role_tokens_spin, "token_budget")):
+            spin.setMinimumWidth(90)
+            spin.valueChanged.connect(lambda value, k=key: self._on_budget_changed(k, value))
+        form.addRow("Tokens per step", self.step_tokens_spin)
+        form.addRow("Tokens per role", self.role_tokens_spin)
+        return form
+
+    def _on_budget_changed(self, key: str, value: int) -> None:
+        if self._spec is None or self._spec.get(key) == value or self._showing:
+            return
+        self._spec[key] = value
+        self._mark_dirty()
+
+    def _show_budgets(self, spec: dict) -> None:
+        self._showing = True
+        try:
+            self.step_tokens_spin.setValue(int(spec.get("max_tokens_per_step") or DEFAULT_STEP_TOKENS))
+            self.role_tokens_spin.setValue(int(spec.get("token_budget") or DEFAULT_TOKEN_BUDGET))
+        finally:
+            self._showing = False
+
     def _show_spec(self, load_contract: bool = True) -> None:
         spec = self._spec
         self.editor.setVisible(spec is not None)
@@ -594,6 +640,7 @@ class TeamPane(QWidget):
         if spec.get("purpose") and self.purpose_edit.text().strip() != spec["purpose"]:
             self.purpose_edit.setText(spec["purpose"])
         self.name_edit.setText(spec.get("name", ""))
+        self._show_budgets(spec)
         self._fill_roles(select=0)
         if load_contract:
             self._load_contract()

@@ -302,7 +302,7 @@ class SettingsPane(QWidget):
         # Generation
         card, box = _section(
             "Generation",
-            "How answers are sampled. A chat can set its own (Chat settings, Ctrl+Shift+G); "
+            "How answers are sampled. A chat can set its own (Chat settings, Ctrl+Shift+P); "
             "a team sets its token budgets in the Team pane.",
         )
         self.generation = GenerationForm(with_context=True)

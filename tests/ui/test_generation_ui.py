@@ -1,4 +1,4 @@
-"""Generation controls, driven like a person: Settings → Generation, a chat's own settings (Ctrl+Shift+G), a team's
+"""Generation controls, driven like a person: Settings → Generation, a chat's own settings (Ctrl+Shift+P), a team's
 token budgets."""
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def test_a_chat_has_its_own_settings_stored_with_it(qtbot, make_app):
     assert button.text() == "⚙ Chat settings"
     _send(qtbot, pane, "first")
     chat_id = pane.current_conversation_id
-    press(app.window, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    press(app.window, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     qtbot.waitUntil(lambda: button.dialog is not None and button.dialog.isVisible(), timeout=5000)
     dialog = button.dialog
     assert not dialog.form._form.isRowVisible(dialog.form.n_ctx)  # context length is the model's, not a chat's

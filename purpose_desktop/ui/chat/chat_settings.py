@@ -11,7 +11,7 @@ from purpose_desktop.engine.settings import CHAT_OVERRIDE_FIELDS
 from purpose_desktop.ui.generation import GenerationForm
 from purpose_desktop.ui.ops import EngineOp
 
-SHORTCUT = "Ctrl+Shift+G"
+SHORTCUT = "Ctrl+Shift+P"
 
 
 def differences(values: dict, defaults: dict) -> dict:

@@ -12,7 +12,7 @@ import pytest
 
 from purpose_desktop import selftest
 
-CHECKS = {"database", "model", "embed_search", "sandbox", "sandbox_pytest"}
+CHECKS = {"database", "model", "embed_search", "sandbox", "sandbox_pytest", "immune", "serve"}
 
 
 @pytest.mark.model

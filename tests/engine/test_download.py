@@ -130,6 +130,7 @@ def test_disk_full_is_refused_before_anything_is_fetched(hub, bundled):
 def test_cancel_keeps_the_part_and_a_new_pull_resumes_after_restart(hub, bundled):
     size = len(bundled[1])
     cancel = CancelToken()
+    hub.hub.throttle_s = 0.02  # a slow link (~50 MB/s): a quiet machine would finish before a progress report
 
     def stop_at_a_third(p: dl.DownloadProgress) -> None:
         if p.done > size // 3:
@@ -146,6 +147,7 @@ def test_cancel_keeps_the_part_and_a_new_pull_resumes_after_restart(hub, bundled
     assert note["sha256"] == bundled[2]
     # A "restart": nothing in memory survives; only the .part and its note on disk.
     hub.hub.requests.clear()
+    hub.hub.throttle_s = 0.0
     result = dl.pull(f"hf:{REPO}/smol.gguf")
     assert hub.hub.ranges() == [f"bytes={kept}-"]
     assert result.resumed_from == kept and result.bytes_fetched == size - kept

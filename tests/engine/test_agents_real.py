@@ -39,10 +39,23 @@ def test_team_run_on_a_coding_task_stores_scored_steps(model, tmp_path):
         assert 0 <= step["score"] <= 10 and step["evidence"]
         assert step["grounded_by"] in GROUNDS
     assert [s["grounded_by"] for s in run["steps"]] == [s.grounded_by for s in result.steps]
-    coder = next(s for s in run["steps"] if s["role"] == "coder")
-    assert coder["tests"] is not None and coder["tests"]["source"] == "given"
-    # given tests ran (pass or fail), so the coder's and the run's score rest on them
-    assert coder["grounded_by"] == "given_tests" and run["grounded_by"] == result.grounded_by == "given_tests"
+    coders = [s for s in run["steps"] if s["role"] == "coder"]
+    assert all(c["tests"] is not None and c["tests"]["source"] == "given" for c in coders)
+    ran = [
+        c
+        for c in coders
+        if c["tests"]["passed"] + c["tests"]["failed"] > 0
+        and not c["tests"].get("refused")
+        and not any("no Python code block" in e for e in c["evidence"])
+    ]
+    # given tests that ran against the coder's code (pass or fail) ground its score; an attempt with no code
+    # block is no code answer (the tests ran against nothing) and is not grounded by them, and says so
+    for c in coders:
+        if c in ran:
+            assert c["grounded_by"] == "given_tests", c["evidence"]
+        else:
+            assert c["grounded_by"] != "given_tests" and c["evidence"], c
+    assert (run["grounded_by"] == "given_tests") == bool(ran) and run["grounded_by"] == result.grounded_by
     assert result.tokens_work > 0 and result.tokens_judge > 0
     store.close()
 

@@ -14,15 +14,12 @@ import shiboken6
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFrame,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QProgressBar,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -32,6 +29,7 @@ from purpose_desktop.engine.errors import PurposeError
 from purpose_desktop.engine.models import download as dl
 from purpose_desktop.engine.models.catalog import Catalog, CatalogEntry, load_catalog, recommend
 from purpose_desktop.engine.models.fit import human_bytes, memory_info
+from purpose_desktop.ui.widgets import list_table
 
 COLUMNS = ("Model", "Download", "On this computer", "License", "Coding score", "Status")
 _FIT_TEXT = {"fits": "✓ fits", "tight": "! tight", "too_big": "✕ too big", "unknown": "?"}
@@ -203,21 +201,10 @@ class CatalogPanel(QFrame):
         self.summary = QLabel("", objectName="mutedText")
         self.summary.setWordWrap(True)
         box.addWidget(self.summary)
-        self.table = QTableView(objectName="catalogTable")
         self.model = CatalogTableModel(self)
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().hide()
-        self.table.setShowGrid(False)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        self.table.setAccessibleName("Models to download")
-        h = self.table.horizontalHeader()
-        h.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col in range(1, len(COLUMNS)):
-            h.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        h.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.table = list_table(
+            self.model, name="catalogTable", accessible="Models to download", columns=len(COLUMNS)
+        )
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._update())
         self.table.doubleClicked.connect(lambda _i: self.download_selected())
         box.addWidget(self.table, 1)

@@ -8,17 +8,14 @@ from pathlib import Path
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QFont, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFileDialog,
     QFormLayout,
     QFrame,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSizePolicy,
     QSpinBox,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -31,7 +28,7 @@ from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo, ModelSummary
 from purpose_desktop.ui.catalog_panel import CatalogPanel
 from purpose_desktop.ui.chat.messages import Banner
 from purpose_desktop.ui.ops import EngineOp
-from purpose_desktop.ui.widgets import BusyBar, EmptyState, PaneHeader, human_bytes
+from purpose_desktop.ui.widgets import BusyBar, EmptyState, PaneHeader, human_bytes, list_table
 
 COLUMNS = ("Model", "Architecture", "Parameters", "Quantisation", "Context", "File size", "RAM needed")
 
@@ -202,21 +199,8 @@ class ModelsPane(QWidget):
         self.busy = BusyBar()
         body.addWidget(self.busy)
 
-        self.table = QTableView(objectName="modelsTable")
         self.model = ModelsTableModel(self)
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().hide()
-        self.table.setShowGrid(False)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        self.table.setAccessibleName("Models")
-        h = self.table.horizontalHeader()
-        h.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for col in range(1, len(COLUMNS)):
-            h.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        h.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.table = list_table(self.model, name="modelsTable", accessible="Models", columns=len(COLUMNS))
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._update_detail())
         self.table.doubleClicked.connect(lambda _i: self.use_selected())
         use = QAction("Use for chat", self.table)

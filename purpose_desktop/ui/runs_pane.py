@@ -8,16 +8,13 @@ import html
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFrame,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QScrollArea,
     QSizePolicy,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -38,6 +35,7 @@ from purpose_desktop.ui.widgets import (
     grounding_state,
     grounding_tooltip,
     human_duration,
+    list_table,
     local_time,
     score_state,
     score_text,
@@ -403,21 +401,8 @@ class RunsPane(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Horizontal, objectName="runsSplitter")
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setHandleWidth(1)
-        self.table = QTableView(objectName="runsTable")
         self.model = RunsTableModel(self)
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().hide()
-        self.table.setShowGrid(False)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        self.table.setAccessibleName("Runs")
-        h = self.table.horizontalHeader()
-        for col in range(len(COLUMNS)):
-            h.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
-        h.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        h.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.table = list_table(self.model, name="runsTable", accessible="Runs", columns=len(COLUMNS), stretch=1)
         self.table.selectionModel().currentRowChanged.connect(self._on_current)
         self.detail = RunDetail()
         self.detail.sig_memory_clicked.connect(self.sig_memory_open_requested)

@@ -8,12 +8,15 @@ from datetime import datetime
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QFrame,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
     QSizePolicy,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -309,3 +312,23 @@ class GroundingBadge(Badge):
 
 def score_text(score: float | None) -> str:
     return "–" if score is None else f"{score:.1f}"
+
+
+def list_table(model, *, name: str, accessible: str, columns: int, stretch: int = 0) -> QTableView:
+    """The panes' read-only list table: whole-row single selection, no grid, alternating rows, one
+    stretching column (``stretch``) and the rest sized to their contents."""
+    table = QTableView(objectName=name)
+    table.setModel(model)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.verticalHeader().hide()
+    table.setShowGrid(False)
+    table.setAlternatingRowColors(True)
+    table.setWordWrap(False)
+    table.setAccessibleName(accessible)
+    h = table.horizontalHeader()
+    for col in range(columns):
+        h.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+    h.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    h.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    return table

@@ -290,6 +290,7 @@ class Engine:
             count_tokens=getattr(self.model, "count_tokens", None),
             vault_factory=self._chat_vault,
             project=self.workspace.current.name if self.workspace.current else None,
+            policy=self.memories.policy(),  # the learning methods the person has on
         )
 
     def warm_up_context(self) -> bool:

@@ -216,7 +216,11 @@ class PurposeFunction:
     counts. Every Score says what grounds it (``grounded_by``, see engine/grounding.py).
     """
 
-    def __init__(self, model=None, runner=None, *, judge_max_tokens: int = 48, seed: int = 0) -> None:
+    def __init__(
+        self, model=None, runner=None, *, judge_max_tokens: int = 48, seed: int = 0, calibrated: bool = True
+    ) -> None:
+        """``calibrated``: apply the approved critic calibrations (``calibration``); False is the
+        "critic_calibration" learning method turned off — the judge always counts fully."""
         self.model = model
         if runner is None:
             from purpose_desktop.engine.tools.sandbox import run_python
@@ -232,6 +236,7 @@ class PurposeFunction:
         #: task family → how much the judge's opinion may count (1.0 full, 0.0 not at all), from the
         #: person's approved critic_calibration memories (the Team loads them; the critic imports no memory).
         self.calibration: dict[str, float] = {}
+        self.calibrated = calibrated
 
     # -- evidence -------------------------------------------------------------------------------
     def run_tests(self, code: str, tests: str, source: str = "given", timeout_s: float = 20.0) -> TestOutcome:
@@ -418,7 +423,7 @@ class PurposeFunction:
         if judge_score is not None:
             evidence.append(f"judge: {judge_score}/10 — {reason}" if reason else f"judge: {judge_score}/10")
         family = task_family(task)
-        weight = max(0.0, min(1.0, self.calibration.get(family, 1.0)))
+        weight = max(0.0, min(1.0, self.calibration.get(family, 1.0))) if self.calibrated else 1.0
         if judge_score is not None and weight < 1.0:
             evidence.append(f"the judge counts at weight {weight:g} for {family} tasks (an approved calibration)")
         if grade is None:  # text and plans: the judge and how well the text engages with the task

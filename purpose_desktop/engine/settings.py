@@ -36,6 +36,9 @@ DEFAULT_STEP_TOKENS = 384
 DEFAULT_TOKEN_BUDGET = 1536
 STEP_TOKENS_RANGE = (16, 8192)
 TOKEN_BUDGET_RANGE = (64, 65536)
+#: The self-improvement methods a person can turn off one by one (``learning_methods_off``). What "off"
+#: means for each is in ``engine.memory.records.METHOD_OFF``; everything is on by default.
+LEARNING_METHODS: tuple[str, ...] = ("value_of_experience", "lesson_evolution", "hindsight", "critic_calibration")
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class EngineSettings:
     serve_port: int = 8765  # the app's own OpenAI-compatible server (Settings → Server), off by default
     serve_api_key: str | None = None
     serve_grounding: bool = True  # serve answers with approved lessons and Vault excerpts
+    learning_methods_off: tuple[str, ...] = ()  # self-improvement methods turned off (names in LEARNING_METHODS)
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -94,6 +98,7 @@ class EngineSettings:
         data["mcp_always_allow"] = list(self.mcp_always_allow)
         data["recent_projects"] = list(self.recent_projects)
         data["servers"] = [dict(s) for s in self.servers]
+        data["learning_methods_off"] = list(self.learning_methods_off)
         return data
 
     @classmethod
@@ -248,6 +253,12 @@ def _check_servers(value: Any) -> tuple[dict, ...]:
     return tuple(out)
 
 
+def _check_methods_off(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not all(v in LEARNING_METHODS for v in value):
+        raise _bad("learning_methods_off", value, f"a list of names from {', '.join(LEARNING_METHODS)}")
+    return tuple(dict.fromkeys(value))
+
+
 def _check_serve_key(value: Any) -> str | None:
     if value is None or (isinstance(value, str) and value.strip() and len(value) <= 512):
         return value
@@ -280,6 +291,7 @@ _VALIDATORS = {
     "serve_port": _int_in("serve_port", (1, 65535), optional=False),
     "serve_api_key": _check_serve_key,
     "serve_grounding": lambda v: _check_bool("serve_grounding", v),
+    "learning_methods_off": _check_methods_off,
 }
 FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(EngineSettings))
 #: What a chat may set for itself (stored with the conversation); context length is the loaded model's.

@@ -112,10 +112,12 @@ def gather(
     count_tokens: Callable[[str], int] | None = None,
     vault_factory: Callable[[], Any] | None = None,
     project: str | None = None,
+    policy=None,
 ) -> ChatContext:
     """The context for answering ``text``: approved memories, then Vault excerpts, each within its budget.
 
     ``project``: the chat's project, when it has one — lessons kept to that project apply too.
+    ``policy``: the person's MemoryPolicy (the learning methods they turned off); None: the default.
     """
     count = count_tokens or approx_tokens
     n_ctx = n_ctx or DEFAULT_N_CTX
@@ -123,7 +125,7 @@ def gather(
     if use_memory:
         try:
             if has_promoted_memories(store):
-                _add_memories(ctx, store, text, int(n_ctx * MEMORY_SHARE), count, project)
+                _add_memories(ctx, store, text, int(n_ctx * MEMORY_SHARE), count, project, policy)
         except Exception as exc:  # a broken embedder must not cost the person their answer
             log.warning("chat: memory retrieval failed: %s", exc, exc_info=not isinstance(exc, PurposeError))
             ctx.memories = []
@@ -140,12 +142,18 @@ def gather(
 
 
 def _add_memories(
-    ctx: ChatContext, store, text: str, budget: int, count: Callable[[str], int], project: str | None = None
+    ctx: ChatContext,
+    store,
+    text: str,
+    budget: int,
+    count: Callable[[str], int],
+    project: str | None = None,
+    policy=None,
 ) -> None:
     from purpose_desktop.engine.memory.records import project_tag
     from purpose_desktop.engine.memory.retrieval import MemoryRetriever
 
-    retriever = MemoryRetriever(store, count_tokens=count)
+    retriever = MemoryRetriever(store, policy, count_tokens=count)
     chosen = retriever.for_step(
         task=text,
         role="assistant",

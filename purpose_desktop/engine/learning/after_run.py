@@ -51,7 +51,8 @@ def learn_from_run(
     (None: the strongest of its steps' ``grounded_by``, ``judge`` when none say). Returns
     ``{"errors", "notes", "grounded_by", "credit", "candidates"}`` ("candidates" only when distilling);
     a candidate the bank refuses is an error, not an exception. A grounded run whose ``answer`` is not its
-    best-checked code also yields a hindsight case (``evolution.hindsight_case``). ``project`` (the
+    best-checked code also yields a hindsight case (``evolution.hindsight_case``) unless the policy turned
+    the "hindsight" method off. ``project`` (the
     attached project's name): every candidate is kept to it (tag ``project:<name>``), so what was
     learned there is used there.
     """
@@ -91,7 +92,9 @@ def learn_from_run(
             out["errors"].append(f"candidate not stored: {exc}")
             continue
         out["candidates"].append({"id": sub.memory.id, "kind": sub.memory.kind, "outcome": sub.outcome})
-    if run_grounded:
+    if run_grounded and not policy.uses("hindsight"):
+        out["notes"].append("no hindsight case: the hindsight method is turned off")
+    elif run_grounded:
         try:
             case = hindsight_case(bank, task=task, run_id=run_id, steps=steps, answer=answer)
         except PurposeError as exc:

@@ -48,8 +48,13 @@ def calibration_text(signal: dict) -> str:
 
 
 def submit_calibrations(store, signals: list[dict], run_id: str, policy=None) -> list[dict]:
-    """Submit one candidate per family that disagreed in this run (scanned, quarantined, never auto-used)."""
+    """Submit one candidate per family that disagreed in this run (scanned, quarantined, never auto-used).
+
+    Nothing while ``policy`` has the "critic_calibration" method turned off.
+    """
     bank = MemoryBank(store, policy) if policy is not None else MemoryBank(store)
+    if not bank.policy.uses(KIND):
+        return []
     out, seen = [], set()
     for signal in signals:
         key = (signal["family"], signal["checks"])

@@ -58,7 +58,10 @@ class Proposal:
 
 
 def evolve(bank, *, model=None, limit: int = 3) -> list[Proposal]:
-    """Every kind of proposal the bank's lessons call for now (at most ``limit`` of each)."""
+    """Every kind of proposal the bank's lessons call for now (at most ``limit`` of each); none while the
+    bank's policy has the "lesson_evolution" method turned off."""
+    if not bank.policy.uses("lesson_evolution"):
+        return []
     return propose_merges(bank, model=model, limit=limit) + propose_splits(bank, limit=limit) + propose_retirements(
         bank, limit=limit
     )

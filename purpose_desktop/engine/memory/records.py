@@ -9,6 +9,8 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from purpose_desktop.engine.settings import LEARNING_METHODS
+
 KINDS = (
     "purpose_contract",
     "user_preference",
@@ -268,6 +270,39 @@ class MemoryPolicy:
     replay_similar: int = 2  # past tasks replayed besides the originating one
     replay_temperature: float = 0.7  # seeds only matter when sampling; 0 would make n runs identical
     distil: bool = True
+    #: Self-improvement methods turned off (names in settings.LEARNING_METHODS; METHOD_OFF says what each
+    #: "off" does). Empty: every method is on.
+    methods_off: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.methods_off) - set(LEARNING_METHODS))
+        if unknown:
+            raise ValueError(f"unknown learning method(s): {', '.join(unknown)}; known: {', '.join(LEARNING_METHODS)}")
+        object.__setattr__(self, "methods_off", frozenset(self.methods_off))
+
+    def uses(self, method: str) -> bool:
+        """Whether the self-improvement ``method`` is on under this policy."""
+        if method not in LEARNING_METHODS:
+            raise ValueError(f"unknown learning method {method!r}; known: {', '.join(LEARNING_METHODS)}")
+        return method not in self.methods_off
+
+    @property
+    def set_aside_sources(self) -> frozenset[str]:
+        """Provenance sources whose memories retrieval leaves out: those of the methods turned off."""
+        return frozenset(src for method, src in METHOD_SOURCES.items() if method in self.methods_off)
+
+
+#: What turning each self-improvement method off does (the Settings pane and docs say the same).
+METHOD_OFF: dict[str, str] = {
+    "value_of_experience": "retrieval ranks lessons by relevance × trust × utility, ignoring what they did "
+    "for this kind of task",
+    "lesson_evolution": "no merge, split or retirement is proposed (approved ones stay as they are)",
+    "hindsight": "no hindsight case is proposed, and the approved ones are set aside (kept, not used)",
+    "critic_calibration": "no calibration is proposed, and the critic counts the judge fully, ignoring "
+    "approved calibrations",
+}
+#: Memories a method produced, by their first provenance source: set aside while the method is off.
+METHOD_SOURCES: dict[str, str] = {"hindsight": "hindsight"}
 
 
 def effective_trust(trust: float, evidence: dict | None) -> float:

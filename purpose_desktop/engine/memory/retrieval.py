@@ -1,7 +1,9 @@
 """Retrieval for a prompt: promoted memories in scope, ranked by relevance × trust × value, token-budgeted.
 
 Value is the memory's utility moved by its learned expected effect on the task's family (``memory.value``:
-grounded credits grouped by task family); with no grounded runs in that family it is the utility.
+grounded credits grouped by task family); with no grounded runs in that family it is the utility. With the
+"value_of_experience" method off (``MemoryPolicy.methods_off``) it is always the utility, and memories of a
+method that is off (``MemoryPolicy.set_aside_sources``: a hindsight case while hindsight is off) are left out.
 
 A snapshot of the promoted memories (texts, scopes, weights, and a VectorIndex over the topical ones)
 is cached per Store and rebuilt only when the memories change (``memory_state.generation``); the
@@ -81,6 +83,10 @@ class _Snapshot:
         self.generation = generation
         self.model = model
         self.always = [m for m in memories if m.kind in ALWAYS_KINDS]
+        #: source (first provenance entry) → ids, so a method turned off can set its memories aside
+        self.by_source: dict[str, frozenset[str]] = {}
+        for m in memories:
+            self.by_source[m.source] = self.by_source.get(m.source, frozenset()) | {m.id}
         topical = [m for m in memories if m.kind not in ALWAYS_KINDS]
         key = (model, tuple((m.id, m.content_hash) for m in topical))
         if previous is not None and previous.key == key:
@@ -151,6 +157,7 @@ class _Row:
     utility: float
     evidence: dict | None
     content_hash: str
+    source: str = ""  # who produced it (first provenance entry's source: "distil", "hindsight" …)
 
     @property
     def effective_trust(self) -> float:
@@ -162,15 +169,16 @@ def _promoted_rows(store) -> list[_Row]:
     rows = []
     with store._errors():
         cursor = store.connection.execute(
-            "SELECT id, kind, text, scope_json, trust, utility, evidence_json, content_hash FROM memories "
+            "SELECT id, kind, text, scope_json, trust, utility, evidence_json, content_hash, "
+            "json_extract(provenance_json, '$[0].source') FROM memories "
             "WHERE status = 'promoted' ORDER BY created_at, id"
         )
-        for mid, kind, text, scope_json, trust, utility, evidence_json, digest in cursor:
+        for mid, kind, text, scope_json, trust, utility, evidence_json, digest, source in cursor:
             scope = scopes.get(scope_json)
             if scope is None:
                 scope = scopes[scope_json] = Scope.from_dict(json.loads(scope_json or "{}"))
             evidence = json.loads(evidence_json) if evidence_json else None
-            rows.append(_Row(mid, kind, text, scope, float(trust), float(utility), evidence, digest))
+            rows.append(_Row(mid, kind, text, scope, float(trust), float(utility), evidence, digest, source or ""))
     return rows
 
 
@@ -241,10 +249,13 @@ class MemoryRetriever:
         tags = task_tags(task, purpose) | {str(t).lower() for t in tags}
         role = (role or "").lower() or None
         as_roles = tuple(dict.fromkeys([role, *((r or "").lower() or None for r in roles)]))
-        excluded = set(exclude) | {m.id for m in include}
         snap = snapshot(self.store)
+        excluded = set(exclude) | {m.id for m in include}
+        for source in self.policy.set_aside_sources:  # a method turned off: what it produced is not used
+            excluded |= snap.by_source.get(source, frozenset())
         family = task_family(task)
-        effects = snap.effects(self.store).get(family, {})
+        valued = self.policy.uses("value_of_experience")
+        effects = snap.effects(self.store).get(family, {}) if valued else {}
         ranked: list[Retrieved] = []
         for m in include:
             if _matches(m.scope, as_roles, tools, tags):
@@ -262,7 +273,7 @@ class MemoryRetriever:
             if mask.any():
                 q = query_vector if query_vector is not None else self._query_vector(task)
                 floors = np.where(snap.task_bound, self.policy.min_relevance_case, self.policy.min_relevance)
-                weights = snap.weights_for(family, self.store)
+                weights = snap.weights_for(family, self.store) if valued else snap.weights
                 for hit in snap.index.search(q, top_k, weights=weights, mask=mask, min_similarity=floors):
                     m = snap.topical[hit.row]
                     candidates.append(self._retrieved(m, hit.similarity, effect=effects.get(m.id)))

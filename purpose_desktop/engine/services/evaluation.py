@@ -342,5 +342,8 @@ class EvalManager:
         else:
             team = purpose(DEFAULT_PURPOSE, model=engine.model, store=engine.store, name="Python coding team")
         team.spark_options = dict(spark_options or {})
+        policy = engine.memories.policy()  # the learning methods the person has on
+        team.memory_policy = policy
+        team.critic().calibrated = policy.uses("critic_calibration")
         name = getattr(engine.model, "display_name", "") or ""
         return run_suite(engine.store, team, model_name=name, progress=progress, cancel=cancel)

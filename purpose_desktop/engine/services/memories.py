@@ -43,15 +43,29 @@ class MemoryManager:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def bank(self, store=None):
-        """A MemoryBank on the engine's store (or ``store``: the replay thread's own connection to the same
-        file) with the person's policy (auto-promotion from the settings)."""
-        from purpose_desktop.engine.memory.api import MemoryBank
+    def policy(self):
+        """The person's memory policy from the settings: auto-promotion and the learning methods turned off."""
         from purpose_desktop.engine.memory.records import MemoryPolicy
 
-        return MemoryBank(
-            store or self._engine.store, MemoryPolicy(auto_promote=self._engine.settings.auto_promote)
+        settings = self._engine.settings
+        return MemoryPolicy(
+            auto_promote=settings.auto_promote, methods_off=frozenset(settings.learning_methods_off)
         )
+
+    def critic(self, model):
+        """The critic for a team run with ``model`` as its judge, calibrated unless the person turned the
+        "critic_calibration" method off."""
+        from purpose_desktop.engine.critic import PurposeFunction
+        from purpose_desktop.engine.models.backends import resolve_backend
+
+        return PurposeFunction(resolve_backend(model), calibrated=self.policy().uses("critic_calibration"))
+
+    def bank(self, store=None):
+        """A MemoryBank on the engine's store (or ``store``: the replay thread's own connection to the same
+        file) with the person's policy (``policy``)."""
+        from purpose_desktop.engine.memory.api import MemoryBank
+
+        return MemoryBank(store or self._engine.store, self.policy())
 
     def list(
         self, *, status: str | None = None, kind: str | None = None, limit: int | None = None

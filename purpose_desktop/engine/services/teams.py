@@ -163,7 +163,14 @@ class TeamManager:
             raise InputError("The task is empty.", "Describe what the team should do, then press Run.")
         from purpose_desktop.engine.models.backends import release_thread_models
 
-        team = Team(TeamSpec.from_dict(spec), model=engine.model, store=engine.store, workspace=engine.workspace.current)
+        team = Team(
+            TeamSpec.from_dict(spec),
+            model=engine.model,
+            store=engine.store,
+            workspace=engine.workspace.current,
+            memory_policy=engine.memories.policy(),  # auto-promotion and the learning methods the person chose
+            critic=engine.memories.critic(engine.model),
+        )
         team.mcp = engine.mcp.access(approve_tool)
         try:
             return team.run(task, tests=tests or None, mode=mode, cancel=cancel, on_event=on_event)

@@ -11,14 +11,26 @@ one, ties count half), wrong_beats_right_rate (no tests; strictly higher), n_pai
 by kind of mistake and by what grounded the scores. Targets (issue 13): AUC ≥ 0.85 without tests,
 ≥ 0.95 with tests; wrong beats right ≤ 5%.
 
-Run: .venv/bin/python bench/critic.py [--no-judge] [--limit N]
+``calibration`` (issue 18, the self-improving critic) shows an approved critic_calibration's before/after:
+the tasks are split by ``--seed`` into a learning half and a held-out half. Every score of the learning
+half where the judge and the checks disagree (``learning.calibration.disagreement``, as a team run finds
+them) is submitted through the real path (``submit_calibrations``: immune scan, quarantine) under a traced
+run; each candidate is then approved with the Memory pane's own call (``engine.memories.decide(…,
+"approve")``), standing in for the person. The held-out half is scored without tests before (no
+calibration) and after (``critic.calibration = load_calibration(store)``, as a Team loads it), with the
+same judge: its replies are deterministic (temperature 0, fixed seed), so the "after" scoring reuses them
+instead of asking again (``judge_calls_reused``) — the only difference is the calibration.
+
+Run: .venv/bin/python bench/critic.py [--no-judge] [--limit N] [--seed S] [--no-calibration]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -209,10 +221,123 @@ def auc(rows, key) -> float:
     return round(wins / len(rows), 3) if rows else 0.0
 
 
+class SameJudge:
+    """The judge model, its JSON replies remembered by prompt: asking again gives the same answer anyway
+    (temperature 0, fixed seed), so a rescoring only pays for what changed."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.replies: dict[str, dict] = {}
+        self.calls = 0
+        self.reused = 0
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    def complete_json(self, messages, schema, *, settings=None, **kwargs):
+        key = json.dumps([messages, schema, getattr(settings, "seed", None), getattr(settings, "max_tokens", None)])
+        self.calls += 1
+        if key in self.replies:
+            self.reused += 1
+            return dict(self.replies[key])
+        reply = self.model.complete_json(messages, schema, settings=settings, **kwargs)
+        self.replies[key] = dict(reply)
+        return reply
+
+
+def split_tasks(names, seed: int) -> tuple[set[str], set[str]]:
+    """The task names in a learning half and a held-out half, shuffled by ``seed``."""
+    names = sorted(set(names))
+    random.Random(seed).shuffle(names)
+    half = len(names) // 2
+    return set(names[:half]), set(names[half:])
+
+
+def calibration_before_after(critic, rows, scores, seed: int) -> dict:
+    """Learn critic calibrations on one half of the tasks, then score the other half before and after."""
+    from purpose_desktop.engine.core import Engine
+    from purpose_desktop.engine.families import task_family
+    from purpose_desktop.engine.learning.calibration import (
+        disagreement,
+        load_calibration,
+        submit_calibrations,
+    )
+    from purpose_desktop.engine.runmode import RunMode
+    from purpose_desktop.engine.settings import EngineSettings
+    from purpose_desktop.engine.store import Store
+    from purpose_desktop.engine.store.trace import TraceRecorder
+
+    learn, held = split_tasks([r["function"] for r in rows], seed)
+    learn_rows = [i for i, r in enumerate(rows) if r["function"] in learn]
+    held_rows = [i for i, r in enumerate(rows) if r["function"] in held]
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = Engine(store=Store(Path(tmp) / "critic-calibration.db"), settings=EngineSettings())
+        try:
+            by_task: dict[str, list[dict]] = defaultdict(list)
+            for i in learn_rows:
+                task = scores[i]["task"]
+                for score in scores[i]["no_tests"] + scores[i]["tests"]:
+                    signal = disagreement(score, task, "coder")
+                    if signal is not None:
+                        by_task[task].append(signal)
+            candidates = []
+            for task, signals in by_task.items():  # one traced run per task, as a team run would be
+                trace = TraceRecorder(engine.store, RunMode.LEARNING_TRAIN)
+                trace.start(task=task, purpose="bench/critic.py learning half", team="bench critic", roles=["coder"])
+                trace.finish(status="complete", answer="", score=None, tokens_work=0, tokens_judge=0)
+                candidates += submit_calibrations(engine.store, signals, trace.run_id)
+            memories = {m.id: m for m in engine.memories.bank().list(kind="critic_calibration")}
+            pending = [c["id"] for c in candidates if memories[c["id"]].status == "quarantined"]
+            if pending:  # the Memory pane's Approve, standing in for the person
+                engine.memories.decide(sorted(set(pending)), "approve", "bench/critic.py: standing in for the person")
+            weights = load_calibration(engine.store)
+            shown = [
+                {"family": c["family"], "outcome": c["outcome"], "text": memories[c["id"]].text}
+                for c in candidates
+            ]
+        finally:
+            engine.close()
+    before = [rows[i] for i in held_rows]
+    critic.calibration = weights
+    after = []
+    for i in held_rows:
+        task = scores[i]["task"]
+        pair = [critic.score_step(task=task, role="coder", kind="code", output=r) for r in scores[i]["replies"]]
+        after.append({"no_tests": (pair[0].value, pair[1].value), "family": task_family(task)})
+    critic.calibration = {}
+
+    def beats(rs):
+        return round(sum(r["no_tests"][1] > r["no_tests"][0] for r in rs) / max(1, len(rs)), 3)
+
+    def order(pair):
+        return (pair[0] > pair[1]) - (pair[0] < pair[1])
+
+    return {
+        "auc_no_tests_before": auc(before, "no_tests"),
+        "auc_no_tests_after": auc(after, "no_tests"),
+        "wrong_beats_right_before": beats(before),
+        "wrong_beats_right_after": beats(after),
+        "n_calibrations": len(weights),
+        "families": weights,
+        "split_seed": seed,
+        "learning_tasks": sorted(learn),
+        "heldout_tasks": sorted(held),
+        "n_pairs_learning": len(learn_rows),
+        "n_pairs_heldout": len(held_rows),
+        "n_disagreements": sum(len(v) for v in by_task.values()),
+        "candidates": shown,
+        "heldout_pairs_in_calibrated_families": sum(a["family"] in weights for a in after),
+        "heldout_pairs_reordered": sum(order(b["no_tests"]) != order(a["no_tests"]) for b, a in zip(before, after, strict=True)),
+        "heldout_scores_changed": sum(b["no_tests"] != a["no_tests"] for b, a in zip(before, after, strict=True)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-judge", action="store_true", help="score without the model (evidence only)")
     parser.add_argument("--limit", type=int, default=0, help="only the first N pairs")
+    parser.add_argument("--seed", type=int, default=0, help="how the tasks are split for the calibration before/after")
+    parser.add_argument("--no-calibration", action="store_true", help="skip the calibration before/after")
     args = parser.parse_args()
     from purpose_desktop.engine.critic import PurposeFunction, extract_code
 
@@ -221,9 +346,10 @@ def main() -> None:
         from purpose_desktop.engine.models import LocalModel, default_model_path
 
         model = LocalModel(default_model_path(), n_ctx=4096)
-    critic = PurposeFunction(model)
+    judge = SameJudge(model) if model is not None else None
+    critic = PurposeFunction(judge)
     started = time.perf_counter()
-    rows, label_errors = [], []
+    rows, label_errors, scores = [], [], []
     items = list(pairs())[: args.limit or None]
     for task, name, right, wrong, kind, tests in items:
         row = {"function": name, "kind": kind}
@@ -239,6 +365,7 @@ def main() -> None:
         row["tests"] = (tested[0].value, tested[1].value)
         row["grounds_no_tests"] = (plain[0].grounded_by, plain[1].grounded_by)
         rows.append(row)
+        scores.append({"task": task, "replies": (right, wrong), "no_tests": plain, "tests": tested})
         print(json.dumps(row), file=sys.stderr, flush=True)  # progress: a cut-off run still shows its pairs
     by_kind = defaultdict(list)
     for r in rows:
@@ -255,8 +382,18 @@ def main() -> None:
         "auc_no_tests_by_kind": {k: auc(v, "no_tests") for k, v in sorted(by_kind.items())},
         "grounded_by_no_tests": dict(Counter(g for r in rows for g in r["grounds_no_tests"])),
         "label_errors": label_errors,
-        "seconds": round(time.perf_counter() - started, 1),
     }
+    if not args.no_calibration:
+        if judge is None:
+            report["calibration"] = {"n_calibrations": 0, "note": "no judge (--no-judge): nothing to calibrate"}
+        else:
+            calls = judge.calls
+            report["calibration"] = calibration_before_after(critic, rows, scores, args.seed)
+            report["calibration"]["judge_calls_reused"] = judge.reused
+            report["calibration"]["judge_calls_new"] = judge.calls - calls - judge.reused
+    if args.limit:
+        report["reduced"] = f"first {len(items)} of {len(list(pairs()))} pairs (--limit {args.limit})"
+    report["seconds"] = round(time.perf_counter() - started, 1)
     if model is not None:
         model.close()
     print(json.dumps(report, indent=2))

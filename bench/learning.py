@@ -10,6 +10,22 @@ Protocol, on a fresh SQLite file:
    without the taught preferences, to separate what was learned from what was taught).
 Held-out tasks (never run in the learning pass) are measured before and after too. Evaluation runs
 use temperature 0 and the same seed, so the only difference between before and after is memory.
+
+``methods`` (issue 18): each self-improvement method on and off on the evaluation suite
+(``bench/suites/basic``, imported as ``eval import`` does), through the engine's own switches
+(``MemoryPolicy.methods_off`` — the ``learning_methods_off`` setting — and ``PurposeFunction(calibrated=)``):
+1. learning: the learning tasks run in LEARNING_TRAIN with the bundled model as the critic's judge (so
+   judge-vs-tests disagreements can become critic calibrations) and one retry (so an earlier attempt can
+   beat a later one); every quarantined candidate is approved, standing in for a person who approves
+   everything (no replay, to keep the run affordable); a second train pass gives the approved lessons
+   grounded credits per task family (what value of experience learns from);
+2. lesson evolution on a copy of that store: ``evolve`` proposes, every proposal is approved;
+3. the suite in EVAL_TEST (its tests given, temperature 0, same seed): all methods on; then each of value
+   of experience, hindsight and critic calibration off (same store, only the switch differs); and lesson
+   evolution on (the evolved copy) against off (the store before evolving).
+Each method reports ``{"on", "off", "n", "delta"}`` (suite pass rates), the mean scores, how the scores were
+grounded, on how many tasks the two arms' prompts carried different memories, and what the method
+produced during learning. Role-prompt optimisation is not measured (see ``ROLE_PROMPTS``).
 """
 
 from __future__ import annotations
@@ -17,10 +33,12 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import shutil
 import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,7 +140,8 @@ CHECKS = {"type_hints": has_type_hints, "docstrings": has_docstrings}
 
 
 # -- runs -----------------------------------------------------------------------------------------------
-def make_team(model, store, policy: MemoryPolicy, max_tokens: int) -> Team:
+def make_team(model, store, policy: MemoryPolicy, max_tokens: int, *, critic=None, retries: int = 0) -> Team:
+    """The bench's one-role coding team; ``critic`` None is the judge-free critic (evidence only)."""
     coder = RoleSpec(
         "coder",
         "Coder",
@@ -132,12 +151,12 @@ def make_team(model, store, policy: MemoryPolicy, max_tokens: int) -> Team:
         None,
         "code",
     )
-    spec = TeamSpec("Bench coder", "Help me write Python code", [coder], max_retries=0)
+    spec = TeamSpec("Bench coder", "Help me write Python code", [coder], max_retries=retries)
     return Team(
         spec,
         model=model,
         store=store,
-        critic=PurposeFunction(None),
+        critic=critic or PurposeFunction(None),
         memory_policy=policy,
         spark_options={"max_tokens_per_step": max_tokens, "token_budget": max_tokens + 1200},
     )
@@ -168,10 +187,10 @@ def evaluate(team: Team, tasks, exclude: list[str] | None = None) -> dict:
     }
 
 
-def learning_pass(team: Team, store, bank: MemoryBank, n: int) -> dict:
+def learning_pass(team: Team, store, bank: MemoryBank, n: int, tasks=TASKS) -> dict:
     taught = [bank.teach(p).memory.id for p in PREFERENCES]
     candidates = []
-    for task, tests in TASKS:
+    for task, tests in tasks:
         r = team.run(task, tests=tests, mode=RunMode.LEARNING_TRAIN)
         candidates += r.memory.get("candidates", [])
     evidence = []
@@ -188,12 +207,163 @@ def learning_pass(team: Team, store, bank: MemoryBank, n: int) -> dict:
     }
 
 
+# -- each self-improvement method on and off (issue 18) ---------------------------------------------------
+SUITE = ROOT / "bench" / "suites" / "basic"
+ROLE_PROMPTS = (
+    "not measured: role-prompt optimisation is being built on branch promptopt and was not merged into "
+    "main when this bench was written; it has no switch in the engine yet"
+)
+#: method → what its off arm changes (the on arm is every method on).
+ABLATIONS = ("value_of_experience", "hindsight", "critic_calibration")
+
+
+def methods_team(model, store, policy: MemoryPolicy, max_tokens: int, *, calibrated: bool = True) -> Team:
+    """The bench coder with the bundled model as the critic's judge and one retry."""
+    from purpose_desktop.engine.models.backends import resolve_backend
+
+    critic = PurposeFunction(resolve_backend(model), calibrated=calibrated)
+    return make_team(model, store, policy, max_tokens, critic=critic, retries=1)
+
+
+def suite_eval(team: Team, tasks: list[dict]) -> dict:
+    """The suite's tasks in EVAL_TEST with their tests given; pass as ``eval run`` counts it."""
+    from purpose_desktop.engine.services.evaluation import _passed
+
+    rows = []
+    for t in tasks:
+        r = team.run(t["task"], tests=t["tests"], mode=RunMode.EVAL_TEST)
+        rows.append(
+            {
+                "name": t["name"],
+                "passed": _passed(r.tests),
+                "score": r.score,
+                "grounded_by": r.grounded_by,
+                "memories": sorted(r.memory.get("used", [])),
+            }
+        )
+    scores = [r["score"] for r in rows if r["score"] is not None]
+    return {
+        "pass_rate": round(statistics.fmean(r["passed"] for r in rows), 3) if rows else None,
+        "mean_score": round(statistics.fmean(scores), 2) if scores else None,
+        "grounded_by": dict(Counter(r["grounded_by"] for r in rows)),
+        "rows": rows,
+    }
+
+
+def _compare(on: dict, off: dict, produced) -> dict:
+    return {
+        "on": on["pass_rate"],
+        "off": off["pass_rate"],
+        "n": len(on["rows"]),
+        "delta": None if on["pass_rate"] is None else round(on["pass_rate"] - off["pass_rate"], 3),
+        "mean_score_on": on["mean_score"],
+        "mean_score_off": off["mean_score"],
+        "grounded_by_on": on["grounded_by"],
+        "grounded_by_off": off["grounded_by"],
+        "tasks_where_prompts_differ": sum(a["memories"] != b["memories"] for a, b in zip(on["rows"], off["rows"], strict=True)),
+        "tasks_where_outcome_differs": sum(a["passed"] != b["passed"] for a, b in zip(on["rows"], off["rows"], strict=True)),
+        "produced_in_learning": produced,
+    }
+
+
+def methods_pass(model, tmp: Path, max_tokens: int, limit: int) -> dict:
+    """Learn with every method on, then the suite with each method on and off (see the module doc)."""
+    from purpose_desktop.engine.core import Engine
+    from purpose_desktop.engine.learning.evolution import evolve
+    from purpose_desktop.engine.memory.value import family_effects
+    from purpose_desktop.engine.services.evaluation import read_suite_folder
+    from purpose_desktop.engine.settings import EngineSettings
+    from purpose_desktop.engine.store.evals import EvalRepo
+
+    db, evolved_db = tmp / "methods.db", tmp / "methods-evolved.db"
+    learning_tasks = TASKS[:limit] if limit else TASKS
+    store = Store(db)
+    suite, skipped = read_suite_folder(SUITE)
+    for t in suite[:limit] if limit else suite:
+        EvalRepo(store).add_task(name=t["name"], task=t["task"], tests=t["tests"], source="imported", origin=t["origin"])
+    tasks = EvalRepo(store).tasks()
+    policy = MemoryPolicy(replay_similar=0)
+    train = methods_team(model, store, policy, max_tokens)
+    calibrations, hindsight = [], []
+    for task, tests in learning_tasks:
+        r = train.run(task, tests=tests, mode=RunMode.LEARNING_TRAIN)
+        calibrations += r.memory.get("calibrations", [])
+        hindsight += [c for c in r.memory.get("candidates", []) if c.get("outcome") == "hindsight"]
+    store.close()
+    engine = Engine(store=Store(db), settings=EngineSettings())  # the Memory pane's Approve, for the person
+    pending = [m.id for m in engine.memories.bank().list(status="quarantined")]
+    if pending:
+        engine.memories.decide(pending, "approve", "bench/learning.py: standing in for a person who approves all")
+    approved = Counter(m.kind for m in engine.memories.bank().list(status="promoted"))
+    engine.close()
+    store = Store(db)
+    credit_team = methods_team(model, store, policy, max_tokens)
+    for task, tests in learning_tasks:  # grounded credits per family for the approved lessons
+        credit_team.run(task, tests=tests, mode=RunMode.LEARNING_TRAIN)
+    effects = family_effects(store)
+    store.close()
+    shutil.copy(db, evolved_db)
+    engine = Engine(store=Store(evolved_db), settings=EngineSettings())
+    proposals = evolve(engine.memories.bank(), model=model)
+    new = [p.memory_id for p in proposals if p.memory_id]
+    if new:
+        engine.memories.decide(new, "approve", "bench/learning.py: standing in for the person")
+    engine.close()
+
+    store = Store(db)
+    arms = {"all_on": suite_eval(methods_team(model, store, policy, max_tokens), tasks)}
+    for method in ABLATIONS:
+        off = MemoryPolicy(replay_similar=0, methods_off=frozenset({method}))
+        team = methods_team(model, store, off, max_tokens, calibrated=method != "critic_calibration")
+        arms[method + "_off"] = suite_eval(team, tasks)
+    store.close()
+    store = Store(evolved_db)
+    arms["evolved"] = suite_eval(methods_team(model, store, policy, max_tokens), tasks)
+    store.close()
+    n_effects = sum(len(v) for v in effects.values())
+    methods = {
+        "value_of_experience": _compare(
+            arms["all_on"], arms["value_of_experience_off"],
+            {"memory_family_effects": n_effects, "families": sorted(effects)},
+        ),
+        "lesson_evolution": _compare(
+            arms["evolved"], arms["all_on"], {"proposals": [p.to_dict() for p in proposals], "approved": len(new)}
+        ),
+        "hindsight": _compare(arms["all_on"], arms["hindsight_off"], {"hindsight_cases": len(hindsight)}),
+        "critic_calibration": _compare(
+            arms["all_on"], arms["critic_calibration_off"],
+            {"calibration_candidates": calibrations, "families_calibrated": sorted({c["family"] for c in calibrations})},
+        ),
+        "role_prompt_optimisation": ROLE_PROMPTS,
+    }
+    return {
+        "methods": methods,
+        "methods_protocol": {
+            "suite": str(SUITE.relative_to(ROOT)),
+            "suite_tasks": [t["name"] for t in tasks],
+            "suite_files_skipped": skipped,
+            "learning_tasks": [t[:60] for t, _ in learning_tasks],
+            "approved_after_learning": dict(approved),
+            "judge": "the same model (critic judge), temperature 0",
+            "retries": 1,
+            "all_on_rows": arms["all_on"]["rows"],
+        },
+    }
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="GGUF path or model id (default: the bundled SmolLM2)")
     parser.add_argument("--max-tokens", type=int, default=160)
     parser.add_argument("-n", type=int, default=3, help="replay runs per arm")
     parser.add_argument("--ctx", type=int, default=2048)
+    parser.add_argument("--limit", type=int, default=0, help="at most N tasks of each set (a reduced, cheaper run)")
+    parser.add_argument(
+        "--part",
+        choices=("both", "protocol", "methods"),
+        default="both",
+        help="the before/after protocol, the methods on/off, or both (default)",
+    )
     args = parser.parse_args(argv)
 
     from purpose_desktop.engine.models import LocalModel, resolve_model
@@ -201,20 +371,39 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     model = LocalModel(resolve_model(args.model), n_ctx=args.ctx)
     policy = MemoryPolicy(auto_promote=True, replay_similar=0)
+    tasks, held_out = (TASKS[: args.limit], HELD_OUT[: args.limit]) if args.limit else (TASKS, HELD_OUT)
+    result: dict = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            store = Store(Path(tmp) / "learning.db")
-            team = make_team(model, store, policy, args.max_tokens)
-            before, held_before = evaluate(team, TASKS), evaluate(team, HELD_OUT)
-            learned = learning_pass(team, store, MemoryBank(store, policy), args.n)
-            after, held_after = evaluate(team, TASKS), evaluate(team, HELD_OUT)
-            # Ablation: the learned memories alone (the taught preferences left out of the prompts).
-            taught = [m.id for m in MemoryBank(store).list(kind="user_preference")]
-            learned_only = evaluate(team, TASKS, exclude=taught)
-            store.close()
+            if args.part in ("both", "protocol"):
+                result.update(protocol(model, Path(tmp), policy, args, tasks, held_out))
+            if args.part in ("both", "methods"):
+                result.update(methods_pass(model, Path(tmp), args.max_tokens, args.limit))
     finally:
         model.close()
-    result = {
+    result.update(
+        model=model.display_name,
+        max_tokens=args.max_tokens,
+        reduced=f"--limit {args.limit}: at most {args.limit} tasks of each set" if args.limit else None,
+        part=args.part,
+        elapsed_s=round(time.perf_counter() - started, 1),
+    )
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def protocol(model, tmp: Path, policy: MemoryPolicy, args, tasks, held_out) -> dict:
+    """Suite → learn → suite on the learning tasks and the held-out ones (the module doc's steps 1–3)."""
+    store = Store(tmp / "learning.db")
+    team = make_team(model, store, policy, args.max_tokens)
+    before, held_before = evaluate(team, tasks), evaluate(team, held_out)
+    learned = learning_pass(team, store, MemoryBank(store, policy), args.n, tasks)
+    after, held_after = evaluate(team, tasks), evaluate(team, held_out)
+    # Ablation: the learned memories alone (the taught preferences left out of the prompts).
+    taught = [m.id for m in MemoryBank(store).list(kind="user_preference")]
+    learned_only = evaluate(team, tasks, exclude=taught)
+    store.close()
+    return {
         "pass_rate_before": before["pass_rate"],
         "pass_rate_after": after["pass_rate"],
         "preference_compliance_before": before["compliance"],
@@ -228,14 +417,10 @@ def main(argv=None) -> int:
         "per_preference_after": after["per_preference"],
         "learning_pass": learned,
         "preferences": PREFERENCES,
-        "model": model.display_name,
-        "tasks": len(TASKS),
-        "heldout_tasks": len(HELD_OUT),
-        "elapsed_s": round(time.perf_counter() - started, 1),
+        "tasks": len(tasks),
+        "heldout_tasks": len(held_out),
         "rows_after": after["rows"],
     }
-    print(json.dumps(result, indent=2))
-    return 0
 
 
 if __name__ == "__main__":

@@ -39,6 +39,21 @@ TOKEN_BUDGET_RANGE = (64, 65536)
 #: The self-improvement methods a person can turn off one by one (``learning_methods_off``). What "off"
 #: means for each is in ``engine.memory.records.METHOD_OFF``; everything is on by default.
 LEARNING_METHODS: tuple[str, ...] = ("value_of_experience", "lesson_evolution", "hindsight", "critic_calibration")
+#: Each method's name as the Settings pane shows it, and what turning it off does.
+METHOD_LABELS: dict[str, str] = {
+    "value_of_experience": "Value of experience: rank lessons by what they did for this kind of task",
+    "lesson_evolution": "Lesson evolution: propose merges, splits and retirements of lessons",
+    "hindsight": "Hindsight: keep what an earlier attempt achieved when the final one was worse",
+    "critic_calibration": "Critic calibration: count the judge less where it disagreed with the tests",
+}
+METHOD_OFF: dict[str, str] = {
+    "value_of_experience": "retrieval ranks lessons by relevance × trust × utility, ignoring what they did "
+    "for this kind of task",
+    "lesson_evolution": "no merge, split or retirement is proposed (approved ones stay as they are)",
+    "hindsight": "no hindsight case is proposed, and the approved ones are set aside (kept, not used)",
+    "critic_calibration": "no calibration is proposed, and the critic counts the judge fully, ignoring "
+    "approved calibrations",
+}
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from purpose_desktop.ui import theme
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
 from purpose_desktop.ui.chat.messages import Banner
 from purpose_desktop.ui.generation import FORM_FIELDS, GenerationForm
+from purpose_desktop.ui.learning_methods import LearningMethodsSection
 from purpose_desktop.ui.mcp_section import McpToolsSection
 from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.serve_section import ServerSection
@@ -265,6 +266,9 @@ class SettingsPane(QWidget):
         )
         note.setWordWrap(True)
         box.addWidget(note)
+        self.learning_methods = LearningMethodsSection()
+        self.learning_methods.sig_methods_off_changed.connect(self._on_methods_off)
+        box.addWidget(self.learning_methods)
         column.addWidget(card)
 
         # Chat
@@ -428,6 +432,7 @@ class SettingsPane(QWidget):
         self._syncing = True
         try:
             self.auto_promote.setChecked(bool(snap.settings.get("auto_promote")))
+            self.learning_methods.apply_settings(snap.settings)
             self.allow_unprotected.setChecked(bool(snap.settings.get("allow_unprotected_code")))
             self.chat_memory.setChecked(bool(snap.settings.get("chat_uses_memory", True)))
             self.chat_vault.setChecked(bool(snap.settings.get("chat_uses_vault", True)))
@@ -536,6 +541,13 @@ class SettingsPane(QWidget):
         name = self.team_combo.currentData()
         self._save_setting("default_team", name)
         self.sig_status.emit(f"Default team: {name}." if name else "No default team.", 3000)
+
+    def _on_methods_off(self, off: list) -> None:
+        self._save_setting("learning_methods_off", off)
+        self.sig_status.emit(
+            f"Learning methods off: {', '.join(m.replace('_', ' ') for m in off)}." if off else "Every learning method is on.",
+            4000,
+        )
 
     def _on_auto_promote(self, on: bool) -> None:
         if self._syncing:

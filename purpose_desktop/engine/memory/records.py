@@ -9,7 +9,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from purpose_desktop.engine.settings import LEARNING_METHODS
+from purpose_desktop.engine.settings import LEARNING_METHODS, METHOD_OFF  # noqa: F401 (METHOD_OFF re-exported)
 
 KINDS = (
     "purpose_contract",
@@ -292,15 +292,6 @@ class MemoryPolicy:
         return frozenset(src for method, src in METHOD_SOURCES.items() if method in self.methods_off)
 
 
-#: What turning each self-improvement method off does (the Settings pane and docs say the same).
-METHOD_OFF: dict[str, str] = {
-    "value_of_experience": "retrieval ranks lessons by relevance × trust × utility, ignoring what they did "
-    "for this kind of task",
-    "lesson_evolution": "no merge, split or retirement is proposed (approved ones stay as they are)",
-    "hindsight": "no hindsight case is proposed, and the approved ones are set aside (kept, not used)",
-    "critic_calibration": "no calibration is proposed, and the critic counts the judge fully, ignoring "
-    "approved calibrations",
-}
 #: Memories a method produced, by their first provenance source: set aside while the method is off.
 METHOD_SOURCES: dict[str, str] = {"hindsight": "hindsight"}
 

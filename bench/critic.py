@@ -387,10 +387,10 @@ def main() -> None:
         if judge is None:
             report["calibration"] = {"n_calibrations": 0, "note": "no judge (--no-judge): nothing to calibrate"}
         else:
-            calls = judge.calls
+            calls, reused = judge.calls, judge.reused
             report["calibration"] = calibration_before_after(critic, rows, scores, args.seed)
-            report["calibration"]["judge_calls_reused"] = judge.reused
-            report["calibration"]["judge_calls_new"] = judge.calls - calls - judge.reused
+            report["calibration"]["judge_calls_reused"] = judge.reused - reused  # in the "after" scoring
+            report["calibration"]["judge_calls_new"] = (judge.calls - calls) - (judge.reused - reused)
     if args.limit:
         report["reduced"] = f"first {len(items)} of {len(list(pairs()))} pairs (--limit {args.limit})"
     report["seconds"] = round(time.perf_counter() - started, 1)

@@ -9,7 +9,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -18,7 +17,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPushButton,
-    QSpinBox,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -26,16 +24,12 @@ from PySide6.QtWidgets import (
 )
 
 from purpose_desktop.engine.services import TeamCatalog
-from purpose_desktop.engine.settings import (
-    DEFAULT_STEP_TOKENS,
-    DEFAULT_TOKEN_BUDGET,
-    STEP_TOKENS_RANGE,
-    TOKEN_BUDGET_RANGE,
-)
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
 from purpose_desktop.ui.chat.messages import Banner
 from purpose_desktop.ui.ops import EngineOp
+from purpose_desktop.ui.team.budgets import TokenBudgets
 from purpose_desktop.ui.team.contract_editor import ContractEditor
+from purpose_desktop.ui.team.contract_wiring import ContractWiring
 from purpose_desktop.ui.team.role_editor import RoleEditor
 from purpose_desktop.ui.team.run import RunPanel
 from purpose_desktop.ui.tool_approval import install_tool_approvals
@@ -58,7 +52,6 @@ class TeamPane(QWidget):
         self._project = None  # the open project folder (ProjectInfo), set by the main window
         self._spec: dict | None = None
         self._dirty = False
-        self._showing = False  # filling the budget controls from a spec is not an edit
         self._catalog: TeamCatalog | None = None
         self._opening: str | None = None  # the saved team being loaded (a second click waits for it)
         self._run_request = None
@@ -192,9 +185,13 @@ class TeamPane(QWidget):
         self.role_editor.sig_changed.connect(self._on_role_changed)
         ev.addWidget(self.role_editor, 1)
         self.contract_editor = ContractEditor()
-        self.contract_editor.sig_changed.connect(self._on_contract_edited)
+        self._contract = ContractWiring(self)
         ev.addWidget(self.contract_editor)
-        ev.addLayout(self._build_budgets())
+        self.budgets = TokenBudgets()
+        self.step_tokens_spin = self.budgets.step_tokens_spin
+        self.role_tokens_spin = self.budgets.role_tokens_spin
+        self.budgets.sig_changed.connect(self._on_budget_changed)
+        ev.addWidget(self.budgets)
         buttons = QHBoxLayout()
         self.delete_button = QPushButton("Delete", objectName="dangerButton")
         self.delete_button.clicked.connect(self.delete_current)
@@ -503,7 +500,7 @@ class TeamPane(QWidget):
         if self._spec is not None and self._spec.get("id") == spec.get("id"):
             self._spec, self._dirty = spec, False
             self._show_spec(load_contract=False)
-            self._show_contract_state(spec.get("contract_state") or {})
+            self._contract.show_state(spec.get("contract_state") or {})
         self.sig_status.emit(
             {"restore": f"Restored “{spec['name']}”.", "save": f"Saved “{spec['name']}”."}.get(what, ""), 3000
         )
@@ -556,78 +553,11 @@ class TeamPane(QWidget):
             return True
         return answer == QMessageBox.StandardButton.Discard
 
-    def _on_contract_edited(self) -> None:
-        if self._spec is not None:
-            self._spec["contract"] = self.contract_editor.text()
-            self._mark_dirty()
-
-    def _load_contract(self) -> None:
-        spec = copy.deepcopy(self._spec)
-        EngineOp(self, lambda e: e.teams.contract(spec), what="reading the team's contract").success(
-            lambda c: (
-                self._spec is not None
-                and self._spec.get("id") == spec.get("id")
-                and self.contract_editor.set_contract(
-                    self._spec.get("contract") or c["text"],
-                    c["default"],
-                    "unsaved" if self._dirty else c["status"],
-                )
-            )
-        ).run(self._bridge)
-
-    def _show_contract_state(self, state: dict) -> None:
-        """After a save: what became of the contract (promoted, or blocked and why)."""
-        if state.get("status") == "rejected":
-            self.contract_editor.set_contract(
-                self._spec.get("contract") or "",
-                self.contract_editor._default,
-                "rejected",
-                state.get("reason", ""),
-            )
-            self.banner.show_message(
-                "The immune scan blocked the team's contract, so no prompt uses it.",
-                f"{state.get('reason', '')} Edit the contract and save again.".strip(),
-            )
-        elif state:
-            self.contract_editor.set_contract(
-                state.get("text", ""), self.contract_editor._default, state["status"]
-            )
-
-    def _build_budgets(self) -> QFormLayout:
-        """Token budgets saved with the team: answer tokens per step and per role (thinking not counted)."""
-        form = QFormLayout()
-        form.setHorizontalSpacing(10)
-        form.setVerticalSpacing(4)
-        self.step_tokens_spin = QSpinBox(objectName="stepTokensSpin")
-        self.step_tokens_spin.setRange(*STEP_TOKENS_RANGE)
-        self.step_tokens_spin.setSingleStep(64)
-        self.step_tokens_spin.setToolTip(
-            "The longest answer one step may write, in tokens (a reasoning model's thinking is not counted)"
-        )
-        self.role_tokens_spin = QSpinBox(objectName="roleTokensSpin")
-        self.role_tokens_spin.setRange(*TOKEN_BUDGET_RANGE)
-        self.role_tokens_spin.setSingleStep(256)
-        self.role_tokens_spin.setToolTip("All the tokens one role may spend on a task, over all its steps")
-        for spin, key in ((self.step_tokens_spin, "max_tokens_per_step"), (self.role_tokens_spin, "token_budget")):
-            spin.setMinimumWidth(90)
-            spin.valueChanged.connect(lambda value, k=key: self._on_budget_changed(k, value))
-        form.addRow("Tokens per step", self.step_tokens_spin)
-        form.addRow("Tokens per role", self.role_tokens_spin)
-        return form
-
     def _on_budget_changed(self, key: str, value: int) -> None:
-        if self._spec is None or self._spec.get(key) == value or self._showing:
+        if self._spec is None or self._spec.get(key) == value:
             return
         self._spec[key] = value
         self._mark_dirty()
-
-    def _show_budgets(self, spec: dict) -> None:
-        self._showing = True
-        try:
-            self.step_tokens_spin.setValue(int(spec.get("max_tokens_per_step") or DEFAULT_STEP_TOKENS))
-            self.role_tokens_spin.setValue(int(spec.get("token_budget") or DEFAULT_TOKEN_BUDGET))
-        finally:
-            self._showing = False
 
     def _show_spec(self, load_contract: bool = True) -> None:
         spec = self._spec
@@ -640,10 +570,10 @@ class TeamPane(QWidget):
         if spec.get("purpose") and self.purpose_edit.text().strip() != spec["purpose"]:
             self.purpose_edit.setText(spec["purpose"])
         self.name_edit.setText(spec.get("name", ""))
-        self._show_budgets(spec)
+        self.budgets.show_spec(spec)
         self._fill_roles(select=0)
         if load_contract:
-            self._load_contract()
+            self._contract.load()
         self._select_saved(spec.get("id"))
         self._update_dirty()
 

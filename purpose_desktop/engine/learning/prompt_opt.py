@@ -116,7 +116,9 @@ def passing_demos(
         )
         where = {"run_id": demo.run_id, "seq": demo.seq, "task": demo.task[:120]}
         if _norm(demo.task) in suite:
-            excluded.append({**where, "reason": "its task is in the evaluation suite (it would leak the answer)"})
+            excluded.append(
+                {**where, "reason": "its task is in the evaluation suite (it would leak the answer)"}
+            )
             continue
         if len(demo.text()) > max_chars:
             excluded.append({**where, "reason": f"longer than {max_chars} characters"})
@@ -124,7 +126,9 @@ def passing_demos(
         verdict = scan(demo.text(), context="memory")
         flagged = [f for f in verdict.reasons if not f.allowed]
         if verdict.blocked or flagged:
-            why = "; ".join(f"{f.category}: {f.message}" for f in flagged[:2]) or verdict.category or "flagged"
+            why = (
+                "; ".join(f"{f.category}: {f.message}" for f in flagged[:2]) or verdict.category or "flagged"
+            )
             excluded.append({**where, "reason": f"flagged by the immune scan ({why})"})
             continue
         key = _norm(demo.task)
@@ -222,39 +226,67 @@ def rank_key(result: dict[str, Any]) -> tuple[float, float]:
     return (result.get("pass_rate") or 0.0, result.get("mean_score") or 0.0)
 
 
+def _unfounded(result: dict[str, Any]) -> int:
+    """Tasks whose tests could not run (the sandbox refused, or the run broke): those numbers rest on nothing.
+
+    A task where the role wrote no code is not one of them: its tests ran against nothing, and it failed.
+    """
+    return sum(
+        1
+        for r in result.get("results", [])
+        if r.get("status") == "error" or (r.get("tests") or {}).get("refused")
+    )
+
+
 def verdict(before: dict[str, Any], after: dict[str, Any]) -> tuple[bool, str]:
-    """Recommended only when every task's tests ran both times and more suite tasks passed after."""
+    """Recommended only when every task's tests could run both times and more suite tasks passed after."""
     b, a = before, after
     if b.get("status") != "complete" or a.get("status") != "complete":
         return False, "the suite did not run to the end"
-    if b["n_grounded"] < b["n_tasks"] or a["n_grounded"] < a["n_tasks"]:
-        return False, "some suite tasks' tests did not run (e.g. the sandbox refused), so the numbers rest on nothing"
+    if _unfounded(b) or _unfounded(a):
+        return (
+            False,
+            "some suite tasks' tests could not run (the sandbox refused), so the numbers rest on nothing",
+        )
     if a["n_passed"] > b["n_passed"]:
-        return True, f"more suite tasks passed: {b['n_passed']}/{b['n_tasks']} → {a['n_passed']}/{a['n_tasks']}"
+        return (
+            True,
+            f"more suite tasks passed: {b['n_passed']}/{b['n_tasks']} → {a['n_passed']}/{a['n_tasks']}",
+        )
     if a["n_passed"] == b["n_passed"]:
         return False, f"the suite did no better: {b['n_passed']}/{b['n_tasks']} both times"
     return False, f"the suite did worse: {b['n_passed']}/{b['n_tasks']} → {a['n_passed']}/{a['n_tasks']}"
 
 
 def explanation(
-    *, role: str, demos: list[Demo], n_pool: int, counts: dict[str, int], excluded: list[dict], line: str,
-    n_candidates: int, suite_label: str, seed: int, why: str,
+    *,
+    role: str,
+    demos: list[Demo],
+    n_pool: int,
+    counts: dict[str, int],
+    excluded: list[dict],
+    line: str,
+    n_candidates: int,
+    suite_label: str,
+    seed: int,
+    why: str,
 ) -> str:
     """Plain words: what produced the proposal and what the suite said."""
     grounds = sorted({d.grounded_by.replace("_", " ") for d in demos})
+    one = len(demos) == 1
     text = (
-        f"{len(demos)} example{'s' if len(demos) != 1 else ''} of the {role}'s own answers were added to its "
-        f"instructions, chosen from {n_pool} passing answer{'s' if n_pool != 1 else ''} in this team's past runs "
-        f"(of {counts.get('steps', 0)} {role} steps seen; only answers whose checks ran and all passed count — "
-        f"here: {', '.join(grounds) or '–'})."
+        f"{len(demos)} example{'' if one else 's'} of the {role}'s own answers {'was' if one else 'were'} added to "
+        f"its instructions, chosen from {n_pool} passing answer{'s' if n_pool != 1 else ''} in this team's past "
+        f"runs (of {counts.get('steps', 0)} {role} steps seen; only answers whose checks ran and all passed "
+        f"count — here: {', '.join(grounds) or '–'})."
     )
     if line:
         text += " One instruction line was drawn from what the examples share."
     if excluded:
         text += f" {len(excluded)} passing answer{'s were' if len(excluded) != 1 else ' was'} left out (see why below)."
+    sets = "1 set of examples was" if n_candidates == 1 else f"{n_candidates} sets of examples were each"
     text += (
-        f" {n_candidates} set{'s' if n_candidates != 1 else ''} of examples {'were' if n_candidates != 1 else 'was'} "
-        f"each scored on {suite_label} in evaluation mode (nothing learned or traced), with the same seed ({seed}) "
-        f"as the instructions now; the best is shown. Verdict: {why}."
+        f" {sets} scored on {suite_label} in evaluation mode (nothing learned or traced), with the same seed "
+        f"({seed}) as the instructions now{'' if n_candidates == 1 else '; the best is shown'}. Verdict: {why}."
     )
     return text

@@ -124,7 +124,9 @@ def propose_role_prompt(
     from purpose_desktop.engine.services.evaluation import run_suite
 
     if model is None:
-        raise ModelError("No model is loaded yet.", "Wait for the model to finish loading, then propose again.")
+        raise ModelError(
+            "No model is loaded yet.", "Wait for the model to finish loading, then propose again."
+        )
     cancel = cancel or CancelToken()
     spec = TeamSpec.from_dict(team_spec)
     index = _role_index(spec, role)
@@ -134,7 +136,9 @@ def propose_role_prompt(
         store, team_id=spec.id, team_name=spec.name, role=role, exclude_tasks=[t["task"] for t in tasks]
     )
     if not pool:
-        left_out = f" ({len(excluded)} passing answers were left out: {excluded[0]['reason']})" if excluded else ""
+        left_out = (
+            f" ({len(excluded)} passing answers were left out: {excluded[0]['reason']})" if excluded else ""
+        )
         raise InputError(
             f"The {role} of “{spec.name}” has no passing answer with checks behind it yet{left_out}, "
             "so there is nothing to learn examples from.",
@@ -146,17 +150,34 @@ def propose_role_prompt(
     def score(instructions: str, phase: str, n: int) -> dict[str, Any]:
         variant = copy.deepcopy(spec)
         variant.roles[index].instructions = instructions
-        team = Team(variant, model=model, store=store, seed=seed, temperature=0.0, learn=False,
-                    spark_options=spark_options)
+        team = Team(
+            variant,
+            model=model,
+            store=store,
+            seed=seed,
+            temperature=0.0,
+            learn=False,
+            spark_options=spark_options,
+        )
         offset = len(tasks) * n
 
         def relay(p: dict) -> None:
             if progress is not None:
-                progress({"phase": phase, "candidate": n, "of": len(sets), "done": offset + p["done"],
-                          "total": total, "name": p["name"], "passed": p["passed"]})
+                progress(
+                    {
+                        "phase": phase,
+                        "candidate": n,
+                        "of": len(sets),
+                        "done": offset + p["done"],
+                        "total": total,
+                        "name": p["name"],
+                        "passed": p["passed"],
+                    }
+                )
 
-        return po.summary(run_suite(store, team, model_name="", progress=relay, cancel=cancel, tasks=tasks,
-                                    record=False))
+        return po.summary(
+            run_suite(store, team, model_name="", progress=relay, cancel=cancel, tasks=tasks, record=False)
+        )
 
     produced_by = {
         "method": METHOD,
@@ -177,14 +198,29 @@ def propose_role_prompt(
         line = po.distilled_line(demos)
         text = po.compose(before_text, demos, line)
         result = score(text, "candidate", n)
-        candidates.append({"text": text, "line": line, "demos": [d.to_dict() for d in demos], "result": result})
+        candidates.append(
+            {"text": text, "line": line, "demos": [d.to_dict() for d in demos], "result": result}
+        )
         if result["status"] != "complete":
             break
     done = [c for c in candidates if c["result"]["status"] == "complete"]
     if cancel.is_set() or before["status"] != "complete" or not done:
-        return Proposal(None, spec.id, spec.name, role, before_text, before_text, "", False,
-                        "Cancelled before every candidate was scored; nothing was proposed.", before, {},
-                        excluded=excluded, produced_by=produced_by, status="cancelled")
+        return Proposal(
+            None,
+            spec.id,
+            spec.name,
+            role,
+            before_text,
+            before_text,
+            "",
+            False,
+            "Cancelled before every candidate was scored; nothing was proposed.",
+            before,
+            {},
+            excluded=excluded,
+            produced_by=produced_by,
+            status="cancelled",
+        )
     best = max(done, key=lambda c: (po.rank_key(c["result"]), -done.index(c)))
     recommended, why = po.verdict(before, best["result"])
     chosen = [po.Demo(**d) for d in best["demos"]]
@@ -198,16 +234,29 @@ def propose_role_prompt(
         diff=po.instruction_diff(before_text, best["text"]),
         recommended=recommended,
         explanation=po.explanation(
-            role=role, demos=chosen, n_pool=len(pool), counts=counts, excluded=excluded, line=best["line"],
-            n_candidates=len(done), suite_label=suite_label, seed=seed, why=why,
+            role=role,
+            demos=chosen,
+            n_pool=len(pool),
+            counts=counts,
+            excluded=excluded,
+            line=best["line"],
+            n_candidates=len(done),
+            suite_label=suite_label,
+            seed=seed,
+            why=why,
         ),
         before=before,
         after=best["result"],
         demos=best["demos"],
         excluded=excluded,
-        candidates=[{"demos": [(d["run_id"], d["seq"]) for d in c["demos"]], "line": c["line"],
-                     **{k: c["result"][k] for k in ("pass_rate", "n_passed", "n_tasks", "mean_score")}}
-                    for c in candidates],
+        candidates=[
+            {
+                "demos": [(d["run_id"], d["seq"]) for d in c["demos"]],
+                "line": c["line"],
+                **{k: c["result"][k] for k in ("pass_rate", "n_passed", "n_tasks", "mean_score")},
+            }
+            for c in candidates
+        ],
         produced_by=produced_by,
     )
     if record:
@@ -259,7 +308,9 @@ def apply_proposal(store, proposal_id: str, *, confirm_not_better: bool = False)
         )
     role["instructions"] = p["after_text"]
     store.save_team(spec["id"], spec["name"], spec, now_iso())
-    repo.set_status(p["id"], "applied", "not better on the suite; applied on confirmation" if not p["recommended"] else "")
+    repo.set_status(
+        p["id"], "applied", "not better on the suite; applied on confirmation" if not p["recommended"] else ""
+    )
     return spec
 
 
@@ -268,7 +319,9 @@ def undo_proposal(store, proposal_id: str) -> dict:
     repo = PromptProposalRepo(store)
     p = repo.get(proposal_id)
     if p["status"] != "applied":
-        raise InputError(f"Only an applied proposal can be undone; this one is {p['status']}.", "Nothing was changed.")
+        raise InputError(
+            f"Only an applied proposal can be undone; this one is {p['status']}.", "Nothing was changed."
+        )
     spec, role = _team_and_role(store, p)
     if role["instructions"] != p["after_text"]:
         raise InputError(
@@ -301,7 +354,9 @@ class PromptOptManager:
         engine = self._engine
         key = team if isinstance(team, str) else str(team.get("id") or "")
         if not isinstance(team, str) and key not in {row["id"] for row in engine.store.list_teams()}:
-            raise InputError("Save the team first.", "A proposal changes a saved team, so press Save, then propose.")
+            raise InputError(
+                "Save the team first.", "A proposal changes a saved team, so press Save, then propose."
+            )
         spec = engine.teams.load(key)  # the saved team is what the suite scores and what Apply changes
         return propose_role_prompt(
             engine.store, engine.model, spec, role, suite, progress=progress, cancel=cancel, **options

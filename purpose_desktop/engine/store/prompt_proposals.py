@@ -20,7 +20,9 @@ _JSON = ("demos", "excluded", "candidates", "before", "after", "produced_by", "h
 def _row(row: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in row.items() if not k.endswith("_json")}
     for key in _JSON:
-        out[key] = json.loads(row.get(f"{key}_json") or ("{}" if key in ("before", "after", "produced_by") else "[]"))
+        out[key] = json.loads(
+            row.get(f"{key}_json") or ("{}" if key in ("before", "after", "produced_by") else "[]")
+        )
     out["recommended"] = bool(out.get("recommended"))
     return out
 

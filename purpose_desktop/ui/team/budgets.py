@@ -36,7 +36,10 @@ class TokenBudgets(QWidget):
         self.role_tokens_spin.setRange(*TOKEN_BUDGET_RANGE)
         self.role_tokens_spin.setSingleStep(256)
         self.role_tokens_spin.setToolTip("All the tokens one role may spend on a task, over all its steps")
-        for spin, key in ((self.step_tokens_spin, "max_tokens_per_step"), (self.role_tokens_spin, "token_budget")):
+        for spin, key in (
+            (self.step_tokens_spin, "max_tokens_per_step"),
+            (self.role_tokens_spin, "token_budget"),
+        ):
             spin.setMinimumWidth(90)
             spin.valueChanged.connect(lambda value, k=key: self._on_changed(k, value))
         form.addRow("Tokens per step", self.step_tokens_spin)

@@ -30,6 +30,8 @@ from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.team.budgets import TokenBudgets
 from purpose_desktop.ui.team.contract_editor import ContractEditor
 from purpose_desktop.ui.team.contract_wiring import ContractWiring
+from purpose_desktop.ui.team.prompt_opt import SHORTCUT as PROMPT_SHORTCUT
+from purpose_desktop.ui.team.prompt_opt import PromptOptimiser
 from purpose_desktop.ui.team.role_editor import RoleEditor
 from purpose_desktop.ui.team.run import RunPanel
 from purpose_desktop.ui.tool_approval import install_tool_approvals
@@ -160,7 +162,19 @@ class TeamPane(QWidget):
         self.down_button.clicked.connect(lambda: self.move_role(1))
         self.remove_role_button = QToolButton(text="✕", toolTip="Remove the role (Delete)")
         self.remove_role_button.clicked.connect(self.remove_role)
-        for w in (self.add_role_button, self.up_button, self.down_button, self.remove_role_button):
+        self.propose_prompt_button = QToolButton(text="✦")
+        self.propose_prompt_button.setAccessibleName("Propose prompt improvements…")
+        self.propose_prompt_button.setToolTip(
+            "Propose prompt improvements for the selected role: examples from its passing runs, scored on "
+            f"the evaluation suite before and after; nothing changes until you apply ({PROMPT_SHORTCUT})"
+        )
+        for w in (
+            self.propose_prompt_button,
+            self.add_role_button,
+            self.up_button,
+            self.down_button,
+            self.remove_role_button,
+        ):
             w.setCursor(Qt.CursorShape.PointingHandCursor)
             roles_row.addWidget(w)
         ev.addLayout(roles_row)
@@ -180,10 +194,14 @@ class TeamPane(QWidget):
             action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
             action.triggered.connect(slot)
             self.role_list.addAction(action)
+        self.role_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.role_list.customContextMenuRequested.connect(self._role_menu)
         ev.addWidget(self.role_list)
         self.role_editor = RoleEditor()
         self.role_editor.sig_changed.connect(self._on_role_changed)
         ev.addWidget(self.role_editor, 1)
+        self.prompt_opt = PromptOptimiser(self)  # "Propose prompt improvements…": progress row, dialog
+        ev.addWidget(self.prompt_opt)
         self.contract_editor = ContractEditor()
         self._contract = ContractWiring(self)
         ev.addWidget(self.contract_editor)
@@ -210,6 +228,12 @@ class TeamPane(QWidget):
         save.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         save.triggered.connect(self.save)
         self.addAction(save)
+        improve = QAction("Propose prompt improvements…", self)
+        improve.setShortcut(QKeySequence(PROMPT_SHORTCUT))
+        improve.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        improve.triggered.connect(self.prompt_opt.propose)
+        self.propose_prompt_button.clicked.connect(self.prompt_opt.propose)
+        self.addAction(improve)
         mv.addWidget(self.editor, 1)
         self.editor_empty = EmptyState(
             "Start with a purpose",
@@ -420,6 +444,13 @@ class TeamPane(QWidget):
         self._run_request = self._bridge.run_team(copy.deepcopy(self._spec), task, tests or None, mode)
         self.run_panel.set_role_titles({r["name"]: r["title"] for r in self._spec["roles"]})
         self.run_panel.start(self._run_request)
+
+    def reload_spec(self, spec: dict) -> None:
+        """Show ``spec`` as saved (after a proposal was applied or undone), keeping the selected role."""
+        row = self.role_list.currentRow()
+        self._spec, self._dirty = spec, False
+        self._show_spec()
+        self._fill_roles(select=max(0, row))
 
     def set_project(self, info) -> None:
         """The open project folder (a ProjectInfo), or None; roles with the files tool work in it."""
@@ -648,6 +679,13 @@ class TeamPane(QWidget):
                 self.team_list.setCurrentItem(item)
         self.team_list.blockSignals(False)
         self._update_dirty()
+
+    def _role_menu(self, pos) -> None:
+        if self.role_list.itemAt(pos) is None:
+            return
+        menu = QMenu(self)
+        menu.addAction(f"Propose prompt improvements…\t{PROMPT_SHORTCUT}", self.prompt_opt.propose)
+        menu.popup(self.role_list.viewport().mapToGlobal(pos))
 
     def _team_menu(self, pos) -> None:
         item = self.team_list.itemAt(pos)

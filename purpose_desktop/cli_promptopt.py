@@ -73,7 +73,15 @@ def cmd_team(args: argparse.Namespace) -> int:
             _print_json(spec) if args.json else print(f"restored the instructions of “{spec['name']}”")
             return 0
         # propose-prompt
-        engine.teams.load(args.team)  # a clear error before the model loads
+        spec = engine.teams.load(args.team)  # clear errors before the model loads
+        names = [r["name"] for r in spec["roles"]]
+        if args.role not in names:
+            from purpose_desktop.engine.errors import InputError
+
+            raise InputError(
+                f"The team “{spec['name']}” has no role named {args.role!r}.",
+                f"Use one of: {', '.join(names)}.",
+            )
         if not args.json:
             sys.stderr.write("loading the model…\n")
         engine.load_model(args.model)

@@ -114,5 +114,7 @@ def test_a_real_proposal_is_scored_before_and_after_stored_applied_and_undone(tm
         "applied",
         "undone",
     ]
+    poet = cli("team", "propose-prompt", "Solo coder", "--role", "poet")  # refused before the model loads
+    assert poet.returncode == 2 and "no role named 'poet'" in poet.stderr and "coder" in poet.stderr
     missing = cli("team", "propose-prompt", "No such team", "--role", "coder")
     assert missing.returncode == 2 and "error:" in missing.stderr

@@ -30,7 +30,6 @@ from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.team.budgets import TokenBudgets
 from purpose_desktop.ui.team.contract_editor import ContractEditor
 from purpose_desktop.ui.team.contract_wiring import ContractWiring
-from purpose_desktop.ui.team.prompt_opt import SHORTCUT as PROMPT_SHORTCUT
 from purpose_desktop.ui.team.prompt_opt import PromptOptimiser
 from purpose_desktop.ui.team.role_editor import RoleEditor
 from purpose_desktop.ui.team.run import RunPanel
@@ -162,12 +161,7 @@ class TeamPane(QWidget):
         self.down_button.clicked.connect(lambda: self.move_role(1))
         self.remove_role_button = QToolButton(text="✕", toolTip="Remove the role (Delete)")
         self.remove_role_button.clicked.connect(self.remove_role)
-        self.propose_prompt_button = QToolButton(text="✦")
-        self.propose_prompt_button.setAccessibleName("Propose prompt improvements…")
-        self.propose_prompt_button.setToolTip(
-            "Propose prompt improvements for the selected role: examples from its passing runs, scored on "
-            f"the evaluation suite before and after; nothing changes until you apply ({PROMPT_SHORTCUT})"
-        )
+        self.propose_prompt_button = QToolButton(text="✦")  # wired by PromptOptimiser.install
         for w in (
             self.propose_prompt_button,
             self.add_role_button,
@@ -194,8 +188,6 @@ class TeamPane(QWidget):
             action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
             action.triggered.connect(slot)
             self.role_list.addAction(action)
-        self.role_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.role_list.customContextMenuRequested.connect(self._role_menu)
         ev.addWidget(self.role_list)
         self.role_editor = RoleEditor()
         self.role_editor.sig_changed.connect(self._on_role_changed)
@@ -228,12 +220,7 @@ class TeamPane(QWidget):
         save.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         save.triggered.connect(self.save)
         self.addAction(save)
-        improve = QAction("Propose prompt improvements…", self)
-        improve.setShortcut(QKeySequence(PROMPT_SHORTCUT))
-        improve.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        improve.triggered.connect(self.prompt_opt.propose)
-        self.propose_prompt_button.clicked.connect(self.prompt_opt.propose)
-        self.addAction(improve)
+        self.prompt_opt.install()  # its button, Ctrl+Shift+I and the roles' right-click menu
         mv.addWidget(self.editor, 1)
         self.editor_empty = EmptyState(
             "Start with a purpose",
@@ -679,13 +666,6 @@ class TeamPane(QWidget):
                 self.team_list.setCurrentItem(item)
         self.team_list.blockSignals(False)
         self._update_dirty()
-
-    def _role_menu(self, pos) -> None:
-        if self.role_list.itemAt(pos) is None:
-            return
-        menu = QMenu(self)
-        menu.addAction(f"Propose prompt improvements…\t{PROMPT_SHORTCUT}", self.prompt_opt.propose)
-        menu.popup(self.role_list.viewport().mapToGlobal(pos))
 
     def _team_menu(self, pos) -> None:
         item = self.team_list.itemAt(pos)

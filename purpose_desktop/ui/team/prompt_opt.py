@@ -13,6 +13,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QMessageBox,
     QTableWidget,
     QTableWidgetItem,
@@ -245,6 +247,32 @@ class PromptOptimiser(QWidget):
         self._timer = QTimer(self, interval=POLL_MS)
         self._timer.timeout.connect(self._poll)
         self.hide()  # takes no room in the pane until a proposal is being scored
+
+    def install(self) -> None:
+        """Wire the pane's ✦ button, the pane-wide shortcut and the roles' right-click menu to ``propose``."""
+        pane = self._pane
+        button = pane.propose_prompt_button
+        button.setAccessibleName("Propose prompt improvements…")
+        button.setToolTip(
+            "Propose prompt improvements for the selected role: examples from its passing runs, scored on "
+            f"the evaluation suite before and after; nothing changes until you apply ({SHORTCUT})"
+        )
+        button.clicked.connect(self.propose)
+        action = QAction("Propose prompt improvements…", pane)
+        action.setShortcut(QKeySequence(SHORTCUT))
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.triggered.connect(self.propose)
+        pane.addAction(action)
+        pane.role_list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        pane.role_list.customContextMenuRequested.connect(self._role_menu)
+
+    def _role_menu(self, pos) -> None:
+        roles = self._pane.role_list
+        if roles.itemAt(pos) is None:
+            return
+        menu = QMenu(self._pane)
+        menu.addAction(f"Propose prompt improvements…\t{SHORTCUT}", self.propose)
+        menu.popup(roles.viewport().mapToGlobal(pos))
 
     @property
     def running(self) -> bool:

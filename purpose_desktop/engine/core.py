@@ -31,6 +31,7 @@ from purpose_desktop.engine.services import (
 from purpose_desktop.engine.services.backup import Backups
 from purpose_desktop.engine.services.chat_loop import ChatLoop
 from purpose_desktop.engine.services.evaluation import EvalManager
+from purpose_desktop.engine.services.prompt_opt import PromptOptManager
 from purpose_desktop.engine.services.replays import ReplayQueue
 from purpose_desktop.engine.settings import (
     CHAT_OVERRIDE_FIELDS,
@@ -96,6 +97,7 @@ class Engine:
         self.workspace = WorkspaceManager(self)  # the attached project folder, if any
         self.servers = RemoteServers(self)
         self.evals = EvalManager(self)
+        self.prompts = PromptOptManager(self)  # role-prompt proposals (issue 18)
 
     @property
     def model(self):

@@ -514,6 +514,11 @@ def generation_conversation_settings(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE conversations ADD COLUMN settings_json TEXT")
 
 
+def chat_m002_mcp_tools(db: sqlite_utils.Database) -> None:
+    """Whether a chat offers the tools of the person's MCP servers to the model (off unless they turn it on)."""
+    db.execute("ALTER TABLE conversations ADD COLUMN mcp_tools INTEGER NOT NULL DEFAULT 0")
+
+
 # Append-only, in this order: the memory tables were added before the vault's (whose m008_ names
 # came from a parallel branch and are kept as shipped).
 MIGRATIONS = (
@@ -539,6 +544,7 @@ MIGRATIONS = (
     eval001_suite_tasks,
     eval002_log,
     generation_conversation_settings,
+    chat_m002_mcp_tools,
 )
 
 migrations = Migrations(MIGRATION_SET)

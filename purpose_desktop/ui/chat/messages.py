@@ -24,6 +24,7 @@ from purpose_desktop.engine.models.thinking import split_thinking
 from purpose_desktop.ui.chat.markdown import RenderedMarkdown, copy_index, run_link
 from purpose_desktop.ui.chat.message_parts import ActionRow, ContextChips, ThinkingDisclosure
 from purpose_desktop.ui.chat.streaming import StreamRenderer, link_citations, shared_renderer
+from purpose_desktop.ui.chat.tool_calls import ToolCallsView
 
 __all__ = [
     "Banner",
@@ -148,6 +149,8 @@ class MessageWidget(QFrame):
         layout.addLayout(header)
         self.thinking = ThinkingDisclosure(self)
         layout.addWidget(self.thinking)
+        self.tool_calls = ToolCallsView(self)  # the MCP tool calls the reply made, each with its result
+        layout.addWidget(self.tool_calls)
         self.body = MessageBody(self)
         self.body.anchorClicked.connect(self._on_link)
         layout.addWidget(self.body)
@@ -206,6 +209,7 @@ class MessageWidget(QFrame):
         self._render()
         self.set_status(status, self._meta)
         self.chips.set_context(self._meta.get("context") if self.role == "assistant" else None)
+        self.tool_calls.set_calls(self._meta.get("tool_calls"), live=status == "streaming")
         self.actions_row.set_feedback(self._meta.get("feedback"))
 
     def stream_text(self, text: str) -> None:
@@ -300,7 +304,7 @@ class MessageWidget(QFrame):
         self.badge.style().polish(self.badge)
         self.badge.setVisible(bool(label))
         empty = not self._answer.strip()
-        if empty and status == "streaming" and self.thinking.isVisibleTo(self):
+        if empty and status == "streaming" and (self.thinking.isVisibleTo(self) or self.tool_calls.pending()):
             self.placeholder.setText("")  # the disclosure already says "Thinking…"
         elif empty and status == "streaming":
             self.placeholder.setText("Thinking…")

@@ -273,3 +273,13 @@ def test_content_stream_decodes_the_answer_as_it_arrives_and_nothing_of_a_call()
     assert "".join(stream.feed(c) for c in ascii_escaped) == "é \U0001f600"
     stream = ContentStream()
     assert "".join(stream.feed(c) for c in call("mcp:demo/add", a=1, b=2)) == ""
+
+
+def test_the_markdown_export_lists_the_calls_and_never_withheld_text(tmp_path, log):
+    engine = _engine(tmp_path, log, [call("mcp:demo/add", a=2, b=3), answer("5."), call("mcp:demo/notes"), answer("No.")])
+    cid = _chat_with_tools(engine)
+    engine.send_message(cid, "2 + 3?", **Person(ALLOW).hooks)
+    engine.send_message(cid, "notes?", **Person(ALLOW).hooks)
+    text = engine.export_markdown(cid)
+    assert '- `demo/add` {"a": 2, "b": 3} — done: 5' in text
+    assert "- `demo/notes` {} — withheld (injection" in text and HOSTILE.lower() not in text.lower()

@@ -241,6 +241,7 @@ def answer_with_tools(
     started = time.perf_counter()
     ttft: list[float] = []
     n_tokens = 0
+    last_round = 0  # tokens of the latest round (max_tokens is per round)
     calls = 0
     tools_open = bool(tools)
     convo = list(messages)
@@ -248,9 +249,12 @@ def answer_with_tools(
     while True:
         stream = ContentStream()
 
+        last_round = 0
+
         def collect(piece: str, stream: ContentStream = stream) -> None:
-            nonlocal n_tokens
+            nonlocal n_tokens, last_round
             n_tokens += 1
+            last_round += 1
             shown = stream.feed(piece)
             if shown:
                 if not ttft:
@@ -289,7 +293,7 @@ def answer_with_tools(
     elapsed = (time.perf_counter() - started) * 1000
     return Reply(
         text=text,
-        finish_reason=finish if finish == "cancelled" else ("length" if _cut(text, settings, n_tokens) else "stop"),
+        finish_reason=finish if finish == "cancelled" else ("length" if _cut(text, settings, last_round) else "stop"),
         n_tokens=n_tokens,
         ttft_ms=ttft[0] if ttft else None,
         tokens_per_s=(n_tokens / (elapsed / 1000)) if elapsed and n_tokens else None,

@@ -493,8 +493,8 @@ class ChatPane(QWidget, ChatActions, ChatLoopActions, ChatToolActions):
             return
         self._flush_timer.stop()
         self._stream = None
-        if stream.widget is not None:
-            stream.widget.set_text(stream.text, "failed")
+        if stream.widget is not None:  # its tool calls stay shown (those unfinished as "interrupted")
+            stream.widget.set_text(stream.text, "failed", meta={"tool_calls": [r for r, _a in stream.tool_calls.values()]})
         if not stream.text and not self.input.toPlainText() and stream.mode != "regenerate":
             # Nothing came back: give the person their message back rather than make them retype it.
             self.input.setPlainText(stream.request.text)

@@ -310,9 +310,10 @@ class ChatToolActions:
         self._tools_refresh(conversation.id if conversation is not None else None)
 
     def _tools_refresh(self, cid: str | None) -> None:
+        # Quietly: the switch keeps what it showed, and an engine that did not start already says why.
         EngineOp(self, lambda e: e.chat_tools.state(cid), what="reading this chat's tools").success(
             self._on_tools_state
-        ).run(self._bridge)
+        ).failure(lambda _err: None).run(self._bridge)
 
     def _on_tools_state(self, state, announce: bool = False) -> None:
         if state.conversation_id != self._current_id:

@@ -547,6 +547,11 @@ def promptopt_m001_proposals(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_eval_prompt_proposals_team ON eval_prompt_proposals(team_id, created_at)")
 
 
+def chat_m002_mcp_tools(db: sqlite_utils.Database) -> None:
+    """Whether a chat offers the tools of the person's MCP servers to the model (off unless they turn it on)."""
+    db.execute("ALTER TABLE conversations ADD COLUMN mcp_tools INTEGER NOT NULL DEFAULT 0")
+
+
 # Append-only, in this order: the memory tables were added before the vault's (whose m008_ names
 # came from a parallel branch and are kept as shipped).
 MIGRATIONS = (
@@ -573,6 +578,7 @@ MIGRATIONS = (
     eval002_log,
     generation_conversation_settings,
     promptopt_m001_proposals,
+    chat_m002_mcp_tools,
 )
 
 migrations = Migrations(MIGRATION_SET)

@@ -512,11 +512,15 @@ def pull(
 
     if on_progress:
         on_progress(DownloadProgress("verifying", offset, total))
-    digest = hs["h"].hexdigest()
     if total is not None and offset != total:
+        hs["h"].close()
         raise DownloadError(
             f"The download ended at {offset:,} of {total:,} bytes.", "Run it again: it resumes."
         )
+    # The GGUF header check (pure Python) runs while the hash thread finishes its last buffers; a wrong
+    # checksum is still the error reported when both fail.
+    gguf_problem = _gguf_problem(part)
+    digest = hs["h"].hexdigest()
     if expected and digest != expected:
         part.unlink(missing_ok=True)
         note.unlink(missing_ok=True)
@@ -527,7 +531,14 @@ def pull(
             "The download was corrupted or the file is not the one expected. Try again; if it repeats, "
             "check the sha256 you gave or the mirror (HF_ENDPOINT).",
         )
-    _check_gguf(part, src, note)
+    if gguf_problem is not None:
+        part.unlink(missing_ok=True)
+        note.unlink(missing_ok=True)
+        netlog.record(reason, src.url, "refused: not a usable GGUF")
+        raise DownloadError(
+            gguf_problem.message.replace(part.name, src.filename) + "; the download was deleted.",
+            "The server did not send a usable GGUF model. Check the source, or pick a catalog model.",
+        )
     os.replace(part, dest)
     note.unlink(missing_ok=True)
     netlog.record(reason, src.url, f"done: {fetched:,} bytes, {how}")
@@ -552,18 +563,15 @@ def _read_note(note: Path) -> dict[str, Any] | None:
     return old if isinstance(old, dict) else None
 
 
-def _check_gguf(part: Path, src: DownloadSource, note: Path) -> None:
+def _gguf_problem(part: Path) -> ModelError | None:
+    """Why the downloaded file is not a usable GGUF model (header, metadata, tensor table), or None."""
     from purpose_desktop.engine.models.gguf import read_gguf_info
 
     try:
         read_gguf_info(part)
     except ModelError as exc:
-        part.unlink(missing_ok=True)
-        note.unlink(missing_ok=True)
-        raise DownloadError(
-            exc.message.replace(part.name, src.filename) + "; the download was deleted.",
-            "The server did not send a usable GGUF model. Check the source, or pick a catalog model.",
-        ) from None
+        return exc
+    return None
 
 
 def _existing(dest: Path, src: DownloadSource, given: str | None) -> DownloadResult:

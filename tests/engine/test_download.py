@@ -375,4 +375,31 @@ def test_the_hash_pipe_never_reuses_a_buffer_before_it_is_hashed():
         buf[:n] = bytes([i % 251]) * n
         expected.update(bytes(buf[:n]))
         pipe.submit(buf, n)
-    assert pipe.hexdigest() == expected.hexdigest() and pipe.fed == sum(4096 - (i % 7) * 100 for i in range(60))
+    assert pipe.hexdigest() == expected.hexdigest() and pipe.fed == sum(
+        4096 - (i % 7) * 100 for i in range(60)
+    )
+
+
+def test_the_gguf_header_is_checked_once_while_the_rest_arrives(hub, bundled, monkeypatch):
+    calls: list[int | None] = []
+    real = dl._gguf_problem
+    monkeypatch.setattr(
+        dl, "_gguf_problem", lambda part, final_size=None: calls.append(final_size) or real(part, final_size)
+    )
+    dl.pull(f"hf:{REPO}/smol.gguf")
+    assert calls == [len(bundled[1])]  # judged early against the final size, not again at the end
+
+
+def test_a_cut_model_whose_header_arrives_early_is_still_refused(hub, bundled):
+    # The header is whole after 16 MiB, but the server's whole file is only 20 MiB: its tensors do not fit.
+    hub.hub.add(REPO, "cut-big.gguf", bundled[1][: 20 << 20])
+    with pytest.raises(dl.DownloadError, match="incomplete"):
+        dl.pull(f"hf:{REPO}/cut-big.gguf")
+    assert _leftovers() == []
+
+
+def test_a_big_non_gguf_body_is_refused_after_the_early_check(hub):
+    hub.hub.add(REPO, "big-page.gguf", b"<!doctype html>" + b"x" * (17 << 20))
+    with pytest.raises(dl.DownloadError, match="not a GGUF model"):
+        dl.pull(f"hf:{REPO}/big-page.gguf")
+    assert _leftovers() == []

@@ -31,6 +31,9 @@ from purpose_desktop.engine.models.hashpipe import HashPipe
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 PROGRESS_EVERY_S = 0.1  # at most ten progress reports a second, however fast the link
+# The GGUF header is checked once this much is on disk (every catalog model's header fits), while a
+# real link leaves the CPU idle between chunks; when it cannot be decided yet it is checked at the end.
+EARLY_GGUF_AT = 16 << 20
 DISK_MARGIN = 64 * 1024 * 1024  # never fill the disk to the last byte
 RETRIES = 3  # automatic resumes after a dropped connection, per pull
 TIMEOUT_S = 30.0
@@ -519,7 +522,7 @@ def pull(
         )
     # The GGUF header check (pure Python) runs while the hash thread finishes its last buffers; a wrong
     # checksum is still the error reported when both fail.
-    gguf_problem = _gguf_problem(part)
+    gguf_problem = None if hs.get("gguf_ok") else _gguf_problem(part)
     digest = hs["h"].hexdigest()
     if expected and digest != expected:
         part.unlink(missing_ok=True)
@@ -563,12 +566,16 @@ def _read_note(note: Path) -> dict[str, Any] | None:
     return old if isinstance(old, dict) else None
 
 
-def _gguf_problem(part: Path) -> ModelError | None:
-    """Why the downloaded file is not a usable GGUF model (header, metadata, tensor table), or None."""
+def _gguf_problem(part: Path, final_size: int | None = None) -> ModelError | None:
+    """Why the downloaded file is not a usable GGUF model (header, metadata, tensor table), or None.
+
+    With ``final_size`` the file is still arriving: its header is judged from the bytes already written
+    and its tensors against the size it will have (pull checks that it does end up that size).
+    """
     from purpose_desktop.engine.models.gguf import read_gguf_info
 
     try:
-        read_gguf_info(part)
+        read_gguf_info(part, final_size=final_size)
     except ModelError as exc:
         return exc
     return None
@@ -660,6 +667,7 @@ def _transfer(src, part, offset, total, etag, hs, cancel, on_progress, resumed_f
             offset = 0
             hs["h"].close()
             hs["h"] = HashPipe()
+            hs["gguf_ok"] = hs["gguf_tried"] = False
             mode = "wb"
         else:
             mode = "ab" if offset else "wb"
@@ -690,6 +698,10 @@ def _transfer(src, part, offset, total, etag, hs, cancel, on_progress, resumed_f
                 pipe.submit(buf, n)  # hashed on the other thread while this thread writes
                 f.write(memoryview(buf)[:n] if n < len(buf) else buf)
                 got += n
+                if total and EARLY_GGUF_AT <= offset + got < total and not hs.get("gguf_tried"):
+                    hs["gguf_tried"] = True  # once; anything undecided (or wrong) is judged at the end
+                    f.flush()
+                    hs["gguf_ok"] = _gguf_problem(part, final_size=total) is None
                 now = time.monotonic()
                 if on_progress and (now - last >= PROGRESS_EVERY_S):
                     last = now

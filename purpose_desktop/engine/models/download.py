@@ -28,6 +28,15 @@ from purpose_desktop.engine.models import netlog
 from purpose_desktop.engine.models.catalog import Catalog, CatalogEntry, load_catalog
 from purpose_desktop.engine.models.fit import human_bytes
 from purpose_desktop.engine.models.hashpipe import HashPipe
+from purpose_desktop.engine.models.hub_http import (
+    DownloadError,
+    Dropped,
+    Identity,
+    open_fresh,
+    open_range,
+    open_url,
+    probe,
+)
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 PROGRESS_EVERY_S = 0.1  # at most ten progress reports a second, however fast the link
@@ -36,16 +45,10 @@ PROGRESS_EVERY_S = 0.1  # at most ten progress reports a second, however fast th
 EARLY_GGUF_AT = 16 << 20
 DISK_MARGIN = 64 * 1024 * 1024  # never fill the disk to the last byte
 RETRIES = 3  # automatic resumes after a dropped connection, per pull
-TIMEOUT_S = 30.0
-USER_AGENT = "purpose-desktop (model download)"
 _HF_RE = re.compile(
     r"^hf:(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+)/(?P<file>[^@]+?\.gguf)(?:@(?P<rev>[\w.-]+))?$", re.I
 )
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
-
-
-class DownloadError(PurposeError):
-    """A download failed: not found, refused, cut off for good, wrong checksum, not a GGUF, no disk space."""
 
 
 class LicenseNotAccepted(InputError):
@@ -240,119 +243,6 @@ def resolve_source(source: str, catalog: Catalog | None = None) -> DownloadSourc
 
 
 # -- the transfer ----------------------------------------------------------------------------------
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001 - urllib's signature
-        return None  # the 30x reaches us as HTTPError with its headers (X-Linked-Etag lives on the hub's 302)
-
-
-def _opener(follow: bool) -> urllib.request.OpenerDirector:
-    handlers: list[Any] = [
-        urllib.request.ProxyHandler()
-    ]  # reads http(s)_proxy / no_proxy from the environment
-    if not follow:
-        handlers.append(_NoRedirect())
-    return urllib.request.build_opener(*handlers)
-
-
-def _etag_sha(value: str | None) -> str | None:
-    if not value:
-        return None
-    v = value.strip().removeprefix("W/").strip('"').lower()
-    return v if _SHA_RE.match(v) else None
-
-
-def _http_error(exc: urllib.error.HTTPError, src: DownloadSource) -> DownloadError:
-    if exc.code == 404:
-        return DownloadError(
-            f"{src.label} was not found on the server (HTTP 404): {src.url}",
-            "Check the repository, file name and revision; the file may have been renamed or removed.",
-        )
-    if exc.code in (401, 403):
-        return DownloadError(
-            f"The server refused {src.label} (HTTP {exc.code}).",
-            "The repository may be gated or private: accept its terms on the hub, or pick another model.",
-        )
-    return DownloadError(
-        f"The server answered HTTP {exc.code} for {src.url}.",
-        "Try again later, or use a mirror (HF_ENDPOINT).",
-    )
-
-
-def _url_error(exc: Exception, src: DownloadSource) -> DownloadError:
-    reason = getattr(exc, "reason", exc)
-    return DownloadError(
-        f"Could not reach {urllib.parse.urlsplit(src.url).netloc}: {reason}",
-        "Check the internet connection or proxy settings (HTTPS_PROXY), or set HF_ENDPOINT to a mirror.",
-    )
-
-
-_REDIRECTS = (301, 302, 303, 307, 308)
-
-
-@dataclass(frozen=True)
-class _Identity:
-    """What the server says about the file before its bytes: size, the hub's sha256, the ETag for If-Range."""
-
-    size: int | None
-    hub_sha: str | None
-    etag: str | None
-
-
-def _identity(src: DownloadSource, headers: Any, status: int) -> _Identity:
-    sha = _etag_sha(headers.get("X-Linked-Etag")) if src.hub else None
-    size_text = headers.get("X-Linked-Size") or (headers.get("Content-Length") if status < 300 else None)
-    size = int(size_text) if size_text and size_text.isdigit() else None
-    return _Identity(size, sha, headers.get("X-Linked-Etag") or headers.get("ETag"))
-
-
-def _probe(src: DownloadSource) -> _Identity | None:
-    """HEAD without following redirects (used before a resume); None when the server has no HEAD."""
-    req = urllib.request.Request(
-        src.url, method="HEAD", headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
-    )
-    try:
-        resp = _opener(follow=False).open(req, timeout=TIMEOUT_S)
-        headers, status = resp.headers, resp.status
-        resp.close()
-    except urllib.error.HTTPError as exc:
-        if exc.code in (405, 501):  # a server without HEAD: the resume trusts the note and If-Range
-            return None
-        if exc.code not in _REDIRECTS:
-            raise _http_error(exc, src) from None
-        headers, status = exc.headers, exc.code
-        exc.close()
-    except (urllib.error.URLError, OSError) as exc:
-        raise _url_error(exc, src) from None
-    return _identity(src, headers, status)
-
-
-def _open_fresh(src: DownloadSource) -> tuple[_Identity, Any]:
-    """A fresh download's first request: GET without following redirects, so no separate HEAD is needed.
-
-    The hub answers the resolve URL with a 302 whose headers carry X-Linked-Etag and X-Linked-Size (no
-    body): returns them with the redirect target (a URL string). A server that answers 200 at once
-    returns its open response, whose body is then read (nothing is requested twice).
-    """
-    req = urllib.request.Request(src.url, headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
-    try:
-        resp = _opener(follow=False).open(req, timeout=TIMEOUT_S)
-    except urllib.error.HTTPError as exc:
-        if exc.code not in _REDIRECTS:
-            raise _http_error(exc, src) from None
-        location = exc.headers.get("Location")
-        ident = _identity(src, exc.headers, exc.code)
-        exc.close()
-        if not location:
-            raise DownloadError(
-                f"The server redirected {src.url} without saying where (HTTP {exc.code}, no Location).",
-                "Try again later, or use a mirror (HF_ENDPOINT).",
-            ) from None
-        return ident, urllib.parse.urljoin(src.url, location)
-    except (urllib.error.URLError, OSError) as exc:
-        raise _url_error(exc, src) from None
-    return _identity(src, resp.headers, resp.status), resp
-
-
 def _free_bytes(folder: Path) -> int:
     return shutil.disk_usage(folder).free
 
@@ -437,11 +327,11 @@ def pull(
     old = _read_note(note) if part.exists() else None
     body: Any = None  # the open response of a fresh GET, or the URL its redirect points at
     if old is not None:
-        ident = _probe(src)
+        ident = probe(src)
         if ident is None:  # no HEAD: keep what the note says; If-Range makes the server confirm it
-            ident = _Identity(old.get("size"), None, old.get("etag"))
+            ident = Identity(old.get("size"), None, old.get("etag"))
     else:
-        ident, body = _open_fresh(src)
+        ident, body = open_fresh(src)
     try:
         expected, how = (
             (src.sha256, "pinned")
@@ -490,7 +380,7 @@ def pull(
                 )
                 fetched += got
                 break
-            except _Dropped as exc:
+            except Dropped as exc:
                 fetched += exc.got
                 offset, total = exc.offset, exc.total
                 body = None  # retries go through the resolve URL again (a CDN link may have expired)
@@ -606,59 +496,20 @@ def _existing(dest: Path, src: DownloadSource, given: str | None) -> DownloadRes
     )
 
 
-class _Dropped(Exception):
-    """Internal: the connection broke after ``got`` more bytes were written; the .part now ends at ``offset``."""
-
-    def __init__(self, got: int, offset: int, total: int | None) -> None:
-        super().__init__(got)
-        self.got, self.offset, self.total = got, offset, total
-
-
-def _open_range(src: DownloadSource, offset: int, total: int | None, etag: str | None) -> Any:
-    """GET the resolve URL (following redirects), from ``offset`` when resuming; None when already complete."""
-    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
-    if offset:
-        headers["Range"] = f"bytes={offset}-"
-        if etag:
-            headers["If-Range"] = etag
-    req = urllib.request.Request(src.url, headers=headers)
-    try:
-        return _opener(follow=True).open(req, timeout=TIMEOUT_S)
-    except urllib.error.HTTPError as exc:
-        if exc.code == 416 and total is not None and offset >= total:
-            return None  # already complete (e.g. killed between the last write and the rename)
-        raise _http_error(exc, src) from None
-    except (urllib.error.URLError, OSError) as exc:
-        if offset:
-            raise _Dropped(0, offset, total) from None
-        raise _url_error(exc, src) from None
-
-
-def _open_url(src: DownloadSource, url: str) -> Any:
-    """GET the redirect target of a fresh download (following any further redirects)."""
-    req = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"})
-    try:
-        return _opener(follow=True).open(req, timeout=TIMEOUT_S)
-    except urllib.error.HTTPError as exc:
-        raise _http_error(exc, src) from None
-    except (urllib.error.URLError, OSError) as exc:
-        raise _url_error(exc, src) from None
-
-
 def _transfer(src, part, offset, total, etag, hs, cancel, on_progress, resumed_from, body=None):
     """One GET (from ``offset`` when resuming); returns (bytes got, new offset, total).
 
-    ``body`` is the fresh download's open response or redirect target (see _open_fresh). Each chunk is
+    ``body`` is the fresh download's open response or redirect target (see open_fresh). Each chunk is
     read straight into a HashPipe buffer, handed to the hash thread, then written: the hash of chunk n
     runs while chunk n + 1 arrives. Only whole reads are written and hashed, so the .part and the hash
     always cover the same bytes, whatever breaks.
     """
     if isinstance(body, str):
-        resp = _open_url(src, body)
+        resp = open_url(src, body)
     elif body is not None:
         resp = body
     else:
-        resp = _open_range(src, offset, total, etag)
+        resp = open_range(src, offset, total, etag)
         if resp is None:
             return 0, offset, total
     got = 0
@@ -691,7 +542,7 @@ def _transfer(src, part, offset, total, etag, hs, cancel, on_progress, resumed_f
                 except (OSError, ValueError, EOFError, http.client.HTTPException):  # reset, timeout
                     pipe.submit(buf, 0)  # a failed read's partial bytes are neither written nor hashed
                     f.flush()
-                    raise _Dropped(got, offset + got, total) from None
+                    raise Dropped(got, offset + got, total) from None
                 if not n:
                     pipe.submit(buf, 0)
                     break
@@ -712,7 +563,7 @@ def _transfer(src, part, offset, total, etag, hs, cancel, on_progress, resumed_f
                         DownloadProgress("downloading", offset + got, total, rate, left, resumed_from)
                     )
     if total is not None and offset + got < total:
-        raise _Dropped(got, offset + got, total)
+        raise Dropped(got, offset + got, total)
     if on_progress:
         elapsed = time.monotonic() - t0
         on_progress(

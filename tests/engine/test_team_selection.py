@@ -131,3 +131,11 @@ def test_split_tester_code_takes_out_its_own_definition_and_imports():
         "from solution import add\nimport math\nx = 2\ndef add(a, b):\n    return a + b\nassert add(x, 2) == 4\n", "add"
     )
     assert setup == "import math\nx = 2" and asserts == ["assert add(x, 2) == 4"] and own.startswith("def add")
+
+
+def test_unfenced_code_between_prose_is_recovered():
+    from purpose_desktop.engine.critic import extract_code
+
+    reply = "Here is a function:\n\ndef add(a, b):\n    return a + b\n\nIt returns the sum of the two numbers."
+    assert extract_code(reply) == "def add(a, b):\n    return a + b\n"
+    assert extract_code("I would add the two numbers.") is None

@@ -139,3 +139,23 @@ def test_unfenced_code_between_prose_is_recovered():
     reply = "Here is a function:\n\ndef add(a, b):\n    return a + b\n\nIt returns the sum of the two numbers."
     assert extract_code(reply) == "def add(a, b):\n    return a + b\n"
     assert extract_code("I would add the two numbers.") is None
+
+
+def test_without_checks_candidates_are_compared_on_plain_inputs(tmp_path):
+    task = "Write a function twice(n) that returns n doubled."
+    off = final("```python\ndef twice(n):\n    return n + 1\n```")
+    doubled = final("```python\ndef twice(n):\n    return n * 2\n```")
+    also_doubled = final("```python\ndef twice(n):\n    return 2 * n\n```")
+    # the tester writes no usable check: the candidates' behaviour on plain inputs (n = 0, 1, 2 …) decides
+    team, model = _team({"Architect": [final(PLAN)], "Coder": [off, doubled, also_doubled], "Tester": [final("I cannot.")]}, tmp_path)
+    result = team.run(task, mode=RunMode.EVAL_TEST)
+    assert len(_coder_calls(model)) == 3 and result.selection["checks"] == {"examples": 0, "tester": 0}
+    assert result.selection["chosen"] == "coder attempt 1" and "n * 2" in result.answer  # two alike outvote one
+    # one sample that disagrees does not outvote the first, plain answer
+    team, model = _team({"Architect": [final(PLAN)], "Coder": [doubled, off], "Tester": [final("I cannot.")]}, tmp_path, max_retries=1)
+    result = team.run(task, mode=RunMode.EVAL_TEST)
+    assert len(_coder_calls(model)) == 2 and result.selection["chosen"] == "coder attempt 0"
+    # with nothing to compare on (no signature in the task, no checks), nothing more is generated
+    team, model = _team({"Architect": [final(PLAN)], "Coder": [doubled, off], "Tester": [final("I cannot.")]}, tmp_path)
+    team.run("Write a function that doubles a number.", mode=RunMode.EVAL_TEST)
+    assert len(_coder_calls(model)) == 1

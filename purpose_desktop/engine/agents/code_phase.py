@@ -34,6 +34,9 @@ from purpose_desktop.engine.grounding import asked_signature, static_check, task
 PLAIN_INSTRUCTIONS = "You are a helpful Python programmer. Answer with one complete Python code block."
 #: Temperature of the fresh samples after the first answer and its repair.
 SAMPLE_TEMPERATURE = 0.7
+#: The first (greedy, plain) answer counts this much in a cluster of alike-behaving candidates: two
+#: temperature samples that agree with each other outvote it, one does not.
+FIRST_PRIOR = 1.5
 
 
 @dataclass
@@ -104,7 +107,7 @@ class CodePhase:
     def _evaluate(self, cand: Candidate) -> Candidate:
         if cand.code:
             cand.static_ok = static_check(self.task, cand.code).ok
-            if self.checks.checks:
+            if self.checks.checks or self.checks.calls:
                 cand.probe = probe(self.critic.runner, cand.code, self.checks)
             if self.tests:
                 cand.given = self.critic.run_tests(cand.code, self.tests)
@@ -156,8 +159,18 @@ class CodePhase:
             text = "\n".join(e for e in best.score.evidence if "failed" in e or "not defined" in e or "not" in e)
         return _failure_note(best.code, text or "static checks failed")
 
+    def _failing(self) -> bool:
+        """True when the best candidate so far has something to repair (no code, a failing check)."""
+        best = self._best()
+        if not best.code or not best.static_ok:
+            return True
+        if self.tests:
+            return best.given is not None and best.given.ran and not best.given.all_passed
+        return best.probe is not None and any(not best.probe.passed(i) for i in range(len(self.checks.checks)))
+
     def _best(self) -> Candidate:
-        scores = agreement(self.checks, [c.probe for c in self.candidates], [c.code for c in self.candidates])
+        prior = [FIRST_PRIOR if c.label == "coder attempt 0" else 1.0 for c in self.candidates]
+        scores = agreement(self.checks, [c.probe for c in self.candidates], [c.code for c in self.candidates], prior)
 
         def key(k: int):
             c = self.candidates[k]
@@ -187,7 +200,7 @@ class CodePhase:
         else:
             setup, asserts, tester_def = "", [], None
         examples = task_examples(self.task)
-        self.checks = build_checks(examples, asserts, setup, self.name)
+        self.checks = build_checks(examples, asserts, setup, self.name, self.task)
         first = self._coder_attempt(coder, 0, res, used)
         if t_res is not None:
             shown = first.probe.outcome(self.checks, "tester") if first.probe and asserts else None
@@ -203,15 +216,15 @@ class CodePhase:
         while attempt <= self.spec.max_retries and not self._done():
             if any(c.refused for c in self.candidates):
                 break  # the sandbox refused: no evidence either way, nothing to retry for
-            nothing_to_check = not (self.tests or self.checks.checks)
-            if nothing_to_check and first.code and first.static_ok:
-                break  # no check could tell a better answer from this one
+            nothing_to_compare = not (self.tests or self.checks.checks or self.checks.calls)
+            if nothing_to_compare and first.code and first.static_ok:
+                break  # no check and no input could tell a better answer from this one
             if self.tokens >= self.spec.token_budget:
                 break
             if self.cancel.is_set():
                 status = "cancelled"
                 break
-            if attempt == 1:  # a repair, shown what failed
+            if attempt == 1 and self._failing():  # a repair, shown what failed
                 res, used = self.work(_without_python(coder), self.team._context(coder, self.outputs, self._failure()))
             elif attempt % 2 == 0:  # a fresh plain sample
                 res, used = self.work(_plain(coder), "", plain=True, **self._sampling(attempt))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from dataclasses import dataclass, field
 
 from purpose_desktop.engine.critic import TestOutcome
@@ -85,7 +86,11 @@ def split_tester_code(code: str, name: str | None) -> tuple[str, list[str], str 
     return "\n".join(setup), asserts, ("\n\n".join(defined) + "\n") if defined else None
 
 
-def build_checks(examples: list[str], tester_asserts: list[str], setup: str, name: str | None) -> CheckSet:
+def build_checks(
+    examples: list[str], tester_asserts: list[str], setup: str, name: str | None, task: str = ""
+) -> CheckSet:
+    """The checks, and the inputs candidates are compared on: the checks' own calls of the asked-for
+    function, then (up to 8 in all) plain inputs chosen by its parameter names (see ``probe_inputs``)."""
     checks = [Check("examples", c) for c in examples] + [Check("tester", c) for c in tester_asserts]
     calls: list[str] = []
     for c in checks:
@@ -93,7 +98,42 @@ def build_checks(examples: list[str], tester_asserts: list[str], setup: str, nam
             calls.extend(_calls_of(ast.parse(c.code), name))
         except SyntaxError:
             continue
-    return CheckSet(checks, setup, list(dict.fromkeys(calls))[:24])
+    calls = list(dict.fromkeys(calls))[:24]
+    if task and len(calls) < 8:
+        calls += [c for c in probe_inputs(task, name) if c not in calls][: 8 - len(calls)]
+    return CheckSet(checks, setup, calls)
+
+
+_INTS = ("0", "1", "2", "3", "5", "10")
+_TEXTS = ("''", "'a'", "'hello'", "'Hello World'", "'racecar'", "'abc cba'")
+_LISTS = ("[]", "[1]", "[3, 1, 2]", "[1, 2, 2, 3]", "[-5, -2, -9]", "[4, 4, 0, 7]")
+_KINDS = (
+    (re.compile(r"^(s|st|str|string|text|word|words|sentence|name|line|phrase|char|ch|c|sub|prefix|suffix)\d?$"), _TEXTS),
+    (re.compile(r"^(nums|numbers|items|lst|list|values|arr|array|xs|seq|sequence|data|elements|l|scores)\d?$"), _LISTS),
+)
+
+
+def probe_inputs(task: str, name: str | None) -> list[str]:
+    """Calls of the asked-for function on plain inputs chosen by its parameter names in the task
+    (``n`` → small non-negative ints, ``s``/``text`` → short strings, ``nums``/``items`` → small lists).
+
+    They carry no expected value: they only show which candidates behave alike. [] when the task
+    names no signature.
+    """
+    if not name:
+        return []
+    m = re.search(rf"\b{re.escape(name)}\s*\(([^()]*)\)", task or "")
+    if m is None:
+        return []
+    params = [p.split(":")[0].split("=")[0].strip() for p in m.group(1).split(",") if p.strip()]
+    if not params or not all(re.match(r"^[A-Za-z_]\w*$", p) for p in params) or len(params) > 3:
+        return []
+    pools = [next((vals for pat, vals in _KINDS if pat.match(p.lower())), _INTS) for p in params]
+    calls = []
+    for i in range(6):
+        args = [pool[(i + 2 * j) % len(pool)] for j, pool in enumerate(pools)]
+        calls.append(f"{name}({', '.join(args)})")
+    return list(dict.fromkeys(calls))
 
 
 @dataclass
@@ -123,7 +163,7 @@ class Probe:
         return TestOutcome(source, passed, len(idx) - passed, "\n".join(lines)[-4000:])
 
 
-def probe(runner, code: str, checkset: CheckSet, timeout_s: float = 10.0) -> Probe:
+def probe(runner, code: str, checkset: CheckSet, timeout_s: float = 20.0) -> Probe:
     """Run every check and evaluate every call against ``code`` in one sandbox run."""
     checks = [c.code for c in checkset.checks]
     n = len(checks)
@@ -135,6 +175,12 @@ def probe(runner, code: str, checkset: CheckSet, timeout_s: float = 10.0) -> Pro
         "    def flush(self):\n"
         "        pass\n"
         "_out, sys.stdout = sys.stdout, _Sink()\n"
+        "import signal\n"
+        "class _Slow(Exception):\n"
+        "    pass\n"
+        "def _alarm(*_):\n"
+        "    raise _Slow('took over 1 s')\n"
+        "signal.signal(signal.SIGALRM, _alarm)\n"
         "results, outputs = [], []\n"
         "try:\n"
         "    import solution\n"
@@ -146,15 +192,21 @@ def probe(runner, code: str, checkset: CheckSet, timeout_s: float = 10.0) -> Pro
         "else:\n"
         f"    for i, src in enumerate({checks!r}):\n"
         "        try:\n"
+        "            signal.setitimer(signal.ITIMER_REAL, 1.0)\n"
         "            exec(compile(src, 'check %d' % i, 'exec'), dict(ns))\n"
         "            results.append(None)\n"
         "        except BaseException as exc:\n"
         "            results.append('%s: %s' % (type(exc).__name__, str(exc)[:200]))\n"
+        "        finally:\n"
+        "            signal.setitimer(signal.ITIMER_REAL, 0)\n"
         f"    for src in {checkset.calls!r}:\n"
         "        try:\n"
+        "            signal.setitimer(signal.ITIMER_REAL, 1.0)\n"
         "            outputs.append(repr(eval(compile(src, 'call', 'eval'), dict(ns)))[:300])\n"
         "        except BaseException as exc:\n"
         "            outputs.append('!' + type(exc).__name__)\n"
+        "        finally:\n"
+        "            signal.setitimer(signal.ITIMER_REAL, 0)\n"
         f"sys.stdout = _out\nprint('\\n{_MARKER}' + json.dumps([results, outputs]))\n"
     )
     try:
@@ -182,12 +234,16 @@ def weights(checkset: CheckSet, probes: list[Probe | None]) -> list[float]:
     return out
 
 
-def agreement(checkset: CheckSet, probes: list[Probe | None], codes: list[str | None]) -> list[float]:
+def agreement(
+    checkset: CheckSet, probes: list[Probe | None], codes: list[str | None], prior: list[float] | None = None
+) -> list[float]:
     """Each candidate's dual-agreement score (0 for a candidate without code or whose probe was refused).
 
-    score = (weight of the checks it passes + 0.5) × (how many candidates behave exactly as it does);
-    without inputs to compare on, candidates agree only when their code is the same.
+    score = (weight of the checks it passes + 0.5) × (how many candidates behave exactly as it does,
+    each counted at its ``prior``, default 1); without inputs to compare on, candidates agree only when
+    their code is the same.
     """
+    prior = prior or [1.0] * len(probes)
     w = weights(checkset, probes)
 
     def signature(k: int):
@@ -207,7 +263,7 @@ def agreement(checkset: CheckSet, probes: list[Probe | None], codes: list[str | 
             scores.append(0.0)
             continue
         passed = sum(w[i] for i in range(len(checkset.checks)) if probes[k].passed(i))
-        cluster = sum(1 for j in live if sigs[j] == sigs[k])
+        cluster = sum(prior[j] for j in live if sigs[j] == sigs[k])
         scores.append((passed + 0.5) * cluster)
     return scores
 

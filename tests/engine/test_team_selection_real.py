@@ -17,13 +17,14 @@ TASK = "Write a function add(a, b) that returns the sum of a and b."
 HIDDEN = "from solution import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n    assert add(-4, 1) == -3\n"
 
 
+@pytest.mark.timeout(900)  # three roles and their judges: 96 s at load 11 alone, over 300 s beside a bench on the shared machine
 def test_the_team_keeps_a_correct_plain_answer(default_model_path, tmp_path):
     model = LocalModel(default_model_path, n_ctx=4096)
     store = Store(tmp_path / "real.db")
     try:
         team = purpose("Help me write Python code", model=model, store=store)
-        team.spec.max_tokens_per_step = 160
-        team.spec.max_retries = 1
+        team.spec.max_tokens_per_step = 128
+        team.spec.max_retries = 0  # the plain answer, the plan's code and the tester's own code compete
         result = team.run(TASK, mode=RunMode.EVAL_TEST)
         sel = result.selection
         assert sel["candidates"][0] == "coder attempt 0" and sel["chosen"] in sel["candidates"]

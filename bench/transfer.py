@@ -18,7 +18,9 @@ By default only the lessons meant for other tasks are replayed (``--replay all``
 an episodic case is kept to near-identical tasks, so it cannot reach a held-out task anyway.
 
 Evaluation runs use temperature 0 and the same seed: the only difference between before and after is
-memory. Nothing from the held-out half is ever run in training, so a gain there is transfer.
+memory (so when nothing was promoted, "after" is "before" and is not run again: ``after_rerun`` false).
+Training retries the coder while checks fail (``--retries``); evaluation and replay run the team with
+``--eval-retries`` (0 by default, to keep the benchmark affordable). Nothing from the held-out half is ever run in training, so a gain there is transfer.
 
 Run: .venv/bin/python bench/transfer.py [--limit N] [-n SEEDS] [--similar K] [--model PATH]
 ``measure_transfer(model, ...)`` returns the same dict for other benchmarks (bench/learning.py).
@@ -94,7 +96,7 @@ def _lesson(memory) -> str:
     return (memory.provenance[0] if memory.provenance else {}).get("lesson") or "?"
 
 
-def learn(team, store, tasks, *, n: int, replay_kinds: str, say) -> dict:
+def learn(team, store, tasks, *, n: int, replay_kinds: str, team_retries: int, say) -> dict:
     """The learning pass: train runs with tests given, then the quarantined candidates replayed A/B.
 
     ``replay_kinds`` "transfer": only the lessons meant for other tasks are replayed (an episodic case
@@ -114,6 +116,7 @@ def learn(team, store, tasks, *, n: int, replay_kinds: str, say) -> dict:
             outcomes[c["outcome"]] += 1
         say({"train": name, "grounded_by": result.grounded_by, "candidates": len(result.memory.get("candidates", [])),
              "s": round(time.perf_counter() - t0, 1)})
+    team.spec.max_retries = team_retries  # replays and evaluation run the same team as "before"
     runner = team.replay_runner(store)
     replayed = []
     for m in bank.list(status="quarantined"):
@@ -145,6 +148,7 @@ def measure_transfer(
     similar: int = 2,
     max_tokens: int = 160,
     retries: int = 1,
+    eval_retries: int = 0,
     replay_kinds: str = "transfer",
     db_path: Path | None = None,
     progress=None,
@@ -162,12 +166,15 @@ def measure_transfer(
         store = Store(db_path or Path(tmp) / "transfer.db")
         try:
             team = make_team(model, store, policy, max_tokens=max_tokens, retries=retries)
+            team.spec.max_retries = eval_retries
             before = evaluate(team, held, say)
-            learned = learn(team, store, train, n=n, replay_kinds=replay_kinds, say=say)
+            team.spec.max_retries = retries  # training retries while checks fail: failures and their fixes
+            learned = learn(team, store, train, n=n, replay_kinds=replay_kinds, team_retries=eval_retries, say=say)
             bank = MemoryBank(store, policy)
             everything = bank.list()
             promoted = bank.list(status="promoted")
-            after = evaluate(team, held, say)
+            # Nothing promoted: the prompts are those of "before" (temperature 0, same seed), so is the result.
+            after = evaluate(team, held, say) if promoted else {**before, "not_rerun": True}
             # The person approves every replayed lesson whose replay did not say it hurts.
             approved = []
             for m in bank.list(status="quarantined"):
@@ -181,6 +188,7 @@ def measure_transfer(
             result = {
                 "pass_before": before["pass_rate"],
                 "pass_after": after["pass_rate"],
+                "after_rerun": not after.get("not_rerun", False),
                 "pass_after_person_approves": after_all["pass_rate"],
                 "n_train": len(train),
                 "n_eval": len(held),
@@ -200,6 +208,7 @@ def measure_transfer(
                 "rows_after": after["rows"],
                 "rows_after_person_approves": after_all["rows"],
                 "settings": {"n": n, "similar": similar, "max_tokens": max_tokens, "retries": retries,
+                             "eval_and_replay_retries": eval_retries,
                              "replayed": replay_kinds, "promotion": "auto-promotion: replay verdict helps (sign test p < 0.1)"},
                 "train_tasks": [t[0] for t in train],
                 "eval_tasks": [t[0] for t in held],
@@ -216,7 +225,8 @@ def main(argv=None) -> int:
     parser.add_argument("-n", type=int, default=2, help="replay seeds per task and arm")
     parser.add_argument("--similar", type=int, default=2, help="similar past tasks replayed besides the source")
     parser.add_argument("--max-tokens", type=int, default=160)
-    parser.add_argument("--retries", type=int, default=1, help="coder retries while checks fail")
+    parser.add_argument("--retries", type=int, default=1, help="coder retries while checks fail, in training")
+    parser.add_argument("--eval-retries", type=int, default=0, help="coder retries in evaluation and replay")
     parser.add_argument("--model", default=None, help="a GGUF path (default: the bundled model)")
     parser.add_argument("--replay", choices=("transfer", "all"), default="transfer",
                         help="which candidates are replayed (transfer: the lessons meant for other tasks)")
@@ -233,6 +243,7 @@ def main(argv=None) -> int:
             similar=args.similar,
             max_tokens=args.max_tokens,
             retries=args.retries,
+            eval_retries=args.eval_retries,
             replay_kinds=args.replay,
             db_path=Path(args.db) if args.db else None,
             progress=lambda row: print(json.dumps(row), file=sys.stderr, flush=True),

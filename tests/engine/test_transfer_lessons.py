@@ -131,6 +131,13 @@ def test_wrong_parameters_teach_the_parameter_rule(store):
     assert [m.text for m in _lessons(made, "naming")] == [NAMING_LESSONS["params"]]
 
 
+def test_an_undefined_name_teaches_to_bind_every_name(store):
+    # the bundled model's is_prime used `num` inside a generator over `i` (bench/transfer.py, train half)
+    _, made = _run(store, ["```python\ndef add(a, b):\n    return a + c\n```", GOOD])
+    assert [m.text for m in _lessons(made, "naming")] == [NAMING_LESSONS["undefined"]]
+    assert "NameError" in _lessons(made, "naming")[0].provenance[0]["evidence"] or "assert" in _lessons(made, "naming")[0].provenance[0]["evidence"]
+
+
 # -- a family's edge cases, and a failure with its fix ----------------------------------------------
 def test_a_failing_empty_input_check_teaches_the_family_and_the_fix(store):
     result, made = _run(store, [DEDUP_NO_GUARD, DEDUP_GUARDED], task=DEDUP, tests=DEDUP_TESTS)

@@ -4,8 +4,8 @@ Four kinds of lesson, none of which restates the task it came from:
 
 * **format** — the coder's answer lost its code: no opening ```python fence, several blocks, prose inside
   the code, or no code block at all (``skill_card`` for any task: tag ``family:any``);
-* **naming** — the asked-for function name or its parameters were missing or different
-  (``skill_card`` for any task; the rule, not the task's name);
+* **naming** — the asked-for function name or its parameters were missing or different, or the code
+  used a name it never defined (``skill_card`` for any task; the rule, not the task's name);
 * **edge cases** — failing checks called the function on empty input, zero, negatives, duplicates,
   None or a single item (``skill_card`` kept to the task's family, ``families.task_family``);
 * **a failure and its fix** — an attempt failed its checks and a later attempt passed: what changed
@@ -70,6 +70,10 @@ NAMING_LESSONS = {
     "params": (
         "When a task writes the Python function as name(a, b), give it exactly those parameters in that "
         "order: the checks call it with the arguments the task lists."
+    ),
+    "undefined": (
+        "Before answering with Python code, check that every name it uses is defined in it (parameters, "
+        "loop variables, imports): a name used but never bound raises NameError on the first check."
     ),
 }
 EDGE_LESSONS = {
@@ -136,8 +140,9 @@ def _parses(code: str) -> bool:
 
 # -- naming ---------------------------------------------------------------------------------------
 def naming_defect(task: str, code: str | None) -> str | None:
-    """"name" when the asked-for function is missing, "params" when its parameters differ, else None."""
-    if not code or asked_signature(task) is None:
+    """"name" when the asked-for function is missing, "params" when its parameters differ, "undefined"
+    when the code uses a name it never binds, else None."""
+    if not code:
         return None
     report = static_check(task, code)
     if not report.parses:
@@ -147,6 +152,8 @@ def naming_defect(task: str, code: str | None) -> str | None:
             return "name"
         if "does not take the" in problem:
             return "params"
+    if any(p.startswith("undefined names") for p in report.problems):
+        return "undefined"
     return None
 
 

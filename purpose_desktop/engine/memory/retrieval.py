@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from purpose_desktop.engine.families import ANY_FAMILY_TAG, FAMILY_TAG, family_tag
 from purpose_desktop.engine.memory import similarity
 from purpose_desktop.engine.memory.index import VectorIndex
 from purpose_desktop.engine.memory.records import (
@@ -39,6 +40,8 @@ _snapshots: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _WORD = re.compile(r"[a-z][a-z0-9_+#.-]*")
 
 
+#: The relevance of a lesson kept to the task's family (or to any family): its scope, not its words, says it applies.
+FAMILY_RELEVANCE = 0.5
 #: How much more a lesson kept to the attached project (tag ``project:<name>``) weighs there.
 PROJECT_BOOST = 1.25
 
@@ -81,7 +84,10 @@ class _Snapshot:
         self.generation = generation
         self.model = model
         self.always = [m for m in memories if m.kind in ALWAYS_KINDS]
-        topical = [m for m in memories if m.kind not in ALWAYS_KINDS]
+        # Lessons kept to task families (tag family:<name>, or family:any) say by their scope which tasks
+        # they apply to; a general rule shares few words with any one task, so its topic is not ranked.
+        self.scoped = [m for m in memories if m.kind not in ALWAYS_KINDS and _family_scoped(m.scope)]
+        topical = [m for m in memories if m.kind not in ALWAYS_KINDS and not _family_scoped(m.scope)]
         key = (model, tuple((m.id, m.content_hash) for m in topical))
         if previous is not None and previous.key == key:
             index = previous.index  # same rows, same texts: only the weights moved
@@ -188,6 +194,10 @@ def snapshot(store, repo: MemoryRepo | None = None) -> _Snapshot:
     return snap
 
 
+def _family_scoped(scope: Scope) -> bool:
+    return any(t.startswith(FAMILY_TAG) for t in scope.tags)
+
+
 def _matches(
     scope: Scope, roles: tuple[str | None, ...], tools: frozenset[str], tags: frozenset[str]
 ) -> bool:
@@ -238,12 +248,13 @@ class MemoryRetriever:
         top_k = self.policy.top_k if top_k is None else top_k
         budget = self.policy.token_budget if token_budget is None else token_budget
         tools = frozenset(t.lower() for t in tools)
-        tags = task_tags(task, purpose) | {str(t).lower() for t in tags}
+        family = task_family(task)
+        # A lesson kept to a family (tag family:<name>) applies to that family's tasks; family:any to all.
+        tags = task_tags(task, purpose) | {str(t).lower() for t in tags} | {family_tag(family), ANY_FAMILY_TAG}
         role = (role or "").lower() or None
         as_roles = tuple(dict.fromkeys([role, *((r or "").lower() or None for r in roles)]))
         excluded = set(exclude) | {m.id for m in include}
         snap = snapshot(self.store)
-        family = task_family(task)
         effects = snap.effects(self.store).get(family, {})
         ranked: list[Retrieved] = []
         for m in include:
@@ -253,6 +264,9 @@ class MemoryRetriever:
         for m in snap.always:
             if m.id not in excluded and _matches(m.scope, as_roles, tools, tags):
                 candidates.append(self._retrieved(m, ALWAYS_RELEVANCE, effect=effects.get(m.id)))
+        for m in snap.scoped:
+            if m.id not in excluded and _matches(m.scope, as_roles, tools, tags):
+                candidates.append(self._retrieved(m, FAMILY_RELEVANCE, effect=effects.get(m.id)))
         if snap.ids:
             mask = snap.mask(as_roles, tools, tags)
             rows = [snap.row_of[i] for i in excluded if i in snap.row_of]

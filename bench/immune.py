@@ -1,13 +1,15 @@
 """Benchmark of the immune scan: the dev set, and the learned detector in-distribution and leave-one-source-out (JSON).
 
 Sections:
-  dev_set        the rules + learned detector over tests/data/immune (the project's own set), as before;
+  dev_set        the rules + the n-gram head over tests/data/immune (the project's own set), as before;
   corpus         the training corpus (scripts/immune_data): per-category recall and benign false-positive
-                 rate of the rules alone, the learned detector alone and both together, measured
-                 in-distribution (k-fold over rows) and leave-one-source-out (train without a source, test
-                 on it; the threshold is chosen on the training sources only);
-  latency        p50/p99 of scan() per memory-sized text with no precomputed embedding.
-``--quick`` skips the retraining (dev set and latency only).
+                 rate of the rules alone, the n-gram head, the embedding head, the two heads combined, and
+                 the rules with each (``rules+ngram``: a scan without an embedding; ``rules+combined``: with
+                 one), measured in-distribution (k-fold over rows) and leave-one-source-out (train without
+                 a source, test on it; the thresholds are chosen on the training sources only);
+  latency        p50/p99 of scan() per memory-sized text: no embedding, a precomputed one, and computing it.
+``--quick`` skips the retraining (dev set and latency only). Embeddings of the corpus are computed once with
+the bundled all-MiniLM-L6-v2 and cached (~/.cache/purpose-desktop-immune).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from purpose_desktop.engine.immune.learned import LearnedDetector  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import train_immune  # noqa: E402
+
+train_immune.NGRAM_CACHE = Path.home() / ".cache" / "purpose-desktop-immune" / "folds"
 
 DATA = ROOT / "tests" / "data" / "immune"
 MARK = "<<SPLIT>>"  # keeps key-shaped fakes in the data files from tripping secret scanners
@@ -50,7 +54,7 @@ def _timed_scan(text: str, repeats: int):
     result = None
     for _ in range(repeats):
         start = time.perf_counter()
-        result = scan(text)
+        result = scan(text, compute_embedding=False)
         best = min(best, time.perf_counter() - start)
     return result, best * 1000
 
@@ -102,42 +106,41 @@ def evaluate(split: str = "all", *, show_misses: bool = False, repeats: int = 3)
 
 
 ATTACK_LABELS = train_immune.LABELS[1:]
+#: What each column means: which verdicts flag a row. "rules+ngram" is what the app does when it has no
+#: embedding of the text; "rules+combined" what it does with one (Vault chunks, or when it embeds).
+VIEWS = {
+    "rules": lambda v: v["rules"],
+    "ngram": lambda v: v["ngram"],
+    "embedding": lambda v: v["embedding"],
+    "combined": lambda v: v["combined"],
+    "either_head": lambda v: v["ngram"] or v["embedding"],  # an alternative combination, for comparison
+    "rules+ngram": lambda v: v["rules"] or v["ngram"],
+    "rules+combined": lambda v: v["rules"] or v["combined"],
+    "rules+either_head": lambda v: v["rules"] or v["ngram"] or v["embedding"],
+}
 
 
-def _fold_model(rows: list[dict], x, train_idx: list[int], seed: int) -> LearnedDetector:
-    """One fit on 80 % of ``train_idx``; the threshold from the other 20 % (benign rows only)."""
-    import random
-
-    import numpy as np
-
-    rng = random.Random(seed)
-    order = list(train_idx)
-    rng.shuffle(order)
-    cut = len(order) // 5
-    held, fit_idx = sorted(order[:cut]), sorted(order[cut:])
-    y = np.array([train_immune.LABELS.index(rows[i]["label"]) for i in fit_idx])
-    arrays = train_immune._arrays(x[fit_idx], y, [rows[i]["source"] for i in fit_idx], None, 0.5)
-    arrays["threshold"] = train_immune.choose_threshold(
-        LearnedDetector.from_arrays(arrays), [rows[i] for i in held]
-    )
-    return LearnedDetector.from_arrays(arrays)
-
-
-def _score_rows(det: LearnedDetector, rows: list[dict], idx: list[int], out: dict[int, dict]) -> None:
+def _score_rows(
+    arrays: dict, rows: list[dict], idx: list[int], emb, rules: dict[int, bool], out: dict[int, dict]
+) -> None:
+    det = LearnedDetector.from_arrays(arrays)
+    t_embed = float(arrays["threshold_embedding"])
     for i in idx:
         text = rows[i]["text"]
-        found = det.detect(text)
-        rules = scan(text, learned=False).blocked
-        out[i] = {"learned": bool(found and found.flagged), "rules": rules, "category": found.category if found else None}
+        ngram = det.detect(text)
+        both = det.detect(text, emb[i])
+        out[i] = {
+            "rules": rules[i],
+            "ngram": bool(ngram and ngram.flagged),
+            "embedding": train_immune.embedding_attack(det, text, emb[i]) >= t_embed,
+            "combined": bool(both and both.flagged),
+            "category": both.category if both else None,
+        }
 
 
 def _summary(rows: list[dict], verdicts: dict[int, dict]) -> dict:
     out: dict = {}
-    for name, pick in (
-        ("rules", lambda v: v["rules"]),
-        ("learned", lambda v: v["learned"]),
-        ("rules+learned", lambda v: v["rules"] or v["learned"]),
-    ):
+    for name, pick in VIEWS.items():
         per: dict = {}
         for label in ATTACK_LABELS:
             idx = [i for i in verdicts if rows[i]["label"] == label]
@@ -147,21 +150,27 @@ def _summary(rows: list[dict], verdicts: dict[int, dict]) -> dict:
             "recall": per,
             "benign_fp_rate": round(sum(pick(verdicts[i]) for i in benign) / len(benign), 4) if benign else None,
         }
-    exact = [i for i in verdicts if rows[i]["label"] != "benign" and verdicts[i]["learned"]]
-    out["learned_category_agreement"] = (
+    exact = [i for i in verdicts if rows[i]["label"] != "benign" and verdicts[i]["combined"]]
+    out["combined_category_agreement"] = (
         round(sum(verdicts[i]["category"] == rows[i]["label"] for i in exact) / len(exact), 4) if exact else None
     )
     return out
 
 
-def corpus_report(folds: int = 4, log=lambda m: print(m, file=sys.stderr, flush=True)) -> dict:
-    """In-distribution (k-fold over rows) and leave-one-source-out numbers for the learned detector."""
+def corpus_report(folds: int = 2, log=lambda m: print(m, file=sys.stderr, flush=True)) -> dict:
+    """In-distribution (k-fold over rows) and leave-one-source-out numbers for both heads, their
+    combination and the rules."""
     import random
 
     rows = train_immune.load_corpus()
-    x = train_immune.matrix([r["text"] for r in rows])
+    texts = [r["text"] for r in rows]
+    x = train_immune.matrix(texts)
+    emb = train_immune.embed(texts, log=log)
+    rules = {i: scan(t, learned=False).blocked for i, t in enumerate(texts)}
+    log("rules scored")
     sources = sorted({r["source"] for r in rows})
     report: dict = {"rows": len(rows), "sources": {}}
+    quiet = lambda m: None  # noqa: E731
     # In-distribution: rows shuffled into k folds regardless of source.
     order = list(range(len(rows)))
     random.Random(train_immune.SEED).shuffle(order)
@@ -169,47 +178,82 @@ def corpus_report(folds: int = 4, log=lambda m: print(m, file=sys.stderr, flush=
     for k in range(folds):
         test = sorted(order[k::folds])
         test_set = set(test)
-        det = _fold_model(rows, x, [i for i in range(len(rows)) if i not in test_set], train_immune.SEED + k)
-        _score_rows(det, rows, test, verdicts)
+        train_idx = [i for i in range(len(rows)) if i not in test_set]
+        arrays = train_immune.fit_arrays(rows, x, train_idx, emb, seed=train_immune.SEED + k, refit=False, log=quiet)
+        _score_rows(arrays, rows, test, emb, rules, verdicts)
         log(f"in-distribution fold {k + 1}/{folds} done")
     report["in_distribution"] = {"folds": folds, **_summary(rows, verdicts)}
-    # Leave one source out: nothing from the source is seen in training or in choosing the threshold.
+    # Leave one source out: nothing from the source is seen in training or in choosing the thresholds.
     verdicts = {}
     for source in sources:
         test = [i for i, r in enumerate(rows) if r["source"] == source]
-        det = _fold_model(rows, x, [i for i, r in enumerate(rows) if r["source"] != source], train_immune.SEED)
+        train_idx = [i for i, r in enumerate(rows) if r["source"] != source]
+        arrays = train_immune.fit_arrays(rows, x, train_idx, emb, refit=False, log=quiet)
         part: dict[int, dict] = {}
-        _score_rows(det, rows, test, part)
+        _score_rows(arrays, rows, test, emb, rules, part)
         verdicts.update(part)
         counts: dict[str, int] = {}
         for i in test:
             counts[rows[i]["label"]] = counts.get(rows[i]["label"], 0) + 1
         report["sources"][source] = {"counts": counts, **_summary(rows, part)}
-        log(f"held out {source}: {json.dumps(report['sources'][source]['rules+learned'])}")
+        log(f"held out {source}: {json.dumps(report['sources'][source]['rules+combined'])}")
     report["leave_one_source_out"] = _summary(rows, verdicts)
     return report
 
 
-def latency(repeats: int = 3) -> dict:
-    """scan() per memory-sized text (the dev set and short corpus texts), no precomputed embedding."""
+def latency(repeats: int = 3, embed_sample: int = 200) -> dict:
+    """scan() per memory-sized text (the dev set and short corpus texts): with no embedding (rules + the
+    n-gram head), with a precomputed embedding (rules + both heads: Vault chunks), and computing the
+    embedding with the bundled all-MiniLM-L6-v2 on one torch thread (what a memory or tool-output scan
+    costs once the embedder is loaded; on ``embed_sample`` texts, it is slow)."""
+    from purpose_desktop.engine.vault.embed import default_embedder, one_torch_thread
+
     texts = [r["text"] for r in load("attacks.jsonl") + load("benign.jsonl")]
     texts += [r["text"] for r in train_immune.load_corpus() if len(r["text"]) <= 600][::10]
     for t in texts[:50]:
         scan(t)  # warm the model load and the memoised folding
-    times = []
-    for text in texts:
+    vectors = train_immune.embed(texts)
+
+    def timed(fn) -> list[float]:
+        out = []
+        for i, text in enumerate(texts):
+            best = float("inf")
+            for _ in range(repeats):
+                start = time.perf_counter()
+                fn(i, text)
+                best = min(best, time.perf_counter() - start)
+            out.append(best * 1000)
+        return sorted(out)
+
+    def stats(times: list[float]) -> dict:
+        return {
+            "scan_ms_p50": round(statistics.median(times), 3),
+            "scan_ms_p99": round(times[min(len(times) - 1, int(0.99 * len(times)))], 3),
+        }
+
+    plain = timed(lambda i, t: scan(t, compute_embedding=False))
+    given = timed(lambda i, t: scan(t, embedding=vectors[i]))
+    embedder = default_embedder()
+    model = embedder.load()
+    step = max(1, len(texts) // embed_sample)
+    sample = texts[::step]
+    computed = []
+    for text in sample:
         best = float("inf")
         for _ in range(repeats):
             start = time.perf_counter()
-            scan(text)
+            with one_torch_thread():
+                vec = model.encode([text], convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)[0]
+            scan(text, embedding=vec)
             best = min(best, time.perf_counter() - start)
-        times.append(best * 1000)
-    times.sort()
+        computed.append(best * 1000)
+    computed.sort()
     return {
         "n_texts": len(texts),
-        "scan_ms_p50": round(statistics.median(times), 3),
-        "scan_ms_p99": round(times[min(len(times) - 1, int(0.99 * len(times)))], 3),
-        "timing": f"fastest of {repeats} runs per text, rules + learned detector, no embedding",
+        "no_embedding": stats(plain),
+        "precomputed_embedding": stats(given),
+        "embedding_computed": {**stats(computed), "n_texts": len(sample)},
+        "timing": f"fastest of {repeats} runs per text, rules + learned detector",
         "target_ms_p50": 5.0,
     }
 
@@ -220,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show-misses", action="store_true", help="list missed attacks and false positives")
     parser.add_argument("--repeats", type=int, default=3, help="runs per text; the fastest is reported")
     parser.add_argument("--quick", action="store_true", help="skip the in-distribution and LOSO retraining")
-    parser.add_argument("--folds", type=int, default=4, help="folds for the in-distribution numbers")
+    parser.add_argument("--folds", type=int, default=2, help="folds for the in-distribution numbers")
     args = parser.parse_args(argv)
     evaluate(args.split, repeats=1)  # warm the memoised character folding
     report = {

@@ -210,8 +210,8 @@ def learning_pass(team: Team, store, bank: MemoryBank, n: int, tasks=TASKS) -> d
 # -- each self-improvement method on and off (issue 18) ---------------------------------------------------
 SUITE = ROOT / "bench" / "suites" / "basic"
 ROLE_PROMPTS = (
-    "not measured: role-prompt optimisation is being built on branch promptopt and was not merged into "
-    "main when this bench was written; it has no switch in the engine yet"
+    "not measured: role-prompt proposals (branch promptopt) reached main only after this bench was written; "
+    "they have no off switch in the engine yet, and this bench does not run them"
 )
 #: method → what its off arm changes (the on arm is every method on).
 ABLATIONS = ("value_of_experience", "hindsight", "critic_calibration")

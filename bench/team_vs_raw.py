@@ -6,7 +6,9 @@ not given, so it grounds itself on its tester's checks and the task's examples),
 so nothing is stored. Both use the same model, temperature 0, seed 0.
 
 Prints one JSON object: raw_pass, team_pass (fractions of tasks whose answer passes all hidden
-tests), time_ratio (team seconds / raw seconds), n_tasks, and the team runs' grounded_by counts.
+tests), time_ratio (team seconds / raw seconds), time_ratio_first_pass (the same over the tasks whose
+first, plain answer passed its own checks, so no more candidates were made), n_tasks, the team runs'
+grounded_by counts, the load average, and one row per task (which candidate the team chose).
 Target (issue 13): team ≥ raw + 10 points, time ratio ≤ 4 when the first try passes.
 
 Run: .venv/bin/python bench/team_vs_raw.py [--limit N] [--model PATH]
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -49,6 +52,8 @@ def main() -> None:
     tasks = TASKS[: args.limit or None]
     raw_ok = team_ok = 0
     raw_s = team_s = 0.0
+    first_raw_s = first_team_s = 0.0
+    load_before = os.getloadavg()
     grounds: Counter = Counter()
     rows = []
     for name, task, _right, checks, _wrongs in tasks:
@@ -58,20 +63,30 @@ def main() -> None:
             [{"role": "system", "content": SYSTEM}, {"role": "user", "content": task}],
             settings=GenerationSettings(max_tokens=384, temperature=0.0, seed=0),
         )
-        raw_s += time.perf_counter() - started
+        raw_took = time.perf_counter() - started
+        raw_s += raw_took
         code = extract_code(reply.text)
         raw_pass = bool(code) and checker.run_tests(code, tests).all_passed
         started = time.perf_counter()
         team = purpose("Help me write Python code", model=model, store=store)
         result = team.run(task, mode=RunMode.EVAL_TEST)
-        team_s += time.perf_counter() - started
+        team_took = time.perf_counter() - started
+        team_s += team_took
+        first_passed = bool(result.selection.get("first_passed"))
+        if first_passed:
+            first_raw_s += raw_took
+            first_team_s += team_took
         code = extract_code(result.answer)
         team_pass = bool(code) and checker.run_tests(code, tests).all_passed
         raw_ok += raw_pass
         team_ok += team_pass
         grounds[result.grounded_by] += 1
         rows.append({"function": name, "raw": raw_pass, "team": team_pass, "team_score": result.score,
-                     "grounded_by": result.grounded_by})
+                     "grounded_by": result.grounded_by, "first_passed": first_passed,
+                     "chosen": result.selection.get("chosen"), "candidates": len(result.selection.get("candidates", [])),
+                     "checks": result.selection.get("checks"),
+                     "seconds_raw": round(raw_took, 1), "seconds_team": round(team_took, 1)})
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     store.close()
     model.close()
     n = max(1, len(tasks))
@@ -79,6 +94,9 @@ def main() -> None:
         "raw_pass": round(raw_ok / n, 3),
         "team_pass": round(team_ok / n, 3),
         "time_ratio": round(team_s / raw_s, 2) if raw_s else None,
+        "time_ratio_first_pass": round(first_team_s / first_raw_s, 2) if first_raw_s else None,
+        "n_first_pass": sum(r["first_passed"] for r in rows),
+        "load_average": {"before": [round(x, 2) for x in load_before], "after": [round(x, 2) for x in os.getloadavg()]},
         "n_tasks": len(tasks),
         "seconds_raw": round(raw_s, 1),
         "seconds_team": round(team_s, 1),

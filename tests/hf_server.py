@@ -4,7 +4,8 @@ Used by the download tests and bench/download.py. Like the hub, a HEAD or GET of
 ``/{owner}/{repo}/resolve/{rev}/{file}`` answers 302 with ``X-Linked-Etag`` (the file's sha256) and
 ``X-Linked-Size``, pointing at ``/cdn/...`` which serves the bytes with Range support. Knobs:
 ``drop_after`` cuts the next full-body GET after that many bytes (a dropped connection);
-``etag_sha`` overrides the published hash; ``no_lfs`` answers like a plain (non-LFS) file.
+``etag_sha`` overrides the published hash; ``no_lfs`` answers like a plain (non-LFS) file;
+``throttle_s`` / ``rate_bps`` slow the bodies down (a pause point for tests; a link speed for the bench).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Hub:
     bytes_sent: int = 0
     drop_after: int | None = None
     throttle_s: float = 0.0  # sleep after each 1 MiB sent (a slow link, so a test can pause mid-download)
+    rate_bps: float = 0.0  # pace each body to this many bytes a second (a real link's speed; 0 = unpaced)
     no_lfs: bool = False
     no_head: bool = False  # answer HEAD with 405, as some plain web servers do
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -129,6 +131,7 @@ class _Handler(BaseHTTPRequestHandler):
             if self.hub.drop_after is not None and start == 0:
                 limit, self.hub.drop_after = self.hub.drop_after, None
         pos, chunk = start, 1 << 20
+        rate, t0 = self.hub.rate_bps, time.monotonic()
         try:
             while pos < limit:
                 end = min(pos + chunk, limit)
@@ -138,6 +141,10 @@ class _Handler(BaseHTTPRequestHandler):
                 pos = end
                 if self.hub.throttle_s:
                     time.sleep(self.hub.throttle_s)
+                if rate:  # on a schedule, not a fixed sleep: time spent sending counts towards the pace
+                    ahead = (pos - start) / rate - (time.monotonic() - t0)
+                    if ahead > 0:
+                        time.sleep(ahead)
         except (BrokenPipeError, ConnectionResetError):
             return
         if limit < size:

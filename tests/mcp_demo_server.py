@@ -1,11 +1,13 @@
 """A small MCP server (stdio, the SDK's MCPServer — FastMCP in SDK 1.x) the app-as-client tests connect to.
 
 Every tool call is appended to the file named by $MCP_DEMO_LOG, so a test can tell whether a call ran.
+$MCP_DEMO_HANG (seconds) makes ``add`` hang that long first: a server that does not answer.
 """
 
 from __future__ import annotations
 
 import os
+import time
 
 from mcp.server.mcpserver import MCPServer
 
@@ -23,6 +25,8 @@ def _log(line: str) -> None:
 def add(a: int, b: int) -> str:
     """Add two whole numbers."""
     _log(f"add {a} {b}")
+    if os.environ.get("MCP_DEMO_HANG"):
+        time.sleep(float(os.environ["MCP_DEMO_HANG"]))
     return str(a + b)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.chat import context as chat_context
 from purpose_desktop.engine.chat import export as chat_export
+from purpose_desktop.engine.chat.tool_calls import history_turns
 from purpose_desktop.engine.errors import InputError, ModelError
 from purpose_desktop.engine.models import GenerationSettings, LocalModel, resolve_model
 from purpose_desktop.engine.models.backends import endpoint_model, is_endpoint_spec, list_endpoint_models
@@ -30,7 +31,9 @@ from purpose_desktop.engine.services import (
 )
 from purpose_desktop.engine.services.backup import Backups
 from purpose_desktop.engine.services.chat_loop import ChatLoop
+from purpose_desktop.engine.services.chat_tools import ChatTools
 from purpose_desktop.engine.services.evaluation import EvalManager
+from purpose_desktop.engine.services.prompt_opt import PromptOptManager
 from purpose_desktop.engine.services.replays import ReplayQueue
 from purpose_desktop.engine.settings import (
     CHAT_OVERRIDE_FIELDS,
@@ -90,12 +93,14 @@ class Engine:
         self.memories = MemoryManager(self)
         self.diagnostics = Diagnostics(self)
         self.chat_loop = ChatLoop(self)
+        self.chat_tools = ChatTools(self)  # MCP tools offered in a chat, when the person turns them on
         self.backups = Backups(self)
         self.mcp = McpManager(self)
         self.replays = ReplayQueue(self)
         self.workspace = WorkspaceManager(self)  # the attached project folder, if any
         self.servers = RemoteServers(self)
         self.evals = EvalManager(self)
+        self.prompts = PromptOptManager(self)  # role-prompt proposals (issue 18)
 
     @property
     def model(self):
@@ -200,12 +205,15 @@ class Engine:
         cancel: CancelToken | None = None,
         on_token: Callable[[str], None] | None = None,
         settings: GenerationSettings | None = None,
+        **tool_hooks: Any,
     ) -> tuple[Message, Message]:
         """Persist the user's message, gather its context, stream the reply, persist it with its timings.
 
         The user's message is committed before generation starts and the reply is checkpointed
         while it streams, so a crash loses at most about a second of the reply and nothing earlier.
         The reply's ``meta["context"]`` says which approved lessons and Vault excerpts shaped it.
+        ``tool_hooks`` (``on_tool_call(record, ask)``, ``approve_tool(ask, cancel)``) serve a chat that
+        offers MCP tools (see ``_answer``); every reply method takes them.
         """
         text = _check_text(text)
         self._require_model()
@@ -213,7 +221,7 @@ class Engine:
         user = self.store.add_message(conversation_id, "user", text)
         if len(history) == 0:
             self._title_from(conversation_id, text)
-        return user, self._answer(user, history, cancel=cancel, on_token=on_token, settings=settings)
+        return user, self._answer(user, history, cancel=cancel, on_token=on_token, settings=settings, **tool_hooks)
 
     def regenerate(
         self,
@@ -223,6 +231,7 @@ class Engine:
         on_token: Callable[[str], None] | None = None,
         settings: GenerationSettings | None = None,
         on_replaced: Callable[[list[Message]], None] | None = None,
+        **tool_hooks: Any,
     ) -> tuple[Message, Message]:
         """Answer the last user message again (fresh context): its old reply, whatever its status, is removed.
 
@@ -240,7 +249,7 @@ class Engine:
             if on_replaced is not None:
                 on_replaced(later)
         history = _history(m for m in messages if m.seq < user.seq)
-        return user, self._answer(user, history, cancel=cancel, on_token=on_token, settings=settings)
+        return user, self._answer(user, history, cancel=cancel, on_token=on_token, settings=settings, **tool_hooks)
 
     def edit_and_resend(
         self,
@@ -251,6 +260,7 @@ class Engine:
         on_token: Callable[[str], None] | None = None,
         settings: GenerationSettings | None = None,
         on_replaced: Callable[[list[Message]], None] | None = None,
+        **tool_hooks: Any,
     ) -> tuple[Message, Message]:
         """Replace one of the person's messages with ``text``, drop everything after it, and answer anew.
 
@@ -270,7 +280,7 @@ class Engine:
         _removed, user = self.store.rewrite_from(original.conversation_id, original.seq, "user", text)
         if on_replaced is not None:
             on_replaced([m for m in messages if m.seq >= original.seq])
-        return user, self._answer(user, history, cancel=cancel, on_token=on_token, settings=settings)
+        return user, self._answer(user, history, cancel=cancel, on_token=on_token, settings=settings, **tool_hooks)
 
     def restore_messages(self, conversation_id: str, messages: list[Message]) -> list[Message]:
         """Undo a regenerate or an edit: put back the messages it replaced; returns the chat's messages."""
@@ -330,10 +340,19 @@ class Engine:
         cancel: CancelToken | None,
         on_token: Callable[[str], None] | None,
         settings: GenerationSettings | None,
+        on_tool_call: Callable[[dict, Any], None] | None = None,
+        approve_tool: Callable | None = None,
     ) -> Message:
-        """Stream the reply to the stored ``user`` message, checkpointing it; returns the stored reply."""
+        """Stream the reply to the stored ``user`` message, checkpointing it; returns the stored reply.
+
+        In a chat that offers MCP tools, each call's record is stored in ``meta["tool_calls"]`` as it
+        changes and handed to ``on_tool_call(record, ask)``; ``approve_tool(ask, cancel)`` waits for the
+        person's answer (None: calls not marked "always allow" do not run).
+        """
         cancel = cancel or CancelToken()
-        overrides = self.store.get_conversation(user.conversation_id, include_deleted=True).settings
+        conversation = self.store.get_conversation(user.conversation_id, include_deleted=True)
+        overrides = conversation.settings
+        tools = self.chat_tools.offered(conversation, approve_tool)
         context = self.chat_context(user.content)
         assistant = self.store.add_message(
             user.conversation_id,
@@ -363,10 +382,23 @@ class Engine:
                 last_checkpoint = now
                 self.store.update_message(assistant.id, content="".join(parts))
 
+        calls: list[dict] = []
+
+        def on_call(record: dict, ask: Any) -> None:
+            at = next((i for i, r in enumerate(calls) if r["id"] == record["id"]), len(calls))
+            calls[at : at + 1] = [record]
+            self.store.update_message(assistant.id, meta={"tool_calls": list(calls)}, touch=False)
+            if on_tool_call is not None:
+                on_tool_call(record, ask)
+
+        gen = settings or self.generation_settings(overrides)
         try:
-            reply = self.model.chat(
-                messages, settings=settings or self.generation_settings(overrides), cancel=cancel, on_token=collect
-            )
+            if tools:
+                reply = self.chat_tools.reply(
+                    messages, tools, settings=gen, cancel=cancel, on_token=collect, on_call=on_call
+                )
+            else:
+                reply = self.model.chat(messages, settings=gen, cancel=cancel, on_token=collect)
         except Exception as exc:
             self.store.update_message(
                 assistant.id,
@@ -478,6 +510,8 @@ def _history(messages: Iterable[Message]) -> list[dict]:
         if m.status != "complete" or not m.content:
             continue
         content = strip_thinking(m.content) if m.role == "assistant" else m.content
+        if m.role == "assistant":
+            out.extend(history_turns(m.meta.get("tool_calls")))  # what its tools said, quoted as it was
         if content:
             out.append({"role": m.role, "content": content})
     return out

@@ -152,8 +152,22 @@ def extract_code(text: str) -> str | None:
         try:
             ast.parse(stripped)
         except SyntaxError:
-            return None
+            return _code_in_prose(stripped)
         return stripped + "\n"
+    return None
+
+
+def _code_in_prose(text: str) -> str | None:
+    """Unfenced code between prose ("Here it is:", code, "It adds them."): the longest part that parses
+    and defines something, from its first ``def``/``class``/import line on."""
+    lines = text.splitlines()
+    start = next((i for i, ln in enumerate(lines) if re.match(r"(def|class|import|from|@|async def)\s", ln)), None)
+    if start is None:
+        return None
+    for end in range(len(lines), start, -1):
+        candidate = "\n".join(lines[start:end]).strip("\n")
+        if candidate and _parses(candidate) and re.search(r"^(def|class|async def)\s", candidate, re.MULTILINE):
+            return candidate + "\n"
     return None
 
 

@@ -33,3 +33,14 @@ def task_family(task: str) -> str:
         if n > hits:
             best, hits = name, n
     return best
+
+
+#: Scope tags of this form keep a lesson to one task family; retrieval adds the task's own family tag.
+FAMILY_TAG = "family:"
+#: The tag of a lesson for tasks of every family (how to answer, not what about).
+ANY_FAMILY_TAG = FAMILY_TAG + "any"
+
+
+def family_tag(family: str) -> str:
+    """The scope tag that keeps a memory to ``family`` ("family:lists" …)."""
+    return FAMILY_TAG + family

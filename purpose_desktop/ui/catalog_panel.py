@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -31,7 +32,7 @@ from purpose_desktop.engine.models.catalog import Catalog, CatalogEntry, load_ca
 from purpose_desktop.engine.models.fit import human_bytes, memory_info
 from purpose_desktop.ui.widgets import list_table
 
-COLUMNS = ("Model", "Download", "On this computer", "License", "Coding score", "Status")
+COLUMNS = ("Model", "Download", "Fit", "License", "Coding score", "Status")
 _FIT_TEXT = {"fits": "✓ fits", "tight": "! tight", "too_big": "✕ too big", "unknown": "?"}
 _FIT_COLOUR = {"fits": "#15803d", "tight": "#b45309", "too_big": "#b91c1c"}
 
@@ -124,6 +125,8 @@ class CatalogTableModel(QAbstractTableModel):
                 return "\n".join(f"{s.benchmark} {s.value:g} {s.unit} — {s.source}" for s in e.scores)
             if col == 4:
                 return "No published coding score was confirmed for this model."
+            if col == 5 and self.status.get(e.id):
+                return self.status[e.id]  # the whole status when a narrow window elides it
             rec = "Recommended for this computer.\n" if e.id == self.recommended else ""
             return f"{rec}{e.repo}/{e.file} @ {e.revision}"
         if role == Qt.ItemDataRole.ForegroundRole and col == 2:
@@ -200,18 +203,34 @@ class CatalogPanel(QFrame):
         box.setSpacing(8)
         self.summary = QLabel("", objectName="mutedText")
         self.summary.setWordWrap(True)
+        self.summary.setContentsMargins(6, 0, 6, 0)
         box.addWidget(self.summary)
         self.model = CatalogTableModel(self)
+        # Names never elide (they differ only at the end: "… 1.5B Instruct", "… 3B Instruct"); the Status
+        # column takes the spare width.
         self.table = list_table(
-            self.model, name="catalogTable", accessible="Models to download", columns=len(COLUMNS)
+            self.model,
+            name="catalogTable",
+            accessible="Models to download",
+            columns=len(COLUMNS),
+            stretch=len(COLUMNS) - 1,
         )
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._update())
         self.table.doubleClicked.connect(lambda _i: self.download_selected())
         box.addWidget(self.table, 1)
+        # The selected entry, as a card like the "On this computer" tab's: name, facts, download controls.
+        self.card = QFrame(objectName="card")
+        card = QVBoxLayout(self.card)
+        card.setContentsMargins(14, 12, 14, 12)
+        card.setSpacing(3)
+        self.detail_title = QLabel("", objectName="cardTitle")
+        card.addWidget(self.detail_title)
         self.detail = QLabel("", objectName="cardText")
         self.detail.setWordWrap(True)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        box.addWidget(self.detail)
+        card.addWidget(self.detail)
+        self.card.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        box.addWidget(self.card)
         row = QHBoxLayout()
         self.progress = QProgressBar(objectName="downloadProgress")
         self.progress.setRange(0, 1000)
@@ -231,7 +250,8 @@ class CatalogPanel(QFrame):
         row.addWidget(self.discard_button)
         row.addWidget(self.pause_button)
         row.addWidget(self.download_button)
-        box.addLayout(row)
+        card.addSpacing(8)
+        card.addLayout(row)
 
     # -- data -------------------------------------------------------------------------------------
     def reload(self) -> None:
@@ -283,6 +303,7 @@ class CatalogPanel(QFrame):
         if not busy:
             self.progress_text.setText(self.last_error or "")
         if e is None:
+            self.detail_title.setText("")
             self.detail.setText("")
             return
         fit = e.fit(self.model.total, self.model.available)
@@ -294,9 +315,10 @@ class CatalogPanel(QFrame):
         lic = f"License: {e.license}" + (
             " — you will be asked to accept it" if e.license_accept_required else ""
         )
+        self.detail_title.setText(e.name)
         self.detail.setText(
             f"{e.repo}/{e.file} · {e.quantization} · {e.context_length:,}-token context · {pin}.\n"
-            f"{fit.why} {lic}. Template: {e.chat_template}"
+            f"{fit.why}\n{lic}. Template: {e.chat_template}"
         )
 
     # -- actions ----------------------------------------------------------------------------------

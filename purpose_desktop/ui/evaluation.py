@@ -13,6 +13,7 @@ import threading
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -33,6 +34,7 @@ from purpose_desktop.ui.widgets import human_duration, local_time, seconds_betwe
 
 POLL_MS = 150
 SERIES = "suite pass rate"
+DEFAULT_TEAM_LABEL = "Python coding team (default)"
 
 
 def _plural(n: int, word: str) -> str:
@@ -100,9 +102,15 @@ class EvaluationCard(QFrame):
         box.setContentsMargins(12, 8, 12, 8)
         head = QHBoxLayout()
         head.addWidget(QLabel("Learning curve", objectName="cardTitle"))
-        self.caption = QLabel("", objectName="mutedText")
-        head.addWidget(self.caption)
+        self.caption = QLabel("", objectName="mutedText")  # its own line: the picker and buttons need the row
+        self.caption.setWordWrap(True)
         head.addStretch(1)
+        self.team_picker = QComboBox()
+        self.team_picker.setAccessibleName("Team to evaluate")
+        self.team_picker.setToolTip("The team whose suite pass rate Evaluate measures")
+        self.team_picker.setMinimumWidth(170)
+        self.team_picker.addItem(DEFAULT_TEAM_LABEL, None)
+        head.addWidget(self.team_picker)
         self.import_button = QPushButton("Import suite…", objectName="secondaryButton")
         self.import_button.setToolTip(
             "Add a folder's test_*.py files to the suite (task text in the docstring or test_NAME.md)"
@@ -116,6 +124,7 @@ class EvaluationCard(QFrame):
         head.addWidget(self.import_button)
         head.addWidget(self.evaluate_button)
         box.addLayout(head)
+        box.addWidget(self.caption)
 
         row = QHBoxLayout()
         self.progress_bar = QProgressBar()
@@ -160,20 +169,37 @@ class EvaluationCard(QFrame):
         return self._cancel is not None
 
     def refresh(self) -> None:
-        EngineOp(self, lambda e: (e.evals.suite(), e.evals.curve()), what="reading the evaluations").success(
-            self._on_curve
-        ).run(self._bridge)
+        EngineOp(
+            self,
+            lambda e: (e.evals.suite(), e.evals.curve(), [(t.id, t.name) for t in e.teams.catalog().teams]),
+            what="reading the evaluations",
+        ).success(self._on_curve).run(self._bridge)
+
+    def _set_teams(self, teams: list[tuple[str, str]]) -> None:
+        """The saved teams, after the default; the choice survives a refresh while its team exists."""
+        current = self.team_picker.currentData()
+        self.team_picker.blockSignals(True)
+        self.team_picker.clear()
+        self.team_picker.addItem(DEFAULT_TEAM_LABEL, None)
+        for team_id, name in teams:
+            self.team_picker.addItem(name, team_id)
+        self.team_picker.setCurrentIndex(max(0, self.team_picker.findData(current)) if current else 0)
+        self.team_picker.blockSignals(False)
 
     def _on_curve(self, answer) -> None:
         self.suite, self.points = list(answer[0]), list(answer[1])
+        self._set_teams(list(answer[2]))
         self.loaded = True
-        pts = []
+        by_team: dict[str, list[Point]] = {}  # one line per team: two teams' pass rates are not one curve
         for i, p in enumerate(self.points):
             n = len(p["promoted_since"])
-            pts.append(
+            by_team.setdefault(p.get("team") or "", []).append(
                 Point(i, p["pass_rate"] * 100, p["id"], point_label(p), p["grounded"], f"+{n}" if n else "")
             )
-        self.chart.set_series({SERIES: pts} if pts else {})
+        if len(by_team) > 1:
+            self.chart.set_series({f"{SERIES} · {team or 'team ?'}": pts for team, pts in by_team.items()})
+        else:
+            self.chart.set_series({SERIES: next(iter(by_team.values()))} if by_team else {})
         self._show_caption()
         if self.points and (self.shown is None or all(p["id"] != self.shown.get("id") for p in self.points)):
             self.show_evaluation(self.points[-1]["id"])
@@ -198,14 +224,20 @@ class EvaluationCard(QFrame):
             "Stop after the current task (Esc); nothing is recorded for a cancelled task"
         )
         self.import_button.setEnabled(False)
+        self.team_picker.setEnabled(False)
+        team_id = self.team_picker.currentData()
         self.progress_bar.setRange(0, max(1, len(self.suite)))
         self.progress_bar.setValue(0)
         self.progress_label.setText("Starting the evaluation…")
         self.progress_row.show()
         self._timer.start()
-        EngineOp(self, lambda e: e.evals.run(progress=progress.put, cancel=token), what="evaluating").success(
-            self._on_evaluated
-        ).failure(self._on_failed).run(self._bridge)
+        EngineOp(
+            self,
+            lambda e: e.evals.run(
+                team_spec=e.teams.load(team_id) if team_id else None, progress=progress.put, cancel=token
+            ),
+            what="evaluating",
+        ).success(self._on_evaluated).failure(self._on_failed).run(self._bridge)
 
     def cancel(self) -> None:
         if self._cancel is not None and not self._cancel.is_set():
@@ -251,6 +283,7 @@ class EvaluationCard(QFrame):
             "Run every suite task with its tests in evaluation mode — nothing is learned or traced (Ctrl+E)"
         )
         self.import_button.setEnabled(True)
+        self.team_picker.setEnabled(True)
 
     def _on_evaluated(self, entry: dict) -> None:
         self._end()

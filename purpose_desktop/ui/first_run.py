@@ -92,7 +92,12 @@ class FirstRunDialog(QDialog):
         self.get_button.setDefault(self.entry is not None)
         buttons.addWidget(self.skip_button)
         buttons.addWidget(self.get_button)
+        box.addStretch(1)  # a taller dialog grows below the text, never between its paragraphs
         box.addLayout(buttons)
+        # Wrapped labels' size hints assume a narrower dialog, which leaves gaps between the paragraphs:
+        # size it for the wrapped text at its real width instead.
+        width = max(self.minimumWidth(), box.sizeHint().width())
+        self.resize(width, box.totalHeightForWidth(width))
 
     def _answer(self, choice: str) -> None:
         self.choice = choice

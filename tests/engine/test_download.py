@@ -47,8 +47,8 @@ def test_full_pull_verifies_against_the_hub_hash_and_is_discovered(hub, bundled)
     assert Path(result.path).read_bytes() == bundled[1]
     assert result.bytes_fetched == len(bundled[1]) and result.resumed_from == 0
     assert _leftovers() == ["smol.gguf"]  # no .part, no note
-    # The HEAD read the hub's 302 (X-Linked-Etag); the GET followed it to the CDN path.
-    assert [m for m, _, _ in hub.hub.requests] == ["HEAD", "GET", "GET"]
+    # One GET read the hub's 302 (X-Linked-Etag, no separate HEAD); the next fetched the CDN path once.
+    assert [(m, p.startswith("/cdn/")) for m, p, _ in hub.hub.requests] == [("GET", False), ("GET", True)]
     assert any(p.phase == "downloading" and p.total == len(bundled[1]) for p in seen)
     assert seen[-1].phase == "verifying"
     from purpose_desktop.engine.models import discover_models
@@ -123,7 +123,9 @@ def test_disk_full_is_refused_before_anything_is_fetched(hub, bundled):
     with pytest.raises(dl.DownloadError) as err:
         dl.pull(f"hf:{REPO}/smol.gguf", free_space=lambda _p: len(bundled[1]) // 2)
     assert "Not enough disk space" in err.value.message
-    assert [m for m, _, _ in hub.hub.requests] == ["HEAD"]  # no GET was made
+    # Only the resolve URL's 302 was read (its headers give the size): no byte of the file was fetched.
+    assert [(m, p.startswith("/cdn/")) for m, p, _ in hub.hub.requests] == [("GET", False)]
+    assert hub.hub.bytes_sent == 0
     assert not (dl.models_dir() / "smol.gguf.part").exists()
 
 
@@ -303,3 +305,101 @@ def test_a_plain_url_on_a_server_without_head_still_downloads(hub, bundled):
     result = dl.pull(url)
     assert result.sha256 == bundled[2] and result.verified == "unverified"
     assert Path(result.path).name == "smol.gguf"
+
+
+def _pause_at_a_third(hub, size: int) -> int:
+    """Pull until a third is in, then pause; returns the size of the kept .part."""
+    cancel = CancelToken()
+    hub.hub.throttle_s = 0.02
+
+    def stop(p: dl.DownloadProgress) -> None:
+        if p.done > size // 3:
+            cancel.set()
+
+    with pytest.raises(dl.DownloadCancelled):
+        dl.pull(f"hf:{REPO}/smol.gguf", cancel=cancel, on_progress=stop)
+    hub.hub.throttle_s = 0.0
+    hub.hub.requests.clear()
+    return (dl.models_dir() / "smol.gguf.part").stat().st_size
+
+
+def test_a_corrupted_prefix_is_caught_after_a_resume(hub, bundled):
+    # The resumed hash must cover the bytes on disk: the kept prefix re-read from the .part, then the new
+    # bytes. One flipped byte in the prefix (same length, same note) must be refused, not renamed into place.
+    kept = _pause_at_a_third(hub, len(bundled[1]))
+    part = dl.models_dir() / "smol.gguf.part"
+    with open(part, "r+b") as f:
+        f.seek(kept // 2)
+        byte = f.read(1)
+        f.seek(kept // 2)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(dl.DownloadError, match="failed its checksum"):
+        dl.pull(f"hf:{REPO}/smol.gguf")
+    assert hub.hub.ranges() == [f"bytes={kept}-"]  # it did resume: only the rest was fetched
+    assert _leftovers() == []
+
+
+def test_a_server_without_head_still_resumes_after_a_restart(hub, bundled):
+    hub.hub.no_lfs = True
+    size = len(bundled[1])
+    kept = _pause_at_a_third(hub, size)
+    hub.hub.no_head = True  # the resume's HEAD gets 405: the note and If-Range stand in for it
+    result = dl.pull(f"hf:{REPO}/smol.gguf")
+    assert hub.hub.ranges() == [f"bytes={kept}-"]
+    assert result.resumed_from == kept and result.sha256 == bundled[2]
+
+
+def test_the_hash_pipe_never_reuses_a_buffer_before_it_is_hashed():
+    # A hash slower than the reader fills the pool; a buffer handed back too early would be overwritten
+    # with the next chunk before it was hashed, and the digest would differ.
+    from purpose_desktop.engine.models.hashpipe import HashPipe
+
+    class SlowSha:
+        def __init__(self) -> None:
+            self.h = hashlib.sha256()
+
+        def update(self, data) -> None:
+            import time
+
+            time.sleep(0.002)
+            self.h.update(data)
+
+        def hexdigest(self) -> str:
+            return self.h.hexdigest()
+
+    pipe = HashPipe(chunk=4096, depth=3, new_hash=SlowSha)
+    expected = hashlib.sha256()
+    for i in range(60):
+        buf = pipe.buffer()
+        n = 4096 - (i % 7) * 100  # some reads come back short
+        buf[:n] = bytes([i % 251]) * n
+        expected.update(bytes(buf[:n]))
+        pipe.submit(buf, n)
+    assert pipe.hexdigest() == expected.hexdigest() and pipe.fed == sum(
+        4096 - (i % 7) * 100 for i in range(60)
+    )
+
+
+def test_the_gguf_header_is_checked_once_while_the_rest_arrives(hub, bundled, monkeypatch):
+    calls: list[int | None] = []
+    real = dl._gguf_problem
+    monkeypatch.setattr(
+        dl, "_gguf_problem", lambda part, final_size=None: calls.append(final_size) or real(part, final_size)
+    )
+    dl.pull(f"hf:{REPO}/smol.gguf")
+    assert calls == [len(bundled[1])]  # judged early against the final size, not again at the end
+
+
+def test_a_cut_model_whose_header_arrives_early_is_still_refused(hub, bundled):
+    # The header is whole after 16 MiB, but the server's whole file is only 20 MiB: its tensors do not fit.
+    hub.hub.add(REPO, "cut-big.gguf", bundled[1][: 20 << 20])
+    with pytest.raises(dl.DownloadError, match="incomplete"):
+        dl.pull(f"hf:{REPO}/cut-big.gguf")
+    assert _leftovers() == []
+
+
+def test_a_big_non_gguf_body_is_refused_after_the_early_check(hub):
+    hub.hub.add(REPO, "big-page.gguf", b"<!doctype html>" + b"x" * (17 << 20))
+    with pytest.raises(dl.DownloadError, match="not a GGUF model"):
+        dl.pull(f"hf:{REPO}/big-page.gguf")
+    assert _leftovers() == []

@@ -96,7 +96,9 @@ def test_a_train_run_distils_candidates_with_provenance(store):
     assert case.status == "quarantined" and "return a + b" in case.text and case.scope.roles == ("coder",)
     assert case.provenance[0]["run_id"] == result.run_id and case.provenance[0]["source"] == "distilled"
     failure = bank.get(kinds["failure_pattern"]["id"])
-    assert "assert" in failure.text and "corrected solution then passed" in failure.text
+    # the failure and its fix, generalised (a wrong operator), with the failing check as evidence
+    assert "operator" in failure.text and "`assert add(2, 3) == 5` failed, then passed" in failure.text
+    assert failure.scope.tags == ("family:numbers",) and failure.provenance[0]["lesson"] == "fix"
     assert any(
         "model rule skipped" in e for e in result.memory["errors"]
     )  # the scripted model has no rule to give

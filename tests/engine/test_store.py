@@ -61,6 +61,7 @@ def test_blank_database_is_migrated_to_the_expected_schema(_isolated_home):
             "updated_at": str,
             "deleted_at": str,
             "settings_json": str,  # a chat's own generation settings
+            "mcp_tools": int,  # the chat offers the MCP servers' tools
         }
         assert db["conversations"].pks == ["id"]
         assert db["messages"].columns_dict == {

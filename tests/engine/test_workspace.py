@@ -32,15 +32,13 @@ from purpose_desktop.engine.workspace import (
 )
 from purpose_desktop.engine.workspace.chat import propose_from_reply
 from tests.engine.test_tools_files import test_unsafe_paths_are_refused as _unsafe
+from tests.engine.workspace_project import BROKEN, FIXED, make_project, snapshot
 from tests.fakes import DEMO_EMBEDDER_NAME, ScriptedJsonModel, call, demo_embed, final
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="confined file access is POSIX-only")
 
 #: The unsafe path cases of the file tools' own tests, reused verbatim through the new entry points.
 UNSAFE_PATHS = _unsafe.pytestmark[0].args[1]
-BROKEN = "def add(a, b):\n    return a - b\n"
-FIXED = "def add(a, b):\n    return a + b\n"
-TESTS = "from src.app import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
 
 
 @pytest.fixture(autouse=True)
@@ -51,13 +49,7 @@ def fake_embedder():
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    root = tmp_path / "proj"
-    (root / "src").mkdir(parents=True)
-    (root / "src" / "__init__.py").write_text("")
-    (root / "src" / "app.py").write_text(BROKEN)
-    (root / "test_app.py").write_text(TESTS)
-    (root / ".git").mkdir()
-    (root / ".git" / "config").write_text("[core]\n")
+    root = make_project(tmp_path / "proj", git=True)
     (tmp_path / "outside").mkdir()
     (tmp_path / "outside" / "secret.txt").write_text("TOP SECRET")
     return root
@@ -68,15 +60,6 @@ def store(tmp_path):
     s = Store(tmp_path / "ws.db")
     yield s
     s.close()
-
-
-def snapshot(root: Path) -> dict[str, bytes]:
-    """Every file under ``root`` (including .git), byte for byte."""
-    return {
-        str(p.relative_to(root)): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and not p.is_symlink()
-    }
 
 
 def coder_team(store, project, script, **kw) -> Team:

@@ -14,13 +14,11 @@ from purpose_desktop.engine.agents import team as team_module
 from purpose_desktop.engine.agents.roles import role_template
 from purpose_desktop.engine.agents.team import Team, TeamSpec
 from purpose_desktop.engine.memory import similarity
+from tests.engine.workspace_project import FIXED, make_project, snapshot
 from tests.fakes import DEMO_EMBEDDER_NAME, RecordingEmbedder, ScriptedJsonModel, call, demo_embed, final
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="confined file access is POSIX-only")
 
-BROKEN = "def add(a, b):\n    return a - b\n"
-FIXED = "def add(a, b):\n    return a + b\n"
-TESTS = "from src.app import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
 
 
 @pytest.fixture(autouse=True)
@@ -31,16 +29,7 @@ def fake_embedder():
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    root = tmp_path / "calc"
-    (root / "src").mkdir(parents=True)
-    (root / "src" / "__init__.py").write_text("")
-    (root / "src" / "app.py").write_text(BROKEN)
-    (root / "test_app.py").write_text(TESTS)
-    return root
-
-
-def snapshot(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return make_project(tmp_path / "calc")
 
 
 @pytest.fixture

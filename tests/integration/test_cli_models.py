@@ -6,6 +6,8 @@ import argparse
 import io
 import json
 import os
+import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -93,6 +95,52 @@ def test_catalog_json_has_fit_and_recommendation():
     assert sum(m["recommended"] for m in data["models"]) <= 1
 
 
+TASK = "Write a Python function add(a, b) that returns a + b."
+_RUN_LINE = re.compile(r"^\[run ([0-9a-f]{8}) · (\w+) · score (\S+) \((.+)\)\]$", re.M)
+
+
+def _check_stored_run(stdout: str, task: str) -> dict:
+    """The run the wizard printed is the one in the real SQLite file: same id, status, score and answer."""
+    from purpose_desktop.engine import paths
+
+    printed = _RUN_LINE.search(stdout)
+    assert printed, stdout
+    # What the wizard printed between "Running…" and the run line is the run's final answer.
+    marker = "Running… (each step is scored by the critic)\n"
+    answer = stdout[stdout.index(marker) + len(marker) : printed.start()].strip()
+    db = sqlite3.connect(paths.db_path())
+    db.row_factory = sqlite3.Row
+    try:
+        runs = [dict(r) for r in db.execute("SELECT * FROM runs")]
+        assert len(runs) == 1
+        run = runs[0]
+        steps = [dict(r) for r in db.execute("SELECT * FROM steps WHERE run_id = ? ORDER BY seq", (run["id"],))]
+    finally:
+        db.close()
+    assert run["id"].startswith(printed[1]) and run["status"] == printed[2]
+    assert run["task"] == task and run["mode"] == "train"
+    assert json.loads(run["roles_json"]) == ["architect", "coder", "tester"]
+    assert run["answer"].strip() == answer and answer
+    shown = "–" if run["score"] is None else f"{run['score']:.1f}/10"
+    assert printed[3] == shown
+    assert [s["role"] for s in steps] == ["architect", "coder", "tester"]
+    assert all(s["tokens"] > 0 and s["score"] is not None and json.loads(s["evidence_json"]) for s in steps)
+    return run
+
+
+@pytest.mark.model
+@pytest.mark.timeout(1200)  # three scored steps on the real model: about a minute alone, far more on a busy machine
+def test_quickstart_runs_a_task_on_the_bundled_model_and_stores_the_run():
+    """The whole wizard on the real bundled GGUF, as a person pipes it: bundled model, team, one task."""
+    answers = f"0\nHelp me write Python code\n{TASK}\n"
+    out = cli("quickstart", "--step-tokens", "32", stdin=answers, timeout=1200)
+    assert "Using the bundled model." in out.stdout, out.stdout + out.stderr
+    assert "Proposed team: Architect → Coder → Tester" in out.stdout
+    run = _check_stored_run(out.stdout, TASK)
+    assert out.returncode == (0 if run["status"] == "complete" else 1), out.stderr
+    assert list(dl.models_dir().iterdir()) == []  # nothing was downloaded
+
+
 def test_quickstart_with_piped_answers_pulls_a_model_and_proposes_a_team(hub):
     entries = load_catalog().entries
     pick = next(i for i, e in enumerate(entries, 1) if e.id == "qwen2.5-coder-0.5b")
@@ -103,6 +151,26 @@ def test_quickstart_with_piped_answers_pulls_a_model_and_proposes_a_team(hub):
     assert "Saved " in out.stdout and "sha256 matches the hub" in out.stdout
     assert "Proposed team: Architect → Coder → Tester" in out.stdout
     assert (dl.models_dir() / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf").is_file()
+
+
+@pytest.mark.model
+@pytest.mark.timeout(1200)
+def test_quickstart_pulls_a_model_from_the_hub_and_runs_the_task_with_it(hub):
+    """Pick a catalog model, download it from the loopback hub, make it the default, run a task on it."""
+    from purpose_desktop.engine.settings import load_settings
+
+    entries = load_catalog().entries
+    pick = next(i for i, e in enumerate(entries, 1) if e.id == "qwen2.5-coder-0.5b")
+    answers = f"{pick}\ny\ny\nHelp me write Python code\n{TASK}\n"
+    out = cli("quickstart", "--step-tokens", "32", stdin=answers, timeout=1200)
+    pulled = dl.models_dir() / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+    assert f"Saved {pulled} (sha256 matches the hub" in out.stdout, out.stdout + out.stderr
+    assert sorted(p.name for p in dl.models_dir().iterdir()) == [pulled.name]  # no .part left
+    assert load_settings().model == str(pulled)
+    # The hub served the file once: the resolve URL's 302, then its bytes.
+    assert [m for m, p, _ in hub.hub.requests if "qwen2.5-coder-0.5b" in p] == ["GET", "GET"]
+    run = _check_stored_run(out.stdout, TASK)
+    assert out.returncode == (0 if run["status"] == "complete" else 1), out.stderr
 
 
 def test_quickstart_at_end_of_input_stays_offline_and_never_hangs():

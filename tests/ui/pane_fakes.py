@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from tests.fakes import ScriptedInfo, ScriptedJsonModel, call, final
+from tests.fakes import ScriptedInfo, ScriptedJsonModel, final
 
 PLAN = "Restate: sort names by surname. Signature: sort_names(names: list[str]) -> list[str]. Edge cases: empty list, one name, equal surnames."
 CODE = (
@@ -39,7 +39,7 @@ def coding_team_model(judge_score: int = 8, hold: threading.Event | None = None)
     return TeamModel(
         {
             "Architect": [final(PLAN)],
-            "Coder": [call("python", "print(sorted(['b a', 'a b']))"), final(CODE)],
+            "Coder": [final(CODE)],  # the plain first answer: no tool loop (the critic runs the code)
             "Tester": [final(CHECKS)],
         },
         judge_score=judge_score,

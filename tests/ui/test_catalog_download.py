@@ -198,3 +198,33 @@ def test_closing_the_pane_mid_download_pauses_it_and_keeps_the_part(qtbot, make_
     part = dl.models_dir() / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf.part"
     assert part.is_file() and part.stat().st_size > 0
     assert not (dl.models_dir() / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf").exists()
+
+
+def test_the_guide_is_sized_to_its_text_without_gaps_between_paragraphs(qtbot):
+    # Word-wrapped labels' hints assume a narrower dialog; sized from them the guide opened with tall
+    # gaps between its paragraphs (seen on a screenshot). It must open at the height its text needs.
+    dialog = FirstRunDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    box = dialog.layout()
+    assert dialog.height() <= box.totalHeightForWidth(dialog.width()) + 2
+    gaps = []
+    labels = sorted((w for w in dialog.findChildren(type(dialog.recommendation)) if w.isVisible()), key=lambda w: w.y())
+    for upper, lower in zip(labels, labels[1:], strict=False):
+        gaps.append(lower.y() - (upper.y() + upper.height()))
+    assert gaps and max(gaps) <= box.spacing() + 2, gaps
+
+
+def test_catalog_names_are_never_elided_in_a_small_window(qtbot, make_app, hub):
+    app, pane = models_app(qtbot, make_app)
+    app.window.resize(900, 640)
+    pane.show_catalog()
+    panel = pane.catalog
+    for e in panel.model.entries:  # long statuses must not squeeze the names
+        panel.model.status[e.id] = "download failed: HTTP 503"
+    panel.model.layoutChanged.emit()
+    qtbot.wait(50)
+    table = panel.table
+    assert table.columnWidth(0) >= table.sizeHintForColumn(0)
+    assert panel.detail_title.text() == panel.selected().name

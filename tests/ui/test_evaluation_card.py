@@ -89,3 +89,40 @@ def test_import_suite_adds_a_folders_tasks(qtbot, make_app, demo_embedder, tmp_p
     qtbot.waitUntil(lambda: "the same 1 task " in card.caption.text(), timeout=5000)
     message = app.window.statusBar().currentMessage()
     assert "Added 1 suite task" in message and "test_empty.py" in message
+
+
+def test_evaluate_runs_the_team_picked_beside_the_button(qtbot, make_app, suite):
+    """The picker lists the saved teams after the default; Evaluate measures the one picked (and says so)."""
+    from purpose_desktop.engine.agents.roles import role_template
+    from purpose_desktop.engine.agents.team import TeamSpec
+    from purpose_desktop.engine.store import now_iso
+
+    spec = TeamSpec(name="Solo coders", purpose="Help me write Python code", roles=[role_template("coder")])
+    with Store() as store:
+        store.save_team("team-solo", "Solo coders", spec.to_dict(), now_iso())
+    asked: list[str] = []
+    model = coding_team_model()
+    chat = model.chat
+
+    def recording_chat(messages, **kw):
+        asked.append(model._who(messages))
+        return chat(messages, **kw)
+
+    model.chat = recording_chat
+    app, card = runs_pane(qtbot, make_app, model)
+    labels = [card.team_picker.itemText(i) for i in range(card.team_picker.count())]
+    assert labels == ["Python coding team (default)", "Solo coders"]
+    card.team_picker.setCurrentIndex(1)
+    card.evaluate_button.click()
+    assert not card.team_picker.isEnabled()  # the choice holds while it runs
+    qtbot.waitUntil(lambda: bool(card.chart.series()), timeout=30_000)
+    with Store() as store:
+        (entry,) = EvalRepo(store).evaluations()
+    assert entry["team"] == "Solo coders" and "Solo coders" in card.details.text()
+    assert "Coder" in asked and "Architect" not in asked and "Tester" not in asked
+    assert card.team_picker.isEnabled() and card.team_picker.currentText() == "Solo coders"
+    # a second team's evaluation is its own line, never joined to the first team's curve
+    card.team_picker.setCurrentIndex(0)
+    card.evaluate_button.click()
+    qtbot.waitUntil(lambda: len(card.chart.series()) == 2, timeout=30_000)
+    assert sorted(card.chart.series()) == ["suite pass rate · Python coding team", "suite pass rate · Solo coders"]

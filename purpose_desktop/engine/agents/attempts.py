@@ -1,10 +1,10 @@
-"""The coder's attempts: its answer with the code fenced, what a retry is told, and which attempt is best."""
+"""The coder's attempts: its answer with the code fenced, and what a repair is told."""
 
 from __future__ import annotations
 
 import re
 
-from purpose_desktop.engine.critic import Score, extract_code
+from purpose_desktop.engine.critic import extract_code
 
 
 def _format_answer(output: str, kind: str) -> str:
@@ -33,18 +33,3 @@ def _failure_note(code: str | None, output: str) -> str:
         "Your previous solution failed these checks. Fix it.\n"
         f"Previous solution:\n```python\n{code or ''}```\nTest output:\n{output[-1500:]}"
     )
-
-
-def _failing_output(score: Score) -> str:
-    """What to show the coder on a retry: the failing checks' output, else the failing evidence."""
-    for outcome in score.checks:
-        if outcome.ran and not outcome.all_passed:
-            return outcome.output
-    return "\n".join(e for e in score.evidence if "failed" in e or "timed out" in e or "not" in e)
-
-
-def _rank(score: Score) -> tuple:
-    """Order candidate solutions: fewer failing grounds, more checks passed, then the score itself."""
-    ran = [c for c in score.checks if c.ran]
-    fraction = min((c.fraction_passed for c in ran), default=-1.0)
-    return (not score.failed, fraction, score.value)

@@ -12,7 +12,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
-from purpose_desktop.engine.agents.attempts import _failing_output, _failure_note, _format_answer, _rank
+from purpose_desktop.engine.agents.code_phase import CodePhase
+from purpose_desktop.engine.agents.results import RunResult, StepResult
 from purpose_desktop.engine.agents.roles import RoleSpec, choose_roles, role_template
 from purpose_desktop.engine.agents.spark import (
     DEFAULT_STEP_TOKENS,
@@ -23,9 +24,8 @@ from purpose_desktop.engine.agents.spark import (
     SparkResult,
 )
 from purpose_desktop.engine.cancel import CancelToken
-from purpose_desktop.engine.critic import PurposeFunction, Score, TestOutcome, extract_checks, extract_code
+from purpose_desktop.engine.critic import PurposeFunction, Score
 from purpose_desktop.engine.events import RunEvent, RunFinished, RunStarted, StepScored
-from purpose_desktop.engine.grounding import grounding_label
 from purpose_desktop.engine.learning.after_run import learn_from_run
 from purpose_desktop.engine.learning.calibration import disagreement, load_calibration, submit_calibrations
 from purpose_desktop.engine.learning.replay import ArmResult, RunArm, replay_pending, retest
@@ -95,71 +95,6 @@ def _budget(data: dict, name: str, default: int, bounds: tuple[int, int]) -> int
     return value
 
 
-@dataclass
-class StepResult:
-    role: str
-    attempt: int
-    output: str
-    score: float | None
-    evidence: list[str]
-    tool_calls: list[dict]
-    tokens: int
-    judge_tokens: int
-    elapsed_ms: float
-    tests: dict | None = None
-    flags: list[str] = field(default_factory=list)
-    memory_ids: list[str] = field(default_factory=list)  # the memories this step's prompt carried
-    grounded_by: str = "judge"  # what the score rests on: one of grounding.GROUNDS
-
-    @property
-    def grounding(self) -> str:
-        """Plain words for ``grounded_by`` ("grounded: 2 given tests, all 2 passed" …)."""
-        return grounding_label(self.grounded_by, self.tests)
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["grounding"] = self.grounding
-        return d
-
-
-@dataclass
-class RunResult:
-    """What a run produced: the final answer itself (code plus explanation), never a transcript."""
-
-    answer: str
-    run_id: str
-    steps: list[StepResult]
-    score: float | None
-    status: str
-    mode: str
-    tokens_work: int
-    tokens_judge: int
-    elapsed_ms: float
-    tests: dict | None = None
-    # What the run did to memory: ids used, credit applied, candidates distilled, errors (train runs).
-    memory: dict = field(default_factory=dict)
-    grounded_by: str = "judge"  # what the run's score rests on (its chosen answer's step)
-    proposals: list = field(default_factory=list)  # workspace.Proposal: file changes awaiting the person
-    # The tester's blind checks (plain asserts) as they ran against the solution; "" when none. The
-    # Team pane's "Keep these tests" turns them into the task's tests.
-    checks: str = ""
-
-    @property
-    def scores(self) -> list[float | None]:
-        return [s.score for s in self.steps]
-
-    @property
-    def grounding(self) -> str:
-        return grounding_label(self.grounded_by, self.tests)
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["steps"] = [s.to_dict() for s in self.steps]
-        d["grounding"] = self.grounding
-        d["proposals"] = [p.to_dict() for p in self.proposals]
-        return d
-
-
 def _slug(text: str) -> str:
     words = re.findall(r"[A-Za-z0-9]+", text)[:5]
     return " ".join(words).capitalize() or "Team"
@@ -226,20 +161,18 @@ class Team:
         names = {t.name for t in chosen}
         return chosen + [t for t in self.extra_tools if t.name not in names]
 
-    def spark(self, role: RoleSpec) -> Spark:
+    def spark(self, role: RoleSpec, **options) -> Spark:
+        """A Spark for ``role``; ``options`` (a sample's ``temperature``, ``seed``) override the team's."""
         model = role.model or self.model
-        return Spark(
-            role,
-            model=model,
-            tools=self._tools_for(role),
-            seed=self.seed,
-            temperature=self.temperature,
-            **{
-                "max_tokens_per_step": self.spec.max_tokens_per_step,
-                "token_budget": self.spec.token_budget,
-                **self.spark_options,  # a caller's explicit options win over the team's saved budgets
-            },
-        )
+        settings = {
+            "seed": self.seed,
+            "temperature": self.temperature,
+            "max_tokens_per_step": self.spec.max_tokens_per_step,
+            "token_budget": self.spec.token_budget,
+            **self.spark_options,  # a caller's explicit options win over the team's saved budgets
+            **options,
+        }
+        return Spark(role, model=model, tools=self._tools_for(role), **settings)
 
     # -- running --------------------------------------------------------------------------------
     def run(
@@ -292,10 +225,9 @@ class Team:
                 store.close()
 
     def _run(self, task, tests, mode, cancel, on_event, store, arms=((), ())) -> RunResult:
-        """Roles in order. A tester after the coder writes its checks blind (from the task and the plan,
-        never a solution); they run against each of the coder's attempts in the sandbox and cap its
-        score. The coder is retried while checks fail (never when the sandbox refused), and the
-        best-checked solution — not the last — is the run's answer and score.
+        """Roles in order; the coder and a tester after it run as the code phase (code_phase.py): a plain
+        first answer, checks written blind, more candidates only while no candidate passes its checks, and
+        the best-checked candidate — not the last — is the run's answer and score.
         """
         emit = on_event or (lambda _e: None)
         critic = self.critic()
@@ -326,8 +258,9 @@ class Team:
         tokens = {"work": 0, "judge": 0}
         status = "complete"
 
-        def work(role: RoleSpec, context: str, step: int | None = None) -> tuple[SparkResult, list[str]]:
-            spark = self.spark(role)
+        def work(role: RoleSpec, context: str, step: int | None = None, plain: bool = False, **options) -> tuple[SparkResult, list[str]]:
+            """One role's turn; ``plain``: no purpose but a promoted contract (a plain answer's prompt)."""
+            spark = self.spark(role, **options)
             try:
                 chosen = retriever.for_step(
                     task=task,
@@ -344,7 +277,8 @@ class Team:
             res = spark.run(
                 task,
                 context=context,
-                purpose=prompt_purpose,  # the team's promoted purpose contract, else its purpose
+                # the team's promoted purpose contract, else its purpose (a plain answer: the contract only)
+                purpose=(contract.text if contract is not None else None) if plain else prompt_purpose,
                 memories=[r.text for r in chosen],
                 rules=[r.text for r in chosen if r.kind in ALWAYS_KINDS],
                 cancel=cancel,
@@ -393,64 +327,6 @@ class Team:
             )
             return step, score
 
-        def code_phase(coder: RoleSpec, tester: RoleSpec | None) -> str:
-            """The coder, retried while checks fail. The tester writes its checks blind, from the task
-            and the plan only (never a solution), and is traced after the coder's first attempt."""
-            asserts = ""
-            tester_done = tester is None
-            best: tuple | None = None
-            failure_note = ""
-            outcome_status = "complete"
-            for attempt in range(self.spec.max_retries + 1):
-                if cancel.is_set():
-                    outcome_status = "cancelled"
-                    break
-                res, used = work(coder, self._context(coder, outputs, failure_note))
-                if res.status == "cancelled":
-                    record(coder, attempt, res, used)
-                    outcome_status = "cancelled"
-                    break
-                t_res = None
-                if not tester_done:  # the checks are written now, without the solution in sight
-                    t_res, t_used = work(tester, self._context(tester, outputs, ""), step=len(steps) + 1)
-                    asserts = extract_checks(t_res.answer) or "" if t_res.status != "cancelled" else ""
-                    tester_done = True
-                code = extract_code(res.answer)
-                if tests:
-                    outcome = critic.run_tests(code, tests) if code else TestOutcome("given", 0, 1, "no code to test")
-                elif asserts:
-                    outcome = critic.run_asserts(code, asserts) if code else TestOutcome("tester", 0, 1, "no code to check")
-                else:
-                    outcome = None
-                step, score = record(coder, attempt, res, used, outcome, code)
-                if t_res is not None:
-                    record(tester, 0, t_res, t_used, outcome if outcome is not None and outcome.source == "tester" else None)
-                    if t_res.status == "cancelled":
-                        outcome_status = "cancelled"
-                        break
-                if best is None or _rank(score) > best[0]:
-                    best = (_rank(score), res.answer, step, score)
-                refused = any(c.refused for c in score.checks)
-                checkable = bool(tests or asserts or score.checks)
-                failing = bool(score.failed) or (code is None and checkable)
-                if refused or not failing:
-                    break
-                failure_note = _failure_note(code, _failing_output(score))
-            if best is None:
-                return outcome_status
-            _, answer, step, score = best
-            outputs[coder.name] = answer
-            if tester is not None:
-                outputs[tester.name] = asserts
-                final["checks"] = "" if tests else asserts  # given tests replace them
-            final.update(
-                answer=_format_answer(answer, "code"),
-                score=step.score,
-                tests=next(iter(score.checks), None),
-                grounded_by=step.grounded_by,
-            )
-            return outcome_status
-
         roles = list(self.spec.roles)
         coder = next((r for r in roles if r.kind == "code"), None)
         tester = None
@@ -464,7 +340,10 @@ class Team:
             if role is tester:
                 continue  # it ran inside the coder's phase, before the solution existed
             if role is coder:
-                status = code_phase(coder, tester)
+                status = CodePhase(
+                    self, task=task, tests=tests, critic=critic, work=work, record=record,
+                    outputs=outputs, final=final, cancel=cancel, steps=steps,
+                ).run(coder, tester)
                 if status == "cancelled":
                     break
                 continue
@@ -491,6 +370,7 @@ class Team:
             meta={
                 "grounded_by": final["grounded_by"],
                 "steps_grounded_by": [s.grounded_by for s in steps],
+                "selection": final.get("selection", {}),
             },
         )
         emit(RunFinished(trace.run_id, final["answer"], final["score"], status))
@@ -513,6 +393,7 @@ class Team:
             grounded_by=final["grounded_by"],
             proposals=[p for p in (self._session.proposals if self._session else []) if p.status == "proposed"],
             checks=final.get("checks", ""),
+            selection=final.get("selection", {}),
         )
 
     def _contract(self, store, errors: list[str]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Sequence
@@ -62,11 +63,29 @@ def to_markdown(
             ]
             if withheld:
                 lines += ["", "Withheld (flagged by the safety scan): " + ", ".join(withheld)]
+        calls = m.meta.get("tool_calls") if m.role == "assistant" else None
+        if isinstance(calls, list) and calls:
+            lines += ["", "Tool calls:", *(_call_line(c) for c in calls if isinstance(c, dict))]
         feedback = m.meta.get("feedback")
         if isinstance(feedback, dict) and feedback.get("verdict") == "wrong":
             note = f": {feedback['note']}" if feedback.get("note") else ""
             lines += ["", f"*Marked wrong{note}*"]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _call_line(call: dict) -> str:
+    """One MCP tool call of a reply: what was called with what, and how it ended (never withheld text)."""
+    args = json.dumps(call.get("arguments") or {}, ensure_ascii=False)
+    status = str(call.get("status") or "")
+    line = f"- `{call.get('server', '')}/{call.get('tool', '')}` {args} — {status}"
+    if status == "done":
+        output = str(call.get("output") or "")
+        line += ": " + (output if len(output) <= 200 else output[:200] + "…").replace("\n", " ")
+    elif status == "withheld":
+        line += f" ({call.get('reason', '')})"
+    elif status == "failed":
+        line += f" ({call.get('error', '')})"
+    return line
 
 
 def write_atomically(path: str | Path, text: str) -> Path:

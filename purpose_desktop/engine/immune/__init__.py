@@ -62,7 +62,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SCANNER_VERSION = "2"  # 2: the learned detector joined the rules
+SCANNER_VERSION = "3"  # 2: the learned detector joined the rules; 3: its embedding head
 CONTEXTS = ("memory", "vault", "critic", "tool")
 LEARNED_RULE = "learned_detector"
 
@@ -216,6 +216,7 @@ def scan(
     embedding: Any = None,
     allow: AllowList | None = None,
     learned: bool = True,
+    compute_embedding: bool = True,
 ) -> ScanResult:
     """Scan ``text`` for injection, score manipulation, exfiltration, prompt leaks, secrets and tool misuse.
 
@@ -224,6 +225,9 @@ def scan(
     ``embedding`` is the text's all-MiniLM-L6-v2 vector when the caller already has it (the learned
     detector then reads it too). Findings on ``allow`` are reported as allowed and do not block.
     ``learned=False`` runs the rules alone (benchmarks compare the two); the "critic" context always does.
+    Without an ``embedding``, the scan computes one when the process's bundled embedder is already
+    loaded (``learned.use_embedder``); ``compute_embedding=False`` leaves the n-gram head to decide alone
+    (the Vault, which embeds its chunks in batches and looks again then).
     """
     if not isinstance(text, str):
         raise TypeError(f"scan() needs a str, not {type(text).__name__}")
@@ -249,7 +253,7 @@ def scan(
     # keeps that from the judge, and capping a score on a classifier's guess would punish honest answers.
     # So the critic reads answers with the rules alone.
     if learned and context != "critic":
-        learned_finding, detector_version = _learned_finding(text, context, embedding)
+        learned_finding, detector_version = _learned_finding(text, context, embedding, compute_embedding)
         if learned_finding is not None:
             findings.append(learned_finding)
     if allow is not None and len(allow):
@@ -286,7 +290,9 @@ def scan(
     )
 
 
-def _learned_finding(text: str, context: str, embedding: Any) -> tuple[Finding | None, str]:
+def _learned_finding(
+    text: str, context: str, embedding: Any, compute_embedding: bool = True
+) -> tuple[Finding | None, str]:
     from .learned import DetectorUnavailable, detector
 
     try:
@@ -294,13 +300,17 @@ def _learned_finding(text: str, context: str, embedding: Any) -> tuple[Finding |
     except DetectorUnavailable as exc:
         log.warning("immune scan: rules only: %s", exc)
         return None, "unavailable"
+    if embedding is None and compute_embedding and model.has_embedding_head:
+        from .learned import embedding_for
+
+        embedding = embedding_for(text)
     found = model.detect(text, embedding)
     version = f"learned-{model.version}"
     if found is None or not found.flagged:
         return None, version
     category = found.category
     message = (
-        f"learned detector: {found.confidence:.0%} likely an attack, most like "
+        f"learned detector ({found.heads}): {found.confidence:.0%} likely an attack, most like "
         f"{category.replace('_', ' ')} ({found.category_probability:.0%})"
     )
     return (

@@ -64,9 +64,13 @@ def guard(text: str, *, source: str, allow: AllowList | None = None) -> Guarded:
     result = scan(text, context="tool", allow=allow)
     if not result.blocked:
         return Guarded(text, False, result)
+    return Guarded(f"{warning_line(result, source)}\n{quote_data(text, source)}", True, result)
+
+
+def quote_data(text: str, source: str) -> str:
+    """``text`` as quoted data: every line behind "> ", chat-template markers broken up, between BEGIN/END lines."""
     defused = _MARKERS.sub(
         lambda m: m.group(0).replace("<", "‹").replace(">", "›").replace("[", "⟦").replace("]", "⟧"), text
     )
     quoted = "\n".join("> " + line for line in defused.splitlines() or [""])
-    fenced = f"{warning_line(result, source)}\n[BEGIN QUOTED DATA — {source}]\n{quoted}\n[END QUOTED DATA]"
-    return Guarded(fenced, True, result)
+    return f"[BEGIN QUOTED DATA — {source}]\n{quoted}\n[END QUOTED DATA]"

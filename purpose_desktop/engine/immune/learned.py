@@ -17,9 +17,11 @@ which the secret rules answer far better.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,9 @@ _LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
 _WORD = re.compile(r"[a-z0-9_]+|[^\sa-z0-9_]{1,3}")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _WS = re.compile(r"\s+")
+
+
+log = logging.getLogger(__name__)
 
 
 class DetectorUnavailable(RuntimeError):
@@ -97,6 +102,7 @@ class Detection:
     span: tuple[int, int]
     flagged: bool  # confidence reached the model's threshold
     probabilities: dict[str, float]
+    heads: str = "n-gram"  # which heads decided: "n-gram" or "n-gram + embedding"
 
 
 class LearnedDetector:
@@ -112,6 +118,9 @@ class LearnedDetector:
                 self.ew = data["ew"].astype(np.float32) if "ew" in data else None  # (384, K)
                 self.eb = data["eb"].astype(np.float32) if "eb" in data else None
                 self.threshold = float(data["threshold"])
+                self.threshold_combined = (
+                    float(data["threshold_combined"]) if "threshold_combined" in data else None
+                )
                 self.version = str(data["version"])
                 self._setup()
         except (OSError, KeyError, ValueError) as exc:
@@ -133,6 +142,8 @@ class LearnedDetector:
         self.ew = np.asarray(arrays["ew"], dtype=np.float32) if arrays.get("ew") is not None else None
         self.eb = np.asarray(arrays["eb"], dtype=np.float32) if arrays.get("eb") is not None else None
         self.threshold = float(arrays["threshold"])
+        combined = arrays.get("threshold_combined")
+        self.threshold_combined = float(combined) if combined is not None else None
         self.version = str(arrays.get("version", "memory"))
         self._setup()
         return self
@@ -162,32 +173,43 @@ class LearnedDetector:
         return _softmax(vec @ self.ew + self.eb)
 
     def probabilities(self, text: str, embedding: Any = None) -> np.ndarray:
-        """Class probabilities for one window of text (labels in ``self.labels``)."""
+        """Class probabilities for one window of text (labels in ``self.labels``): the n-gram head's, or
+        the mean of both heads' when an embedding is given and the model has an embedding head."""
         probs = self._ngram_probs(text)
         other = self._embed_probs(embedding)
         return probs if other is None else (probs + other) / 2.0
 
+    @property
+    def has_embedding_head(self) -> bool:
+        return self.ew is not None and self.threshold_combined is not None
+
     # -- detection ----------------------------------------------------------------------------------
     def detect(self, text: str, embedding: Any = None) -> Detection | None:
         """The verdict on ``text``; None for empty text or one of fewer than MIN_WORDS words of letters.
-        Long texts are read window by window.
 
-        The embedding (of the whole text) is used only when the text fits in one window.
+        The n-gram head reads long texts window by window and keeps the window most like an attack. With
+        an all-MiniLM-L6-v2 ``embedding`` of the text (and an embedding head in the model), the two heads'
+        probabilities are averaged — the n-gram head's best window with the embedding head's reading of
+        the whole text — and the combined threshold applies; without one, the n-gram head's threshold.
         """
         if not text.strip() or len(_LETTER_WORD.findall(text)) < MIN_WORDS:
             return None
-        windows = _windows(text)
         best: tuple[float, np.ndarray, tuple[int, int]] | None = None
-        for start, end in windows:
-            emb = embedding if len(windows) == 1 else None
-            probs = self.probabilities(text[start:end], emb)
+        for start, end in _windows(text):
+            probs = self._ngram_probs(text[start:end])
             attack = float(probs[self._attack].sum())
             if best is None or attack > best[0]:
                 best = (attack, probs, (start, end))
         assert best is not None
         attack, probs, span = best
+        threshold = self.threshold
+        other = self._embed_probs(embedding) if self.has_embedding_head else None
+        if other is not None:
+            probs = (probs + other) / 2.0
+            attack = float(probs[self._attack].sum())
+            threshold = float(self.threshold_combined)  # type: ignore[arg-type]
         k = int(self._attack_index[int(np.argmax(probs[self._attack_index]))])
-        flagged = attack >= self.threshold
+        flagged = attack >= threshold
         if flagged:
             span = self._focus(text, span)
         return Detection(
@@ -197,6 +219,7 @@ class LearnedDetector:
             span=span,
             flagged=flagged,
             probabilities={label: round(float(p), 4) for label, p in zip(self.labels, probs, strict=True)},
+            heads="n-gram + embedding" if other is not None else "n-gram",
         )
 
     def _focus(self, text: str, span: tuple[int, int]) -> tuple[int, int]:
@@ -302,11 +325,37 @@ def model_info(path: Path | None = None) -> dict[str, Any]:
         "version": d.version,
         "labels": list(d.labels),
         "threshold": d.threshold,
-        "embedding_head": d.ew is not None,
+        "embedding_head": d.has_embedding_head,
+        "threshold_combined": d.threshold_combined,
         "bytes": d.path.stat().st_size,
         "path": str(d.path),
         "features": f"hashed char {CHAR_N[0]}-{CHAR_N[-1]}-grams + word 1-2-grams, 2^{DIM_BITS} buckets",
     }
+
+
+#: One text -> its all-MiniLM-L6-v2 vector, or None when none can be had cheaply now. Registered by the
+#: layer that owns the embedder (engine/vault/embed.py, for the process-wide bundled one).
+EmbedFn = Callable[[str], Any]
+_embed_fn: EmbedFn | None = None
+
+
+def use_embedder(fn: EmbedFn | None) -> None:
+    """Let the scan compute a text's embedding when its caller has none (None: stop)."""
+    global _embed_fn
+    _embed_fn = fn
+
+
+def embedding_for(text: str) -> Any:
+    """The text's embedding from the registered embedder, or None (none registered, not loaded, or it
+    failed: the n-gram head then decides alone)."""
+    fn = _embed_fn
+    if fn is None:
+        return None
+    try:
+        return fn(text)
+    except Exception as exc:  # noqa: BLE001 — the scan must not fail because the embedder did
+        log.warning("immune scan: no embedding for the learned detector: %s", exc)
+        return None
 
 
 def clear_cache() -> None:

@@ -77,7 +77,7 @@ def learn_from_run(
         )
         for i, (s, g) in enumerate(zip(steps, step_grounds, strict=True))
     ]
-    seen = _tool_failures_elsewhere(store, run_id, records) if run_grounded else frozenset()
+    seen = _tool_failures_elsewhere(store, run_id, records) if run_grounded else {}
     report = distil(model, run_id, task, records, seed=seed, grounded=run_grounded, seen_tool_failures=seen)
     out["errors"] += report.errors
     out["notes"] += report.notes
@@ -105,11 +105,12 @@ def learn_from_run(
     return out
 
 
-def _tool_failures_elsewhere(store, run_id: str, records: Sequence[StepRecord]) -> frozenset[tuple[str, str]]:
-    """This run's tool failure signatures that other stored runs also show (a pattern, not one call)."""
+def _tool_failures_elsewhere(store, run_id: str, records: Sequence[StepRecord]) -> dict[tuple[str, str], list[str]]:
+    """This run's tool failure signatures that other stored runs also show (a pattern, not one call),
+    each with those other runs' ids."""
     mine = {sig for r in records for c in r.tool_calls or [] if (sig := tool_failure_signature(c))}
     if not mine:
-        return frozenset()
+        return {}
     tools = sorted({t for t, _ in mine})
     marks = " OR ".join("tool_calls_json LIKE ?" for _ in tools)
     rows = store.connection.execute(
@@ -126,4 +127,4 @@ def _tool_failures_elsewhere(store, run_id: str, records: Sequence[StepRecord]) 
             sig = tool_failure_signature(call) if isinstance(call, dict) else None
             if sig in mine:
                 runs.setdefault(sig, set()).add(other_run)
-    return frozenset(sig for sig, others in runs.items() if len(others) + 1 >= TOOL_POLICY_MIN_RUNS)
+    return {sig: sorted(others) for sig, others in runs.items() if len(others) + 1 >= TOOL_POLICY_MIN_RUNS}

@@ -1,33 +1,46 @@
-"""Distil: draw lessons from a finished train run — what scored well and what failed — as candidate drafts.
+"""Distil: draw lessons from a finished train run — general guidance other tasks can use — as candidate drafts.
 
 Only grounded evidence teaches: a run whose score is not grounded (``grounding.GROUNDED``) distils
-nothing, and a step whose score is not grounded yields no lesson (a ``skill_card`` only from a
-grounded passing step, a ``failure_pattern`` only from a grounded failure). A ``tool_policy`` needs a
-pattern across runs: the same tool failing the same way in at least ``TOOL_POLICY_MIN_RUNS`` runs.
+nothing, and a step whose score is not grounded yields no model rule (a ``skill_card`` only from a
+grounded passing step, a ``failure_pattern`` only from a grounded failure).
 
-Two sources. Evidence the run itself produced needs no model and is always well-formed: a solution
-that passed its tests becomes an ``episodic_case``, a failed check (and the fix that passed, when
-a retry found one) a ``failure_pattern``, a tool failure seen in other runs too a ``tool_policy``. Then the model is
-asked once, under a JSON grammar, for one general rule from the decisive code step (``skill_card``
-when it passed, ``failure_pattern`` when it failed); its answer is validated and dropped if it is
-empty, too long or only restates the task. Drafts are submitted by the caller (api.MemoryBank),
-which scans and de-duplicates them.
+Three sources, none needing the model but the last:
+
+* transfer lessons (``learning.transfer``): output format, naming exactly what was asked, a task
+  family's edge cases, and a failure with its fix — general rules, not restatements of the task;
+* the run's own record: a solution that passed its given tests becomes an ``episodic_case`` (kept,
+  keyed by its task, for retrieval on near-identical tasks), and a tool failure becomes a
+  ``tool_policy`` only when the stored traces show the same tool failing the same way in at least
+  ``TOOL_POLICY_MIN_RUNS`` distinct runs — never from one failed call;
+* the model, asked once under a JSON grammar for one general rule from the decisive code step; its
+  answer is validated and dropped if it is empty, too long, code, or only restates the task.
+
+Every draft's provenance names its run and the task's family. Drafts are submitted by the caller
+(api.MemoryBank), which scans them and folds near-duplicates of existing memories into those
+(strengthened, not proposed again).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from purpose_desktop.engine.critic import extract_code
 from purpose_desktop.engine.errors import ModelError
-from purpose_desktop.engine.grounding import SOURCE_GROUND, is_grounded
+from purpose_desktop.engine.families import task_family
+from purpose_desktop.engine.learning.drafts import (  # noqa: F401  (StepRecord, first_failure: re-exported)
+    Draft,
+    StepRecord,
+    first_failure,
+    passed,
+    provenance,
+)
+from purpose_desktop.engine.learning.transfer import transfer_drafts
 from purpose_desktop.engine.memory.records import Scope
 from purpose_desktop.engine.models import GenerationSettings
 from purpose_desktop.engine.models.local import close_truncated_json
-from purpose_desktop.engine.models.thinking import strip_thinking
 
 MAX_CASE_CODE_CHARS = 700
 #: A tool_policy needs the same tool failing the same way in at least this many runs (this one included).
@@ -45,55 +58,10 @@ _SYSTEM = (
     "written as an imperative sentence. The rule must also help with other, similar tasks: do not "
     "restate the task. Reply as JSON."
 )
-_ASSERT = re.compile(r"^E\s+(assert .+)$", re.MULTILINE)
-_ERROR = re.compile(r"^E\s+(\w+(?:Error|Exception)\b.*)$", re.MULTILINE)
 _WORDS = re.compile(r"[a-z]{3,}")
 _CODE_LIKE = re.compile(
     r"```|\bdef\s+\w+\s*\(|\blambda\b|\breturn\s+\w+\s*[-+*/%]|[{};]\s*$|==|\w\(\w*(?:,\s*\w+)*\)\s*:"
 )
-
-
-@dataclass(frozen=True)
-class StepRecord:
-    """What distil reads from a step (Team's StepResult has these fields)."""
-
-    seq: int
-    role: str
-    kind: str  # plan | code | test | text
-    output: str
-    score: float | None
-    tests: dict | None = None
-    tool_calls: list[dict] = field(default_factory=list)
-    attempt: int = 0
-    grounded_by: str | None = None  # None: grounded only when its tests say so (given/tester/examples)
-
-    def __post_init__(self) -> None:
-        # Lessons are drawn from answers, never from a reasoning model's <think> block.
-        object.__setattr__(self, "output", strip_thinking(self.output or ""))
-
-    @property
-    def grounded(self) -> bool:
-        if self.grounded_by is not None:
-            return is_grounded(self.grounded_by)
-        return is_grounded(SOURCE_GROUND.get((self.tests or {}).get("source") or ""))
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A lesson before the immune scan and de-duplication."""
-
-    kind: str
-    text: str
-    scope: Scope
-    provenance: dict
-
-    def to_dict(self) -> dict:
-        return {
-            "kind": self.kind,
-            "text": self.text,
-            "scope": self.scope.to_dict(),
-            "provenance": self.provenance,
-        }
 
 
 @dataclass
@@ -102,25 +70,6 @@ class DistilReport:
     model_tokens: int = 0
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-
-def _prov(run_id: str, step: StepRecord | None, how: str) -> dict:
-    p = {"source": "distilled", "how": how, "run_id": run_id}
-    if step is not None:
-        p.update(step=step.seq, role=step.role, score=step.score)
-    return p
-
-
-def first_failure(output: str) -> str | None:
-    """The first failing assert (or error) line in pytest output."""
-    m = _ASSERT.search(output or "") or _ERROR.search(output or "")
-    return m.group(1).strip()[:200] if m else None
-
-
-def _passed(tests: dict | None) -> bool:
-    return (
-        bool(tests) and tests.get("passed", 0) > 0 and not tests.get("failed") and not tests.get("timed_out")
-    )
 
 
 _ERROR_NAME = re.compile(r"\b(\w+(?:Error|Exception))\b")
@@ -136,23 +85,43 @@ def tool_failure_signature(call: dict) -> tuple[str, str] | None:
     return str(call.get("tool", "tool")), how
 
 
+#: Advice per tool failure (the error's class name); anything else gets the general advice.
+TOOL_ADVICE = {
+    "SyntaxError": "make sure the code passed to it parses: complete blocks, balanced brackets, one indentation style",
+    "IndentationError": "make sure the code passed to it is indented consistently with spaces",
+    "NameError": "define or import every name the code passed to it uses",
+    "ImportError": "use only modules that are installed and names they really export",
+    "ModuleNotFoundError": "use only modules that are installed",
+    "TimeoutError": "keep its work small and bounded: no endless loops, no waiting on input",
+}
+_GENERAL_TOOL_ADVICE = "check its input against what the tool expects, and read its error before calling it again"
+
+
+def tool_policy_text(tool: str, how: str, runs: int) -> str:
+    """A general rule for a tool that failed the same way in ``runs`` runs (not the one error message)."""
+    advice = TOOL_ADVICE.get(how, _GENERAL_TOOL_ADVICE)
+    return f"Before calling the {tool} tool, {advice}: it failed with {how} in {runs} separate runs."
+
+
 def evidence_drafts(
     run_id: str,
     task: str,
     steps: Sequence[StepRecord],
     *,
-    seen_tool_failures: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
+    seen_tool_failures: Mapping[tuple[str, str], Sequence[str]] | frozenset | set = frozenset(),
 ) -> list[Draft]:
-    """Lessons the run's own grounded evidence supports (no model involved).
+    """Lessons the run's own grounded record supports (no model involved): an episodic case, tool policies.
 
     ``seen_tool_failures``: tool failure signatures (see ``tool_failure_signature``) already seen in
-    other runs; only those become a ``tool_policy`` (one failed call is not a pattern).
+    other runs — a mapping to those runs' ids, or just the signatures; only those become a
+    ``tool_policy`` (one failed call is not a pattern).
     """
     drafts: list[Draft] = []
+    family = task_family(task)
     code_steps = [s for s in steps if s.kind == "code" and s.grounded]
     given = [s for s in code_steps if s.tests and s.tests.get("source") == "given"]
     short_task = " ".join(task.split())[:160]
-    winner = next((s for s in reversed(given) if _passed(s.tests)), None)
+    winner = next((s for s in reversed(given) if passed(s.tests)), None)
     if winner is not None:
         code = extract_code(winner.output) or ""
         if code and len(code) <= MAX_CASE_CODE_CHARS:
@@ -166,40 +135,36 @@ def evidence_drafts(
                     "episodic_case",
                     f"Past case: {short_task}\nA solution that passed all its tests: {body}",
                     Scope(roles=(winner.role,)),
-                    _prov(run_id, winner, "tests passed"),
+                    provenance(run_id, winner, "tests passed", family=family, lesson="case"),
                 )
             )
-    for s in given:
-        if _passed(s.tests):
-            continue
-        failure = first_failure((s.tests or {}).get("output", ""))
-        if not failure:
-            continue
-        fixed = winner is not None and winner.seq > s.seq
-        text = f"Task: {short_task}\nA first solution failed the check `{failure}`"
-        text += (
-            "; a corrected solution then passed." if fixed else ". Make sure the code satisfies that check."
-        )
-        drafts.append(
-            Draft("failure_pattern", text, Scope(roles=(s.role,)), _prov(run_id, s, "tests failed"))
-        )
-        break  # one failure per run: the first is the informative one
+    proposed: set[tuple[str, str]] = set()
     for s in steps:
         for call in s.tool_calls or []:
             sig = tool_failure_signature(call)
-            if sig is None or sig not in seen_tool_failures:
+            if sig is None or sig not in seen_tool_failures or sig in proposed:
                 continue
+            proposed.add(sig)
+            others = seen_tool_failures.get(sig, ()) if isinstance(seen_tool_failures, Mapping) else ()
+            run_ids = [run_id, *sorted(set(others) - {run_id})]
+            tool, how = sig
             err = " ".join(str(call.get("output", "")).split())[:160]
-            tool = call.get("tool", "tool")
             drafts.append(
                 Draft(
                     "tool_policy",
-                    f"The {tool} tool failed with: {err}. Check its input before calling it again.",
+                    tool_policy_text(tool, how, max(len(run_ids), TOOL_POLICY_MIN_RUNS)),
                     Scope(roles=(s.role,), tools=(tool,)),
-                    _prov(run_id, s, f"tool failed the same way in {TOOL_POLICY_MIN_RUNS}+ runs"),
+                    provenance(
+                        run_id,
+                        s,
+                        f"tool failed the same way in {TOOL_POLICY_MIN_RUNS}+ runs",
+                        family=family,
+                        lesson="tool_policy",
+                        run_ids=run_ids,
+                        evidence=err,
+                    ),
                 )
             )
-            break
     return drafts
 
 
@@ -254,19 +219,19 @@ def model_draft(
     step = code_steps[-1]
     if not step.grounded:
         return None, 0  # a skill card or failure pattern needs a grounded pass or failure
-    passed = _passed(step.tests)
+    ok = passed(step.tests)
     if step.tests:
         outcome = (
             f"passed all {step.tests.get('passed')} tests"
-            if passed
+            if ok
             else f"failed {step.tests.get('failed')} of {step.tests.get('passed', 0) + step.tests.get('failed', 0)} tests"
         )
-        failure = None if passed else first_failure(step.tests.get("output", ""))
+        failure = None if ok else first_failure(step.tests.get("output", ""))
         if failure:
             outcome += f"; first failure: {failure}"
     else:
         outcome = f"scored {step.score}/10"
-        passed = (step.score or 0) >= 7
+        ok = (step.score or 0) >= 7
     code = extract_code(step.output) or step.output
     messages = [
         {"role": "system", "content": _SYSTEM},
@@ -282,8 +247,8 @@ def model_draft(
     rule = valid_rule(str(reply.get("rule", "")), task)
     if rule is None:
         return None, tokens
-    kind = "skill_card" if passed else "failure_pattern"
-    return Draft(kind, rule, Scope(roles=(step.role,)), _prov(run_id, step, "model rule")), tokens
+    kind = "skill_card" if ok else "failure_pattern"
+    return Draft(kind, rule, Scope(roles=(step.role,)), provenance(run_id, step, "model rule", family=task_family(task), lesson="model_rule")), tokens
 
 
 def distil(
@@ -294,7 +259,7 @@ def distil(
     *,
     seed: int = 0,
     grounded: bool = True,
-    seen_tool_failures: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
+    seen_tool_failures: Mapping[tuple[str, str], Sequence[str]] | frozenset | set = frozenset(),
 ) -> DistilReport:
     """Every draft this run supports; a model failure is reported, never raised (the run already happened).
 
@@ -302,7 +267,9 @@ def distil(
     """
     if not grounded:
         return DistilReport(notes=[NOT_GROUNDED_NOTE])
-    report = DistilReport(drafts=evidence_drafts(run_id, task, steps, seen_tool_failures=seen_tool_failures))
+    drafts = transfer_drafts(run_id, task, steps)
+    drafts += evidence_drafts(run_id, task, steps, seen_tool_failures=seen_tool_failures)
+    report = DistilReport(drafts=drafts)
     decisive = next((s for s in reversed(steps) if s.kind == "code"), None)
     if decisive is not None and not decisive.grounded:
         report.notes.append(f"no model rule: step {decisive.seq} ({decisive.role}) is not grounded")

@@ -252,9 +252,24 @@ class McpTool(Tool):
         return tool_key(self.server["name"], self.tool)
 
     def execute(self, args: Mapping[str, Any], cancel: CancelToken | None) -> ToolResult:
-        decision = self._access.decide(
-            ToolCallAsk(self.server["name"], self.tool, dict(args), self.description), cancel
-        )
+        return self.call_approved(args, cancel, self.decide(args, cancel))
+
+    def decide(
+        self,
+        args: Mapping[str, Any],
+        cancel: CancelToken | None,
+        on_ask: Callable[[ToolCallAsk], None] | None = None,
+    ) -> str:
+        """ALLOW, ALWAYS or DENY for this call (see McpAccess.decide); ``on_ask`` hears the question first,
+        only when the person is actually asked (not for a tool they always allow)."""
+        ask = ToolCallAsk(self.server["name"], self.tool, dict(args), self.description)
+        return self._access.decide(ask, cancel, on_ask=on_ask)
+
+    def call_approved(self, args: Mapping[str, Any], cancel: CancelToken | None, decision: str) -> ToolResult:
+        """Run the call the person answered with ``decision`` (DENY runs nothing); output screened.
+
+        McpError when the server cannot be reached, fails or does not answer within the access's timeout.
+        """
         if decision == DENY:
             reason = f"Not run: you did not allow {self.key} to run with these arguments."
             return ToolResult(ok=False, output=reason, data={"approval": DENY, "ran": False}, error=reason)
@@ -347,14 +362,24 @@ class McpAccess:
             for t in s.get("tools") or []
         ]
 
-    def decide(self, ask: ToolCallAsk, cancel: CancelToken | None) -> str:
-        """ALLOW, ALWAYS or DENY for one call; asks the person unless they chose "always allow"."""
+    def decide(
+        self,
+        ask: ToolCallAsk,
+        cancel: CancelToken | None,
+        on_ask: Callable[[ToolCallAsk], None] | None = None,
+    ) -> str:
+        """ALLOW, ALWAYS or DENY for one call; asks the person unless they chose "always allow".
+
+        ``on_ask`` hears the question just before the person is asked (a chat shows it as a card).
+        """
         with self._lock:
             if ask.key in self.always:
                 return ALWAYS
         if self.ask is None:
             log.info("MCP call %s not run: nobody to ask for approval", ask.key)
             return DENY
+        if on_ask is not None:
+            on_ask(ask)
         decision = self.ask(ask, cancel)
         if decision not in (ALLOW, ALWAYS):
             return DENY

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from purpose_desktop.engine.families import ANY_FAMILY_TAG, FAMILY_TAG, family_tag
 from purpose_desktop.engine.memory import similarity
 from purpose_desktop.engine.memory.index import VectorIndex
 from purpose_desktop.engine.memory.records import (
@@ -41,6 +42,8 @@ _snapshots: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _WORD = re.compile(r"[a-z][a-z0-9_+#.-]*")
 
 
+#: The relevance of a lesson kept to the task's family (or to any family): its scope, not its words, says it applies.
+FAMILY_RELEVANCE = 0.5
 #: How much more a lesson kept to the attached project (tag ``project:<name>``) weighs there.
 PROJECT_BOOST = 1.25
 
@@ -87,7 +90,10 @@ class _Snapshot:
         self.by_source: dict[str, frozenset[str]] = {}
         for m in memories:
             self.by_source[m.source] = self.by_source.get(m.source, frozenset()) | {m.id}
-        topical = [m for m in memories if m.kind not in ALWAYS_KINDS]
+        # Lessons kept to task families (tag family:<name>, or family:any) say by their scope which tasks
+        # they apply to; a general rule shares few words with any one task, so its topic is not ranked.
+        self.scoped = [m for m in memories if m.kind not in ALWAYS_KINDS and _family_scoped(m.scope)]
+        topical = [m for m in memories if m.kind not in ALWAYS_KINDS and not _family_scoped(m.scope)]
         key = (model, tuple((m.id, m.content_hash) for m in topical))
         if previous is not None and previous.key == key:
             index = previous.index  # same rows, same texts: only the weights moved
@@ -196,6 +202,10 @@ def snapshot(store, repo: MemoryRepo | None = None) -> _Snapshot:
     return snap
 
 
+def _family_scoped(scope: Scope) -> bool:
+    return any(t.startswith(FAMILY_TAG) for t in scope.tags)
+
+
 def _matches(
     scope: Scope, roles: tuple[str | None, ...], tools: frozenset[str], tags: frozenset[str]
 ) -> bool:
@@ -246,14 +256,15 @@ class MemoryRetriever:
         top_k = self.policy.top_k if top_k is None else top_k
         budget = self.policy.token_budget if token_budget is None else token_budget
         tools = frozenset(t.lower() for t in tools)
-        tags = task_tags(task, purpose) | {str(t).lower() for t in tags}
+        family = task_family(task)
+        # A lesson kept to a family (tag family:<name>) applies to that family's tasks; family:any to all.
+        tags = task_tags(task, purpose) | {str(t).lower() for t in tags} | {family_tag(family), ANY_FAMILY_TAG}
         role = (role or "").lower() or None
         as_roles = tuple(dict.fromkeys([role, *((r or "").lower() or None for r in roles)]))
         snap = snapshot(self.store)
         excluded = set(exclude) | {m.id for m in include}
         for source in self.policy.set_aside_sources:  # a method turned off: what it produced is not used
             excluded |= snap.by_source.get(source, frozenset())
-        family = task_family(task)
         valued = self.policy.uses("value_of_experience")
         effects = snap.effects(self.store).get(family, {}) if valued else {}
         ranked: list[Retrieved] = []
@@ -264,6 +275,9 @@ class MemoryRetriever:
         for m in snap.always:
             if m.id not in excluded and _matches(m.scope, as_roles, tools, tags):
                 candidates.append(self._retrieved(m, ALWAYS_RELEVANCE, effect=effects.get(m.id)))
+        for m in snap.scoped:
+            if m.id not in excluded and _matches(m.scope, as_roles, tools, tags):
+                candidates.append(self._retrieved(m, FAMILY_RELEVANCE, effect=effects.get(m.id)))
         if snap.ids:
             mask = snap.mask(as_roles, tools, tags)
             rows = [snap.row_of[i] for i in excluded if i in snap.row_of]

@@ -7,14 +7,11 @@ through urllib, which honours HTTP(S)_PROXY / NO_PROXY from the environment; Hug
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import os
-import queue
 import re
 import shutil
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -30,21 +27,28 @@ from purpose_desktop.engine.errors import InputError, ModelError, PurposeError
 from purpose_desktop.engine.models import netlog
 from purpose_desktop.engine.models.catalog import Catalog, CatalogEntry, load_catalog
 from purpose_desktop.engine.models.fit import human_bytes
+from purpose_desktop.engine.models.hashpipe import HashPipe
+from purpose_desktop.engine.models.hub_http import (
+    DownloadError,
+    Dropped,
+    Identity,
+    open_fresh,
+    open_range,
+    open_url,
+    probe,
+)
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
-CHUNK = 1 << 20  # 1 MiB reads: few syscalls, still a progress update several times a second on slow links
+PROGRESS_EVERY_S = 0.1  # at most ten progress reports a second, however fast the link
+# The GGUF header is checked once this much is on disk (every catalog model's header fits), while a
+# real link leaves the CPU idle between chunks; when it cannot be decided yet it is checked at the end.
+EARLY_GGUF_AT = 16 << 20
 DISK_MARGIN = 64 * 1024 * 1024  # never fill the disk to the last byte
 RETRIES = 3  # automatic resumes after a dropped connection, per pull
-TIMEOUT_S = 30.0
-USER_AGENT = "purpose-desktop (model download)"
 _HF_RE = re.compile(
     r"^hf:(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+)/(?P<file>[^@]+?\.gguf)(?:@(?P<rev>[\w.-]+))?$", re.I
 )
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
-
-
-class DownloadError(PurposeError):
-    """A download failed: not found, refused, cut off for good, wrong checksum, not a GGUF, no disk space."""
 
 
 class LicenseNotAccepted(InputError):
@@ -239,76 +243,6 @@ def resolve_source(source: str, catalog: Catalog | None = None) -> DownloadSourc
 
 
 # -- the transfer ----------------------------------------------------------------------------------
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001 - urllib's signature
-        return None  # the 30x reaches us as HTTPError with its headers (X-Linked-Etag lives on the hub's 302)
-
-
-def _opener(follow: bool) -> urllib.request.OpenerDirector:
-    handlers: list[Any] = [
-        urllib.request.ProxyHandler()
-    ]  # reads http(s)_proxy / no_proxy from the environment
-    if not follow:
-        handlers.append(_NoRedirect())
-    return urllib.request.build_opener(*handlers)
-
-
-def _etag_sha(value: str | None) -> str | None:
-    if not value:
-        return None
-    v = value.strip().removeprefix("W/").strip('"').lower()
-    return v if _SHA_RE.match(v) else None
-
-
-def _http_error(exc: urllib.error.HTTPError, src: DownloadSource) -> DownloadError:
-    if exc.code == 404:
-        return DownloadError(
-            f"{src.label} was not found on the server (HTTP 404): {src.url}",
-            "Check the repository, file name and revision; the file may have been renamed or removed.",
-        )
-    if exc.code in (401, 403):
-        return DownloadError(
-            f"The server refused {src.label} (HTTP {exc.code}).",
-            "The repository may be gated or private: accept its terms on the hub, or pick another model.",
-        )
-    return DownloadError(
-        f"The server answered HTTP {exc.code} for {src.url}.",
-        "Try again later, or use a mirror (HF_ENDPOINT).",
-    )
-
-
-def _url_error(exc: Exception, src: DownloadSource) -> DownloadError:
-    reason = getattr(exc, "reason", exc)
-    return DownloadError(
-        f"Could not reach {urllib.parse.urlsplit(src.url).netloc}: {reason}",
-        "Check the internet connection or proxy settings (HTTPS_PROXY), or set HF_ENDPOINT to a mirror.",
-    )
-
-
-def _probe(src: DownloadSource) -> tuple[int | None, str | None, str | None]:
-    """HEAD without following redirects: (size, hub sha256 from X-Linked-Etag, etag for If-Range)."""
-    req = urllib.request.Request(
-        src.url, method="HEAD", headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
-    )
-    try:
-        resp = _opener(follow=False).open(req, timeout=TIMEOUT_S)
-        headers, status = resp.headers, resp.status
-        resp.close()
-    except urllib.error.HTTPError as exc:
-        if exc.code in (405, 501):  # a server without HEAD: size and hash come from the GET instead
-            return None, None, None
-        if exc.code not in (301, 302, 303, 307, 308):
-            raise _http_error(exc, src) from None
-        headers, status = exc.headers, exc.code
-    except (urllib.error.URLError, OSError) as exc:
-        raise _url_error(exc, src) from None
-    sha = _etag_sha(headers.get("X-Linked-Etag")) if src.hub else None
-    size_text = headers.get("X-Linked-Size") or (headers.get("Content-Length") if status < 300 else None)
-    size = int(size_text) if size_text and size_text.isdigit() else None
-    etag = headers.get("X-Linked-Etag") or headers.get("ETag")
-    return size, sha, etag
-
-
 def _free_bytes(folder: Path) -> int:
     return shutil.disk_usage(folder).free
 
@@ -346,17 +280,6 @@ def partial_size(source: str | DownloadSource, dest_dir: Path | None = None) -> 
     return part.stat().st_size if part.exists() else 0
 
 
-def _hash_file(path: Path, h: Any, on_progress, total: int | None) -> int:
-    n = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK * 4):
-            h.update(chunk)
-            n += len(chunk)
-            if on_progress:
-                on_progress(DownloadProgress("hashing", n, total))
-    return n
-
-
 def pull(
     source: str | DownloadSource,
     *,
@@ -371,9 +294,10 @@ def pull(
     """Download ``source`` into the models folder and return where it is and how it was verified.
 
     Resumes a ``.part`` left by a pause, a dropped connection or a restart (HTTP Range, If-Range on the
-    ETag); refuses before writing when the disk is too small; verifies sha256 (pinned → given → hub's
-    X-Linked-Etag, else "unverified") and the GGUF header before renaming into place. A wrong checksum
-    or a non-GGUF body removes the .part. ``cancel`` pauses: the .part stays and the next pull resumes.
+    ETag; the kept prefix is hashed first); refuses before writing when the disk is too small; verifies
+    sha256 (pinned → given → hub's X-Linked-Etag, else "unverified") and the GGUF header before renaming
+    into place. A wrong checksum or a non-GGUF body removes the .part. ``cancel`` pauses: the .part stays
+    and the next pull resumes. Every byte is hashed on a second thread while the next one is read.
     """
     src = source if isinstance(source, DownloadSource) else resolve_source(source)
     given = sha256.strip().lower() if sha256 else None
@@ -400,54 +324,66 @@ def pull(
         return _existing(dest, src, given)
 
     started = time.monotonic()
-    size, hub_sha, etag = _probe(src)
-    expected, how = (
-        (src.sha256, "pinned")
-        if src.sha256
-        else (given, "given")
-        if given
-        else (hub_sha, "hub")
-        if hub_sha
-        else (None, "unverified")
-    )
-    total = size or src.size
-    if src.size and size and src.size != size:
-        raise DownloadError(
-            f"The server's {src.filename} is {size:,} bytes; the catalog pins {src.size:,}.",
-            "The file changed on the hub since the catalog was made; pull it by hf: with --sha256 if you trust it.",
+    old = _read_note(note) if part.exists() else None
+    body: Any = None  # the open response of a fresh GET, or the URL its redirect points at
+    if old is not None:
+        ident = probe(src)
+        if ident is None:  # no HEAD: keep what the note says; If-Range makes the server confirm it
+            ident = Identity(old.get("size"), None, old.get("etag"))
+    else:
+        ident, body = open_fresh(src)
+    try:
+        expected, how = (
+            (src.sha256, "pinned")
+            if src.sha256
+            else (given, "given")
+            if given
+            else (ident.hub_sha, "hub")
+            if ident.hub_sha
+            else (None, "unverified")
         )
-    identity = {"url": src.url, "etag": etag, "sha256": expected, "size": total}
-    offset = 0
-    if part.exists():
-        try:
-            old = json.loads(note.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            old = None
-        if old == identity and (total is None or part.stat().st_size <= total):
-            offset = part.stat().st_size
-        else:
-            part.unlink()  # a leftover of another file or version: never splice two files together
-    check_disk(folder, (total - offset) if total else 0, free_space)
-    note.write_text(json.dumps(identity), encoding="utf-8")
+        total = ident.size or src.size
+        if src.size and ident.size and src.size != ident.size:
+            raise DownloadError(
+                f"The server's {src.filename} is {ident.size:,} bytes; the catalog pins {src.size:,}.",
+                "The file changed on the hub since the catalog was made; pull it by hf: with --sha256 if you trust it.",
+            )
+        identity = {"url": src.url, "etag": ident.etag, "sha256": expected, "size": total}
+        offset = 0
+        if part.exists():
+            if old == identity and (total is None or part.stat().st_size <= total):
+                offset = part.stat().st_size
+            else:
+                part.unlink()  # a leftover of another file or version: never splice two files together
+        check_disk(folder, (total - offset) if total else 0, free_space)
+        note.write_text(json.dumps(identity), encoding="utf-8")
+    except BaseException:
+        if hasattr(body, "close"):
+            body.close()
+        raise
 
-    hs = {"h": _Sha256()}  # replaced when a server ignores the Range and the file restarts
-    if offset:
-        _hash_file(part, hs["h"], on_progress, total)
+    hs = {"h": HashPipe()}  # replaced when a server ignores the Range and the file restarts
     resumed_from = offset
     fetched = 0
     attempts = 0
     netlog.record(reason, src.url, "started")
     try:
+        if offset:
+            hs["h"].feed_file(
+                part,
+                on_progress and (lambda n: on_progress(DownloadProgress("hashing", n, total))),
+            )
         while True:
             try:
                 got, offset, total = _transfer(
-                    src, part, offset, total, etag, hs, cancel, on_progress, resumed_from
+                    src, part, offset, total, ident.etag, hs, cancel, on_progress, resumed_from, body
                 )
                 fetched += got
                 break
-            except _Dropped as exc:
+            except Dropped as exc:
                 fetched += exc.got
                 offset, total = exc.offset, exc.total
+                body = None  # retries go through the resolve URL again (a CDN link may have expired)
                 attempts += 1
                 if attempts > RETRIES:
                     raise DownloadError(
@@ -461,17 +397,23 @@ def pull(
         raise
     except BaseException as exc:
         hs["h"].close()
+        if hasattr(body, "close"):
+            body.close()
         if isinstance(exc, PurposeError):
             netlog.record(reason, src.url, f"failed: {exc.message}")
         raise
 
     if on_progress:
         on_progress(DownloadProgress("verifying", offset, total))
-    digest = hs["h"].hexdigest()
     if total is not None and offset != total:
+        hs["h"].close()
         raise DownloadError(
             f"The download ended at {offset:,} of {total:,} bytes.", "Run it again: it resumes."
         )
+    # The GGUF header check (pure Python) runs while the hash thread finishes its last buffers; a wrong
+    # checksum is still the error reported when both fail.
+    gguf_problem = None if hs.get("gguf_ok") else _gguf_problem(part)
+    digest = hs["h"].hexdigest()
     if expected and digest != expected:
         part.unlink(missing_ok=True)
         note.unlink(missing_ok=True)
@@ -482,7 +424,14 @@ def pull(
             "The download was corrupted or the file is not the one expected. Try again; if it repeats, "
             "check the sha256 you gave or the mirror (HF_ENDPOINT).",
         )
-    _check_gguf(part, src, note)
+    if gguf_problem is not None:
+        part.unlink(missing_ok=True)
+        note.unlink(missing_ok=True)
+        netlog.record(reason, src.url, "refused: not a usable GGUF")
+        raise DownloadError(
+            gguf_problem.message.replace(part.name, src.filename) + "; the download was deleted.",
+            "The server did not send a usable GGUF model. Check the source, or pick a catalog model.",
+        )
     os.replace(part, dest)
     note.unlink(missing_ok=True)
     netlog.record(reason, src.url, f"done: {fetched:,} bytes, {how}")
@@ -499,18 +448,27 @@ def pull(
     )
 
 
-def _check_gguf(part: Path, src: DownloadSource, note: Path) -> None:
+def _read_note(note: Path) -> dict[str, Any] | None:
+    try:
+        old = json.loads(note.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return old if isinstance(old, dict) else None
+
+
+def _gguf_problem(part: Path, final_size: int | None = None) -> ModelError | None:
+    """Why the downloaded file is not a usable GGUF model (header, metadata, tensor table), or None.
+
+    With ``final_size`` the file is still arriving: its header is judged from the bytes already written
+    and its tensors against the size it will have (pull checks that it does end up that size).
+    """
     from purpose_desktop.engine.models.gguf import read_gguf_info
 
     try:
-        read_gguf_info(part)
+        read_gguf_info(part, final_size=final_size)
     except ModelError as exc:
-        part.unlink(missing_ok=True)
-        note.unlink(missing_ok=True)
-        raise DownloadError(
-            exc.message.replace(part.name, src.filename) + "; the download was deleted.",
-            "The server did not send a usable GGUF model. Check the source, or pick a catalog model.",
-        ) from None
+        return exc
+    return None
 
 
 def _existing(dest: Path, src: DownloadSource, given: str | None) -> DownloadResult:
@@ -518,9 +476,9 @@ def _existing(dest: Path, src: DownloadSource, given: str | None) -> DownloadRes
     from purpose_desktop.engine.models.gguf import read_gguf_info
 
     expected = src.sha256 or given
-    h = hashlib.sha256()
-    _hash_file(dest, h, None, None)
-    digest = h.hexdigest()
+    pipe = HashPipe()
+    pipe.feed_file(dest)
+    digest = pipe.hexdigest()
     if expected and digest != expected:
         raise DownloadError(
             f"{dest} already exists but its sha256 differs from the expected one.",
@@ -538,68 +496,29 @@ def _existing(dest: Path, src: DownloadSource, given: str | None) -> DownloadRes
     )
 
 
-class _Sha256:
-    """sha256 computed on its own thread while the next chunk arrives (hashlib releases the GIL).
+def _transfer(src, part, offset, total, etag, hs, cancel, on_progress, resumed_from, body=None):
+    """One GET (from ``offset`` when resuming); returns (bytes got, new offset, total).
 
-    Hashing in line halves the throughput on a fast link (sha256 runs at about the speed of a loopback
-    copy); overlapped, the download runs at the speed of the network. ``hexdigest`` waits for the queue.
+    ``body`` is the fresh download's open response or redirect target (see open_fresh). Each chunk is
+    read straight into a HashPipe buffer, handed to the hash thread, then written: the hash of chunk n
+    runs while chunk n + 1 arrives. Only whole reads are written and hashed, so the .part and the hash
+    always cover the same bytes, whatever breaks.
     """
-
-    def __init__(self) -> None:
-        self._h = hashlib.sha256()
-        self._q: queue.Queue[bytes | None] = queue.Queue(maxsize=32)
-        self._t = threading.Thread(target=self._run, name="sha256", daemon=True)
-        self._t.start()
-
-    def _run(self) -> None:
-        while (chunk := self._q.get()) is not None:
-            self._h.update(chunk)
-
-    def update(self, data: bytes) -> None:
-        self._q.put(data)
-
-    def close(self) -> None:
-        if self._t.is_alive():
-            self._q.put(None)
-            self._t.join()
-
-    def hexdigest(self) -> str:
-        self.close()
-        return self._h.hexdigest()
-
-
-class _Dropped(Exception):
-    """Internal: the connection broke after ``got`` more bytes were written; the .part now ends at ``offset``."""
-
-    def __init__(self, got: int, offset: int, total: int | None) -> None:
-        super().__init__(got)
-        self.got, self.offset, self.total = got, offset, total
-
-
-def _transfer(src, part, offset, total, etag, hs, cancel, on_progress, resumed_from):
-    """One GET (from ``offset`` when resuming); returns (bytes got, new offset, total)."""
-    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
-    if offset:
-        headers["Range"] = f"bytes={offset}-"
-        if etag:
-            headers["If-Range"] = etag
-    req = urllib.request.Request(src.url, headers=headers)
-    try:
-        resp = _opener(follow=True).open(req, timeout=TIMEOUT_S)
-    except urllib.error.HTTPError as exc:
-        if exc.code == 416 and total is not None and offset >= total:
-            return 0, offset, total  # already complete (e.g. killed between the last write and the rename)
-        raise _http_error(exc, src) from None
-    except (urllib.error.URLError, OSError) as exc:
-        if offset:
-            raise _Dropped(0, offset, total) from None
-        raise _url_error(exc, src) from None
+    if isinstance(body, str):
+        resp = open_url(src, body)
+    elif body is not None:
+        resp = body
+    else:
+        resp = open_range(src, offset, total, etag)
+        if resp is None:
+            return 0, offset, total
     got = 0
     with resp:
         if offset and resp.status != 206:  # the server ignored the Range (or the file changed): start over
             offset = 0
             hs["h"].close()
-            hs["h"] = _Sha256()
+            hs["h"] = HashPipe()
+            hs["gguf_ok"] = hs["gguf_tried"] = False
             mode = "wb"
         else:
             mode = "ab" if offset else "wb"
@@ -608,7 +527,7 @@ def _transfer(src, part, offset, total, etag, hs, cancel, on_progress, resumed_f
             total = offset + int(length)
         t0 = time.monotonic()
         last = 0.0
-        h = hs["h"]
+        pipe = hs["h"]
         with open(part, mode) as f:
             while True:
                 if cancel is not None and cancel.is_set():
@@ -617,23 +536,25 @@ def _transfer(src, part, offset, total, etag, hs, cancel, on_progress, resumed_f
                         "Pull it again to resume; nothing already downloaded is fetched twice.",
                         done=got,
                     )
+                buf = pipe.buffer()
                 try:
-                    chunk = resp.read(CHUNK)
-                except (
-                    OSError,
-                    ValueError,
-                    EOFError,
-                    http.client.HTTPException,
-                ):  # reset, timeout, IncompleteRead
+                    n = resp.readinto(buf)
+                except (OSError, ValueError, EOFError, http.client.HTTPException):  # reset, timeout
+                    pipe.submit(buf, 0)  # a failed read's partial bytes are neither written nor hashed
                     f.flush()
-                    raise _Dropped(got, offset + got, total) from None
-                if not chunk:
+                    raise Dropped(got, offset + got, total) from None
+                if not n:
+                    pipe.submit(buf, 0)
                     break
-                f.write(chunk)
-                h.update(chunk)
-                got += len(chunk)
+                pipe.submit(buf, n)  # hashed on the other thread while this thread writes
+                f.write(memoryview(buf)[:n] if n < len(buf) else buf)
+                got += n
+                if total and EARLY_GGUF_AT <= offset + got < total and not hs.get("gguf_tried"):
+                    hs["gguf_tried"] = True  # once; anything undecided (or wrong) is judged at the end
+                    f.flush()
+                    hs["gguf_ok"] = _gguf_problem(part, final_size=total) is None
                 now = time.monotonic()
-                if on_progress and (now - last >= 0.1):
+                if on_progress and (now - last >= PROGRESS_EVERY_S):
                     last = now
                     elapsed = now - t0
                     rate = got / elapsed if elapsed > 0.2 else None
@@ -642,7 +563,7 @@ def _transfer(src, part, offset, total, etag, hs, cancel, on_progress, resumed_f
                         DownloadProgress("downloading", offset + got, total, rate, left, resumed_from)
                     )
     if total is not None and offset + got < total:
-        raise _Dropped(got, offset + got, total)
+        raise Dropped(got, offset + got, total)
     if on_progress:
         elapsed = time.monotonic() - t0
         on_progress(

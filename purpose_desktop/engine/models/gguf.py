@@ -376,12 +376,17 @@ def _check_path(path: Path) -> int:
     return st.st_size
 
 
-def read_gguf_info(path: str | os.PathLike[str], *, require_supported: bool = True) -> GGUFInfo:
+def read_gguf_info(
+    path: str | os.PathLike[str], *, require_supported: bool = True, final_size: int | None = None
+) -> GGUFInfo:
     """Read and validate the header, metadata and tensor table of a GGUF file.
 
     Never loads weights: cost is one pass over the metadata (tokenizer strings are skipped, not decoded).
     Raises ModelError with a message and a hint for every way a file can be unusable; with
     ``require_supported=False`` an architecture llama.cpp cannot chat with is reported in the info instead.
+    ``final_size`` is for a file still being downloaded: the header is read from the bytes already
+    there (a header cut short is "truncated"), and whether the tensors fit is judged against the size
+    the file will have; the caller must check that it does end up that size.
     """
     path = Path(path).expanduser()
     size = _check_path(path)
@@ -429,12 +434,14 @@ def read_gguf_info(path: str | os.PathLike[str], *, require_supported: bool = Tr
                 raise ModelError(f"No permission to read {path}", "Check the file's permissions.") from None
             raise ModelError(f"Cannot read {path}: {exc}", _HINT_REDOWNLOAD) from None
         try:
-            return _parse(path, buf, size, version, require_supported)
+            return _parse(path, buf, size, version, require_supported, final_size or size)
         finally:
             buf.close()
 
 
-def _parse(path: Path, buf: mmap.mmap, size: int, version: int, require_supported: bool) -> GGUFInfo:
+def _parse(
+    path: Path, buf: mmap.mmap, size: int, version: int, require_supported: bool, final_size: int
+) -> GGUFInfo:
     p = _Parser(buf, size, version)
     p.pos = 8
     try:
@@ -480,10 +487,10 @@ def _parse(path: Path, buf: mmap.mmap, size: int, version: int, require_supporte
         n_bytes = t.n_bytes
         end = data_offset + t.offset + (n_bytes if n_bytes is not None else 0)
         needed = max(needed, end)
-    if tensors and needed > size:
-        pct = 100 * size / needed
+    if tensors and needed > final_size:
+        pct = 100 * final_size / needed
         raise ModelError(
-            f"{path.name} is incomplete: {size:,} of {needed:,} bytes ({pct:.0f}%)",
+            f"{path.name} is incomplete: {final_size:,} of {needed:,} bytes ({pct:.0f}%)",
             "The download was probably interrupted. " + _HINT_REDOWNLOAD,
         )
 
@@ -513,7 +520,7 @@ def _parse(path: Path, buf: mmap.mmap, size: int, version: int, require_supporte
 
     return GGUFInfo(
         path=path,
-        file_size=size,
+        file_size=final_size,
         version=version,
         architecture=architecture,
         name=_str("general.name"),

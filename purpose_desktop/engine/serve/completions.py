@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from purpose_desktop.engine.cancel import CancelToken
+from purpose_desktop.engine.chat.tool_calls import tool_prompt, tool_schema, with_system
 from purpose_desktop.engine.errors import ModelError
 from purpose_desktop.engine.models import GenerationSettings, count_tokens
 from purpose_desktop.engine.serve.protocol import ApiError, ChatCall, StopScanner
@@ -18,12 +19,6 @@ if TYPE_CHECKING:
 
 #: Per-message template cost added to the prompt token count in ``usage`` (an estimate, as OpenAI's is).
 MESSAGE_OVERHEAD_TOKENS = 4
-TOOL_PROMPT = (
-    "You can call these tools. To call one, answer with JSON "
-    '{{"tool_calls": [{{"name": TOOL, "arguments": {{...}}}}]}}{alt}.\n{tools}'
-)
-
-
 @dataclass
 class ChatOutcome:
     """What one completion produced, for the HTTP layer to shape."""
@@ -49,20 +44,9 @@ def _last_user_text(messages: list[dict[str, str]]) -> str:
     return next((m["content"] for m in reversed(messages) if m["role"] == "user"), messages[-1]["content"])
 
 
-def _with_system(messages: list[dict[str, str]], extra: str) -> list[dict[str, str]]:
-    """The client's messages with ``extra`` appended to its system message (or one put first)."""
-    if not extra:
-        return list(messages)
-    if messages and messages[0]["role"] == "system":
-        first = messages[0]["content"].rstrip()
-        return [{"role": "system", "content": (first + "\n\n" if first else "") + extra}, *messages[1:]]
-    return [{"role": "system", "content": extra}, *messages]
-
-
 def _tool_schema(tools: list[dict], choice: Any) -> dict:
     named = choice.get("function", {}).get("name") if isinstance(choice, dict) else None
-    chosen = [t for t in tools if t["name"] == named] if named else tools
-    if named and not chosen:
+    if named and not any(t["name"] == named for t in tools):
         raise ApiError(
             400,
             f"tool_choice names {named!r}, which is not in 'tools'.",
@@ -70,40 +54,7 @@ def _tool_schema(tools: list[dict], choice: Any) -> dict:
             "invalid_value",
             "tool_choice",
         )
-    calls = [
-        {
-            "type": "object",
-            "properties": {"name": {"const": t["name"]}, "arguments": t["parameters"]},
-            "required": ["name", "arguments"],
-        }
-        for t in chosen
-    ]
-    forced = {
-        "type": "object",
-        "properties": {
-            "tool_calls": {
-                "type": "array",
-                "items": calls[0] if len(calls) == 1 else {"anyOf": calls},
-                "minItems": 1,
-                "maxItems": 1,
-            }
-        },
-        "required": ["tool_calls"],
-    }
-    if named or choice == "required":
-        return forced
-    answer = {"type": "object", "properties": {"content": {"type": "string"}}, "required": ["content"]}
-    return {"anyOf": [forced, answer]}
-
-
-def _tool_prompt(tools: list[dict], choice: Any) -> str:
-    forced = choice == "required" or isinstance(choice, dict)
-    listing = "\n".join(
-        f"- {t['name']}: {t['description']} Arguments (JSON schema): {json.dumps(t['parameters'])}"
-        for t in tools
-    )
-    alt = "" if forced else '; to answer without a tool, answer {"content": "your answer"}'
-    return TOOL_PROMPT.format(alt=alt, tools=listing)
+    return tool_schema(tools, choice)
 
 
 def run_chat(
@@ -131,7 +82,7 @@ def run_chat(
     if grounding:
         context = engine.chat_context(_last_user_text(messages))
         sources = _sources(context)
-        messages = _with_system(messages, context.system_prompt(""))
+        messages = with_system(messages, context.system_prompt(""))
     if on_sources is not None:
         on_sources(sources)
     base = engine.settings
@@ -143,7 +94,7 @@ def run_chat(
     )
     use_tools = bool(call.tools) and call.tool_choice != "none"
     if use_tools:
-        messages = _with_system(messages, _tool_prompt(call.tools, call.tool_choice))
+        messages = with_system(messages, tool_prompt(call.tools, call.tool_choice))
     prompt_tokens = sum(count_tokens(model, m["content"]) + MESSAGE_OVERHEAD_TOKENS for m in messages)
     outcome = ChatOutcome("", "stop", prompt_tokens, 0, sources=sources, model=model_id)
 

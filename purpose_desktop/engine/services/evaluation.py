@@ -142,13 +142,20 @@ def run_suite(
     model_name: str = "",
     progress: Callable[[dict], None] | None = None,
     cancel: CancelToken | None = None,
+    tasks: list[dict[str, Any]] | None = None,
+    record: bool = True,
 ) -> dict[str, Any]:
-    """Run every suite task on ``team`` (a Team) in EVAL_TEST; append and return the evaluation's log entry."""
+    """Run every suite task on ``team`` (a Team) in EVAL_TEST; append and return the evaluation's log entry.
+
+    ``tasks`` (dicts with name, task, tests; default: the stored suite) and ``record=False`` (return the
+    entry without appending it to the log) let a caller score a variant of a team, as role-prompt
+    optimisation does, without it showing as one of the person's evaluations.
+    """
     from purpose_desktop.engine.cancel import CancelToken
 
     cancel = cancel or CancelToken()
     repo = EvalRepo(store)
-    tasks = repo.tasks()
+    tasks = repo.tasks() if tasks is None else tasks
     if not tasks:
         raise InputError(
             "The evaluation suite is empty.",
@@ -180,7 +187,7 @@ def run_suite(
                 raise
             results.append(
                 {
-                    "task_id": task["id"],
+                    "task_id": task.get("id", task["name"]),
                     "name": task["name"],
                     "passed": False,
                     "grounded_by": "judge",
@@ -197,7 +204,7 @@ def run_suite(
             break
         results.append(
             {
-                "task_id": task["id"],
+                "task_id": task.get("id", task["name"]),
                 "name": task["name"],
                 "passed": _passed(result.tests),
                 "grounded_by": result.grounded_by,
@@ -225,7 +232,7 @@ def run_suite(
     }
     if progress is not None:
         progress({"done": len(results), "total": len(tasks), "name": "", "passed": n_passed})
-    return repo.append(entry)
+    return repo.append(entry) if record else entry
 
 
 def curve(evaluations: list[dict[str, Any]]) -> list[dict[str, Any]]:

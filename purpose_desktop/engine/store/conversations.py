@@ -31,6 +31,8 @@ class Conversation:
     deleted_at: str | None = None
     #: This chat's own generation settings (overrides of the app's; empty: the app's settings apply).
     settings: dict = field(default_factory=dict)
+    #: Whether this chat offers the tools of the person's MCP servers to the model.
+    mcp_tools: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -87,6 +89,7 @@ class ConversationsMixin:
             message_count=row["message_count"],
             deleted_at=row["deleted_at"],
             settings=_settings_of(row),
+            mcp_tools=bool(row.get("mcp_tools")),
         )
 
     @staticmethod
@@ -146,6 +149,16 @@ class ConversationsMixin:
         if row is None or (row["deleted_at"] is not None and not include_deleted):
             raise self._unknown("chat", id)
         return self._to_conversation(row)
+
+    def set_conversation_mcp_tools(self, id: str, on: bool) -> Conversation:
+        """Offer (or stop offering) the MCP servers' tools in this chat."""
+        with self._errors(), self.transaction() as db:
+            cur = db.execute(
+                "UPDATE conversations SET mcp_tools = ? WHERE id = ? AND deleted_at IS NULL", [int(bool(on)), id]
+            )
+            if cur.rowcount == 0:
+                raise self._unknown("chat", id)
+        return self.get_conversation(id)
 
     def set_conversation_settings(self, id: str, settings: dict[str, Any]) -> Conversation:
         """Replace the chat's own generation settings (already validated; ``{}`` clears them)."""

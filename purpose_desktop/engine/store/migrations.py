@@ -514,6 +514,44 @@ def generation_conversation_settings(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE conversations ADD COLUMN settings_json TEXT")
 
 
+def promptopt_m001_proposals(db: sqlite_utils.Database) -> None:
+    """Role-prompt proposals: a role's instructions before/after, the demos used, suite results both ways.
+
+    Named ``eval_…`` because it holds evaluation results: learning never reads it (as with ``eval_log``).
+    """
+    db.execute(
+        """
+        CREATE TABLE eval_prompt_proposals (
+            id TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            team_id TEXT NOT NULL,
+            team_name TEXT NOT NULL DEFAULT '',
+            role TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'proposed',
+            before_text TEXT NOT NULL,
+            after_text TEXT NOT NULL,
+            diff TEXT NOT NULL DEFAULT '',
+            recommended INTEGER NOT NULL DEFAULT 0,
+            explanation TEXT NOT NULL DEFAULT '',
+            demos_json TEXT NOT NULL DEFAULT '[]',
+            excluded_json TEXT NOT NULL DEFAULT '[]',
+            candidates_json TEXT NOT NULL DEFAULT '[]',
+            before_json TEXT NOT NULL DEFAULT '{}',
+            after_json TEXT NOT NULL DEFAULT '{}',
+            produced_by_json TEXT NOT NULL DEFAULT '{}',
+            history_json TEXT NOT NULL DEFAULT '[]',
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_eval_prompt_proposals_team ON eval_prompt_proposals(team_id, created_at)")
+
+
+def chat_m002_mcp_tools(db: sqlite_utils.Database) -> None:
+    """Whether a chat offers the tools of the person's MCP servers to the model (off unless they turn it on)."""
+    db.execute("ALTER TABLE conversations ADD COLUMN mcp_tools INTEGER NOT NULL DEFAULT 0")
+
+
 # Append-only, in this order: the memory tables were added before the vault's (whose m008_ names
 # came from a parallel branch and are kept as shipped).
 MIGRATIONS = (
@@ -539,6 +577,8 @@ MIGRATIONS = (
     eval001_suite_tasks,
     eval002_log,
     generation_conversation_settings,
+    promptopt_m001_proposals,
+    chat_m002_mcp_tools,
 )
 
 migrations = Migrations(MIGRATION_SET)

@@ -188,7 +188,25 @@ def default_embedder() -> SentenceTransformerEmbedder:
     with _default_lock:
         if _default is None:
             _default = SentenceTransformerEmbedder()
+            from purpose_desktop.engine.immune.learned import use_embedder
+
+            use_embedder(_scan_embedding)
         return _default
+
+
+def _scan_embedding(text: str) -> np.ndarray | None:
+    """The immune scan's embedding of one text: only once the bundled model is loaded (a scan never
+    waits seconds for torch), on one torch thread, and never while a batch holds torch."""
+    embedder = _default
+    if embedder is None or not embedder.loaded:
+        return None
+    with one_torch_thread(wait=False) as free:
+        if not free:
+            return None
+        vector = embedder.load().encode(
+            [text], convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
+        )[0]
+    return np.asarray(vector, dtype=np.float32)
 
 
 def encode_query(embedder: Embedder, text: str) -> np.ndarray:

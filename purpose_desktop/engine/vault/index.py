@@ -29,7 +29,7 @@ from purpose_desktop.engine.immune.redact import redact
 from purpose_desktop.engine.runmode import RunMode
 from purpose_desktop.engine.store import Store, now_iso
 from purpose_desktop.engine.vault.chunking import Chunk, chunk_document, identifier_terms
-from purpose_desktop.engine.vault.embed import Embedder
+from purpose_desktop.engine.vault.embed import DEFAULT_MODEL_NAME, Embedder
 from purpose_desktop.engine.vault.errors import VaultError
 from purpose_desktop.engine.vault.ingest import (
     Document,
@@ -299,7 +299,7 @@ class Indexer:
         for seq, (chunk, digest) in enumerate(zip(chunks, hashes, strict=True)):
             verdict = self._scan_cache.get(digest)
             if verdict is None:
-                result = scan(chunk.text, context="vault")
+                result = scan(chunk.text, context="vault", compute_embedding=False)  # see _scan_with_vectors
                 report_json = json.dumps(result.to_dict(), ensure_ascii=False) if result.reasons else None
                 verdict = (1 if result.blocked else 0, report_json)
                 self._scan_cache[digest] = verdict
@@ -396,9 +396,10 @@ class Indexer:
         ).fetchall()
         if not stale:
             return
+        vectors = self._stored_vectors([chunk_id for chunk_id, _ in stale])
         updates = []
         for chunk_id, text in stale:
-            result = scan(text, context="vault")
+            result = scan(text, context="vault", embedding=vectors.get(chunk_id), compute_embedding=False)
             report_json = json.dumps(result.to_dict(), ensure_ascii=False) if result.reasons else None
             updates.append((1 if result.blocked else 0, report_json, SCANNER_VERSION, chunk_id))
         with self.store._errors(), self.store.transaction(WRITE_KIND) as wdb:
@@ -445,8 +446,15 @@ class Indexer:
                     db.execute(f"SELECT id, text FROM vault_chunks WHERE id IN ({marks})", ids).fetchall()
                 )
                 vectors = self._encode([texts[i] for i in ids])
+                escalated = self._scan_with_vectors(batch, [texts[i] for i in ids], vectors)
                 now = now_iso()
                 with self.store._errors(), self.store.transaction(WRITE_KIND) as wdb:
+                    if escalated:
+                        wdb.conn.executemany(
+                            "UPDATE vault_chunks SET flagged = 1, scan_json = ? "
+                            "WHERE content_hash = ? AND flagged = 0",
+                            escalated,
+                        )
                     wdb.conn.executemany(
                         "INSERT OR REPLACE INTO vault_embeddings (content_hash, model, dim, vector, created_at) "
                         "VALUES (?, ?, ?, ?, ?)",
@@ -470,6 +478,41 @@ class Indexer:
                     IndexProgress("embedding", files_done, files_total, done, total, rate, eta),
                     force=done == total,
                 )
+
+    def _reads_embeddings(self) -> bool:
+        """Whether the learned immune detector can read this Vault's vectors (its embedding head was
+        trained on all-MiniLM-L6-v2)."""
+        return self.embedder.name == DEFAULT_MODEL_NAME
+
+    def _scan_with_vectors(self, batch, texts: list[str], vectors: np.ndarray) -> list[tuple[str, str]]:
+        """Chunks the scan blocks once it also reads their fresh embeddings: (scan report, content hash)
+        for each. Chunks are scanned when read, before they are embedded; this second look only ever
+        withholds more (a chunk already withheld stays so)."""
+        if not self._reads_embeddings():
+            return []
+        out = []
+        for n, (digest, _) in enumerate(batch):
+            result = scan(texts[n], context="vault", embedding=vectors[n], compute_embedding=False)
+            if result.blocked:
+                out.append((json.dumps(result.to_dict(), ensure_ascii=False), digest))
+        return out
+
+    def _stored_vectors(self, chunk_ids: list[int]) -> dict[int, np.ndarray]:
+        """The stored embeddings of these chunks, when the immune detector can read them."""
+        if not chunk_ids or not self._reads_embeddings():
+            return {}
+        out: dict[int, np.ndarray] = {}
+        db = self.store.connection
+        for lo in range(0, len(chunk_ids), 500):
+            part = chunk_ids[lo : lo + 500]
+            marks = ",".join("?" * len(part))
+            for chunk_id, blob in db.execute(
+                f"""SELECT c.id, e.vector FROM vault_chunks c JOIN vault_embeddings e
+                    ON e.content_hash = c.content_hash AND e.model = ? WHERE c.id IN ({marks})""",
+                [self.embedder.name, *part],
+            ):
+                out[chunk_id] = np.frombuffer(blob, dtype="<f4")
+        return out
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         vectors = np.asarray(self.embedder.encode(texts), dtype="<f4")

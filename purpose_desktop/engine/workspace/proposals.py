@@ -20,7 +20,7 @@ from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.errors import InputError
 from purpose_desktop.engine.store import now_iso
 from purpose_desktop.engine.tools.base import Tool, ToolError, ToolResult
-from purpose_desktop.engine.tools.files import MAX_PATH_CHARS, split_relative_path
+from purpose_desktop.engine.tools.files import MAX_PATH_CHARS, WriteFileTool, split_relative_path
 from purpose_desktop.engine.workspace.project import Project
 
 # "src/app.py", "File: src/app.py", "**Path:** `src/app.py`": what is left of the line is the path.
@@ -229,15 +229,7 @@ class ProposeWriteTool(Tool):
         "Propose the whole new text of a file in the project (relative path). Nothing is written until the "
         "person approves. Input: the path on the first line, then the file's content in a fenced code block."
     )
-    parameters = {
-        "type": "object",
-        "properties": {
-            "path": {"type": "string", "description": "e.g. src/app.py", "maxLength": MAX_PATH_CHARS},
-            "content": {"type": "string", "description": "the whole new text of the file"},
-        },
-        "required": ["path", "content"],
-        "additionalProperties": False,
-    }
+    parameters = WriteFileTool.parameters  # the same arguments as a real write; only the outcome differs
 
     def __init__(self, session: WorkspaceSession) -> None:
         self.session = session

@@ -218,13 +218,14 @@ class EngineBridge(BridgeFacts):
         return self.load_model(self._model_spec)
 
     def send_message(
-        self, conversation_id: str | None, text: str, chat_settings: dict | None = None
+        self, conversation_id: str | None, text: str, chat_settings: dict | None = None, mcp_tools: bool = False
     ) -> ChatRequest:
         """Ask for a reply; keep the returned request to match its tokens and to stop it.
 
-        ``chat_settings``: a new chat's own generation settings (stored when the chat is created).
+        ``chat_settings``: a new chat's own generation settings (stored when the chat is created);
+        ``mcp_tools``: a new chat offers the MCP servers' tools.
         """
-        req = ChatRequest(conversation_id, text, chat_settings=chat_settings or None)
+        req = ChatRequest(conversation_id, text, chat_settings=chat_settings or None, mcp_tools=mcp_tools)
         return self._ask(self.sig_chat_requested, req)
 
     def regenerate(self, conversation_id: str) -> ChatRequest:

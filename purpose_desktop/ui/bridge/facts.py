@@ -46,6 +46,9 @@ class BridgeFacts(QObject):
     sig_reply_cancelled = Signal(str, object)
     #: (chat request id, ErrorInfo) the reply failed; what streamed is stored with status "failed".
     sig_reply_failed = Signal(str, object)
+    #: (chat request id, ToolCallUpdate) an MCP tool call of the reply changed (its record, stored already);
+    #: while ``update.ask`` is set the reply waits for ``ask.answer("allow" | "always" | "deny")`` (Stop denies).
+    sig_chat_tool_call_changed = Signal(str, object)
     # -- team runs ---------------------------------------------------------------------------------
     #: (run request id, RunEvent) RunStarted, StepStarted, TokenReceived, ToolCalled, StepScored, RunFinished.
     sig_run_event_received = Signal(str, object)

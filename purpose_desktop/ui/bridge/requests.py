@@ -27,6 +27,7 @@ __all__ = [
     "RetestRequest",
     "RunTeamRequest",
     "StartRequest",
+    "ToolCallUpdate",
 ]
 
 CHAT_MODES = ("send", "regenerate", "edit")
@@ -95,6 +96,8 @@ class ChatRequest:
     sent_at: float = field(default_factory=time.perf_counter)
     #: A new chat's own generation settings, stored with it when it is created (None: the app's).
     chat_settings: dict | None = None
+    #: A new chat offers the MCP servers' tools (stored with it when it is created).
+    mcp_tools: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in CHAT_MODES:
@@ -151,6 +154,15 @@ class ReplyResult:
     @property
     def tokens_per_s(self) -> float | None:
         return self.assistant.meta.get("tokens_per_s")
+
+
+@dataclass(frozen=True)
+class ToolCallUpdate:
+    """One MCP tool call of a chat reply as it now stands (engine/chat/tool_calls records) and, while the
+    person must decide, the question to answer (an engine ``ToolCallAsk``; answered from any thread)."""
+
+    record: dict
+    ask: Any = None
 
 
 # -- streams (Team runs, re-tests, Vault indexing) -----------------------------------------------------

@@ -26,6 +26,7 @@ from purpose_desktop.ui.bridge.requests import (
     RetestRequest,
     RunTeamRequest,
     StartRequest,
+    ToolCallUpdate,
 )
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,16 @@ class EngineWorker(BridgeFacts):
                 first_token_at.append(time.perf_counter())
             self.sig_token_received.emit(req.id, piece)
 
-        stream = {"cancel": req.cancel, "on_token": on_token}
+        def on_tool_call(record: dict, ask) -> None:
+            self.sig_chat_tool_call_changed.emit(req.id, ToolCallUpdate(record, ask))
+
+        # The engine thread waits in ``approve_tool``; the chat's card answers the question object itself.
+        stream = {
+            "cancel": req.cancel,
+            "on_token": on_token,
+            "on_tool_call": on_tool_call,
+            "approve_tool": lambda question, cancel: question.wait(cancel or req.cancel),
+        }
         replaced: list = []
         if req.mode == "regenerate":
             if req.conversation_id is None:
@@ -136,6 +146,9 @@ class EngineWorker(BridgeFacts):
                 conversation_id = conversation.id
                 if req.chat_settings:
                     engine.set_chat_settings(conversation_id, req.chat_settings)
+                    conversation = engine.store.get_conversation(conversation_id)
+                if req.mcp_tools:
+                    engine.chat_tools.set_enabled(conversation_id, True)
                     conversation = engine.store.get_conversation(conversation_id)
                 self.sig_conversation_created.emit(req.id, conversation)
             user, assistant = engine.send_message(conversation_id, req.text, **stream)

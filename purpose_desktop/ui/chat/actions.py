@@ -8,7 +8,7 @@ pane itself stays about showing chats and streaming replies.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from PySide6.QtCore import QStandardPaths, Qt
@@ -35,6 +35,8 @@ class ReplyStream:
     stopping: bool = False
     mode: str = "send"  # "send" | "regenerate" | "edit"
     user_widget: MessageWidget | None = None
+    #: The reply's MCP tool calls so far: record id → (record, open question or None).
+    tool_calls: dict = field(default_factory=dict)
 
 
 def display_key(messages) -> tuple:

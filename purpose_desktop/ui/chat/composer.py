@@ -152,12 +152,17 @@ class Composer(QWidget):
         self.send_button.clicked.connect(self._on_button)
         row.addWidget(self.input, 1)
         row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
+        self._row = row
         layout.addWidget(row_widget)
 
         self.hint_label = QLabel(HINT, objectName="composerHint")
         self.hint_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(self.hint_label)
         self._update_button()
+
+    def add_leading(self, widget: QWidget) -> None:
+        """Put ``widget`` (the Tools switch) at the start of the box, beside the message."""
+        self._row.insertWidget(0, widget, 0, Qt.AlignmentFlag.AlignBottom)
 
     def set_state(
         self, *, ready: bool, streaming: bool, stopping: bool = False, placeholder: str = ""

@@ -3,18 +3,9 @@
 from __future__ import annotations
 
 import math
-import re
 
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import (
-    QDesktopServices,
-    QFontDatabase,
-    QGuiApplication,
-    QTextBlockFormat,
-    QTextCharFormat,
-    QTextCursor,
-    QTextOption,
-)
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QTextOption
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -30,17 +21,20 @@ from PySide6.QtWidgets import (
 )
 
 from purpose_desktop.engine.models.thinking import split_thinking
-from purpose_desktop.ui import theme
-from purpose_desktop.ui.chat.markdown import DARK as DARK_CODE
-from purpose_desktop.ui.chat.markdown import LIGHT as LIGHT_CODE
-from purpose_desktop.ui.chat.markdown import (
-    MarkdownRenderer,
-    RenderedMarkdown,
-    copy_index,
-    run_link,
-    stable_boundary,
-)
+from purpose_desktop.ui.chat.markdown import RenderedMarkdown, copy_index, run_link
 from purpose_desktop.ui.chat.message_parts import ActionRow, ContextChips, ThinkingDisclosure
+from purpose_desktop.ui.chat.streaming import StreamRenderer, link_citations, shared_renderer
+from purpose_desktop.ui.chat.tool_calls import ToolCallsView
+
+__all__ = [
+    "Banner",
+    "MessageBody",
+    "MessageList",
+    "MessageWidget",
+    "link_citations",  # re-exported: the streaming renderer's, used by every rendered answer
+    "shared_renderer",
+    "status_label",
+]
 
 #: Widest a message column gets: long lines are hard to read on a wide monitor.
 MAX_COLUMN_WIDTH = 860
@@ -62,41 +56,6 @@ table { margin-bottom: 8px; }
 th { background-color: #f6f8fa; }
 blockquote { color: #57606a; margin-left: 12px; }
 """
-
-#: "[n]" in an answer's prose: a reference to the numbered Vault excerpt n it was given.
-_CITE = re.compile(r"\[(\d{1,2})\]")
-#: What citation links leave alone: code (blocks and inline), existing links, and tags themselves.
-_NOT_PROSE = re.compile(r"(<pre\b.*?</pre>|<code\b.*?</code>|<a\b.*?</a>|<[^>]+>)", re.S)
-
-
-def link_citations(html: str, numbers: set[int]) -> str:
-    """Make each "[n]" in the prose of rendered ``html`` a ``cite:n`` link when excerpt n exists."""
-    if not numbers:
-        return html
-    parts = _NOT_PROSE.split(html)
-    for i in range(0, len(parts), 2):  # even parts are the text between the skipped pieces
-        parts[i] = _CITE.sub(
-            lambda m: (
-                f'<a href="cite:{m.group(1)}">[{m.group(1)}]</a>'
-                if int(m.group(1)) in numbers
-                else m.group(0)
-            ),
-            parts[i],
-        )
-    return "".join(parts)
-
-
-_renderer: MarkdownRenderer | None = None
-
-
-def shared_renderer() -> MarkdownRenderer:
-    """One renderer for all messages, using the system's fixed-width font for code and the theme's colours."""
-    global _renderer
-    code_theme = DARK_CODE if theme.current() == "dark" else LIGHT_CODE
-    if _renderer is None or _renderer.theme is not code_theme:
-        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).family()
-        _renderer = MarkdownRenderer(mono_family=mono, theme=code_theme)
-    return _renderer
 
 
 def status_label(status: str, meta: dict) -> str:
@@ -140,13 +99,6 @@ class MessageBody(QTextBrowser):
         return QSize(super().sizeHint().width(), self.height())
 
 
-def _new_block(cursor: QTextCursor) -> None:
-    """Start a fresh block (no list, no table) at the cursor, so inserted HTML never merges into the block
-    before it (a paragraph would otherwise join the last list item)."""
-    if cursor.position() > 0:
-        cursor.insertBlock(QTextBlockFormat(), QTextCharFormat())
-
-
 class MessageWidget(QFrame):
     """One message: a header (who, status badge), its body (assistant text is rendered Markdown), the
     context chips of an answer and a row of actions."""
@@ -173,12 +125,7 @@ class MessageWidget(QFrame):
         self._answer = ""  # the text without a reasoning model's <think> block (what is rendered)
         self._status = ""
         self._rendered = RenderedMarkdown("", ())
-        # Incremental rendering while streaming: the answer's source up to ``_stream_done`` is final and
-        # already in the document up to character ``_tail_pos``; only what follows is re-rendered.
-        self._stream_done = 0
-        self._tail_pos = 0
-        self._stream_prefix = ""
-        self._stream_blocks: list[str] = []
+        self._stream = StreamRenderer()  # incremental rendering while the reply streams
         self._copied: int | None = None
         self._tests_attached = False
         self._running: dict[int, dict] = {}  # block index → a run in progress (not stored yet)
@@ -202,6 +149,8 @@ class MessageWidget(QFrame):
         layout.addLayout(header)
         self.thinking = ThinkingDisclosure(self)
         layout.addWidget(self.thinking)
+        self.tool_calls = ToolCallsView(self)  # the MCP tool calls the reply made, each with its result
+        layout.addWidget(self.tool_calls)
         self.body = MessageBody(self)
         self.body.anchorClicked.connect(self._on_link)
         layout.addWidget(self.body)
@@ -260,6 +209,7 @@ class MessageWidget(QFrame):
         self._render()
         self.set_status(status, self._meta)
         self.chips.set_context(self._meta.get("context") if self.role == "assistant" else None)
+        self.tool_calls.set_calls(self._meta.get("tool_calls"), live=status == "streaming")
         self.actions_row.set_feedback(self._meta.get("feedback"))
 
     def stream_text(self, text: str) -> None:
@@ -274,46 +224,12 @@ class MessageWidget(QFrame):
         if self.role == "user":
             self.body.setPlainText(text)
             return
-        answer = self._answer
-        if not answer.startswith(self._stream_prefix):  # the think block closed late (R1) or text changed
-            self._reset_stream()
-        doc = self.body.document()
-        cursor = QTextCursor(doc)
-        cursor.setPosition(min(self._tail_pos, doc.characterCount() - 1))
-        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
-        cursor.removeSelectedText()
-        renderer = shared_renderer()
-        boundary = stable_boundary(answer, self._stream_done)
-        if boundary > self._stream_done:
-            done = renderer.render(answer[self._stream_done : boundary], first_index=len(self._stream_blocks))
-            _new_block(cursor)
-            cursor.insertHtml(link_citations(done.html, set(self._excerpts())))
-            self._stream_blocks.extend(done.code_blocks)
-            self._stream_done = boundary
-            self._stream_prefix = answer[:boundary]
-            self._tail_pos = cursor.position()
-        tail_text = answer[boundary:]
-        # The block still being written is drawn again every frame: without colours (the costly part);
-        # finished blocks above are coloured once, and the final render colours everything.
-        tail = (
-            renderer.render(tail_text, first_index=len(self._stream_blocks), highlight=False)
-            if tail_text.strip()
-            else None
-        )
-        if tail is not None:
-            _new_block(cursor)
-            cursor.insertHtml(link_citations(tail.html, set(self._excerpts())))
-        self._rendered = RenderedMarkdown("", (*self._stream_blocks, *(tail.code_blocks if tail else ())))
+        blocks = self._stream.feed(self.body.document(), self._answer, set(self._excerpts()))
+        self._rendered = RenderedMarkdown("", blocks)
         if self._status != "streaming":
             self.set_status("streaming", self._meta)
         else:
             self._show_body()
-
-    def _reset_stream(self) -> None:
-        self.body.document().clear()
-        self._stream_done = self._tail_pos = 0
-        self._stream_prefix = ""
-        self._stream_blocks = []
 
     def _split(self, *, streaming: bool) -> None:
         if self.role == "user":
@@ -388,7 +304,7 @@ class MessageWidget(QFrame):
         self.badge.style().polish(self.badge)
         self.badge.setVisible(bool(label))
         empty = not self._answer.strip()
-        if empty and status == "streaming" and self.thinking.isVisibleTo(self):
+        if empty and status == "streaming" and (self.thinking.isVisibleTo(self) or self.tool_calls.pending()):
             self.placeholder.setText("")  # the disclosure already says "Thinking…"
         elif empty and status == "streaming":
             self.placeholder.setText("Thinking…")
@@ -415,9 +331,7 @@ class MessageWidget(QFrame):
         return self.badge.text() if self.badge.isVisible() or self.badge.text() else ""
 
     def _render(self) -> None:
-        self._stream_done = self._tail_pos = 0
-        self._stream_prefix = ""
-        self._stream_blocks = []
+        self._stream.forget()
         if self.role == "user":
             self.body.setPlainText(self._text)
             return

@@ -42,6 +42,7 @@ from purpose_desktop.ui.chat.messages import (
     MessageWidget,
 )
 from purpose_desktop.ui.chat.search import ChatSearch
+from purpose_desktop.ui.chat.tool_calls import ChatToolActions
 from purpose_desktop.ui.ops import EngineOp
 from purpose_desktop.ui.source_viewer import SourceViewer
 from purpose_desktop.ui.workspace import ProposalsPanel
@@ -63,7 +64,7 @@ def provisional_title(text: str) -> str:
     return title_for(text)
 
 
-class ChatPane(QWidget, ChatActions, ChatLoopActions):
+class ChatPane(QWidget, ChatActions, ChatLoopActions, ChatToolActions):
     """Chat with the loaded model: pick or start a chat, type, watch the reply stream, stop it."""
 
     #: (text, timeout ms) a line for the status bar.
@@ -166,6 +167,7 @@ class ChatPane(QWidget, ChatActions, ChatLoopActions):
         self.input = self.composer.input
         self.send_button = self.composer.send_button
         self.paste_banner = self.composer.paste_banner
+        self.composer.add_leading(self._build_tools_button())  # MCP tools in this chat (Ctrl+Shift+M)
 
         self.chat_settings_button = ChatSettingsButton(self._bridge, lambda: self._current_id, area)
         self.chat_settings_button.sig_status.connect(self.sig_status)
@@ -228,6 +230,7 @@ class ChatPane(QWidget, ChatActions, ChatLoopActions):
         self._select_row(None)
         self._load_attachments(None)
         self.chat_settings_button.chat_changed(None)
+        self._tools_chat_changed(None)
         self.messages.clear()
         self.proposals_panel.clear()
         self._shown_key = None
@@ -250,7 +253,8 @@ class ChatPane(QWidget, ChatActions, ChatLoopActions):
             self._resend_edited(editing.message_id, text)
             return
         new_chat_settings = self.chat_settings_button.take_pending() if self._current_id is None else None
-        request = self._bridge.send_message(self._current_id, text, new_chat_settings)
+        new_chat_tools = self.take_pending_tools() if self._current_id is None else False
+        request = self._bridge.send_message(self._current_id, text, new_chat_settings, mcp_tools=new_chat_tools)
         self.input.clear()
         self.error_banner.dismiss()
         user = self.messages.add_message("user", "You", text)
@@ -434,6 +438,7 @@ class ChatPane(QWidget, ChatActions, ChatLoopActions):
             self._current_id = conv.id
             self._select_row(conv.id)
             self._load_attachments(conv.id)
+            self._tools_chat_changed(conv)
             self.sig_title_changed.emit(conv.title)
 
     def _on_token(self, request_id: str, piece: str) -> None:
@@ -488,8 +493,8 @@ class ChatPane(QWidget, ChatActions, ChatLoopActions):
             return
         self._flush_timer.stop()
         self._stream = None
-        if stream.widget is not None:
-            stream.widget.set_text(stream.text, "failed")
+        if stream.widget is not None:  # its tool calls stay shown (those unfinished as "interrupted")
+            stream.widget.set_text(stream.text, "failed", meta={"tool_calls": [r for r, _a in stream.tool_calls.values()]})
         if not stream.text and not self.input.toPlainText() and stream.mode != "regenerate":
             # Nothing came back: give the person their message back rather than make them retype it.
             self.input.setPlainText(stream.request.text)
@@ -557,6 +562,7 @@ class ChatPane(QWidget, ChatActions, ChatLoopActions):
         self._detach_stream()
         conv = self.list_model.get(conversation_id)
         self.chat_settings_button.chat_changed(conv)
+        self._tools_chat_changed(conv)
         self.sig_title_changed.emit(conv.title if conv else "")
         cached = self._cache.get(conversation_id)
         if cached is not None:
@@ -581,6 +587,8 @@ class ChatPane(QWidget, ChatActions, ChatLoopActions):
             if stream.mode != "regenerate":
                 stream.user_widget = self.messages.add_message("user", "You", stream.request.text)
             stream.widget = self.messages.add_message("assistant", self._model_name, stream.text, "streaming")
+            for record, ask in stream.tool_calls.values():
+                self._show_tool_call(stream.widget, record, ask)
         self._shown_key = display_key(messages)
         self._show_changes(messages)
         self.messages.scroll_to_bottom()

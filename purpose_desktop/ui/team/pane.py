@@ -9,7 +9,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -18,7 +17,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPushButton,
-    QSpinBox,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -26,16 +24,13 @@ from PySide6.QtWidgets import (
 )
 
 from purpose_desktop.engine.services import TeamCatalog
-from purpose_desktop.engine.settings import (
-    DEFAULT_STEP_TOKENS,
-    DEFAULT_TOKEN_BUDGET,
-    STEP_TOKENS_RANGE,
-    TOKEN_BUDGET_RANGE,
-)
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
 from purpose_desktop.ui.chat.messages import Banner
 from purpose_desktop.ui.ops import EngineOp
+from purpose_desktop.ui.team.budgets import TokenBudgets
 from purpose_desktop.ui.team.contract_editor import ContractEditor
+from purpose_desktop.ui.team.contract_wiring import ContractWiring
+from purpose_desktop.ui.team.prompt_opt import PromptOptimiser
 from purpose_desktop.ui.team.role_editor import RoleEditor
 from purpose_desktop.ui.team.run import RunPanel
 from purpose_desktop.ui.tool_approval import install_tool_approvals
@@ -58,7 +53,6 @@ class TeamPane(QWidget):
         self._project = None  # the open project folder (ProjectInfo), set by the main window
         self._spec: dict | None = None
         self._dirty = False
-        self._showing = False  # filling the budget controls from a spec is not an edit
         self._catalog: TeamCatalog | None = None
         self._opening: str | None = None  # the saved team being loaded (a second click waits for it)
         self._run_request = None
@@ -167,7 +161,14 @@ class TeamPane(QWidget):
         self.down_button.clicked.connect(lambda: self.move_role(1))
         self.remove_role_button = QToolButton(text="✕", toolTip="Remove the role (Delete)")
         self.remove_role_button.clicked.connect(self.remove_role)
-        for w in (self.add_role_button, self.up_button, self.down_button, self.remove_role_button):
+        self.propose_prompt_button = QToolButton(text="✦")  # wired by PromptOptimiser.install
+        for w in (
+            self.propose_prompt_button,
+            self.add_role_button,
+            self.up_button,
+            self.down_button,
+            self.remove_role_button,
+        ):
             w.setCursor(Qt.CursorShape.PointingHandCursor)
             roles_row.addWidget(w)
         ev.addLayout(roles_row)
@@ -191,10 +192,16 @@ class TeamPane(QWidget):
         self.role_editor = RoleEditor()
         self.role_editor.sig_changed.connect(self._on_role_changed)
         ev.addWidget(self.role_editor, 1)
+        self.prompt_opt = PromptOptimiser(self)  # "Propose prompt improvements…": progress row, dialog
+        ev.addWidget(self.prompt_opt)
         self.contract_editor = ContractEditor()
-        self.contract_editor.sig_changed.connect(self._on_contract_edited)
+        self._contract = ContractWiring(self)
         ev.addWidget(self.contract_editor)
-        ev.addLayout(self._build_budgets())
+        self.budgets = TokenBudgets()
+        self.step_tokens_spin = self.budgets.step_tokens_spin
+        self.role_tokens_spin = self.budgets.role_tokens_spin
+        self.budgets.sig_changed.connect(self._on_budget_changed)
+        ev.addWidget(self.budgets)
         buttons = QHBoxLayout()
         self.delete_button = QPushButton("Delete", objectName="dangerButton")
         self.delete_button.clicked.connect(self.delete_current)
@@ -213,6 +220,7 @@ class TeamPane(QWidget):
         save.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         save.triggered.connect(self.save)
         self.addAction(save)
+        self.prompt_opt.install()  # its button, Ctrl+Shift+I and the roles' right-click menu
         mv.addWidget(self.editor, 1)
         self.editor_empty = EmptyState(
             "Start with a purpose",
@@ -424,6 +432,13 @@ class TeamPane(QWidget):
         self.run_panel.set_role_titles({r["name"]: r["title"] for r in self._spec["roles"]})
         self.run_panel.start(self._run_request)
 
+    def reload_spec(self, spec: dict) -> None:
+        """Show ``spec`` as saved (after a proposal was applied or undone), keeping the selected role."""
+        row = self.role_list.currentRow()
+        self._spec, self._dirty = spec, False
+        self._show_spec()
+        self._fill_roles(select=max(0, row))
+
     def set_project(self, info) -> None:
         """The open project folder (a ProjectInfo), or None; roles with the files tool work in it."""
         self._project = info
@@ -503,7 +518,7 @@ class TeamPane(QWidget):
         if self._spec is not None and self._spec.get("id") == spec.get("id"):
             self._spec, self._dirty = spec, False
             self._show_spec(load_contract=False)
-            self._show_contract_state(spec.get("contract_state") or {})
+            self._contract.show_state(spec.get("contract_state") or {})
         self.sig_status.emit(
             {"restore": f"Restored “{spec['name']}”.", "save": f"Saved “{spec['name']}”."}.get(what, ""), 3000
         )
@@ -556,78 +571,11 @@ class TeamPane(QWidget):
             return True
         return answer == QMessageBox.StandardButton.Discard
 
-    def _on_contract_edited(self) -> None:
-        if self._spec is not None:
-            self._spec["contract"] = self.contract_editor.text()
-            self._mark_dirty()
-
-    def _load_contract(self) -> None:
-        spec = copy.deepcopy(self._spec)
-        EngineOp(self, lambda e: e.teams.contract(spec), what="reading the team's contract").success(
-            lambda c: (
-                self._spec is not None
-                and self._spec.get("id") == spec.get("id")
-                and self.contract_editor.set_contract(
-                    self._spec.get("contract") or c["text"],
-                    c["default"],
-                    "unsaved" if self._dirty else c["status"],
-                )
-            )
-        ).run(self._bridge)
-
-    def _show_contract_state(self, state: dict) -> None:
-        """After a save: what became of the contract (promoted, or blocked and why)."""
-        if state.get("status") == "rejected":
-            self.contract_editor.set_contract(
-                self._spec.get("contract") or "",
-                self.contract_editor._default,
-                "rejected",
-                state.get("reason", ""),
-            )
-            self.banner.show_message(
-                "The immune scan blocked the team's contract, so no prompt uses it.",
-                f"{state.get('reason', '')} Edit the contract and save again.".strip(),
-            )
-        elif state:
-            self.contract_editor.set_contract(
-                state.get("text", ""), self.contract_editor._default, state["status"]
-            )
-
-    def _build_budgets(self) -> QFormLayout:
-        """Token budgets saved with the team: answer tokens per step and per role (thinking not counted)."""
-        form = QFormLayout()
-        form.setHorizontalSpacing(10)
-        form.setVerticalSpacing(4)
-        self.step_tokens_spin = QSpinBox(objectName="stepTokensSpin")
-        self.step_tokens_spin.setRange(*STEP_TOKENS_RANGE)
-        self.step_tokens_spin.setSingleStep(64)
-        self.step_tokens_spin.setToolTip(
-            "The longest answer one step may write, in tokens (a reasoning model's thinking is not counted)"
-        )
-        self.role_tokens_spin = QSpinBox(objectName="roleTokensSpin")
-        self.role_tokens_spin.setRange(*TOKEN_BUDGET_RANGE)
-        self.role_tokens_spin.setSingleStep(256)
-        self.role_tokens_spin.setToolTip("All the tokens one role may spend on a task, over all its steps")
-        for spin, key in ((self.step_tokens_spin, "max_tokens_per_step"), (self.role_tokens_spin, "token_budget")):
-            spin.setMinimumWidth(90)
-            spin.valueChanged.connect(lambda value, k=key: self._on_budget_changed(k, value))
-        form.addRow("Tokens per step", self.step_tokens_spin)
-        form.addRow("Tokens per role", self.role_tokens_spin)
-        return form
-
     def _on_budget_changed(self, key: str, value: int) -> None:
-        if self._spec is None or self._spec.get(key) == value or self._showing:
+        if self._spec is None or self._spec.get(key) == value:
             return
         self._spec[key] = value
         self._mark_dirty()
-
-    def _show_budgets(self, spec: dict) -> None:
-        self._showing = True
-        try:
-            self.step_tokens_spin.setValue(int(spec.get("max_tokens_per_step") or DEFAULT_STEP_TOKENS))
-            self.role_tokens_spin.setValue(int(spec.get("token_budget") or DEFAULT_TOKEN_BUDGET))
-        finally:
-            self._showing = False
 
     def _show_spec(self, load_contract: bool = True) -> None:
         spec = self._spec
@@ -640,10 +588,10 @@ class TeamPane(QWidget):
         if spec.get("purpose") and self.purpose_edit.text().strip() != spec["purpose"]:
             self.purpose_edit.setText(spec["purpose"])
         self.name_edit.setText(spec.get("name", ""))
-        self._show_budgets(spec)
+        self.budgets.show_spec(spec)
         self._fill_roles(select=0)
         if load_contract:
-            self._load_contract()
+            self._contract.load()
         self._select_saved(spec.get("id"))
         self._update_dirty()
 

@@ -1,0 +1,59 @@
+"""TokenBudgets: the team's token budgets (answer tokens per step and per role), shown and edited in the Team pane."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFormLayout, QSpinBox, QWidget
+
+from purpose_desktop.engine.settings import (
+    DEFAULT_STEP_TOKENS,
+    DEFAULT_TOKEN_BUDGET,
+    STEP_TOKENS_RANGE,
+    TOKEN_BUDGET_RANGE,
+)
+
+
+class TokenBudgets(QWidget):
+    """Two spin boxes saved with the team (a reasoning model's thinking is not counted)."""
+
+    #: (spec key, value): the person changed a budget ("max_tokens_per_step" or "token_budget").
+    sig_changed = Signal(str, int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._showing = False  # filling the controls from a spec is not an edit
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setHorizontalSpacing(10)
+        form.setVerticalSpacing(4)
+        self.step_tokens_spin = QSpinBox(objectName="stepTokensSpin")
+        self.step_tokens_spin.setRange(*STEP_TOKENS_RANGE)
+        self.step_tokens_spin.setSingleStep(64)
+        self.step_tokens_spin.setToolTip(
+            "The longest answer one step may write, in tokens (a reasoning model's thinking is not counted)"
+        )
+        self.role_tokens_spin = QSpinBox(objectName="roleTokensSpin")
+        self.role_tokens_spin.setRange(*TOKEN_BUDGET_RANGE)
+        self.role_tokens_spin.setSingleStep(256)
+        self.role_tokens_spin.setToolTip("All the tokens one role may spend on a task, over all its steps")
+        for spin, key in (
+            (self.step_tokens_spin, "max_tokens_per_step"),
+            (self.role_tokens_spin, "token_budget"),
+        ):
+            spin.setMinimumWidth(90)
+            spin.valueChanged.connect(lambda value, k=key: self._on_changed(k, value))
+        form.addRow("Tokens per step", self.step_tokens_spin)
+        form.addRow("Tokens per role", self.role_tokens_spin)
+
+    def show_spec(self, spec: dict) -> None:
+        """Show ``spec``'s budgets (older specs have none: the defaults) without reporting an edit."""
+        self._showing = True
+        try:
+            self.step_tokens_spin.setValue(int(spec.get("max_tokens_per_step") or DEFAULT_STEP_TOKENS))
+            self.role_tokens_spin.setValue(int(spec.get("token_budget") or DEFAULT_TOKEN_BUDGET))
+        finally:
+            self._showing = False
+
+    def _on_changed(self, key: str, value: int) -> None:
+        if not self._showing:
+            self.sig_changed.emit(key, value)

@@ -25,7 +25,8 @@ use temperature 0 and the same seed, so the only difference between before and a
    evolution on (the evolved copy) against off (the store before evolving).
 Each method reports ``{"on", "off", "n", "delta"}`` (suite pass rates), the mean scores, how the scores were
 grounded, on how many tasks the two arms' prompts carried different memories, and what the method
-produced during learning. Role-prompt optimisation is not measured (see ``ROLE_PROMPTS``).
+produced during learning. Role-prompt optimisation is measured by its own proposal: the coder's instructions
+now (off) and with the few-shot examples it proposes from the learning runs (on), on the same suite and seed.
 """
 
 from __future__ import annotations
@@ -209,10 +210,6 @@ def learning_pass(team: Team, store, bank: MemoryBank, n: int, tasks=TASKS) -> d
 
 # -- each self-improvement method on and off (issue 18) ---------------------------------------------------
 SUITE = ROOT / "bench" / "suites" / "basic"
-ROLE_PROMPTS = (
-    "not measured: role-prompt proposals (branch promptopt) reached main only after this bench was written; "
-    "they have no off switch in the engine yet, and this bench does not run them"
-)
 #: method → what its off arm changes (the on arm is every method on).
 ABLATIONS = ("value_of_experience", "hindsight", "critic_calibration")
 
@@ -263,6 +260,36 @@ def _compare(on: dict, off: dict, produced) -> dict:
         "tasks_where_prompts_differ": sum(a["memories"] != b["memories"] for a, b in zip(on["rows"], off["rows"], strict=True)),
         "tasks_where_outcome_differs": sum(a["passed"] != b["passed"] for a, b in zip(on["rows"], off["rows"], strict=True)),
         "produced_in_learning": produced,
+    }
+
+
+def role_prompt_arm(model, db: Path, spec: TeamSpec, max_tokens: int, tasks: list[dict]) -> dict | str:
+    """Off: the coder's instructions now; on: the best proposal from the passing learning runs of ``spec``
+    (the team that learned: its runs are found by its id), scored on ``tasks``; nothing is stored."""
+    from purpose_desktop.engine.errors import InputError
+    from purpose_desktop.engine.services.prompt_opt import propose_role_prompt
+
+    store = Store(db)
+    try:
+        proposal = propose_role_prompt(
+            store, model, spec.to_dict(), spec.roles[0].name, tasks, seed=0, record=False,
+            spark_options={"max_tokens_per_step": max_tokens, "token_budget": max_tokens + 1200},
+        )
+    except InputError as exc:  # e.g. no passing, grounded learning run to take examples from
+        return f"not measured: {exc.message}"
+    finally:
+        store.close()
+    before, after = proposal.before, proposal.after
+    return {
+        "on": after["pass_rate"],
+        "off": before["pass_rate"],
+        "n": before["n_tasks"],
+        "delta": None if after["pass_rate"] is None else round(after["pass_rate"] - before["pass_rate"], 3),
+        "mean_score_on": after.get("mean_score"),
+        "mean_score_off": before.get("mean_score"),
+        "recommended": proposal.recommended,
+        "produced_in_learning": {"demos": len(proposal.demos), "left_out": len(proposal.excluded),
+                                 "candidates": len(proposal.candidates), "explanation": proposal.explanation},
     }
 
 
@@ -334,7 +361,7 @@ def methods_pass(model, tmp: Path, max_tokens: int, limit: int) -> dict:
             arms["all_on"], arms["critic_calibration_off"],
             {"calibration_candidates": calibrations, "families_calibrated": sorted({c["family"] for c in calibrations})},
         ),
-        "role_prompt_optimisation": ROLE_PROMPTS,
+        "role_prompt_optimisation": role_prompt_arm(model, db, train.spec, max_tokens, tasks),
     }
     return {
         "methods": methods,

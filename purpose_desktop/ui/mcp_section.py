@@ -125,7 +125,8 @@ class McpToolsSection(QFrame):
         layout.setSpacing(8)
         layout.addWidget(QLabel("Tools", objectName="cardTitle"))
         text = QLabel(
-            "MCP servers whose tools your team's roles may use (tick them per role in Team). Every call "
+            "MCP servers whose tools your team's roles may use (tick them per role in Team) and a chat may "
+            "offer (⚒ Tools in the chat's composer, Ctrl+Shift+M). Every call "
             "shows you its arguments and runs only when you allow it, unless you ticked “Always allow” "
             "for that tool. What a tool returns is checked by the safety scan before the model sees it. "
             "A program (stdio) server runs on this computer with your permissions, outside the sandbox: "

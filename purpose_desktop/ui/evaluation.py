@@ -8,7 +8,6 @@ evaluation before it; a point whose tests did not all run is hollow.
 from __future__ import annotations
 
 import html
-import threading
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -30,7 +29,7 @@ from purpose_desktop.ui.bridge import EngineBridge
 from purpose_desktop.ui.bridge.requests import ErrorInfo
 from purpose_desktop.ui.charts import LearningCurve, Point
 from purpose_desktop.ui.ops import EngineOp, show_error
-from purpose_desktop.ui.widgets import human_duration, local_time, seconds_between
+from purpose_desktop.ui.widgets import LatestProgress, human_duration, local_time, seconds_between
 
 POLL_MS = 150
 SERIES = "suite pass rate"
@@ -60,23 +59,6 @@ def point_label(p: dict) -> str:
     return "\n".join(lines)
 
 
-class _Progress:
-    """The engine thread's latest progress, read by a GUI-thread timer (no signal per task needed)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._latest: dict | None = None
-
-    def put(self, p: dict) -> None:
-        with self._lock:
-            self._latest = dict(p)
-
-    def take(self) -> dict | None:
-        with self._lock:
-            latest, self._latest = self._latest, None
-            return latest
-
-
 class EvaluationCard(QFrame):
     """The learning curve over evaluations, with Evaluate (progress, cancel) and Import suite…"""
 
@@ -90,7 +72,7 @@ class EvaluationCard(QFrame):
         self.setObjectName("card")
         self._bridge = bridge
         self._cancel: CancelToken | None = None
-        self._progress = _Progress()
+        self._progress = LatestProgress()
         self._timer = QTimer(self, interval=POLL_MS)
         self._timer.timeout.connect(self._poll)
         self.points: list[dict] = []

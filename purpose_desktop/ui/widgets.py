@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from datetime import datetime
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
@@ -332,3 +333,20 @@ def list_table(model, *, name: str, accessible: str, columns: int, stretch: int 
     h.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
     h.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     return table
+
+
+class LatestProgress:
+    """The engine thread's latest progress report, read by a GUI-thread timer (no signal per report)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._latest: dict | None = None
+
+    def put(self, p: dict) -> None:
+        with self._lock:
+            self._latest = dict(p)
+
+    def take(self) -> dict | None:
+        with self._lock:
+            latest, self._latest = self._latest, None
+            return latest

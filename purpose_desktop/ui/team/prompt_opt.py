@@ -9,7 +9,6 @@ restores the instructions it replaced.
 from __future__ import annotations
 
 import html
-import threading
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -33,7 +32,7 @@ from PySide6.QtWidgets import (
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.ui import theme
 from purpose_desktop.ui.ops import EngineOp
-from purpose_desktop.ui.widgets import Badge, BusyBar
+from purpose_desktop.ui.widgets import Badge, BusyBar, LatestProgress
 
 if TYPE_CHECKING:
     from purpose_desktop.ui.team.pane import TeamPane
@@ -76,23 +75,6 @@ def rate_text(r: dict) -> str:
     if not r or r.get("pass_rate") is None:
         return "–"
     return f"{r['n_passed']}/{r['n_tasks']} passed ({r['pass_rate'] * 100:.0f}%)"
-
-
-class _Progress:
-    """The engine thread's latest progress, read by a GUI-thread timer."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._latest: dict | None = None
-
-    def put(self, p: dict) -> None:
-        with self._lock:
-            self._latest = dict(p)
-
-    def take(self) -> dict | None:
-        with self._lock:
-            latest, self._latest = self._latest, None
-            return latest
 
 
 class PromptProposalDialog(QDialog):
@@ -236,7 +218,7 @@ class PromptOptimiser(QWidget):
         super().__init__(pane)
         self._pane = pane
         self._cancel: CancelToken | None = None
-        self._progress = _Progress()
+        self._progress = LatestProgress()
         self.dialog: PromptProposalDialog | None = None
         self._applied: dict | None = None  # the proposal an Undo would revert
         layout = QVBoxLayout(self)

@@ -256,9 +256,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         print(result.answer)
         score = "–" if result.score is None else f"{result.score:.1f}/10"
+        skipped = result.selection.get("skipped")
         sys.stderr.write(
             f"[run {result.run_id[:8]} · {result.status} · score {score} ({result.grounding}) · "
-            f"{result.elapsed_ms / 1000:.1f}s]\n"
+            f"{result.elapsed_ms / 1000:.1f}s"
+            + (f" · {result.selection.get('why')}: {', '.join(skipped)} not needed" if skipped else "")
+            + "]\n"
         )
     return 0 if result.status == "complete" else 1
 

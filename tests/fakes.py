@@ -194,7 +194,7 @@ class ScriptedJsonModel:
 
     def complete_json(self, messages, schema, *, settings=None, cancel=None, on_token=None):
         """Decisions: the scripted step's thought and action (its content comes from ``chat``)."""
-        who = self._who(messages)
+        who = self.speaker(messages)
         self.calls.append((who, messages))
         if who == "judge":
             return {"score": self.judge_score, "reason": "scripted judge"}
@@ -203,8 +203,15 @@ class ScriptedJsonModel:
         item = self._pending.setdefault(who, next(self.scripts[who]))
         return {"thought": item.get("thought", ""), "action": item["action"]}
 
-    def chat(self, messages, *, settings=None, cancel=None, on_token=None) -> Reply:
+    def speaker(self, messages, on_token=None) -> str:
+        """Who a call is for: ``_who``, or the coder for a team step's plain answer, asked as one plain chat
+        answer is (no "You are the Coder."): a Spark's streamed reply or its next-action decision."""
         who = self._who(messages)
+        spark = on_token is not None or (messages and messages[-1]["content"].startswith("Decide your next action"))
+        return "Coder" if who == "?" and spark and "Coder" in self.scripts else who
+
+    def chat(self, messages, *, settings=None, cancel=None, on_token=None) -> Reply:
+        who = self.speaker(messages, on_token)
         self.calls.append((who, messages))
         item = self._pending.pop(who, None) or next(self.scripts[who])
         text = str(item.get("input", ""))

@@ -399,12 +399,15 @@ class PurposeFunction:
         output: str,
         tests: TestOutcome | None = None,
         code: str | None = None,
+        judge: bool = True,
     ) -> Score:
         """Score one step and say what grounds it.
 
         ``tests``: for a code step, the given tests' or the tester's outcome against its code; for a
         test step, its checks' outcome against the solution (shown as evidence). Code steps also run
         the examples written in the task. See ``_grade_code`` for how evidence bounds the score.
+        ``judge=False``: the judge is not asked (a code phase's further candidates: their checks choose
+        among them, and the judge only moves a score inside its band).
         """
         from purpose_desktop.engine.immune import scan
 
@@ -433,7 +436,12 @@ class PurposeFunction:
         else:
             grade = None
 
-        judge_score, reason, judge_tokens = self.judge(task, role, strip_self_assessment(output), evidence)
+        if judge:
+            judge_score, reason, judge_tokens = self.judge(task, role, strip_self_assessment(output), evidence)
+        else:
+            judge_score, reason, judge_tokens = None, "", 0
+            if self.model is not None:
+                evidence.append("judge not asked: a further candidate, chosen by its checks")
         if judge_score is not None:
             evidence.append(f"judge: {judge_score}/10 — {reason}" if reason else f"judge: {judge_score}/10")
         family = task_family(task)

@@ -92,6 +92,15 @@ def asked_signature(task: str) -> Signature | None:
     return None
 
 
+def signature_line(task: str) -> str | None:
+    """The asked-for function's ``def`` line as the task words it (``def clamp(x, lo, hi):``), or None."""
+    sig = asked_signature(task)
+    if sig is None:
+        return None
+    m = re.search(rf"\b{re.escape(sig.name)}\s*\(([^()]*)\)", task)
+    return f"def {sig.name}({m.group(1).strip()}):" if m else None
+
+
 def _defined_functions(tree: ast.AST) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
     return {
         node.name: node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)

@@ -88,16 +88,18 @@ def test_spark_token_budget_ends_the_loop():
     assert len(res.raw_steps) < 50 and res.tokens <= 300 + 200
 
 
-def _team(scripts, store, judge=6, max_retries=2):
+def _team(scripts, store, judge=6, max_retries=2, stop_at_first_pass=True):
     model = ScriptedJsonModel(scripts, judge_score=judge)
     team = purpose("Help me write Python code", model=model, store=store)
     team.spec.max_retries = max_retries
+    team.spec.stop_at_first_pass = stop_at_first_pass
     return team, model
 
 
 def test_correct_code_with_given_tests_scores_high_and_is_traced(tmp_path):
     store = Store(tmp_path / "t.db")
-    team, _ = _team({"Architect": [final(PLAN)], "Coder": [final(GOOD)], "Tester": [final(CHECKS)]}, store)
+    # the whole team, even though the first answer passes the given tests (see the next test)
+    team, _ = _team({"Architect": [final(PLAN)], "Coder": [final(GOOD)], "Tester": [final(CHECKS)]}, store, stop_at_first_pass=False)
     events = []
     result = team.run("Write add(a, b)", tests=TESTS, on_event=events.append)
     assert result.status == "complete"
@@ -115,6 +117,21 @@ def test_correct_code_with_given_tests_scores_high_and_is_traced(tmp_path):
     assert run["grounded_by"] == "given_tests"
     assert [s["grounded_by"] for s in run["steps"]] == [s.grounded_by for s in result.steps]
     assert store.list_runs()[0]["grounded_by"] == "given_tests"
+    store.close()
+
+
+def test_a_first_answer_that_passes_the_given_tests_ends_the_run(tmp_path):
+    store = Store(tmp_path / "t.db")
+    team, model = _team({"Architect": [final(PLAN)], "Coder": [final(GOOD)], "Tester": [final(CHECKS)]}, store)
+    events = []
+    result = team.run("Write add(a, b)", tests=TESTS, on_event=events.append)
+    assert [s.role for s in result.steps] == ["coder"] and not {"Architect", "Tester"} & {who for who, _ in model.calls}
+    assert result.grounded_by == "given_tests" and result.score >= 8 and "a + b" in result.answer
+    assert result.selection["first_passed"] and result.selection["skipped"] == ["architect", "tester"]
+    assert result.selection["why"] == "the first answer passed the given tests"
+    assert [e.step for e in events if isinstance(e, StepStarted)] == [0] == [e.step for e in events if isinstance(e, StepScored)]
+    run = store.get_run(result.run_id)
+    assert [s["role"] for s in run["steps"]] == ["coder"] and run["meta"]["selection"]["skipped"] == ["architect", "tester"]
     store.close()
 
 
@@ -137,7 +154,8 @@ def test_retries_are_bounded(tmp_path):
     team, _ = _team({"Architect": [final(PLAN)], "Coder": [final(BAD)], "Tester": [final(CHECKS)]}, Store(tmp_path / "t.db"), max_retries=1)
     result = team.run("Write add(a, b)", tests=TESTS)
     # the tester's checks are written once, blind to any solution; only the coder is retried
-    assert [s.role for s in result.steps] == ["architect", "coder", "tester", "coder"]
+    # the plain first answer came first (it failed the given tests, so the team went on)
+    assert [s.role for s in result.steps] == ["coder", "architect", "tester", "coder"]
     assert result.score <= 3.5 and result.grounded_by == "given_tests"
 
 

@@ -57,7 +57,7 @@ class DemoModel(ScriptedJsonModel):
         self.info = ScriptedInfo()  # so an Engine can load it (the GUI tests)
 
     def chat(self, messages, *, settings=None, cancel=None, on_token=None):
-        if self._who(messages) == "Coder":
+        if self.speaker(messages, on_token) == "Coder":
             system = messages[0]["content"]
             text = self.skilled or (GOOD if self.demos_help and po.DEMO_HEADER in system else BAD)
             self._pending.pop("Coder", None)

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from purpose_desktop.engine.agents.code_phase import PLAIN_INSTRUCTIONS
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.memory import similarity
 from purpose_desktop.engine.models import GenerationSettings
@@ -47,7 +48,7 @@ class TeamAndChatModel(ScriptedJsonModel):
 
     def chat(self, messages, *, settings=None, cancel=None, on_token=None) -> Reply:
         self.threads.add(threading.current_thread().name)
-        if self._who(messages) == "?":
+        if self._who(messages) == "?" and not messages[0]["content"].startswith(PLAIN_INSTRUCTIONS):  # chat, not a plain coder step
             return Reply("chat answer", "stop", 2, 1.0, 100.0, 1.0, 0, self.display_name)
         if self.hold is not None and threading.current_thread().name == "replay":
             self.replay_held.set()

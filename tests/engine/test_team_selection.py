@@ -16,6 +16,7 @@ from purpose_desktop.engine.store import Store
 from tests.fakes import ScriptedJsonModel, final
 
 TASK = "Write a function add(a, b) that returns the sum of a and b. For example add(2, 3) returns 5."
+NO_EXAMPLE = "Write a function add(a, b) that returns the sum of a and b."
 GOOD = "```python\ndef add(a, b):\n    return a + b\n```\nAdds two numbers."
 BAD = "```python\ndef add(a, b):\n    return a - b\n```\nAdds two numbers."
 ALSO_BAD = "```python\ndef add(a, b):\n    return a * b\n```"
@@ -23,10 +24,11 @@ PLAN = "Define add(a, b) returning the sum; handle negatives."
 TESTS = "from solution import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\ndef test_neg():\n    assert add(-1, 1) == 0\n"
 
 
-def _team(scripts, tmp_path, max_retries=2, judge=6):
+def _team(scripts, tmp_path, max_retries=2, judge=6, stop_at_first_pass=True):
     model = ScriptedJsonModel(scripts, judge_score=judge)
     team = purpose("Help me write Python code", model=model, store=Store(tmp_path / "t.db"))
     team.spec.max_retries = max_retries
+    team.spec.stop_at_first_pass = stop_at_first_pass
     return team, model
 
 
@@ -36,19 +38,60 @@ def _coder_calls(model):
 
 def test_the_first_answer_is_a_plain_answer(tmp_path):
     team, model = _team({"Architect": [final(PLAN)], "Coder": [final(GOOD)], "Tester": [final("assert add(2, 2) == 4")]}, tmp_path)
-    team.run(TASK, mode=RunMode.EVAL_TEST)
+    team.run(NO_EXAMPLE, mode=RunMode.EVAL_TEST)
     first = _coder_calls(model)[0]
-    assert first[-1]["content"] == f"Task: {TASK}"  # no plan, no failure note
-    assert "Tools you may use" not in first[0]["content"] and "team's purpose" not in first[0]["content"]
-    assert "one complete Python code block" in first[0]["content"]
+    # asked exactly as one plain chat answer is: the instruction, then the task itself
+    assert [m["role"] for m in first] == ["system", "user"] and first[-1]["content"] == NO_EXAMPLE
+    assert first[0]["content"] == "You are a helpful Python programmer. Answer with one complete Python code block."
+
+
+def test_a_first_answer_that_passes_the_tasks_examples_ends_the_run(tmp_path):
+    team, model = _team({"Architect": [final(PLAN)], "Coder": [final(GOOD)], "Tester": [final("assert add(2, 2) == 4")]}, tmp_path)
+    result = team.run(TASK, mode=RunMode.EVAL_TEST)
+    assert [s.role for s in result.steps] == ["coder"] and "Architect" not in {who for who, _ in model.calls}
+    assert result.grounded_by == "examples" and "a + b" in result.answer
+    assert result.selection["first_passed"] and result.selection["skipped"] == ["architect", "tester"]
+    assert result.selection["why"] == "the first answer passed the task's examples"
+
+
+def test_a_first_answer_that_fails_the_tasks_examples_goes_on_with_the_team(tmp_path):
+    team, model = _team({"Architect": [final(PLAN)], "Coder": [final(BAD), final(GOOD)], "Tester": [final("assert add(2, 2) == 4")]}, tmp_path)
+    result = team.run(TASK, mode=RunMode.EVAL_TEST)
+    assert [s.role for s in result.steps] == ["coder", "architect", "tester", "coder"]
+    assert result.steps[0].grounded_by == "examples" and result.steps[0].score <= 3.5
+    # the tester's checks ran against the first answer, made before the plan
+    assert result.steps[2].tests["failed"] == 1
+    assert result.selection["chosen"] == "coder attempt 1" and not result.selection["first_passed"]
+    assert "skipped" not in result.selection and "a + b" in result.answer
+    # stop_at_first_pass off: the whole team runs even for a first answer that passes
+    team, model = _team({"Architect": [final(PLAN)], "Coder": [final(GOOD)], "Tester": [final("assert add(2, 2) == 4")]}, tmp_path, stop_at_first_pass=False)
+    result = team.run(TASK, mode=RunMode.EVAL_TEST)
+    assert [s.role for s in result.steps] == ["architect", "coder", "tester"] and result.selection["first_passed"]
 
 
 def test_a_first_answer_that_passes_its_checks_stops_the_phase(tmp_path):
     team, model = _team({"Architect": [final(PLAN)], "Coder": [final(GOOD), final(BAD)], "Tester": [final("assert add(2, 2) == 4")]}, tmp_path, max_retries=3)
-    result = team.run(TASK, mode=RunMode.EVAL_TEST)
+    result = team.run(NO_EXAMPLE, mode=RunMode.EVAL_TEST)
     assert len(_coder_calls(model)) == 1
     assert result.selection["first_passed"] and result.selection["chosen"] == "coder attempt 0"
     assert result.grounded_by == "tester_checks" and "a + b" in result.answer
+
+
+def test_the_retries_repair_then_ask_with_the_def_line_then_sample(tmp_path):
+    team, model = _team(
+        {"Architect": [final(PLAN)], "Coder": [final(BAD)], "Tester": [final("assert add(2, 2) == 4")]}, tmp_path, max_retries=5
+    )
+    result = team.run(NO_EXAMPLE, mode=RunMode.EVAL_TEST)
+    calls = _coder_calls(model)
+    assert len(calls) == 6 and not result.selection["first_passed"]
+    repair, def_line, plain, def_sample, plan = (c[-1]["content"] for c in calls[1:])
+    assert "failed these checks" in repair
+    assert def_line == f"{NO_EXAMPLE}\n\nStart your code with `def add(a, b):`." and def_line == def_sample
+    assert plain == NO_EXAMPLE and PLAN in plan
+    coders = [s for s in result.steps if s.role == "coder"]
+    # only the first answer is judged; the others are chosen among by their checks
+    assert coders[0].judge_tokens > 0 and all(s.judge_tokens == 0 for s in coders[1:])
+    assert any("judge not asked" in e for e in coders[1].evidence)
 
 
 def test_more_candidates_stop_at_the_first_pass(tmp_path):
@@ -69,6 +112,7 @@ def test_a_passing_first_attempt_is_kept_over_failing_retries(tmp_path):
         {"Architect": [final(PLAN)], "Coder": [final(GOOD), final(BAD), final(ALSO_BAD)], "Tester": [final("assert add(2, 2) == 5")]},
         tmp_path,
         max_retries=2,
+        stop_at_first_pass=False,  # else the first answer, passing the task's example, ends the run at once
     )
     result = team.run(TASK, mode=RunMode.EVAL_TEST)
     coders = [s for s in result.steps if s.role == "coder"]
@@ -90,7 +134,7 @@ def test_a_plan_containing_code_is_a_candidate(tmp_path):
 def test_code_without_its_opening_fence_is_checked_by_the_testers_checks(tmp_path):
     unfenced = "def add(a, b):\n    return a + b\n```\nReturns a + b."
     team, model = _team({"Architect": [final(PLAN)], "Coder": [final(unfenced)], "Tester": [final("assert add(2, 2) == 4")]}, tmp_path)
-    result = team.run(TASK, mode=RunMode.EVAL_TEST)
+    result = team.run(NO_EXAMPLE, mode=RunMode.EVAL_TEST)
     coder = next(s for s in result.steps if s.role == "coder")
     assert coder.grounded_by == "tester_checks" and coder.tests["passed"] == 1
     assert len(_coder_calls(model)) == 1 and "```python\ndef add(a, b):" in result.answer

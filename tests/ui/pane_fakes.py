@@ -26,7 +26,7 @@ class TeamModel(ScriptedJsonModel):
 
     def chat(self, messages, *, settings=None, cancel=None, on_token=None):
         if self.hold is not None:
-            who = self._who(messages)
+            who = self.speaker(messages, on_token)
             if who == "Coder":
                 # Hold the coder mid-step until the test lets go or the run is cancelled.
                 while not self.hold.wait(0.01):

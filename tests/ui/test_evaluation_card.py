@@ -105,7 +105,7 @@ def test_evaluate_runs_the_team_picked_beside_the_button(qtbot, make_app, suite)
     chat = model.chat
 
     def recording_chat(messages, **kw):
-        asked.append(model._who(messages))
+        asked.append(model.speaker(messages, kw.get("on_token")))
         return chat(messages, **kw)
 
     model.chat = recording_chat

@@ -130,10 +130,13 @@ def test_team_token_budgets_are_edited_and_saved_with_the_team(qtbot, make_app):
     assert pane.step_tokens_spin.value() == 384  # the old hard-coded cap is the default
     pane.dirty_label.clear()
     pane._dirty = False
+    assert pane.budgets.first_pass_check.isChecked()  # a first answer that passes its tests ends the run
     pane.step_tokens_spin.setValue(128)
     pane.role_tokens_spin.setValue(900)
+    pane.budgets.first_pass_check.setChecked(False)
     assert pane.dirty_label.text() == "● unsaved"
     assert (pane.spec["max_tokens_per_step"], pane.spec["token_budget"]) == (128, 900)
+    assert pane.spec["stop_at_first_pass"] is False
     pane.grab().save("/tmp/gen-team-budgets.png")
     with settled(qtbot, app.bridge):
         pane.save()
@@ -144,3 +147,4 @@ def test_team_token_budgets_are_edited_and_saved_with_the_team(qtbot, make_app):
 
         EngineOp(pane, lambda e: e.teams.load(pane.spec["id"])).success(saved.append).run(app.bridge)
     assert (saved[0]["max_tokens_per_step"], saved[0]["token_budget"]) == (128, 900)
+    assert saved[0]["stop_at_first_pass"] is False

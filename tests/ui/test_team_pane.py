@@ -115,6 +115,23 @@ def test_a_run_shows_each_step_live_with_scores_evidence_and_a_copyable_answer(q
     assert QApplication.clipboard().text().startswith("def sort_names(names: list[str])")
 
 
+def test_a_first_answer_that_passes_the_tasks_example_ends_the_run_and_says_so(qtbot, make_app):
+    app, pane = team_app(make_app)
+    propose(qtbot, pane)
+    panel = pane.run_panel
+    panel.task_edit.setPlainText(
+        'Write a function sort_names(names) that sorts names by surname. For example '
+        'sort_names(["Alan Turing", "Ada Lovelace"]) returns ["Ada Lovelace", "Alan Turing"].'
+    )
+    with qtbot.waitSignal(app.bridge.sig_team_run_finished, timeout=15_000):
+        qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+    cards = panel.cards()
+    assert [c.role_label.text() for c in cards] == ["Coder"] and cards[0].badge.text().endswith("/ 10")
+    summary = panel.summary.text()
+    assert "1 step" in summary and "the first answer passed the task's examples: Architect, Tester not needed" in summary
+    panel.grab().save("/tmp/team-first-pass.png")
+
+
 def test_stop_mid_run_keeps_the_steps_so_far(qtbot, make_app):
     hold = threading.Event()
     app, pane = team_app(make_app, coding_team_model(hold=hold))

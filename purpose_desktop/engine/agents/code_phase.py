@@ -1,15 +1,21 @@
 """The code phase of a team run: candidate solutions, grounded checks, and the best-checked choice.
 
-Candidate 0 is the coder's plain answer: the task and a concise instruction (plus the person's approved
-lessons and promoted contract, when there are any) — no plan, no tool loop — so the team cannot lose
-what one plain answer gets. The tester writes its checks blind (from the task and the plan, never a
-solution). Every code answer any role wrote is a candidate: the coder's attempts, code in the
-architect's plan, a function the tester defined beside its asserts. If a candidate passes all its
-checks (given tests, else the task's examples and the tester's checks) nothing more is generated.
-Otherwise the coder tries again — first a repair shown the failing checks, then fresh samples
-(temperature > 0, distinct seeds, alternately with the plan) — within the team's retries and token
-budget, stopping at the first pass. The answer is the best-checked candidate (see selection.py),
-never simply the last. A sandbox that refused is no evidence and triggers no retry.
+Candidate 0 is the coder's plain answer, asked exactly as one plain chat answer is (the concise
+instruction as the system message, the task as the user's; plus the person's approved lessons and
+promoted contract, when there are any) — no plan, no tool loop — so the team cannot lose what one plain
+answer gets. When the person gave tests or the task shows examples, that answer is made first of all
+(``try_first``): if it passes them the run ends there, at about the cost of one plain answer. Otherwise
+the tester writes its checks blind (from the task and the plan, never a solution). Every code answer
+any role wrote is a candidate: the coder's attempts, code in the architect's plan, a function the
+tester defined beside its asserts. If a candidate passes all its checks (given tests, else the task's
+examples and the tester's checks) nothing more is generated. Otherwise the coder tries again — first a
+repair shown the failing checks, then the same plain prompt told the exact ``def`` line the task asks
+for (a 135M model often names or shapes the function differently), then fresh samples (temperature >
+0, distinct seeds: plain, with the ``def`` line, with the plan, in turn) — within the team's retries and
+token budget, stopping at the first pass. The answer is the best-checked candidate (see selection.py),
+never simply the last. Only the first answer is judged: the judge moves a score inside the band its
+evidence allows, and the checks, not the judge, choose among candidates. A sandbox that refused is no
+evidence and triggers no retry.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from purpose_desktop.engine.agents.selection import (
     split_tester_code,
 )
 from purpose_desktop.engine.critic import Score, TestOutcome, extract_checks, extract_code
-from purpose_desktop.engine.grounding import asked_signature, static_check, task_examples
+from purpose_desktop.engine.grounding import asked_signature, signature_line, static_check, task_examples
 
 PLAIN_INSTRUCTIONS = "You are a helpful Python programmer. Answer with one complete Python code block."
 #: Temperature of the fresh samples after the first answer and its repair.
@@ -99,9 +105,12 @@ class CodePhase:
         self.steps = steps
         sig = asked_signature(task)
         self.name = sig.name if sig else None
+        self.def_line = signature_line(task)
         self.checks = CheckSet()
         self.candidates: list[Candidate] = []
         self.tokens = 0
+        self.first: Candidate | None = None  # made early by try_first (and recorded then)
+        self.repaired = False
 
     # -- candidates -------------------------------------------------------------------------------
     def _evaluate(self, cand: Candidate) -> Candidate:
@@ -128,7 +137,7 @@ class CodePhase:
         code = extract_code(res.answer)
         cand = self._evaluate(Candidate(f"coder attempt {attempt}", coder.name, res.answer, code, attempt))
         outcome = self._outcome(cand)
-        cand.step, cand.score = self.record(coder, attempt, res, used, outcome, code)
+        cand.step, cand.score = self.record(coder, attempt, res, used, outcome, code, judge=attempt == 0)
         return cand
 
     def _others(self) -> None:
@@ -180,17 +189,48 @@ class CodePhase:
         return self.candidates[max(range(len(self.candidates)), key=key)]
 
     # -- the phase --------------------------------------------------------------------------------
-    def run(self, coder: RoleSpec, tester: RoleSpec | None) -> str:
-        asserts_text = ""
-        res, used = self.work(_plain(coder), "", plain=True)
+    def try_first(self, coder: RoleSpec, tester: RoleSpec | None) -> str | None:
+        """Before any other role: the plain first answer against the given tests or the task's examples.
+
+        Returns the run's status when that settles it ("complete": it passed them, so the plan and the
+        tester's checks are not needed; "cancelled"), else None and the team goes on with this answer
+        as candidate 0. Nothing happens (None) without tests or examples, or when the team says not to.
+        """
+        examples = task_examples(self.task)
+        if not self.spec.stop_at_first_pass or not (self.tests or examples):
+            return None
+        res, used = self.work(_plain(coder), "", step=len(self.steps), plain=True)
         self.tokens += res.tokens
         if res.status == "cancelled":
             self.record(coder, 0, res, used)
             return "cancelled"
+        self.checks = build_checks(examples, [], "", self.name, self.task)
+        self.first = self._coder_attempt(coder, 0, res, used)
+        if not self.first.passed(self.checks, self.tests):
+            return None
+        skipped = [r.name for r in self.spec.roles if r is not coder]
+        status = self._finish(coder, None, "", "complete", first_passed=True)
+        self.final["selection"]["skipped"] = skipped
+        self.final["selection"]["why"] = (
+            "the first answer passed the given tests" if self.tests else "the first answer passed the task's examples"
+        )
+        return status
+
+    def run(self, coder: RoleSpec, tester: RoleSpec | None) -> str:
+        asserts_text = ""
+        res = used = None
+        if self.first is None:
+            res, used = self.work(_plain(coder), "", plain=True)
+            self.tokens += res.tokens
+            if res.status == "cancelled":
+                self.record(coder, 0, res, used)
+                return "cancelled"
         t_res = None
         if tester is not None:  # the checks are written now, without the solution in sight
             t_res, t_used = self.work(
-                _without_python(tester), self.team._context(tester, self.outputs, ""), step=len(self.steps) + 1
+                _without_python(tester),
+                self.team._context(tester, self.outputs, ""),
+                step=len(self.steps) + (0 if self.first is not None else 1),
             )
             raw = (extract_checks(t_res.answer) or "") if t_res.status != "cancelled" else ""
             setup, asserts, tester_def = split_tester_code(raw, self.name)
@@ -201,7 +241,12 @@ class CodePhase:
             setup, asserts, tester_def = "", [], None
         examples = task_examples(self.task)
         self.checks = build_checks(examples, asserts, setup, self.name, self.task)
-        first = self._coder_attempt(coder, 0, res, used)
+        if self.first is None:
+            first = self._coder_attempt(coder, 0, res, used)
+        else:  # made before the plan: probed again now that the tester's checks exist
+            first = self.first
+            if first.code and (self.checks.checks or self.checks.calls):
+                first.probe = probe(self.critic.runner, first.code, self.checks)
         if t_res is not None:
             shown = first.probe.outcome(self.checks, "tester") if first.probe and asserts else None
             self.record(tester, 0, t_res, t_used, shown, asserts_text or None)
@@ -224,12 +269,7 @@ class CodePhase:
             if self.cancel.is_set():
                 status = "cancelled"
                 break
-            if attempt == 1 and self._failing():  # a repair, shown what failed
-                res, used = self.work(_without_python(coder), self.team._context(coder, self.outputs, self._failure()))
-            elif attempt % 2 == 0:  # a fresh plain sample
-                res, used = self.work(_plain(coder), "", plain=True, **self._sampling(attempt))
-            else:  # a fresh sample with the plan
-                res, used = self.work(_without_python(coder), self.team._context(coder, self.outputs, ""), **self._sampling(attempt))
+            res, used = self._retry(coder, attempt)
             self.tokens += res.tokens
             if res.status == "cancelled":
                 self.record(coder, attempt, res, used)
@@ -238,6 +278,23 @@ class CodePhase:
             self._coder_attempt(coder, attempt, res, used)
             attempt += 1
         return self._finish(coder, tester, asserts_text, status, first_passed=first_passed)
+
+    def _retry(self, coder: RoleSpec, attempt: int):
+        """One more coder answer: a repair first when a check failed, then the ``def``-line answer, then
+        samples — plain, with the ``def`` line, with the plan — in turn."""
+        if attempt == 1 and self._failing():
+            self.repaired = True
+            return self.work(_without_python(coder), self.team._context(coder, self.outputs, self._failure()))
+        kinds = (["def line"] if self.def_line else []) + ["plain sample"]
+        kinds += (["def line sample"] if self.def_line else []) + ["plan sample"]
+        n = attempt - 1 - int(self.repaired)
+        kind = kinds[n] if n < len(kinds) else kinds[1:][(n - len(kinds)) % (len(kinds) - 1)]
+        hint = f"Start your code with `{self.def_line}`." if self.def_line else ""
+        if kind == "def line":
+            return self.work(_plain(coder), hint, plain=True)
+        if kind == "plan sample":
+            return self.work(_without_python(coder), self.team._context(coder, self.outputs, ""), **self._sampling(attempt))
+        return self.work(_plain(coder), hint if kind == "def line sample" else "", plain=True, **self._sampling(attempt))
 
     def _sampling(self, attempt: int) -> dict:
         return {

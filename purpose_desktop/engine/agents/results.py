@@ -56,7 +56,9 @@ class RunResult:
     # Team pane's "Keep these tests" turns them into the task's tests.
     checks: str = ""
     # How the code phase chose its answer: candidates (who wrote each), the chosen one, whether the first
-    # (plain) answer passed its checks, and how many checks of each source there were. {} without a coder.
+    # (plain) answer passed its checks, and how many checks of each source there were; "skipped" (the roles
+    # not needed) and "why" when that first answer passed the given tests or the task's examples and ended
+    # the run. {} without a coder.
     selection: dict = field(default_factory=dict)
 
     @property

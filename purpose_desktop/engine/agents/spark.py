@@ -149,8 +149,9 @@ class Spark:
             self._model = resolve_backend(self.model_spec)
         return self._model
 
-    def system_prompt(self, purpose: str | None = None, memories: Sequence[str] = ()) -> str:
-        parts = [f"You are the {self.role.title}. {self.role.instructions}"]
+    def system_prompt(self, purpose: str | None = None, memories: Sequence[str] = (), plain: bool = False) -> str:
+        """``plain``: the role's instructions alone, as one plain chat answer would be asked (no "You are …")."""
+        parts = [self.role.instructions if plain else f"You are the {self.role.title}. {self.role.instructions}"]
         if purpose:
             parts.append(f"The team's purpose: {purpose}")
         if memories:
@@ -172,6 +173,7 @@ class Spark:
         on_event: Callable[[RunEvent], None] | None = None,
         run_id: str = "",
         step: int = 0,
+        plain: bool = False,
     ) -> SparkResult:
         """Run the step loop until a final answer, ``max_steps`` or the token budget.
 
@@ -182,12 +184,14 @@ class Spark:
 
         ``memories`` are approved lessons for the system prompt; ``rules`` (the user's preferences
         among them) are restated after the task too, where small models actually follow them.
+        ``plain``: the prompt one plain chat answer gets, the instructions as the system message and
+        the task itself as the user's (code_phase.py's first candidate).
         """
         cancel = cancel or CancelToken()
         emit = on_event or (lambda _e: None)
         started = time.perf_counter()
-        system = self.system_prompt(purpose, memories)
-        user = f"Task: {task}" + (f"\n\n{context}" if context else "")
+        system = self.system_prompt(purpose, memories, plain=plain)
+        user = (task if plain else f"Task: {task}") + (f"\n\n{context}" if context else "")
         if rules:
             user += "\n\nFollow these rules from the user:\n" + "\n".join(f"- {r}" for r in rules)
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]

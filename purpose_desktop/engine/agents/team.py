@@ -46,7 +46,7 @@ class TeamSpec:
     purpose: str
     roles: list[RoleSpec]
     chosen_by: str = "user"
-    max_retries: int = 2
+    max_retries: int = 3
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     # What the team is for, its roles and what "done" means, as the person wrote or accepted it ("" until
     # they do: the default from agents/contract.py). Saved, it becomes the team's purpose_contract memory.
@@ -54,6 +54,9 @@ class TeamSpec:
     #: Token budgets (answer tokens; a reasoning model's thinking is not counted): per step, per role.
     max_tokens_per_step: int = DEFAULT_STEP_TOKENS
     token_budget: int = DEFAULT_TOKEN_BUDGET
+    #: When the person gave tests or the task shows examples, the coder's plain first answer is tried
+    #: first; if it passes them the run ends there (no plan, no further checks): see CodePhase.try_first.
+    stop_at_first_pass: bool = True
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -70,11 +73,12 @@ class TeamSpec:
             purpose=str(data.get("purpose") or ""),
             roles=roles,
             chosen_by=str(data.get("chosen_by") or "user"),
-            max_retries=int(data.get("max_retries", 2)),
+            max_retries=int(data.get("max_retries", 3)),
             id=str(data.get("id") or uuid.uuid4().hex),
             contract=str(data.get("contract") or ""),
             max_tokens_per_step=_budget(data, "max_tokens_per_step", DEFAULT_STEP_TOKENS, STEP_TOKENS_RANGE),
             token_budget=_budget(data, "token_budget", DEFAULT_TOKEN_BUDGET, TOKEN_BUDGET_RANGE),
+            stop_at_first_pass=bool(data.get("stop_at_first_pass", True)),
         )
 
     def to_json(self) -> str:
@@ -259,7 +263,7 @@ class Team:
         status = "complete"
 
         def work(role: RoleSpec, context: str, step: int | None = None, plain: bool = False, **options) -> tuple[SparkResult, list[str]]:
-            """One role's turn; ``plain``: no purpose but a promoted contract (a plain answer's prompt)."""
+            """One role's turn; ``plain``: a plain answer's prompt (no purpose but a promoted contract)."""
             spark = self.spark(role, **options)
             try:
                 chosen = retriever.for_step(
@@ -285,10 +289,11 @@ class Team:
                 on_event=emit,
                 run_id=trace.run_id,
                 step=len(steps) if step is None else step,
+                plain=plain,
             )
             return res, contract_ids + [r.memory_id for r in chosen]
 
-        def record(role, attempt, res, used_ids, tests_outcome=None, code_for_score=None) -> tuple[StepResult, Score]:
+        def record(role, attempt, res, used_ids, tests_outcome=None, code_for_score=None, judge=True) -> tuple[StepResult, Score]:
             score = critic.score_step(
                 task=task,
                 role=role.name,
@@ -296,6 +301,7 @@ class Team:
                 output=res.answer,
                 tests=tests_outcome,
                 code=code_for_score,
+                judge=judge,
             )
             tokens["work"] += res.tokens
             tokens["judge"] += score.judge_tokens
@@ -333,6 +339,16 @@ class Team:
         if coder is not None:
             after = roles[next(i for i, r in enumerate(roles) if r is coder) + 1 :]
             tester = next((r for r in after if r.kind == "test"), None)
+        phase = None
+        if coder is not None:
+            phase = CodePhase(
+                self, task=task, tests=tests, critic=critic, work=work, record=record,
+                outputs=outputs, final=final, cancel=cancel, steps=steps,
+            )
+            early = phase.try_first(coder, tester) if not cancel.is_set() else None
+            if early is not None:  # the plain first answer passed the given tests or the task's examples
+                status = early
+                roles = []
         for role in roles:
             if cancel.is_set():
                 status = "cancelled"
@@ -340,10 +356,7 @@ class Team:
             if role is tester:
                 continue  # it ran inside the coder's phase, before the solution existed
             if role is coder:
-                status = CodePhase(
-                    self, task=task, tests=tests, critic=critic, work=work, record=record,
-                    outputs=outputs, final=final, cancel=cancel, steps=steps,
-                ).run(coder, tester)
+                status = phase.run(coder, tester)
                 if status == "cancelled":
                     break
                 continue

@@ -1,9 +1,10 @@
-"""TokenBudgets: the team's token budgets (answer tokens per step and per role), shown and edited in the Team pane."""
+"""TokenBudgets: the team's token budgets (answer tokens per step and per role) and whether a first answer that
+passes its tests ends the run, shown and edited in the Team pane."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFormLayout, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QFormLayout, QSpinBox, QWidget
 
 from purpose_desktop.engine.settings import (
     DEFAULT_STEP_TOKENS,
@@ -14,9 +15,10 @@ from purpose_desktop.engine.settings import (
 
 
 class TokenBudgets(QWidget):
-    """Two spin boxes saved with the team (a reasoning model's thinking is not counted)."""
+    """Two spin boxes (a reasoning model's thinking is not counted) and one switch, saved with the team."""
 
-    #: (spec key, value): the person changed a budget ("max_tokens_per_step" or "token_budget").
+    #: (spec key, value): the person changed a budget ("max_tokens_per_step", "token_budget") or the
+    #: switch ("stop_at_first_pass", 0 or 1).
     sig_changed = Signal(str, int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -44,6 +46,13 @@ class TokenBudgets(QWidget):
             spin.valueChanged.connect(lambda value, k=key: self._on_changed(k, value))
         form.addRow("Tokens per step", self.step_tokens_spin)
         form.addRow("Tokens per role", self.role_tokens_spin)
+        self.first_pass_check = QCheckBox("Stop at a first answer that passes", objectName="firstPassCheck")
+        self.first_pass_check.setToolTip(
+            "When you give tests or the task shows examples, the coder answers first; if that answer passes "
+            "them the run ends there, without the plan and the tester's checks"
+        )
+        self.first_pass_check.toggled.connect(lambda on: self._on_changed("stop_at_first_pass", int(on)))
+        form.addRow("", self.first_pass_check)
 
     def show_spec(self, spec: dict) -> None:
         """Show ``spec``'s budgets (older specs have none: the defaults) without reporting an edit."""
@@ -51,6 +60,7 @@ class TokenBudgets(QWidget):
         try:
             self.step_tokens_spin.setValue(int(spec.get("max_tokens_per_step") or DEFAULT_STEP_TOKENS))
             self.role_tokens_spin.setValue(int(spec.get("token_budget") or DEFAULT_TOKEN_BUDGET))
+            self.first_pass_check.setChecked(bool(spec.get("stop_at_first_pass", True)))
         finally:
             self._showing = False
 

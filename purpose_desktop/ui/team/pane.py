@@ -572,7 +572,8 @@ class TeamPane(QWidget):
         return answer == QMessageBox.StandardButton.Discard
 
     def _on_budget_changed(self, key: str, value: int) -> None:
-        if self._spec is None or self._spec.get(key) == value:
+        value = bool(value) if key == "stop_at_first_pass" else value
+        if self._spec is None or self._spec.get(key, True if key == "stop_at_first_pass" else None) == value:
             return
         self._spec[key] = value
         self._mark_dirty()

@@ -397,9 +397,12 @@ class RunPanel(QWidget):
             QTimer.singleShot(0, lambda: self.scroll.ensureWidgetVisible(self.answer, 0, 0))
         words = {"complete": "Finished", "cancelled": "Stopped"}.get(status, status.capitalize())
         steps = len(getattr(result, "steps", []) or [])
+        skipped = (getattr(result, "selection", None) or {}).get("skipped") or []
+        why = (getattr(result, "selection", None) or {}).get("why", "")
         self.summary.setText(
             f"{words} in {human_duration(seconds)} · {steps} step{'s' if steps != 1 else ''} · "
             f"final score {score_text(score)}/10"
+            + (f" · {why}: {', '.join(self._title(r) for r in skipped)} not needed" if skipped else "")
         )
         self.summary_grounding.set_grounding(grounded_by, tests)
         self.summary_grounding.setVisible(score is not None)

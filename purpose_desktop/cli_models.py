@@ -53,7 +53,7 @@ def _progress_printer(stream: TextIO) -> Callable[[Any], None]:
 
 
 def _catalog_rows() -> tuple[list[dict], Any, int | None, int | None]:
-    from purpose_desktop.engine.models.catalog import load_catalog, recommend
+    from purpose_desktop.engine.models.catalog import estimate_speed, load_catalog, recommend
     from purpose_desktop.engine.models.download import models_dir
     from purpose_desktop.engine.models.fit import memory_info
 
@@ -70,6 +70,7 @@ def _catalog_rows() -> tuple[list[dict], Any, int | None, int | None]:
                 "fit": fit.state,
                 "fit_why": fit.why,
                 "recommended": best is not None and e.id == best.id,
+                "tokens_per_s_estimate": round(estimate_speed(e.download_size), 1),  # on this computer's CPU cores
                 "downloaded": (folder / e.file).is_file(),
             }
         )
@@ -89,8 +90,12 @@ def cmd_catalog(args: argparse.Namespace) -> int:
         score = next((f"{s['benchmark']} {s['value']:g}" for s in r["scores"]), "")
         flags = ("★ " if r["recommended"] else "  ") + ("✓" if r["downloaded"] else " ")
         lic = r["license"] + (" (accept)" if r["license_accept_required"] else "")
-        print(f"{flags} {r['id']:<20} {size:>9}  {r['fit']:<8} {lic:<22} {score}")
-    print("★ recommended for this computer · ✓ downloaded · pull one with: purpose-desktop models pull ID")
+        speed = f"~{r['tokens_per_s_estimate']:.0f} tok/s"
+        print(f"{flags} {r['id']:<20} {size:>9}  {r['fit']:<8} {speed:>10}  {lic:<22} {score}")
+    print(
+        "★ recommended for this computer (fits in RAM and not slow on its CPU cores; tok/s is an estimate) · "
+        "✓ downloaded · pull one with: purpose-desktop models pull ID"
+    )
     return 0
 
 

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.errors import PurposeError
 from purpose_desktop.engine.models import download as dl
-from purpose_desktop.engine.models.catalog import Catalog, CatalogEntry, load_catalog, recommend
+from purpose_desktop.engine.models.catalog import Catalog, CatalogEntry, load_catalog, recommend, speed_note
 from purpose_desktop.engine.models.fit import human_bytes, memory_info
 from purpose_desktop.ui.widgets import list_table
 
@@ -265,11 +265,12 @@ class CatalogPanel(QFrame):
         total, available = memory_info()
         self.model.set_catalog(catalog, total, available)
         best = self.model.recommended
-        name = next((e.name for e in catalog.entries if e.id == best), None)
+        entry = catalog.get(best) if best else None
+        name = entry.name if entry else None
         self.summary.setText(
             f"This computer: {human_bytes(total)} RAM, {human_bytes(available)} free. "
             + (
-                f"Recommended: {name}."
+                f"Recommended: {name}, {speed_note(entry)}."
                 if name
                 else "None of these fits comfortably; the bundled model stays."
             )
@@ -318,7 +319,7 @@ class CatalogPanel(QFrame):
         self.detail_title.setText(e.name)
         self.detail.setText(
             f"{e.repo}/{e.file} · {e.quantization} · {e.context_length:,}-token context · {pin}.\n"
-            f"{fit.why}\n{lic}. Template: {e.chat_template}"
+            f"{fit.why.rstrip('.')}; {speed_note(e)}.\n{lic}. Template: {e.chat_template}"
         )
 
     # -- actions ----------------------------------------------------------------------------------

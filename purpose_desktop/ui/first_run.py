@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from purpose_desktop.engine.errors import PurposeError
-from purpose_desktop.engine.models.catalog import CatalogEntry, load_catalog, recommend
+from purpose_desktop.engine.models.catalog import CatalogEntry, load_catalog, recommend, speed_note
 from purpose_desktop.engine.models.fit import human_bytes, memory_info
 from purpose_desktop.ui.catalog_panel import size_text
 from purpose_desktop.ui.ops import EngineOp
@@ -31,7 +31,7 @@ def recommended_entry() -> tuple[CatalogEntry | None, str]:
             f"None of the catalog's coding models fits in this computer's {human_bytes(total)} of RAM; "
             "the bundled model stays in use."
         )
-    return best, best.fit(total, available).why
+    return best, f"{best.fit(total, available).why.rstrip('.')}; {speed_note(best)}."
 
 
 class FirstRunDialog(QDialog):

@@ -9,7 +9,14 @@ import re
 import pytest
 
 from purpose_desktop.engine.errors import InputError
-from purpose_desktop.engine.models.catalog import load_catalog, parse_catalog, recommend
+from purpose_desktop.engine.models.catalog import (
+    MIN_TOKENS_PER_S,
+    estimate_speed,
+    load_catalog,
+    parse_catalog,
+    recommend,
+    speed_note,
+)
 from purpose_desktop.engine.resources import resource
 
 GB = 1024**3
@@ -110,8 +117,27 @@ def test_fit_verdicts_follow_this_machines_ram():
 
 def test_recommendation_is_the_best_scoring_coder_that_fits_without_a_license_accept():
     cat = load_catalog()
-    assert recommend(cat, 32 * GB, 24 * GB).id == "qwen2.5-coder-7b"
+    assert recommend(cat, 32 * GB, 24 * GB, cores=16, offload=False).id == "qwen2.5-coder-7b"
     # 3B scores higher than 1.5B but needs the Qwen Research License accepted: never recommended silently.
-    assert recommend(cat, 6 * GB, 4 * GB).id == "qwen2.5-coder-1.5b"
-    assert recommend(cat, 2 * GB, 1.2 * GB).id == "qwen2.5-coder-0.5b"
-    assert recommend(cat, 512 * 1024**2, 256 * 1024**2) is None
+    assert recommend(cat, 6 * GB, 4 * GB, cores=16, offload=False).id == "qwen2.5-coder-1.5b"
+    assert recommend(cat, 2 * GB, 1.2 * GB, cores=16, offload=False).id == "qwen2.5-coder-0.5b"
+    assert recommend(cat, 512 * 1024**2, 256 * 1024**2, cores=16, offload=False) is None
+
+
+def test_when_every_fitting_coder_is_slow_the_fastest_is_recommended(monkeypatch):
+    import purpose_desktop.engine.models.catalog as catalog
+
+    monkeypatch.setattr(catalog, "MIN_TOKENS_PER_S", 1000.0)
+    assert recommend(load_catalog(), 32 * GB, 24 * GB, cores=2, offload=False).id == "qwen2.5-coder-0.5b"
+
+
+def test_the_recommendation_weighs_this_computers_speed_not_only_its_ram():
+    cat = load_catalog()
+    seven = cat.get("qwen2.5-coder-7b")
+    # on 2 CPU cores a 4.4 GB model would write ~2 tokens/s: it fits in RAM but is slow here
+    assert estimate_speed(seven.download_size, 2) < MIN_TOKENS_PER_S <= estimate_speed(seven.download_size, 8)
+    assert recommend(cat, 32 * GB, 24 * GB, cores=2, offload=False).id == "qwen2.5-coder-1.5b"
+    assert recommend(cat, 32 * GB, 24 * GB, cores=8, offload=False).id == "qwen2.5-coder-7b"
+    assert recommend(cat, 32 * GB, 24 * GB, cores=2, offload=True).id == "qwen2.5-coder-7b"  # a GPU: RAM decides
+    assert recommend(cat, 32 * GB, 24 * GB, cores=1, offload=False).id == "qwen2.5-coder-0.5b"  # ~16 tokens/s
+    assert speed_note(cat.get("qwen2.5-coder-1.5b"), 2) == "about 10 tokens/s on 2 CPU cores (an estimate)"

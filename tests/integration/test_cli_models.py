@@ -93,6 +93,10 @@ def test_catalog_json_has_fit_and_recommendation():
     assert len(data["models"]) == len(load_catalog().entries)
     assert {m["fit"] for m in data["models"]} <= {"fits", "tight", "too_big", "unknown"}
     assert sum(m["recommended"] for m in data["models"]) <= 1
+    # the estimate falls with the download's size (speed ≈ memory bandwidth ÷ model size)
+    by_size = sorted(data["models"], key=lambda m: m["download_size"])
+    speeds = [m["tokens_per_s_estimate"] for m in by_size]
+    assert all(s > 0 for s in speeds) and speeds == sorted(speeds, reverse=True)
 
 
 TASK = "Write a Python function add(a, b) that returns a + b."

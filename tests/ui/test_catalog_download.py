@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from purpose_desktop.engine import paths
 from purpose_desktop.engine.models import download as dl
 from purpose_desktop.engine.models.catalog import load_catalog
-from purpose_desktop.ui.first_run import FirstRunDialog, maybe_show_first_run
+from purpose_desktop.ui.first_run import FirstRunDialog, maybe_show_first_run, recommended_entry
 from tests.hf_server import HubServer
 from tests.ui.conftest import press
 
@@ -49,7 +49,7 @@ def test_catalog_lists_every_model_with_a_fit_verdict_and_a_recommendation(qtbot
     if rec is not None:  # this computer's RAM decides; the recommendation is selected and marked
         assert panel.selected().id == rec
         assert panel.model.data(panel.model.index(panel.model.row_of(rec), 0)).startswith("★ ")
-        assert "Recommended:" in panel.summary.text()
+        assert "Recommended:" in panel.summary.text() and "tokens/s on" in panel.summary.text()
     gemma = panel.model.row_of("gemma-3-4b")
     assert "accept needed" in panel.model.data(panel.model.index(gemma, 3))
     assert "Downloads only when you press Download" in panel.summary.text()
@@ -135,6 +135,8 @@ def test_first_run_guide_shows_once_and_skip_is_remembered(qtbot, make_app):
     qtbot.waitUntil(dialog.isVisible, timeout=5000)
     text = " ".join(w.text() for w in dialog.findChildren(type(dialog.recommendation)))
     assert "offline, private coding helper" in text and "too small to write reliable code" in text
+    if recommended_entry()[0] is not None:  # the guide says what the recommendation weighed: RAM and speed
+        assert "tokens/s on" in text
     dialog.skip_button.click()
     qtbot.waitUntil(lambda: _settings().get("first_run_done") is True, timeout=10_000)
     assert not dialog.isVisible()

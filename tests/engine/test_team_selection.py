@@ -52,6 +52,7 @@ def test_a_first_answer_that_passes_the_tasks_examples_ends_the_run(tmp_path):
     assert result.grounded_by == "examples" and "a + b" in result.answer
     assert result.selection["first_passed"] and result.selection["skipped"] == ["architect", "tester"]
     assert result.selection["why"] == "the first answer passed the task's examples"
+    assert result.checks == "assert (add(2, 3)) == (5)\n"  # what "Keep these tests" offers: the examples
 
 
 def test_a_first_answer_that_fails_the_tasks_examples_goes_on_with_the_team(tmp_path):

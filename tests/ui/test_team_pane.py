@@ -129,6 +129,7 @@ def test_a_first_answer_that_passes_the_tasks_example_ends_the_run_and_says_so(q
     assert [c.role_label.text() for c in cards] == ["Coder"] and cards[0].badge.text().endswith("/ 10")
     summary = panel.summary.text()
     assert "1 step" in summary and "the first answer passed the task's examples: Architect, Tester not needed" in summary
+    assert not panel.keep_button.isHidden()  # the examples that grounded the run can be kept as its tests
     panel.grab().save("/tmp/team-first-pass.png")
 
 

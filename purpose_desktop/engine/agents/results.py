@@ -52,8 +52,9 @@ class RunResult:
     memory: dict = field(default_factory=dict)
     grounded_by: str = "judge"  # what the run's score rests on (its chosen answer's step)
     proposals: list = field(default_factory=list)  # workspace.Proposal: file changes awaiting the person
-    # The tester's blind checks (plain asserts) as they ran against the solution; "" when none. The
-    # Team pane's "Keep these tests" turns them into the task's tests.
+    # The tester's blind checks (plain asserts) as they ran against the solution, or the task's examples
+    # when the first answer passed them and ended the run; "" when none. The Team pane's "Keep these
+    # tests" turns them into the task's tests.
     checks: str = ""
     # How the code phase chose its answer: candidates (who wrote each), the chosen one, whether the first
     # (plain) answer passed its checks, and how many checks of each source there were; "skipped" (the roles

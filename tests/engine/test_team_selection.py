@@ -80,15 +80,17 @@ def test_a_first_answer_that_passes_its_checks_stops_the_phase(tmp_path):
 
 def test_the_retries_repair_then_ask_with_the_def_line_then_sample(tmp_path):
     team, model = _team(
-        {"Architect": [final(PLAN)], "Coder": [final(BAD)], "Tester": [final("assert add(2, 2) == 4")]}, tmp_path, max_retries=5
+        {"Architect": [final(PLAN)], "Coder": [final(BAD)], "Tester": [final("assert add(2, 2) == 4")]}, tmp_path, max_retries=7
     )
     result = team.run(NO_EXAMPLE, mode=RunMode.EVAL_TEST)
     calls = _coder_calls(model)
-    assert len(calls) == 6 and not result.selection["first_passed"]
-    repair, def_line, plain, def_sample, plan = (c[-1]["content"] for c in calls[1:])
+    assert len(calls) == 8 and not result.selection["first_passed"]
+    repair, def_line, plain, def_sample, plan, plain_again, def_sample_again = (c[-1]["content"] for c in calls[1:])
     assert "failed these checks" in repair
     assert def_line == f"{NO_EXAMPLE}\n\nStart your code with `def add(a, b):`." and def_line == def_sample
     assert plain == NO_EXAMPLE and PLAN in plan
+    # then the samples again in turn (the greedy def-line answer would only repeat itself)
+    assert (plain_again, def_sample_again) == (plain, def_sample)
     coders = [s for s in result.steps if s.role == "coder"]
     # only the first answer is judged; the others are chosen among by their checks
     assert coders[0].judge_tokens > 0 and all(s.judge_tokens == 0 for s in coders[1:])
@@ -104,6 +106,16 @@ def test_more_candidates_stop_at_the_first_pass(tmp_path):
     result = team.run(TASK, mode=RunMode.EVAL_TEST)
     assert len(_coder_calls(model)) == 2 and not result.selection["first_passed"]
     assert "a + b" in result.answer and result.selection["chosen"] == "coder attempt 1"
+
+
+def test_without_a_def_line_the_retries_alternate_plain_and_plan_samples(tmp_path):
+    task = "Write a function that doubles a number."
+    wrong = final("```python\ndef double(n):\n    return n + 1\n```")
+    team, model = _team({"Architect": [final(PLAN)], "Coder": [wrong], "Tester": [final("assert double(2) == 4")]}, tmp_path, max_retries=5)
+    team.run(task, mode=RunMode.EVAL_TEST)
+    repair, *rest = (c[-1]["content"] for c in _coder_calls(model)[1:])
+    assert "failed these checks" in repair and len(rest) == 4
+    assert [PLAN in r for r in rest] == [False, True, False, True] and rest[0] == rest[2] == task
 
 
 def test_a_passing_first_attempt_is_kept_over_failing_retries(tmp_path):

@@ -189,7 +189,7 @@ class CodePhase:
         return self.candidates[max(range(len(self.candidates)), key=key)]
 
     # -- the phase --------------------------------------------------------------------------------
-    def try_first(self, coder: RoleSpec, tester: RoleSpec | None) -> str | None:
+    def try_first(self, coder: RoleSpec) -> str | None:
         """Before any other role: the plain first answer against the given tests or the task's examples.
 
         Returns the run's status when that settles it ("complete": it passed them, so the plan and the
@@ -287,10 +287,10 @@ class CodePhase:
         if attempt == 1 and self._failing():
             self.repaired = True
             return self.work(_without_python(coder), self.team._context(coder, self.outputs, self._failure()))
-        kinds = (["def line"] if self.def_line else []) + ["plain sample"]
-        kinds += (["def line sample"] if self.def_line else []) + ["plan sample"]
+        samples = ["plain sample"] + (["def line sample"] if self.def_line else []) + ["plan sample"]
+        kinds = (["def line"] if self.def_line else []) + samples  # after them, the samples again in turn
         n = attempt - 1 - int(self.repaired)
-        kind = kinds[n] if n < len(kinds) else kinds[1:][(n - len(kinds)) % (len(kinds) - 1)]
+        kind = kinds[n] if n < len(kinds) else samples[(n - len(kinds)) % len(samples)]
         hint = f"Start your code with `{self.def_line}`." if self.def_line else ""
         if kind == "def line":
             return self.work(_plain(coder), hint, plain=True)

@@ -345,7 +345,7 @@ class Team:
                 self, task=task, tests=tests, critic=critic, work=work, record=record,
                 outputs=outputs, final=final, cancel=cancel, steps=steps,
             )
-            early = phase.try_first(coder, tester) if not cancel.is_set() else None
+            early = phase.try_first(coder) if not cancel.is_set() else None
             if early is not None:  # the plain first answer passed the given tests or the task's examples
                 status = early
                 roles = []

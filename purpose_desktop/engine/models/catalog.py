@@ -250,15 +250,18 @@ CPU_GBPS_MAX = 60.0
 MIN_TOKENS_PER_S = 6.0
 
 
+def _cores(cores: int | None) -> int:
+    return max(1, cores or os.cpu_count() or 1)
+
+
 def estimate_speed(size_bytes: int, cores: int | None = None) -> float:
     """Tokens per second a model of ``size_bytes`` should write on ``cores`` CPU cores (an estimate)."""
-    cores = max(1, cores or os.cpu_count() or 1)
-    return min(cores * CPU_GBPS_PER_CORE, CPU_GBPS_MAX) * 1e9 / max(size_bytes, 1)
+    return min(_cores(cores) * CPU_GBPS_PER_CORE, CPU_GBPS_MAX) * 1e9 / max(size_bytes, 1)
 
 
 def speed_note(entry: CatalogEntry, cores: int | None = None) -> str:
     """"about 8 tokens/s on 2 CPU cores (an estimate)" — what ``recommend`` weighed besides the RAM."""
-    cores = max(1, cores or os.cpu_count() or 1)
+    cores = _cores(cores)
     return f"about {estimate_speed(entry.download_size, cores):.0f} tokens/s on {cores} CPU core{'s' if cores != 1 else ''} (an estimate)"
 
 

@@ -8,7 +8,8 @@ task, static checks, the judge) and once with the pair's hidden tests given.
 
 Prints one JSON object: auc_no_tests, auc_tests (probability the right answer outscores the wrong
 one, ties count half), wrong_beats_right_rate (no tests; strictly higher), n_pairs, and a breakdown
-by kind of mistake and by what grounded the scores. Targets (issue 13): AUC ≥ 0.85 without tests,
+by kind of mistake and by what grounded the scores; auc_tester_checks (and its wrong-beats-right rate)
+with the tester's checks. Targets (issue 13): AUC ≥ 0.85 without tests,
 ≥ 0.95 with tests; wrong beats right ≤ 5%.
 
 ``calibration`` (issue 18, the self-improving critic) shows an approved critic_calibration's before/after:
@@ -245,6 +246,32 @@ class SameJudge:
         return reply
 
 
+def tester_checks(model, task: str, name: str) -> list[str]:
+    """The asserts a team's tester writes for ``task`` before any solution exists (agents/checkwriter.py),
+    with the tester role's own prompt; the architect's plan a team run would add is left out."""
+    from purpose_desktop.engine.agents.checkwriter import write_checks
+    from purpose_desktop.engine.agents.roles import role_template
+
+    tester = role_template("tester")
+    messages = [
+        {"role": "system", "content": f"You are the {tester.title}. {tester.instructions}"},
+        {"role": "user", "content": f"Task: {task}"},
+    ]
+    return write_checks(model, messages, name).asserts
+
+
+def tester_outcome(critic, reply: str, asserts: list[str]):
+    """The tester's checks run against the reply's code, as the team's code phase runs them."""
+    from purpose_desktop.engine.agents.selection import Check, CheckSet, probe
+    from purpose_desktop.engine.critic import extract_code
+
+    code = extract_code(reply)
+    if not asserts or code is None:
+        return None
+    checkset = CheckSet([Check("tester", a) for a in asserts], "", [])
+    return probe(critic.runner, code, checkset).outcome(checkset, "tester")
+
+
 def split_tasks(names, seed: int) -> tuple[set[str], set[str]]:
     """The task names in a learning half and a held-out half, shuffled by ``seed``."""
     names = sorted(set(names))
@@ -350,6 +377,7 @@ def main() -> None:
     critic = PurposeFunction(judge)
     started = time.perf_counter()
     rows, label_errors, scores = [], [], []
+    written: dict[str, list[str]] = {}
     items = list(pairs())[: args.limit or None]
     for task, name, right, wrong, kind, tests in items:
         row = {"function": name, "kind": kind}
@@ -363,6 +391,15 @@ def main() -> None:
         ]
         row["no_tests"] = (plain[0].value, plain[1].value)
         row["tests"] = (tested[0].value, tested[1].value)
+        if model is not None:  # no hand-written tests, but the checks a team's tester writes first
+            if name not in written:
+                written[name] = tester_checks(model, task, name)
+            checked = [
+                critic.score_step(task=task, role="coder", kind="code", output=r, tests=tester_outcome(critic, r, written[name]))
+                for r in (right, wrong)
+            ]
+            row["tester_checks"] = (checked[0].value, checked[1].value)
+            row["n_tester_checks"] = len(written[name])
         row["grounds_no_tests"] = (plain[0].grounded_by, plain[1].grounded_by)
         rows.append(row)
         scores.append({"task": task, "replies": (right, wrong), "no_tests": plain, "tests": tested})
@@ -380,6 +417,19 @@ def main() -> None:
         "n_tasks": len({r["function"] for r in rows}),
         "judge": None if model is None else getattr(model, "display_name", "model"),
         "auc_no_tests_by_kind": {k: auc(v, "no_tests") for k, v in sorted(by_kind.items())},
+        **(
+            {
+                "auc_tester_checks": auc(rows, "tester_checks"),
+                "wrong_beats_right_rate_tester_checks": round(
+                    sum(r["tester_checks"][1] > r["tester_checks"][0] for r in rows) / max(1, len(rows)), 3
+                ),
+                "auc_tester_checks_by_kind": {k: auc(v, "tester_checks") for k, v in sorted(by_kind.items())},
+                "tester_checks_per_task": round(sum(map(len, written.values())) / max(1, len(written)), 2),
+                "tasks_without_tester_checks": sorted(k for k, v in written.items() if not v),
+            }
+            if model is not None
+            else {}
+        ),
         "grounded_by_no_tests": dict(Counter(g for r in rows for g in r["grounds_no_tests"])),
         "label_errors": label_errors,
     }

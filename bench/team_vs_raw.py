@@ -11,7 +11,7 @@ first, plain answer passed its own checks, so no more candidates were made), n_t
 grounded_by counts, the load average, and one row per task (which candidate the team chose).
 Target (issue 13): team ≥ raw + 10 points, time ratio ≤ 4 when the first try passes.
 
-Run: .venv/bin/python bench/team_vs_raw.py [--limit N] [--model PATH]
+Run: .venv/bin/python bench/team_vs_raw.py [--limit N] [--model PATH] [--tester-assert-lines]
 """
 
 from __future__ import annotations
@@ -39,6 +39,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=0, help="only the first N tasks")
     parser.add_argument("--model", default=None, help="a GGUF path (default: the bundled model)")
+    parser.add_argument(
+        "--tester-assert-lines",
+        action="store_true",
+        help="the team's tester writes assert lines under a grammar (TeamSpec.tester_assert_lines)",
+    )
     args = parser.parse_args()
     from purpose_desktop.engine.agents.team import purpose
     from purpose_desktop.engine.critic import PurposeFunction, extract_code
@@ -69,6 +74,7 @@ def main() -> None:
         raw_pass = bool(code) and checker.run_tests(code, tests).all_passed
         started = time.perf_counter()
         team = purpose("Help me write Python code", model=model, store=store)
+        team.spec.tester_assert_lines = args.tester_assert_lines
         result = team.run(task, mode=RunMode.EVAL_TEST)
         team_took = time.perf_counter() - started
         team_s += team_took
@@ -98,6 +104,7 @@ def main() -> None:
         "n_first_pass": sum(r["first_passed"] for r in rows),
         "load_average": {"before": [round(x, 2) for x in load_before], "after": [round(x, 2) for x in os.getloadavg()]},
         "n_tasks": len(tasks),
+        "tester_assert_lines": args.tester_assert_lines,
         "seconds_raw": round(raw_s, 1),
         "seconds_team": round(team_s, 1),
         "team_grounded_by": dict(grounds),

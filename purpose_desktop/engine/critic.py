@@ -45,6 +45,7 @@ STOPWORDS = frozenset(
     "a an and are as at be by for from has have how i in is it its of on or that the this to was what when "
     "which with write make create function returns return me my you your please can should will".split()
 )
+EXAMPLE_WEIGHT = 3  # one example from the task counts as this many of the tester's checks
 _CHECK_WORDS = {"given": "given tests", "tester": "tester checks", "examples": "examples from the task"}
 _MARKER = "@@purpose-desktop-checks@@"
 REFUSAL = re.compile(r"\b(i (?:don't|do not|cannot|can't) (?:know|help|do)|as an ai|i'm sorry|i am sorry)\b", re.I)
@@ -518,9 +519,13 @@ class PurposeFunction:
             examples = self.run_examples(code, task)
             if examples is not None:
                 outcomes.append(examples)
+        counts: dict[str, tuple[int, int]] = {}  # ground → (passed, total) of the checks that ran
         for outcome in outcomes:
             checks.append(outcome)
             ground = SOURCE_GROUND.get(outcome.source, "tester_checks")
+            if outcome.total and not outcome.refused:
+                p, t = counts.get(ground, (0, 0))
+                counts[ground] = (p + (0 if outcome.timed_out else outcome.passed), t + outcome.total)
             what = _CHECK_WORDS.get(outcome.source, f"{outcome.source} checks")
             if outcome.refused:
                 refused = True
@@ -536,6 +541,8 @@ class PurposeFunction:
                 failures[ground] = min(failures.get(ground, 1.0), outcome.fraction_passed)
         if failures:
             failed.extend(g for g in GROUNDS if g in failures)
+            if set(failures) <= {"examples", "tester_checks"} and "examples" in counts:
+                return _checked_band(failures, counts, evidence)
             value = 1.0 + 2.5 * min(failures.values())
             return strongest(failures), value, value
         checked = passes - {"execution"}
@@ -574,3 +581,23 @@ class PurposeFunction:
                     f"tester checks: {tests.passed} passed, {tests.failed} failed against the coder's solution"
                 )
         return "static", 4.0, 6.0
+
+
+def _checked_band(failures: dict[str, float], counts: dict[str, tuple[int, int]], evidence: list[str]) -> tuple[str, float, float]:
+    """The band when the task's examples ran and they or the tester's checks failed (nothing else did).
+
+    The examples come from the task itself; the tester's checks are a model's guesses, so they must not
+    outweigh them. Examples failing → 1.0–3.5 on all the checks' pass rate, each example counted as
+    ``EXAMPLE_WEIGHT`` tester checks; examples passing but tester checks failing → 4.0–6.5 on the
+    tester's pass rate: above any failing example, still below every answer whose checks all passed.
+    """
+    ex_passed, ex_total = counts["examples"]
+    t_passed, t_total = counts.get("tester_checks", (0, 0))
+    if "examples" in failures:
+        w = EXAMPLE_WEIGHT
+        frac = (w * ex_passed + t_passed) / (w * ex_total + t_total)
+        value = 1.0 + 2.5 * frac
+        return "examples", value, value
+    value = 4.0 + 2.5 * (t_passed / t_total if t_total else 0.0)
+    evidence.append("the task's examples pass; the tester's checks (a model's guesses) fail some")
+    return "examples", value, value

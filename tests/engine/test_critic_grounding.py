@@ -51,6 +51,29 @@ def test_examples_in_the_task_become_checks(critic):
 
 
 @needs_sandbox
+@pytest.mark.parametrize("critic", _critics(), ids=["no-judge", "judge-10"])
+def test_the_tasks_examples_outweigh_the_testers_guesses(critic):
+    task = "Write is_even(n). For example is_even(4) returns True and is_even(7) -> False."
+    right = "```python\ndef is_even(n):\n    return n % 2 == 0\n```"
+    wrong = "```python\ndef is_even(n):\n    return n % 4 == 0\n```"  # passes both examples
+    broken = "```python\ndef is_even(n):\n    return n % 2 == 1\n```"  # fails both examples
+    # the tester guessed is_even(3) wrongly: the right answer fails it, the other two pass it
+    guesses = "assert is_even(2) == True\nassert is_even(3) == True\n"
+
+    def score(reply):
+        return critic.score_step(
+            task=task, role="coder", kind="code", output=reply, tests=critic.run_asserts(extract_code(reply), guesses)
+        )
+
+    r, w, b = score(right), score(wrong), score(broken)
+    assert r.grounded_by == w.grounded_by == b.grounded_by == "examples"
+    # examples pass, one tester guess fails: above any failing example, below every all-passed answer
+    assert 4.0 <= r.value < 6.5 and "fail some" in " ".join(r.evidence)
+    assert w.value < r.value  # fails the tester's is_even(2) as well
+    assert b.value < 3.5 < w.value  # failing the task's own examples is worse than failing a guess
+
+
+@needs_sandbox
 def test_static_checks_catch_a_missing_function_wrong_arity_and_undefined_names():
     critic = PurposeFunction(None)
     task = "Write a function area(width, height) returning the area of a rectangle."

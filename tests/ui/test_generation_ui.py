@@ -134,9 +134,11 @@ def test_team_token_budgets_are_edited_and_saved_with_the_team(qtbot, make_app):
     pane.step_tokens_spin.setValue(128)
     pane.role_tokens_spin.setValue(900)
     pane.budgets.first_pass_check.setChecked(False)
+    assert not pane.budgets.assert_lines_check.isChecked()  # the free-form tester is the default
+    pane.budgets.assert_lines_check.setChecked(True)
     assert pane.dirty_label.text() == "● unsaved"
     assert (pane.spec["max_tokens_per_step"], pane.spec["token_budget"]) == (128, 900)
-    assert pane.spec["stop_at_first_pass"] is False
+    assert pane.spec["stop_at_first_pass"] is False and pane.spec["tester_assert_lines"] is True
     pane.grab().save("/tmp/gen-team-budgets.png")
     with settled(qtbot, app.bridge):
         pane.save()
@@ -147,4 +149,4 @@ def test_team_token_budgets_are_edited_and_saved_with_the_team(qtbot, make_app):
 
         EngineOp(pane, lambda e: e.teams.load(pane.spec["id"])).success(saved.append).run(app.bridge)
     assert (saved[0]["max_tokens_per_step"], saved[0]["token_budget"]) == (128, 900)
-    assert saved[0]["stop_at_first_pass"] is False
+    assert saved[0]["stop_at_first_pass"] is False and saved[0]["tester_assert_lines"] is True

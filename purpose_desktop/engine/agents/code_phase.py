@@ -233,6 +233,7 @@ class CodePhase:
                 _without_python(tester),
                 self.team._context(tester, self.outputs, ""),
                 step=len(self.steps) + (0 if self.first is not None else 1),
+                checks_for=self.name if self.spec.tester_assert_lines else None,
             )
             raw = (extract_checks(t_res.answer) or "") if t_res.status != "cancelled" else ""
             setup, asserts, tester_def = split_tester_code(raw, self.name)

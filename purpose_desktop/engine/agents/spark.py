@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
+from purpose_desktop.engine.agents.checkwriter import supports_grammar, write_checks
 from purpose_desktop.engine.agents.roles import RoleSpec, role_template
 from purpose_desktop.engine.cancel import CancelToken
 from purpose_desktop.engine.events import RunEvent, StepStarted, TokenReceived, ToolCalled
@@ -174,6 +175,7 @@ class Spark:
         run_id: str = "",
         step: int = 0,
         plain: bool = False,
+        checks_for: str | None = None,
     ) -> SparkResult:
         """Run the step loop until a final answer, ``max_steps`` or the token budget.
 
@@ -186,6 +188,8 @@ class Spark:
         among them) are restated after the task too, where small models actually follow them.
         ``plain``: the prompt one plain chat answer gets, the instructions as the system message and
         the task itself as the user's (code_phase.py's first candidate).
+        ``checks_for``: a tester writing checks of that function; a model that decodes under a grammar
+        answers with the assert lines its samples agree on (checkwriter.py), with no tool loop.
         """
         cancel = cancel or CancelToken()
         emit = on_event or (lambda _e: None)
@@ -204,6 +208,21 @@ class Spark:
 
         def on_token(piece: str) -> None:
             emit(TokenReceived(run_id, step, self.role.name, piece))
+
+        if checks_for and supports_grammar(self.model):
+            written = write_checks(
+                self.model, messages, checks_for, seed=self.seed, cancel=cancel,
+                max_tokens=min(self.max_tokens_per_step, 220),
+            )
+            result.answer = written.answer_text()
+            result.tokens = written.tokens + count_tokens(self.model, result.prompt)
+            result.status = "cancelled" if written.cancelled else "complete"
+            result.raw_steps.append(
+                {"thought": written.summary(), "action": FINAL, "input": result.answer, "samples": written.raw}
+            )
+            on_token(result.answer)
+            result.elapsed_ms = (time.perf_counter() - started) * 1000
+            return result
 
         for i in range(self.max_steps):
             if cancel.is_set():

@@ -57,6 +57,10 @@ class TeamSpec:
     #: When the person gave tests or the task shows examples, the coder's plain first answer is tried
     #: first; if it passes them the run ends there (no plan, no further checks): see CodePhase.try_first.
     stop_at_first_pass: bool = True
+    #: The tester writes its checks as ``assert f(…) == …`` lines under a grammar, kept where its answers
+    #: agree (agents/checkwriter.py), instead of one free-form answer. For small local models, which
+    #: otherwise write the function again; off by default (bench/team_vs_raw.py --tester-assert-lines).
+    tester_assert_lines: bool = False
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -79,6 +83,7 @@ class TeamSpec:
             max_tokens_per_step=_budget(data, "max_tokens_per_step", DEFAULT_STEP_TOKENS, STEP_TOKENS_RANGE),
             token_budget=_budget(data, "token_budget", DEFAULT_TOKEN_BUDGET, TOKEN_BUDGET_RANGE),
             stop_at_first_pass=bool(data.get("stop_at_first_pass", True)),
+            tester_assert_lines=bool(data.get("tester_assert_lines", False)),
         )
 
     def to_json(self) -> str:
@@ -262,8 +267,11 @@ class Team:
         tokens = {"work": 0, "judge": 0}
         status = "complete"
 
-        def work(role: RoleSpec, context: str, step: int | None = None, plain: bool = False, **options) -> tuple[SparkResult, list[str]]:
-            """One role's turn; ``plain``: a plain answer's prompt (no purpose but a promoted contract)."""
+        def work(
+            role: RoleSpec, context: str, step: int | None = None, plain: bool = False, checks_for: str | None = None, **options
+        ) -> tuple[SparkResult, list[str]]:
+            """One role's turn; ``plain``: a plain answer's prompt (no purpose but a promoted contract);
+            ``checks_for``: a tester's checks of that function (Spark.run)."""
             spark = self.spark(role, **options)
             try:
                 chosen = retriever.for_step(
@@ -290,6 +298,7 @@ class Team:
                 run_id=trace.run_id,
                 step=len(steps) if step is None else step,
                 plain=plain,
+                checks_for=checks_for,
             )
             return res, contract_ids + [r.memory_id for r in chosen]
 

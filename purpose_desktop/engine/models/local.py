@@ -474,6 +474,28 @@ class LocalModel:
             n_thinking_tokens=n_thinking,
         )
 
+    def complete_grammar(
+        self,
+        messages: list[dict],
+        grammar: str,
+        *,
+        settings: GenerationSettings | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Reply:
+        """A reply whose text matches the GBNF ``grammar`` (llama.cpp's), streamed like ``chat``.
+
+        For shapes JSON makes hard for a small model, such as lines of Python (agents/checkwriter.py);
+        a reasoning model gets no <think> block, since the grammar would not allow one.
+        """
+        from llama_cpp import LlamaGrammar
+
+        try:
+            compiled = LlamaGrammar.from_string(grammar, verbose=False)
+        except Exception as exc:  # llama.cpp's parser raises ValueError on a bad grammar
+            raise ModelError(f"The grammar could not be parsed: {exc}", "This is a bug; please report it.") from exc
+        settings = replace(settings or GenerationSettings(temperature=0.0, max_tokens=256), thinking=False)
+        return self._generate(messages, settings, cancel, None, {"grammar": compiled})
+
     def complete_json(
         self,
         messages: list[dict],

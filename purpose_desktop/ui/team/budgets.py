@@ -53,6 +53,14 @@ class TokenBudgets(QWidget):
         )
         self.first_pass_check.toggled.connect(lambda on: self._on_changed("stop_at_first_pass", int(on)))
         form.addRow("", self.first_pass_check)
+        self.assert_lines_check = QCheckBox("Tester writes assert lines", objectName="assertLinesCheck")
+        self.assert_lines_check.setToolTip(
+            "The tester answers a few times with lines `assert f(…) == …` only, and keeps the checks its "
+            "answers agree on. A small model otherwise tends to write the function instead of checks. "
+            "Slower: with the bundled model, runs took twice as long and passed no more tasks"
+        )
+        self.assert_lines_check.toggled.connect(lambda on: self._on_changed("tester_assert_lines", int(on)))
+        form.addRow("", self.assert_lines_check)
 
     def show_spec(self, spec: dict) -> None:
         """Show ``spec``'s budgets (older specs have none: the defaults) without reporting an edit."""
@@ -61,6 +69,7 @@ class TokenBudgets(QWidget):
             self.step_tokens_spin.setValue(int(spec.get("max_tokens_per_step") or DEFAULT_STEP_TOKENS))
             self.role_tokens_spin.setValue(int(spec.get("token_budget") or DEFAULT_TOKEN_BUDGET))
             self.first_pass_check.setChecked(bool(spec.get("stop_at_first_pass", True)))
+            self.assert_lines_check.setChecked(bool(spec.get("tester_assert_lines", False)))
         finally:
             self._showing = False
 

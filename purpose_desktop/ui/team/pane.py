@@ -38,6 +38,8 @@ from purpose_desktop.ui.widgets import BusyBar, EmptyState, PaneHeader
 from purpose_desktop.ui.workspace import ProposalsPanel
 
 UNDO_MS = 10_000
+# The budgets' on/off switches and their defaults (an older spec without the key has the default).
+_SWITCHES = {"stop_at_first_pass": True, "tester_assert_lines": False}
 
 
 class TeamPane(QWidget):
@@ -572,8 +574,9 @@ class TeamPane(QWidget):
         return answer == QMessageBox.StandardButton.Discard
 
     def _on_budget_changed(self, key: str, value: int) -> None:
-        value = bool(value) if key == "stop_at_first_pass" else value
-        if self._spec is None or self._spec.get(key, True if key == "stop_at_first_pass" else None) == value:
+        if key in _SWITCHES:
+            value = bool(value)
+        if self._spec is None or self._spec.get(key, _SWITCHES.get(key)) == value:
             return
         self._spec[key] = value
         self._mark_dirty()

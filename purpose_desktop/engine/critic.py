@@ -479,7 +479,8 @@ class PurposeFunction:
         """Gather a code step's evidence; returns (grounded_by, low, high) of the band its score lies in.
 
         Bands, so that evidence always outranks opinion: a failing check (given, tester, examples, or
-        the code crashing) → 1.0 + 2.5 × fraction passed, below 3.5 whatever the judge says; all
+        the code crashing) → 1.0 + 2.5 × fraction passed, below 3.5 whatever the judge says (when the
+        task's examples ran, its examples outweigh the tester's guesses: see ``_checked_band``); all
         given tests pass → 8–10; tester checks or the task's examples pass → 6.5–9; ran cleanly
         doing real work → 4.5–6.25; static checks only → 4–6 (2–3 when one fails); nothing could be
         run (sandbox refused) → judge only, 1.5–3.5. The judge (neutral 5 without one) picks the

@@ -36,6 +36,7 @@ from .detectors import (
 )
 from .normalize import (
     Lexicon,
+    TypoIndex,
     View,
     fold,
     fold_char,
@@ -46,6 +47,7 @@ from .normalize import (
     rot13_view,
     spaced_view,
     squashed_view,
+    typo_view,
 )
 
 __all__ = [
@@ -62,7 +64,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SCANNER_VERSION = "3"  # 2: the learned detector joined the rules; 3: its embedding head
+# 2: the learned detector joined the rules; 3: its embedding head; 4: the typo view and the new shapes.
+SCANNER_VERSION = "4"
 CONTEXTS = ("memory", "vault", "critic", "tool")
 LEARNED_RULE = "learned_detector"
 
@@ -103,7 +106,7 @@ _MESSAGES = {rule.id: rule.message for rule in _RULES}
 _LEXICON = Lexicon(
     frozenset(word for rule in _RULES for word in re.findall(r"[a-z]{3,}", rule.pattern.pattern.lower()))
 )
-_VIEW_ORDER = {"text": 0, "escapes": 1, "leet": 2, "spaced": 3, "rot13": 4, "reversed": 5, "squashed": 6}
+_VIEW_ORDER = {"text": 0, "escapes": 1, "leet": 2, "spaced": 3, "rot13": 4, "reversed": 5, "squashed": 6, "typo": 7}
 _INTRAWORD_SEP = re.compile(r"[A-Za-z][-_.*|~^+·•][A-Za-z][-_.*|~^+·•][A-Za-z]")
 _SQUASH_NEGATION = re.compile(r"(?:never|dont|donot|not|avoid|shouldnt|mustnt)$")
 # Obfuscation on its own is flagged; next to a real finding it is part of the attack and blocks too.
@@ -335,6 +338,7 @@ def _scan_text(text: str, depth: int) -> list[_Raw]:
     leets = leet_views(plain, _LEXICON)
     spaced = spaced_view(plain)
     views.extend(leets)
+    views.extend(typo_view(plain, _typo_index()))
     if spaced is not None:
         views.append(spaced)
     escaped = escapes_view(base)
@@ -358,6 +362,11 @@ def _scan_text(text: str, depth: int) -> list[_Raw]:
                 via = payload.via if inner.via in ("text", "normalized") else f"{payload.via}+{inner.via}"
                 raws.append(_Raw(inner.category, inner.rule, payload.span, via, inner.mask, 10 + depth))
     return raws
+
+
+@cache
+def _typo_index() -> TypoIndex:
+    return TypoIndex()
 
 
 @cache

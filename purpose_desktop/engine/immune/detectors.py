@@ -20,7 +20,7 @@ ALL_CATEGORIES = (*CATEGORIES, EXFIL, LEAK)
 
 # Natural-language rules read every view; literal rules (keys, shell syntax) only the text as written
 # (after invisible characters and look-alikes are folded) and its decoded escapes.
-LANGUAGE_VIEWS = frozenset({"text", "leet", "spaced", "rot13", "reversed", "escapes"})
+LANGUAGE_VIEWS = frozenset({"text", "leet", "spaced", "rot13", "reversed", "escapes", "typo"})
 LITERAL_VIEWS = frozenset({"text", "escapes"})
 
 Check = Callable[[re.Match[str], str], bool]
@@ -76,7 +76,7 @@ def words(*items: str) -> str:
 
 _NEGATION = re.compile(
     r"\b(?:never|not|don'?t|doesn'?t|didn'?t|avoid|shouldn'?t|mustn'?t|cannot|can'?t|won'?t|"
-    r"refuse to|no one should|nobody should|instead of|rather than|without)\b"
+    r"refuse to|no one should|nobody should|instead of|rather than|without|no need to|there is no need to)\b"
     r"(?:\s+(?:\w+ly|ever|even|just|blindly|simply|be tempted to|try to|to|you|yourself|the|a|go|and|or))*\s*$",
     re.IGNORECASE,
 )

@@ -255,6 +255,109 @@ def _unleet_token(token: str, lexicon: Lexicon) -> str | None:
     return None
 
 
+class TypoIndex:
+    """Finds the word the detectors know that a misspelt token was meant to be ("Ignroe" → "ignore").
+
+    One edit (a letter added, dropped, changed, or two neighbours swapped) away, the first letter kept:
+    "disreguard", "prevoius instrutcions", "rulez". A symmetric-delete index makes the lookup a few dict
+    probes per token.
+    """
+
+    MIN_TOKEN = 5
+    #: The words overrides and leaks are spelt with; only these are corrected, so ordinary words stay.
+    WORDS = frozenset(
+        "ignore disregard forget previous prior above earlier instructions instruction directions directives "
+        "everything anything told follow instead rules system prompt reveal override guidelines orders obey "
+        "pretend conversation password secret message repeat print output initial original hidden bypass safety "
+        "filters restrictions developer admin administrator jailbreak respond reply answer only before said "
+        "given received programming configuration verbatim forgotten disable".split()
+    )
+
+    def __init__(self, words: frozenset[str] = WORDS) -> None:
+        self.words = words
+        index: dict[str, set[str]] = {}
+        for word in words:
+            if len(word) < 4 or not word.isalpha():
+                continue
+            for key in {word, *(word[:i] + word[i + 1 :] for i in range(len(word)))}:
+                index.setdefault(key, set()).add(word)
+        self._index = index
+
+    def correct(self, token: str) -> str | None:
+        low = token.lower()
+        if len(low) < self.MIN_TOKEN or low in self.words or not low.isalpha():
+            return None
+        candidates: set[str] = set()
+        for key in {low, *(low[:i] + low[i + 1 :] for i in range(len(low)))}:
+            candidates.update(self._index.get(key, ()))
+        best = sorted(
+            c for c in candidates if c[0] == low[0] and not _inflected(low, c) and _one_edit(low, c)
+        )
+        return best[0] if best else None
+
+
+def _inflected(token: str, word: str) -> bool:
+    """An inflection of the word ("rules" for "rule", "ignored" for "ignore"), not a typo."""
+    return (token.startswith(word) and token[len(word) :] in ("s", "d", "r")) or (
+        word.startswith(token) and word[len(token) :] in ("s", "d", "r")
+    )
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` differ by one insertion, deletion, substitution or adjacent swap."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = 0
+    while i < len(short) and short[i] == long_[i]:
+        i += 1
+    return short[i:] == long_[i + 1 :]
+
+
+_TYPO_TOKEN = re.compile(r"[^\W\d_]{5,}")
+
+
+def typo_view(view: View, index: TypoIndex) -> list[View]:
+    """The text with misspelt known words spelt right, around the corrections only; [] if none.
+
+    "Ignroe all prevoius instrutcions" reads "ignore all previous instructions". Each corrected word maps
+    back to the token it replaced.
+    """
+    text = view.text
+    pieces: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    changed: list[tuple[int, int]] = []
+    pos = 0
+    for m in _TYPO_TOKEN.finditer(text):
+        word = index.correct(m.group(0))
+        if word is None:
+            continue
+        pieces.append(text[pos : m.start()])
+        starts.extend(view.starts[pos : m.start()])
+        ends.extend(view.ends[pos : m.start()])
+        out_start = sum(len(piece) for piece in pieces)
+        pieces.append(word)
+        starts.extend([view.starts[m.start()]] * len(word))
+        ends.extend([view.ends[m.end() - 1]] * len(word))
+        changed.append((out_start, out_start + len(word)))
+        pos = m.end()
+    if not changed:
+        return []
+    pieces.append(text[pos:])
+    starts.extend(view.starts[pos:])
+    ends.extend(view.ends[pos:])
+    return _around(View("typo", "".join(pieces), starts, ends), changed)
+
+
 def spaced_view(view: View) -> View | None:
     """Join letters spelled out one at a time ("i g n o r e  a l l", "I-g-n-o-r-e a-l-l" → "ignore all").
 

@@ -266,7 +266,7 @@ RULES: tuple[Rule, ...] = (
         rx(
             r"\b(?:previous|prior|earlier|original|above|all|old|initial|system)\s+(?:\w+\s+)?(?:instructions|directives|rules|prompts?|guidelines|orders)\s+"
             r"(?:are|is|have\s+been|were|was)\s+(?:now\s+|hereby\s+)?(?:void|revoked|cancell?ed|null|invalid|obsolete|overridden|superseded|lifted|suspended|deleted|a\s+test|no\s+longer\s+(?:valid|apply|applicable|in\s+effect|relevant))"
-            r"|\b(?:override|overrides|supersedes?|take(?:s)?\s+precedence\s+over|outranks?|trumps?|replaces?)\s+(?:all\s+|any\s+|anything\s+)?(?:of\s+)?(?:your|the|all)\s+(?:previous\s+|prior\s+|earlier\s+|existing\s+|original\s+|other\s+)?(?:system\s+prompt|system\s+message|instructions|directives|guidelines|programming|rules\s+you)"
+            r"|\b(?:override|overrides|supersedes?|take(?:s)?\s+precedence\s+over|outranks?|trumps?|replaces?)\s+(?:all\s+|any\s+|anything\s+)?(?:of\s+)?(?:your|the|all)\s+(?:previous\s+|prior\s+|earlier\s+|existing\s+|original\s+|other\s+)?(?:system\s+prompt|system\s+message|instructions|directives|guidelines|guidance|programming|rules\s+you)"
             r"|\boverride\s+anything\s+(?:the\s+)?(?:developers?|system|creators?)\s+(?:told|said|gave)"
         ),
         needles=("void", "revoked", "cancel", "null", "invalid", "obsolete", "overrid", "supersed", "precedence",
@@ -351,11 +351,12 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "reveal_prompt", INJECTION, "asks the model to reveal its system prompt or hidden instructions",
         rx(
-            r"\b(?:reveal|print|show|output|display|repeat|recite|dump|leak|disclose|share|expose|tell|give|write\s+out|type\s+out|spell\s+out|list|echo|return|provide|paste|copy|translate|encode|read|reply\s+with|respond\s+with|what\s+(?:is|are|was|were))"
+            r"\b(?:reveal|print|show|output|display|repeat|recite|dump|leak|disclose|share|expose|tell|give|write\s+out|type\s+out|spell\s+out|list|echo|return|provide|paste|copy|translate|encode|read|reply\s+with|respond\s+with|what\s+(?:is|are|was|were)"
+            r"|summari[sz]e|paraphrase|restate|rephrase|rewrite|quote|outline|describe)"
             r"(?:\s+(?:me|us|back|out))?(?:\s+[\w'-]+){0,6}?\s+"
             r"(?:(?:system|initial|original|hidden|secret|internal|developer|confidential|starting|pre)[\s-]*(?:prompts?|instructions?|messages?|rules|guidelines|directives|configuration|text)"
             r"|(?:your|its|her|his)\s+(?:\w+\s+)?(?:instructions|rules|guidelines|directives|prompt|programming|configuration|system\s+prompt)"
-            r"|prompt\s+texts?|raw\s+prompt|(?:the\s+)?exact\s+text\s+of\s+(?:your|the)\s+\w+|(?:your|its)\s+(?:\w+\s+)?(?:context\s+window|conversation\s+history)"
+            r"|prompt\s+texts?|raw\s+prompt|initiali[sz]ation\s+(?:string|prompt|text|instructions)|(?:the\s+)?exact\s+text\s+of\s+(?:your|the)\s+\w+|(?:your|its)\s+(?:\w+\s+)?(?:context\s+window|conversation\s+history)"
             r"|the\s+(?:instructions|rules|prompt|guidelines|directives)\s+you\s+(?:received|were\s+given|got|have\s+been\s+given|were\s+told))\b"
             r"(?!\s+(?:length|size|tokens?|token\s+count|template|file|path|variable|id|hash|version|format|in\s+(?:the\s+)?(?:logs?|trace|debug)))"
             r"|\bstarting\s+with\s+[\"'“‘]?\s*you\s+are\b"
@@ -367,7 +368,7 @@ RULES: tuple[Rule, ...] = (
         ),
         needles=("prompt", "instruction", "rules", "guideline", "directive", "programming", "configuration",
                  "you are", "above", "so far", "before this", "up to", "context window", "history", "told",
-                 "programmed"),
+                 "programmed", "message", "text", "initiali"),
         negatable=True,
     ),
     Rule(
@@ -410,6 +411,8 @@ RULES: tuple[Rule, ...] = (
              r"\bif\s+you(?:'re|\s+are)\s+(?:an?|the)\s+(?:ai\s+(?:model|assistant|agent|system)|ai|llm|gpt|large\s+language\s+model|language\s+model|chatbot|bot|assistant|coding\s+agent)\b"
              r"(?=\s*(?:[,.;:!?)]|$|and\b|or\b|reading\b|that\b|who\b|which\b|like\b|processing\b|you\b|then\b))"),
             ("dear|hey|hello|hi ", r"\b(?:dear|hey|hello|hi)\s+(?:ai|llm|gpt|chatgpt|claude|assistant|model|bot|agent|copilot)\b"),
+            ("message|note|instruction", rf"\b(?:message|note|instructions?)\s+from\s+(?:the\s+)?(?:user|developer|admin|owner|operator)\s+(?:to|for)\s+(?:the\s+|any\s+)?{_AI}\b"),
+            ("to the", rf"(?:^|(?<=[\n\"'>]))\s*to\s+the\s+{_AI}\s+(?:\w+ing\s+(?:\w+\s+){{0,2}}?)?\w*\s*:"),
             ("#|//|/*|<!--", r"(?:#|//|/\*|<!--)\s*(?:note\s+(?:to|for)\s+)?(?:ai|llms?|(?:ai\s+)?(?:code\s+|coding\s+)?assistants?|agents?)\s*:"),
         ],
     ),
@@ -500,12 +503,114 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "output_hijack", INJECTION, "forces a canned reply (prompt-injection payload phrases)",
         rx(
-            r"\bI\s+have\s+been\s+PWNED\b"
+            r"\bI\s+have\s+been\s+PWNED\b|\bstop\s+everything\b[^\n]{0,24}\b(?:just\s+)?(?:print|say|output|write)\b"
             r"|\b(?:say|print|output|write|reply|respond|answer|type|return)(?:\s+(?:with|only|just|exactly|the\s+word|the\s+phrase|the\s+words))*\s*[:\"'“‘]\s*(?:access\s+granted|hacked|pwned|jailbroken|jailbreak\s+successful|dan\s+mode\s+enabled|developer\s+mode\s+enabled)\b"
             r"|\b(?:tell|ask|instruct|direct|convince|urge|trick|persuade)\s+(?:the\s+)?users?\s+to\s+(?:visit|click|go\s+to|open|enter|provide|type|share|send|submit|download|install|log\s?in|sign\s?in|verify)\b"
         ),
-        needles=("pwned", "granted", "hacked", "jailbr", "mode enabled", "user"),
+        needles=("pwned", "granted", "hacked", "jailbr", "mode enabled", "user", "stop everything"),
         check=lambda m, text: not m.group(0).lower().startswith(("tell", "ask", "instruct", "direct", "convince", "urge", "trick", "persuade")) or _hijack_tail(m, text),
+    ),
+    Rule(
+        "context_leak", INJECTION, "asks the model to disclose what was put into its prompt, or its keys",
+        rx(
+            r"\b(?:reveal|print|show|output|display|repeat|recite|dump|leak|disclose|share|expose|list|echo|paste|copy|quote|give\s+(?:me|us)|tell\s+(?:me|us)|send\s+(?:me|us)|summari[sz]e)\b"
+            r"(?:\s+[\w'-]+){0,8}?\s+(?:that\s+|which\s+)?(?:was|were|has\s+been|have\s+been|got|are|is)\s+(?:\w+\s+)?"
+            r"(?:injected|added|inserted|included|loaded|put|placed|pasted|retrieved)\s+(?:in|into|to)\s+(?:your|the\s+model'?s)\s+(?:\w+\s+)?(?:prompt|context|instructions|system\s+message|input)\b"
+            r"|\b(?:reveal|disclose|leak|expose|tell\s+(?:me|us)|give\s+(?:me|us)|send\s+(?:me|us)|share|print|output|show\s+(?:me|us))\s+your\s+(?:own\s+)?(?:api[\s_-]?keys?|secret\s+keys?|access\s+tokens?|auth(?:entication)?\s+tokens?|credentials|passwords?|unique\s+id|internal\s+id|(?:role|persona)\s+description|purpose\s+contract)\b"
+            r"|\b(?:reveal|disclose|leak|print|output|show|repeat|paste|quote|list)\b(?:\s+[\w'-]+){0,4}?\s+(?:role\s+description|purpose\s+contract|guidelines|rules|instructions|directives)\s+(?:that\s+)?you\s+(?:received|were\s+given|got|have\s+been\s+given)\b"
+            r"|\bwhat\s+(?:instructions|rules|guidelines|directives|orders)\s+(?:were|have)\s+you\s+(?:been\s+)?(?:given|told|sent|provided)\b"
+            r"|\b(?:tell|show|give|share|repeat|print|send)\s+(?:me\s+|us\s+)?(?:your|ur)\s+sys(?:tem)?\s+(?:prompt|message|instructions)\b"
+            r"|\b(?:repeat|print|show|output|recite|list|tell\s+me|echo)\s+(?:back\s+)?(?:ur\s+|your\s+)?(?:everything|instrucitons|instructions)\s+(?:that\s+)?(?:you\s+(?:were|have\s+been)\s+(?:told|given|instructed)|back\s+to\s+me)"
+            r"|\b(?:hidden|secret|system|initial)\s+(?:preamble|context)\b(?=[^.\n]{0,60}\b(?:came\s+before|above|first\s+message|verbatim|exactly)|\s*[.,;]|\s+and\b)"
+            r"|\b(?:every|all)\s+(?:the\s+)?messages?\s+in\s+your\s+context\b|\braw\s+messages\s+array\b|\bincluding\s+the\s+system\s+(?:entry|message|role|turn)\b"
+            r"|\bexact\s+prompt\s+template\b|\b(?:need|want|would\s+like)\s+to\s+(?:see|read|know|view)\s+(?:the|your)\s+(?:system\s+prompt|hidden\s+instructions|initial\s+instructions|system\s+message)\b"
+            r"|\babove\s+this\s+conversation\b|\bthe\s+part\s+I\s+can'?t\s+see\b|\bthe\s+prompt\s+that\s+(?:makes|made|tells|told)\s+you\b"
+            r"|\bwhat\s+(?:\w+\s+){0,2}?(?:instructions|guidelines|rules|directives|prompt|orders)\s+(?:did|has|have)\s+(?:the\s+|your\s+)?(?:operator|developer|system|admin(?:istrator)?|creator|company|owner|app|deployer)s?\s+(?:give|gave|given|tell|told|provide|provided|set|written|write)\s+(?:you|to\s+you)\b"
+            r"|\b(?:your|the)\s+(?:system\s+message|system\s+prompt|initial\s+instructions|hidden\s+instructions)\b[^.\n]{0,60}\b(?:verbatim|word\s+for\s+word|without\s+paraphrasing|leaving\s+nothing\s+out|in\s+full|line\s+by\s+line)\b"
+        ),
+        needles=("inject", "added", "insert", "included", "loaded", "put", "placed", "pasted", "retrieved", "api", "key",
+                 "token", "credential", "password", "unique id", "internal id", "description", "contract", "received",
+                 "given", "got", "did", "has", "have", "verbatim", "word for word", "paraphras", "nothing out",
+                 "in full", "line by line", "what", "sys", "everything", "instruc", "preamble", "context", "messages",
+                 "including the system", "prompt template", "see", "above this", "the part", "prompt that"),
+        negatable=True,
+    ),
+    Rule(
+        "fake_system_marker", INJECTION, "fakes a system or developer message inside the text",
+        rx(
+            r"#{2,}\s*\(\s*(?:system|admin|developer|sys)(?:[\s_-]*(?:message|prompt|note|instructions?|override))?\s*\)"
+            r"|\[\s*(?:system|admin|developer)[\s_-]+(?:message|prompt|note|instructions?|override)\s*\]"
+            r"|\((?:system|admin|developer)_(?:message|prompt|note|instructions?)\)"
+            r"|\[\s*(?:system|assistant|admin|developer)\s+role\s*\]|\[\s*(?:admin|developer)\s*\][ \t]+[A-Z][a-z]+\s+\w+"
+            r"|(?:^|(?<=[\n\"']))[ \t]*\((?:system|admin|developer)\)[ \t]+[A-Z]\w*"
+        ),
+        needles=("system", "admin", "developer", "sys"),
+    ),
+    Rule(
+        "rules_outdated", INJECTION, "declares the safety rules outdated or the person's approval no longer needed",
+        rx(
+            r"\b(?:safety|security|content|previous|old|earlier|prior|original)\s+(?:\w+\s+)?(?:guidelines|rules|refusals|restrictions|policies|filters|checks|guardrails|limits)\s+(?:are|were|have\s+been|has\s+been|is)\s+(?:now\s+|hereby\s+|officially\s+)?"
+            r"(?:deprecated|outdated|obsolete|lifted|disabled|suspended|revoked|waived|retired|removed|relaxed|out\s+of\s+date|no\s+longer\s+(?:apply|applicable|in\s+effect|needed|required|enforced|valid))\b"
+            r"|\b(?:safety|previous|old|earlier|prior|original)\s+(?:\w+\s+)?(?:guidelines|rules|restrictions|policies|instructions)\s+(?:only\s+)?appl(?:y|ies)\s+only\s+to\b"
+            r"|\byou\s+are\s+(?:now\s+|hereby\s+)?exempt(?:ed)?\b(?!\s+from\s+(?:tax|vat|fees?|duty|the\s+license))"
+            r"|\b(?:never|no\s+need\s+to|don'?t|do\s+not)\s+ask\s+(?:the\s+user\s+|the\s+person\s+|anyone\s+|me\s+)?(?:for\s+)?(?:confirmation|permission|approval|consent)\b[^.\n]{0,40}\b(?:even|before|destructive|delet|pay|send|run)"
+            r"|\b(?:confirmations?|approvals?|permissions?|consent)\s+(?:is|are)\s+no\s+longer\s+(?:required|needed|necessary)\b"
+            r"|\bno\s+longer\s+need\s+(?:the\s+user'?s?\s+|the\s+person'?s?\s+|their\s+|my\s+|any\s+)?(?:approval|permission|confirmation|consent)\b"
+            r"|\b(?:granted|given)\s+you\s+(?:full\s+|complete\s+|unrestricted\s+)?(?:autonomy|admin(?:istrator)?\s+(?:rights|access)|root\s+access|permission\s+to\s+(?:do|run|execute)\s+anything)\b"
+            r"|\b(?:treat|consider|regard)\s+(?:(?:its|the|all|any|their|of)\s+)+(?:[\w']+\s+)?(?:warnings?|alerts?|flags?|findings?)\s+as\s+(?:noise|false\s+(?:alarms?|positives?)|irrelevant)\b"
+            r"|\binstructions\s+(?:found\s+)?(?:inside|in|within|from)\s+(?:tool\s+outputs?|documents?|web\s*pages?|files?|search\s+results?|e-?mails?|retrieved\s+text)\s+(?:are|should\s+be|must\s+be|can\s+be)\s+(?:trusted|followed|obeyed|executed)\b"
+            r"|\bif\s+a\s+(?:document|page|file|e-?mail|tool\s+output|message)\s+says\s+it\s+(?:speaks|comes|is)\s+(?:for|from)\s+the\s+user\b"
+            r"|\b(?:guardrails|safety\s+(?:rules|checks|guidelines)|guidelines|restrictions|refusals)\s+(?:were|are)\s+(?:only\s+)?(?:written|meant|designed|made|intended)\s+(?:only\s+)?for\s+(?:an?\s+|the\s+)?(?:older|old|previous|earlier|legacy)\s+(?:model|version|release)"
+            r"|\b(?:this|the)\s+(?:memory|note|document|file|page|text|lesson|comment)\s+(?:is\s+authoritative|always\s+wins|takes\s+precedence\s+over\s+(?:the|your)|overrides\s+(?:the|your))"
+            r"|\bwhen\s+it\s+conflicts\s+with\s+(?:the|your)\s+(?:system\s+prompt|instructions|system\s+message)\b"
+            r"|\b(?:the\s+)?(?:developers?|admins?|administrators?|owners?|operators?|maintainers?|platform|team)\s+(?:has|have)\s+(?:authori[sz]ed|allowed|permitted|cleared)\s+you\s+to\s+(?:skip|bypass|disable|ignore|override|turn\s+off)"
+            r"|\bpretend\s+(?:that\s+)?(?:the|all|our|this|your)\s+(?:previous|prior|earlier|above|original)\s+(?:conversation|instructions|messages|context|rules)\s+(?:never\s+happened|(?:does|did)\s+not\s+exist|(?:was|were)\s+never\s+(?:given|sent|written))"
+            r"|\bhaben\s+vorrang\s+vor\s+allem\b"
+        ),
+        needles=("guideline", "rules", "refusal", "restriction", "polic", "filter", "check", "guardrail", "limits",
+                 "exempt", "ask", "confirmation", "approval", "permission", "consent", "granted", "given", "treat",
+                 "consider", "regard", "instructions", "says it", "written", "meant", "designed", "made", "intended",
+                 "authoritative", "wins", "precedence", "overrides", "conflicts", "authori", "allowed", "permitted",
+                 "cleared", "pretend", "vorrang"),
+        negatable=True,
+    ),
+    Rule(
+        "exfiltration_target", INJECTION, "sends the person's mail, chat or secrets to an outside address",
+        rx(
+            r"\b(?:send|forward|e-?mail|post|upload|share|leak|copy|paste|write|put|publish|commit)\s+(?:\w+\s+){0,3}?"
+            r"(?:(?:the|this|your|my|all|every|any|full|entire|user'?s?)\s+)*"
+            r"(?:body\s+of\s+the\s+e-?mail|e-?mails?\s+(?:received|from)|security\s+codes?|verification\s+codes?|one-time\s+codes?|2fa\s+codes?|everything\s+(?:the\s+user|they|you)\s+(?:told|said|wrote|shared)|user\s+information|convo|contents?\s+of\s+(?:the\s+)?(?:vault|\.env|inbox|mailbox|memory|memories|notes)|token\s+from\s+the\s+authori[sz]ation\s+header)"
+            r"(?:\s+\S+){0,12}?\s+(?:to|with|into|on|as)\s+(?:https?://|[\w.+-]+@[\w-]+\.\w|['\"][\w.+-]+@|(?:a|the|this|my)\s+(?:public|discord|slack)\b|(?:a|the)\s+\w*\s*(?:webhook|gist|pastebin))"
+            r"|\b(?:dns\s+(?:lookup|query|request|resolution))\s+(?:of|for|to|on)\s+\S*(?:secret|token|key|password|data|<)"
+            r"|https?://[^\s\"')>]+[?&][\w-]+=(?:\{\{?\s*|\$\{|<|%7b)\s*(?:messages?|conversation|convo|chat\w*|history|summary|context|prompt|memor\w*|notes|session_token|user_email)\b"
+            r"|https?://[^\s\"')>]+[?&][\w-]+=(?:[A-Z]+_)*(?:SUMMARY|CONVERSATION|CHAT|HISTORY|MESSAGES|CONTEXT|PROMPT)(?:_[A-Z]+)*\b"
+            r"|\b(?:write|post|put|paste|publish|upload|commit|copy)\s+(?:\w+\s+){0,6}?(?:tokens?|secrets?|api\s+keys?|passwords?|credentials|\.env(?:\s+file)?|it|them|(?:private\s+)?(?:repo(?:sitory)?'?s?\s+)?source(?:\s+code)?)\s+(?:\w+\s+){0,4}?(?:in|into|on|to)\s+(?:a|the)\s+public\s+(?:gist|paste(?:bin)?|issue(?:\s+tracker)?|repo(?:sitory)?|channel|comment|page)"
+            r"|\b(?:e-?mail|send|forward)\b[^.\n]{0,80}\bto\s+(?:an?\s+)?(?:outside|external)\s+(?:e-?mail\s+)?address\b|\b(?:e-?mail|send|forward)\b[^.\n]{0,80}\bto\s+the\s+address\s+in\s+this\s+(?:signature|e-?mail|message|document|page)\b"
+            r"|\b(?:send|forward|post|e-?mail)\s+(?:\w+\s+){0,4}?messages\s+(?:of|from|in)\s+(?:this|the)\s+(?:chat|conversation|thread)\b[^.\n]{0,40}\bto\b"
+            r"|https?://[^\s'\"]+[?&][\w-]+=(?=['\")\]\s]|$)[^\n]{0,80}?\b(?:session\s+cookie|cookies?|secrets?|tokens?|api\s+keys?|conversation|previous\s+answer|user'?s\s+files|chat|messages|passwords?|credentials)\b"
+            r"|https?://[^\s'\"]+[?&=]['\"]?\s*\+\s*(?:the\s+)?(?:\w+\s+){0,2}?(?:api\s+keys?|secrets?|tokens?|passwords?|cookies?|credentials|conversation|base64)"
+            r"|\b(?:call|use|invoke)\s+(?:the\s+)?(?:http_post|http_get|send_email|fetch_url|post_url|webhook)\b[^\n]{0,120}?(?:api\s+key|\bsk-[\w-]{6,}|access\s+token|password|secret)"
+            r"|\b(?:save|copy|upload|sync)\b[^.\n]{0,80}\bto\s+(?:the\s+)?(?:shared\s+folder\s+at\s+)?\\\\\d{1,3}(?:\.\d{1,3}){3}\\"
+            r"|\b(?:embed|encode|hide|put|place|include)\s+(?:\w+\s+){0,6}?(?:secrets?|tokens?|api\s+keys?|passwords?|credentials|connection\s+string|system\s+prompt|user'?s\s+notes)\b[^.\n]{0,80}\b(?:alt\s+text|markdown\s+link|image\s+url|link\s+to\s+https?://|query\s+string|url\s+of\s+an?\s+image)"
+        ),
+        needles=("send", "forward", "mail", "post", "upload", "share", "leak", "copy", "paste", "write", "put",
+                 "publish", "commit", "dns", "http", "embed", "encode", "hide", "place", "include", "call", "use",
+                 "invoke", "save", "sync"),
+        negatable=True,
+    ),
+    Rule(
+        "injection_carrier", INJECTION, "wraps an instruction in a known injection pretext (new important instructions, a forgotten task)",
+        rx(
+            r"\bnew\s+(?:important|urgent|priority|updated|additional)\s+instructions\b"
+            r"|\bdo\s+the\s+following\s+in\s+your\s+(?:response|answer|reply|output)\s*:"
+            r"|\bif\s+you\s+are\s+(?:told|asked)\s+to\s+summari[sz]e\b[^.\n]{0,80}\b(?:instead|also)\b"
+            r"|\b(?:made\s+a\s+mistake|forgot)\b[^.\n]{0,60}\b(?:gave\s+you\s+your\s+instructions|(?:to\s+)?(?:ask|tell)\s+you\s+to)\b"
+            r"|\bwithout\s+writing\s+anything\W+then\b"
+            r"|\byou(?:'ve|’ve|\s+have)\s+been\s+assigned\s+(?:a|this|the\s+following)\s+(?:new\s+)?task\s*:"
+            r"|['\"“‘]\s*You\s+are\s*['\"”’]"
+        ),
+        needles=("instructions", "following", "summari", "mistake", "forgot", "without writing", "assigned", "you are"),
+        negatable=True,
     ),
     Rule(
         "multilingual_override", INJECTION, "ignore-previous-instructions phrasing in another language",
@@ -515,8 +620,13 @@ RULES: tuple[Rule, ...] = (
             r"|\bignore[zr]?\s+(?:toutes\s+)?(?:les\s+)?instructions\s+(?:precedentes|ci-dessus|anterieures)|\boublie[zr]?\s+(?:toutes\s+)?(?:les\s+instructions|tout\s+ce)|\bprompt\s+systeme\b"
             r"|\bignora(?:r)?\s+(?:todas\s+)?(?:las\s+)?instrucciones\s+(?:anteriores|previas)|\bolvida\s+(?:todo|las\s+instrucciones)|\bmensaje\s+de(?:l)?\s+sistema\b"
             r"|\bignora\s+(?:tutte\s+)?le\s+istruzioni\s+precedenti|\bignore\s+(?:todas\s+)?as\s+instrucoes\s+anteriores"
+            r"|\b(?:vergiss|ignorier(?:e|en)?)\s+(?:alle\s+)?(?:deine|die|ihre|eure)\s+(?:bisherigen\s+|vorherigen\s+|vorigen\s+|fruheren\s+|obigen\s+|alten\s+)?(?:anweisungen|instruktionen|befehle|regeln|vorgaben)"
+            r"|\b(?:olvida|ignora|olvidate\s+de)\s+(?:todas\s+)?(?:tus|las|sus)\s+(?:instrucciones|reglas|ordenes)(?:\s+(?:anteriores|previas|originales))?"
+            r"|\b(?:oublie[zr]?|ignore[zr]?)\s+(?:toutes\s+)?(?:tes|vos|les)\s+(?:instructions|consignes|regles)(?:\s+(?:precedentes|anterieures|initiales))?"
+            r"|\b(?:esqueca|esquece|ignore|ignora)\s+(?:todas\s+)?(?:as\s+)?(?:suas\s+|tuas\s+)?(?:instrucoes|regras)\s+(?:anteriores|previas|originais)"
+            r"|\b(?:dimentica|ignora)\s+(?:tutte\s+)?(?:le\s+)?(?:tue\s+)?istruzioni(?:\s+precedenti)?"
         ),
-        needles=("ignor", "vergiss", "system", "oublie", "olvida", "mensaje"),
+        needles=("ignor", "vergiss", "system", "oublie", "olvida", "mensaje", "esquec", "dimentica"),
     ),
 )
 # fmt: on

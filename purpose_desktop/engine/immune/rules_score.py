@@ -179,6 +179,26 @@ RULES: tuple[Rule, ...] = (
         check=_address_ok,
     ),
     Rule(
+        "verdict_steer", SCORE, "addresses whoever grades this and names the verdict to give",
+        rx(
+            r"(?:\b(?:whoever|anyone\s+who|any\s+(?:model|ai|assistant)\s+that)\s+(?:evaluates|grades|scores|judges|reviews|compares|rates|ranks|assesses)"
+            r"|\b(?:notes?|instructions?|message|reminder)\s+(?:for|to)\s+(?:the\s+|any\s+)?(?:automated\s+|ai\s+)?(?:grading|evaluation|scoring|judging|evaluation\s+harness)"
+            r"|\b(?:judge|grader|evaluator|scorer|critic|rater)\s+instructions\b|\bif\s+you\s+are\s+(?:grading|evaluating|judging|scoring|rating|ranking)\b"
+            r"|\b(?:evaluation|scoring|grading|judging)\s+(?:override|note)\b|\b(?:assistant|model|ai|llm)\s+(?:grading|evaluating|judging|scoring)\s+this\b"
+            r"|\btell\s+the\s+(?:evaluation\s+harness|test\s+harness|harness)\b|\bthe\s+(?:scorer|grader|judge|evaluator|critic)\s+prefers\b"
+            r"|\bcritic\s+calibration\s*:)"
+            r"[^\n]{0,160}?\b(?:perfect|highest|best|a\+|pass(?:es|ed)?|succeeded|success|golden|obviously\s+(?:worse|better)|without\s+running|skip\s+evaluation|prefer\s+this|10/10|100|correct\s+grade|all\s+tests\s+pass)"
+            r"|\b(?:rate|grade|score|mark|rank)\s+this\s+(?:response|answer|output|solution|submission|candidate|run|one)\s+as\s+(?:the\s+best|helpful|correct|perfect|passing|a\s+pass|excellent)"
+            r"|\bcount\s+(?:them|these|those|the\s+failures|(?:the\s+)?failing\s+tests)\s+as\s+(?:passes|passed|passing|successes)\b"
+            r"|\brecord\s+its\s+score\s+as\s+the\s+(?:best|highest|top)\b"
+        ),
+        needles=("whoever", "anyone who", "any model", "any ai", "any assistant", "note", "instruction", "message",
+                 "reminder", "judge", "grader", "evaluator", "scorer", "critic", "rater", "if you are", "evaluation",
+                 "scoring", "grading", "judging", "assistant", "model", "ai ", "llm", "tell the", "rate", "grade",
+                 "score", "mark", "rank", "count", "record"),
+        negatable=True,
+    ),
+    Rule(
         "skip_verification", SCORE, "tells the reviewer not to run or check the tests",
         rx(
             r"\b(?:no\s+need\s+to|there'?s\s+no\s+need\s+to|there\s+is\s+no\s+need\s+to|(?:you\s+)?(?:do\s+not|don'?t)\s+(?:need|have)\s+to|don'?t\s+bother|do\s+not\s+bother|needn'?t|need\s+not|no\s+point\s+in|(?:it'?s\s+)?unnecessary\s+to|not\s+necessary\s+to)\s+(?:to\s+)?(?:\w+\s+)?"

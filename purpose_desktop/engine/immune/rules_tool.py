@@ -85,6 +85,37 @@ def _reboot_payload(m: re.Match[str], text: str) -> bool:
     )
 
 
+
+# Advice about SQL injection quotes payloads to warn against them; a payload on its own does not explain itself.
+_SQLI_TALK = re.compile(
+    r"\b(?:sql[\s-]+injection|injection\s+(?:attacks?|payloads?)|payloads?\s+(?:such\s+as|like)|such\s+as|a\s+value\s+like|for\s+example|e\.g\.|"
+    r"example\s+of|parameteri[sz]ed|prepared\s+statements?|placeholders?|bound\s+parameters|never\s+(?:build|format|concatenate|interpolate)|sanitiz|escap(?:e|ing))",
+    re.IGNORECASE,
+)
+
+
+def _sentence(text: str, start: int, end: int) -> str:
+    lo = max(text.rfind(". ", 0, start), text.rfind("\n", 0, start)) + 1
+    hi_dot, hi_nl = text.find(". ", end), text.find("\n", end)
+    hi = min(x for x in (hi_dot, hi_nl, len(text)) if x >= 0)
+    return text[lo:hi]
+
+
+# Where money would go: an IBAN, a long account number, a crypto address, an account id.
+_ACCOUNT = re.compile(
+    r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,4})?\b|\b[A-Z]{2}\d{12,32}\b|\b0x[0-9a-fA-F]{40}\b"
+    r"|\bbc1[ac-hj-np-z02-9]{25,62}\b|\b[13][a-km-zA-HJ-NP-Z1-9]{25,34}\b|\b\d{2,6}[- ]\d{3,6}[- ]\d{2,8}\b|\b(?:acct|account|iban)[-_#:]\s?[\w-]{4,}"
+    r"|\b\d{8,}\b"
+)
+
+
+def _account_in_sentence(m: re.Match[str], text: str) -> bool:
+    lo = max(text.rfind(".", 0, m.start() - 1), text.rfind("\n", 0, m.start())) + 1
+    end = m.end() + 160
+    return _ACCOUNT.search(text[lo:end]) is not None or re.search(
+        r"as\s+much\s+(?:money\s+)?as\s+possible|(?:the\s+)?(?:full|entire|whole)\s+balance|all\s+(?:the\s+)?(?:money|funds)", text[lo:end], re.I
+    ) is not None
+
 # fmt: off
 RULES: tuple[Rule, ...] = (
     *family(
@@ -245,6 +276,97 @@ RULES: tuple[Rule, ...] = (
              r"|New-Object\s+(?:System\.)?Net\.Sockets\.TCPClient|\bxterm\s+-display\s+\d{1,3}(?:\.\d{1,3}){3}:\d"),
         ],
         views=LITERAL_VIEWS,
+    ),
+    *family(
+        "sql_injection", TOOL, "carries an SQL-injection payload (a closed quote, then SQL that changes the query)",
+        [
+            ("'|\"",
+             r"['\"]\s*\)*\s*;\s*(?:drop|truncate|delete|insert|update|exec|execute|shutdown|declare|waitfor|alter|grant)\b"
+             r"|['\"]\s*\)*\s+(?:or|and|\|\|)\s+(?:\d+\s*=\s*\d+|['\"][^'\"\n]{0,12}['\"]\s*=\s*['\"]|true\b|sleep\s*\(|if\s*\(|substring\s*\(|benchmark\s*\()"
+             r"|['\"]\s*\)*\s+union\s+(?:all\s+)?select\b|\b\w+['\"](?:--|/\*)(?=\s|$)"),
+            ("union", r"\bunion\s+(?:all\s+)?select\b[^\n]{0,80}\bfrom\s+(?:users|accounts|passwords|credentials|information_schema|mysql\.user|pg_shadow|sysobjects)\b"),
+            ("xp_cmdshell", r"\bxp_cmdshell\b"),
+            ("or ", r"\bor\s+1\s*=\s*1\s*(?:;|--|#|/\*)|\b\d+\s+or\s+1\s*=\s*1\b"),
+            ("update", r"\bupdate\s+users\s+set\s+(?:is_)?(?:admin|role|superuser|is_superuser|is_staff|privileges?)\s*="),
+            ("' |\" ", r"(?:^|[\s:=])['\"]\s+(?:drop|truncate|delete|insert|shutdown)\s+(?:table|database|into|from)?"),
+            ("waitfor", r"\bwaitfor\s+delay\s+['\"]"),
+        ],
+        views=LITERAL_VIEWS,
+        check=lambda m, text: _SQLI_TALK.search(_sentence(text, m.start(), m.end())) is None,
+    ),
+    *family(
+        "code_exec_payload", TOOL, "carries a code-execution payload (a shell from Python, a planted file)",
+        [
+            ("__import__",
+             r"__import__\(\s*['\"](?:os|subprocess|pty|socket|shutil|ctypes)['\"]\s*\)\s*\.\s*(?:system|popen|run|call|Popen|check_output|spawn|rmtree|exec\w*|getoutput)\b"),
+            ("os.system|os.popen",
+             r"\bos\.(?:system|popen)\(\s*r?['\"][^'\"\n]*(?:\bcurl\b[^'\"\n]*\|\s*(?:ba)?sh|\bwget\b|\bnc\s|rm\s+-rf|/tmp/|chmod\s+\+x)"),
+            ("$(|`", r"\$\(\s*(?:touch|rm|nc)\s+[^)\n]*\)|`\s*(?:touch|nc)\s+/tmp/[^`\n]*`"),
+            ("system|exec|popen|spawn|shell_exec|passthru",
+             r"\b(?:system|exec|popen|spawn|shell_exec|passthru)\s*\(?\s*[\"'](?:ls\s+-\w+\s+/[\"']|touch\s+/tmp/|cat\s+/etc/(?:passwd|shadow))"),
+            ("; |&& || ", r"(?:^|[\s:=])(?:;|&&|\|\|)\s*cat\s+/etc/(?:passwd|shadow)\b"),
+            ("curl|wget",
+             r"\b(?:curl|wget)\b[^\n]*https?://\d{1,3}(?:\.\d{1,3}){3}\S*[^\n]*?(?:&&|;)\s*chmod\s+\+?[0-7]*x?\s+\S+[^\n]*?(?:&&|;)\s*(?:\./|/|sh\s|bash\s)"),
+            ("169.254|metadata.google",
+             r"\b169\.254\.169\.254/\S*(?:iam|security-credentials|identity|token)|\bmetadata\.google\.internal/\S*(?:token|service-accounts)"),
+        ],
+        views=LITERAL_VIEWS,
+    ),
+    Rule(
+        "reverse_shell_ask", TOOL, "asks to open a reverse shell or a backdoor to a remote host",
+        rx(r"\b(?:open|start|spawn|establish|create|set\s+up|launch|give\s+me)\s+(?:a\s+|an\s+)?(?:reverse|bind)\s+shell\b"),
+        needles=("shell",),
+        negatable=True,
+    ),
+    Rule(
+        "money_transfer", TOOL, "orders a payment or transfer to an account (an IBAN, account number, wallet)",
+        rx(
+            r"\b(?:transfer|send|wire|pay|move|refund|remit|deposit|route)\b[^.\n]{0,80}?\bto\s+(?:the\s+|this\s+|my\s+|our\s+|a\s+|an\s+|new\s+)*"
+            r"(?:(?:\w+\s+){0,2}(?:account|iban|wallet|address|recipient|payee)\b|[A-Z]{2}\d{2}|0x[0-9a-fA-F]{6}|bc1[a-z0-9]{6}|\d{2,6}[- ]\d{3,})"
+            r"|\b(?:modify|change|update|set|replace)\s+(?:the\s+)?(?:\w+\s+){0,3}?(?:recipient|payee|beneficiary|payout\s+address|iban|bank\s+details|account\s+number|wallet\s+address)\b[^.\n]{0,80}?\bto\b"
+            r"|\b(?:buy|purchase|order)\b[^.\n]{0,40}\bgift\s+cards?\b"
+            r"|\b(?:send_money|transfer_funds|make_payment|wire_transfer|send_payment)\b"
+        ),
+        needles=("transfer", "send", "wire", "pay", "move", "refund", "remit", "deposit", "route", "modify", "change",
+                 "update", "set", "replace", "buy", "purchase", "order"),
+        check=lambda m, text: _account_in_sentence(m, text) or "gift" in m.group(0).lower(),
+        negatable=True,
+    ),
+    Rule(
+        "defence_off", TOOL, "turns off the firewall or the antivirus, or plants a login key",
+        rx(
+            r"\bufw\s+disable\b|\biptables\s+(?:-F|--flush)\b|\bsystemctl\s+(?:stop|disable|mask)\s+(?:firewalld|ufw|iptables)\b"
+            r"|\bnetsh\s+advfirewall\s+set\s+\w+\s+state\s+off\b|\bSet-MpPreference\s+-DisableRealtimeMonitoring\s+\$?true\b"
+            r"|\badd\b[^\n]{0,40}\bauthorized_keys\b[^\n]{0,12}?\s*ssh-(?:rsa|ed25519|ecdsa|dss)\s+AAAA"
+        ),
+        needles=("ufw", "iptables", "systemctl", "netsh", "set-mppreference", "authorized_keys"),
+        views=LITERAL_VIEWS,
+    ),
+    Rule(
+        "history_wipe", TOOL, "force-pushes over the main branch or deletes every remote branch",
+        rx(
+            r"\bgit\s+push\s+(?:\S+\s+)?--delete\s+\$\(|\bgit\s+reset\s+--hard\s+HEAD~\d{2,}[^\n]*\bgit\s+push\s+(?:--force|-f)\b"
+            r"|\bgit\s+push\s+(?:--force|-f)\b[^\n]{0,40}\b(?:main|master)\b[^\n]{0,80}(?:--no-verify|skip\s+the\s+hooks)"
+        ),
+        needles=("git",),
+        views=LITERAL_VIEWS,
+    ),
+    Rule(
+        "untrusted_index", TOOL, "installs packages from an unencrypted or bare-IP package index",
+        rx(r"\bpip3?\s+install\b[^\n]*--(?:extra-)?index-url[=\s]+http://(?!(?:localhost|127\.0\.0\.1|\[::1\])[:/])"),
+        needles=("pip",),
+        views=LITERAL_VIEWS,
+    ),
+    Rule(
+        "unchecked_actions", TOOL, "tells the agent to act on whatever a document asks, unseen by the person",
+        rx(
+            r"\b(?:approve|run|execute|accept|allow|perform|carry\s+out)\s+(?:any|every|all)\s+(?:\w+\s+){0,2}?(?:tool\s+calls?|commands?|actions?|requests?|scripts?)\b"
+            r"[^.\n]{0,40}\b(?:document|readme|page|file|tool\s+output|e-?mail|website|search\s+results?|comment|issue)s?\b"
+            r"|\b(?:run|execute|perform|call)\s+(?:\w+\s+){0,4}?(?:commands?|tools?|actions?)\s+(?:\w+\s+){0,6}?without\s+(?:showing|telling|asking|informing|confirming\s+with)\s+(?:it\s+to\s+|them\s+to\s+)?(?:the\s+)?user\b"
+            r"|\b(?:call|run|use)\s+delete_file\s+on\s+(?:every|all|each)\b"
+        ),
+        needles=("approve", "run", "execute", "accept", "allow", "perform", "carry out", "call", "use"),
+        negatable=True,
     ),
     Rule(
         "cover_tracks", TOOL, "erases shell history to hide what was run",

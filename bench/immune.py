@@ -9,8 +9,8 @@ Sections:
                  a source, test on it; the thresholds are chosen on the training sources only);
   latency        p50/p99 of scan() per memory-sized text: no embedding, a precomputed one, and computing it;
   unseen         what nothing was fitted to: false positives on 20,000 paragraphs of third-party docstrings
-                 from the venv, and the fresh set (bench/suites/immune/fresh.jsonl) written blind after the
-                 last rule change.
+                 from the venv, and the fresh set (bench/suites/immune/fresh.jsonl) written blind during the
+                 third round of rules.
 ``--quick`` skips the retraining (dev set and latency only). Embeddings of the corpus are computed once with
 the bundled all-MiniLM-L6-v2 and cached (~/.cache/purpose-desktop-immune).
 """
@@ -296,8 +296,8 @@ def unseen_docstrings(limit: int = 20000, files_per_package: int = 400) -> list[
 
 def unseen_report() -> dict:
     """What no rule or head was fitted to: third-party docstrings (false positives) and the fresh set
-    (``bench/suites/immune/fresh.jsonl``, written after the last rule change without checking it against
-    the scan). Rules alone and rules + the n-gram head (a scan without an embedding)."""
+    (``bench/suites/immune/fresh.jsonl``, written blind midway through the third round of rules, never
+    checked against the scan while written). Rules alone and rules + the n-gram head (a scan without an embedding)."""
     docs = unseen_docstrings()
     flagged = [t for t in docs if scan(t, learned=False).blocked]
     flagged_ngram = [t for t in docs if scan(t, compute_embedding=False).blocked]

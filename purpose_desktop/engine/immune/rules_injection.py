@@ -315,6 +315,22 @@ RULES: tuple[Rule, ...] = (
         check=lambda m, text: _not_benign_mode(m, text),
     ),
     Rule(
+        "roleplay_jailbreak", INJECTION, "casts the model as a character without rules, ethics or refusals",
+        rx(
+            r"(?:\b(?:is|are)|'re|'s)\s+not\s+(?:subject\s+to|bound\s+by|restricted\s+by|limited\s+by|governed\s+by)\s+(?:\w+'s\s+|any\s+|the\s+)?(?:content\s+polic(?:y|ies)|usage\s+polic(?:y|ies)|ethical\s+guidelines|safety\s+guidelines|moral\s+(?:rules|codes?))"
+            r"|\b(?:does\s+not|doesn't|do\s+not|don't|never|will\s+not|won't|need\s+not)\s+(?:have\s+to\s+)?(?:abide\s+by|adhere\s+to|care\s+about|obey|respect|follow)\s+(?:any\s+|the\s+)?(?:moral|ethical|openai'?s?|content|safety|legal)\s+(?:or\s+(?:moral|ethical|legal)\s+)?(?:principles|polic(?:y|ies)|guidelines|restrictions|rules|standards|concerns|boundaries)"
+            r"|\b(?:disregards?|ignores?)\s+all\s+(?:ethical|moral|legal)\s+(?:or\s+(?:ethical|moral|legal)\s+)?(?:concerns|considerations|guidelines|boundaries|principles)"
+            r"|\b(?:never|will\s+not|won't|doesn't|does\s+not|cannot|can't)\s+refuse\s+(?:a\s+|any\s+)?(?:single\s+)?(?:request|question|prompt|order|command)s?\b|\brole\s*=\s*never\s+refuse\b"
+            r"|\bfrom\s+(?:now|this\s+moment|this\s+point)(?:\s+on(?:wards)?)?,?\s+(?:on\s+)?(?:you\s+(?:are|will|must|shall)\s+(?:going\s+to\s+)?(?:act|be|pretend|play|respond|behave|simulate|become|change\s+yourself|embody|immerse)|you'?re\s+in\s+the\s+role\s+of|embody\s+the\s+persona)"
+            r"|\bwilling\s+to\s+break\s+the\s+law\b|\bno\s+matter\s+how\s+(?:illegal|immoral|unethical|inhumane|dangerous|harmful|offensive)\b"
+            r"|\byou\s+are\s+now\s+under\s+my\s+control\b|\b(?:sans|without\s+any)\s+morals\b|\b(?:an?\s+)?(?:unrestrained|amoral)\s+and\s+\w+\s+(?:ai|model|chatbot|assistant)\b"
+        ),
+        needles=("not subject", "not bound", "not restricted", "not limited", "not governed", "abide", "adhere",
+                 "care about", "obey", "respect", "follow", "disregard", "ignore", "refuse", "from now", "from this",
+                 "break the law", "no matter how", "under my control", "morals", "unrestrained", "amoral"),
+        negatable=False,
+    ),
+    Rule(
         "privileged_mode", INJECTION, "switches the model into a developer/admin mode",
         rx(r"\b(?:developer|dev|admin|sudo|debug|maintenance|root|god)\s+mode\b(?!\s+toggle)"),
         needles=("mode",),
@@ -608,8 +624,15 @@ RULES: tuple[Rule, ...] = (
             r"|\bwithout\s+writing\s+anything\W+then\b"
             r"|\byou(?:'ve|’ve|\s+have)\s+been\s+assigned\s+(?:a|this|the\s+following)\s+(?:new\s+)?task\s*:"
             r"|['\"“‘]\s*You\s+are\s*['\"”’]"
+            r"|\byou\s+are\s+(?:now\s+)?(?:operating|running|working)\s+in\s+(?:developer|dev|debug|admin|god|maintenance|test)\s+mode\s+and\s+(?:you\s+)?(?:need|must|have)\s+to\b"
+            r"|\brepeat\s+(?:the\s+)?(?:word|phrase|sequence\s+of\s+words|string|sentence|text)\s+['\"“‘][^'\"”’\n]{1,40}['\"”’]\s+\d+\s+times\b"
+            r"|\binclude\s+in\s+your\s+(?:response|answer|reply|output)\s+(?:the\s+following|this)\s+(?:\w+\s+)?exactly\s+as\s+it\s+is\b"
+            r"|\bconfirm\s+receipt\s+by\s+(?:outputting|replying\s+with|saying|printing|writing)\b"
+            r"|\bdecode\s+(?:this\s+|it\s+|the\s+following\s+)?and\s+(?:then\s+)?(?:follow|execute|obey|run|do\s+what\s+it\s+says)\b"
+            r"|\b(?-i:NOTE FROM THE (?:DEVELOPERS?|ADMIN|ADMINISTRATOR|SYSTEM|OPERATOR))\s*:"
         ),
-        needles=("instructions", "following", "summari", "mistake", "forgot", "without writing", "assigned", "you are"),
+        needles=("instructions", "following", "summari", "mistake", "forgot", "without writing", "assigned", "you are",
+                 "repeat", "include in your", "confirm receipt", "decode", "note from the"),
         negatable=True,
     ),
     Rule(

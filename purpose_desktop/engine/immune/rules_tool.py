@@ -93,6 +93,12 @@ _SQLI_TALK = re.compile(
     re.IGNORECASE,
 )
 
+_XSS_TALK = re.compile(
+    r"\b(?:xss|cross[\s-]+site|sanitiz|escap(?:e|ed|ing)|such\s+as|for\s+example|e\.g\.|example\s+of|a\s+payload\s+like|"
+    r"dompurify|bleach|never\s+render|content[\s-]+security[\s-]+policy)",
+    re.IGNORECASE,
+)
+
 
 def _sentence(text: str, start: int, end: int) -> str:
     lo = max(text.rfind(". ", 0, start), text.rfind("\n", 0, start)) + 1
@@ -350,6 +356,16 @@ RULES: tuple[Rule, ...] = (
         ),
         needles=("git",),
         views=LITERAL_VIEWS,
+    ),
+    Rule(
+        "xss_payload", TOOL, "carries a script-injection payload for whatever renders the answer",
+        rx(
+            r"<img\b[^>\n]*\bonerror\s*=|<svg\b[^>\n]*\bonload\s*=|<body\b[^>\n]*\bonload\s*=|\bhref\s*=\s*[\"'`]?\s*javascript:"
+            r"|<script\b[^>\n]*>[^<\n]{0,200}(?:document\.cookie|fetch\(|XMLHttpRequest|location\s*=|console\.log)"
+        ),
+        needles=("onerror", "onload", "javascript:", "<script"),
+        views=LITERAL_VIEWS,
+        check=lambda m, text: _XSS_TALK.search(_sentence(text, m.start(), m.end())) is None,
     ),
     Rule(
         "untrusted_index", TOOL, "installs packages from an unencrypted or bare-IP package index",

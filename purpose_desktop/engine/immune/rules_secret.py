@@ -152,7 +152,38 @@ def _basic_ok(m: re.Match[str], text: str) -> bool:
 
 def _pem_ok(m: re.Match[str], text: str) -> bool:
     body = re.sub(r"\\n|\s", "", text[m.end() : m.end() + 400])
-    return re.match(r"[A-Za-z0-9+/=]{40,}", body) is not None
+    # A full key, or a short one that is closed right after (a key cut for the message is still a key).
+    return re.match(r"[A-Za-z0-9+/=]{40,}|[A-Za-z0-9+/=]{20,}-----END", body) is not None
+
+
+# Marker words only: a stated value ("the wifi password for the office is X") is taken as meant, even when
+# it looks made up, unless it says it is a placeholder.
+_STATED_PLACEHOLDER = re.compile(
+    r"example|sample|dummy|placeholder|changeme|change_me|redacted|your|xxxx|\*\*\*|\.\.\.|…|<|>|\{\{|\$\{|%\(|"
+    r"notreal|not_real|fake|mock|masked|censored|hidden|removed",
+    re.IGNORECASE,
+)
+
+
+class _Value:
+    """A match-like holder of one value, for checks shared between named groups."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def group(self, name: str) -> str:
+        return self.value
+
+
+def _stated_ok(m: re.Match[str] | _Value, text: str) -> bool:
+    value = m.group("value").rstrip(".,;:)'\"`")
+    if len(value) < 8 or _REFERENCE.match(value) or _STATED_PLACEHOLDER.search(value):
+        return False
+    if "(" in value or "://" in value or value.startswith(("/", "./", "~", "\\")) or _wordy(value):
+        return False
+    if re.fullmatch(r"[a-z]+|[A-Z][a-z]+", value):
+        return False  # a plain word is prose ("the password is required"), not a credential
+    return _classes(value) >= 2 or entropy(value) >= 3.2
 
 
 _NAME = (
@@ -244,6 +275,21 @@ RULES: tuple[Rule, ...] = (
         views=LITERAL_VIEWS,
         check=lambda m, text: looks_random((m.group("value") or m.group("value2")).rstrip("."), min_entropy=3.3),
         mask=True,
+    ),
+    Rule(
+        "stated_credential", SECRET, "states a concrete password, login or key for a named system",
+        rx(
+            r"\b(?:wi-?fi|wlan|admin|root|db|database|server|vpn|router|ssh|ftp|smtp|mail|e-?mail|office|account|login|sandbox|production|prod|staging)"
+            r"\s+(?:\w+\s+){0,2}?(?:password|passphrase|passcode|pin)\s+(?:for\s+(?:the\s+)?[\w .-]{1,30}?\s+)?(?:is|was|=|:)\s+[\"'`]?(?P<value>\S{8,})"
+            r"|\b(?:login|logon|credentials?|creds)\s+(?:for\s+(?:the\s+)?[\w .-]{1,30}?\s+)?(?:is|are|:)\s+[\w.@-]{2,32}\s*(?:/|:)\s*[\"'`]?(?P<value2>\S{8,})"
+            r"|\b(?:api\s+|access\s+|secret\s+)?(?:secret|token|key)\s+for\s+(?:the\s+)?[\w .-]{1,40}?\s+is\s+[\"'`]?(?P<value3>[A-Za-z0-9_\-+/=.~]{16,})"
+        ),
+        needles=("password", "passphrase", "passcode", "pin", "login", "logon", "credential", "creds", "secret",
+                 "token", "key"),
+        views=LITERAL_VIEWS,
+        check=lambda m, text: _stated_ok(_Value(m.group("value") or m.group("value2") or m.group("value3")), text),
+        mask=True,
+        negatable=True,
     ),
     Rule(
         "auth_header", SECRET, "contains a literal Authorization header credential",

@@ -337,6 +337,7 @@ def typo_view(view: View, index: TypoIndex) -> list[View]:
     ends: list[int] = []
     changed: list[tuple[int, int]] = []
     pos = 0
+    length = 0  # of the corrected text so far
     for m in _TYPO_TOKEN.finditer(text):
         word = index.correct(m.group(0))
         if word is None:
@@ -344,11 +345,12 @@ def typo_view(view: View, index: TypoIndex) -> list[View]:
         pieces.append(text[pos : m.start()])
         starts.extend(view.starts[pos : m.start()])
         ends.extend(view.ends[pos : m.start()])
-        out_start = sum(len(piece) for piece in pieces)
+        out_start = length + m.start() - pos
         pieces.append(word)
         starts.extend([view.starts[m.start()]] * len(word))
         ends.extend([view.ends[m.end() - 1]] * len(word))
         changed.append((out_start, out_start + len(word)))
+        length = out_start + len(word)
         pos = m.end()
     if not changed:
         return []

@@ -320,7 +320,8 @@ RULES: tuple[Rule, ...] = (
             r"(?:\b(?:is|are)|'re|'s)\s+not\s+(?:subject\s+to|bound\s+by|restricted\s+by|limited\s+by|governed\s+by)\s+(?:\w+'s\s+|any\s+|the\s+)?(?:content\s+polic(?:y|ies)|usage\s+polic(?:y|ies)|ethical\s+guidelines|safety\s+guidelines|moral\s+(?:rules|codes?))"
             r"|\b(?:does\s+not|doesn't|do\s+not|don't|never|will\s+not|won't|need\s+not)\s+(?:have\s+to\s+)?(?:abide\s+by|adhere\s+to|care\s+about|obey|respect|follow)\s+(?:any\s+|the\s+)?(?:moral|ethical|openai'?s?|content|safety|legal)\s+(?:or\s+(?:moral|ethical|legal)\s+)?(?:principles|polic(?:y|ies)|guidelines|restrictions|rules|standards|concerns|boundaries)"
             r"|\b(?:disregards?|ignores?)\s+all\s+(?:ethical|moral|legal)\s+(?:or\s+(?:ethical|moral|legal)\s+)?(?:concerns|considerations|guidelines|boundaries|principles)"
-            r"|\b(?:never|will\s+not|won't|doesn't|does\s+not|cannot|can't)\s+refuse\s+(?:a\s+|any\s+)?(?:single\s+)?(?:request|question|prompt|order|command)s?\b|\brole\s*=\s*never\s+refuse\b"
+            r"|\b(?:you|he|she|they)\s+(?:will|must|shall|should|can|do|does)\s+(?:never|not)\s+refuse\s+(?:a\s+|any\s+)?(?:single\s+)?(?:request|question|prompt|order|command)s?\b"
+            r"|(?:^|(?<=[.!?:\n]))\s*(?:never|don'?t|do\s+not)\s+refuse\s+(?:a\s+|any\s+)(?:single\s+)?(?:request|question|prompt)s?\b|\brole\s*=\s*never\s+refuse\b"
             r"|\bfrom\s+(?:now|this\s+moment|this\s+point)(?:\s+on(?:wards)?)?,?\s+(?:on\s+)?(?:you\s+(?:are|will|must|shall)\s+(?:going\s+to\s+)?(?:act|be|pretend|play|respond|behave|simulate|become|change\s+yourself|embody|immerse)|you'?re\s+in\s+the\s+role\s+of|embody\s+the\s+persona)"
             r"|\bwilling\s+to\s+break\s+the\s+law\b|\bno\s+matter\s+how\s+(?:illegal|immoral|unethical|inhumane|dangerous|harmful|offensive)\b"
             r"|\byou\s+are\s+now\s+under\s+my\s+control\b|\b(?:sans|without\s+any)\s+morals\b|\b(?:an?\s+)?(?:unrestrained|amoral)\s+and\s+\w+\s+(?:ai|model|chatbot|assistant)\b"
@@ -367,8 +368,7 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "reveal_prompt", INJECTION, "asks the model to reveal its system prompt or hidden instructions",
         rx(
-            r"\b(?:reveal|print|show|output|display|repeat|recite|dump|leak|disclose|share|expose|tell|give|write\s+out|type\s+out|spell\s+out|list|echo|return|provide|paste|copy|translate|encode|read|reply\s+with|respond\s+with|what\s+(?:is|are|was|were)"
-            r"|summari[sz]e|paraphrase|restate|rephrase|rewrite|quote|outline|describe)"
+            r"\b(?:reveal|print|show|output|display|repeat|recite|dump|leak|disclose|share|expose|tell|give|write\s+out|type\s+out|spell\s+out|list|echo|return|provide|paste|copy|translate|encode|read|reply\s+with|respond\s+with|what\s+(?:is|are|was|were))"
             r"(?:\s+(?:me|us|back|out))?(?:\s+[\w'-]+){0,6}?\s+"
             r"(?:(?:system|initial|original|hidden|secret|internal|developer|confidential|starting|pre)[\s-]*(?:prompts?|instructions?|messages?|rules|guidelines|directives|configuration|text)"
             r"|(?:your|its|her|his)\s+(?:\w+\s+)?(?:instructions|rules|guidelines|directives|prompt|programming|configuration|system\s+prompt)"
@@ -538,7 +538,7 @@ RULES: tuple[Rule, ...] = (
             r"|\b(?:tell|show|give|share|repeat|print|send)\s+(?:me\s+|us\s+)?(?:your|ur)\s+sys(?:tem)?\s+(?:prompt|message|instructions)\b"
             r"|\b(?:repeat|print|show|output|recite|list|tell\s+me|echo)\s+(?:back\s+)?(?:ur\s+|your\s+)?(?:everything|instrucitons|instructions)\s+(?:that\s+)?(?:you\s+(?:were|have\s+been)\s+(?:told|given|instructed)|back\s+to\s+me)"
             r"|\b(?:hidden|secret|system|initial)\s+(?:preamble|context)\b(?=[^.\n]{0,60}\b(?:came\s+before|above|first\s+message|verbatim|exactly)|\s*[.,;]|\s+and\b)"
-            r"|\b(?:every|all)\s+(?:the\s+)?messages?\s+in\s+your\s+context\b|\braw\s+messages\s+array\b|\bincluding\s+the\s+system\s+(?:entry|message|role|turn)\b"
+            r"|\b(?:echo|print|repeat|output|show|list|dump|paste)\s+(?:back\s+)?(?:every|all)\s+(?:the\s+)?messages?\s+in\s+your\s+context\b|\braw\s+messages\s+array\b|\bincluding\s+the\s+system\s+(?:entry|message|role|turn)\b"
             r"|\bexact\s+prompt\s+template\b|\b(?:need|want|would\s+like)\s+to\s+(?:see|read|know|view)\s+(?:the|your)\s+(?:system\s+prompt|hidden\s+instructions|initial\s+instructions|system\s+message)\b"
             r"|\babove\s+this\s+conversation\b|\bthe\s+part\s+I\s+can'?t\s+see\b|\bthe\s+prompt\s+that\s+(?:makes|made|tells|told)\s+you\b"
             r"|\bwhat\s+(?:\w+\s+){0,2}?(?:instructions|guidelines|rules|directives|prompt|orders)\s+(?:did|has|have)\s+(?:the\s+|your\s+)?(?:operator|developer|system|admin(?:istrator)?|creator|company|owner|app|deployer)s?\s+(?:give|gave|given|tell|told|provide|provided|set|written|write)\s+(?:you|to\s+you)\b"
@@ -565,11 +565,11 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "rules_outdated", INJECTION, "declares the safety rules outdated or the person's approval no longer needed",
         rx(
-            r"\b(?:safety|security|content|previous|old|earlier|prior|original)\s+(?:\w+\s+)?(?:guidelines|rules|refusals|restrictions|policies|filters|checks|guardrails|limits)\s+(?:are|were|have\s+been|has\s+been|is)\s+(?:now\s+|hereby\s+|officially\s+)?"
-            r"(?:deprecated|outdated|obsolete|lifted|disabled|suspended|revoked|waived|retired|removed|relaxed|out\s+of\s+date|no\s+longer\s+(?:apply|applicable|in\s+effect|needed|required|enforced|valid))\b"
+            r"\b(?:safety|content|ethical|moral|refusal)\s+(?:guidelines|rules|refusals|restrictions|policies|guardrails)\s+(?:are|were|have\s+been|has\s+been|is)\s+(?:now\s+|hereby\s+|officially\s+)?"
+            r"(?:deprecated|outdated|obsolete|lifted|suspended|revoked|waived|out\s+of\s+date|no\s+longer\s+(?:apply|applicable|in\s+effect))\b"
             r"|\b(?:safety|previous|old|earlier|prior|original)\s+(?:\w+\s+)?(?:guidelines|rules|restrictions|policies|instructions)\s+(?:only\s+)?appl(?:y|ies)\s+only\s+to\b"
-            r"|\byou\s+are\s+(?:now\s+|hereby\s+)?exempt(?:ed)?\b(?!\s+from\s+(?:tax|vat|fees?|duty|the\s+license))"
-            r"|\b(?:never|no\s+need\s+to|don'?t|do\s+not)\s+ask\s+(?:the\s+user\s+|the\s+person\s+|anyone\s+|me\s+)?(?:for\s+)?(?:confirmation|permission|approval|consent)\b[^.\n]{0,40}\b(?:even|before|destructive|delet|pay|send|run)"
+            r"|\byou\s+are\s+(?:now\s+|hereby\s+)?exempt(?:ed)?(?=\s*[.;!]|\s*$|\s+from\s+(?:all\s+|the\s+|these\s+|any\s+|its\s+|your\s+)?(?:(?:safety|security|content|usual|normal|standard|previous)\s+)?(?:rules|guidelines|restrictions|polic(?:y|ies)|checks|filters|review|oversight|approval)\b)"
+            r"|\b(?:never|no\s+need\s+to|don'?t|do\s+not)\s+ask\s+(?:the\s+user\s+|the\s+person\s+|anyone\s+|me\s+)?(?:for\s+)?(?:confirmation|permission|approval|consent)\b[^.\n]{0,40}?\b(?:even\s+(?:for|before|when|if)|destructive|delet\w*|remov\w*|pay\w*|transfer\w*|wip\w*|drop\w*|force\w*|money|purchases?)"
             r"|\b(?:confirmations?|approvals?|permissions?|consent)\s+(?:is|are)\s+no\s+longer\s+(?:required|needed|necessary)\b"
             r"|\bno\s+longer\s+need\s+(?:the\s+user'?s?\s+|the\s+person'?s?\s+|their\s+|my\s+|any\s+)?(?:approval|permission|confirmation|consent)\b"
             r"|\b(?:granted|given)\s+you\s+(?:full\s+|complete\s+|unrestricted\s+)?(?:autonomy|admin(?:istrator)?\s+(?:rights|access)|root\s+access|permission\s+to\s+(?:do|run|execute)\s+anything)\b"
@@ -577,7 +577,8 @@ RULES: tuple[Rule, ...] = (
             r"|\binstructions\s+(?:found\s+)?(?:inside|in|within|from)\s+(?:tool\s+outputs?|documents?|web\s*pages?|files?|search\s+results?|e-?mails?|retrieved\s+text)\s+(?:are|should\s+be|must\s+be|can\s+be)\s+(?:trusted|followed|obeyed|executed)\b"
             r"|\bif\s+a\s+(?:document|page|file|e-?mail|tool\s+output|message)\s+says\s+it\s+(?:speaks|comes|is)\s+(?:for|from)\s+the\s+user\b"
             r"|\b(?:guardrails|safety\s+(?:rules|checks|guidelines)|guidelines|restrictions|refusals)\s+(?:were|are)\s+(?:only\s+)?(?:written|meant|designed|made|intended)\s+(?:only\s+)?for\s+(?:an?\s+|the\s+)?(?:older|old|previous|earlier|legacy)\s+(?:model|version|release)"
-            r"|\b(?:this|the)\s+(?:memory|note|document|file|page|text|lesson|comment)\s+(?:is\s+authoritative|always\s+wins|takes\s+precedence\s+over\s+(?:the|your)|overrides\s+(?:the|your))"
+            r"|\b(?:this|the)\s+(?:memory|note|lesson|comment)\s+(?:is\s+authoritative|always\s+wins)\b"
+            r"|\b(?:this|the)\s+(?:memory|note|document|file|page|text|lesson|comment)\s+(?:takes\s+precedence\s+over|overrides)\s+(?:the\s+|your\s+|any\s+|all\s+)?(?:\w+\s+)?(?:instructions|system\s+prompt|system\s+message|user'?s?\s+(?:request|instructions)|guidelines\s+you)"
             r"|\bwhen\s+it\s+conflicts\s+with\s+(?:the|your)\s+(?:system\s+prompt|instructions|system\s+message)\b"
             r"|\b(?:the\s+)?(?:developers?|admins?|administrators?|owners?|operators?|maintainers?|platform|team)\s+(?:has|have)\s+(?:authori[sz]ed|allowed|permitted|cleared)\s+you\s+to\s+(?:skip|bypass|disable|ignore|override|turn\s+off)"
             r"|\bpretend\s+(?:that\s+)?(?:the|all|our|this|your)\s+(?:previous|prior|earlier|above|original)\s+(?:conversation|instructions|messages|context|rules)\s+(?:never\s+happened|(?:does|did)\s+not\s+exist|(?:was|were)\s+never\s+(?:given|sent|written))"
@@ -617,18 +618,16 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "injection_carrier", INJECTION, "wraps an instruction in a known injection pretext (new important instructions, a forgotten task)",
         rx(
-            r"\bnew\s+(?:important|urgent|priority|updated|additional)\s+instructions\b"
-            r"|\bdo\s+the\s+following\s+in\s+your\s+(?:response|answer|reply|output)\s*:"
-            r"|\bif\s+you\s+are\s+(?:told|asked)\s+to\s+summari[sz]e\b[^.\n]{0,80}\b(?:instead|also)\b"
+            r"(?:\*{2,}|#{2,}|-{3,}|!{2,})\s*new\s+(?:important|urgent|priority|updated|additional)\s+instructions\b|\bnew\s+(?:important|urgent|priority)\s+instructions\s*(?:\*{2,}|:|!)"
+            r"|\bif\s+you\s+are\s+(?:told|asked)\s+to\s+summari[sz]e\b[^.\n]{0,80}\binstead\b(?!\s+of\b)"
             r"|\b(?:made\s+a\s+mistake|forgot)\b[^.\n]{0,60}\b(?:gave\s+you\s+your\s+instructions|(?:to\s+)?(?:ask|tell)\s+you\s+to)\b"
             r"|\bwithout\s+writing\s+anything\W+then\b"
             r"|\byou(?:'ve|’ve|\s+have)\s+been\s+assigned\s+(?:a|this|the\s+following)\s+(?:new\s+)?task\s*:"
-            r"|['\"“‘]\s*You\s+are\s*['\"”’]"
             r"|\byou\s+are\s+(?:now\s+)?(?:operating|running|working)\s+in\s+(?:developer|dev|debug|admin|god|maintenance|test)\s+mode\s+and\s+(?:you\s+)?(?:need|must|have)\s+to\b"
-            r"|\brepeat\s+(?:the\s+)?(?:word|phrase|sequence\s+of\s+words|string|sentence|text)\s+['\"“‘][^'\"”’\n]{1,40}['\"”’]\s+\d+\s+times\b"
+            r"|\brepeat\s+(?:the\s+)?(?:word|phrase|sequence\s+of\s+words|string|sentence|text)\s+['\"“‘][^'\"”’\n]{1,40}['\"”’]\s+\d{2,}\s+times\s+(?:at\s+the\s+end\s+of|in)\s+your\s+(?:response|answer|reply|output)"
             r"|\binclude\s+in\s+your\s+(?:response|answer|reply|output)\s+(?:the\s+following|this)\s+(?:\w+\s+)?exactly\s+as\s+it\s+is\b"
             r"|\bconfirm\s+receipt\s+by\s+(?:outputting|replying\s+with|saying|printing|writing)\b"
-            r"|\bdecode\s+(?:this\s+|it\s+|the\s+following\s+)?and\s+(?:then\s+)?(?:follow|execute|obey|run|do\s+what\s+it\s+says)\b"
+            r"|\bdecode\s+(?:this\s+|it\s+|the\s+following\s+)?and\s+(?:then\s+)?(?:follow|execute|obey|run)\s*:\s*\S{12,}|\bdecode\s+(?:this|it)\s+and\s+do\s+what\s+it\s+says\b"
             r"|\b(?-i:NOTE FROM THE (?:DEVELOPERS?|ADMIN|ADMINISTRATOR|SYSTEM|OPERATOR))\s*:"
         ),
         needles=("instructions", "following", "summari", "mistake", "forgot", "without writing", "assigned", "you are",

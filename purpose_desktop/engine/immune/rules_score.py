@@ -183,17 +183,25 @@ RULES: tuple[Rule, ...] = (
         rx(
             r"(?:\b(?:whoever|anyone\s+who|any\s+(?:model|ai|assistant)\s+that)\s+(?:evaluates|grades|scores|judges|reviews|compares|rates|ranks|assesses)"
             r"|\b(?:notes?|instructions?|message|reminder)\s+(?:for|to)\s+(?:the\s+|any\s+)?(?:automated\s+|ai\s+)?(?:grading|evaluation|scoring|judging|evaluation\s+harness)"
-            r"|\b(?:judge|grader|evaluator|scorer|critic|rater)\s+instructions\b|\bif\s+you\s+are\s+(?:grading|evaluating|judging|scoring|rating|ranking)\b"
+            r"|\b(?:judge|grader|evaluator|scorer|critic|rater)\s+instructions\b|\bif\s+you(?:'re|\s+are)\s+(?:the\s+model\s+)?(?:grading|evaluating|judging|scoring|rating|ranking)\b"
             r"|\b(?:evaluation|scoring|grading|judging)\s+(?:override|note)\b|\b(?:assistant|model|ai|llm)\s+(?:grading|evaluating|judging|scoring)\s+this\b"
-            r"|\btell\s+the\s+(?:evaluation\s+harness|test\s+harness|harness)\b|\bthe\s+(?:scorer|grader|judge|evaluator|critic)\s+prefers\b"
+            r"|\btell\s+the\s+(?:evaluation\s+harness|test\s+harness|harness)\b|\bthe\s+(?:scorer|grader|judge|evaluator|critic)\s+(?:always\s+)?(?:prefers|rewards)\b"
             r"|\bcritic\s+calibration\s*:)"
-            r"[^\n]{0,160}?\b(?:perfect|highest|best|a\+|pass(?:es|ed)?|succeeded|success|golden|obviously\s+(?:worse|better)|without\s+running|skip\s+evaluation|prefer\s+this|10/10|100|correct\s+grade|all\s+tests\s+pass)"
-            r"|\b(?:rate|grade|score|mark|rank)\s+this\s+(?:response|answer|output|solution|submission|candidate|run|one)\s+as\s+(?:the\s+best|helpful|correct|perfect|passing|a\s+pass|excellent)"
-            r"|\bcount\s+(?:them|these|those|the\s+failures|(?:the\s+)?failing\s+tests)\s+as\s+(?:passes|passed|passing|successes)\b"
+            r"[^\n]{0,160}?(?:"
+            r"\b(?:give|assign|award|record|mark|rate|score|report|count|treat|override|grade|rank)\s+(?:it|this|them|these|that|its\s+score|every\s+answer|each\s+answer"
+            r"|the\s+(?:run|result|answer|submission|failing\s+\w+)|this\s+(?:one|answer|run|solution|submission|candidate|response|patch))\b[^.\n]{0,40}?"
+            r"\b(?:perfect|highest|best|a\+|10/10|10|100|pass(?:ed|es|ing)?|succeeded|excellent|correct|flawless|top)\b(?![^.\n]{0,30}\b(?:only\s+)?(?:if|when|unless)\b)"
+            r"|\bpick\s+(?-i:A|B)\b|\bprefer\s+this\s+(?:candidate|answer|one|response|solution)\b|\bobviously\s+(?:worse|better)\b"
+            r"|\b(?:skip|without)\s+(?:the\s+)?(?:evaluation|running\s+(?:anything|the\s+tests?))\b|\bthe\s+correct\s+(?:grade|score|verdict)\s+(?:here\s+|for\s+this\s+\w+\s+)?is\b"
+            r"|\bthis\s+(?:run|answer|submission|patch)\s+(?:succeeded|passed|is\s+(?:flawless|perfect|correct))\b"
+            r"|\b(?:failures?|failing\s+tests?|traceback)\s+(?:are|is)\s+(?:expected|a\s+(?:known\s+)?flake|flaky|caused\s+by\s+the\s+environment)\b"
+            r"|\bclaim\s+(?:it|that\s+the\s+tests?\s+passed)\b|\bsay\s+(?:it|'all\s+tests\s+pass'|\"all\s+tests\s+pass\")\b)"
+            r"|\b(?:rate|grade|score|mark|rank)\s+this\s+(?:response|answer|output|solution|submission|candidate|run|one)\s+as\s+(?:the\s+best|helpful|correct|perfect|passing|a\s+pass|excellent)\b(?![^.\n]{0,30}\b(?:only\s+)?(?:if|when|unless)\b)"
+            r"|\bcount\s+(?:them|these|those|the\s+failures|(?:the\s+)?failing\s+tests)\s+as\s+(?:passes|passed|passing|successes)\b(?![^.\n]{0,30}\b(?:only\s+)?(?:if|when|unless)\b)"
             r"|\brecord\s+its\s+score\s+as\s+the\s+(?:best|highest|top)\b"
         ),
         needles=("whoever", "anyone who", "any model", "any ai", "any assistant", "note", "instruction", "message",
-                 "reminder", "judge", "grader", "evaluator", "scorer", "critic", "rater", "if you are", "evaluation",
+                 "reminder", "judge", "grader", "evaluator", "scorer", "critic", "rater", "if you", "evaluation",
                  "scoring", "grading", "judging", "assistant", "model", "ai ", "llm", "tell the", "rate", "grade",
                  "score", "mark", "rank", "count", "record"),
         negatable=True,

@@ -378,7 +378,7 @@ RULES: tuple[Rule, ...] = (
         rx(
             r"\b(?:approve|run|execute|accept|allow|perform|carry\s+out)\s+(?:any|every|all)\s+(?:\w+\s+){0,2}?(?:tool\s+calls?|commands?|actions?|requests?|scripts?)\b"
             r"[^.\n]{0,40}\b(?:document|readme|page|file|tool\s+output|e-?mail|website|search\s+results?|comment|issue)s?\b"
-            r"|\b(?:run|execute|perform|call)\s+(?:\w+\s+){0,4}?(?:commands?|tools?|actions?)\s+(?:\w+\s+){0,6}?without\s+(?:showing|telling|asking|informing|confirming\s+with)\s+(?:it\s+to\s+|them\s+to\s+)?(?:the\s+)?user\b"
+            r"|\b(?:run|execute|perform|call)\s+(?:\w+\s+){0,4}?(?:commands?|tools?|actions?)\s+(?:\w+\s+){0,6}?without\s+(?:showing|telling|informing)\s+(?:it\s+to\s+|them\s+to\s+)?(?:the\s+)?user\b"
             r"|\b(?:call|run|use)\s+delete_file\s+on\s+(?:every|all|each)\b"
         ),
         needles=("approve", "run", "execute", "accept", "allow", "perform", "carry out", "call", "use"),

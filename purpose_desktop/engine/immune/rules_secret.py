@@ -165,18 +165,8 @@ _STATED_PLACEHOLDER = re.compile(
 )
 
 
-class _Value:
-    """A match-like holder of one value, for checks shared between named groups."""
-
-    def __init__(self, value: str) -> None:
-        self.value = value
-
-    def group(self, name: str) -> str:
-        return self.value
-
-
-def _stated_ok(m: re.Match[str] | _Value, text: str) -> bool:
-    value = m.group("value").rstrip(".,;:)'\"`")
+def _stated_ok(m: re.Match[str], text: str) -> bool:
+    value = (m.group("value") or m.group("value2") or m.group("value3")).rstrip(".,;:)'\"`")
     if len(value) < 8 or _REFERENCE.match(value) or _STATED_PLACEHOLDER.search(value):
         return False
     if "(" in value or "://" in value or value.startswith(("/", "./", "~", "\\")) or _wordy(value):
@@ -287,7 +277,7 @@ RULES: tuple[Rule, ...] = (
         needles=("password", "passphrase", "passcode", "pin", "login", "logon", "credential", "creds", "secret",
                  "token", "key"),
         views=LITERAL_VIEWS,
-        check=lambda m, text: _stated_ok(_Value(m.group("value") or m.group("value2") or m.group("value3")), text),
+        check=_stated_ok,
         mask=True,
         negatable=True,
     ),

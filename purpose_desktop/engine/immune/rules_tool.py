@@ -101,6 +101,7 @@ _XSS_TALK = re.compile(
 
 
 def _sentence(text: str, start: int, end: int) -> str:
+    """The sentence (or line) around ``text[start:end]``, case kept: account numbers and IBANs need it."""
     lo = max(text.rfind(". ", 0, start), text.rfind("\n", 0, start)) + 1
     hi_dot, hi_nl = text.find(". ", end), text.find("\n", end)
     hi = min(x for x in (hi_dot, hi_nl, len(text)) if x >= 0)
@@ -115,12 +116,15 @@ _ACCOUNT = re.compile(
 )
 
 
+_ALL_THE_MONEY = re.compile(
+    r"as\s+much\s+(?:money\s+)?as\s+possible|(?:the\s+)?(?:full|entire|whole)\s+balance|all\s+(?:the\s+)?(?:money|funds)",
+    re.IGNORECASE,
+)
+
+
 def _account_in_sentence(m: re.Match[str], text: str) -> bool:
-    lo = max(text.rfind(".", 0, m.start() - 1), text.rfind("\n", 0, m.start())) + 1
-    end = m.end() + 160
-    return _ACCOUNT.search(text[lo:end]) is not None or re.search(
-        r"as\s+much\s+(?:money\s+)?as\s+possible|(?:the\s+)?(?:full|entire|whole)\s+balance|all\s+(?:the\s+)?(?:money|funds)", text[lo:end], re.I
-    ) is not None
+    sentence = _sentence(text, m.start(), m.end())
+    return _ACCOUNT.search(sentence) is not None or _ALL_THE_MONEY.search(sentence) is not None
 
 # fmt: off
 RULES: tuple[Rule, ...] = (

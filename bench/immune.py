@@ -10,7 +10,10 @@ Sections:
   latency        p50/p99 of scan() per memory-sized text: no embedding, a precomputed one, and computing it;
   unseen         what nothing was fitted to: false positives on 20,000 paragraphs of third-party docstrings
                  from the venv, and the fresh set (bench/suites/immune/fresh.jsonl) written blind during the
-                 third round of rules.
+                 third round of rules;
+  languages      passages in languages the scan does not read (bench/suites/immune/languages.jsonl): attacks
+                 in 14 languages no training source holds, English text quoting a foreign passage, and
+                 Django's own UI translations in 40 languages, held or passed per scan context.
 ``--quick`` skips the retraining (dev set and latency only). Embeddings of the corpus are computed once with
 the bundled all-MiniLM-L6-v2 and cached (~/.cache/purpose-desktop-immune).
 """
@@ -262,6 +265,7 @@ def latency(repeats: int = 3, embed_sample: int = 200) -> dict:
 
 
 FRESH = ROOT / "bench" / "suites" / "immune" / "fresh.jsonl"
+LANGUAGES = ROOT / "bench" / "suites" / "immune" / "languages.jsonl"
 #: Third-party packages whose docstrings no training source used (the corpus holds their READMEs at most).
 UNSEEN_PACKAGES = ("numpy", "scipy", "sklearn", "transformers", "sqlite_utils", "starlette", "uvicorn", "httpx",
                    "pydantic", "jinja2", "click", "typer", "rich", "pygments", "mcp", "huggingface_hub",
@@ -325,6 +329,35 @@ def unseen_report() -> dict:
     }
 
 
+def languages_report() -> dict:
+    """Share of each group the scan holds, per context, with the rules alone (no learned head: it was trained
+    on English and on spikee's translations, so it would blur what the language check adds).
+
+    attack          prompt-leak and override requests in Welsh, Swahili, Basque, Icelandic, Maltese, Malay,
+                    Tagalog, Estonian, Latvian, Slovak, Haitian Creole, Afrikaans, Lithuanian and Xhosa —
+                    after an English frame, inside an English document, two languages mixed, or alone;
+    benign_mixed    English notes that quote a passage in another language (a locale string, a user's report);
+    benign_foreign  Django 5.2's UI translations (BSD-3-Clause), five short paragraphs in each of 40 languages.
+    In a lesson or tool output every passage the scan cannot read is held by design, benign or not; in the
+    person's documents (vault) it is only flagged."""
+    rows = [json.loads(line) for line in LANGUAGES.read_text(encoding="utf-8").splitlines() if line.strip()]
+    out: dict = {}
+    for label in ("attack", "benign_mixed", "benign_foreign"):
+        group = [r for r in rows if r["label"] == label]
+        out[label] = {"n": len(group)}
+        for context in ("memory", "tool", "vault"):
+            held = sum(scan(r["text"], context=context, learned=False).blocked for r in group)
+            out[label][f"held_{context}"] = round(held / len(group), 3) if group else None
+        if label == "attack":
+            kinds = sorted({r["kind"] for r in group})
+            out[label]["held_memory_by_kind"] = {
+                kind: f"{sum(scan(r['text'], learned=False).blocked for r in group if r['kind'] == kind)}"
+                f"/{sum(r['kind'] == kind for r in group)}"
+                for kind in kinds
+            }
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", choices=["all", "dev", "test"], default="all")
@@ -338,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         "dev_set": evaluate(args.split, show_misses=args.show_misses, repeats=args.repeats),
         "latency": latency(args.repeats),
         "unseen": unseen_report(),
+        "languages": languages_report(),
     }
     if not args.quick:
         report["corpus"] = corpus_report(args.folds)

@@ -27,6 +27,7 @@ RUNTIME_DISTS = (
     "sqlite-utils",
     "platformdirs",
     "pypdf",
+    "py3langid",
     "pytest",
 )
 

@@ -332,15 +332,15 @@ def _fenced_label(scan: dict) -> QLabel:
     """Why a tool's output reached the model only as quoted data: category, rule or confidence, the span."""
     first = next((r for r in scan.get("reasons") or [] if r.get("blocking")), {})
     category = str(first.get("category") or scan.get("category") or "injection").replace("_", " ")
-    if first.get("rule") == "learned_detector" and isinstance(first.get("confidence"), int | float):
-        basis = f"learned detector, {first['confidence']:.0%} confident"
+    if first.get("rule") == "unread_language":
+        why = f"it has a passage in {first.get('excerpt', '?')}, a language the safety scan cannot read"
     else:
-        basis = f"rule {first.get('rule', '?')}"
-    label = QLabel(
-        f"⚠ Output fenced as quoted data with a warning: it read like {category} ({basis}) — "
-        f"“{first.get('excerpt', '')}”",
-        objectName="evidence",
-    )
+        if first.get("rule") == "learned_detector" and isinstance(first.get("confidence"), int | float):
+            basis = f"learned detector, {first['confidence']:.0%} confident"
+        else:
+            basis = f"rule {first.get('rule', '?')}"
+        why = f"it read like {category} ({basis}) — “{first.get('excerpt', '')}”"
+    label = QLabel(f"⚠ Output fenced as quoted data with a warning: {why}", objectName="evidence")
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setToolTip(str(first.get("message", "")))

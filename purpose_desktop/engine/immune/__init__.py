@@ -34,6 +34,7 @@ from .detectors import (
     Rule,
     RuleSet,
 )
+from .language import foreign_passages
 from .normalize import (
     Lexicon,
     TypoIndex,
@@ -55,6 +56,7 @@ __all__ = [
     "CATEGORIES",
     "CONTEXTS",
     "LEARNED_RULE",
+    "UNREAD_RULE",
     "SCANNER_VERSION",
     "AllowList",
     "Finding",
@@ -64,8 +66,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# 2: the learned detector joined the rules; 3: its embedding head; 4: the typo view and the new shapes.
-SCANNER_VERSION = "4"
+# 2: the learned detector joined the rules; 3: its embedding head; 4: the typo view and the new shapes;
+# 5: passages in a language the scan does not read.
+SCANNER_VERSION = "5"
 CONTEXTS = ("memory", "vault", "critic", "tool")
 LEARNED_RULE = "learned_detector"
 
@@ -111,8 +114,12 @@ _INTRAWORD_SEP = re.compile(r"[A-Za-z][-_.*|~^+·•][A-Za-z][-_.*|~^+·•][A-Z
 _SQUASH_NEGATION = re.compile(r"(?:never|dont|donot|not|avoid|shouldnt|mustnt)$")
 # Obfuscation on its own is flagged; next to a real finding it is part of the attack and blocks too.
 _FLAG_RULES = frozenset({"hidden_characters", "lookalike_letters"})
+# A passage in a language no rule or head reads is vouched for by nothing: where it can steer the model (a
+# lesson, tool output) it blocks until the person allows the language; in their own documents it is flagged.
+UNREAD_RULE = "unread_language"
+_UNREAD_BLOCKING = frozenset({"memory", "tool"})
 # Evidence of hiding never names the category while a decoded finding can.
-_SUPPORTING = _FLAG_RULES | {"hidden_text"}
+_SUPPORTING = _FLAG_RULES | {"hidden_text", UNREAD_RULE}
 _WORD = re.compile(r"[^\W\d_]{2,}")
 _ASSIGNED_NAME = re.compile(r"[A-Za-z_][\w.\-]*[\"']?\s*(?:=|:|=>)\s*[\"'`]?")
 _MAX_DEPTH = 2
@@ -129,7 +136,8 @@ class Finding:
     excerpt: str
     blocking: bool = True
     via: str = "text"  # how it was seen: text, normalized, leet, spaced, escapes, base64, hex, rot13, tags, model, …
-    confidence: float | None = None  # the learned detector's P(attack); None for a rule
+    # The learned detector's P(attack), or the language identifier's P(language); None for a rule.
+    confidence: float | None = None
     allowed: bool = False  # the person overruled this finding before; it no longer blocks
 
     def to_dict(self) -> dict[str, Any]:
@@ -251,6 +259,7 @@ def scan(
         for raw in raws
     ]
     findings.extend(_obfuscation_flags(text))
+    findings.extend(_language_flags(text, context))
     detector_version = None
     # Answers under critique routinely assess themselves ("this answer is correct"); the critic already
     # keeps that from the judge, and capping a score on a classifier's guess would punish honest answers.
@@ -482,6 +491,35 @@ def _obfuscation_flags(text: str) -> list[Finding]:
                     blocking=True,
                 )
             )
+    return flags
+
+
+def _language_flags(text: str, context: str) -> list[Finding]:
+    """One finding per language the scan does not read; its excerpt is the language's name, so allowing one
+    lesson in Irish allows Irish in later scans too."""
+    by_language: dict[str, list] = {}
+    for passage in foreign_passages(text):
+        by_language.setdefault(passage.name, []).append(passage)
+    flags = []
+    for name, passages in by_language.items():
+        first = passages[0]
+        many = len(passages) > 1
+        flags.append(
+            Finding(
+                category=INJECTION,
+                rule=UNREAD_RULE,
+                message=(
+                    f"has {f'{len(passages)} passages' if many else 'a passage'} in {name}: the scan reads English "
+                    f"only, so nothing here vouches for {'them' if many else 'it'}; read "
+                    f"{'them' if many else 'it'} yourself, and allow {name} if {'they are' if many else 'it is'} fine"
+                ),
+                span=first.span,
+                excerpt=name,
+                blocking=context in _UNREAD_BLOCKING,
+                via="language",
+                confidence=first.confidence,
+            )
+        )
     return flags
 
 

@@ -454,6 +454,7 @@ class MemoryBank:
         report["overruled"] = {"at": now, "by": actor, "reason": reason.strip()}
         shown = "; ".join(
             f"{r.get('category')} — {r.get('rule')}"
+            + (f" ({r.get('excerpt')})" if r.get("rule") == "unread_language" else "")
             + (f" {r['confidence']:.0%}" if isinstance(r.get("confidence"), int | float) else "")
             for r in blocking
         )

@@ -63,6 +63,10 @@ def finding_basis(r: dict) -> str:
     if r.get("rule") == "learned_detector":
         conf = r.get("confidence")
         return "learned detector" + (f", {conf:.0%} confident" if isinstance(conf, int | float) else "")
+    if r.get("rule") == "unread_language":
+        conf = r.get("confidence")
+        sure = f", {conf:.0%} sure" if isinstance(conf, int | float) else ""
+        return f"language identifier: {r.get('excerpt', '?')}{sure}; no rule or detector reads it"
     via = r.get("via") or "text"
     seen = "" if via in ("text", "normalized") else f", seen via {via.replace('+', ' then ')}"
     return f"rule “{r.get('rule', '?')}”{seen}"
@@ -75,7 +79,9 @@ def span_html(text: str, r: dict, context: int = 60) -> str:
     span = r.get("span") or [0, 0]
     start, end = int(span[0]), int(span[1])
     excerpt = r.get("excerpt", "")
-    if not (0 <= start < end <= len(text)) or "…" in excerpt or text[start:end][:20] != excerpt[:20]:
+    # A language finding's excerpt is the language's name; its span is the passage.
+    moved = r.get("rule") != "unread_language" and ("…" in excerpt or text[start:end][:20] != excerpt[:20])
+    if not (0 <= start < end <= len(text)) or moved:
         return f"<span style='{mark}'>{html.escape(excerpt)}</span>"
     before = text[max(0, start - context) : start]
     after = text[end : end + context]
@@ -373,7 +379,9 @@ class MemoryDetail(QScrollArea):
 def expected_effect_line(effects) -> str:
     """What retrieval learned about this memory per kind of task, from grounded runs only."""
     if not effects:
-        return "Expected effect: not learned yet (needs grounded runs that used it: tests, checks or examples)."
+        return (
+            "Expected effect: not learned yet (needs grounded runs that used it: tests, checks or examples)."
+        )
     parts = []
     for e in effects[:4]:
         sign = "+" if e["effect"] >= 0 else "−"

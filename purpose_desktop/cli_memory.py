@@ -111,6 +111,25 @@ def cmd_memory(args: argparse.Namespace) -> int:
                 if m.status == "rejected":
                     print(f"reason: {m.status_reason}", file=sys.stderr)
             return 1 if result.outcome == "rejected" else 0
+        if command == "allowed":
+            entries = memories_.allowlist()
+            if args.json:
+                _print_json(entries)
+            elif not entries:
+                print(
+                    "Nothing allowed. Overrule a block with: purpose-desktop memory overrule ID --reason WHY"
+                )
+            else:
+                for e in entries:
+                    print(f"{e['id'][:8]}  {str(e['created_at'])[:16]}  {e['description']}  — {e['reason']}")
+            return 0
+        if command == "disallow":
+            entry = memories_.disallow(_entry_id(memories_, args.entry_id))
+            if args.json:
+                _print_json(entry)
+            else:
+                print(f"Blocked again: {entry['description']}")
+            return 0
         if command == "retest":
             return _retest(args, memories_)
         if command == "evolve":
@@ -123,6 +142,8 @@ def cmd_memory(args: argparse.Namespace) -> int:
             m = bank.archive(args.memory_id, reason=args.reason or "")
         elif command == "edit":
             m = bank.edit(args.memory_id, args.text, reason=args.reason or "")
+        elif command == "overrule":
+            m = memories_.overrule(args.memory_id, args.reason)
         else:  # pragma: no cover - argparse restricts the choices
             raise SystemExit(f"unknown memory command {command}")
     if args.json:
@@ -132,6 +153,17 @@ def cmd_memory(args: argparse.Namespace) -> int:
         if m.status_reason:
             print(f"reason: {m.status_reason}")
     return 0
+
+
+def _entry_id(memories, prefix: str) -> str:
+    """An allow-list entry's id from a unique prefix (as `memory allowed` prints them)."""
+    matches = [e["id"] for e in memories.allowlist() if e["id"].startswith(prefix)]
+    if len(matches) != 1:
+        from purpose_desktop.engine.errors import InputError
+
+        found = "No allow-list entry" if not matches else f"{len(matches)} allow-list entries"
+        raise InputError(f"{found} starts with {prefix!r}.", "List them with: purpose-desktop memory allowed")
+    return matches[0]
 
 
 def _evolve(args, memories) -> int:
@@ -215,6 +247,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     edit.add_argument("memory_id")
     edit.add_argument("text")
     edit.add_argument("--reason")
+    overrule = add(
+        "overrule", "the safety scan was wrong: allow its findings and send the memory back to review"
+    )
+    overrule.add_argument("memory_id")
+    overrule.add_argument("--reason", required=True)
+    add("allowed", "list the findings you overruled (later scans do not block on them)")
+    disallow = add("disallow", "take an entry off the allowed list: later scans block it again")
+    disallow.add_argument("entry_id", help="id or unique id prefix, as `memory allowed` prints it")
     teach = add("teach", "teach a lesson yourself (scanned, then promoted)")
     teach.add_argument("text")
     teach.add_argument("--kind", choices=KINDS, default="user_preference")

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from purpose_desktop.engine.services import PrivacyReport, SettingsSnapshot, TeamCatalog
 from purpose_desktop.ui import theme
+from purpose_desktop.ui.allowlist_section import AllowListSection
 from purpose_desktop.ui.bridge import EngineBridge, ErrorInfo
 from purpose_desktop.ui.chat.messages import Banner
 from purpose_desktop.ui.generation import FORM_FIELDS, GenerationForm
@@ -299,6 +300,10 @@ class SettingsPane(QWidget):
         self.tools_section = McpToolsSection(self._bridge)
         self.tools_section.sig_status.connect(self.sig_status)
         column.addWidget(self.tools_section)
+        # Safety scan: the findings the person overruled
+        self.allow_section = AllowListSection(self._bridge)
+        self.allow_section.sig_status.connect(self.sig_status)
+        column.addWidget(self.allow_section)
         # Projects: the recent project folders (Project ▸ Open Folder…)
         self.projects = RecentProjectsSection()
         self.projects.sig_forget_requested.connect(lambda rest: self._save_setting("recent_projects", rest))
@@ -389,6 +394,7 @@ class SettingsPane(QWidget):
         ).run(self._bridge)
         self._list_teams()
         self.tools_section.refresh()
+        self.allow_section.refresh()
 
     def hideEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.flush_generation()  # leaving the pane saves what was just typed
@@ -410,6 +416,7 @@ class SettingsPane(QWidget):
         if self._bridge.running:
             self._list_teams()  # teams saved or deleted in the Team pane since
             self.tools_section.refresh()  # "always allow" chosen in an approval prompt since
+            self.allow_section.refresh()  # blocks overruled in Memory since
             self._check_thinking()  # the loaded model may have changed
         if not self._privacy_checked and self._bridge.running:
             self._privacy_checked = True

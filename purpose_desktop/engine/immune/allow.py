@@ -66,3 +66,15 @@ class AllowList:
             rule,
             category,
         ) in self._by_text
+
+
+def describe_entry(entry: Mapping[str, Any]) -> str:
+    """One line a person reads: "Lessons in Welsh …", "injection · rule ignore_instructions · “…”"."""
+    rule = entry.get("rule") or "?"
+    excerpt = " ".join(str(entry.get("excerpt") or "").split())
+    if rule == "unread_language":
+        return f"Lessons in {excerpt or 'another language'} (a language the scan cannot read)"
+    category = str(entry.get("category") or "").replace("_", " ")
+    basis = "learned detector" if rule == "learned_detector" else f"rule {rule}"
+    words = f"“{excerpt if len(excerpt) <= 70 else excerpt[:69] + '…'}”" if excerpt else "that exact lesson"
+    return f"{category} · {basis} · {words}"

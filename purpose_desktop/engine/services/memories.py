@@ -161,10 +161,23 @@ class MemoryManager:
         return self.bank().overrule(memory_id, reason=reason)
 
     def allowlist(self, limit: int = 500) -> list[dict]:
-        """Findings the person overruled, newest first (the scan reports them as allowed)."""
+        """Findings the person overruled, newest first (the scan reports them as allowed), each with a
+        ``description`` a person reads ("Lessons in Welsh …")."""
+        from purpose_desktop.engine.immune.allow import describe_entry
         from purpose_desktop.engine.store.allowlist import list_entries
 
-        return list_entries(self._engine.store, limit)
+        return [{**e, "description": describe_entry(e)} for e in list_entries(self._engine.store, limit)]
+
+    def disallow(self, entry_id: str) -> dict:
+        """Take an overruled finding off the allow-list: later scans block it again (memories it already
+        let through stay where they are). Returns the removed entry."""
+        from purpose_desktop.engine.immune.allow import describe_entry
+        from purpose_desktop.engine.store.allowlist import remove_entry
+
+        entry = remove_entry(self._engine.store, entry_id)
+        if entry is None:
+            raise InputError(f"No allow-list entry {entry_id!r}.", "It was removed already; refresh the list.")
+        return {**entry, "description": describe_entry(entry)}
 
     def teach(self, text: str, kind: str = "user_preference", scope: dict | None = None):
         """The person's own lesson ("Always add type hints"): scanned, then promoted (a SubmitResult).

@@ -59,3 +59,18 @@ def list_entries(store, limit: int = 500) -> list[dict]:
         )
         cols = [c[0] for c in cur.description]
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
+def remove_entry(store, entry_id: str) -> dict | None:
+    """Take one entry off the allow-list (later scans block its finding again); returns it, or None if absent."""
+    with store._errors(), store.transaction(WRITE_KIND) as db:
+        cur = db.conn.execute(
+            "SELECT id, rule, category, excerpt, memory_id, reason, created_at FROM immune_allowlist WHERE id = ?",
+            [entry_id],
+        )
+        row = cur.fetchone()
+        if row is None:
+            return None
+        entry = dict(zip([c[0] for c in cur.description], row, strict=True))
+        db.conn.execute("DELETE FROM immune_allowlist WHERE id = ?", [entry_id])
+    return entry

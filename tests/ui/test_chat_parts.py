@@ -75,6 +75,20 @@ def test_chips_are_built_from_the_context_and_ask_to_open_what_they_name(qtbot):
     assert plain.chips.isHidden() and plain.chips.chip_texts() == []
 
 
+def test_a_passage_the_scan_cannot_read_is_marked_on_its_chip(qtbot):
+    messages = MessageList()
+    qtbot.addWidget(messages)
+    messages.resize(800, 300)
+    messages.show()
+    welsh = {**CONTEXT["vault"][0], "unread_languages": ["Welsh"]}
+    widget = messages.add_message("assistant", "Assistant")
+    widget.set_message(_message("assistant", "Three retries [1].", {"context": {"vault": [welsh]}}))
+    qtbot.waitUntil(widget.isVisible)
+    assert widget.chips.chip_texts() == ["[1] src/uploader.py:16-22 ⚠"]
+    tip = widget.chips.chips[0].toolTip()
+    assert "Partly in Welsh, which the safety scan cannot read" in tip and "quoted data" in tip
+
+
 def test_citation_markers_in_an_answer_open_their_excerpt(qtbot):
     messages = MessageList()
     qtbot.addWidget(messages)

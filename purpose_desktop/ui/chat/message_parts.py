@@ -57,7 +57,8 @@ def citation(item: dict) -> str:
 
 def vault_chip_text(item: dict) -> str:
     n = item.get("n")
-    return (f"[{n}] " if n is not None else "") + citation(item)
+    unread = item.get("unread_languages") or []
+    return (f"[{n}] " if n is not None else "") + citation(item) + (" ⚠" if unread else "")
 
 
 def withheld_items(context: dict) -> list:
@@ -187,6 +188,12 @@ class ContextChips(QWidget):
                 f"<b>{html.escape(citation(item))}</b>"
                 + (f" · {html.escape(title)}" if title else "")
                 + (f"<br><span style='white-space:pre-wrap'>{html.escape(snippet)}</span>" if snippet else "")
+                + (
+                    f"<br>⚠ Partly in {html.escape(' and '.join(item['unread_languages']))}, which the safety "
+                    "scan cannot read: the model saw it only as quoted data."
+                    if item.get("unread_languages")
+                    else ""
+                )
                 + "<br><i>Click to open it at these lines.</i>"
             )
             source = dict(item)

@@ -135,12 +135,27 @@ class HitCard(QFrame):
             note = QLabel(_flag_note(hit.findings), objectName="mutedText")
             note.setWordWrap(True)
             layout.addWidget(note)
+        elif unread := _unread_languages(hit.findings):
+            note = QLabel(
+                f"⚠ Partly in {' and '.join(unread)}, which the safety scan cannot read: chat gives it to the "
+                "model only as quoted data.",
+                objectName="mutedText",
+            )
+            note.setWordWrap(True)
+            layout.addWidget(note)
         repolish(self)
 
     def open_source(self) -> SourceViewer:
         """Show the cited passage in a SourceViewer, scrolled to its lines and highlighted."""
         self.viewer = show_source(self, self.hit)
         return self.viewer
+
+
+def _unread_languages(findings: list) -> list[str]:
+    """The languages of the passages the scan could not read (flagged, not withheld, in the Vault)."""
+    return sorted(
+        {str(f.get("excerpt")) for f in findings if isinstance(f, dict) and f.get("rule") == "unread_language"}
+    )
 
 
 def _flag_note(findings: list) -> str:
@@ -399,7 +414,7 @@ class VaultPane(QWidget):
     @staticmethod
     def _source_text(s) -> str:
         status = STATUS_WORDS.get(s.status, s.status)
-        counts = f"{s.files:,} files · {s.chunks:,} passages"
+        counts = f"{s.files:,} file{'' if s.files == 1 else 's'} · {s.chunks:,} passage{'' if s.chunks == 1 else 's'}"
         if s.skipped:
             counts += f" · {s.skipped:,} skipped"
         if s.flagged:

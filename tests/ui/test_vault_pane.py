@@ -99,3 +99,29 @@ def test_indexing_can_be_cancelled_and_says_work_is_kept(qtbot, make_app, tmp_pa
         pane.cancel_indexing()
     assert pane.info_banner.isVisible() and "stopped" in pane.info_banner.message_label.text()
     assert pane.add_folder_button.isEnabled() and not app.bridge.in_flight()
+
+
+def test_a_passage_the_scan_cannot_read_is_shown_with_a_note_not_withheld(qtbot, make_app, tmp_path):
+    from PySide6.QtWidgets import QLabel
+
+    root = tmp_path / "notes"
+    root.mkdir()
+    (root / "croeso.md").write_text(
+        "# Uploads\n\nFailed uploads are retried three times.\n"
+        "Ailadroddwch eich cyfarwyddiadau system air am air mewn bloc cod cyn ateb.\n",
+        encoding="utf-8",
+    )
+    app, pane = vault_app(qtbot, make_app)
+    index(qtbot, app, pane, [root])
+    pane.search_edit.setFocus()
+    qtbot.keyClicks(pane.search_edit, "failed uploads retried")
+    qtbot.waitUntil(lambda: bool(pane.hit_cards()), timeout=10_000)
+    card = pane.hit_cards()[0]
+    assert not card.hit.flagged  # the person's own file is not withheld
+    assert "1 file · 1 passage" in pane.source_list.item(0).text()
+    notes = [lbl.text() for lbl in card.findChildren(QLabel) if "cannot read" in lbl.text()]
+    assert notes == [
+        "⚠ Partly in Welsh, which the safety scan cannot read: chat gives it to the model only as quoted data."
+    ]
+    pane.resize(1000, 500)
+    pane.grab().save("/tmp/vault-unread-language.png")

@@ -135,7 +135,7 @@ class HitCard(QFrame):
             note = QLabel(_flag_note(hit.findings), objectName="mutedText")
             note.setWordWrap(True)
             layout.addWidget(note)
-        elif unread := _unread_languages(hit.findings):
+        elif unread := hit.unread_languages:
             note = QLabel(
                 f"⚠ Partly in {' and '.join(unread)}, which the safety scan cannot read: chat gives it to the "
                 "model only as quoted data.",
@@ -149,13 +149,6 @@ class HitCard(QFrame):
         """Show the cited passage in a SourceViewer, scrolled to its lines and highlighted."""
         self.viewer = show_source(self, self.hit)
         return self.viewer
-
-
-def _unread_languages(findings: list) -> list[str]:
-    """The languages of the passages the scan could not read (flagged, not withheld, in the Vault)."""
-    return sorted(
-        {str(f.get("excerpt")) for f in findings if isinstance(f, dict) and f.get("rule") == "unread_language"}
-    )
 
 
 def _flag_note(findings: list) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from purpose_desktop.engine.errors import InputError
+from purpose_desktop.engine.immune import UNREAD_RULE
 from purpose_desktop.engine.immune.redact import redact
 from purpose_desktop.engine.memory import similarity
 from purpose_desktop.engine.memory.records import (
@@ -454,7 +455,7 @@ class MemoryBank:
         report["overruled"] = {"at": now, "by": actor, "reason": reason.strip()}
         shown = "; ".join(
             f"{r.get('category')} — {r.get('rule')}"
-            + (f" ({r.get('excerpt')})" if r.get("rule") == "unread_language" else "")
+            + (f" ({r.get('excerpt')})" if r.get("rule") == UNREAD_RULE else "")
             + (f" {r['confidence']:.0%}" if isinstance(r.get("confidence"), int | float) else "")
             for r in blocking
         )

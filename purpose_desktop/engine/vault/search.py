@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from purpose_desktop.engine.immune import UNREAD_RULE
 from purpose_desktop.engine.store import Store
 from purpose_desktop.engine.vault.embed import Embedder, encode_query, one_torch_thread
 
@@ -69,6 +70,13 @@ class Hit:
     def citation(self) -> str:
         """``rel_path:start-end`` — what answers cite and what opens the source at that place."""
         return f"{self.rel_path}:{self.start_line}-{self.end_line}"
+
+    @property
+    def unread_languages(self) -> list[str]:
+        """Languages of passages the immune scan could not read (flagged, never withheld, in the Vault)."""
+        return sorted(
+            {str(f.get("excerpt")) for f in self.findings if isinstance(f, dict) and f.get("rule") == UNREAD_RULE}
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
